@@ -1,0 +1,112 @@
+# b2c-authy: plain GNU make + pkg-config.
+# Targets: all, check (= test), unit, valgrind, asan, lint, format, install, clean, distclean.
+
+NAME      := b2c-authy
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BUILD     ?= build
+BIN       ?= cgi-bin/$(NAME).fcgi
+
+CC        ?= cc
+PKGS      := libcurl json-c openssl fcgi
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
+HARDEN    := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+OPT       ?= -O2 -g
+CFLAGS    ?=
+CFLAGS    += -std=c11 -D_DEFAULT_SOURCE -pthread $(WARN) $(OPT) $(HARDEN) \
+             -DB2CAUTHY_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
+LDFLAGS   += -pie -Wl,-z,relro,-z,now -pthread
+LDLIBS    += $(PKG_LIBS) -lfcgi
+
+SRC       := $(filter-out src/main.c,$(wildcard src/*.c))
+OBJ       := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+LIB       := $(BUILD)/libb2cauthy.a
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+HDRS      := $(wildcard src/*.h)
+
+.PHONY: all unit check test valgrind asan lint format format-check hdrcheck install \
+        uninstall clean distclean demo policy fuzz bench
+
+all: $(BIN)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(BUILD)/obj/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+unit: $(UNIT_BIN)
+
+# The single test entry point (unit, component, end-to-end); last line "N passed, N failed".
+check test: all unit
+	BUILD=$(BUILD) B2C_AUTHY_BIN=$(abspath $(BIN)) tests/run.sh
+
+valgrind: all unit
+	BUILD=$(BUILD) B2C_AUTHY_BIN=$(abspath $(BIN)) VALGRIND=1 tests/run.sh
+
+# AddressSanitizer + UndefinedBehaviorSanitizer build of the whole suite.
+asan:
+	$(MAKE) BUILD=build/asan BIN=build/asan/$(NAME).fcgi \
+		OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" HARDEN="-fPIE" check
+
+# Every header must compile on its own.
+hdrcheck:
+	@for h in $(HDRS); do \
+		printf '#include "%s"\n' "$$(basename $$h)" | \
+		$(CC) $(CFLAGS) -Isrc -x c -fsyntax-only - || exit 1; done; echo "headers ok"
+
+lint: hdrcheck format-check
+	scripts/checksrc.sh
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		--suppress=missingIncludeSystem -Isrc src
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+
+format-check:
+	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/$(NAME) $(DESTDIR)$(PREFIX)/share/doc/$(NAME) \
+		$(DESTDIR)/etc/$(NAME) $(DESTDIR)$(PREFIX)/lib/systemd/system \
+		$(DESTDIR)$(PREFIX)/share/$(NAME)/nginx $(DESTDIR)$(PREFIX)/share/$(NAME)/apache
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/lib/$(NAME)/$(NAME).fcgi
+	install -m 0640 etc/$(NAME).conf.example $(DESTDIR)/etc/$(NAME)/$(NAME).conf.example
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/$(NAME)/README.md
+	if [ -d systemd ] && ls systemd/*.s* >/dev/null 2>&1; then \
+		for f in systemd/*.service systemd/*.socket; do \
+			sed 's|@PREFIX@|$(PREFIX)|g' $$f > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$f); \
+		done; fi
+	if ls nginx/*.conf >/dev/null 2>&1; then install -m 0644 nginx/*.conf $(DESTDIR)$(PREFIX)/share/$(NAME)/nginx/; fi
+	if ls apache/*.conf >/dev/null 2>&1; then install -m 0644 apache/*.conf $(DESTDIR)$(PREFIX)/share/$(NAME)/apache/; fi
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/lib/$(NAME) $(DESTDIR)$(PREFIX)/share/doc/$(NAME) \
+		$(DESTDIR)$(PREFIX)/share/$(NAME)
+
+demo: all
+	scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD) $(BIN)
+
+distclean: clean
+	rm -rf build bench/results policy/out
+
+-include $(OBJ:.o=.d) $(BUILD)/obj/main.d

@@ -1,0 +1,98 @@
+/*
+ * authy.h - Authy API semantics: paths, form parameters, response
+ * interpretation and error-code mapping. Knows nothing of curl: calls go
+ * through upstream.h, JSON through json.h.
+ */
+#ifndef B2CAUTHY_AUTHY_H
+#define B2CAUTHY_AUTHY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "status.h"
+
+struct upstream;
+
+#define AUTHY_DEFAULT_URL "https://api.authy.com"
+#define AUTHY_HEADER_API_KEY "X-Authy-API-Key"
+#define AUTHY_PATH_USERS_NEW "/protected/json/users/new"
+#define AUTHY_PATH_APPROVAL_CREATE_FMT "/onetouch/json/users/%s/approval_requests"
+#define AUTHY_PATH_APPROVAL_STATUS_FMT "/onetouch/json/approval_requests/%s"
+#define AUTHY_MESSAGE_MAX 200
+#define AUTHY_UUID_MAX 64
+#define AUTHY_ID_MAX 20
+
+/* One call's context and what came back, for logs and metrics. */
+struct authy_call {
+	struct upstream *up;	/* connection to use (borrowed) */
+	long long deadline_ms;	/* absolute monotonic ms */
+	long http_status;	/* last HTTP status (0 = none) */
+	char error_code[16];	/* Authy "error_code" when present */
+	long retry_after_s;	/* from a 429 */
+	long elapsed_ms;	/* time spent in the call */
+	char err[256];		/* detail of a failure */
+};
+
+struct authy_user {
+	const char *email;	  /* required by Authy; the sign-in name when no email */
+	const char *cellphone;	  /* national digits */
+	const char *country_code; /* digits, no '+' */
+	bool send_install_link;
+};
+
+struct authy_kv {
+	const char *key;
+	const char *value;
+};
+
+struct authy_approval {
+	const char *authy_id;		 /* digits */
+	const char *message;		 /* <= AUTHY_MESSAGE_MAX, truncated otherwise */
+	const struct authy_kv *details;	 /* shown in the app: details[key]=value */
+	int n_details;
+	const struct authy_kv *hidden;	 /* hidden_details[key]=value */
+	int n_hidden;
+	long seconds_to_expire;		 /* > 0 */
+};
+
+/*
+ * authy_user_create - POST users/new. On STATUS_OK *id holds the Authy id as
+ * digits. Errors: as authy_map_error, STATUS_UPSTREAM_PROTOCOL for a 200 that
+ * lacks user.id, plus the transport statuses of upstream_request. Thread-safe
+ * for distinct calls (each with its own upstream handle).
+ */
+enum status authy_user_create(struct authy_call *call, const struct authy_user *u, char *id,
+			      size_t idlen);
+
+/*
+ * authy_approval_create - POST a OneTouch approval request. On STATUS_OK *uuid
+ * holds its uuid. Errors as authy_user_create (unknown user: STATUS_USER_NOT_FOUND).
+ */
+enum status authy_approval_create(struct authy_call *call, const struct authy_approval *a,
+				  char *uuid, size_t uuidlen);
+
+/*
+ * authy_approval_status - GET the approval request's status. Returns
+ * STATUS_OK (approved), STATUS_PENDING, STATUS_DENIED, STATUS_EXPIRED,
+ * STATUS_APPROVAL_NOT_FOUND, or an error as authy_user_create.
+ */
+enum status authy_approval_status(struct authy_call *call, const char *uuid);
+
+/*
+ * authy_map_error - the status for an Authy error reply: HTTP code and
+ * "error_code" (may be NULL/""). 401/60001 STATUS_UPSTREAM_AUTH; 429/60003
+ * STATUS_RATE_LIMITED; 60026 STATUS_USER_NOT_FOUND; 60049 STATUS_APPROVAL_NOT_FOUND;
+ * 60027/60000/60002/60004 and other 400s STATUS_USER_REJECTED; 404 without code
+ * STATUS_UPSTREAM_HTTP; 5xx STATUS_UPSTREAM_HTTP. Pure.
+ */
+enum status authy_map_error(long http_status, const char *error_code);
+
+/*
+ * authy_upstream_opts - fill an upstream_opts for the Authy API from cfg.
+ * Strings are borrowed from cfg.
+ */
+struct config;
+struct upstream_opts;
+void authy_upstream_opts(const struct config *cfg, struct upstream_opts *opts);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * config.h - the responder's configuration: built-in defaults, then an optional
+ * key = value file, then environment variables (the same names in upper case),
+ * then validation. The parse table in config.c is the single source of truth;
+ * etc/b2c-authy.conf.example documents every key of it.
+ */
+#ifndef B2CAUTHY_CONFIG_H
+#define B2CAUTHY_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "status.h"
+
+#define CONFIG_MAX_THUMBPRINTS 16
+#define CONFIG_THUMBPRINT_LEN 40 /* SHA-1 as lower-case hex */
+#define CONFIG_MAX_DETAILS 8
+
+/* One extra approval detail shown in the Authy app ("Key=Value"). */
+struct config_detail {
+	char *key;
+	char *value;
+};
+
+struct config {
+	/* Authy API */
+	char *api_key;	   /* authy_api_key / authy_api_key_file (secret, zero-freed) */
+	char *api_url;	   /* authy_api_url, https only; default https://api.authy.com */
+	char *ca_file;	   /* authy_ca_file, NULL = system CA store */
+	long connect_timeout_ms; /* upstream_connect_timeout_ms, default 3000 */
+	long request_timeout_ms; /* upstream_timeout_ms (one upstream call), default 10000 */
+	bool send_install_link;	 /* authy_send_install_link, default false */
+
+	/* Approval requests */
+	char *approval_message; /* approval_message, default "Sign-in request" (<= 200 chars) */
+	struct config_detail details[CONFIG_MAX_DETAILS]; /* approval_details "K=V;K=V" */
+	int n_details;
+	long approval_ttl_s;	/* approval_ttl_s (seconds_to_expire), default 120 */
+	long wait_budget_ms;	/* wait_budget_ms per B2C call, default 25000 (< 30 s) */
+	long poll_interval_ms;	/* poll_interval_ms, default 1000 */
+
+	/* Client certificate check */
+	bool client_cert_check;	   /* client_cert_check, default true; false only for development */
+	char thumbprints[CONFIG_MAX_THUMBPRINTS][CONFIG_THUMBPRINT_LEN + 1];
+	int n_thumbprints;	   /* client_cert_thumbprints: comma/space separated SHA-1 hex */
+	char *cert_subject;	   /* client_cert_subject: exact subject DN match, optional */
+	char *cert_issuer;	   /* client_cert_issuer: exact issuer DN match, optional */
+
+	/* Process */
+	char *listen;		/* listen: unix socket path or host:port; NULL = inherited fd 0 */
+	long listen_backlog;	/* listen_backlog, default 1024 */
+	long workers;		/* workers: request threads, default 32 */
+	long max_workers;	/* max_workers: upper bound when growing on demand, default 4096 */
+	long tracker_connections; /* tracker_connections: pollers' keep-alive connections, default 4 */
+	long max_body_bytes;	/* max_body_bytes, default 16384 */
+	char *log_level;	/* log_level: debug|info|warn|error, default info */
+	char *callback_path;	/* callback_path: OneTouch callback route, default /api/authy/callback */
+	long callback_max_age_s; /* callback_max_age_s: nonce freshness window, default 300 */
+};
+
+/*
+ * config_defaults - fill cfg with the built-in defaults (allocating strings).
+ * Returns STATUS_OK or STATUS_NOMEM. cfg must be zeroed or freed before.
+ */
+enum status config_defaults(struct config *cfg);
+
+/*
+ * config_load_file - apply "key = value" lines from path. Blank lines and lines
+ * starting with '#' are skipped. Unknown keys, bad values, a file readable by
+ * other users, or a secret file that is group/world readable fail with
+ * STATUS_CONFIG and a message "path:line: ..." in err. Not thread-safe.
+ */
+enum status config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+
+/*
+ * config_load_env - apply every known key found in envp (NULL-terminated
+ * "NAME=value", upper-case names, e.g. AUTHY_API_KEY). Unknown variables are
+ * ignored. As config_load_file for errors.
+ */
+enum status config_load_env(struct config *cfg, char **envp, char *err, size_t errlen);
+
+/*
+ * config_validate - cross-field checks after loading (api key present, URL is
+ * https or a loopback http only when allowed, thumbprints present when the
+ * check is on, wait budget below poll interval etc.). STATUS_OK or
+ * STATUS_CONFIG with err set.
+ */
+enum status config_validate(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * config_print - write the effective configuration as "key = value" lines to
+ * out, secrets masked as "********". Used by --check-config.
+ */
+void config_print(const struct config *cfg, FILE *out);
+
+/*
+ * config_free - free everything cfg owns (secrets wiped) and zero it. NULL is a no-op.
+ */
+void config_free(struct config *cfg);
+
+/*
+ * config_key_names - the NULL-terminated list of every key of the parse table
+ * (lower case). Static. For tests that check the example file.
+ */
+const char *const *config_key_names(void);
+
+#endif

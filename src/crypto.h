@@ -1,0 +1,52 @@
+/*
+ * crypto.h - the only interface to OpenSSL: client-certificate parsing and
+ * hashing, HMAC signatures for webhooks, and random identifiers.
+ */
+#ifndef B2CAUTHY_CRYPTO_H
+#define B2CAUTHY_CRYPTO_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "status.h"
+
+#define CRYPTO_SHA1_HEX_LEN 40
+
+/* What the responder needs to know of an X.509 certificate. */
+struct crypto_cert {
+	char sha1_hex[CRYPTO_SHA1_HEX_LEN + 1]; /* lower-case SHA-1 of the DER: the thumbprint */
+	time_t not_before;
+	time_t not_after;
+	char subject[512]; /* RFC 2253 form, as nginx and Apache print it */
+	char issuer[512];
+};
+
+/*
+ * crypto_cert_parse - parse one PEM certificate. pem may be URL-escaped (as
+ * nginx's $ssl_client_escaped_cert) or plain, and may have its newlines replaced
+ * by spaces (as some proxies do). Returns STATUS_OK and *out, or
+ * STATUS_FORBIDDEN when it is not a parsable certificate. Thread-safe.
+ */
+enum status crypto_cert_parse(const char *pem, struct crypto_cert *out);
+
+/*
+ * crypto_hmac_b64 - base64 of HMAC-<alg>(key, data) into out (NUL-terminated).
+ * alg is "sha256" or "sha1". STATUS_OK, STATUS_TOO_LARGE (outlen too small) or
+ * STATUS_INTERNAL. Thread-safe.
+ */
+enum status crypto_hmac_b64(const char *alg, const char *key, const void *data, size_t len,
+			    char *out, size_t outlen);
+
+/*
+ * crypto_sha256_hex - lower-case hex SHA-256 of data into out (>= 65 bytes).
+ * STATUS_OK or STATUS_INTERNAL. Thread-safe.
+ */
+enum status crypto_sha256_hex(const void *data, size_t len, char *out, size_t outlen);
+
+/*
+ * crypto_random_hex - nbytes of CSPRNG output as hex into out (>= 2*nbytes+1).
+ * STATUS_OK or STATUS_INTERNAL. Thread-safe.
+ */
+enum status crypto_random_hex(size_t nbytes, char *out, size_t outlen);
+
+#endif

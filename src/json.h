@@ -1,0 +1,60 @@
+/*
+ * json.h - the only interface to json-c. Parsing of untrusted JSON into an
+ * opaque object with typed getters, and building of flat output objects.
+ */
+#ifndef B2CAUTHY_JSON_H
+#define B2CAUTHY_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "status.h"
+
+#define JSON_MAX_DEPTH 16
+
+struct json;
+
+/*
+ * json_parse - parse exactly len bytes as one JSON value which must be an
+ * object; trailing non-space bytes, invalid UTF-8, depth > JSON_MAX_DEPTH or
+ * a non-object give STATUS_BAD_REQUEST. STATUS_NOMEM on allocation failure.
+ * On success *out is owned by the caller (json_free). Thread-safe.
+ */
+enum status json_parse(const char *text, size_t len, struct json **out);
+
+/* json_free - release a parsed or built object; NULL is a no-op. */
+void json_free(struct json *j);
+
+/*
+ * json_get_string - the string at a dotted path ("approval_request.status").
+ * Returns STATUS_OK and *out borrowed from j (valid until json_free),
+ * STATUS_NOT_FOUND when absent or null, STATUS_BAD_REQUEST when another type.
+ */
+enum status json_get_string(const struct json *j, const char *path, const char **out);
+
+/*
+ * json_get_scalar - a string, integer or boolean at path rendered as text into
+ * out (integers in decimal, booleans "true"/"false"). Statuses as
+ * json_get_string; STATUS_TOO_LARGE when it does not fit outlen.
+ */
+enum status json_get_scalar(const struct json *j, const char *path, char *out, size_t outlen);
+
+/*
+ * json_get_bool - a boolean at path. Statuses as json_get_string.
+ */
+enum status json_get_bool(const struct json *j, const char *path, bool *out);
+
+/* json_new_object - an empty object to build output; NULL when out of memory. */
+struct json *json_new_object(void);
+
+/* json_add_string / json_add_int - set key on a built object. STATUS_OK or STATUS_NOMEM. */
+enum status json_add_string(struct json *j, const char *key, const char *value);
+enum status json_add_int(struct json *j, const char *key, long long value);
+
+/*
+ * json_serialize - compact text of j, newly allocated (free()), length in *len
+ * (may be NULL). STATUS_OK or STATUS_NOMEM.
+ */
+enum status json_serialize(const struct json *j, char **out, size_t *len);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * log.h - one-line logfmt logging to stderr (journald) or syslog, prefixed
+ * with the request id of the calling thread. Never pass secrets or unmasked
+ * personal data; message text is sanitized of control characters.
+ */
+#ifndef B2CAUTHY_LOG_H
+#define B2CAUTHY_LOG_H
+
+#include <stdbool.h>
+
+#include "status.h"
+
+enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
+
+/*
+ * log_init - choose the sink and the lowest level printed. Call once before
+ * threads start; later calls replace the settings. use_syslog opens syslog with
+ * ident. Not thread-safe against concurrent log calls.
+ */
+void log_init(const char *ident, enum log_level min, bool use_syslog);
+
+/*
+ * log_level_parse - "debug", "info", "warn" or "error" into *out.
+ * Returns STATUS_OK or STATUS_CONFIG.
+ */
+enum status log_level_parse(const char *s, enum log_level *out);
+
+/* log_level_enabled - true when messages at lvl would be printed. */
+bool log_level_enabled(enum log_level lvl);
+
+/*
+ * log_set_request_id - set (or clear with NULL) the request id of the calling
+ * thread; it is copied. Thread-safe (thread-local).
+ */
+void log_set_request_id(const char *rid);
+
+/* Message loggers: printf format, sanitized, one line each. Thread-safe. */
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warnx: a warning; log_warn: the same with ": strerror(errno)" appended. */
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * log_fields - print a line of ready logfmt fields (key=value ...) at lvl, for
+ * the access line. The caller guarantees the values are sanitized. Thread-safe.
+ */
+void log_fields(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* fatal / fatalx: log and exit(1). Only before the first accept. */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * request.h - the plain request and response a handler sees, and the per-request
+ * context that owns everything allocated for one request. No library types here,
+ * so handlers are testable without libfcgi, curl or threads.
+ */
+#ifndef B2CAUTHY_REQUEST_H
+#define B2CAUTHY_REQUEST_H
+
+#include <stddef.h>
+
+#include "status.h"
+
+struct config;
+struct upstream;
+struct tracker;
+
+/* FastCGI parameter names the responder reads (set by nginx/Apache). */
+#define REQUEST_P_METHOD "REQUEST_METHOD"
+#define REQUEST_P_URI "REQUEST_URI"
+#define REQUEST_P_DOCUMENT_URI "DOCUMENT_URI"
+#define REQUEST_P_SCRIPT_NAME "SCRIPT_NAME"
+#define REQUEST_P_PATH_INFO "PATH_INFO"
+#define REQUEST_P_CONTENT_TYPE "CONTENT_TYPE"
+#define REQUEST_P_CONTENT_LENGTH "CONTENT_LENGTH"
+#define REQUEST_P_REQUEST_ID "REQUEST_ID"
+#define REQUEST_P_HTTP_REQUEST_ID "HTTP_X_REQUEST_ID"
+#define REQUEST_P_REMOTE_ADDR "REMOTE_ADDR"
+
+/* Largest response body the responder ever builds (metrics included). */
+#define RESPONSE_BODY_MAX (256 * 1024)
+
+/*
+ * One request as the web server handed it over. All strings are borrowed: they
+ * belong to the FastCGI layer (or a test) and stay valid until the response is sent.
+ */
+struct request {
+	char **env;	  /* NULL-terminated "NAME=value" FastCGI params */
+	const char *method; /* REQUEST_METHOD, never NULL ("" when absent) */
+	const char *path;   /* URI path without query string, never NULL */
+	const char *body;   /* NUL-terminated body, never NULL ("" when empty) */
+	size_t body_len;
+	enum status body_status; /* STATUS_OK, or STATUS_TOO_LARGE when over the cap */
+	/*
+	 * client_gone - returns non-zero once the web server has dropped the
+	 * connection (client gave up). NULL means "never". Called from the request's
+	 * own thread only.
+	 */
+	int (*client_gone)(void *arg);
+	void *client_arg;
+};
+
+/*
+ * The reply. body is owned by the response (free with response_free); the
+ * extra fields turn into headers in fcgi_io.c.
+ */
+struct response {
+	int http_status;	  /* 200, 400, 403, 404, 405, 409, 413, 415, 500, 503 */
+	const char *content_type; /* static string; NULL means application/json */
+	char *body;
+	size_t body_len;
+	const char *allow;  /* Allow header for 405, static string or NULL */
+	int retry_after_s;  /* Retry-After header when > 0 */
+};
+
+/*
+ * Everything one request owns, created and freed at one point in the worker.
+ * Handlers read cfg and use up/tracker; they write err through ctx_seterr.
+ */
+struct req_ctx {
+	const struct request *req;
+	const struct config *cfg;
+	struct upstream *up;	 /* the worker's own upstream handle */
+	struct tracker *tracker; /* the process-wide approval tracker */
+	char id[64];		 /* request id for logs */
+	char route[32];		 /* route name for the access line */
+	char err[256];		 /* detail of the last failure (logged, never sent) */
+	unsigned upstream_calls; /* number of calls to Authy */
+	long upstream_ms;	 /* time spent in them */
+	long long start_ms;	 /* monotonic ms when the request was accepted */
+	long long deadline_ms;	 /* monotonic ms by which the reply must be sent */
+};
+
+/*
+ * request_param - value of FastCGI param name in req->env, or NULL when absent.
+ * The string is borrowed from req. Thread-safe for distinct requests.
+ */
+const char *request_param(const struct request *req, const char *name);
+
+/*
+ * ctx_seterr - printf into ctx->err (truncating). Not thread-safe for one ctx.
+ */
+void ctx_seterr(struct req_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * response_set_body - replace res->body with a copy of len bytes of body.
+ * Returns STATUS_OK or STATUS_NOMEM (then res is unchanged).
+ */
+enum status response_set_body(struct response *res, const char *body, size_t len);
+
+/*
+ * response_free - free the body and reset res to zero; NULL is a no-op.
+ */
+void response_free(struct response *res);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * harness.h - a tiny dependency-free unit-test harness. Each test binary runs
+ * its cases and ends with the line "N passed, N failed"; exit status 1 when any failed.
+ */
+#ifndef B2CAUTHY_HARNESS_H
+#define B2CAUTHY_HARNESS_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int harness_passed;
+static int harness_failed;
+static int harness_case_failed;
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);          \
+			harness_case_failed = 1;                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                                            \
+	do {                                                                                       \
+		const char *ha_ = (a), *hb_ = (b);                                                 \
+		if (ha_ == NULL || hb_ == NULL || strcmp(ha_, hb_) != 0) {                         \
+			fprintf(stderr, "  FAIL %s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__,    \
+				ha_ ? ha_ : "(null)", hb_ ? hb_ : "(null)");                       \
+			harness_case_failed = 1;                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_INT(a, b)                                                                            \
+	do {                                                                                       \
+		long long ha_ = (long long)(a), hb_ = (long long)(b);                              \
+		if (ha_ != hb_) {                                                                  \
+			fprintf(stderr, "  FAIL %s:%d: %s == %lld, expected %lld\n", __FILE__,     \
+				__LINE__, #a, ha_, hb_);                                           \
+			harness_case_failed = 1;                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define RUN(fn)                                                                                    \
+	do {                                                                                       \
+		harness_case_failed = 0;                                                           \
+		fn();                                                                              \
+		if (harness_case_failed) {                                                         \
+			harness_failed++;                                                          \
+			fprintf(stderr, "not ok %s\n", #fn);                                       \
+		} else {                                                                           \
+			harness_passed++;                                                          \
+			fprintf(stderr, "ok %s\n", #fn);                                           \
+		}                                                                                  \
+	} while (0)
+
+#define HARNESS_END()                                                                              \
+	do {                                                                                       \
+		printf("%d passed, %d failed\n", harness_passed, harness_failed);                  \
+		return harness_failed ? 1 : 0;                                                     \
+	} while (0)
+
+#endif
