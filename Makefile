@@ -27,9 +27,11 @@ OBJ       := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libb2cauthy.a
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+COMP_SRC  := $(wildcard tests/component/test_*.c)
+COMP_BIN  := $(COMP_SRC:tests/component/%.c=$(BUILD)/component/%)
 HDRS      := $(wildcard src/*.h)
 
-.PHONY: all unit check test valgrind asan lint format format-check hdrcheck install \
+.PHONY: all unit component check test valgrind asan lint format format-check hdrcheck install \
         uninstall clean distclean demo policy fuzz bench
 
 all: $(BIN)
@@ -50,13 +52,20 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
+# Component tests talk to the mock Authy over TLS; tests/suites/component.sh runs them.
+$(BUILD)/component/%: tests/component/%.c tests/unit/harness.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -Itests/unit -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
 unit: $(UNIT_BIN)
 
+component: $(COMP_BIN)
+
 # The single test entry point (unit, component, end-to-end); last line "N passed, N failed".
-check test: all unit
+check test: all unit component
 	BUILD=$(BUILD) B2C_AUTHY_BIN=$(abspath $(BIN)) tests/run.sh
 
-valgrind: all unit
+valgrind: all unit component
 	BUILD=$(BUILD) B2C_AUTHY_BIN=$(abspath $(BIN)) VALGRIND=1 tests/run.sh
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build of the whole suite.
