@@ -1,0 +1,307 @@
+/*
+ * json.c - the only user of json-c: strict parsing of untrusted JSON (B2C
+ * claims, Authy answers) into an opaque object with typed dotted-path getters,
+ * and building and compact serialization of flat output objects.
+ */
+#include "json.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+/* Longest dotted path and path segment the getters accept (paths are constants). */
+#define JSON_PATH_MAX 256
+
+struct json {
+	json_object *obj; /* owned: one reference, dropped by json_free */
+};
+
+/*
+ * Outside string literals JSON allows only white space, structure, numbers and
+ * the letters of true/false/null. json-c's strict mode still takes 'single
+ * quoted' strings, NaN and Infinity; this scan refuses them before json-c sees
+ * the text. Strings are skipped, honouring backslash escapes.
+ */
+static bool
+outside_strings_ok(const char *text, size_t len)
+{
+	static const char allowed[] = " \t\r\n{}[],:-+.0123456789eEtruefalsn";
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (strchr(allowed, c) == NULL) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+only_space(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return false;
+	}
+	return true;
+}
+
+static enum status
+wrap(json_object *obj, struct json **out)
+{
+	struct json *j = malloc(sizeof(*j));
+
+	if (j == NULL) {
+		json_object_put(obj);
+		return STATUS_NOMEM;
+	}
+	j->obj = obj;
+	*out = j;
+	return STATUS_OK;
+}
+
+enum status
+json_parse(const char *text, size_t len, struct json **out)
+{
+	struct json_tokener *tok = NULL;
+	json_object *obj = NULL;
+	enum status rc = STATUS_BAD_REQUEST;
+
+	*out = NULL;
+	/* json-c takes an int length; a NUL inside the text would end it early. */
+	if (text == NULL || len == 0 || len >= INT_MAX || memchr(text, '\0', len) != NULL)
+		return STATUS_BAD_REQUEST;
+	if (!outside_strings_ok(text, len))
+		return STATUS_BAD_REQUEST;
+	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	if (tok == NULL)
+		return STATUS_NOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success)
+		goto out;
+	if (!only_space(text + json_tokener_get_parse_end(tok),
+	                len - json_tokener_get_parse_end(tok)))
+		goto out;
+	if (!json_object_is_type(obj, json_type_object))
+		goto out;
+	rc = wrap(obj, out);
+	obj = NULL; /* wrap took the reference, or dropped it on failure */
+out:
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return rc;
+}
+
+void
+json_free(struct json *j)
+{
+	if (j == NULL)
+		return;
+	json_object_put(j->obj);
+	free(j);
+}
+
+/*
+ * Walk a dotted path from the root. STATUS_OK with *out (never a JSON null),
+ * STATUS_NOT_FOUND when a segment is absent or null, STATUS_BAD_REQUEST when an
+ * intermediate value is not an object.
+ */
+static enum status
+lookup(const struct json *j, const char *path, json_object **out)
+{
+	char seg[JSON_PATH_MAX];
+	json_object *cur;
+
+	if (j == NULL || path == NULL || *path == '\0')
+		return STATUS_NOT_FOUND;
+	cur = j->obj;
+	while (*path != '\0') {
+		size_t n = strcspn(path, ".");
+		if (n == 0 || n >= sizeof(seg))
+			return STATUS_NOT_FOUND;
+		if (!json_object_is_type(cur, json_type_object))
+			return STATUS_BAD_REQUEST;
+		memcpy(seg, path, n);
+		seg[n] = '\0';
+		if (!json_object_object_get_ex(cur, seg, &cur) || cur == NULL)
+			return STATUS_NOT_FOUND;
+		path += n;
+		if (*path == '.')
+			path++;
+	}
+	*out = cur;
+	return STATUS_OK;
+}
+
+static enum status
+string_of(json_object *v, const char **out)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return STATUS_BAD_REQUEST;
+	/* A "\u0000" escape would silently cut the C string short: refuse it. */
+	if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return STATUS_BAD_REQUEST;
+	*out = json_object_get_string(v);
+	return STATUS_OK;
+}
+
+enum status
+json_get_string(const struct json *j, const char *path, const char **out)
+{
+	json_object *v = NULL;
+	enum status rc = lookup(j, path, &v);
+
+	if (rc != STATUS_OK)
+		return rc;
+	return string_of(v, out);
+}
+
+/*
+ * Render an integer. json-c saturates out-of-range literals to INT64_MIN or
+ * UINT64_MAX instead of failing, so those two values are refused as unreliable.
+ */
+static enum status
+render_int(json_object *v, char *out, size_t outlen)
+{
+	int64_t s = json_object_get_int64(v);
+	uint64_t u = json_object_get_uint64(v);
+	int n;
+
+	if (s == INT64_MIN || u == UINT64_MAX)
+		return STATUS_BAD_REQUEST;
+	if (s >= 0)
+		n = snprintf(out, outlen, "%" PRIu64, u);
+	else
+		n = snprintf(out, outlen, "%" PRId64, s);
+	return (n < 0 || (size_t)n >= outlen) ? STATUS_TOO_LARGE : STATUS_OK;
+}
+
+enum status
+json_get_scalar(const struct json *j, const char *path, char *out, size_t outlen)
+{
+	json_object *v = NULL;
+	const char *s = NULL;
+	enum status rc = lookup(j, path, &v);
+
+	if (rc != STATUS_OK)
+		return rc;
+	if (out == NULL || outlen == 0)
+		return STATUS_TOO_LARGE;
+	switch (json_object_get_type(v)) {
+	case json_type_string:
+		rc = string_of(v, &s);
+		if (rc == STATUS_OK && strlen(s) >= outlen)
+			rc = STATUS_TOO_LARGE;
+		if (rc == STATUS_OK)
+			memcpy(out, s, strlen(s) + 1);
+		return rc;
+	case json_type_int:
+		return render_int(v, out, outlen);
+	case json_type_boolean:
+		s = json_object_get_boolean(v) ? "true" : "false";
+		if (strlen(s) >= outlen)
+			return STATUS_TOO_LARGE;
+		memcpy(out, s, strlen(s) + 1);
+		return STATUS_OK;
+	default:
+		return STATUS_BAD_REQUEST;
+	}
+}
+
+enum status
+json_get_bool(const struct json *j, const char *path, bool *out)
+{
+	json_object *v = NULL;
+	enum status rc = lookup(j, path, &v);
+
+	if (rc != STATUS_OK)
+		return rc;
+	if (!json_object_is_type(v, json_type_boolean))
+		return STATUS_BAD_REQUEST;
+	*out = json_object_get_boolean(v) != 0;
+	return STATUS_OK;
+}
+
+struct json *
+json_new_object(void)
+{
+	json_object *obj = json_object_new_object();
+	struct json *j = NULL;
+
+	if (obj == NULL)
+		return NULL;
+	if (wrap(obj, &j) != STATUS_OK)
+		return NULL;
+	return j;
+}
+
+/* Attach value under key; takes the reference of value in every case. */
+static enum status
+add(struct json *j, const char *key, json_object *value)
+{
+	if (value == NULL)
+		return STATUS_NOMEM;
+	if (j == NULL || key == NULL) {
+		json_object_put(value);
+		return STATUS_INTERNAL;
+	}
+	if (json_object_object_add(j->obj, key, value) != 0) {
+		json_object_put(value);
+		return STATUS_NOMEM;
+	}
+	return STATUS_OK;
+}
+
+enum status
+json_add_string(struct json *j, const char *key, const char *value)
+{
+	if (value == NULL)
+		return STATUS_INTERNAL;
+	return add(j, key, json_object_new_string(value));
+}
+
+enum status
+json_add_int(struct json *j, const char *key, long long value)
+{
+	return add(j, key, json_object_new_int64((int64_t)value));
+}
+
+enum status
+json_serialize(const struct json *j, char **out, size_t *len)
+{
+	const char *text;
+	size_t n = 0;
+	char *copy;
+
+	*out = NULL;
+	if (j == NULL)
+		return STATUS_INTERNAL;
+	/* json-c renders into a buffer inside the object: one object, one thread. */
+	text = json_object_to_json_string_length(
+	    j->obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	if (text == NULL)
+		return STATUS_NOMEM;
+	copy = malloc(n + 1);
+	if (copy == NULL)
+		return STATUS_NOMEM;
+	memcpy(copy, text, n);
+	copy[n] = '\0';
+	*out = copy;
+	if (len != NULL)
+		*len = n;
+	return STATUS_OK;
+}
