@@ -97,8 +97,8 @@ emit(enum log_level lvl, const char *fields)
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(line, sizeof(line), "ts=%s.%03ldZ level=%s rid=%s %s\n", ts,
-		     now.tv_nsec / 1000000, level_names[lvl], thread_rid[0] ? thread_rid : "-",
-		     fields);
+	             now.tv_nsec / 1000000, level_names[lvl], thread_rid[0] ? thread_rid : "-",
+	             fields);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {

@@ -11,8 +11,9 @@
 #include "status.h"
 
 struct config;
-struct upstream;
+struct upool;
 struct tracker;
+struct metrics;
 
 /* FastCGI parameter names the responder reads (set by nginx/Apache). */
 #define REQUEST_P_METHOD "REQUEST_METHOD"
@@ -34,7 +35,7 @@ struct tracker;
  * belong to the FastCGI layer (or a test) and stay valid until the response is sent.
  */
 struct request {
-	char **env;	  /* NULL-terminated "NAME=value" FastCGI params */
+	char **env;         /* NULL-terminated "NAME=value" FastCGI params */
 	const char *method; /* REQUEST_METHOD, never NULL ("" when absent) */
 	const char *path;   /* URI path without query string, never NULL */
 	const char *body;   /* NUL-terminated body, never NULL ("" when empty) */
@@ -47,6 +48,7 @@ struct request {
 	 */
 	int (*client_gone)(void *arg);
 	void *client_arg;
+	long long now_s; /* wall-clock seconds at accept (certificate validity) */
 };
 
 /*
@@ -54,12 +56,12 @@ struct request {
  * extra fields turn into headers in fcgi_io.c.
  */
 struct response {
-	int http_status;	  /* 200, 400, 403, 404, 405, 409, 413, 415, 500, 503 */
+	int http_status;          /* 200, 400, 403, 404, 405, 409, 413, 415, 500, 503 */
 	const char *content_type; /* static string; NULL means application/json */
 	char *body;
 	size_t body_len;
-	const char *allow;  /* Allow header for 405, static string or NULL */
-	int retry_after_s;  /* Retry-After header when > 0 */
+	const char *allow; /* Allow header for 405, static string or NULL */
+	int retry_after_s; /* Retry-After header when > 0 */
 };
 
 /*
@@ -69,15 +71,16 @@ struct response {
 struct req_ctx {
 	const struct request *req;
 	const struct config *cfg;
-	struct upstream *up;	 /* the worker's own upstream handle */
+	struct upool *pool;      /* upstream connections to borrow for a call */
 	struct tracker *tracker; /* the process-wide approval tracker */
-	char id[64];		 /* request id for logs */
-	char route[32];		 /* route name for the access line */
-	char err[256];		 /* detail of the last failure (logged, never sent) */
+	struct metrics *metrics; /* process-wide counters */
+	char id[64];             /* request id for logs */
+	char route[32];          /* route name for the access line */
+	char err[256];           /* detail of the last failure (logged, never sent) */
 	unsigned upstream_calls; /* number of calls to Authy */
-	long upstream_ms;	 /* time spent in them */
-	long long start_ms;	 /* monotonic ms when the request was accepted */
-	long long deadline_ms;	 /* monotonic ms by which the reply must be sent */
+	long upstream_ms;        /* time spent in them */
+	long long start_ms;      /* monotonic ms when the request was accepted */
+	long long deadline_ms;   /* monotonic ms by which the reply must be sent */
 };
 
 /*
