@@ -1,0 +1,757 @@
+#!/usr/bin/python3
+"""mock_authy.py - a stand-in for the Authy API (users/new, OneTouch approval
+requests) over HTTPS on loopback, for the component and end-to-end tests of
+b2c-authy. Python 3 standard library only. Behaviour is chosen by magic e-mail
+prefixes and by faults injected through the /_mock control API; see README.md.
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import select
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+import traceback
+import uuid as uuidlib
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, quote_plus, urlsplit
+
+DEFAULT_API_KEY = "test-api-key"
+API_KEY_HEADER = "X-Authy-API-Key"
+BODY_MAX = 1 << 20
+MESSAGE_MAX = 200
+DEFAULT_TTL_S = 86400
+STALL_MAX_MS = 300000
+OVERSIZE_DEFAULT = 100000
+TICK_S = 0.1
+
+# Magic e-mail prefixes of users/new (local part, case-insensitive).
+USER_FAULTS = ("fail60027", "fail60000", "fail429", "fail503", "failgarbage", "failslow")
+# Approval behaviour by the user's e-mail prefix: (final status, default delay ms).
+APPROVAL_MAGIC = {
+    "autoapprove": ("approved", 1000),
+    "autodeny": ("denied", 1000),
+    "autoexpire": ("expired", 1000),
+    "slowapprove": ("approved", 8000),
+}
+APPROVAL_MAGIC_RE = re.compile(r"^(autoapprove|autodeny|autoexpire|slowapprove)(\d*)", re.I)
+FAULT_MODES = ("status", "garbage", "stall", "drip", "close", "ratelimit", "oversize")
+FINAL_STATUSES = ("approved", "denied", "expired")
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def iso_utc(epoch):
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def local_part(email):
+    return (email or "").split("@", 1)[0].lower()
+
+
+def error_body(message, code=None, errors=None):
+    body = {"success": False, "message": message, "errors": errors or {"message": message}}
+    if code is not None:
+        body["error_code"] = code
+    return body
+
+
+def callback_signature(api_key, nonce, method, url, params):
+    """The X-Authy-Signature of a OneTouch callback: base64(HMAC-SHA256(api_key,
+    nonce|METHOD|url|params)) where params are flattened (a[b], arrays a[]),
+    sorted by key, form-encoded (space as '+') and joined with '&'."""
+    flat = []
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for k in sorted(value):
+                walk("%s[%s]" % (prefix, k) if prefix else str(k), value[k])
+        elif isinstance(value, list):
+            for v in value:
+                walk(prefix + "[]", v)
+        elif isinstance(value, bool):
+            flat.append((prefix, "true" if value else "false"))
+        elif value is None:
+            flat.append((prefix, ""))
+        else:
+            flat.append((prefix, str(value)))
+
+    walk("", params)
+    flat.sort(key=lambda kv: kv[0])
+    encoded = "&".join(quote_plus(k) + "=" + quote_plus(v) for k, v in flat)
+    data = "|".join([nonce, method.upper(), url, encoded]).encode()
+    return base64.b64encode(hmac.new(api_key.encode(), data, hashlib.sha256).digest()).decode()
+
+
+class CallbackHook:
+    """Receives every approval status change (outside the state lock). Without a
+    callback URL it only logs; a callback_url option plugs delivery in here by
+    POSTing the snapshot signed with callback_signature()."""
+
+    def __init__(self, api_key, logger, callback_url=None):
+        self.api_key = api_key
+        self.log = logger
+        self.callback_url = callback_url
+
+    def approval_changed(self, snapshot):
+        self.log("approval %s -> %s" % (snapshot["uuid"], snapshot["status"]))
+
+
+class Reply:
+    """One HTTP reply: status, JSON (or raw bytes) body, extra headers."""
+
+    def __init__(self, status, body=None, raw=None, headers=None, delay_s=0.0):
+        self.status = status
+        if raw is not None:
+            self.body = raw
+        else:
+            self.body = json.dumps(body if body is not None else {}).encode()
+        self.headers = list(headers or [])
+        self.delay_s = delay_s
+        self.close = False
+
+
+class Approval:
+    def __init__(self, authy_id, message, details, hidden, ttl_s, behaviour):
+        self.uuid = str(uuidlib.uuid4())
+        self.authy_id = authy_id
+        self.message = message
+        self.details = details
+        self.hidden = hidden
+        self.ttl_s = ttl_s
+        self.status = "pending"
+        self.created = time.time()
+        self.updated = self.created
+        self.created_mono = time.monotonic()
+        self.resolve_to, self.resolve_at = None, None
+        if behaviour is not None:
+            self.resolve_to = behaviour[0]
+            self.resolve_at = self.created_mono + behaviour[1] / 1000.0
+
+    def to_json(self):
+        return {
+            "uuid": self.uuid,
+            "status": self.status,
+            "_authy_id": self.authy_id,
+            "created_at": iso_utc(self.created),
+            "updated_at": iso_utc(self.updated),
+            "seconds_to_expire": self.ttl_s,
+            "details": dict(self.details),
+            "hidden_details": dict(self.hidden),
+        }
+
+    def to_control_json(self):
+        j = self.to_json()
+        j["message"] = self.message
+        return j
+
+
+class State:
+    """Users, approval requests, faults, the request log and counters. Every
+    access holds self.lock; hooks run after the lock is released."""
+
+    def __init__(self, hook):
+        self.lock = threading.Lock()
+        self.hook = hook
+        self.next_id = 1000001
+        self.open_connections = 0
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.users = {}
+            self.by_phone = {}
+            self.approvals = {}
+            self.faults = []
+            self.requests = []
+            self.connections_opened = 0
+            self.request_count = 0
+
+    # counters and log
+    def conn_opened(self):
+        with self.lock:
+            self.connections_opened += 1
+            self.open_connections += 1
+
+    def conn_closed(self):
+        with self.lock:
+            self.open_connections -= 1
+
+    def stats(self):
+        with self.lock:
+            return {
+                "connections_opened": self.connections_opened,
+                "requests": self.request_count,
+                "open_connections": self.open_connections,
+            }
+
+    def record(self, entry):
+        with self.lock:
+            self.request_count += 1
+            self.requests.append(entry)
+            if len(self.requests) > 10000:
+                del self.requests[:1000]
+
+    def request_log(self):
+        with self.lock:
+            return list(self.requests)
+
+    # faults
+    def add_fault(self, fault):
+        with self.lock:
+            self.faults.append(fault)
+
+    def clear_faults(self):
+        with self.lock:
+            self.faults = []
+
+    def take_fault(self, path):
+        with self.lock:
+            for f in self.faults:
+                if path.startswith(f["match"]) and f["count"] != 0:
+                    if f["count"] > 0:
+                        f["count"] -= 1
+                    if f["count"] == 0:
+                        self.faults.remove(f)
+                    return dict(f)
+        return None
+
+    # users
+    def create_user(self, email, cellphone, country_code):
+        with self.lock:
+            key = (country_code.lstrip("0"), cellphone)
+            uid = self.by_phone.get(key)
+            if uid is None:
+                uid = self.next_id
+                self.next_id += 1
+                self.by_phone[key] = uid
+                self.users[uid] = {"email": email, "cellphone": cellphone, "cc": country_code}
+            return uid
+
+    def user_exists(self, uid):
+        with self.lock:
+            return uid in self.users
+
+    # approvals
+    def create_approval(self, uid, message, details, hidden, ttl_s):
+        with self.lock:
+            user = self.users.get(uid)
+            if user is None:
+                return None
+            a = Approval(uid, message, details, hidden, ttl_s, approval_behaviour(user["email"]))
+            self.approvals[a.uuid] = a
+            return a.uuid
+
+    def _set(self, a, status, events):
+        a.status = status
+        a.updated = time.time()
+        events.append(a.to_json())
+
+    def _advance(self, a, mono, events):
+        if a.status != "pending":
+            return
+        if a.resolve_at is not None and mono >= a.resolve_at:
+            self._set(a, a.resolve_to, events)
+        elif mono >= a.created_mono + a.ttl_s:
+            self._set(a, "expired", events)
+
+    def _notify(self, events):
+        for e in events:
+            try:
+                self.hook.approval_changed(e)
+            except Exception:  # a hook must never break the API
+                traceback.print_exc()
+
+    def tick(self):
+        events = []
+        with self.lock:
+            mono = time.monotonic()
+            for a in self.approvals.values():
+                self._advance(a, mono, events)
+        self._notify(events)
+
+    def approval(self, uuid, control=False):
+        events = []
+        with self.lock:
+            a = self.approvals.get(uuid)
+            if a is not None:
+                self._advance(a, time.monotonic(), events)
+                snap = a.to_control_json() if control else a.to_json()
+        self._notify(events)
+        return None if a is None else snap
+
+    def resolve(self, uuid, status):
+        events = []
+        with self.lock:
+            a = self.approvals.get(uuid)
+            if a is not None:
+                self._set(a, status, events)
+        self._notify(events)
+        return a is not None
+
+    def resolve_user(self, uid, status):
+        events = []
+        with self.lock:
+            if uid not in self.users:
+                return None
+            mono = time.monotonic()
+            for a in self.approvals.values():
+                self._advance(a, mono, events)
+                if a.authy_id == uid and a.status == "pending":
+                    self._set(a, status, events)
+        self._notify(events)
+        return sum(1 for e in events if e["status"] == status)
+
+    def list_approvals(self, uid):
+        with self.lock:
+            return [
+                a.to_control_json()
+                for a in self.approvals.values()
+                if uid is None or a.authy_id == uid
+            ]
+
+
+def approval_behaviour(email):
+    m = APPROVAL_MAGIC_RE.match(local_part(email))
+    if m is None:
+        return None
+    status, delay = APPROVAL_MAGIC[m.group(1).lower()]
+    if m.group(2):
+        delay = int(m.group(2)[:9])
+    return (status, delay)
+
+
+def parse_int(s, lo, hi):
+    if s is None or not re.fullmatch(r"\d{1,12}", s):
+        return None
+    v = int(s)
+    return v if lo <= v <= hi else None
+
+
+def bracket_params(params, name):
+    out = {}
+    for k, v in params.items():
+        m = re.fullmatch(re.escape(name) + r"\[(.*)\]", k)
+        if m:
+            out[m.group(1)] = v
+    return out
+
+
+class AuthyApi:
+    """The Authy endpoints proper; each returns a Reply."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def route(self, method, path, params):
+        m = re.fullmatch(r"/onetouch/json/users/([^/]+)/approval_requests", path)
+        if path == "/protected/json/users/new":
+            return self.users_new(params) if method == "POST" else self.not_allowed()
+        if m:
+            return self.approval_create(m.group(1), params) if method == "POST" else self.not_allowed()
+        m = re.fullmatch(r"/onetouch/json/approval_requests/([^/]+)", path)
+        if m:
+            return self.approval_status(m.group(1)) if method == "GET" else self.not_allowed()
+        return Reply(404, error_body("Resource not found"))
+
+    def not_allowed(self):
+        return Reply(405, error_body("Method not allowed"))
+
+    def users_new(self, params):
+        email = params.get("user[email]", "")
+        cell = params.get("user[cellphone]", "")
+        cc = params.get("user[country_code]", "")
+        lp = local_part(email)
+        magic = next((p for p in USER_FAULTS if lp.startswith(p)), None)
+        delay = 0.0
+        if magic == "fail60027":
+            return user_invalid({"message": "User was not valid"})
+        if magic == "fail60000":
+            return Reply(400, error_body("Invalid parameters", "60000"))
+        if magic == "fail429":
+            return rate_limited()
+        if magic == "fail503":
+            return Reply(503, error_body("Service unavailable"))
+        if magic == "failgarbage":
+            return Reply(200, raw=b"not json {")
+        if magic == "failslow":
+            delay = 3.0
+        errors = {}
+        if "@" not in email:
+            errors["email"] = "is invalid"
+        if not re.fullmatch(r"\d{4,14}", cell):
+            errors["cellphone"] = "is invalid"
+        if not re.fullmatch(r"\d{1,4}", cc):
+            errors["country_code"] = "is invalid"
+        if errors:
+            errors["message"] = "User was not valid"
+            return user_invalid(errors)
+        uid = self.state.create_user(email, cell, cc)
+        body = {"message": "User created successfully.", "user": {"id": uid}, "success": True}
+        return Reply(200, body, delay_s=delay)
+
+    def approval_create(self, sid, params):
+        uid = parse_int(sid, 0, 10**12)
+        if uid is None or not self.state.user_exists(uid):
+            return Reply(404, error_body("User not found", "60026"))
+        message = params.get("message", "")
+        if message == "" or len(message) > MESSAGE_MAX:
+            return Reply(400, error_body("Invalid message", "60000", {"message": "is invalid"}))
+        ttl = params.get("seconds_to_expire")
+        ttl_s = DEFAULT_TTL_S if ttl in (None, "") else parse_int(ttl, 1, 10**9)
+        if ttl_s is None:
+            return Reply(400, error_body("Invalid seconds_to_expire", "60000"))
+        details = bracket_params(params, "details")
+        hidden = bracket_params(params, "hidden_details")
+        uuid = self.state.create_approval(uid, message, details, hidden, ttl_s)
+        if uuid is None:
+            return Reply(404, error_body("User not found", "60026"))
+        return Reply(200, {"approval_request": {"uuid": uuid}, "success": True})
+
+    def approval_status(self, uuid):
+        snap = self.state.approval(uuid)
+        if snap is None:
+            return Reply(404, error_body("Approval request not found", "60049"))
+        return Reply(200, {"approval_request": snap, "success": True})
+
+
+def user_invalid(errors):
+    return Reply(400, error_body("User was not valid", "60027", errors))
+
+
+def rate_limited():
+    return Reply(429, error_body("Too many requests", "60003"), headers=[("Retry-After", "1")])
+
+
+def parse_fault(body):
+    try:
+        f = json.loads(body.decode("utf-8") or "null")
+    except (UnicodeDecodeError, ValueError):
+        return None, "body is not JSON"
+    if not isinstance(f, dict):
+        return None, "body is not an object"
+    fault = {
+        "match": f.get("match", "/"),
+        "mode": f.get("mode"),
+        "status": f.get("status", 503),
+        "count": f.get("count", 1),
+        "delay_ms": f.get("delay_ms", 0),
+        "size": f.get("size", OVERSIZE_DEFAULT),
+        "error_code": f.get("error_code"),
+    }
+    if not isinstance(fault["match"], str) or fault["mode"] not in FAULT_MODES:
+        return None, "match must be a string and mode one of " + ",".join(FAULT_MODES)
+    for k, lo, hi in (("status", 100, 599), ("count", -1, 10**6), ("delay_ms", 0, 10**7),
+                      ("size", 0, 64 << 20)):
+        v = fault[k]
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            return None, "%s out of range" % k
+    if fault["count"] == 0:
+        return None, "count must not be 0"
+    if fault["error_code"] is not None and not isinstance(fault["error_code"], str):
+        return None, "error_code must be a string"
+    return fault, None
+
+
+class Control:
+    """The /_mock control API (no API key)."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def route(self, method, path, query, body):
+        s = self.state
+        m = re.fullmatch(r"/_mock/approval_requests/([^/]+)/(approve|deny|expire)", path)
+        if m and method == "POST":
+            final = {"approve": "approved", "deny": "denied", "expire": "expired"}[m.group(2)]
+            ok = s.resolve(m.group(1), final)
+            return Reply(200, {"ok": True}) if ok else Reply(404, {"ok": False})
+        m = re.fullmatch(r"/_mock/users/([^/]+)/(approve|deny)-pending", path)
+        if m and method == "POST":
+            uid = parse_int(m.group(1), 0, 10**12)
+            final = "approved" if m.group(2) == "approve" else "denied"
+            n = None if uid is None else s.resolve_user(uid, final)
+            return Reply(404, {"ok": False}) if n is None else Reply(200, {"ok": True, "count": n})
+        if path == "/_mock/approval_requests" and method == "GET":
+            aid = query.get("authy_id")
+            uid = None if aid is None else parse_int(aid, 0, 10**12)
+            if aid is not None and uid is None:
+                return Reply(400, {"ok": False, "error": "authy_id must be digits"})
+            return Reply(200, s.list_approvals(uid))
+        if path == "/_mock/requests" and method == "GET":
+            return Reply(200, s.request_log())
+        if path == "/_mock/fault" and method == "POST":
+            fault, err = parse_fault(body)
+            if fault is None:
+                return Reply(400, {"ok": False, "error": err})
+            s.add_fault(fault)
+            return Reply(200, {"ok": True})
+        if path == "/_mock/fault" and method == "DELETE":
+            s.clear_faults()
+            return Reply(200, {"ok": True})
+        if path == "/_mock/reset" and method == "POST":
+            s.reset()
+            return Reply(200, {"ok": True})
+        if path == "/_mock/stats" and method == "GET":
+            return Reply(200, s.stats())
+        return Reply(404, {"ok": False, "error": "no such control endpoint"})
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "MockAuthy/1.0"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are dropped after this
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_GET
+    do_PUT = do_GET
+    do_DELETE = do_GET
+    do_PATCH = do_GET
+
+    def version_string(self):
+        return self.server_version
+
+    def log_message(self, fmt, *args):
+        self.server.log("%s %s" % (self.client_address[0], fmt % args))
+
+    def dispatch(self):
+        try:
+            self.handle_api()
+        except (OSError, ssl.SSLError):
+            self.close_connection = True
+        except Exception:
+            traceback.print_exc()
+            self.close_connection = True
+            try:
+                self.send_reply(Reply(500, error_body("mock internal error")))
+            except Exception:
+                pass
+
+    def read_body(self):
+        """The request body, or None after replying with an error."""
+        if self.headers.get("Transfer-Encoding"):
+            self.send_reply(self.closing(Reply(411, error_body("Length required"))))
+            return None
+        cl = self.headers.get("Content-Length", "0").strip() or "0"
+        n = parse_int(cl, 0, 10**12)
+        if n is None or n > BODY_MAX:
+            self.send_reply(self.closing(Reply(413 if n else 400, error_body("Bad body length"))))
+            return None
+        body = self.rfile.read(n) if n else b""
+        if len(body) != n:
+            self.close_connection = True
+            return None
+        return body
+
+    @staticmethod
+    def closing(reply):
+        reply.close = True
+        return reply
+
+    def handle_api(self):
+        url = urlsplit(self.path)
+        path, method = url.path, self.command
+        body = self.read_body()
+        if body is None:
+            return
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        if path.startswith("/_mock/") or path == "/_mock":
+            self.send_reply(self.server.control.route(method, path, query, body))
+            return
+        params = dict(query)
+        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        key = self.headers.get(API_KEY_HEADER, "")
+        key_ok = hmac.compare_digest(key.encode(), self.server.api_key.encode())
+        self.server.state.record({
+            "method": method,
+            "path": path,
+            "params": params,
+            "headers": {k: v for k, v in self.headers.items()
+                        if k.lower() not in (API_KEY_HEADER.lower(), "authorization")},
+            "api_key_ok": key_ok,
+            "t": now_ms(),
+        })
+        fault = self.server.state.take_fault(path)
+        if fault is not None and self.apply_fault(fault):
+            return
+        if not key_ok:
+            reply = Reply(401, error_body("Invalid API key", "60001"))
+        else:
+            reply = self.server.api.route(method, path, params)
+        if reply.delay_s:
+            time.sleep(reply.delay_s)
+        if fault is not None and fault["mode"] == "drip":
+            self.send_reply(reply, drip_ms=fault["delay_ms"] or 100)
+        else:
+            self.send_reply(reply)
+
+    def apply_fault(self, f):
+        """Act on a fault; True when the request is fully handled."""
+        mode = f["mode"]
+        if mode == "status":
+            body = error_body("Injected HTTP %d" % f["status"], f["error_code"])
+            self.send_reply(Reply(f["status"], body))
+        elif mode == "garbage":
+            self.send_reply(Reply(200, raw=b"not json {"))
+        elif mode == "ratelimit":
+            self.send_reply(rate_limited())
+        elif mode == "oversize":
+            pad = "x" * f["size"]
+            self.send_reply(Reply(200, {"success": True, "pad": pad}))
+        elif mode == "stall":
+            self.stall(f["delay_ms"] or STALL_MAX_MS)
+        elif mode == "close":
+            self.close_connection = True
+        else:
+            return False
+        return True
+
+    def stall(self, ms):
+        """Never answer: wait until the client closes, ms pass or the server stops."""
+        end = time.monotonic() + ms / 1000.0
+        sock = self.connection
+        self.close_connection = True
+        while not self.server.stopping.is_set() and time.monotonic() < end:
+            r, _, _ = select.select([sock], [], [], 0.2)
+            if not r:
+                continue
+            try:
+                if not sock.recv(4096):
+                    return
+            except ssl.SSLWantReadError:
+                continue
+            except OSError:
+                return
+
+    def send_reply(self, reply, drip_ms=0):
+        body = reply.body
+        head = ["HTTP/1.1 %d %s" % (reply.status, self.responses.get(reply.status, ("",))[0]),
+                "Server: " + self.version_string(),
+                "Date: " + self.date_time_string(),
+                "Content-Type: application/json",
+                "Content-Length: %d" % len(body)]
+        head += ["%s: %s" % h for h in reply.headers]
+        if reply.close or self.close_connection:
+            head.append("Connection: close")
+            self.close_connection = True
+        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+        self.log_request(reply.status, len(body))
+        if drip_ms <= 0:
+            self.wfile.write(data)
+            return
+        for i in range(len(data)):
+            if self.server.stopping.is_set():
+                self.close_connection = True
+                return
+            self.wfile.write(data[i:i + 1])
+            time.sleep(drip_ms / 1000.0)
+
+
+class MockServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, addr, tls, api_key, log_path):
+        self.tls = tls
+        self.api_key = api_key
+        self.log_lock = threading.Lock()
+        self.log_file = open(log_path, "a", buffering=1) if log_path else None
+        self.stopping = threading.Event()
+        self.state = State(CallbackHook(api_key, self.log))
+        self.api = AuthyApi(self.state)
+        self.control = Control(self.state)
+        super().__init__(addr, Handler)
+
+    def log(self, msg):
+        if self.log_file is None:
+            return
+        with self.log_lock:
+            self.log_file.write("%s %s\n" % (iso_utc(time.time()), msg))
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake runs here, in the connection's own thread, so a
+        # client that never completes it cannot block the accept loop.
+        self.state.conn_opened()
+        tls_sock = None
+        try:
+            request.settimeout(10)
+            tls_sock = self.tls.wrap_socket(request, server_side=True)
+            self.RequestHandlerClass(tls_sock, client_address, self)
+        except (OSError, ssl.SSLError) as e:
+            self.log("%s connection error: %s" % (client_address[0], e))
+        finally:
+            self.state.conn_closed()
+            if tls_sock is not None:
+                try:
+                    tls_sock.close()
+                except OSError:
+                    pass
+
+    def handle_error(self, request, client_address):
+        self.log("%s handler error: %s" % (client_address[0], sys.exc_info()[1]))
+
+
+def ticker(server):
+    while not server.stopping.wait(TICK_S):
+        try:
+            server.state.tick()
+        except Exception:
+            traceback.print_exc()
+
+
+def write_ready(path, port):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Mock Authy API over HTTPS")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--api-key", default=DEFAULT_API_KEY)
+    ap.add_argument("--ready-file")
+    ap.add_argument("--log")
+    args = ap.parse_args()
+
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.minimum_version = ssl.TLSVersion.TLSv1_2
+    tls.load_cert_chain(args.cert, args.key)
+    server = MockServer((args.host, args.port), tls, args.api_key, args.log)
+
+    def stop(signum, frame):
+        server.stopping.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=ticker, args=(server,), daemon=True).start()
+    port = server.server_address[1]
+    if args.ready_file:
+        write_ready(args.ready_file, port)
+    print("ready port=%d" % port, flush=True)
+    server.serve_forever(poll_interval=0.2)
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
