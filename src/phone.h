@@ -17,19 +17,31 @@ struct phone_number {
 /*
  * phone_parse - split a phone number. Spaces, '-', '.', '(' and ')' are
  * tolerated. When number starts with '+' (or "00"), the country code is taken
- * from the E.164 table (longest assigned prefix). Otherwise country_code (with
- * or without '+', may be NULL or "") must be an assigned code and number is
- * national (one leading trunk '0' dropped, except for Italy, 39). When both
- * are given they must agree. National part 4..14 digits, total at most 15.
- * Returns STATUS_OK and *out, STATUS_PHONE_MISSING for NULL/empty number,
- * STATUS_PHONE_INVALID otherwise. Thread-safe.
+ * from the E.164 table (longest assigned prefix), and a "(0)" right after it
+ * ("+44 (0)20 ...") is the trunk prefix and dropped. Otherwise country_code
+ * (with or without '+' or "00", may be NULL or "") must be an assigned code and
+ * number is national: one leading trunk '0' is dropped, except in the plans
+ * whose numbers begin with 0 (39 Italy, 378, 379, 225, 229, 241, 242); in +1 a
+ * leading trunk '1' and in +7 a trunk '8' are dropped before 10 digits. When
+ * both are given they must agree. Non-geographic codes (800, 808, 870, 878,
+ * 881, 882, 883, 888, 979, 991, 388) are refused: Authy needs a mobile number.
+ * National part 4..14 digits, total at most 15; +1 and +7 exactly 10 digits,
+ * and +1 area codes begin with 2-9. Returns STATUS_OK and *out,
+ * STATUS_PHONE_MISSING for NULL/empty (or blank) number, STATUS_PHONE_INVALID
+ * otherwise (*out is then zeroed). Thread-safe.
  */
 enum status phone_parse(const char *number, const char *country_code, struct phone_number *out);
 
 /*
- * phone_cc_assigned - non-zero when cc (digits, no '+') is an assigned E.164
- * country calling code.
+ * phone_cc_assigned - non-zero when cc (1-3 digits, no '+', no leading zero) is
+ * an assigned E.164 country calling code, geographic or not. Thread-safe.
  */
 int phone_cc_assigned(const char *cc);
+
+/*
+ * phone_cc_geographic - non-zero when cc is an assigned code of a country,
+ * territory or integrated plan (the codes phone_parse accepts). Thread-safe.
+ */
+int phone_cc_geographic(const char *cc);
 
 #endif
