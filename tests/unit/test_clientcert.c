@@ -1,0 +1,629 @@
+/*
+ * test_clientcert.c - unit tests of clientcert.c against certificates made
+ * here: every rule of clientcert_check (verify, thumbprint source and
+ * allow-list, validity, subject/issuer) and thumbprint normalization.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "certgen.h"
+#include "clientcert.h"
+#include "config.h"
+#include "harness.h"
+#include "request.h"
+
+#define DAY 86400
+
+static EVP_PKEY *ca_key, *key;
+static X509 *ca, *good, *expired, *future, *other;
+static char *good_pem, *expired_pem, *future_pem, *other_pem;
+static char good_fp[41], expired_fp[41], future_fp[41], other_fp[41];
+static time_t now;
+
+static const char good_subject[] = "CN=b2c-client,O=Contoso";
+static const char ca_subject[] = "CN=Contoso Test CA,O=Contoso Test";
+
+/* A request made of up to 15 "NAME=value" params (copied). */
+struct env {
+	char *v[16];
+	int n;
+	struct request req;
+};
+
+static void
+env_add(struct env *e, const char *name, const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+
+	if (e->n >= 15)
+		return;
+	e->v[e->n] = malloc(len);
+	snprintf(e->v[e->n], len, "%s=%s", name, value);
+	e->n++;
+	e->v[e->n] = NULL;
+	e->req.env = e->v;
+}
+
+static void
+env_free(struct env *e)
+{
+	for (int i = 0; i < e->n; i++)
+		free(e->v[i]);
+	memset(e, 0, sizeof(*e));
+}
+
+static int
+make_certs(void)
+{
+	EVP_PKEY *k2;
+
+	now = time(NULL);
+	ca_key = certgen_key(0);
+	key = certgen_key(2048);
+	k2 = certgen_key(0);
+	if (ca_key == NULL || key == NULL || k2 == NULL)
+		return -1;
+	ca = certgen_cert(ca_key, "Contoso Test", "Contoso Test CA", now - DAY, now + 365 * DAY,
+	                  NULL, NULL);
+	good = certgen_cert(key, "Contoso", "b2c-client", now - DAY, now + 30 * DAY, ca, ca_key);
+	expired = certgen_cert(key, "Contoso", "b2c-client", now - 60 * DAY, now - DAY, ca, ca_key);
+	future = certgen_cert(key, "Contoso", "b2c-client", now + DAY, now + 60 * DAY, ca, ca_key);
+	/* Same key, other subject, self-signed: a different thumbprint and issuer. */
+	other = certgen_cert(k2, "Fabrikam", "intruder", now - DAY, now + 30 * DAY, NULL, NULL);
+	EVP_PKEY_free(k2);
+	if (!ca || !good || !expired || !future || !other)
+		return -1;
+	good_pem = certgen_pem(good);
+	expired_pem = certgen_pem(expired);
+	future_pem = certgen_pem(future);
+	other_pem = certgen_pem(other);
+	certgen_sha1_hex(good, good_fp);
+	certgen_sha1_hex(expired, expired_fp);
+	certgen_sha1_hex(future, future_fp);
+	certgen_sha1_hex(other, other_fp);
+	return good_pem && expired_pem && future_pem && other_pem ? 0 : -1;
+}
+
+static void
+free_certs(void)
+{
+	free(good_pem);
+	free(expired_pem);
+	free(future_pem);
+	free(other_pem);
+	X509_free(ca);
+	X509_free(good);
+	X509_free(expired);
+	X509_free(future);
+	X509_free(other);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(ca_key);
+}
+
+/* A config with the check on and the given thumbprints (NULL-terminated). */
+static void
+cfg_with(struct config *cfg, const char *const *thumbs)
+{
+	config_defaults(cfg);
+	cfg->client_cert_check = true;
+	for (; *thumbs != NULL && cfg->n_thumbprints < CONFIG_MAX_THUMBPRINTS; thumbs++)
+		snprintf(cfg->thumbprints[cfg->n_thumbprints++], CONFIG_THUMBPRINT_LEN + 1, "%s",
+		         *thumbs);
+}
+
+static enum status
+run(struct env *e, const struct config *cfg, char *err, size_t errlen)
+{
+	return clientcert_check(&e->req, cfg, now, err, errlen);
+}
+
+static void
+test_pem_escaped_ok(void)
+{
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+	struct env e = {0};
+	char err[256], *esc = certgen_escape(good_pem, 0);
+
+	cfg_with(&cfg, allow);
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_CERT", esc);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
+	CHECK_STR(err, "");
+	env_free(&e);
+	free(esc);
+	config_free(&cfg);
+}
+
+static void
+test_pem_plain_and_spaced_ok(void)
+{
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+	struct env e = {0}, s = {0};
+	char err[256], *sp = certgen_spaced(good_pem);
+
+	cfg_with(&cfg, allow);
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_CERT", good_pem);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
+	env_add(&s, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&s, "SSL_CLIENT_CERT", sp);
+	CHECK_INT(run(&s, &cfg, err, sizeof(err)), STATUS_OK);
+	env_free(&e);
+	env_free(&s);
+	free(sp);
+	config_free(&cfg);
+}
+
+/* Upper-case, colon-separated forms of the fingerprint. */
+static void
+fp_forms(const char *fp, char *upper, char *colon)
+{
+	int o = 0;
+
+	for (int i = 0; i < 40; i++) {
+		upper[i] = (char)toupper((unsigned char)fp[i]);
+		if (i > 0 && i % 2 == 0)
+			colon[o++] = ':';
+		colon[o++] = upper[i];
+	}
+	upper[40] = '\0';
+	colon[o] = '\0';
+}
+
+static void
+test_fingerprint_only_forms(void)
+{
+	const char *allow[] = {good_fp, NULL};
+	char upper[41], colon[60], err[256];
+	const char *forms[3];
+	struct config cfg;
+
+	fp_forms(good_fp, upper, colon);
+	forms[0] = good_fp;
+	forms[1] = upper;
+	forms[2] = colon;
+	cfg_with(&cfg, allow);
+	for (int i = 0; i < 3; i++) {
+		struct env e = {0};
+
+		env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+		env_add(&e, "SSL_CLIENT_FINGERPRINT", forms[i]);
+		env_add(&e, "SSL_CLIENT_V_END", "Nov 23 16:00:00 2099 GMT");
+		CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
+		env_free(&e);
+	}
+	config_free(&cfg);
+}
+
+static void
+test_config_thumbprint_any_case(void)
+{
+	char upper[41], colon[60], err[256];
+	const char *allow[] = {upper, NULL};
+	struct config cfg;
+	struct env e = {0};
+
+	/* cfg normally holds normalized thumbprints; the compare still ignores case. */
+	fp_forms(good_fp, upper, colon);
+	cfg_with(&cfg, allow);
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_FINGERPRINT", good_fp);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
+	env_free(&e);
+	config_free(&cfg);
+}
+
+static void
+test_verify_not_success(void)
+{
+	static const char *const bad[] = {"FAILED:certificate has expired", "NONE", "success",
+	                                  "SUCCESS "};
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+	char err[256];
+
+	cfg_with(&cfg, allow);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct env e = {0};
+
+		env_add(&e, "SSL_CLIENT_VERIFY", bad[i]);
+		env_add(&e, "SSL_CLIENT_CERT", good_pem);
+		CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+		CHECK(strstr(err, "not verified") != NULL);
+		env_free(&e);
+	}
+	config_free(&cfg);
+}
+
+static void
+test_verify_missing(void)
+{
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+	struct env e = {0}, empty = {0};
+	char err[256];
+
+	cfg_with(&cfg, allow);
+	env_add(&e, "SSL_CLIENT_CERT", good_pem);
+	env_add(&e, "SSL_CLIENT_FINGERPRINT", good_fp);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "SSL_CLIENT_VERIFY") != NULL);
+	/* No params at all (env NULL). */
+	CHECK_INT(run(&empty, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	env_free(&e);
+	config_free(&cfg);
+}
+
+static void
+test_no_cert_no_fingerprint(void)
+{
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+	struct env e = {0};
+	char err[256];
+
+	cfg_with(&cfg, allow);
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	/* nginx passes empty values for unset variables. */
+	env_add(&e, "SSL_CLIENT_CERT", "");
+	env_add(&e, "SSL_CLIENT_FINGERPRINT", "");
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "no client certificate") != NULL);
+	env_free(&e);
+	config_free(&cfg);
+}
+
+static void
+test_thumbprint_not_allowed(void)
+{
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+	struct env e = {0}, f = {0};
+	char err[256];
+
+	cfg_with(&cfg, allow);
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_CERT", other_pem);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, other_fp) != NULL);
+	CHECK(strstr(err, "not allowed") != NULL);
+	CHECK(strstr(err, "BEGIN") == NULL);
+	env_add(&f, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&f, "SSL_CLIENT_FINGERPRINT", other_fp);
+	CHECK_INT(run(&f, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	env_free(&e);
+	env_free(&f);
+	config_free(&cfg);
+	/* An empty allow-list admits nobody. */
+	{
+		const char *none[] = {NULL};
+		struct env g = {0};
+
+		cfg_with(&cfg, none);
+		env_add(&g, "SSL_CLIENT_VERIFY", "SUCCESS");
+		env_add(&g, "SSL_CLIENT_CERT", good_pem);
+		CHECK_INT(run(&g, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+		env_free(&g);
+		config_free(&cfg);
+	}
+}
+
+static void
+test_rotation_second_entry(void)
+{
+	const char *allow[] = {other_fp, expired_fp, good_fp, NULL};
+	const char *first[] = {good_fp, other_fp, NULL};
+	struct config cfg;
+	struct env e = {0};
+	char err[256];
+
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_CERT", good_pem);
+	cfg_with(&cfg, allow);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
+	config_free(&cfg);
+	cfg_with(&cfg, first);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
+	config_free(&cfg);
+	env_free(&e);
+}
+
+static void
+test_pem_fingerprint_mismatch(void)
+{
+	const char *allow[] = {good_fp, other_fp, NULL};
+	struct config cfg;
+	struct env e = {0}, f = {0};
+	char err[256];
+
+	cfg_with(&cfg, allow);
+	/* Both allowed, but they describe different certificates. */
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_CERT", good_pem);
+	env_add(&e, "SSL_CLIENT_FINGERPRINT", other_fp);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "does not match") != NULL);
+	/* Agreeing PEM and fingerprint pass. */
+	env_add(&f, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&f, "SSL_CLIENT_CERT", good_pem);
+	env_add(&f, "SSL_CLIENT_FINGERPRINT", good_fp);
+	CHECK_INT(run(&f, &cfg, err, sizeof(err)), STATUS_OK);
+	env_free(&e);
+	env_free(&f);
+	config_free(&cfg);
+}
+
+static void
+test_expired_and_not_yet_valid(void)
+{
+	const char *allow[] = {expired_fp, future_fp, NULL};
+	struct config cfg;
+	struct env e = {0}, f = {0};
+	char err[256];
+
+	cfg_with(&cfg, allow);
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_CERT", expired_pem);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "expired") != NULL);
+	env_add(&f, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&f, "SSL_CLIENT_CERT", future_pem);
+	CHECK_INT(run(&f, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "not yet valid") != NULL);
+	/* The same certificate is fine at a time inside its window. */
+	CHECK_INT(clientcert_check(&f.req, &cfg, now + 2 * DAY, err, sizeof(err)), STATUS_OK);
+	env_free(&e);
+	env_free(&f);
+	config_free(&cfg);
+}
+
+/* Check one fingerprint-only request with V_START / V_END values (NULL = absent). */
+static enum status
+dates(const struct config *cfg, const char *vstart, const char *vend, time_t at)
+{
+	struct env e = {0};
+	char err[256];
+	enum status rc;
+
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_FINGERPRINT", good_fp);
+	if (vstart != NULL)
+		env_add(&e, "SSL_CLIENT_V_START", vstart);
+	if (vend != NULL)
+		env_add(&e, "SSL_CLIENT_V_END", vend);
+	rc = clientcert_check(&e.req, cfg, at, err, sizeof(err));
+	env_free(&e);
+	return rc;
+}
+
+static void
+test_validity_from_params(void)
+{
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+	/* 2027-11-23 16:00:00 UTC and 2027-11-03 16:00:00 UTC */
+	const time_t t23 = 1826985600, t03 = 1825257600;
+
+	cfg_with(&cfg, allow);
+	CHECK_INT(dates(&cfg, NULL, "Nov 23 16:00:00 2027 GMT", t23), STATUS_OK);
+	CHECK_INT(dates(&cfg, NULL, "Nov 23 16:00:00 2027 GMT", t23 + 1), STATUS_FORBIDDEN);
+	CHECK_INT(dates(&cfg, "Nov  3 16:00:00 2027 GMT", NULL, t03), STATUS_OK);
+	CHECK_INT(dates(&cfg, "Nov  3 16:00:00 2027 GMT", NULL, t03 - 1), STATUS_FORBIDDEN);
+	CHECK_INT(dates(&cfg, "Nov  3 16:00:00 2027 GMT", "Nov 23 16:00:00 2027 GMT", t03 + 5),
+	          STATUS_OK);
+	/* V_END in the past, as a real "now". */
+	CHECK_INT(dates(&cfg, NULL, "Jan  1 00:00:00 2020 GMT", now), STATUS_FORBIDDEN);
+	/* Neither date known: nothing to check. */
+	CHECK_INT(dates(&cfg, NULL, NULL, now), STATUS_OK);
+	config_free(&cfg);
+}
+
+static void
+test_validity_unparsable(void)
+{
+	static const char *const bad[] = {
+	    "2027-11-23T16:00:00Z",     "Nov 23 16:00:00 2027",      "Nov 23 16:00:00 2027 UTC",
+	    "Nov 3 16:00:00 2027 GMT",  "Foo 23 16:00:00 2027 GMT",  "Feb 30 16:00:00 2027 GMT",
+	    "Nov 23 24:00:00 2027 GMT", "Nov 23 16:00:00 27 GMT",    "Nov 23 16:00 2027 GMT",
+	    "nov 23 16:00:00 2027 GMT", "Nov 23 16:00:00 2027 GMTX", "x",
+	};
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+
+	cfg_with(&cfg, allow);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_INT(dates(&cfg, NULL, bad[i], 0), STATUS_FORBIDDEN);
+		CHECK_INT(dates(&cfg, bad[i], NULL, 2000000000), STATUS_FORBIDDEN);
+	}
+	config_free(&cfg);
+}
+
+static void
+test_subject_issuer_pem(void)
+{
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+	struct env e = {0};
+	char err[256];
+
+	cfg_with(&cfg, allow);
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_CERT", good_pem);
+	cfg.cert_subject = strdup(good_subject);
+	cfg.cert_issuer = strdup(ca_subject);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
+	free(cfg.cert_subject);
+	cfg.cert_subject = strdup("CN=b2c-client,O=Fabrikam");
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "subject mismatch") != NULL);
+	free(cfg.cert_subject);
+	cfg.cert_subject = strdup(good_subject);
+	free(cfg.cert_issuer);
+	cfg.cert_issuer = strdup("CN=Other CA");
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "issuer mismatch") != NULL);
+	env_free(&e);
+	config_free(&cfg);
+}
+
+static void
+test_subject_issuer_params(void)
+{
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+	struct env e = {0}, f = {0}, g = {0};
+	char err[256];
+
+	cfg_with(&cfg, allow);
+	cfg.cert_subject = strdup(good_subject);
+	cfg.cert_issuer = strdup(ca_subject);
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_FINGERPRINT", good_fp);
+	env_add(&e, "SSL_CLIENT_S_DN", good_subject);
+	env_add(&e, "SSL_CLIENT_I_DN", ca_subject);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
+	env_add(&f, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&f, "SSL_CLIENT_FINGERPRINT", good_fp);
+	env_add(&f, "SSL_CLIENT_S_DN", good_subject);
+	env_add(&f, "SSL_CLIENT_I_DN", "CN=Contoso Test CA");
+	CHECK_INT(run(&f, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	/* A configured subject with no subject known fails closed. */
+	env_add(&g, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&g, "SSL_CLIENT_FINGERPRINT", good_fp);
+	CHECK_INT(run(&g, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	env_free(&e);
+	env_free(&f);
+	env_free(&g);
+	config_free(&cfg);
+}
+
+static void
+test_check_disabled(void)
+{
+	const char *none[] = {NULL};
+	struct config cfg;
+	struct env e = {0};
+	char err[256];
+
+	cfg_with(&cfg, none);
+	cfg.client_cert_check = false;
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
+	env_add(&e, "SSL_CLIENT_VERIFY", "FAILED:x");
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
+	env_free(&e);
+	config_free(&cfg);
+}
+
+static void
+test_garbage_pem(void)
+{
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+	struct env e = {0}, f = {0};
+	char err[256];
+
+	cfg_with(&cfg, allow);
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_CERT", "-----BEGIN CERTIFICATE-----%0AAAAA%0A-----END");
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "not parsable") != NULL);
+	/* A valid fingerprint does not rescue a garbage PEM. */
+	env_add(&f, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&f, "SSL_CLIENT_CERT", "garbage");
+	env_add(&f, "SSL_CLIENT_FINGERPRINT", good_fp);
+	CHECK_INT(run(&f, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	env_free(&e);
+	env_free(&f);
+	config_free(&cfg);
+}
+
+static void
+test_bad_fingerprint_param(void)
+{
+	static const char *const bad[] = {"abc", "zz",
+	                                  "0123456789012345678901234567890123456789ab"};
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+	char err[256];
+
+	cfg_with(&cfg, allow);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct env e = {0};
+
+		env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+		env_add(&e, "SSL_CLIENT_FINGERPRINT", bad[i]);
+		CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+		CHECK(strstr(err, "malformed") != NULL);
+		env_free(&e);
+	}
+	config_free(&cfg);
+}
+
+static void
+test_normalize(void)
+{
+	char out[41], small[40];
+
+	CHECK_INT(clientcert_normalize_thumbprint("0A1B2C3D4E5F60718293A4B5C6D7E8F901234567", out,
+	                                          sizeof(out)),
+	          STATUS_OK);
+	CHECK_STR(out, "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567");
+	CHECK_INT(
+	    clientcert_normalize_thumbprint(
+	        "0a:1b:2c:3d:4e:5f:60:71:82:93:a4:b5:c6:d7:e8:f9:01:23:45:67", out, sizeof(out)),
+	    STATUS_OK);
+	CHECK_STR(out, "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567");
+	CHECK_INT(
+	    clientcert_normalize_thumbprint(
+	        " 0a 1b 2c 3d 4e 5f 60 71 82 93 a4 b5 c6 d7 e8 f9 01 23 45 67 ", out, sizeof(out)),
+	    STATUS_OK);
+	CHECK_STR(out, "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567");
+	CHECK_INT(clientcert_normalize_thumbprint("0a1b2c3d4e5f60718293a4b5c6d7e8f90123456", out,
+	                                          sizeof(out)),
+	          STATUS_CONFIG);
+	CHECK_INT(clientcert_normalize_thumbprint("0a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", out,
+	                                          sizeof(out)),
+	          STATUS_CONFIG);
+	CHECK_INT(clientcert_normalize_thumbprint("0g1b2c3d4e5f60718293a4b5c6d7e8f901234567", out,
+	                                          sizeof(out)),
+	          STATUS_CONFIG);
+	CHECK_INT(clientcert_normalize_thumbprint("", out, sizeof(out)), STATUS_CONFIG);
+	CHECK_INT(clientcert_normalize_thumbprint("0a1b2c3d4e5f60718293a4b5c6d7e8f901234567", small,
+	                                          sizeof(small)),
+	          STATUS_CONFIG);
+}
+
+int
+main(void)
+{
+	if (make_certs() != 0) {
+		fprintf(stderr, "cannot create test certificates\n");
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	RUN(test_pem_escaped_ok);
+	RUN(test_pem_plain_and_spaced_ok);
+	RUN(test_fingerprint_only_forms);
+	RUN(test_config_thumbprint_any_case);
+	RUN(test_verify_not_success);
+	RUN(test_verify_missing);
+	RUN(test_no_cert_no_fingerprint);
+	RUN(test_thumbprint_not_allowed);
+	RUN(test_rotation_second_entry);
+	RUN(test_pem_fingerprint_mismatch);
+	RUN(test_expired_and_not_yet_valid);
+	RUN(test_validity_from_params);
+	RUN(test_validity_unparsable);
+	RUN(test_subject_issuer_pem);
+	RUN(test_subject_issuer_params);
+	RUN(test_check_disabled);
+	RUN(test_garbage_pem);
+	RUN(test_bad_fingerprint_param);
+	RUN(test_normalize);
+	free_certs();
+	HARNESS_END();
+}
