@@ -1,0 +1,833 @@
+#!/usr/bin/python3
+"""check_policy.py - static checks of the b2c-authy custom policy.
+
+Validates policy/*.xml (with placeholders) and the output of scripts/policy.sh
+against the starter pack's XSD with xmllint, then loads the pack's Base and
+Localization files with ours and checks that every reference resolves across
+the four files, that the REST technical profiles send and read exactly the
+claim names the responder knows (parsed from src/b2c.h), and that the journey
+verifies enrolled users and enrols the others. Mutated copies prove that the
+checks catch dangling references, misspelled claim names and schema errors.
+
+Usage: check_policy.py [--root DIR] [--pack DIR]
+The pack defaults to $B2C_STARTERPACK, else ROOT/../shared/b2c-starterpack;
+without it the script prints a skip line and "0 passed, 0 failed".
+Python 3 standard library only; xmllint is run as a subprocess.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.parsers.expat
+
+XSD_NAME = "TrustFrameworkPolicy_0.3.0.0.libxml2.xsd"
+PACK_FILES = ["TrustFrameworkBase.xml", "TrustFrameworkLocalization.xml"]
+OUR_FILES = ["TrustFrameworkExtensions.xml", "SignUpOrSignin.xml"]
+REST_HANDLER = ("Web.TPEngine.Providers.RestfulProvider, Web.TPEngine, "
+                "Version=1.0.0.0, Culture=neutral, PublicKeyToken=null")
+CERT_KEY = "B2C_1A_AuthyClientCert"
+REGISTER_PATH = "/api/identity/register"
+WAIT_PATH = "/api/identity/waitforauthyapproval"
+AUTHY_CLAIM = "extension_authyId"
+PLACEHOLDERS = ["yourtenant.onmicrosoft.com", "{BASE_URL}", "{EXTENSIONS_APP_ID}",
+                "{EXTENSIONS_OBJECT_ID}", "ProxyIdentityExperienceFrameworkAppId",
+                "IdentityExperienceFrameworkAppId", "facebook_clientid"]
+
+# Values used to build the substituted copies.
+TEST_TENANT = "contoso"
+TEST_BASE_URL = "https://authy.example.com/b2c"
+TEST_GUID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+TEST_ARGS = ["TENANT=" + TEST_TENANT, "BASE_URL=" + TEST_BASE_URL,
+             "EXTENSIONS_APP_ID=" + TEST_GUID, "EXTENSIONS_OBJECT_ID=" + TEST_GUID,
+             "IEF_APP_ID=" + TEST_GUID, "PROXY_IEF_APP_ID=" + TEST_GUID,
+             "FACEBOOK_CLIENT_ID=1234567890"]
+
+
+class Node:
+    """One XML element: local name, attributes, text, children, source line."""
+
+    def __init__(self, tag, attrs, line, path):
+        self.tag = tag
+        self.attrs = attrs
+        self.line = line
+        self.path = path
+        self.text = ""
+        self.children = []
+
+    def kids(self, tag):
+        return [c for c in self.children if c.tag == tag]
+
+    def child(self, tag):
+        found = self.kids(tag)
+        return found[0] if found else None
+
+    def walk(self, *tags):
+        """Descendants reached through exactly this chain of child names."""
+        nodes = [self]
+        for tag in tags:
+            nodes = [k for n in nodes for k in n.kids(tag)]
+        return nodes
+
+    def iter(self):
+        yield self
+        for c in self.children:
+            yield from c.iter()
+
+    def where(self):
+        return "%s:%d" % (os.path.basename(self.path), self.line)
+
+
+def load_xml(path):
+    """Parse path with expat (for line numbers); namespaces are dropped."""
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    stack = []
+    root = []
+
+    def start(name, attrs):
+        node = Node(name.split(" ")[-1], attrs, parser.CurrentLineNumber, path)
+        if stack:
+            stack[-1].children.append(node)
+        else:
+            root.append(node)
+        stack.append(node)
+
+    def end(_name):
+        stack[-1].text = stack[-1].text.strip()
+        stack.pop()
+
+    def chars(data):
+        stack[-1].text += data
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    with open(path, "rb") as f:
+        parser.ParseFile(f)
+    return root[0]
+
+
+def metadata(tp):
+    """The Metadata items of a technical profile as a dict."""
+    return {i.attrs.get("Key"): i.text for i in tp.walk("Metadata", "Item")}
+
+
+class Policy:
+    """One loaded policy file and the ids it defines."""
+
+    def __init__(self, path, ours):
+        self.path = path
+        self.name = os.path.basename(path)
+        self.ours = ours
+        self.root = load_xml(path)
+        self.id = self.root.attrs.get("PolicyId", "")
+        self.tenant = self.root.attrs.get("TenantId", "")
+        base = self.root.child("BasePolicy")
+        self.base = None
+        if base is not None:
+            self.base = (base.child("TenantId").text if base.child("TenantId") else "",
+                         base.child("PolicyId").text if base.child("PolicyId") else "")
+
+    def technical_profiles(self):
+        return self.root.walk("ClaimsProviders", "ClaimsProvider", "TechnicalProfiles",
+                              "TechnicalProfile")
+
+    def journeys(self):
+        return (self.root.walk("UserJourneys", "UserJourney") +
+                self.root.walk("SubJourneys", "SubJourney"))
+
+    def definitions(self):
+        """(kind, id, node) for every definition in this file."""
+        bb = ("BuildingBlocks",)
+        table = [
+            ("claim", bb + ("ClaimsSchema", "ClaimType")),
+            ("transformation", bb + ("ClaimsTransformations", "ClaimsTransformation")),
+            ("content", bb + ("ContentDefinitions", "ContentDefinition")),
+            ("client", bb + ("ClientDefinitions", "ClientDefinition")),
+            ("localized", bb + ("Localization", "LocalizedResources")),
+        ]
+        for kind, chain in table:
+            for n in self.root.walk(*chain):
+                yield kind, n.attrs.get("Id", ""), n
+        for n in self.technical_profiles():
+            yield "tp", n.attrs.get("Id", ""), n
+        for n in self.journeys():
+            yield "journey", n.attrs.get("Id", ""), n
+
+
+class PolicySet:
+    """Base, localization, extensions and relying party, loaded together."""
+
+    def __init__(self, paths, our_names):
+        self.policies = [Policy(p, os.path.basename(p) in our_names) for p in paths]
+        self.defs = {}
+        for pol in self.policies:
+            for kind, ident, node in pol.definitions():
+                self.defs.setdefault(kind, {}).setdefault(ident, []).append(node)
+
+    def policy(self, name):
+        for pol in self.policies:
+            if pol.name == name:
+                return pol
+        return None
+
+    def resolve(self, kind, ident, ours):
+        """None when ident is defined; else a problem text. B2C matches ids
+        without regard to case (the pack itself writes surName for surname),
+        so a case-only difference is tolerated in the pack but not in ours."""
+        table = self.defs.get(kind, {})
+        if ident in table:
+            return None
+        folded = [k for k in table if k.lower() == ident.lower()]
+        if folded and not ours:
+            return None
+        if folded:
+            return "'%s' differs in case from the definition '%s'" % (ident, folded[0])
+        return "'%s' is not defined in any of the loaded files" % ident
+
+    def tp_nodes(self, ident):
+        table = self.defs.get("tp", {})
+        nodes = list(table.get(ident, []))
+        for k, v in table.items():
+            if k != ident and k.lower() == ident.lower():
+                nodes += v
+        return nodes
+
+
+# --- reference checks -------------------------------------------------------
+
+def ref_claims(pol):
+    """(node, claim id) for every reference to a claim type."""
+    for n in pol.root.iter():
+        if "ClaimTypeReferenceId" in n.attrs:
+            yield n, n.attrs["ClaimTypeReferenceId"]
+        if n.tag == "Precondition" and n.attrs.get("Type") in ("ClaimsExist", "ClaimEquals"):
+            values = n.kids("Value")
+            if values:
+                yield values[0], values[0].text
+        if n.tag == "LocalizedString" and n.attrs.get("ElementType") == "ClaimType":
+            yield n, n.attrs.get("ElementId", "")
+
+
+def ref_tps(pol):
+    for n in pol.root.iter():
+        if n.tag in ("ValidationTechnicalProfile", "IncludeTechnicalProfile",
+                     "UseTechnicalProfileForSessionManagement"):
+            yield n, n.attrs.get("ReferenceId", "")
+        elif n.tag == "OrchestrationStep" and "CpimIssuerTechnicalProfileReferenceId" in n.attrs:
+            yield n, n.attrs["CpimIssuerTechnicalProfileReferenceId"]
+        elif n.tag == "From":
+            yield n, n.attrs.get("TechnicalProfileReferenceId", "")
+
+
+def ref_exchanges(pol):
+    for n in pol.root.iter():
+        if n.tag == "ClaimsExchange":
+            yield n, n.attrs.get("TechnicalProfileReferenceId", "")
+
+
+def ref_contents(pol):
+    for n in pol.root.iter():
+        if n.tag == "OrchestrationStep" and "ContentDefinitionReferenceId" in n.attrs:
+            yield n, n.attrs["ContentDefinitionReferenceId"]
+        elif n.tag == "Item" and n.attrs.get("Key") == "ContentDefinitionReferenceId":
+            yield n, n.text
+
+
+def ref_journeys(pol):
+    for n in pol.root.iter():
+        if n.tag == "DefaultUserJourney":
+            yield n, n.attrs.get("ReferenceId", "")
+        elif n.tag == "Endpoint" and "UserJourneyReferenceId" in n.attrs:
+            yield n, n.attrs["UserJourneyReferenceId"]
+
+
+def ref_transformations(pol):
+    for n in pol.root.iter():
+        if n.tag in ("InputClaimsTransformation", "OutputClaimsTransformation"):
+            yield n, n.attrs.get("ReferenceId", "")
+
+
+def ref_clients(pol):
+    for n in pol.root.iter():
+        if n.tag == "ClientDefinition" and "ReferenceId" in n.attrs:
+            yield n, n.attrs["ReferenceId"]
+
+
+def ref_localized(pol):
+    for n in pol.root.iter():
+        if n.tag == "LocalizedResourcesReference" and "LocalizedResourcesReferenceId" in n.attrs:
+            yield n, n.attrs["LocalizedResourcesReferenceId"]
+
+
+REFERENCE_KINDS = [
+    ("ClaimTypeReferenceId (and precondition/localized claim ids)", "claim", ref_claims),
+    ("TechnicalProfile references (validation, include, session, issuer)", "tp", ref_tps),
+    ("ClaimsExchange TechnicalProfileReferenceId", "tp", ref_exchanges),
+    ("ContentDefinitionReferenceId", "content", ref_contents),
+    ("UserJourney references (DefaultUserJourney, Endpoint)", "journey", ref_journeys),
+    ("ClaimsTransformation references", "transformation", ref_transformations),
+    ("ClientDefinition references", "client", ref_clients),
+    ("LocalizedResources references", "localized", ref_localized),
+]
+
+
+def check_references(pset):
+    """[(check name, problems)] for every kind of reference."""
+    results = []
+    for title, kind, finder in REFERENCE_KINDS:
+        problems = []
+        for pol in pset.policies:
+            for node, ident in finder(pol):
+                why = pset.resolve(kind, ident, pol.ours)
+                if why:
+                    problems.append("%s: %s %s" % (node.where(), node.tag, why))
+        results.append((title, problems))
+    results.append(("ClaimsProviderSelection targets exist in their journey",
+                    check_selections(pset)))
+    results.append(("every technical profile has a protocol (own, override or include)",
+                    check_protocols(pset)))
+    results.append(("BasePolicy chain: relying party -> extensions -> localization -> base",
+                    check_chain(pset)))
+    return results
+
+
+def check_selections(pset):
+    problems = []
+    for pol in pset.policies:
+        for journey in pol.journeys():
+            ids = {n.attrs.get("Id") for n in journey.iter() if n.tag == "ClaimsExchange"}
+            for sel in (n for n in journey.iter() if n.tag == "ClaimsProviderSelection"):
+                for attr in ("TargetClaimsExchangeId", "ValidationClaimsExchangeId"):
+                    target = sel.attrs.get(attr)
+                    if target is not None and target not in ids:
+                        problems.append("%s: %s '%s' is no ClaimsExchange of journey '%s'" %
+                                        (sel.where(), attr, target, journey.attrs.get("Id")))
+    return problems
+
+
+def has_protocol(pset, ident, seen):
+    if ident.lower() in seen:
+        return False
+    seen.add(ident.lower())
+    for node in pset.tp_nodes(ident):
+        if node.child("Protocol") is not None:
+            return True
+        inc = node.child("IncludeTechnicalProfile")
+        if inc is not None and has_protocol(pset, inc.attrs.get("ReferenceId", ""), seen):
+            return True
+    return False
+
+
+def check_protocols(pset):
+    problems = []
+    for pol in pset.policies:
+        for tp in pol.technical_profiles():
+            ident = tp.attrs.get("Id", "")
+            if not has_protocol(pset, ident, set()):
+                problems.append("%s: TechnicalProfile '%s' has no Protocol anywhere (a "
+                                "misspelled override?)" % (tp.where(), ident))
+    return problems
+
+
+def check_chain(pset):
+    problems = []
+    by_id = {p.id: p for p in pset.policies}
+    rps = [p for p in pset.policies if p.root.child("RelyingParty") is not None]
+    if len(rps) != 1:
+        return ["expected exactly one relying party file, found %d" % len(rps)]
+    chain, pol = [], rps[0]
+    while pol is not None and pol not in chain:
+        chain.append(pol)
+        if pol.base is None:
+            pol = None
+            continue
+        tenant, ident = pol.base
+        if tenant != pol.tenant:
+            problems.append("%s: BasePolicy TenantId '%s' is not the policy's '%s'" %
+                            (pol.name, tenant, pol.tenant))
+        if ident not in by_id:
+            problems.append("%s: BasePolicy '%s' is not one of the loaded policies" %
+                            (pol.name, ident))
+        pol = by_id.get(ident)
+    if pol is not None:
+        problems.append("BasePolicy chain loops at %s" % pol.name)
+    if len(chain) != len(pset.policies) and not problems:
+        missing = [p.name for p in pset.policies if p not in chain]
+        problems.append("not on the relying party's chain: %s" % ", ".join(missing))
+    if chain and chain[-1].base is not None and not problems:
+        problems.append("the chain does not end at a policy without BasePolicy")
+    return problems
+
+
+# --- the responder's contract ----------------------------------------------
+
+def responder_claims(header):
+    """(input names, output names) from the #define lines of src/b2c.h."""
+    inputs, outputs = set(), set()
+    pattern = re.compile(r'^\s*#\s*define\s+(B2C_(CLAIM|OUT)_\w+)\s+"([^"]*)"')
+    with open(header, encoding="utf-8") as f:
+        for line in f:
+            m = pattern.match(line)
+            if m:
+                (inputs if m.group(2) == "CLAIM" else outputs).add(m.group(3))
+    return inputs, outputs
+
+
+def claim_names(tp, section, item):
+    """[(node, name sent or read, policy claim)] of a REST profile."""
+    out = []
+    for n in tp.walk(section, item):
+        policy_claim = n.attrs.get("ClaimTypeReferenceId", "")
+        out.append((n, n.attrs.get("PartnerClaimType", policy_claim), policy_claim))
+    return out
+
+
+def rest_profiles(pol):
+    return [tp for tp in pol.technical_profiles()
+            if tp.child("Protocol") is not None and
+            "RestfulProvider" in tp.child("Protocol").attrs.get("Handler", "")]
+
+
+def check_rest_profile(tp, mode, contract):
+    """Problems of one REST technical profile: transport settings and names."""
+    inputs, outputs = contract
+    meta = metadata(tp)
+    problems = []
+    if tp.child("Protocol").attrs.get("Handler") != REST_HANDLER:
+        problems.append("%s: Protocol Handler is not exactly '%s'" % (tp.where(), REST_HANDLER))
+    url = meta.get("ServiceUrl", "")
+    prefix = "{BASE_URL}/" if mode == "raw" else TEST_BASE_URL + "/"
+    if not url.startswith(prefix) or not url.endswith((REGISTER_PATH, WAIT_PATH)):
+        problems.append("%s: ServiceUrl '%s' is not %s + a responder path" %
+                        (tp.where(), url, prefix.rstrip("/")))
+    for key, want in (("AuthenticationType", "ClientCertificate"), ("SendClaimsIn", "Body")):
+        if meta.get(key) != want:
+            problems.append("%s: metadata %s is '%s', not '%s'" %
+                            (tp.where(), key, meta.get(key), want))
+    keys = {(k.attrs.get("Id"), k.attrs.get("StorageReferenceId"))
+            for k in tp.walk("CryptographicKeys", "Key")}
+    if ("ClientCertificate", CERT_KEY) not in keys:
+        problems.append("%s: no Key Id=ClientCertificate StorageReferenceId=%s" %
+                        (tp.where(), CERT_KEY))
+    for node, name, _ in claim_names(tp, "InputClaims", "InputClaim"):
+        if name not in inputs:
+            problems.append("%s: sends '%s', which the responder does not read (%s)" %
+                            (node.where(), name, ", ".join(sorted(inputs))))
+    for node, name, _ in claim_names(tp, "OutputClaims", "OutputClaim"):
+        if name not in outputs:
+            problems.append("%s: reads '%s', which the responder does not return (%s)" %
+                            (node.where(), name, ", ".join(sorted(outputs))))
+    return problems
+
+
+def check_endpoint_claims(tp):
+    """The claims each endpoint needs are sent, and authyId lands in the directory claim."""
+    url = metadata(tp).get("ServiceUrl", "")
+    sent = {name for _, name, _ in claim_names(tp, "InputClaims", "InputClaim")}
+    read = {(name, claim) for _, name, claim in claim_names(tp, "OutputClaims", "OutputClaim")}
+    problems = []
+    if url.endswith(REGISTER_PATH):
+        if "phoneNumber" not in sent or not sent & {"email", "signInName"}:
+            problems.append("%s: register must send phoneNumber and email or signInName" %
+                            tp.where())
+        if ("authyId", AUTHY_CLAIM) not in read:
+            problems.append("%s: register must map authyId to %s" % (tp.where(), AUTHY_CLAIM))
+    elif url.endswith(WAIT_PATH) and not sent & {"authyId", "appCode"}:
+        problems.append("%s: waitforauthyapproval must send authyId" % tp.where())
+    return problems
+
+
+def check_rest(pset, mode, contract):
+    ext = pset.policy("TrustFrameworkExtensions.xml")
+    profiles = rest_profiles(ext)
+    results = []
+    for path in (REGISTER_PATH, WAIT_PATH):
+        n = sum(1 for tp in profiles if metadata(tp).get("ServiceUrl", "").endswith(path))
+        results.append(("one REST technical profile calls %s" % path,
+                        [] if n == 1 else ["found %d" % n]))
+    for tp in profiles:
+        ident = tp.attrs.get("Id")
+        problems = check_rest_profile(tp, mode, contract)
+        names = [p for p in problems if "responder does not" in p]
+        results.append(("REST %s: handler, ServiceUrl, client certificate, body" % ident,
+                        [p for p in problems if p not in names]))
+        results.append(("REST %s: claim names are the responder's (src/b2c.h)" % ident,
+                        names + check_endpoint_claims(tp)))
+    return results
+
+
+# --- the journey ------------------------------------------------------------
+
+def validations(tp):
+    return [v.attrs.get("ReferenceId") for v in tp.walk("ValidationTechnicalProfiles",
+                                                         "ValidationTechnicalProfile")]
+
+
+def rest_ids(ext, path):
+    return {tp.attrs.get("Id") for tp in rest_profiles(ext)
+            if metadata(tp).get("ServiceUrl", "").endswith(path)}
+
+
+def step_for(journey, tp_id):
+    for step in journey.kids("OrchestrationSteps")[0].kids("OrchestrationStep"):
+        if any(x.attrs.get("TechnicalProfileReferenceId") == tp_id
+               for x in step.walk("ClaimsExchanges", "ClaimsExchange")):
+            return step
+    return None
+
+
+def skips_on_authy_id(step, when):
+    """True if step is skipped when extension_authyId exists (when=True) or not."""
+    for pre in step.walk("Preconditions", "Precondition"):
+        values = [v.text for v in pre.kids("Value")]
+        actions = [a.text for a in pre.kids("Action")]
+        if (pre.attrs.get("Type") == "ClaimsExist" and values == [AUTHY_CLAIM] and
+                pre.attrs.get("ExecuteActionsIf") == ("true" if when else "false") and
+                "SkipThisOrchestrationStep" in actions):
+            return True
+    return False
+
+
+def find_pages(ext):
+    """(enrol, verify) self-asserted profiles, recognised by their validations."""
+    register, wait = rest_ids(ext, REGISTER_PATH), rest_ids(ext, WAIT_PATH)
+    enrol = verify = None
+    for tp in ext.technical_profiles():
+        chain = validations(tp)
+        if len(chain) == 3 and chain[0] in register and chain[1] in wait:
+            enrol = tp
+        elif chain and all(v in wait for v in chain):
+            verify = tp
+    return enrol, verify
+
+
+def check_journey(pset):
+    """The relying party's journey verifies the enrolled and enrols the others."""
+    ext = pset.policy("TrustFrameworkExtensions.xml")
+    rp = pset.policy("SignUpOrSignin.xml")
+    ref = rp.root.walk("RelyingParty", "DefaultUserJourney")
+    name = ref[0].attrs.get("ReferenceId") if ref else None
+    journeys = [j for j in ext.journeys() if j.attrs.get("Id") == name]
+    if not journeys:
+        return ["the relying party's journey '%s' is not defined in our extensions" % name]
+    journey = journeys[0]
+    enrol, verify = find_pages(ext)
+    if enrol is None or verify is None:
+        return ["no enrolment page (register, wait, write) or verification page (wait)"]
+    problems = []
+    writer = pset.tp_nodes(validations(enrol)[2])
+    if not any(AUTHY_CLAIM in [p.attrs.get("ClaimTypeReferenceId")
+                               for p in w.walk("PersistedClaims", "PersistedClaim")]
+               for w in writer):
+        problems.append("enrolment's third validation does not persist %s" % AUTHY_CLAIM)
+    s_verify = step_for(journey, verify.attrs.get("Id"))
+    s_enrol = step_for(journey, enrol.attrs.get("Id"))
+    if s_verify is None or not skips_on_authy_id(s_verify, False):
+        problems.append("verification step missing or not skipped without %s" % AUTHY_CLAIM)
+    if s_enrol is None or not skips_on_authy_id(s_enrol, True):
+        problems.append("enrolment step missing or not skipped with %s" % AUTHY_CLAIM)
+    if s_verify is not None and s_enrol is not None and \
+            int(s_verify.attrs["Order"]) > int(s_enrol.attrs["Order"]):
+        problems.append("enrolment runs before verification: a new user would be asked twice")
+    steps = journey.kids("OrchestrationSteps")[0].kids("OrchestrationStep")
+    if not steps or steps[-1].attrs.get("Type") != "SendClaims":
+        problems.append("the journey does not end with SendClaims")
+    return problems
+
+
+def handlers(pset, ident, seen):
+    """Protocol handlers of a technical profile, following includes."""
+    if ident.lower() in seen:
+        return []
+    seen.add(ident.lower())
+    found = []
+    for node in pset.tp_nodes(ident):
+        if node.child("Protocol") is not None:
+            found.append(node.child("Protocol").attrs.get("Handler", ""))
+        inc = node.child("IncludeTechnicalProfile")
+        if inc is not None:
+            found += handlers(pset, inc.attrs.get("ReferenceId", ""), seen)
+    return found
+
+
+def check_sessions(pset):
+    """Session management profiles in use are real SSO providers."""
+    problems = []
+    for pol in pset.policies:
+        for node, ident in ref_tps(pol):
+            if node.tag != "UseTechnicalProfileForSessionManagement":
+                continue
+            found = handlers(pset, ident, set())
+            if pset.tp_nodes(ident) and \
+                    not any(h.startswith("Web.TPEngine.SSO.") for h in found):
+                problems.append("%s: '%s' is not a session provider" % (node.where(), ident))
+    return problems
+
+
+def check_extension_app(pset, mode):
+    ext = pset.policy("TrustFrameworkExtensions.xml")
+    commons = [tp for tp in ext.technical_profiles() if tp.attrs.get("Id") == "AAD-Common"]
+    if not commons:
+        return ["AAD-Common is not overridden with the b2c-extensions-app IDs"]
+    meta = metadata(commons[0])
+    want = {"ClientId": "{EXTENSIONS_APP_ID}", "ApplicationObjectId": "{EXTENSIONS_OBJECT_ID}"}
+    problems = []
+    for key, placeholder in want.items():
+        expect = placeholder if mode == "raw" else TEST_GUID
+        if meta.get(key) != expect:
+            problems.append("AAD-Common %s is '%s', expected '%s'" % (key, meta.get(key), expect))
+    claims = ext.root.walk("BuildingBlocks", "ClaimsSchema", "ClaimType")
+    if not any(c.attrs.get("Id") == AUTHY_CLAIM and c.child("DataType") is not None and
+               c.child("DataType").text == "string" for c in claims):
+        problems.append("ClaimType %s (string) is not defined in our extensions" % AUTHY_CLAIM)
+    return problems
+
+
+def check_placeholders(pset, mode):
+    problems = []
+    for pol in pset.policies:
+        if not pol.ours:
+            continue
+        with open(pol.path, encoding="utf-8") as f:
+            text = f.read()
+        if mode == "raw":
+            need = ["yourtenant.onmicrosoft.com"]
+            if pol.name == "TrustFrameworkExtensions.xml":
+                need = PLACEHOLDERS
+            problems += ["%s: placeholder %s missing" % (pol.name, p)
+                         for p in need if p not in text]
+        else:
+            problems += ["%s: placeholder %s left" % (pol.name, p)
+                         for p in PLACEHOLDERS if p in text]
+            if pol.tenant != TEST_TENANT + ".onmicrosoft.com":
+                problems.append("%s: TenantId is '%s'" % (pol.name, pol.tenant))
+    return problems
+
+
+def analyse(paths, mode, contract):
+    """Every check of one set of four files: [(name, problems)]."""
+    pset = PolicySet(paths, OUR_FILES)
+    results = [("%s: %s" % (mode, name), probs) for name, probs in check_references(pset)]
+    results += [("%s: %s" % (mode, name), probs)
+                for name, probs in check_rest(pset, mode, contract)]
+    results.append(("%s: journey verifies enrolled users and enrols the others" % mode,
+                    check_journey(pset)))
+    results.append(("%s: session management profiles are SSO providers" % mode,
+                    check_sessions(pset)))
+    results.append(("%s: extension_authyId and the b2c-extensions-app IDs" % mode,
+                    check_extension_app(pset, mode)))
+    results.append(("%s: placeholders" % mode, check_placeholders(pset, mode)))
+    return results
+
+
+# --- running ----------------------------------------------------------------
+
+class Report:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, problems):
+        if problems:
+            self.failed += 1
+            print("FAIL %s" % name)
+            for p in problems[:20]:
+                print("     %s" % p)
+        else:
+            self.passed += 1
+            print("ok   %s" % name)
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        return 1 if self.failed else 0
+
+
+def xmllint(xsd, path):
+    """[] when path is valid against xsd, else xmllint's complaints."""
+    proc = subprocess.run(["xmllint", "--noout", "--schema", xsd, path],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode == 0:
+        return []
+    lines = [line.replace("{http://schemas.microsoft.com/online/cpim/schemas/2013/06}", "")
+             for line in proc.stdout.splitlines() if line.strip()]
+    return lines or ["xmllint failed"]
+
+
+def run_policy_sh(root, args):
+    proc = subprocess.run(["bash", os.path.join(root, "scripts", "policy.sh")] + args,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc.returncode, proc.stdout
+
+
+def check_builder(rep, root, pack, tmp):
+    """scripts/policy.sh builds the set and refuses bad input. Returns out dir."""
+    out = os.path.join(tmp, "out")
+    rc, text = run_policy_sh(root, TEST_ARGS + ["OUT_DIR=" + out, "PACK=" + pack])
+    files = sorted(os.listdir(out)) if os.path.isdir(out) else []
+    want = sorted(OUR_FILES + PACK_FILES)
+    rep.check("policy.sh builds the substituted set", [] if rc == 0 and files == want else
+              ["exit %d, files %s" % (rc, files)] + text.splitlines())
+    bad = [
+        ("tenant with upper case and '_'", "TENANT=Contoso_1"),
+        ("http:// BASE_URL", "BASE_URL=http://authy.example.com"),
+        ("BASE_URL with a query", "BASE_URL=https://authy.example.com/?a=1&b=2"),
+        ("EXTENSIONS_APP_ID not a GUID", "EXTENSIONS_APP_ID=not-a-guid"),
+        ("missing EXTENSIONS_OBJECT_ID", "EXTENSIONS_OBJECT_ID="),
+        ("unknown argument", "TENNANT=contoso"),
+    ]
+    for what, arg in bad:
+        key = arg.split("=")[0]
+        args = [a for a in TEST_ARGS if not a.startswith(key + "=")] + [arg]
+        bad_out = os.path.join(tmp, "bad")
+        rc, text = run_policy_sh(root, args + ["OUT_DIR=" + bad_out])
+        written = os.listdir(bad_out) if os.path.isdir(bad_out) else []
+        rep.check("policy.sh refuses %s" % what, [] if rc != 0 and not written else
+                  ["exit %d, wrote %s" % (rc, written)])
+    return out
+
+
+# Mutations of our files: (what, file, old, new, text expected in a problem).
+MUTATIONS = [
+    ("dangling ValidationTechnicalProfile", "TrustFrameworkExtensions.xml",
+     'ValidationTechnicalProfile ReferenceId="AAD-UserWriteAuthyIdUsingObjectId"',
+     'ValidationTechnicalProfile ReferenceId="AAD-UserWriteAuthyIdUsingObjectIdX"',
+     "AAD-UserWriteAuthyIdUsingObjectIdX"),
+    ("dangling ClaimTypeReferenceId", "TrustFrameworkExtensions.xml",
+     'OutputClaim ClaimTypeReferenceId="authyPhoneNumber" Required="true"',
+     'OutputClaim ClaimTypeReferenceId="authyPhoneNumbr" Required="true"', "authyPhoneNumbr"),
+    ("dangling ContentDefinitionReferenceId", "TrustFrameworkExtensions.xml",
+     '"ContentDefinitionReferenceId">api.authy.verify<',
+     '"ContentDefinitionReferenceId">api.authy.verfy<', "api.authy.verfy"),
+    ("dangling DefaultUserJourney", "SignUpOrSignin.xml",
+     'DefaultUserJourney ReferenceId="SignUpOrSignInWithAuthy"',
+     'DefaultUserJourney ReferenceId="SignUpOrSignInWithAuthx"', "SignUpOrSignInWithAuthx"),
+    ("broken BasePolicy chain", "SignUpOrSignin.xml",
+     "<PolicyId>B2C_1A_TrustFrameworkExtensions</PolicyId>",
+     "<PolicyId>B2C_1A_TrustFrameworkExtension</PolicyId>", "B2C_1A_TrustFrameworkExtension'"),
+    ("misspelled input claim name", "TrustFrameworkExtensions.xml",
+     'PartnerClaimType="phoneNumber"', 'PartnerClaimType="phoneNumbr"', "'phoneNumbr'"),
+    ("misspelled output claim name", "TrustFrameworkExtensions.xml",
+     'OutputClaim ClaimTypeReferenceId="extension_authyId" PartnerClaimType="authyId"',
+     'OutputClaim ClaimTypeReferenceId="extension_authyId" PartnerClaimType="authyID"',
+     "'authyID'"),
+    ("wrong client certificate key", "TrustFrameworkExtensions.xml",
+     'StorageReferenceId="B2C_1A_AuthyClientCert"', 'StorageReferenceId="B2C_1A_AuthyCert"',
+     "ClientCertificate"),
+    ("enrolment before verification", "TrustFrameworkExtensions.xml",
+     '<OrchestrationStep Order="8" Type="ClaimsExchange">',
+     '<OrchestrationStep Order="11" Type="ClaimsExchange">', "enrolment runs before"),
+    ("misspelled override of AAD-Common", "TrustFrameworkExtensions.xml",
+     '<TechnicalProfile Id="AAD-Common">', '<TechnicalProfile Id="AAD-Comon">', "AAD-Comon"),
+]
+
+# Mutations that the schema must reject: (what, file, regex, replacement).
+SCHEMA_MUTATIONS = [
+    ("unknown element in a technical profile", "TrustFrameworkExtensions.xml",
+     r"(<DisplayName>Authy enrolment</DisplayName>)", r"\1<Timeout>30</Timeout>"),
+    ("elements out of order", "TrustFrameworkExtensions.xml",
+     r"(<DisplayName>Authy enrolment</DisplayName>)(\s*)(<Protocol [^>]*/>)", r"\3\2\1"),
+    ("missing required attribute", "TrustFrameworkExtensions.xml",
+     r'<Key Id="ClientCertificate" ', r"<Key "),
+]
+
+
+def mutated_copy(src_dir, dst_dir, name, old, new, regex=False):
+    """Copy our files and replace the first old (a string, or a regex) by new
+    in name. False if old does not occur."""
+    os.makedirs(dst_dir, exist_ok=True)
+    for f in OUR_FILES:
+        shutil.copy(os.path.join(src_dir, f), os.path.join(dst_dir, f))
+    path = os.path.join(dst_dir, name)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if regex:
+        text, n = re.subn(old, new, text, count=1)
+    else:
+        n = text.count(old)
+        text = text.replace(old, new, 1)
+    if n == 0:
+        return False
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return True
+
+
+def self_tests(rep, src, pack, xsd, contract, tmp):
+    """Each broken copy must make the checks report the expected problem."""
+    packs = [os.path.join(pack, f) for f in PACK_FILES]
+    for i, (what, name, old, new, expect) in enumerate(MUTATIONS):
+        dst = os.path.join(tmp, "mut%d" % i)
+        if not mutated_copy(src, dst, name, old, new):
+            rep.check("self-test: %s is caught" % what, ["mutation did not apply"])
+            continue
+        paths = packs + [os.path.join(dst, f) for f in OUR_FILES]
+        found = [p for _, probs in analyse(paths, "raw", contract) for p in probs]
+        hit = [p for p in found if expect in p]
+        rep.check("self-test: %s is caught" % what,
+                  [] if hit else ["not reported; problems seen: %s" % found[:5]])
+    for i, (what, name, old, new) in enumerate(SCHEMA_MUTATIONS):
+        dst = os.path.join(tmp, "schema%d" % i)
+        applied = mutated_copy(src, dst, name, old, new, regex=True)
+        errors = xmllint(xsd, os.path.join(dst, name)) if applied else []
+        rep.check("self-test: schema rejects %s" % what,
+                  [] if applied and errors else ["mutation did not apply" if not applied
+                                                 else "xmllint accepted it"])
+    # The original sample's mistake: a session profile outside any ClaimsProvider.
+    dst = os.path.join(tmp, "misplaced")
+    ok = mutated_copy(src, dst, "TrustFrameworkExtensions.xml", "</ClaimsProviders>",
+                      "</ClaimsProviders>\n<TechnicalProfile Id=\"SM-Stray\" />")
+    errors = xmllint(xsd, os.path.join(dst, "TrustFrameworkExtensions.xml")) if ok else []
+    rep.check("self-test: schema rejects a session profile outside ClaimsProviders",
+              [] if ok and errors else ["not rejected"])
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description="static checks of the B2C custom policy")
+    ap.add_argument("--root", default=os.environ.get("B2C_AUTHY_ROOT",
+                                                     os.path.dirname(os.path.dirname(here))))
+    ap.add_argument("--pack", default=None)
+    opts = ap.parse_args()
+    root = os.path.abspath(opts.root)
+    pack = opts.pack or os.environ.get("B2C_STARTERPACK") or \
+        os.path.join(root, "..", "shared", "b2c-starterpack")
+    pack = os.path.abspath(pack)
+    xsd = os.path.join(pack, XSD_NAME)
+    missing = [p for p in [xsd] + [os.path.join(pack, f) for f in PACK_FILES]
+               if not os.path.isfile(p)]
+    if missing:
+        print("skipped: starter pack not found (%s)" % missing[0])
+        print("0 passed, 0 failed")
+        return 0
+    if shutil.which("xmllint") is None:
+        print("skipped: xmllint not installed")
+        print("0 passed, 0 failed")
+        return 0
+    rep = Report()
+    src = os.path.join(root, "policy")
+    contract = responder_claims(os.path.join(root, "src", "b2c.h"))
+    rep.check("src/b2c.h defines input (B2C_CLAIM_*) and output (B2C_OUT_*) claim names",
+              [] if all(contract) else ["found inputs %s, outputs %s" % contract])
+    with tempfile.TemporaryDirectory(prefix="check_policy.") as tmp:
+        out = check_builder(rep, root, pack, tmp)
+        sets = [("raw", [os.path.join(pack, f) for f in PACK_FILES] +
+                 [os.path.join(src, f) for f in OUR_FILES]),
+                ("out", [os.path.join(out, f) for f in PACK_FILES + OUR_FILES])]
+        for mode, paths in sets:
+            for path in paths:
+                if os.path.basename(path) in OUR_FILES:
+                    rep.check("%s: schema-valid %s" % (mode, os.path.basename(path)),
+                              xmllint(xsd, path) if os.path.isfile(path) else ["missing"])
+            if all(os.path.isfile(p) for p in paths):
+                for name, problems in analyse(paths, mode, contract):
+                    rep.check(name, problems)
+        self_tests(rep, src, pack, xsd, contract, tmp)
+    return rep.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
