@@ -13,7 +13,6 @@
 struct config;
 struct upool;
 struct tracker;
-struct metrics;
 
 /* FastCGI parameter names the responder reads (set by nginx/Apache). */
 #define REQUEST_P_METHOD "REQUEST_METHOD"
@@ -73,7 +72,6 @@ struct req_ctx {
 	const struct config *cfg;
 	struct upool *pool;      /* upstream connections to borrow for a call */
 	struct tracker *tracker; /* the process-wide approval tracker */
-	struct metrics *metrics; /* process-wide counters */
 	char id[64];             /* request id for logs */
 	char route[32];          /* route name for the access line */
 	char err[256];           /* detail of the last failure (logged, never sent) */

@@ -1,0 +1,46 @@
+/*
+ * handler_health.c - GET /healthz (liveness: answers without any upstream
+ * call) and GET /metrics (Prometheus text format). The web server restricts
+ * who may reach them.
+ */
+#include "handlers.h"
+
+#include "buf.h"
+#include "metrics.h"
+#include "pool.h"
+#include "tracker.h"
+
+#define HEALTH_BODY "{\"status\":\"ok\"}"
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+enum status
+handler_health(struct req_ctx *ctx, struct response *res)
+{
+	(void)ctx;
+	res->http_status = 200;
+	return response_set_body(res, HEALTH_BODY, sizeof(HEALTH_BODY) - 1);
+}
+
+enum status
+handler_metrics(struct req_ctx *ctx, struct response *res)
+{
+	struct tracker_stats ts;
+	struct buf b;
+	enum status rc;
+
+	buf_init(&b, RESPONSE_BODY_MAX);
+	tracker_get_stats(ctx->tracker, &ts);
+	rc = metrics_render(&b, &ts, upool_in_use(ctx->pool));
+	if (rc != STATUS_OK)
+		goto out;
+	res->body = buf_steal(&b, &res->body_len);
+	if (res->body == NULL) {
+		rc = STATUS_NOMEM;
+		goto out;
+	}
+	res->http_status = 200;
+	res->content_type = METRICS_CONTENT_TYPE;
+out:
+	buf_free(&b);
+	return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * handlers.h - request handlers: plain functions from a request context to a
+ * response. On STATUS_OK the handler filled res; on failure it returns the
+ * status (detail in ctx->err) and the router builds the error reply.
+ */
+#ifndef B2CAUTHY_HANDLERS_H
+#define B2CAUTHY_HANDLERS_H
+
+#include "request.h"
+#include "status.h"
+
+struct authy_call;
+struct upstream;
+
+/* handler_register.c: POST /api/identity/register -> {"authyId": "..."} */
+enum status handler_register(struct req_ctx *ctx, struct response *res);
+
+/* handler_wait.c: POST /api/identity/waitforauthyapproval -> {} once approved */
+enum status handler_wait(struct req_ctx *ctx, struct response *res);
+
+/*
+ * handler_wait_poll - the tracker's poll function for the Authy API (arg
+ * unused): GET the approval status with handle up. See tracker_poll_fn.
+ */
+enum status handler_wait_poll(void *arg, struct upstream *up, const char *uuid,
+                              long long deadline_ms, long *retry_after_s);
+
+/* handler_health.c: GET /healthz (liveness, no upstream call) and GET /metrics */
+enum status handler_health(struct req_ctx *ctx, struct response *res);
+enum status handler_metrics(struct req_ctx *ctx, struct response *res);
+
+/*
+ * handler_common.c: borrow an upstream handle for one Authy call
+ * (STATUS_UNAVAILABLE when none frees up before the deadline), and give it
+ * back, accounting the call in ctx, the metrics and, on failure, ctx->err
+ * prefixed with what.
+ */
+enum status handler_call_begin(struct req_ctx *ctx, struct authy_call *call);
+void handler_call_end(struct req_ctx *ctx, struct authy_call *call, enum status rc,
+                      const char *what);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * metrics.h - process-wide counters rendered in the Prometheus text format:
+ * requests by route and outcome, upstream call latency and errors, and the
+ * tracker's gauges.
+ */
+#ifndef B2CAUTHY_METRICS_H
+#define B2CAUTHY_METRICS_H
+
+#include "status.h"
+
+struct buf;
+struct tracker_stats;
+
+#define METRICS_PREFIX "b2c_authy_"
+
+/*
+ * metrics_request - count one finished request on route (a router route name;
+ * unknown names count as "other") with outcome rc. Thread-safe (atomics).
+ */
+void metrics_request(const char *route, enum status rc);
+
+/*
+ * metrics_upstream - record one upstream call: its duration and outcome rc
+ * (STATUS_OK or the error status). Thread-safe.
+ */
+void metrics_upstream(long elapsed_ms, enum status rc);
+
+/*
+ * metrics_render - append the exposition text to out, including the tracker
+ * gauges from ts (may be NULL) and the upstream connections in use.
+ * STATUS_OK or the buf error.
+ */
+enum status metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_use);
+
+/* metrics_reset - zero every counter (tests). Not thread-safe. */
+void metrics_reset(void);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * router.c - dispatch table and request pre-checks (client certificate,
+ * body size, content type) in front of the handlers, and the single place
+ * where a failure status is logged and turned into the B2C-shaped reply.
+ */
+#include "router.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "b2c.h"
+#include "clientcert.h"
+#include "config.h"
+#include "handlers.h"
+#include "log.h"
+#include "util.h"
+
+typedef enum status (*handler_fn)(struct req_ctx *ctx, struct response *res);
+
+struct route {
+	const char *name; /* for logs and metrics */
+	const char *method;
+	const char *path; /* NULL: taken from the config (callback) */
+	handler_fn fn;
+	bool needs_cert; /* B2C calls: client certificate required */
+	bool json_body;  /* POST with a JSON body */
+};
+
+static const struct route routes[] = {
+    {"register", "POST", ROUTE_REGISTER, handler_register, true, true},
+    {"wait", "POST", ROUTE_WAIT, handler_wait, true, true},
+    {"health", "GET", ROUTE_HEALTH, handler_health, false, false},
+    {"metrics", "GET", ROUTE_METRICS, handler_metrics, false, false},
+};
+
+int
+router_path_equal(const char *path, const char *route)
+{
+	size_t n = strlen(route);
+
+	if (strncasecmp(path, route, n) != 0)
+		return 0;
+	return path[n] == '\0' || (path[n] == '/' && path[n + 1] == '\0');
+}
+
+static const struct route *
+find_route(const char *path)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (router_path_equal(path, routes[i].path))
+			return &routes[i];
+	return NULL;
+}
+
+/* B2C sends "application/json" (perhaps with a charset); absent is tolerated. */
+static bool
+json_content_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (ct == NULL || *ct == '\0')
+		return true;
+	return strncasecmp(ct, "application/json", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static enum status
+prechecks(struct req_ctx *ctx, const struct route *r)
+{
+	const struct request *req = ctx->req;
+	enum status rc;
+
+	if (r->needs_cert) {
+		rc =
+		    clientcert_check(req, ctx->cfg, (time_t)req->now_s, ctx->err, sizeof(ctx->err));
+		if (rc != STATUS_OK)
+			return STATUS_FORBIDDEN;
+	}
+	if (!r->json_body)
+		return STATUS_OK;
+	if (req->body_status != STATUS_OK) {
+		ctx_seterr(ctx, "request body over %ld bytes", ctx->cfg->max_body_bytes);
+		return req->body_status;
+	}
+	if (!json_content_type(request_param(req, REQUEST_P_CONTENT_TYPE))) {
+		char ct[64];
+		ctx_seterr(
+		    ctx, "content type %s",
+		    util_sanitize(request_param(req, REQUEST_P_CONTENT_TYPE), ct, sizeof(ct)));
+		return STATUS_MEDIA_TYPE;
+	}
+	return STATUS_OK;
+}
+
+static void
+log_failure(const struct req_ctx *ctx, enum status rc)
+{
+	/* Outcomes the user caused are info; our or Authy's failures are warnings. */
+	bool ours = rc == STATUS_NOMEM || rc == STATUS_INTERNAL || rc == STATUS_UNAVAILABLE ||
+	            rc == STATUS_FORBIDDEN || rc == STATUS_UNAUTHORIZED ||
+	            (rc >= STATUS_RATE_LIMITED && rc <= STATUS_UPSTREAM_PROTOCOL);
+
+	if (ours)
+		log_warnx("%s: %s: %s", ctx->route, status_str(rc), ctx->err[0] ? ctx->err : "-");
+	else
+		log_info("%s: %s%s%s", ctx->route, status_str(rc), ctx->err[0] ? ": " : "",
+		         ctx->err);
+}
+
+enum status
+router_dispatch(struct req_ctx *ctx, struct response *res)
+{
+	const struct request *req = ctx->req;
+	const struct route *r = find_route(req->path);
+	enum status rc;
+
+	util_strlcpy(ctx->route, r ? r->name : "other", sizeof(ctx->route));
+	if (r == NULL) {
+		rc = STATUS_NOT_FOUND;
+		goto out;
+	}
+	if (strcmp(req->method, r->method) != 0) {
+		rc = STATUS_METHOD;
+		goto out;
+	}
+	rc = prechecks(ctx, r);
+	if (rc != STATUS_OK)
+		goto out;
+	rc = r->fn(ctx, res);
+out:
+	if (rc != STATUS_OK) {
+		log_failure(ctx, rc);
+		response_free(res);
+		b2c_reply_error(res, rc, ctx->id);
+		if (rc == STATUS_METHOD)
+			res->allow = r->method;
+	}
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * router.h - the dispatch table: path (case-insensitive, like ASP.NET) and
+ * method to handler, with the client-certificate and body checks each route
+ * needs. The one place where a failed request becomes its HTTP reply.
+ */
+#ifndef B2CAUTHY_ROUTER_H
+#define B2CAUTHY_ROUTER_H
+
+#include "request.h"
+#include "status.h"
+
+#define ROUTE_REGISTER "/api/identity/register"
+#define ROUTE_WAIT "/api/identity/waitforauthyapproval"
+#define ROUTE_HEALTH "/healthz"
+#define ROUTE_METRICS "/metrics"
+
+/*
+ * router_dispatch - route ctx->req, run the handler, and leave the reply in
+ * res (always filled: on failure with the B2C-shaped error body). Sets
+ * ctx->route. Returns the request's outcome (STATUS_OK or the failure), which
+ * is already logged with its detail. Thread-safe for distinct ctx.
+ */
+enum status router_dispatch(struct req_ctx *ctx, struct response *res);
+
+/*
+ * router_path_equal - case-insensitive path comparison that ignores one
+ * trailing '/' on path. Pure.
+ */
+int router_path_equal(const char *path, const char *route);
+
+#endif
