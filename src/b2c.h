@@ -45,12 +45,13 @@
 #define B2C_MSG_AUTHYID_INVALID "Your Authy enrolment is not valid. Please enrol again."
 #define B2C_MSG_USER_REJECTED "Authy could not register this phone number. Check it and try again."
 #define B2C_MSG_USER_NOT_FOUND "Your Authy registration was not found. Please enrol again."
+#define B2C_MSG_APPROVAL_NOT_FOUND "The sign-in request was not found. Please try again."
+#define B2C_MSG_ABORTED "The sign-in request was cancelled. Please try again."
 #define B2C_MSG_DENIED "The sign-in request was denied in the Authy app."
 #define B2C_MSG_EXPIRED "The sign-in request expired before it was approved. Please try again."
 #define B2C_MSG_TIMEOUT "The sign-in request was not approved in time. Please try again."
 #define B2C_MSG_RATE_LIMITED "Too many attempts. Please wait a minute and try again."
-#define B2C_MSG_UPSTREAM                                                                           \
-	"The Authy service is unavailable right now. Please try again later."
+#define B2C_MSG_UPSTREAM "The Authy service is unavailable right now. Please try again later."
 #define B2C_MSG_BAD_REQUEST "The request body must be a JSON object of claims."
 #define B2C_MSG_MEDIA_TYPE "The request body must be sent as application/json."
 #define B2C_MSG_TOO_LARGE "The request body is too large."
@@ -66,8 +67,10 @@
 #define B2C_AUTHY_ID_MAX 20 /* digits */
 
 /*
- * The input claims of one call. Empty string = claim absent (or null).
- * Values are copies; they outlive the body.
+ * The input claims of one call. Empty string = claim absent (or null), or
+ * invalid: an invalid claim leaves its field empty and records why in its
+ * *_rc, so nothing malformed is ever used. Values are copies, trimmed of
+ * surrounding white space; they outlive the body.
  */
 struct b2c_claims {
 	char email[B2C_EMAIL_MAX + 1];
@@ -78,24 +81,52 @@ struct b2c_claims {
 	enum status email_rc; /* STATUS_OK, or the invalid status found while parsing */
 	enum status phone_rc;
 	enum status authy_id_rc;
+	/*
+	 * STATUS_IDENTITY_MISSING when signInName was sent but is unusable (wrong
+	 * type, over B2C_NAME_MAX bytes, control characters). B2C has no message
+	 * for a bad sign-in name; without a valid email the identity is missing.
+	 */
+	enum status name_rc;
 };
 
 /*
  * b2c_parse_claims - parse the body B2C posted into c. Returns STATUS_OK,
- * STATUS_BAD_REQUEST (not a JSON object), or STATUS_NOMEM. Claims with a wrong
- * type or an oversize value are not an error here: the matching *_rc field
- * records the invalid status for the validators. Numbers are accepted for
- * authyId, phoneNumber and countryCode. Thread-safe.
+ * STATUS_BAD_REQUEST (not a JSON object), or STATUS_NOMEM. Every claim is
+ * optional; null equals absent; unknown keys are ignored. Claims with a wrong
+ * type (object, array, boolean, fraction), an oversize value, control
+ * characters or invalid content are not an error here: the field stays empty
+ * and the matching *_rc records the invalid status for the validators
+ * (email_rc STATUS_EMAIL_INVALID when not b2c_email_valid, name_rc, phone_rc
+ * STATUS_PHONE_INVALID for phoneNumber or countryCode, authy_id_rc
+ * STATUS_AUTHYID_INVALID when not 1..B2C_AUTHY_ID_MAX digits). Integers are
+ * accepted for authyId, appCode, phoneNumber and countryCode. authyId wins
+ * over appCode when it is present (even when invalid). Thread-safe.
  */
 enum status b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c);
 
 /*
  * b2c_validate_register - check the claims of a register call: identity
- * (email or signInName; email well-formed when present) and phone (split into
- * *phone). Returns STATUS_OK or the first of STATUS_IDENTITY_MISSING,
- * STATUS_EMAIL_INVALID, STATUS_PHONE_MISSING, STATUS_PHONE_INVALID.
+ * first (an email that was sent must be well-formed, even when signInName is
+ * also there; else a valid signInName), then phone via phone_parse (phone
+ * claim plus optional countryCode, split into *phone). Returns STATUS_OK or
+ * the first of STATUS_EMAIL_INVALID, STATUS_IDENTITY_MISSING (no email and no
+ * usable signInName), STATUS_PHONE_MISSING, STATUS_PHONE_INVALID.
  */
 enum status b2c_validate_register(const struct b2c_claims *c, struct phone_number *phone);
+
+/*
+ * b2c_email_valid - true for a plain address: at most 254 bytes, one '@', a
+ * local part of 1..64 RFC 5322 atext characters and single inner dots, a
+ * domain of at least two dot-separated labels of [A-Za-z0-9-] (1..63, no '-'
+ * at either end) whose last label is not all digits. ASCII only. Thread-safe.
+ */
+bool b2c_email_valid(const char *s);
+
+/*
+ * b2c_sign_in_name_valid - true for 1..B2C_NAME_MAX bytes of printable text
+ * (UTF-8 allowed; no C0/C1 control characters, no DEL). Thread-safe.
+ */
+bool b2c_sign_in_name_valid(const char *s);
 
 /*
  * b2c_validate_wait - check the claims of a wait call: authyId (or appCode)
@@ -105,33 +136,43 @@ enum status b2c_validate_register(const struct b2c_claims *c, struct phone_numbe
 enum status b2c_validate_wait(const struct b2c_claims *c);
 
 /*
- * b2c_reply_authy_id - 200 {"authyId":"<id>"} into res. STATUS_OK or STATUS_NOMEM.
+ * b2c_reply_authy_id - 200 {"authyId":"<id>"} into res, content type
+ * B2C_CONTENT_TYPE. STATUS_OK, STATUS_NOMEM (res unchanged) or STATUS_INTERNAL
+ * for a NULL id.
  */
 enum status b2c_reply_authy_id(struct response *res, const char *authy_id);
 
 /*
- * b2c_reply_ok - 200 {} into res. STATUS_OK or STATUS_NOMEM.
+ * b2c_reply_ok - 200 {} into res, content type B2C_CONTENT_TYPE. STATUS_OK or
+ * STATUS_NOMEM (res unchanged).
  */
 enum status b2c_reply_ok(struct response *res);
 
 /*
  * b2c_reply_error - turn rc into the HTTP reply: status code per b2c_http_status
  * and the body {"version":"1.0.0","status":N,"userMessage":"...","code":"<status_str>",
- * "requestId":"<id>"} (requestId omitted when request_id is NULL or empty). Never
- * fails: on allocation failure it uses a static body. Sets Allow for 405 and
- * Retry-After for rate limiting/unavailable.
+ * "requestId":"<id>"} (requestId omitted when request_id is NULL or empty; it is
+ * sanitized of control and non-ASCII bytes). STATUS_OK or an out-of-range value
+ * is a bug of the caller and answered as STATUS_INTERNAL (500). Replaces any
+ * body res had; sets Allow "POST" for 405 (the caller may override it) and
+ * Retry-After 60 for STATUS_RATE_LIMITED, 5 for STATUS_UNAVAILABLE. Never
+ * fails: when json-c cannot allocate, a body without requestId is formatted
+ * directly; only when even that copy fails is the reply a bodiless 500.
  */
 void b2c_reply_error(struct response *res, enum status rc, const char *request_id);
 
 /*
  * b2c_http_status - the HTTP status for rc: 200 for STATUS_OK, 400, 403, 404,
  * 405, 413, 415, 401 for transport-level problems, 409 for everything the user
- * should see on the B2C page, 503 for STATUS_UNAVAILABLE, 500 otherwise.
+ * should see on the B2C page (claims, Authy outcomes, upstream failures,
+ * STATUS_TIMEOUT, STATUS_ABORTED), 503 for STATUS_UNAVAILABLE, 500 otherwise
+ * (STATUS_NOMEM, STATUS_INTERNAL, STATUS_CONFIG, out-of-range values).
  */
 int b2c_http_status(enum status rc);
 
 /*
- * b2c_user_message - the exact user message for rc (a B2C_MSG_* string). Static.
+ * b2c_user_message - the exact user message for rc (a B2C_MSG_* string;
+ * B2C_MSG_INTERNAL for STATUS_OK and out-of-range values). Static.
  */
 const char *b2c_user_message(enum status rc);
 

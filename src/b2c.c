@@ -1,0 +1,459 @@
+/*
+ * b2c.c - the Azure AD B2C REST contract: reading and validating the flat
+ * claims body B2C posts, the 200 output-claims bodies, and the one place where
+ * an internal status becomes an HTTP reply (409 + userMessage for anything
+ * the user should read on the B2C page, 4xx/5xx for the rest).
+ */
+#include "b2c.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+#define LOCAL_MAX 64
+#define LABEL_MAX 63
+#define REQUEST_ID_MAX 128 /* bytes of requestId echoed back, after sanitizing */
+
+struct err_map {
+	int http;
+	const char *msg;
+	int retry_after_s;
+};
+
+/* Every enum status value; the unit test checks each entry. */
+static const struct err_map err_table[] = {
+    [STATUS_OK] = {200, B2C_MSG_INTERNAL, 0},
+    [STATUS_NOMEM] = {500, B2C_MSG_INTERNAL, 0},
+    [STATUS_INTERNAL] = {500, B2C_MSG_INTERNAL, 0},
+    [STATUS_CONFIG] = {500, B2C_MSG_INTERNAL, 0},
+    [STATUS_NOT_FOUND] = {404, B2C_MSG_NOT_FOUND, 0},
+    [STATUS_METHOD] = {405, B2C_MSG_METHOD, 0},
+    [STATUS_BAD_REQUEST] = {400, B2C_MSG_BAD_REQUEST, 0},
+    [STATUS_MEDIA_TYPE] = {415, B2C_MSG_MEDIA_TYPE, 0},
+    [STATUS_TOO_LARGE] = {413, B2C_MSG_TOO_LARGE, 0},
+    [STATUS_FORBIDDEN] = {403, B2C_MSG_FORBIDDEN, 0},
+    [STATUS_UNAUTHORIZED] = {401, B2C_MSG_UNAUTHORIZED, 0},
+    [STATUS_IDENTITY_MISSING] = {409, B2C_MSG_IDENTITY_MISSING, 0},
+    [STATUS_EMAIL_INVALID] = {409, B2C_MSG_EMAIL_INVALID, 0},
+    [STATUS_PHONE_MISSING] = {409, B2C_MSG_PHONE_MISSING, 0},
+    [STATUS_PHONE_INVALID] = {409, B2C_MSG_PHONE_INVALID, 0},
+    [STATUS_AUTHYID_MISSING] = {409, B2C_MSG_AUTHYID_MISSING, 0},
+    [STATUS_AUTHYID_INVALID] = {409, B2C_MSG_AUTHYID_INVALID, 0},
+    [STATUS_USER_REJECTED] = {409, B2C_MSG_USER_REJECTED, 0},
+    [STATUS_USER_NOT_FOUND] = {409, B2C_MSG_USER_NOT_FOUND, 0},
+    [STATUS_APPROVAL_NOT_FOUND] = {409, B2C_MSG_APPROVAL_NOT_FOUND, 0},
+    /* Authy's rate limit is per minute; B2C shows the 409 text, proxies honour the header */
+    [STATUS_RATE_LIMITED] = {409, B2C_MSG_RATE_LIMITED, 60},
+    /* upstream trouble is shown to the user: B2C turns a 5xx into a generic page */
+    [STATUS_UPSTREAM_AUTH] = {409, B2C_MSG_UPSTREAM, 0},
+    [STATUS_UPSTREAM_CONNECT] = {409, B2C_MSG_UPSTREAM, 0},
+    [STATUS_UPSTREAM_TIMEOUT] = {409, B2C_MSG_UPSTREAM, 0},
+    [STATUS_UPSTREAM_HTTP] = {409, B2C_MSG_UPSTREAM, 0},
+    [STATUS_UPSTREAM_PROTOCOL] = {409, B2C_MSG_UPSTREAM, 0},
+    [STATUS_PENDING] = {409, B2C_MSG_TIMEOUT, 0},
+    [STATUS_DENIED] = {409, B2C_MSG_DENIED, 0},
+    [STATUS_EXPIRED] = {409, B2C_MSG_EXPIRED, 0},
+    [STATUS_TIMEOUT] = {409, B2C_MSG_TIMEOUT, 0},
+    [STATUS_ABORTED] = {409, B2C_MSG_ABORTED, 0},
+    [STATUS_UNAVAILABLE] = {503, B2C_MSG_UNAVAILABLE, 5},
+};
+
+_Static_assert(sizeof(err_table) / sizeof(err_table[0]) == STATUS__COUNT,
+               "err_table must cover every enum status value");
+
+static const struct err_map *
+err_of(enum status rc)
+{
+	if ((unsigned)rc >= STATUS__COUNT || err_table[rc].msg == NULL)
+		return &err_table[STATUS_INTERNAL];
+	return &err_table[rc];
+}
+
+/* ---- claims ---- */
+
+static int
+is_ascii_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* C0 controls, DEL, and C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F). */
+static bool
+has_control(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return true;
+		if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Copy s without surrounding white space into dst. STATUS_BAD_REQUEST when the
+ * rest does not fit or contains a control character.
+ */
+static enum status
+copy_trimmed(const char *s, char *dst, size_t dstlen)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && is_ascii_space((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	while (n > 0 && is_ascii_space((unsigned char)s[n - 1]))
+		n--;
+	if (n >= dstlen || has_control(s, n))
+		return STATUS_BAD_REQUEST;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return STATUS_OK;
+}
+
+/*
+ * Read one claim into dst ("" when absent or null). Strings always; integers
+ * only when numbers_ok (B2C sends phone numbers and ids as integers when the
+ * claim type is int/long). STATUS_BAD_REQUEST for any other type or content.
+ */
+static enum status
+read_claim(const struct json *j, const char *key, bool numbers_ok, char *dst, size_t dstlen)
+{
+	char num[32];
+	const char *s = NULL;
+	bool b;
+	enum status rc;
+
+	dst[0] = '\0';
+	rc = json_get_string(j, key, &s);
+	if (rc == STATUS_OK)
+		return copy_trimmed(s, dst, dstlen);
+	if (rc == STATUS_NOT_FOUND)
+		return STATUS_OK;
+	if (!numbers_ok || json_get_bool(j, key, &b) == STATUS_OK)
+		return STATUS_BAD_REQUEST;
+	if (json_get_scalar(j, key, num, sizeof(num)) != STATUS_OK)
+		return STATUS_BAD_REQUEST;
+	return copy_trimmed(num, dst, dstlen);
+}
+
+/* authyId, or its alias appCode when authyId is absent. */
+static enum status
+read_authy_id(const struct json *j, char *dst, size_t dstlen)
+{
+	enum status rc = read_claim(j, B2C_CLAIM_AUTHY_ID, true, dst, dstlen);
+
+	if (rc == STATUS_OK && dst[0] == '\0')
+		rc = read_claim(j, B2C_CLAIM_APP_CODE, true, dst, dstlen);
+	if (rc == STATUS_OK && dst[0] != '\0' && !util_is_digits(dst, B2C_AUTHY_ID_MAX))
+		rc = STATUS_BAD_REQUEST;
+	return rc;
+}
+
+/* Record invalid as the claim's status and empty its field. */
+static void
+mark(enum status rc, enum status invalid, enum status *field_rc, char *field)
+{
+	if (rc == STATUS_OK)
+		return;
+	*field_rc = invalid;
+	field[0] = '\0';
+}
+
+enum status
+b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c)
+{
+	struct json *j = NULL;
+	enum status rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = json_parse(body, len, &j);
+	if (rc != STATUS_OK)
+		goto out;
+	rc = read_claim(j, B2C_CLAIM_EMAIL, false, c->email, sizeof(c->email));
+	if (rc == STATUS_OK && c->email[0] != '\0' && !b2c_email_valid(c->email))
+		rc = STATUS_BAD_REQUEST;
+	mark(rc, STATUS_EMAIL_INVALID, &c->email_rc, c->email);
+	rc = read_claim(j, B2C_CLAIM_SIGNIN_NAME, false, c->sign_in_name, sizeof(c->sign_in_name));
+	mark(rc, STATUS_IDENTITY_MISSING, &c->name_rc, c->sign_in_name);
+	rc = read_claim(j, B2C_CLAIM_PHONE, true, c->phone, sizeof(c->phone));
+	mark(rc, STATUS_PHONE_INVALID, &c->phone_rc, c->phone);
+	rc = read_claim(j, B2C_CLAIM_COUNTRY_CODE, true, c->country_code, sizeof(c->country_code));
+	mark(rc, STATUS_PHONE_INVALID, &c->phone_rc, c->country_code);
+	rc = read_authy_id(j, c->authy_id, sizeof(c->authy_id));
+	mark(rc, STATUS_AUTHYID_INVALID, &c->authy_id_rc, c->authy_id);
+	rc = STATUS_OK;
+out:
+	json_free(j);
+	return rc;
+}
+
+/* ---- validation ---- */
+
+static bool
+is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* Dot-atom local part: atext runs separated by single dots. */
+static bool
+local_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > LOCAL_MAX || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.' ? s[i + 1] == '.' : !is_atext((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+/* One DNS label of n bytes; *digits_only tells whether it has no letter or '-'. */
+static bool
+label_ok(const char *s, size_t n, bool *digits_only)
+{
+	*digits_only = true;
+	if (n == 0 || n > LABEL_MAX || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= '0' && c <= '9')
+			continue;
+		*digits_only = false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool
+domain_ok(const char *d)
+{
+	size_t labels = 0;
+	bool digits_only = false;
+
+	for (;;) {
+		size_t n = strcspn(d, ".");
+		if (!label_ok(d, n, &digits_only))
+			return false;
+		labels++;
+		if (d[n] == '\0')
+			break;
+		d += n + 1;
+	}
+	/* a dotted domain whose top-level label is not numeric (no IP addresses) */
+	return labels >= 2 && !digits_only;
+}
+
+bool
+b2c_email_valid(const char *s)
+{
+	const char *at;
+	size_t len;
+
+	if (s == NULL)
+		return false;
+	len = strnlen(s, B2C_EMAIL_MAX + 1);
+	if (len == 0 || len > B2C_EMAIL_MAX)
+		return false;
+	at = strchr(s, '@');
+	if (at == NULL || strchr(at + 1, '@') != NULL)
+		return false;
+	return local_ok(s, (size_t)(at - s)) && domain_ok(at + 1);
+}
+
+bool
+b2c_sign_in_name_valid(const char *s)
+{
+	size_t len;
+
+	if (s == NULL)
+		return false;
+	len = strnlen(s, B2C_NAME_MAX + 1);
+	return len > 0 && len <= B2C_NAME_MAX && !has_control(s, len);
+}
+
+static enum status
+check_identity(const struct b2c_claims *c)
+{
+	/* An email that was sent must be right, even if a sign-in name is there too. */
+	if (c->email_rc != STATUS_OK)
+		return STATUS_EMAIL_INVALID;
+	if (c->email[0] != '\0')
+		return b2c_email_valid(c->email) ? STATUS_OK : STATUS_EMAIL_INVALID;
+	if (c->name_rc != STATUS_OK || !b2c_sign_in_name_valid(c->sign_in_name))
+		return STATUS_IDENTITY_MISSING;
+	return STATUS_OK;
+}
+
+enum status
+b2c_validate_register(const struct b2c_claims *c, struct phone_number *phone)
+{
+	struct phone_number scratch;
+	enum status rc;
+
+	if (phone == NULL)
+		phone = &scratch;
+	memset(phone, 0, sizeof(*phone));
+	rc = check_identity(c);
+	if (rc != STATUS_OK)
+		return rc;
+	if (c->phone_rc != STATUS_OK)
+		return STATUS_PHONE_INVALID;
+	return phone_parse(c->phone, c->country_code, phone);
+}
+
+enum status
+b2c_validate_wait(const struct b2c_claims *c)
+{
+	if (c->authy_id_rc != STATUS_OK)
+		return STATUS_AUTHYID_INVALID;
+	if (c->authy_id[0] == '\0')
+		return STATUS_AUTHYID_MISSING;
+	if (!util_is_digits(c->authy_id, B2C_AUTHY_ID_MAX))
+		return STATUS_AUTHYID_INVALID;
+	return STATUS_OK;
+}
+
+/* ---- replies ---- */
+
+/* A 200 reply with body; res is only changed on success. */
+static enum status
+reply_200(struct response *res, const char *body, size_t len)
+{
+	enum status rc = response_set_body(res, body, len);
+
+	if (rc != STATUS_OK)
+		return rc;
+	res->http_status = 200;
+	res->content_type = B2C_CONTENT_TYPE;
+	res->allow = NULL;
+	res->retry_after_s = 0;
+	return STATUS_OK;
+}
+
+/* Serialize and free j (NULL after a failed allocation); *text is for free(). */
+static enum status
+take_json(struct json *j, enum status rc, char **text, size_t *len)
+{
+	*text = NULL;
+	if (j == NULL)
+		rc = STATUS_NOMEM;
+	if (rc == STATUS_OK)
+		rc = json_serialize(j, text, len);
+	json_free(j);
+	return rc;
+}
+
+enum status
+b2c_reply_authy_id(struct response *res, const char *authy_id)
+{
+	struct json *j;
+	char *text = NULL;
+	size_t len = 0;
+	enum status rc;
+
+	if (authy_id == NULL)
+		return STATUS_INTERNAL;
+	j = json_new_object();
+	rc = j ? json_add_string(j, B2C_OUT_AUTHY_ID, authy_id) : STATUS_NOMEM;
+	rc = take_json(j, rc, &text, &len);
+	if (rc == STATUS_OK)
+		rc = reply_200(res, text, len);
+	free(text);
+	return rc;
+}
+
+enum status
+b2c_reply_ok(struct response *res)
+{
+	return reply_200(res, "{}", 2);
+}
+
+static enum status
+error_body(struct response *res, enum status rc, const struct err_map *m, const char *rid)
+{
+	struct json *j = json_new_object();
+	enum status jrc = j ? STATUS_OK : STATUS_NOMEM;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (jrc == STATUS_OK)
+		jrc = json_add_string(j, B2C_KEY_VERSION, B2C_ERR_VERSION);
+	if (jrc == STATUS_OK)
+		jrc = json_add_int(j, B2C_KEY_STATUS, m->http);
+	if (jrc == STATUS_OK)
+		jrc = json_add_string(j, B2C_KEY_USER_MESSAGE, m->msg);
+	if (jrc == STATUS_OK)
+		jrc = json_add_string(j, B2C_KEY_CODE, status_str(rc));
+	if (jrc == STATUS_OK && rid[0] != '\0')
+		jrc = json_add_string(j, B2C_KEY_REQUEST_ID, rid);
+	jrc = take_json(j, jrc, &text, &len);
+	if (jrc == STATUS_OK)
+		jrc = response_set_body(res, text, len);
+	free(text);
+	return jrc;
+}
+
+/* Without json-c: the messages and codes are constants that need no escaping. */
+static enum status
+error_body_plain(struct response *res, enum status rc, const struct err_map *m)
+{
+	char text[512];
+	int n =
+	    snprintf(text, sizeof(text), "{\"%s\":\"%s\",\"%s\":%d,\"%s\":\"%s\",\"%s\":\"%s\"}",
+	             B2C_KEY_VERSION, B2C_ERR_VERSION, B2C_KEY_STATUS, m->http,
+	             B2C_KEY_USER_MESSAGE, m->msg, B2C_KEY_CODE, status_str(rc));
+
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return STATUS_INTERNAL;
+	return response_set_body(res, text, (size_t)n);
+}
+
+void
+b2c_reply_error(struct response *res, enum status rc, const char *request_id)
+{
+	char rid[REQUEST_ID_MAX];
+	const struct err_map *m;
+
+	if ((unsigned)rc >= STATUS__COUNT || rc == STATUS_OK)
+		rc = STATUS_INTERNAL; /* a caller bug: never answer 200 from here */
+	m = err_of(rc);
+	util_sanitize(request_id && request_id[0] ? request_id : "", rid, sizeof(rid));
+	res->http_status = m->http;
+	res->content_type = B2C_CONTENT_TYPE;
+	res->allow = rc == STATUS_METHOD ? "POST" : NULL;
+	res->retry_after_s = m->retry_after_s;
+	if (error_body(res, rc, m, rid) == STATUS_OK)
+		return;
+	if (error_body_plain(res, rc, m) == STATUS_OK)
+		return;
+	free(res->body);
+	res->body = NULL;
+	res->body_len = 0;
+	res->http_status = 500;
+	res->allow = NULL;
+	res->retry_after_s = 0;
+}
+
+int
+b2c_http_status(enum status rc)
+{
+	return err_of(rc)->http;
+}
+
+const char *
+b2c_user_message(enum status rc)
+{
+	if (rc == STATUS_OK)
+		return B2C_MSG_INTERNAL;
+	return err_of(rc)->msg;
+}
