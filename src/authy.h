@@ -24,18 +24,18 @@ struct upstream;
 
 /* One call's context and what came back, for logs and metrics. */
 struct authy_call {
-	struct upstream *up;	/* connection to use (borrowed) */
-	long long deadline_ms;	/* absolute monotonic ms */
-	long http_status;	/* last HTTP status (0 = none) */
-	char error_code[16];	/* Authy "error_code" when present */
-	long retry_after_s;	/* from a 429 */
-	long elapsed_ms;	/* time spent in the call */
-	char err[256];		/* detail of a failure */
+	struct upstream *up;   /* connection to use (borrowed) */
+	long long deadline_ms; /* absolute monotonic ms */
+	long http_status;      /* last HTTP status (0 = none) */
+	char error_code[16];   /* Authy "error_code" when present */
+	long retry_after_s;    /* from a 429 */
+	long elapsed_ms;       /* time spent in the call */
+	char err[256];         /* detail of a failure */
 };
 
 struct authy_user {
-	const char *email;	  /* required by Authy; the sign-in name when no email */
-	const char *cellphone;	  /* national digits */
+	const char *email;        /* required by Authy; the sign-in name when no email */
+	const char *cellphone;    /* national digits */
 	const char *country_code; /* digits, no '+' */
 	bool send_install_link;
 };
@@ -46,13 +46,13 @@ struct authy_kv {
 };
 
 struct authy_approval {
-	const char *authy_id;		 /* digits */
-	const char *message;		 /* <= AUTHY_MESSAGE_MAX, truncated otherwise */
-	const struct authy_kv *details;	 /* shown in the app: details[key]=value */
+	const char *authy_id;           /* digits */
+	const char *message;            /* <= AUTHY_MESSAGE_MAX, truncated otherwise */
+	const struct authy_kv *details; /* shown in the app: details[key]=value */
 	int n_details;
-	const struct authy_kv *hidden;	 /* hidden_details[key]=value */
+	const struct authy_kv *hidden; /* hidden_details[key]=value */
 	int n_hidden;
-	long seconds_to_expire;		 /* > 0 */
+	long seconds_to_expire; /* > 0 */
 };
 
 /*
@@ -62,14 +62,14 @@ struct authy_approval {
  * for distinct calls (each with its own upstream handle).
  */
 enum status authy_user_create(struct authy_call *call, const struct authy_user *u, char *id,
-			      size_t idlen);
+                              size_t idlen);
 
 /*
  * authy_approval_create - POST a OneTouch approval request. On STATUS_OK *uuid
  * holds its uuid. Errors as authy_user_create (unknown user: STATUS_USER_NOT_FOUND).
  */
 enum status authy_approval_create(struct authy_call *call, const struct authy_approval *a,
-				  char *uuid, size_t uuidlen);
+                                  char *uuid, size_t uuidlen);
 
 /*
  * authy_approval_status - GET the approval request's status. Returns
@@ -84,8 +84,31 @@ enum status authy_approval_status(struct authy_call *call, const char *uuid);
  * STATUS_RATE_LIMITED; 60026 STATUS_USER_NOT_FOUND; 60049 STATUS_APPROVAL_NOT_FOUND;
  * 60027/60000/60002/60004 and other 400s STATUS_USER_REJECTED; 404 without code
  * STATUS_UPSTREAM_HTTP; 5xx STATUS_UPSTREAM_HTTP. Pure.
+ * Precedence: the HTTP codes 401, 429 and 5xx decide first, then the error
+ * code, then the HTTP code again. A 2xx (a reply with "success":false) with no
+ * known error code gives STATUS_UPSTREAM_PROTOCOL; any other code (3xx, 403,
+ * 404, ...) without a known error code STATUS_UPSTREAM_HTTP.
  */
 enum status authy_map_error(long http_status, const char *error_code);
+
+/*
+ * authy_message_cut - how many bytes of message are sent to Authy: all of it
+ * when it has at most AUTHY_MESSAGE_MAX bytes, else the longest prefix of at
+ * most AUTHY_MESSAGE_MAX bytes that does not split a UTF-8 sequence. Pure.
+ */
+size_t authy_message_cut(const char *message);
+
+/*
+ * authy_user_form / authy_approval_form - append the form body of users/new or
+ * of an approval request to out (application/x-www-form-urlencoded). Returns
+ * STATUS_OK, STATUS_BAD_REQUEST for missing or malformed fields (email empty,
+ * cellphone or country code not digits, authy id not digits, empty message,
+ * seconds_to_expire <= 0, a detail without key or value), or the errors of
+ * buf_append. Pure.
+ */
+struct buf;
+enum status authy_user_form(const struct authy_user *u, struct buf *out);
+enum status authy_approval_form(const struct authy_approval *a, struct buf *out);
 
 /*
  * authy_upstream_opts - fill an upstream_opts for the Authy API from cfg.

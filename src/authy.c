@@ -1,0 +1,436 @@
+/*
+ * authy.c - Authy API semantics: form bodies of users/new and OneTouch approval
+ * requests, validation of what goes into a URL path, interpretation of the JSON
+ * replies and the mapping of Authy HTTP and error codes to enum status. Calls go
+ * through upstream.h and JSON through json.h; no library header is included here.
+ */
+#include "authy.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "json.h"
+#include "log.h"
+#include "upstream.h"
+#include "util.h"
+
+#define FORM_MAX (16 * 1024)
+#define EMAIL_MAX 320
+#define CELLPHONE_MAX 20
+#define COUNTRY_CODE_MAX 4
+#define PATH_MAX_LEN 160
+
+static void call_seterr(struct authy_call *call, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+call_seterr(struct authy_call *call, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(call->err, sizeof(call->err), fmt, ap);
+	va_end(ap);
+}
+
+static void
+call_reset(struct authy_call *call)
+{
+	call->http_status = 0;
+	call->error_code[0] = '\0';
+	call->retry_after_s = 0;
+	call->elapsed_ms = 0;
+	call->err[0] = '\0';
+}
+
+static bool
+code_is(const char *code, const char *want)
+{
+	return code != NULL && strcmp(code, want) == 0;
+}
+
+enum status
+authy_map_error(long http_status, const char *error_code)
+{
+	/* The transport-level answers win over whatever the body claims. */
+	if (http_status == 401)
+		return STATUS_UPSTREAM_AUTH;
+	if (http_status == 429)
+		return STATUS_RATE_LIMITED;
+	if (http_status >= 500)
+		return STATUS_UPSTREAM_HTTP;
+	if (code_is(error_code, "60001"))
+		return STATUS_UPSTREAM_AUTH;
+	if (code_is(error_code, "60003"))
+		return STATUS_RATE_LIMITED;
+	if (code_is(error_code, "60026"))
+		return STATUS_USER_NOT_FOUND;
+	if (code_is(error_code, "60049"))
+		return STATUS_APPROVAL_NOT_FOUND;
+	if (code_is(error_code, "60027") || code_is(error_code, "60000") ||
+	    code_is(error_code, "60002") || code_is(error_code, "60004"))
+		return STATUS_USER_REJECTED;
+	if (http_status == 400)
+		return STATUS_USER_REJECTED;
+	if (http_status >= 200 && http_status < 300)
+		return STATUS_UPSTREAM_PROTOCOL;
+	return STATUS_UPSTREAM_HTTP;
+}
+
+size_t
+authy_message_cut(const char *message)
+{
+	size_t len, cut;
+
+	if (message == NULL)
+		return 0;
+	len = strlen(message);
+	if (len <= AUTHY_MESSAGE_MAX)
+		return len;
+	/* message[cut] is the first byte left out; while it continues a UTF-8
+	 * sequence, that sequence started inside the kept part: leave it out too.
+	 * A sequence is at most 4 bytes, so invalid input stops after 3 steps. */
+	cut = AUTHY_MESSAGE_MAX;
+	for (int i = 0; i < 3 && cut > 0 && ((unsigned char)message[cut] & 0xC0) == 0x80; i++)
+		cut--;
+	if (((unsigned char)message[cut] & 0xC0) == 0x80)
+		cut = AUTHY_MESSAGE_MAX;
+	return cut;
+}
+
+/* True for a uuid as Authy returns it: hex digits and dashes only. */
+static bool
+uuid_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return false;
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+		bool hex =
+		    (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+		if (n >= AUTHY_UUID_MAX || !(hex || c == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+/* Append "&name[sub]=value" (without '&' first and without [sub] when NULL). */
+static enum status
+add_param(struct buf *b, const char *name, const char *sub, const char *value)
+{
+	enum status rc = STATUS_OK;
+
+	if (b->len > 0)
+		rc = buf_append_str(b, "&");
+	if (rc == STATUS_OK)
+		rc = buf_append_urlenc(b, name);
+	if (rc == STATUS_OK && sub != NULL) {
+		rc = buf_append_str(b, "%5B");
+		if (rc == STATUS_OK)
+			rc = buf_append_urlenc(b, sub);
+		if (rc == STATUS_OK)
+			rc = buf_append_str(b, "%5D");
+	}
+	if (rc == STATUS_OK)
+		rc = buf_append_str(b, "=");
+	if (rc == STATUS_OK)
+		rc = buf_append_urlenc(b, value);
+	return rc;
+}
+
+enum status
+authy_user_form(const struct authy_user *u, struct buf *out)
+{
+	enum status rc;
+
+	if (u == NULL || u->email == NULL || u->email[0] == '\0' || strlen(u->email) > EMAIL_MAX ||
+	    !util_is_digits(u->cellphone, CELLPHONE_MAX) ||
+	    !util_is_digits(u->country_code, COUNTRY_CODE_MAX))
+		return STATUS_BAD_REQUEST;
+	rc = add_param(out, "user", "email", u->email);
+	if (rc == STATUS_OK)
+		rc = add_param(out, "user", "cellphone", u->cellphone);
+	if (rc == STATUS_OK)
+		rc = add_param(out, "user", "country_code", u->country_code);
+	if (rc == STATUS_OK)
+		rc = add_param(out, "send_install_link_via_sms", NULL,
+		               u->send_install_link ? "true" : "false");
+	return rc;
+}
+
+static bool
+kv_valid(const struct authy_kv *kv, int n)
+{
+	if (n < 0 || (n > 0 && kv == NULL))
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (kv[i].key == NULL || kv[i].key[0] == '\0' || kv[i].value == NULL)
+			return false;
+	}
+	return true;
+}
+
+static enum status
+add_kvs(struct buf *b, const char *name, const struct authy_kv *kv, int n)
+{
+	enum status rc = STATUS_OK;
+
+	for (int i = 0; i < n && rc == STATUS_OK; i++)
+		rc = add_param(b, name, kv[i].key, kv[i].value);
+	return rc;
+}
+
+enum status
+authy_approval_form(const struct authy_approval *a, struct buf *out)
+{
+	char message[AUTHY_MESSAGE_MAX + 1];
+	char ttl[24];
+	size_t cut;
+	enum status rc;
+
+	if (a == NULL || !util_is_digits(a->authy_id, AUTHY_ID_MAX) || a->message == NULL ||
+	    a->message[0] == '\0' || a->seconds_to_expire <= 0 ||
+	    !kv_valid(a->details, a->n_details) || !kv_valid(a->hidden, a->n_hidden))
+		return STATUS_BAD_REQUEST;
+	/* Authy refuses messages over about 200 characters: cut, never split a character. */
+	cut = authy_message_cut(a->message);
+	memcpy(message, a->message, cut);
+	message[cut] = '\0';
+	snprintf(ttl, sizeof(ttl), "%ld", a->seconds_to_expire);
+	rc = add_param(out, "message", NULL, message);
+	if (rc == STATUS_OK)
+		rc = add_kvs(out, "details", a->details, a->n_details);
+	if (rc == STATUS_OK)
+		rc = add_kvs(out, "hidden_details", a->hidden, a->n_hidden);
+	if (rc == STATUS_OK)
+		rc = add_param(out, "seconds_to_expire", NULL, ttl);
+	return rc;
+}
+
+/* error_code is a string in Authy's replies, but a number would do as well. */
+static void
+read_error_code(const struct json *j, struct authy_call *call)
+{
+	if (json_get_scalar(j, "error_code", call->error_code, sizeof(call->error_code)) !=
+	    STATUS_OK)
+		call->error_code[0] = '\0';
+}
+
+static bool
+reply_success(const struct json *j)
+{
+	char v[8];
+
+	/* An absent "success" is not a failure; only an explicit false is. */
+	if (json_get_scalar(j, "success", v, sizeof(v)) != STATUS_OK)
+		return true;
+	return strcmp(v, "false") != 0;
+}
+
+/* Turn one HTTP reply into a parsed success object (*out) or a status. */
+static enum status
+interpret(struct authy_call *call, const struct upstream_response *res, struct json **out)
+{
+	bool is2xx = res->http_status >= 200 && res->http_status < 300;
+	struct json *j = NULL;
+	const char *msg = NULL;
+	char clean[96];
+	enum status rc;
+
+	rc = json_parse(res->body, res->body_len, &j);
+	if (rc == STATUS_NOMEM)
+		return rc;
+	if (rc != STATUS_OK) {
+		call_seterr(call, "HTTP %ld: reply is not a JSON object", res->http_status);
+		return is2xx ? STATUS_UPSTREAM_PROTOCOL : authy_map_error(res->http_status, NULL);
+	}
+	read_error_code(j, call);
+	if (is2xx && reply_success(j)) {
+		*out = j;
+		return STATUS_OK;
+	}
+	rc = authy_map_error(res->http_status, call->error_code);
+	if (json_get_string(j, "message", &msg) != STATUS_OK)
+		msg = NULL;
+	call_seterr(call, "HTTP %ld error_code=%s: %s", res->http_status,
+	            call->error_code[0] ? call->error_code : "-",
+	            util_sanitize(msg, clean, sizeof(clean)));
+	json_free(j);
+	return rc;
+}
+
+/* One call to Authy: on STATUS_OK *out is the reply (json_free it). */
+static enum status
+do_call(struct authy_call *call, const char *method, const char *path, const char *form,
+        struct json **out)
+{
+	struct upstream_call uc = {
+	    .method = method, .path = path, .form = form, .deadline_ms = call->deadline_ms};
+	struct upstream_response res;
+	enum status rc;
+
+	memset(&res, 0, sizeof(res));
+	*out = NULL;
+	if (call->up == NULL) {
+		call_seterr(call, "no upstream connection");
+		return STATUS_INTERNAL;
+	}
+	rc = upstream_request(call->up, &uc, &res);
+	call->http_status = res.http_status;
+	call->retry_after_s = res.retry_after_s;
+	call->elapsed_ms = res.elapsed_ms;
+	if (rc != STATUS_OK) {
+		call_seterr(call, "%s", res.err);
+		goto out;
+	}
+	rc = interpret(call, &res, out);
+	if (rc != STATUS_OK)
+		log_debug("authy %s %s: %s (%s)", method, path, status_str(rc), call->err);
+out:
+	upstream_response_free(&res);
+	return rc;
+}
+
+/* A status returned by a form builder, as the call's result. */
+static enum status
+form_failed(struct authy_call *call, enum status rc)
+{
+	call_seterr(call, "invalid request fields (%s)", status_str(rc));
+	return rc == STATUS_NOMEM ? rc : STATUS_BAD_REQUEST;
+}
+
+enum status
+authy_user_create(struct authy_call *call, const struct authy_user *u, char *id, size_t idlen)
+{
+	char tmp[AUTHY_ID_MAX + 2];
+	struct json *j = NULL;
+	struct buf form;
+	enum status rc;
+
+	call_reset(call);
+	buf_init(&form, FORM_MAX);
+	if (idlen > 0)
+		id[0] = '\0';
+	rc = authy_user_form(u, &form);
+	if (rc != STATUS_OK) {
+		rc = form_failed(call, rc);
+		goto out;
+	}
+	rc = do_call(call, "POST", AUTHY_PATH_USERS_NEW, buf_cstr(&form), &j);
+	if (rc != STATUS_OK)
+		goto out;
+	/* user.id is a JSON number in Authy's replies; accept digits as a string too. */
+	if (json_get_scalar(j, "user.id", tmp, sizeof(tmp)) != STATUS_OK ||
+	    !util_is_digits(tmp, AUTHY_ID_MAX) || strlen(tmp) >= idlen) {
+		call_seterr(call, "reply without a valid user.id");
+		rc = STATUS_UPSTREAM_PROTOCOL;
+		goto out;
+	}
+	util_strlcpy(id, tmp, idlen);
+out:
+	json_free(j);
+	buf_free(&form);
+	return rc;
+}
+
+enum status
+authy_approval_create(struct authy_call *call, const struct authy_approval *a, char *uuid,
+                      size_t uuidlen)
+{
+	char path[PATH_MAX_LEN];
+	struct json *j = NULL;
+	const char *s = NULL;
+	struct buf form;
+	enum status rc;
+
+	call_reset(call);
+	buf_init(&form, FORM_MAX);
+	if (uuidlen > 0)
+		uuid[0] = '\0';
+	rc = authy_approval_form(a, &form);
+	if (rc != STATUS_OK) {
+		rc = form_failed(call, rc);
+		goto out;
+	}
+	snprintf(path, sizeof(path), AUTHY_PATH_APPROVAL_CREATE_FMT, a->authy_id);
+	rc = do_call(call, "POST", path, buf_cstr(&form), &j);
+	if (rc != STATUS_OK)
+		goto out;
+	/* The uuid goes into a URL path later: accept only what a uuid can hold. */
+	if (json_get_string(j, "approval_request.uuid", &s) != STATUS_OK || !uuid_valid(s) ||
+	    strlen(s) >= uuidlen) {
+		call_seterr(call, "reply without a valid approval_request.uuid");
+		rc = STATUS_UPSTREAM_PROTOCOL;
+		goto out;
+	}
+	util_strlcpy(uuid, s, uuidlen);
+out:
+	json_free(j);
+	buf_free(&form);
+	return rc;
+}
+
+static enum status
+map_approval_status(struct authy_call *call, const char *s)
+{
+	static const struct {
+		const char *name;
+		enum status rc;
+	} map[] = {
+	    {"approved", STATUS_OK},
+	    {"pending", STATUS_PENDING},
+	    {"denied", STATUS_DENIED},
+	    {"expired", STATUS_EXPIRED},
+	};
+	char clean[32];
+
+	for (size_t i = 0; s != NULL && i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strcmp(s, map[i].name) == 0)
+			return map[i].rc;
+	}
+	call_seterr(call, "unknown approval status %s", util_sanitize(s, clean, sizeof(clean)));
+	return STATUS_UPSTREAM_PROTOCOL;
+}
+
+enum status
+authy_approval_status(struct authy_call *call, const char *uuid)
+{
+	char path[PATH_MAX_LEN];
+	struct json *j = NULL;
+	const char *s = NULL;
+	enum status rc;
+
+	call_reset(call);
+	if (!uuid_valid(uuid)) {
+		call_seterr(call, "invalid approval uuid");
+		return STATUS_BAD_REQUEST;
+	}
+	snprintf(path, sizeof(path), AUTHY_PATH_APPROVAL_STATUS_FMT, uuid);
+	rc = do_call(call, "GET", path, NULL, &j);
+	if (rc != STATUS_OK)
+		goto out;
+	if (json_get_string(j, "approval_request.status", &s) != STATUS_OK)
+		s = NULL;
+	rc = map_approval_status(call, s);
+out:
+	json_free(j);
+	return rc;
+}
+
+void
+authy_upstream_opts(const struct config *cfg, struct upstream_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->base_url = cfg->api_url != NULL ? cfg->api_url : AUTHY_DEFAULT_URL;
+	opts->key_header = AUTHY_HEADER_API_KEY;
+	opts->api_key = cfg->api_key;
+	opts->ca_file = cfg->ca_file;
+	opts->connect_timeout_ms = cfg->connect_timeout_ms;
+	opts->request_timeout_ms = cfg->request_timeout_ms;
+	opts->allow_http = false;
+}

@@ -1,0 +1,303 @@
+/*
+ * test_authy.c - pure tests of authy.c: the error-code mapping table, message
+ * truncation at UTF-8 boundaries, the form bodies, and the validation that
+ * refuses bad ids, uuids and fields before any upstream call is made.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "authy.h"
+#include "buf.h"
+#include "config.h"
+#include "harness.h"
+#include "upstream.h"
+
+static void
+test_map_error(void)
+{
+	static const struct {
+		long http;
+		const char *code;
+		enum status want;
+	} rows[] = {
+	    {401, "60001", STATUS_UPSTREAM_AUTH},     {401, NULL, STATUS_UPSTREAM_AUTH},
+	    {401, "60026", STATUS_UPSTREAM_AUTH},     {403, "60001", STATUS_UPSTREAM_AUTH},
+	    {429, "60003", STATUS_RATE_LIMITED},      {429, NULL, STATUS_RATE_LIMITED},
+	    {400, "60003", STATUS_RATE_LIMITED},      {404, "60026", STATUS_USER_NOT_FOUND},
+	    {400, "60026", STATUS_USER_NOT_FOUND},    {404, "60049", STATUS_APPROVAL_NOT_FOUND},
+	    {400, "60027", STATUS_USER_REJECTED},     {400, "60000", STATUS_USER_REJECTED},
+	    {400, "60002", STATUS_USER_REJECTED},     {400, "60004", STATUS_USER_REJECTED},
+	    {422, "60027", STATUS_USER_REJECTED},     {400, "60099", STATUS_USER_REJECTED},
+	    {400, "", STATUS_USER_REJECTED},          {400, NULL, STATUS_USER_REJECTED},
+	    {404, NULL, STATUS_UPSTREAM_HTTP},        {404, "", STATUS_UPSTREAM_HTTP},
+	    {404, "60099", STATUS_UPSTREAM_HTTP},     {403, NULL, STATUS_UPSTREAM_HTTP},
+	    {302, NULL, STATUS_UPSTREAM_HTTP},        {500, NULL, STATUS_UPSTREAM_HTTP},
+	    {502, "60027", STATUS_UPSTREAM_HTTP},     {503, "", STATUS_UPSTREAM_HTTP},
+	    {503, "60049", STATUS_UPSTREAM_HTTP},     {200, NULL, STATUS_UPSTREAM_PROTOCOL},
+	    {200, "60099", STATUS_UPSTREAM_PROTOCOL}, {200, "60026", STATUS_USER_NOT_FOUND},
+	    {200, "60001", STATUS_UPSTREAM_AUTH},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		enum status got = authy_map_error(rows[i].http, rows[i].code);
+		if (got != rows[i].want)
+			fprintf(stderr, "  row %zu: %ld/%s -> %s, want %s\n", i, rows[i].http,
+			        rows[i].code ? rows[i].code : "(null)", status_str(got),
+			        status_str(rows[i].want));
+		CHECK_INT(got, rows[i].want);
+	}
+}
+
+/* A string of n copies of unit (unit may be multi-byte), into out. */
+static char *
+repeat(char *out, size_t outlen, const char *unit, size_t n)
+{
+	size_t u = strlen(unit), o = 0;
+
+	for (size_t i = 0; i < n && o + u < outlen; i++, o += u)
+		memcpy(out + o, unit, u);
+	out[o] = '\0';
+	return out;
+}
+
+static void
+test_message_cut(void)
+{
+	char s[1024];
+
+	CHECK_INT(authy_message_cut(NULL), 0);
+	CHECK_INT(authy_message_cut(""), 0);
+	CHECK_INT(authy_message_cut("Sign in to Contoso"), 18);
+	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "a", 200)), 200);
+	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "a", 201)), 200);
+	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "a", 900)), 200);
+	/* 2-byte characters: 100 fit exactly, the 101st starts at byte 200. */
+	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "\xc3\xa9", 150)), 200);
+	/* One ASCII byte first shifts them: the character at 199..200 is left out. */
+	s[0] = 'x';
+	repeat(s + 1, sizeof(s) - 1, "\xc3\xa9", 150);
+	CHECK_INT(authy_message_cut(s), 199);
+	/* 3-byte characters: 66 take 198 bytes, the 67th would span 198..200. */
+	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "\xe2\x82\xac", 80)), 198);
+	/* 4-byte characters: 50 take exactly 200 bytes. */
+	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "\xf0\x9f\x94\x90", 60)), 200);
+	s[0] = 'x';
+	s[1] = 'y';
+	repeat(s + 2, sizeof(s) - 2, "\xf0\x9f\x94\x90", 60);
+	CHECK_INT(authy_message_cut(s), 198);
+	/* Invalid UTF-8 (a run of continuation bytes) is cut at the byte limit. */
+	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "\x80", 300)), 200);
+}
+
+static void
+test_user_form(void)
+{
+	struct authy_user u = {"jane.doe+x@example.com", "5551234567", "1", false};
+	struct buf b;
+
+	buf_init(&b, 4096);
+	CHECK_INT(authy_user_form(&u, &b), STATUS_OK);
+	CHECK_STR(buf_cstr(&b), "user%5Bemail%5D=jane.doe%2Bx%40example.com"
+	                        "&user%5Bcellphone%5D=5551234567&user%5Bcountry_code%5D=1"
+	                        "&send_install_link_via_sms=false");
+	buf_reset(&b);
+	u.send_install_link = true;
+	u.country_code = "49";
+	CHECK_INT(authy_user_form(&u, &b), STATUS_OK);
+	CHECK(strstr(buf_cstr(&b), "&user%5Bcountry_code%5D=49&send_install_link_via_sms=true") !=
+	      NULL);
+	buf_free(&b);
+}
+
+static void
+test_user_form_invalid(void)
+{
+	static const struct authy_user bad[] = {
+	    {NULL, "5551234567", "1", false},
+	    {"", "5551234567", "1", false},
+	    {"a@b.c", NULL, "1", false},
+	    {"a@b.c", "", "1", false},
+	    {"a@b.c", "+15551234567", "1", false},
+	    {"a@b.c", "555-1234", "1", false},
+	    {"a@b.c", "5551234567", NULL, false},
+	    {"a@b.c", "5551234567", "", false},
+	    {"a@b.c", "5551234567", "+1", false},
+	    {"a@b.c", "5551234567", "12345", false},
+	    {"a@b.c", "123456789012345678901", "1", false},
+	};
+	struct buf b;
+
+	buf_init(&b, 4096);
+	CHECK_INT(authy_user_form(NULL, &b), STATUS_BAD_REQUEST);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		buf_reset(&b);
+		CHECK_INT(authy_user_form(&bad[i], &b), STATUS_BAD_REQUEST);
+	}
+	buf_free(&b);
+}
+
+static void
+test_approval_form(void)
+{
+	static const struct authy_kv details[] = {{"Email", "j***@example.com"},
+	                                          {"Where to", "a&b=c d"}};
+	static const struct authy_kv hidden[] = {{"ip", "10.0.0.1"}};
+	struct authy_approval a = {"1234567", "Sign in \xc3\xa9t\xc3\xa9", details, 2, hidden, 1,
+	                           120};
+	struct buf b;
+
+	buf_init(&b, 4096);
+	CHECK_INT(authy_approval_form(&a, &b), STATUS_OK);
+	CHECK_STR(buf_cstr(&b), "message=Sign+in+%C3%A9t%C3%A9"
+	                        "&details%5BEmail%5D=j%2A%2A%2A%40example.com"
+	                        "&details%5BWhere+to%5D=a%26b%3Dc+d"
+	                        "&hidden_details%5Bip%5D=10.0.0.1&seconds_to_expire=120");
+	buf_free(&b);
+}
+
+static void
+test_approval_form_truncates(void)
+{
+	char msg[512];
+	struct authy_approval a = {"42", msg, NULL, 0, NULL, 0, 60};
+	struct buf b, want;
+
+	/* 'x' then 150 two-byte characters: 199 bytes kept, the cut character dropped. */
+	msg[0] = 'x';
+	repeat(msg + 1, sizeof(msg) - 1, "\xc3\xa9", 150);
+	buf_init(&want, 4096);
+	buf_append_str(&want, "message=x");
+	for (int i = 0; i < 99; i++)
+		buf_append_str(&want, "%C3%A9");
+	buf_append_str(&want, "&seconds_to_expire=60");
+	buf_init(&b, 4096);
+	CHECK_INT(authy_approval_form(&a, &b), STATUS_OK);
+	CHECK_STR(buf_cstr(&b), buf_cstr(&want));
+	buf_free(&b);
+	buf_free(&want);
+}
+
+static void
+test_approval_form_invalid(void)
+{
+	static const struct authy_kv nokey[] = {{"", "v"}};
+	static const struct authy_kv noval[] = {{"k", NULL}};
+	struct authy_approval ok = {"42", "m", NULL, 0, NULL, 0, 60};
+	struct authy_approval a;
+	const char *ids[] = {NULL, "", "12a", "-1", "1 2", "../1", "123456789012345678901"};
+	struct buf b;
+
+	buf_init(&b, 4096);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		a = ok;
+		a.authy_id = ids[i];
+		CHECK_INT(authy_approval_form(&a, &b), STATUS_BAD_REQUEST);
+	}
+	a = ok;
+	a.message = NULL;
+	CHECK_INT(authy_approval_form(&a, &b), STATUS_BAD_REQUEST);
+	a.message = "";
+	CHECK_INT(authy_approval_form(&a, &b), STATUS_BAD_REQUEST);
+	a = ok;
+	a.seconds_to_expire = 0;
+	CHECK_INT(authy_approval_form(&a, &b), STATUS_BAD_REQUEST);
+	a = ok;
+	a.n_details = 1;
+	CHECK_INT(authy_approval_form(&a, &b), STATUS_BAD_REQUEST);
+	a.details = nokey;
+	CHECK_INT(authy_approval_form(&a, &b), STATUS_BAD_REQUEST);
+	a = ok;
+	a.hidden = noval;
+	a.n_hidden = 1;
+	CHECK_INT(authy_approval_form(&a, &b), STATUS_BAD_REQUEST);
+	a.n_hidden = -1;
+	CHECK_INT(authy_approval_form(&a, &b), STATUS_BAD_REQUEST);
+	CHECK_INT(b.len, 0);
+	buf_reset(&b);
+	CHECK_INT(authy_approval_form(&ok, &b), STATUS_OK);
+	buf_free(&b);
+}
+
+/*
+ * With no upstream handle, a call that got past validation fails with
+ * STATUS_INTERNAL; a call refused by validation fails with STATUS_BAD_REQUEST.
+ */
+static void
+test_calls_validate_first(void)
+{
+	struct authy_call call;
+	struct authy_user u = {"a@example.com", "5551234567", "1", false};
+	struct authy_approval a = {"12x", "m", NULL, 0, NULL, 0, 60};
+	char id[AUTHY_ID_MAX + 1] = "junk", uuid[AUTHY_UUID_MAX + 1] = "junk";
+
+	memset(&call, 0, sizeof(call));
+	call.http_status = 999;
+	u.cellphone = "555 1234";
+	CHECK_INT(authy_user_create(&call, &u, id, sizeof(id)), STATUS_BAD_REQUEST);
+	CHECK_INT(call.http_status, 0);
+	CHECK(call.err[0] != '\0');
+	CHECK_STR(id, "");
+	CHECK_INT(authy_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_BAD_REQUEST);
+	CHECK_STR(uuid, "");
+	CHECK_INT(authy_approval_status(&call, NULL), STATUS_BAD_REQUEST);
+	CHECK_INT(authy_approval_status(&call, ""), STATUS_BAD_REQUEST);
+	CHECK_INT(authy_approval_status(&call, "../users/1"), STATUS_BAD_REQUEST);
+	CHECK_INT(authy_approval_status(&call, "abc/def"), STATUS_BAD_REQUEST);
+	CHECK_INT(authy_approval_status(&call, "abcd?x=1"), STATUS_BAD_REQUEST);
+	CHECK_INT(authy_approval_status(&call, "a4b2c3d4-e5f6-4789-abcd-ef0123456789%2f"),
+	          STATUS_BAD_REQUEST);
+	CHECK_INT(authy_approval_status(
+	              &call, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0"),
+	          STATUS_BAD_REQUEST);
+	/* Valid input reaches the (absent) connection. */
+	u.cellphone = "5551234567";
+	CHECK_INT(authy_user_create(&call, &u, id, sizeof(id)), STATUS_INTERNAL);
+	a.authy_id = "12";
+	CHECK_INT(authy_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_INTERNAL);
+	CHECK_INT(authy_approval_status(&call, "A4B2C3D4-e5f6-4789-abcd-ef0123456789"),
+	          STATUS_INTERNAL);
+}
+
+static void
+test_upstream_opts(void)
+{
+	char key[] = "k", ca[] = "/etc/ca.pem", url[] = "https://authy.test:8443";
+	struct config cfg;
+	struct upstream_opts o;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.api_key = key;
+	cfg.ca_file = ca;
+	cfg.connect_timeout_ms = 1500;
+	cfg.request_timeout_ms = 7000;
+	memset(&o, 0xa5, sizeof(o));
+	authy_upstream_opts(&cfg, &o);
+	CHECK_STR(o.base_url, AUTHY_DEFAULT_URL);
+	CHECK_STR(o.key_header, "X-Authy-API-Key");
+	CHECK(o.api_key == cfg.api_key);
+	CHECK(o.ca_file == cfg.ca_file);
+	CHECK(o.basic_user == NULL && o.basic_pass == NULL);
+	CHECK_INT(o.connect_timeout_ms, 1500);
+	CHECK_INT(o.request_timeout_ms, 7000);
+	CHECK(!o.allow_http);
+	cfg.api_url = url;
+	cfg.ca_file = NULL;
+	authy_upstream_opts(&cfg, &o);
+	CHECK_STR(o.base_url, "https://authy.test:8443");
+	CHECK(o.ca_file == NULL);
+}
+
+int
+main(void)
+{
+	RUN(test_map_error);
+	RUN(test_message_cut);
+	RUN(test_user_form);
+	RUN(test_user_form_invalid);
+	RUN(test_approval_form);
+	RUN(test_approval_form_truncates);
+	RUN(test_approval_form_invalid);
+	RUN(test_calls_validate_first);
+	RUN(test_upstream_opts);
+	HARNESS_END();
+}
