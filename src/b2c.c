@@ -72,7 +72,12 @@ err_of(enum status rc)
 	return &err_table[rc];
 }
 
-/* ---- claims ---- */
+/*
+ * ---- claims ----
+ * A bad claim does not fail the parse: the validators then answer with the
+ * claim's own 409 message, which B2C shows next to the form, instead of a 400
+ * that B2C can only turn into its generic "request failed" page.
+ */
 
 static int
 is_ascii_space(unsigned char c)
@@ -156,7 +161,10 @@ read_authy_id(const struct json *j, char *dst, size_t dstlen)
 	return rc;
 }
 
-/* Record invalid as the claim's status and empty its field. */
+/*
+ * Record invalid as the claim's status and empty its field, so a handler
+ * that skips the validators still never forwards a malformed value to Authy.
+ */
 static void
 mark(enum status rc, enum status invalid, enum status *field_rc, char *field)
 {
@@ -172,6 +180,7 @@ b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c)
 	struct json *j = NULL;
 	enum status rc;
 
+	/* all *_rc start as STATUS_OK (0) and all fields as "" (absent) */
 	memset(c, 0, sizeof(*c));
 	rc = json_parse(body, len, &j);
 	if (rc != STATUS_OK)
@@ -194,7 +203,12 @@ out:
 	return rc;
 }
 
-/* ---- validation ---- */
+/*
+ * ---- validation ----
+ * Authy needs an email address for users/new and rejects odd ones with 60027
+ * after a round trip, so addresses are checked here to a plain, widely
+ * deliverable subset: dot-atom local part, LDH host names, no IP literals.
+ */
 
 static bool
 is_atext(unsigned char c)
@@ -308,6 +322,7 @@ b2c_validate_register(const struct b2c_claims *c, struct phone_number *phone)
 		return rc;
 	if (c->phone_rc != STATUS_OK)
 		return STATUS_PHONE_INVALID;
+	/* Authy takes country code and national number as separate fields. */
 	return phone_parse(c->phone, c->country_code, phone);
 }
 
@@ -323,7 +338,11 @@ b2c_validate_wait(const struct b2c_claims *c)
 	return STATUS_OK;
 }
 
-/* ---- replies ---- */
+/*
+ * ---- replies ----
+ * B2C reads output claims by top-level key and needs 200 with a JSON object;
+ * a key that is not sent leaves the claim unset, so nothing is sent as null.
+ */
 
 /* A 200 reply with body; res is only changed on success. */
 static enum status
@@ -427,6 +446,7 @@ b2c_reply_error(struct response *res, enum status rc, const char *request_id)
 	if ((unsigned)rc >= STATUS__COUNT || rc == STATUS_OK)
 		rc = STATUS_INTERNAL; /* a caller bug: never answer 200 from here */
 	m = err_of(rc);
+	/* The id may come from a client header: keep it printable ASCII. */
 	util_sanitize(request_id && request_id[0] ? request_id : "", rid, sizeof(rid));
 	res->http_status = m->http;
 	res->content_type = B2C_CONTENT_TYPE;
@@ -436,6 +456,7 @@ b2c_reply_error(struct response *res, enum status rc, const char *request_id)
 		return;
 	if (error_body_plain(res, rc, m) == STATUS_OK)
 		return;
+	/* Out of memory twice: an empty 500 still ends the request cleanly. */
 	free(res->body);
 	res->body = NULL;
 	res->body_len = 0;
@@ -444,6 +465,7 @@ b2c_reply_error(struct response *res, enum status rc, const char *request_id)
 	res->retry_after_s = 0;
 }
 
+/* Callers use this for metrics and access logs as well as for replies. */
 int
 b2c_http_status(enum status rc)
 {

@@ -81,7 +81,11 @@ json_parse(const char *text, size_t len, struct json **out)
 	enum status rc = STATUS_BAD_REQUEST;
 
 	*out = NULL;
-	/* json-c takes an int length; a NUL inside the text would end it early. */
+	/*
+	 * The body is counted, not NUL-terminated, and json-c takes an int length.
+	 * A NUL byte inside it would make the C strings handed out later disagree
+	 * with what was parsed, so it is refused outright.
+	 */
 	if (text == NULL || len == 0 || len >= INT_MAX || memchr(text, '\0', len) != NULL)
 		return STATUS_BAD_REQUEST;
 	if (!outside_strings_ok(text, len))
@@ -89,13 +93,19 @@ json_parse(const char *text, size_t len, struct json **out)
 	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
 	if (tok == NULL)
 		return STATUS_NOMEM;
+	/*
+	 * Strict: no trailing commas or unquoted names. UTF-8 validation keeps
+	 * broken byte sequences away from Authy, the logs and our own replies.
+	 */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
+	/* An incomplete text ends in json_tokener_continue: also a failure here. */
 	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success)
 		goto out;
 	if (!only_space(text + json_tokener_get_parse_end(tok),
 	                len - json_tokener_get_parse_end(tok)))
 		goto out;
+	/* B2C posts a flat object of claims and Authy answers with an object. */
 	if (!json_object_is_type(obj, json_type_object))
 		goto out;
 	rc = wrap(obj, out);
@@ -201,6 +211,7 @@ json_get_scalar(const struct json *j, const char *path, char *out, size_t outlen
 		return rc;
 	if (out == NULL || outlen == 0)
 		return STATUS_TOO_LARGE;
+	/* B2C sends numeric claims (int/long claim types) as JSON numbers. */
 	switch (json_object_get_type(v)) {
 	case json_type_string:
 		rc = string_of(v, &s);
@@ -218,6 +229,7 @@ json_get_scalar(const struct json *j, const char *path, char *out, size_t outlen
 		memcpy(out, s, strlen(s) + 1);
 		return STATUS_OK;
 	default:
+		/* fractions, objects and arrays have no single text form */
 		return STATUS_BAD_REQUEST;
 	}
 }
@@ -274,6 +286,7 @@ json_add_string(struct json *j, const char *key, const char *value)
 	return add(j, key, json_object_new_string(value));
 }
 
+/* Integers stay integers in the output ("status":409), as B2C expects. */
 enum status
 json_add_int(struct json *j, const char *key, long long value)
 {
@@ -295,6 +308,7 @@ json_serialize(const struct json *j, char **out, size_t *len)
 	    j->obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
 	if (text == NULL)
 		return STATUS_NOMEM;
+	/* The caller owns the text beyond the life of the object. */
 	copy = malloc(n + 1);
 	if (copy == NULL)
 		return STATUS_NOMEM;

@@ -328,7 +328,7 @@ test_prefix_free(void)
 	int assigned = 0, geo = 0;
 
 	for (int v = 1; v <= 999; v++) {
-		char cc[8], pre[8];
+		char cc[16], pre[16];
 
 		snprintf(cc, sizeof(cc), "%d", v);
 		if (!phone_cc_assigned(cc))
@@ -353,7 +353,7 @@ static void
 test_every_code(void)
 {
 	for (int v = 1; v <= 999; v++) {
-		char cc[8], num[32];
+		char cc[16], num[32];
 		struct phone_number p;
 
 		snprintf(cc, sizeof(cc), "%d", v);
