@@ -38,7 +38,7 @@ all: $(BIN)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) -Isrc $(CFLAGS) -c -o $@ $<
 
 $(LIB): $(OBJ)
 	@rm -f $@
@@ -50,12 +50,12 @@ $(BIN): $(BUILD)/obj/main.o $(LIB)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(CC) -Isrc $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
 # Component tests talk to the mock Authy over TLS; tests/suites/component.sh runs them.
 $(BUILD)/component/%: tests/component/%.c tests/unit/harness.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -Itests/unit -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(CC) -Isrc -Itests/unit $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
 unit: $(UNIT_BIN)
 
@@ -78,7 +78,7 @@ asan:
 hdrcheck:
 	@for h in $(HDRS); do \
 		printf '#include "%s"\n' "$$(basename $$h)" | \
-		$(CC) $(CFLAGS) -Isrc -x c -fsyntax-only - || exit 1; done; echo "headers ok"
+		$(CC) -Isrc $(CFLAGS) -x c -fsyntax-only - || exit 1; done; echo "headers ok"
 
 lint: hdrcheck format-check
 	scripts/checksrc.sh

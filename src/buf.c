@@ -93,6 +93,7 @@ enum status
 buf_append_urlenc(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	size_t start = b->len;
 	enum status rc = STATUS_OK;
 
 	for (const unsigned char *p = (const unsigned char *)s; *p && rc == STATUS_OK; p++) {
@@ -108,6 +109,11 @@ buf_append_urlenc(struct buf *b, const char *s)
 			enc[2] = hex[*p & 15];
 			rc = buf_append(b, enc, 3);
 		}
+	}
+	/* All or nothing, like every other append. */
+	if (rc != STATUS_OK && b->data != NULL) {
+		b->len = start;
+		b->data[start] = '\0';
 	}
 	return rc;
 }

@@ -5,8 +5,6 @@
  */
 #include "handlers.h"
 
-#include <string.h>
-
 #include "authy.h"
 #include "b2c.h"
 #include "config.h"
@@ -22,7 +20,7 @@ authy_email(struct req_ctx *ctx, const struct b2c_claims *c, const char **out)
 		*out = c->email;
 		return STATUS_OK;
 	}
-	if (strchr(c->sign_in_name, '@') != NULL) {
+	if (b2c_email_valid(c->sign_in_name)) {
 		*out = c->sign_in_name;
 		return STATUS_OK;
 	}

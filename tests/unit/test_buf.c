@@ -152,6 +152,17 @@ test_urlenc(void)
 		CHECK_STR(buf_cstr(&b), "message=Log+in%3F");
 		buf_free(&b);
 	}
+	{
+		/* Over the cap: the buffer is left exactly as it was. */
+		struct buf b;
+
+		buf_init(&b, 8);
+		CHECK_INT(buf_append_str(&b, "123456"), STATUS_OK);
+		CHECK_INT(buf_append_urlenc(&b, "ab cd"), STATUS_TOO_LARGE);
+		CHECK_STR(buf_cstr(&b), "123456");
+		CHECK_INT(b.len, 6);
+		buf_free(&b);
+	}
 }
 
 static void
