@@ -1,0 +1,694 @@
+/*
+ * test_upstream_authy.c - component tests of upstream.c and authy.c against the
+ * mock Authy (tests/mock/mock_authy.py) over TLS on loopback. Run by
+ * tests/suites/component.sh, which starts the mocks and passes in the environment:
+ *   B2C_MOCK_URL, B2C_MOCK_CA, B2C_MOCK_API_KEY (required), B2C_MOCK_WRONGNAME_URL
+ *   (a mock serving a certificate for another name), B2C_CLOSED_URL (nothing
+ *   listens there), B2C_TIMING_SLACK_MS (tolerance of the timing checks).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "authy.h"
+#include "buf.h"
+#include "harness.h"
+#include "log.h"
+/* By path: json-c's own json.h comes first on the pkg-config include path. */
+#include "../../src/json.h"
+#include "upstream.h"
+#include "util.h"
+
+#define CTL_TIMEOUT_MS 5000
+#define NEVER_UUID "a4b2c3d4-e5f6-4789-abcd-ef0123456789"
+
+static const char *mock_url;
+static const char *mock_ca;
+static const char *mock_key;
+static const char *wrongname_url;
+static const char *closed_url;
+static long slack_ms = 500;
+static struct upstream *ctl; /* control connection to /_mock, no API key */
+static unsigned phone_seq;
+
+static struct upstream *
+handle(const char *base, const char *ca, const char *key, long request_timeout_ms)
+{
+	struct upstream_opts o = {
+	    .base_url = base,
+	    .key_header = key ? AUTHY_HEADER_API_KEY : NULL,
+	    .api_key = key,
+	    .ca_file = ca,
+	    .connect_timeout_ms = 2000,
+	    .request_timeout_ms = request_timeout_ms,
+	};
+	struct upstream *up = NULL;
+
+	if (upstream_new(&o, &up) != STATUS_OK) {
+		fprintf(stderr, "  upstream_new(%s) failed\n", base);
+		exit(2);
+	}
+	return up;
+}
+
+static struct upstream *
+authy_handle(void)
+{
+	return handle(mock_url, mock_ca, mock_key, 10000);
+}
+
+/* A control call; the reply body is returned (free it) or NULL on failure. */
+static char *
+ctl_call(const char *method, const char *path, const char *json_body)
+{
+	struct upstream_call c = {method, path, json_body, util_now_ms() + CTL_TIMEOUT_MS};
+	struct upstream_response r;
+	char *body = NULL;
+
+	memset(&r, 0, sizeof(r));
+	if (upstream_request(ctl, &c, &r) == STATUS_OK && r.http_status == 200) {
+		body = r.body;
+		r.body = NULL;
+	} else {
+		fprintf(stderr, "  control %s %s failed: %ld %s\n", method, path, r.http_status,
+		        r.err);
+	}
+	upstream_response_free(&r);
+	return body;
+}
+
+static int
+ctl_ok(const char *method, const char *path, const char *json_body)
+{
+	char *b = ctl_call(method, path, json_body);
+	int ok = b != NULL;
+
+	free(b);
+	return ok;
+}
+
+static long
+ctl_stat(const char *name)
+{
+	char *b = ctl_call("GET", "/_mock/stats", NULL);
+	struct json *j = NULL;
+	char v[32] = "-1";
+	long n = -1;
+
+	if (b != NULL && json_parse(b, strlen(b), &j) == STATUS_OK &&
+	    json_get_scalar(j, name, v, sizeof(v)) == STATUS_OK)
+		util_parse_long(v, 0, 1000000, &n);
+	json_free(j);
+	free(b);
+	return n;
+}
+
+static struct authy_call
+new_call(struct upstream *up, long budget_ms)
+{
+	struct authy_call c;
+
+	memset(&c, 0, sizeof(c));
+	c.up = up;
+	c.deadline_ms = util_now_ms() + budget_ms;
+	return c;
+}
+
+/* Register email with a fresh phone number; returns the status, id in id. */
+static enum status
+register_user(struct upstream *up, const char *email, char *id, size_t idlen,
+              struct authy_call *call)
+{
+	char cell[16];
+	struct authy_user u = {email, cell, "1", false};
+
+	snprintf(cell, sizeof(cell), "55501%05u", ++phone_seq);
+	*call = new_call(up, 5000);
+	return authy_user_create(call, &u, id, idlen);
+}
+
+static enum status
+create_approval(struct upstream *up, const char *id, char *uuid, size_t uuidlen)
+{
+	struct authy_approval a = {id, "Sign in to Contoso", NULL, 0, NULL, 0, 120};
+	struct authy_call call = new_call(up, 5000);
+
+	return authy_approval_create(&call, &a, uuid, uuidlen);
+}
+
+/* Poll every 50 ms until the status is no longer pending or max_ms passed. */
+static enum status
+poll_final(struct upstream *up, const char *uuid, long max_ms, long *waited_ms)
+{
+	long long start = util_now_ms();
+	struct timespec ts = {0, 50 * 1000000L};
+	enum status rc;
+
+	do {
+		struct authy_call call = new_call(up, 5000);
+		rc = authy_approval_status(&call, uuid);
+		if (rc != STATUS_PENDING)
+			break;
+		nanosleep(&ts, NULL);
+	} while (util_now_ms() - start < max_ms);
+	*waited_ms = (long)(util_now_ms() - start);
+	return rc;
+}
+
+static void
+test_user_create_dedupe(void)
+{
+	struct upstream *up = authy_handle();
+	struct authy_user u = {"never.jane@example.com", "5559990001", "1", false};
+	char id1[AUTHY_ID_MAX + 1], id2[AUTHY_ID_MAX + 1], id3[AUTHY_ID_MAX + 1];
+	struct authy_call call = new_call(up, 5000);
+
+	CHECK_INT(authy_user_create(&call, &u, id1, sizeof(id1)), STATUS_OK);
+	CHECK_INT(call.http_status, 200);
+	CHECK(util_is_digits(id1, AUTHY_ID_MAX));
+	CHECK_STR(call.err, "");
+	/* Authy keys users by phone: the same number gives the same id. */
+	u.email = "other@example.com";
+	u.send_install_link = true;
+	CHECK_INT(authy_user_create(&call, &u, id2, sizeof(id2)), STATUS_OK);
+	CHECK_STR(id2, id1);
+	u.cellphone = "5559990002";
+	CHECK_INT(authy_user_create(&call, &u, id3, sizeof(id3)), STATUS_OK);
+	CHECK(strcmp(id3, id1) != 0);
+	/* A too small id buffer is a protocol failure, not an overflow. */
+	CHECK_INT(authy_user_create(&call, &u, id3, 3), STATUS_UPSTREAM_PROTOCOL);
+	upstream_free(up);
+}
+
+static void
+test_user_rejected(void)
+{
+	struct upstream *up = authy_handle();
+	char id[AUTHY_ID_MAX + 1];
+	struct authy_call call;
+	struct authy_user u = {"short@example.com", "12", "1", false};
+
+	CHECK_INT(register_user(up, "fail60027@example.com", id, sizeof(id), &call),
+	          STATUS_USER_REJECTED);
+	CHECK_INT(call.http_status, 400);
+	CHECK_STR(call.error_code, "60027");
+	CHECK(call.err[0] != '\0');
+	CHECK_INT(register_user(up, "FAIL60000x@example.com", id, sizeof(id), &call),
+	          STATUS_USER_REJECTED);
+	CHECK_STR(call.error_code, "60000");
+	/* Digits, so it passes our checks, but Authy wants 4..14 of them. */
+	call = new_call(up, 5000);
+	CHECK_INT(authy_user_create(&call, &u, id, sizeof(id)), STATUS_USER_REJECTED);
+	CHECK_STR(call.error_code, "60027");
+	upstream_free(up);
+}
+
+static void
+test_rate_limited(void)
+{
+	struct upstream *up = authy_handle();
+	char id[AUTHY_ID_MAX + 1];
+	struct authy_call call;
+
+	CHECK_INT(register_user(up, "fail429@example.com", id, sizeof(id), &call),
+	          STATUS_RATE_LIMITED);
+	CHECK_INT(call.http_status, 429);
+	CHECK_INT(call.retry_after_s, 1);
+	CHECK_STR(call.error_code, "60003");
+	/* The next reply without Retry-After reports 0 again. */
+	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call), STATUS_OK);
+	CHECK_INT(call.retry_after_s, 0);
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"ratelimit\"}"));
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_RATE_LIMITED);
+	CHECK_INT(call.retry_after_s, 1);
+	upstream_free(up);
+}
+
+static void
+test_http_errors(void)
+{
+	struct upstream *up = authy_handle();
+	char id[AUTHY_ID_MAX + 1];
+	struct authy_call call;
+
+	CHECK_INT(register_user(up, "fail503@example.com", id, sizeof(id), &call),
+	          STATUS_UPSTREAM_HTTP);
+	CHECK_INT(call.http_status, 503);
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"status\","
+	             "\"status\":500}"));
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_HTTP);
+	CHECK_INT(call.http_status, 500);
+	upstream_free(up);
+}
+
+static void
+test_garbage(void)
+{
+	struct upstream *up = authy_handle();
+	char id[AUTHY_ID_MAX + 1];
+	struct authy_call call;
+
+	CHECK_INT(register_user(up, "failgarbage@example.com", id, sizeof(id), &call),
+	          STATUS_UPSTREAM_PROTOCOL);
+	CHECK_INT(call.http_status, 200);
+	CHECK_STR(id, "");
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"garbage\"}"));
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_PROTOCOL);
+	upstream_free(up);
+}
+
+static void
+test_wrong_api_key(void)
+{
+	struct upstream *up = handle(mock_url, mock_ca, "wrong-key-0123", 10000);
+	char id[AUTHY_ID_MAX + 1];
+	struct authy_call call;
+
+	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call),
+	          STATUS_UPSTREAM_AUTH);
+	CHECK_INT(call.http_status, 401);
+	CHECK_STR(call.error_code, "60001");
+	CHECK(strstr(call.err, "wrong-key-0123") == NULL);
+	upstream_free(up);
+}
+
+static void
+test_approval_approved(void)
+{
+	static const struct authy_kv details[] = {{"Email", "j***@example.com"},
+	                                          {"Where", "Contoso B2C"}};
+	static const struct authy_kv hidden[] = {{"request_id", "rid-42"}};
+	struct upstream *up = authy_handle();
+	struct authy_approval a = {NULL, "Sign in to Contoso", details, 2, hidden, 1, 120};
+	char id[AUTHY_ID_MAX + 1], uuid[AUTHY_UUID_MAX + 1], path[128];
+	struct authy_call call;
+	long waited = 0;
+	char *list;
+
+	CHECK_INT(register_user(up, "autoapprove300+x@example.com", id, sizeof(id), &call),
+	          STATUS_OK);
+	a.authy_id = id;
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_OK);
+	CHECK_INT(strlen(uuid), 36);
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_status(&call, uuid), STATUS_PENDING);
+	CHECK_INT(poll_final(up, uuid, 3000, &waited), STATUS_OK);
+	CHECK(waited >= 150 && waited <= 300 + slack_ms);
+	/* What reached Authy: message, details and hidden details. */
+	snprintf(path, sizeof(path), "/_mock/approval_requests?authy_id=%s", id);
+	list = ctl_call("GET", path, NULL);
+	CHECK(list != NULL && strstr(list, "\"message\": \"Sign in to Contoso\"") != NULL);
+	CHECK(list != NULL && strstr(list, "\"Email\": \"j***@example.com\"") != NULL);
+	CHECK(list != NULL && strstr(list, "\"Where\": \"Contoso B2C\"") != NULL);
+	CHECK(list != NULL && strstr(list, "\"request_id\": \"rid-42\"") != NULL);
+	CHECK(list != NULL && strstr(list, "\"seconds_to_expire\": 120") != NULL);
+	free(list);
+	upstream_free(up);
+}
+
+static void
+test_approval_long_message(void)
+{
+	struct upstream *up = authy_handle();
+	char id[AUTHY_ID_MAX + 1], uuid[AUTHY_UUID_MAX + 1], path[128], msg[700];
+	struct authy_approval a = {NULL, msg, NULL, 0, NULL, 0, 60};
+	struct authy_call call;
+	struct buf want;
+	char *list;
+
+	/* 300 two-byte characters: Authy would refuse them; 100 must arrive. */
+	for (int i = 0; i < 300; i++)
+		memcpy(msg + 2 * i, "\xc3\xa9", 2);
+	msg[600] = '\0';
+	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call), STATUS_OK);
+	a.authy_id = id;
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_OK);
+	snprintf(path, sizeof(path), "/_mock/approval_requests?authy_id=%s", id);
+	list = ctl_call("GET", path, NULL);
+	/* The mock's JSON escapes non-ASCII: exactly 100 of them, then the quote. */
+	buf_init(&want, 4096);
+	buf_append_str(&want, "\"message\": \"");
+	for (int i = 0; i < 100; i++)
+		buf_append_str(&want, "\\u00e9");
+	buf_append_str(&want, "\"");
+	CHECK(list != NULL && strstr(list, buf_cstr(&want)) != NULL);
+	buf_free(&want);
+	free(list);
+	upstream_free(up);
+}
+
+static void
+test_approval_denied_expired(void)
+{
+	struct upstream *up = authy_handle();
+	char id[AUTHY_ID_MAX + 1], uuid[AUTHY_UUID_MAX + 1], path[160];
+	struct authy_call call;
+	long waited = 0;
+
+	CHECK_INT(register_user(up, "autodeny100@example.com", id, sizeof(id), &call), STATUS_OK);
+	CHECK_INT(create_approval(up, id, uuid, sizeof(uuid)), STATUS_OK);
+	CHECK_INT(poll_final(up, uuid, 3000, &waited), STATUS_DENIED);
+	CHECK_INT(register_user(up, "autoexpire100@example.com", id, sizeof(id), &call), STATUS_OK);
+	CHECK_INT(create_approval(up, id, uuid, sizeof(uuid)), STATUS_OK);
+	CHECK_INT(poll_final(up, uuid, 3000, &waited), STATUS_EXPIRED);
+	/* A pending request resolved from outside (the user tapped Deny). */
+	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call), STATUS_OK);
+	CHECK_INT(create_approval(up, id, uuid, sizeof(uuid)), STATUS_OK);
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_status(&call, uuid), STATUS_PENDING);
+	snprintf(path, sizeof(path), "/_mock/approval_requests/%s/deny", uuid);
+	CHECK(ctl_ok("POST", path, ""));
+	CHECK_INT(authy_approval_status(&call, uuid), STATUS_DENIED);
+	upstream_free(up);
+}
+
+static void
+test_not_found(void)
+{
+	struct upstream *up = authy_handle();
+	char uuid[AUTHY_UUID_MAX + 1];
+	struct authy_approval a = {"999999999", "Sign in", NULL, 0, NULL, 0, 60};
+	struct authy_call call = new_call(up, 5000);
+
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK_INT(call.http_status, 404);
+	CHECK_STR(call.error_code, "60049");
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_USER_NOT_FOUND);
+	CHECK_INT(call.http_status, 404);
+	CHECK_STR(call.error_code, "60026");
+	upstream_free(up);
+}
+
+static void
+test_stall_timeout(void)
+{
+	struct upstream *up = authy_handle();
+	struct upstream *quick = handle(mock_url, mock_ca, mock_key, 700);
+	struct authy_call call;
+	long long t0;
+
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"stall\","
+	             "\"count\":2}"));
+	/* The deadline bounds the call ... */
+	call = new_call(up, 1200);
+	t0 = util_now_ms();
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_TIMEOUT);
+	CHECK(util_now_ms() - t0 >= 1100 && util_now_ms() - t0 <= 1200 + slack_ms);
+	CHECK(call.elapsed_ms >= 1100 && call.elapsed_ms <= 1200 + slack_ms);
+	/* ... and so does the per-call ceiling when it comes first. */
+	call = new_call(quick, 10000);
+	t0 = util_now_ms();
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_TIMEOUT);
+	CHECK(util_now_ms() - t0 >= 650 && util_now_ms() - t0 <= 700 + slack_ms);
+	/* The handle is usable again after the failed transfer. */
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	upstream_free(quick);
+	upstream_free(up);
+}
+
+static void
+test_drip_timeout(void)
+{
+	struct upstream *up = authy_handle();
+	struct authy_call call;
+
+	/* A server that answers one byte every 20 ms must not stretch the deadline. */
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"drip\","
+	             "\"delay_ms\":20}"));
+	call = new_call(up, 600);
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_TIMEOUT);
+	CHECK(call.elapsed_ms >= 550 && call.elapsed_ms <= 600 + slack_ms);
+	upstream_free(up);
+}
+
+static void
+test_deadline_passed(void)
+{
+	struct upstream *up = authy_handle();
+	struct authy_call call = new_call(up, 0);
+	long before = ctl_stat("requests");
+
+	call.deadline_ms = util_now_ms() - 1;
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_TIMEOUT);
+	CHECK_INT(call.http_status, 0);
+	CHECK(before >= 0);
+	CHECK_INT(ctl_stat("requests"), before);
+	upstream_free(up);
+}
+
+static void
+test_connect_failures(void)
+{
+	const char *urls[3] = {closed_url, wrongname_url, mock_url};
+	const char *cas[3] = {mock_ca, mock_ca, NULL};
+
+	for (int i = 0; i < 3; i++) {
+		struct upstream *up;
+		struct authy_call call;
+
+		if (urls[i] == NULL) {
+			fprintf(stderr, "  connect case %d: no URL given\n", i);
+			harness_case_failed = 1;
+			continue;
+		}
+		/* 0: nothing listens; 1: certificate for another name; 2: CA not trusted. */
+		up = handle(urls[i], cas[i], mock_key, 5000);
+		call = new_call(up, 5000);
+		CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_CONNECT);
+		CHECK_INT(call.http_status, 0);
+		CHECK(call.err[0] != '\0');
+		CHECK(call.elapsed_ms < 2000);
+		upstream_free(up);
+	}
+}
+
+static void
+test_oversize(void)
+{
+	struct upstream *up = authy_handle();
+	struct upstream_call c = {"GET", "/onetouch/json/approval_requests/" NEVER_UUID, NULL, 0};
+	struct upstream_response r;
+	struct authy_call call;
+
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"oversize\","
+	             "\"size\":100000}"));
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_PROTOCOL);
+	CHECK(strstr(call.err, "size limit") != NULL);
+	/* Just under the cap is fine at the transport level. */
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"oversize\","
+	             "\"size\":60000}"));
+	memset(&r, 0, sizeof(r));
+	c.deadline_ms = util_now_ms() + 5000;
+	CHECK_INT(upstream_request(up, &c, &r), STATUS_OK);
+	CHECK_INT(r.http_status, 200);
+	CHECK(r.body_len > 60000 && r.body_len <= UPSTREAM_RESPONSE_MAX);
+	CHECK(r.body != NULL && strlen(r.body) == r.body_len);
+	upstream_response_free(&r);
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	upstream_free(up);
+}
+
+static void
+test_keepalive(void)
+{
+	struct upstream *up = authy_handle();
+	char id[AUTHY_ID_MAX + 1], uuid[AUTHY_UUID_MAX + 1];
+	struct authy_call call;
+
+	/* The control connection is open already; reset zeroes the counters. */
+	CHECK(ctl_ok("POST", "/_mock/reset", ""));
+	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call), STATUS_OK);
+	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call), STATUS_OK);
+	CHECK_INT(create_approval(up, id, uuid, sizeof(uuid)), STATUS_OK);
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_status(&call, uuid), STATUS_PENDING);
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK_INT(ctl_stat("requests"), 5);
+	CHECK_INT(ctl_stat("connections_opened"), 1);
+	upstream_free(up);
+}
+
+static void
+test_retry_reused_get(void)
+{
+	struct upstream *up = authy_handle();
+	struct upstream *fresh = authy_handle();
+	char id[AUTHY_ID_MAX + 1];
+	struct authy_call call;
+
+	/* A GET on a kept-alive connection that the server closes unanswered is
+	 * sent again on a new connection. */
+	call = new_call(up, 5000);
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"close\"}"));
+	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	/* On a new connection an empty reply is a failure. */
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/protected/json/users/new\",\"mode\":\"close\"}"));
+	CHECK_INT(register_user(fresh, "never@example.com", id, sizeof(id), &call),
+	          STATUS_UPSTREAM_PROTOCOL);
+	CHECK_INT(call.http_status, 0);
+	upstream_free(fresh);
+	upstream_free(up);
+}
+
+static void
+test_key_never_logged(void)
+{
+	char *log = ctl_call("GET", "/_mock/requests", NULL);
+
+	CHECK(log != NULL && strstr(log, "\"api_key_ok\": true") != NULL);
+	CHECK(log != NULL && strstr(log, "/protected/json/users/new") != NULL);
+	CHECK(log != NULL && strstr(log, mock_key) == NULL);
+	free(log);
+}
+
+struct worker_arg {
+	int index;
+	int fails;
+};
+
+static void *
+worker(void *arg)
+{
+	struct worker_arg *w = arg;
+	struct upstream *up = authy_handle();
+	char id[AUTHY_ID_MAX + 1], cell[16];
+	struct authy_user u = {"never@example.com", cell, "44", false};
+
+	for (int i = 0; i < 5; i++) {
+		struct authy_call call = new_call(up, 5000);
+		snprintf(cell, sizeof(cell), "770090%02d%02d", w->index, i);
+		if (authy_user_create(&call, &u, id, sizeof(id)) != STATUS_OK)
+			w->fails++;
+	}
+	upstream_free(up);
+	return NULL;
+}
+
+static void
+test_concurrent_handles(void)
+{
+	struct worker_arg args[4];
+	pthread_t t[4];
+
+	/* Handles in different threads share the DNS and TLS-session caches. */
+	for (int i = 0; i < 4; i++) {
+		args[i].index = i;
+		args[i].fails = 0;
+		CHECK_INT(pthread_create(&t[i], NULL, worker, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(args[i].fails, 0);
+	}
+}
+
+static void
+test_new_rejects(void)
+{
+	struct upstream_opts o = {.base_url = "http://localhost:1",
+	                          .connect_timeout_ms = 1000,
+	                          .request_timeout_ms = 1000};
+	struct upstream *up = NULL;
+
+	CHECK_INT(upstream_new(&o, &up), STATUS_CONFIG);
+	CHECK(up == NULL);
+	o.base_url = "ftp://localhost";
+	CHECK_INT(upstream_new(&o, &up), STATUS_CONFIG);
+	o.base_url = "https://localhost";
+	o.key_header = AUTHY_HEADER_API_KEY;
+	o.api_key = "abc\r\nX-Evil: 1";
+	CHECK_INT(upstream_new(&o, &up), STATUS_CONFIG);
+	o.api_key = "abc";
+	o.request_timeout_ms = 0;
+	CHECK_INT(upstream_new(&o, &up), STATUS_CONFIG);
+	o.request_timeout_ms = 1000;
+	CHECK_INT(upstream_new(&o, &up), STATUS_OK);
+	upstream_free(up);
+	o.base_url = "http://localhost:1";
+	o.allow_http = true;
+	CHECK_INT(upstream_new(&o, &up), STATUS_OK);
+	upstream_free(up);
+}
+
+static int
+read_env(void)
+{
+	const char *s = getenv("B2C_TIMING_SLACK_MS");
+	long v;
+
+	mock_url = getenv("B2C_MOCK_URL");
+	mock_ca = getenv("B2C_MOCK_CA");
+	mock_key = getenv("B2C_MOCK_API_KEY");
+	wrongname_url = getenv("B2C_MOCK_WRONGNAME_URL");
+	closed_url = getenv("B2C_CLOSED_URL");
+	if (s != NULL && util_parse_long(s, 0, 60000, &v) == STATUS_OK)
+		slack_ms = v;
+	return mock_url != NULL && mock_ca != NULL && mock_key != NULL && mock_key[0] != '\0';
+}
+
+int
+main(void)
+{
+	if (!read_env()) {
+		fprintf(stderr, "usage: B2C_MOCK_URL=https://localhost:PORT B2C_MOCK_CA=ca.pem "
+		                "B2C_MOCK_API_KEY=key [B2C_MOCK_WRONGNAME_URL=...] "
+		                "[B2C_CLOSED_URL=...] test_upstream_authy\n"
+		                "(tests/suites/component.sh sets these up)\n");
+		return 2;
+	}
+	if (getenv("B2C_TEST_DEBUG") != NULL)
+		log_init("test_upstream_authy", LOG_LVL_DEBUG, false);
+	if (upstream_global_init() != STATUS_OK) {
+		fprintf(stderr, "upstream_global_init failed\n");
+		return 2;
+	}
+	ctl = handle(mock_url, mock_ca, NULL, CTL_TIMEOUT_MS);
+	if (!ctl_ok("POST", "/_mock/reset", "")) {
+		fprintf(stderr, "mock not reachable at %s\n", mock_url);
+		return 2;
+	}
+	RUN(test_new_rejects);
+	RUN(test_user_create_dedupe);
+	RUN(test_user_rejected);
+	RUN(test_rate_limited);
+	RUN(test_http_errors);
+	RUN(test_garbage);
+	RUN(test_wrong_api_key);
+	RUN(test_approval_approved);
+	RUN(test_approval_long_message);
+	RUN(test_approval_denied_expired);
+	RUN(test_not_found);
+	RUN(test_stall_timeout);
+	RUN(test_drip_timeout);
+	RUN(test_deadline_passed);
+	RUN(test_connect_failures);
+	RUN(test_oversize);
+	RUN(test_keepalive);
+	RUN(test_retry_reused_get);
+	RUN(test_concurrent_handles);
+	RUN(test_key_never_logged);
+	upstream_free(ctl);
+	upstream_global_cleanup();
+	HARNESS_END();
+}
