@@ -24,38 +24,39 @@ struct config_detail {
 
 struct config {
 	/* Authy API */
-	char *api_key;	   /* authy_api_key / authy_api_key_file (secret, zero-freed) */
-	char *api_url;	   /* authy_api_url, https only; default https://api.authy.com */
-	char *ca_file;	   /* authy_ca_file, NULL = system CA store */
+	char *api_key;      /* authy_api_key / authy_api_key_file (secret, zero-freed) */
+	char *api_key_file; /* authy_api_key_file: where api_key was read from, NULL = not used */
+	char *api_url;      /* authy_api_url, https only; default https://api.authy.com */
+	char *ca_file;      /* authy_ca_file, NULL = system CA store */
 	long connect_timeout_ms; /* upstream_connect_timeout_ms, default 3000 */
 	long request_timeout_ms; /* upstream_timeout_ms (one upstream call), default 10000 */
-	bool send_install_link;	 /* authy_send_install_link, default false */
+	bool send_install_link;  /* authy_send_install_link, default false */
 
 	/* Approval requests */
 	char *approval_message; /* approval_message, default "Sign-in request" (<= 200 chars) */
 	struct config_detail details[CONFIG_MAX_DETAILS]; /* approval_details "K=V;K=V" */
 	int n_details;
-	long approval_ttl_s;	/* approval_ttl_s (seconds_to_expire), default 120 */
-	long wait_budget_ms;	/* wait_budget_ms per B2C call, default 25000 (< 30 s) */
-	long poll_interval_ms;	/* poll_interval_ms, default 1000 */
+	long approval_ttl_s;   /* approval_ttl_s (seconds_to_expire), default 120 */
+	long wait_budget_ms;   /* wait_budget_ms per B2C call, default 25000 (< 30 s) */
+	long poll_interval_ms; /* poll_interval_ms, default 1000 */
 
 	/* Client certificate check */
-	bool client_cert_check;	   /* client_cert_check, default true; false only for development */
+	bool client_cert_check; /* client_cert_check, default true; false only for development */
 	char thumbprints[CONFIG_MAX_THUMBPRINTS][CONFIG_THUMBPRINT_LEN + 1];
-	int n_thumbprints;	   /* client_cert_thumbprints: comma/space separated SHA-1 hex */
-	char *cert_subject;	   /* client_cert_subject: exact subject DN match, optional */
-	char *cert_issuer;	   /* client_cert_issuer: exact issuer DN match, optional */
+	int n_thumbprints;  /* client_cert_thumbprints: comma/space separated SHA-1 hex */
+	char *cert_subject; /* client_cert_subject: exact subject DN match, optional */
+	char *cert_issuer;  /* client_cert_issuer: exact issuer DN match, optional */
 
 	/* Process */
-	char *listen;		/* listen: unix socket path or host:port; NULL = inherited fd 0 */
-	long listen_backlog;	/* listen_backlog, default 1024 */
-	long workers;		/* workers: request threads, default 32 */
-	long max_workers;	/* max_workers: upper bound when growing on demand, default 4096 */
-	long tracker_connections; /* tracker_connections: pollers' keep-alive connections, default 4 */
-	long max_body_bytes;	/* max_body_bytes, default 16384 */
-	char *log_level;	/* log_level: debug|info|warn|error, default info */
-	char *callback_path;	/* callback_path: OneTouch callback route, default /api/authy/callback */
-	long callback_max_age_s; /* callback_max_age_s: nonce freshness window, default 300 */
+	char *listen;        /* listen: unix socket path or host:port; NULL = inherited fd 0 */
+	long listen_backlog; /* listen_backlog, default 1024 */
+	long workers;        /* workers: request threads, default 32 */
+	long max_workers;    /* max_workers: upper bound when growing on demand, default 4096 */
+	long tracker_connections; /* tracker_connections: poller's connections, default 4 */
+	long max_body_bytes;      /* max_body_bytes, default 16384 */
+	char *log_level;          /* log_level: debug|info|warn|error, default info */
+	char *callback_path;      /* callback_path: OneTouch callback route, /api/authy/callback */
+	long callback_max_age_s;  /* callback_max_age_s: nonce freshness window, default 300 */
 };
 
 /*
@@ -66,24 +67,29 @@ enum status config_defaults(struct config *cfg);
 
 /*
  * config_load_file - apply "key = value" lines from path. Blank lines and lines
- * starting with '#' are skipped. Unknown keys, bad values, a file readable by
- * other users, or a secret file that is group/world readable fail with
- * STATUS_CONFIG and a message "path:line: ..." in err. Not thread-safe.
+ * starting with '#' are skipped; a value may be double-quoted (\" and \\ escape
+ * inside). Unknown keys, duplicate keys, bad values, a file that is not a regular
+ * file or is accessible by other users (mode & 0007), or an authy_api_key_file
+ * accessible by other users fail with STATUS_CONFIG and a message
+ * "path:line: key: ..." (or "path: ..." for the file itself) in err. Error
+ * messages never contain a secret value. Not thread-safe.
  */
 enum status config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /*
  * config_load_env - apply every known key found in envp (NULL-terminated
  * "NAME=value", upper-case names, e.g. AUTHY_API_KEY). Unknown variables are
- * ignored. As config_load_file for errors.
+ * ignored. Values are taken literally (no quote processing), trimmed. Errors as
+ * config_load_file, prefixed "environment: NAME: ...".
  */
 enum status config_load_env(struct config *cfg, char **envp, char *err, size_t errlen);
 
 /*
- * config_validate - cross-field checks after loading (api key present, URL is
- * https or a loopback http only when allowed, thumbprints present when the
- * check is on, wait budget below poll interval etc.). STATUS_OK or
- * STATUS_CONFIG with err set.
+ * config_validate - every range and format again plus cross-field checks after
+ * loading: api key present (1..128 printable characters, no spaces), api URL
+ * https:// without userinfo, query or fragment, at least one thumbprint while
+ * client_cert_check is on, poll_interval_ms below wait_budget_ms, max_workers
+ * not below workers. STATUS_OK or STATUS_CONFIG with err naming the key.
  */
 enum status config_validate(const struct config *cfg, char *err, size_t errlen);
 
@@ -100,8 +106,14 @@ void config_free(struct config *cfg);
 
 /*
  * config_key_names - the NULL-terminated list of every key of the parse table
- * (lower case). Static. For tests that check the example file.
+ * (lower case). Static. For tests that check the example file. Thread-safe.
  */
 const char *const *config_key_names(void);
+
+/*
+ * config_key_help - one-line description of key (from the parse table), or
+ * NULL for an unknown key. Static string. Thread-safe.
+ */
+const char *config_key_help(const char *key);
 
 #endif
