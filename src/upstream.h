@@ -31,7 +31,9 @@ struct upstream_call {
 	const char *method; /* "GET" or "POST" */
 	const char *path;   /* appended to base_url, must start with '/' */
 	const char *form;   /* application/x-www-form-urlencoded body for POST, or NULL */
-	long long deadline_ms; /* absolute monotonic ms; the call's timeout is min(deadline - now, request_timeout) */
+	/* absolute monotonic ms; the call's timeout is min(deadline - now, request_timeout);
+	 * 0 (or less) means no deadline: request_timeout alone */
+	long long deadline_ms;
 };
 
 struct upstream_response {
