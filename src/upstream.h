@@ -16,15 +16,15 @@
 struct upstream;
 
 struct upstream_opts {
-	const char *base_url;	 /* e.g. https://api.authy.com (no trailing slash needed) */
-	const char *key_header;	 /* header name for the key, e.g. "X-Authy-API-Key"; NULL = none */
-	const char *api_key;	 /* its value (secret; copied, wiped on free) */
-	const char *basic_user;	 /* HTTP Basic auth user, NULL = none (Twilio Verify) */
-	const char *basic_pass;	 /* HTTP Basic auth password (secret; copied) */
-	const char *ca_file;	 /* PEM CA bundle, NULL = system store */
+	const char *base_url;    /* e.g. https://api.authy.com (no trailing slash needed) */
+	const char *key_header;  /* header name for the key, e.g. "X-Authy-API-Key"; NULL = none */
+	const char *api_key;     /* its value (secret; copied, wiped on free) */
+	const char *basic_user;  /* HTTP Basic auth user, NULL = none (Twilio Verify) */
+	const char *basic_pass;  /* HTTP Basic auth password (secret; copied) */
+	const char *ca_file;     /* PEM CA bundle, NULL = system store */
 	long connect_timeout_ms; /* > 0 */
 	long request_timeout_ms; /* ceiling for one call, > 0 */
-	bool allow_http;	 /* permit http:// base URLs (tests of the config only); default false */
+	bool allow_http; /* permit http:// base URLs (tests of the config only); default false */
 };
 
 struct upstream_call {
@@ -37,12 +37,12 @@ struct upstream_call {
 };
 
 struct upstream_response {
-	long http_status;    /* 0 when no HTTP response arrived */
-	char *body;	     /* NUL-terminated, owned (upstream_response_free) */
+	long http_status; /* 0 when no HTTP response arrived */
+	char *body;       /* NUL-terminated, owned (upstream_response_free) */
 	size_t body_len;
-	long retry_after_s;  /* Retry-After header in seconds, 0 when absent */
-	long elapsed_ms;     /* time the call took */
-	char err[256];	     /* transport error detail (never the API key) */
+	long retry_after_s; /* Retry-After header in seconds, 0 when absent */
+	long elapsed_ms;    /* time the call took */
+	char err[256];      /* transport error detail (never the API key) */
 };
 
 /*
@@ -74,7 +74,7 @@ void upstream_free(struct upstream *up);
  * connection is discarded. out must be zeroed by the caller; it owns out->body.
  */
 enum status upstream_request(struct upstream *up, const struct upstream_call *call,
-			     struct upstream_response *out);
+                             struct upstream_response *out);
 
 /* upstream_response_free - free out->body and zero out; NULL is a no-op. */
 void upstream_response_free(struct upstream_response *out);
