@@ -161,7 +161,8 @@ def wait_start(env, authy_id, sign_in="user1"):
 
 
 def new_user(t, env, prefix, phone):
-    r = register(env, f"{prefix}+{phone[-4:]}@example.com", phone)
+    digits = re.sub(r"\D", "", phone)
+    r = register(env, f"{prefix}+{digits[-4:]}@example.com", phone)
     ok = t.check(r.status == 200 and re.fullmatch(r"[0-9]+", str((r.json or {}).get("authyId"))),
                  f"register {prefix}", repr(r))
     return r.json["authyId"] if ok else "0"
@@ -247,12 +248,14 @@ def flow_abort(t, env):
 
 def flow_faults(t, env):
     m = env["mock"]
-    for mode, extra, msg, name in [
-            ("status", {"status": 503}, "B2C_MSG_UPSTREAM", "Authy 503"),
-            ("garbage", {}, "B2C_MSG_UPSTREAM", "garbage JSON"),
-            ("ratelimit", {}, "B2C_MSG_RATE_LIMITED", "Authy 429"),
-            ("close", {}, "B2C_MSG_UPSTREAM", "connection closed")]:
-        m.fault(match="/protected/json/users/new", mode=mode, count=1, **extra)
+    # libcurl itself resends a request once when a kept-alive connection dies
+    # before any reply, so a closed connection must happen twice to surface.
+    for mode, count, extra, msg, name in [
+            ("status", 1, {"status": 503}, "B2C_MSG_UPSTREAM", "Authy 503"),
+            ("garbage", 1, {}, "B2C_MSG_UPSTREAM", "garbage JSON"),
+            ("ratelimit", 1, {}, "B2C_MSG_RATE_LIMITED", "Authy 429"),
+            ("close", 2, {}, "B2C_MSG_UPSTREAM", "connection closed")]:
+        m.fault(match="/protected/json/users/new", mode=mode, count=count, **extra)
         r = register(env, "fault@example.com", "+1 415 555 0177")
         t.check(r.status == 409 and r.json.get("userMessage") == MSG[msg],
                 f"{name} on register -> 409", repr(r))
@@ -279,13 +282,15 @@ def flow_faults(t, env):
 
 def flow_concurrency(t, env):
     ids = [new_user(t, env, "autoapprove500", f"+1 650 555 {1000 + i:04d}") for i in range(3)]
+    opened = env["mock"].call("GET", "/_mock/stats").get("connections_opened", 0)
     procs = [wait_start(env, ids[i % 3], sign_in=f"c{i}") for i in range(24)]
     replies = [stack.fcgi_finish(p) for p in procs]
     t.check(all(r.status == 200 for r in replies), "24 concurrent waits all approved",
             repr([r.status for r in replies]))
     st = env["mock"].call("GET", "/_mock/stats")
-    t.check(st.get("connections_opened", 99) <= 16 + 4 + 2,
-            "upstream connections stay bounded", repr(st))
+    new = st.get("connections_opened", 999) - opened
+    t.check(new <= 16 + 4, "upstream connections stay bounded (upstream + tracker pools)",
+            f"{new} new connections, {st!r}")
 
 
 def flow_health_metrics(t, env):
@@ -315,13 +320,28 @@ def flow_shutdown(t, env):
     t.check(not os.path.exists(env["sock"]), "socket file removed on exit")
 
 
+def sent_phones():
+    """National numbers (7+ digits) of every phone number the tests send."""
+    out = set()
+    sources = [open(p).read() for p in glob.glob(os.path.join(stack.ROOT, "tests", "cases",
+                                                                "*.case"))]
+    sources.append(open(__file__).read())
+    for text in sources:
+        for m in re.finditer(r'"\+[0-9][0-9 ().-]{6,}[0-9]"', text):
+            digits = re.sub(r"\D", "", m.group(0))
+            out.add(digits[-7:])
+    return out
+
+
 def scan_logs(t, env, paths):
     text = "".join(open(p, errors="replace").read() for p in paths if os.path.exists(p))
     t.check(stack.API_KEY not in text, "API key never logged")
-    phones = re.findall(r"(?<![0-9*])(?:\+?[0-9][0-9 ().-]{8,}[0-9])", text)
-    leaked = [p for p in phones if len(re.sub(r"\D", "", p)) >= 9 and
-              not re.match(r"^\d{4}-\d{2}-\d{2}", p)]
-    t.check(not leaked, "no unmasked phone numbers in logs", repr(leaked[:5]))
+    phones = sent_phones()
+    leaked = sorted(p for p in phones if p in re.sub(r"[ ().-]", "", text))
+    t.check(len(phones) > 10 and not leaked, "no unmasked phone numbers in logs",
+            f"{len(phones)} numbers, leaked {leaked[:5]}")
+    t.check("@example.com" not in text.replace("***@example.com", ""),
+            "email addresses masked in logs")
     t.check("level=info" in text and "event=access" in text, "logfmt access lines written")
     t.check(text.count("event=access") >= 40, "one access line per request",
             str(text.count("event=access")))
@@ -357,7 +377,7 @@ def main():
                 flow(t, env)
             except Exception as e:  # a broken flow is a failure, not a crash of the suite
                 t.check(False, flow.__name__, repr(e))
-        scan_logs(t, env, [env["responder"].log, env["mock"].log])
+        scan_logs(t, env, [env["responder"].log])
     finally:
         if "responder" in env:
             env["responder"].stop(timeout=10)

@@ -12,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -167,10 +168,10 @@ def cert_params(certs, kind):
     if kind == "fingerprint":
         return {"SSL_CLIENT_VERIFY": "SUCCESS",
                 "SSL_CLIENT_FINGERPRINT": thumbprints(certs)["client"]}
-    pem = open(os.path.join(certs, f"{kind}.pem")).read()
     if kind == "client-plain":
         pem = open(os.path.join(certs, "client.pem")).read()
         return {"SSL_CLIENT_VERIFY": "SUCCESS", "SSL_CLIENT_CERT": pem}
+    pem = open(os.path.join(certs, f"{kind}.pem")).read()
     return {"SSL_CLIENT_VERIFY": "SUCCESS", "SSL_CLIENT_CERT": urllib.parse.quote(pem, safe="")}
 
 
@@ -213,9 +214,17 @@ def fcgi_start(sock, method, path, params=None, body=b"", content_type="applicat
     p = subprocess.Popen(["cgi-fcgi", "-bind", "-connect", sock], env=env,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL)
-    p.stdin.write(body)
-    p.stdin.close()
     p.started = time.monotonic()
+
+    def feed():
+        # The responder may answer (413) without reading a large body.
+        try:
+            p.stdin.write(body)
+            p.stdin.close()
+        except (BrokenPipeError, ValueError, OSError):
+            pass
+    p.feeder = threading.Thread(target=feed, daemon=True)
+    p.feeder.start()
     return p
 
 
