@@ -1,0 +1,722 @@
+"""webservers.py - b2c-authy behind a real nginx or a real Apache, driven by curl.
+
+Renders the shipped nginx/b2c-authy.conf or apache/b2c-authy.conf (their default
+paths and ports replaced by the test ones), wraps it in a minimal main config
+for a private instance under a temporary directory, starts the responder with
+spawn-fcgi, the mock Authy API as its upstream, and calls the endpoints with
+curl and the test certificates as Azure AD B2C would.
+
+    python3 webservers.py nginx|apache
+
+Ends with "N passed, N failed"; skips ("0 passed, 0 failed") when the web
+server, spawn-fcgi, curl or the responder binary is missing. Every process it
+starts is stopped on the way out. KEEP_E2E=1 keeps the temporary directory.
+"""
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import stack  # noqa: E402
+import e2e  # noqa: E402  (the user messages, read from src/b2c.h)
+
+BUDGET_MS = 10000
+POLL_MS = 200
+REGISTER = "/api/identity/register"
+WAIT = "/api/identity/waitforauthyapproval"
+IS_ROOT = os.geteuid() == 0
+WEB_USER = "www-data"
+
+# Default paths in the shipped configuration files, replaced when rendering.
+TLS = "/etc/b2c-authy/tls/"
+SOCKET = "/run/b2c-authy/b2c-authy.sock"
+
+
+def which(name):
+    return shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/sbin/{name}") if os.access(p, os.X_OK)), None)
+
+
+def render(src, dst, subs):
+    """Copy src to dst replacing each (old, new); every old must occur in src."""
+    with open(src) as f:
+        text = f.read()
+    for old, new in subs:
+        if old not in text:
+            raise RuntimeError(f"{src}: {old!r} not found (update {__file__})")
+        text = text.replace(old, new)
+    with open(dst, "w") as f:
+        f.write(text)
+
+
+def max_wait_budget_ms():
+    """The upper bound of wait_budget_ms in the responder's parse table."""
+    text = open(os.path.join(stack.ROOT, "src", "config.c")).read()
+    m = re.search(r'\{"wait_budget_ms",\s*KT_INT,\s*(\d+),\s*(\d+)', text)
+    return int(m.group(2)) if m else None
+
+
+class SpawnedResponder:
+    """The responder started by spawn-fcgi on a Unix socket (inherited fd 0)."""
+
+    def __init__(self, workdir, settings, sock, name="responder"):
+        self.sock = sock
+        self.conf = os.path.join(workdir, f"{name}.conf")
+        self.log = os.path.join(workdir, f"{name}.log")
+        with open(self.conf, "w") as f:
+            for k, v in settings.items():
+                f.write(f"{k} = {v}\n")
+        os.chmod(self.conf, 0o600)
+        cmd = [which("spawn-fcgi"), "-n", "-s", sock, "-M", "0660"]
+        if IS_ROOT:
+            cmd += ["-G", WEB_USER]  # the web server's workers connect as www-data
+        cmd += ["--", stack.BIN, "-c", self.conf]
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=self.logf,
+                                     stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})
+        self.wait_ready()
+
+    def wait_ready(self):
+        def up():
+            if self.proc.poll() is not None:
+                return True
+            if not os.path.exists(self.sock):
+                return False
+            return stack.fcgi(self.sock, "GET", "/healthz", {}, b"", None).status == 200
+        stack.wait_for(up, 10, "the responder")
+        if self.proc.poll() is not None:
+            raise RuntimeError("responder exited: " + self.log_text()[-2000:])
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.logf.close()
+        return self.proc.returncode
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+
+class WebServer:
+    """Common part of the private nginx and Apache instances."""
+    kind = "?"
+
+    def __init__(self, workdir, certs, sock):
+        self.dir = os.path.join(workdir, self.kind)
+        os.makedirs(self.dir)
+        self.certs = certs
+        self.sock = sock
+        self.port = stack.free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.proc = None
+        self.error_log = os.path.join(self.dir, "error.log")
+
+    def tls_subs(self):
+        return [(TLS + "server.pem", os.path.join(self.certs, "server.pem")),
+                (TLS + "server.key", os.path.join(self.certs, "server.key")),
+                (TLS + "client-ca.pem", os.path.join(self.certs, "ca.pem")),
+                (SOCKET, self.sock)]
+
+    def check_config(self):
+        """Run the server's syntax check; returns (ok, output)."""
+        p = subprocess.run(self.test_cmd(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+        return p.returncode == 0, p.stdout
+
+    def start(self):
+        self.logf = open(os.path.join(self.dir, "stderr.log"), "ab")
+        self.proc = subprocess.Popen(self.run_cmd(), stdout=self.logf, stderr=self.logf,
+                                     stdin=subprocess.DEVNULL)
+        stack.wait_for(lambda: self.listening() or self.proc.poll() is not None, 15,
+                       f"{self.kind} to listen")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.kind} exited: " + self.errors())
+
+    def listening(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None:
+            self.logf.close()
+
+    def errors(self):
+        out = ""
+        for name in (self.error_log, os.path.join(self.dir, "stderr.log")):
+            if os.path.exists(name):
+                out += open(name, errors="replace").read()[-2000:]
+        return out
+
+
+class Nginx(WebServer):
+    kind = "nginx"
+    shipped = os.path.join(stack.ROOT, "nginx", "b2c-authy.conf")
+
+    def __init__(self, workdir, certs, sock):
+        super().__init__(workdir, certs, sock)
+        self.health_port = stack.free_port()
+        self.health_url = f"http://127.0.0.1:{self.health_port}"
+        site = os.path.join(self.dir, "b2c-authy.conf")
+        render(self.shipped, site, self.tls_subs() + [
+            ("listen 443 ssl", f"listen 127.0.0.1:{self.port} ssl"),
+            ("listen 127.0.0.1:8081;", f"listen 127.0.0.1:{self.health_port};")])
+        # "include fastcgi_params" is relative to the main config's directory.
+        shutil.copy("/etc/nginx/fastcgi_params", self.dir)
+        tmp = os.path.join(self.dir, "tmp")
+        os.makedirs(tmp)
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""# private nginx instance for the b2c-authy tests
+{f"user {WEB_USER} {WEB_USER};" if IS_ROOT else ""}
+worker_processes 2;
+pid {self.dir}/nginx.pid;
+error_log {self.error_log} info;
+events {{ worker_connections 512; }}
+http {{
+	access_log {self.dir}/access.log;
+	client_body_temp_path {tmp}/body;
+	fastcgi_temp_path {tmp}/fastcgi;
+	proxy_temp_path {tmp}/proxy;
+	uwsgi_temp_path {tmp}/uwsgi;
+	scgi_temp_path {tmp}/scgi;
+	include {site};
+}}
+""")
+
+    def base_cmd(self):
+        return [which("nginx"), "-p", self.dir, "-e", self.error_log, "-c", self.conf]
+
+    def test_cmd(self):
+        return self.base_cmd() + ["-t"]
+
+    def run_cmd(self):
+        return self.base_cmd() + ["-g", "daemon off;"]
+
+
+APACHE_MODULES = ["mpm_event", "authz_core", "authz_host", "ssl", "socache_shmcb", "proxy",
+                  "proxy_fcgi", "headers", "alias", "unique_id"]
+
+
+class Apache(WebServer):
+    kind = "apache"
+    shipped = os.path.join(stack.ROOT, "apache", "b2c-authy.conf")
+
+    def __init__(self, workdir, certs, sock):
+        super().__init__(workdir, certs, sock)
+        self.health_url = None
+        site = os.path.join(self.dir, "b2c-authy.conf")
+        render(self.shipped, site, self.tls_subs() + [
+            ("<VirtualHost *:443>", f"<VirtualHost 127.0.0.1:{self.port}>")])
+        run = os.path.join(self.dir, "run")
+        os.makedirs(run)
+        if IS_ROOT:
+            shutil.chown(run, WEB_USER, WEB_USER)
+        mods = "\n".join(f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so"
+                         for m in APACHE_MODULES)
+        self.conf = os.path.join(self.dir, "httpd.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""# private Apache instance for the b2c-authy tests
+ServerRoot {self.dir}
+ServerName localhost
+Listen 127.0.0.1:{self.port}
+PidFile {self.dir}/httpd.pid
+DefaultRuntimeDir {run}
+ErrorLog {self.error_log}
+LogLevel info ssl:warn proxy_fcgi:debug
+{mods}
+{f"User {WEB_USER}" if IS_ROOT else ""}
+{f"Group {WEB_USER}" if IS_ROOT else ""}
+LogFormat "%h %l %u %t \\"%r\\" %>s %b %D" timing
+CustomLog {self.dir}/access.log timing
+SSLSessionCache shmcb:{run}/ssl_scache(512000)
+Timeout 60
+Include {site}
+""")
+
+    def base_cmd(self):
+        return [which("apache2"), "-f", self.conf]
+
+    def test_cmd(self):
+        return self.base_cmd() + ["-t"]
+
+    def run_cmd(self):
+        return self.base_cmd() + ["-DFOREGROUND"]
+
+
+class Curl:
+    """curl as B2C would call: TLS with the test CA and a client certificate."""
+
+    def __init__(self, workdir, certs):
+        self.workdir = os.path.join(workdir, "curl")
+        os.makedirs(self.workdir)
+        self.certs = certs
+        self.n = 0
+        self.lock = threading.Lock()
+
+    def args(self, url, cert="client", body=None, method=None, timeout=40, extra=()):
+        with self.lock:
+            self.n += 1
+            n = self.n
+        hdr = os.path.join(self.workdir, f"curl-{n}.hdr")
+        out = os.path.join(self.workdir, f"curl-{n}.body")
+        cmd = ["curl", "-sS", "--max-time", str(timeout), "-D", hdr, "-o", out,
+               "-w", "%{http_code}", "--cacert", os.path.join(self.certs, "ca.pem")]
+        if cert:
+            cmd += ["--cert", os.path.join(self.certs, f"{cert}.pem"),
+                    "--key", os.path.join(self.certs, f"{cert}.key")]
+        if body is not None:
+            data = body if isinstance(body, str) else json.dumps(body)
+            cmd += ["-H", "Content-Type: application/json", "--data-binary", data]
+        if method:
+            cmd += ["-X", method]
+        cmd += list(extra) + [url]
+        return cmd, hdr, out
+
+    def start(self, url, **kw):
+        cmd, hdr, out = self.args(url, **kw)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p.files = (hdr, out)
+        p.started = time.monotonic()
+        return p
+
+    def finish(self, p):
+        code, err = p.communicate()
+        return CurlReply(p.returncode, code, err, *p.files, time.monotonic() - p.started)
+
+    def __call__(self, url, **kw):
+        return self.finish(self.start(url, **kw))
+
+
+class CurlReply:
+    def __init__(self, rc, code, err, hdr, out, elapsed):
+        self.rc = rc
+        self.status = int(code) if code.strip().isdigit() else 0
+        self.err = err.strip()
+        self.elapsed = elapsed
+        self.headers = {}
+        if os.path.exists(hdr):
+            for line in open(hdr, encoding="latin-1"):
+                k, _, v = line.partition(":")
+                if v:
+                    self.headers[k.strip().lower()] = v.strip()
+        self.body = open(out, "rb").read() if os.path.exists(out) else b""
+        try:
+            self.json = json.loads(self.body)
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return f"<curl rc={self.rc} {self.status} {self.body[:200]!r} {self.err[:200]!r}>"
+
+
+def b2c_error(r, status, msg=None):
+    """r is a B2C-shaped JSON error with that status (and message)."""
+    j = r.json if isinstance(r.json, dict) else {}
+    return (r.status == status and j.get("version") == "1.0.0" and j.get("status") == status
+            and isinstance(j.get("userMessage"), str) and (msg is None or j["userMessage"] == msg)
+            and r.headers.get("content-type", "").startswith("application/json"))
+
+
+class Run:
+    """One suite run: the mock, the responder, the web server and the checks."""
+
+    def __init__(self, kind, t, work):
+        self.kind = kind
+        self.t = t
+        self.work = work
+        self.certs = stack.make_certs(work)
+        self.tp = stack.thumbprints(self.certs)
+        self.curl = Curl(work, self.certs)
+        self.sock = os.path.join(work, "b2c-authy.sock")
+        self.mock = None
+        self.responder = None
+        self.web = None
+        self.phone = 0
+
+    def settings(self):
+        return {"authy_api_key": stack.API_KEY, "authy_api_url": self.mock.url,
+                "authy_ca_file": os.path.join(self.certs, "ca.pem"),
+                "client_cert_thumbprints": self.tp["client"],
+                # RFC 2253 form, as docs/deployment.md shows it
+                "client_cert_issuer": '"CN=b2c-authy test CA,O=b2c-authy test"',
+                "wait_budget_ms": BUDGET_MS, "poll_interval_ms": POLL_MS,
+                "approval_ttl_s": 60, "workers": 8, "log_level": "info"}
+
+    def setup(self):
+        t = self.t
+        self.mock = stack.Mock(self.work, self.certs)
+        self.responder = SpawnedResponder(self.work, self.settings(), self.sock)
+        st = os.stat(self.sock)
+        t.check(st.st_mode & 0o777 == 0o660, "spawn-fcgi socket mode 0660", oct(st.st_mode))
+        cls = Nginx if self.kind == "nginx" else Apache
+        self.web = cls(self.work, self.certs, self.sock)
+        ok, out = self.web.check_config()
+        t.check(ok, f"{self.kind} accepts the shipped configuration", out[-1500:])
+        if not ok:
+            raise RuntimeError(f"{self.kind} -t failed")
+        self.web.start()
+
+    def close(self):
+        for part in (self.web, self.responder, self.mock):
+            if part is None:
+                continue
+            try:
+                part.stop() if hasattr(part, "stop") else part.close()
+            except Exception as e:  # keep stopping the rest
+                print(f"# stopping {part}: {e!r}")
+
+    # ---- helpers ----
+
+    def post(self, path, body, cert="client", **kw):
+        return self.curl(self.web.url + path, cert=cert, body=body, **kw)
+
+    def new_user(self, prefix):
+        self.phone += 1
+        phone = f"+1 415 555 {1000 + self.phone}"
+        r = self.post(REGISTER, {"email": f"{prefix}+{self.phone}@example.com",
+                                 "phoneNumber": phone})
+        aid = (r.json or {}).get("authyId") if isinstance(r.json, dict) else None
+        ok = r.status == 200 and re.fullmatch(r"[0-9]+", str(aid))
+        self.t.check(ok, f"register {prefix} -> 200 authyId", repr(r))
+        return str(aid) if ok else "0"
+
+    def wait_body(self, aid, name="user"):
+        return {"authyId": aid, "signInName": f"{name}@example.com"}
+
+    def polls(self, aid):
+        reqs = self.mock.approvals(aid)
+        uuids = [r.get("uuid") for r in reqs]
+        return sum(1 for r in self.mock.requests()
+                   if r.get("method") == "GET" and any(u and u in r.get("path", "") for u in uuids))
+
+    # ---- checks ----
+
+    def check_timeout_setting(self):
+        """The web server's read timeout stays above every budget the responder accepts."""
+        text = open(self.web.shipped).read()
+        if self.kind == "nginx":
+            m = re.search(r"^\s*fastcgi_read_timeout\s+(\d+)s;", text, re.M)
+        else:
+            m = re.search(r"^\s*ProxyTimeout\s+(\d+)\s*$", text, re.M)
+        budget = max_wait_budget_ms()
+        self.t.check(m and budget and int(m.group(1)) * 1000 > budget + 1000,
+                     f"read timeout above the largest wait budget ({budget} ms)",
+                     m.group(0) if m else "no timeout setting")
+
+    def check_flow(self):
+        t = self.t
+        aid = self.new_user("autoapprove300")
+        r = self.post(WAIT, self.wait_body(aid, "alice"))
+        t.check(r.status == 200 and r.json == {}, "allowed certificate: wait -> approved 200 {}",
+                repr(r))
+        t.check(r.headers.get("content-type", "").startswith("application/json"),
+                "200 reply is application/json", repr(r.headers))
+        rid = r.headers.get("x-request-id", "")
+        if self.kind == "nginx":
+            t.check(re.fullmatch(r"[0-9a-f]{32}", rid) and f"rid={rid} " in
+                    self.responder.log_text(), "nginx $request_id in the responder's log", rid)
+        else:
+            # mod_unique_id ids may contain '@', which the responder replaces.
+            ids = [rid] + [self.curl(self.web.url + "/healthz").headers.get("x-request-id", "")
+                           for _ in range(4)]
+            ok = [i for i in ids if re.fullmatch(r"[A-Za-z0-9_-]{20,}", i)]
+            log = self.responder.log_text()
+            t.check(ok and all(f"rid={i} " in log for i in ok),
+                    "Apache UNIQUE_ID in the responder's log", repr(ids))
+
+    def check_refused_certs(self):
+        t = self.t
+        before = len(self.mock.requests())
+        body = {"email": "autoapprove+x@example.com", "phoneNumber": "+1 415 555 0199"}
+        for cert, what, nginx_text in [(None, "no certificate", "No required SSL certificate"),
+                                       ("client-other", "certificate from another CA",
+                                        "The SSL certificate error"),
+                                       ("client-expired", "expired certificate",
+                                        "The SSL certificate error")]:
+            r = self.post(REGISTER, body, cert=cert)
+            if self.kind == "nginx":
+                t.check(r.status == 400 and nginx_text.encode() in r.body,
+                        f"{what}: nginx 400 {nginx_text!r}", repr(r))
+            else:
+                # mod_ssl aborts the handshake (TLS 1.3: alert after it): no HTTP reply.
+                t.check(r.status == 0 and r.rc in (35, 56, 16, 92),
+                        f"{what}: Apache fails the TLS handshake", repr(r))
+        t.check(len(self.mock.requests()) == before, "refused certificates never reach Authy")
+        r = self.post(REGISTER, body, cert="client2")
+        t.check(b2c_error(r, 403, e2e.MSG["B2C_MSG_FORBIDDEN"]),
+                "valid CA but not allow-listed: 403 JSON from the responder", repr(r))
+        t.check(len(self.mock.requests()) == before, "the 403 never reaches Authy")
+
+    def check_routing(self):
+        t = self.t
+        u = self.web.url
+        r = self.curl(u + "/index.html")
+        t.check(b2c_error(r, 404), "unknown path: 404 JSON", repr(r))
+        t.check(r.headers.get("content-type", "").startswith("application/json"),
+                "404 is application/json", repr(r.headers))
+        r = self.curl(u + REGISTER + "/x", body={})
+        t.check(b2c_error(r, 404), "endpoint prefix is not an endpoint: 404 JSON", repr(r))
+        r = self.curl(u + REGISTER)
+        t.check(b2c_error(r, 405), "GET on an endpoint: 405 JSON from the responder", repr(r))
+        big = json.dumps({"email": "a@example.com", "pad": "x" * 70000})
+        r = self.post(REGISTER, big)
+        t.check(b2c_error(r, 413), "body over 64 KiB: 413 JSON", repr(r))
+
+    def check_health(self):
+        t = self.t
+        u = self.web.url
+        r = self.curl(u + "/healthz")
+        t.check(r.status == 200, "/healthz from 127.0.0.1 with a client certificate: 200", repr(r))
+        r = self.curl(u + "/metrics")
+        t.check(r.status == 200 and b"# TYPE" in r.body, "/metrics from 127.0.0.1: Prometheus text",
+                repr(r))
+        r = self.curl(u + "/healthz", extra=["--interface", "127.0.0.2"])
+        t.check(b2c_error(r, 403), "/healthz from another address: 403", repr(r))
+        r = self.curl(u + "/metrics", extra=["--interface", "127.0.0.2"])
+        t.check(b2c_error(r, 403), "/metrics from another address: 403", repr(r))
+        r = self.curl(u + "/healthz", cert=None)
+        t.check(r.status in (0, 400), "/healthz on the mTLS host needs a client certificate",
+                repr(r))
+        if self.web.health_url:
+            h = self.web.health_url
+            r = self.curl(h + "/healthz", cert=None)
+            t.check(r.status == 200, "plain loopback listener: /healthz 200", repr(r))
+            r = self.curl(h + "/metrics", cert=None)
+            t.check(r.status == 200 and b"# TYPE" in r.body, "plain loopback listener: /metrics",
+                    repr(r))
+            r = self.curl(h + REGISTER, cert=None, body={})
+            t.check(b2c_error(r, 404), "plain loopback listener: no B2C endpoints", repr(r))
+
+    def check_outcomes(self):
+        """Denial, expiry, timeout at the budget and a client abort, in parallel."""
+        t = self.t
+        deny, expire, never, abort = (self.new_user(p) for p in
+                                      ("autodeny300", "autoexpire300", "never", "never"))
+        started = {k: self.curl.start(self.web.url + WAIT, body=self.wait_body(a, k))
+                   for k, a in (("deny", deny), ("expire", expire), ("timeout", never),
+                                ("abort", abort))}
+        stack.wait_for(lambda: self.mock.approvals(abort), 5, "the approval request")
+        time.sleep(1.0)
+        started["abort"].kill()
+        started["abort"].wait()
+        killed = time.monotonic()
+        r = self.curl.finish(started["deny"])
+        t.check(b2c_error(r, 409, e2e.MSG["B2C_MSG_DENIED"]), "denied: 409 denied message",
+                repr(r))
+        r = self.curl.finish(started["expire"])
+        t.check(b2c_error(r, 409, e2e.MSG["B2C_MSG_EXPIRED"]), "expired: 409 expired message",
+                repr(r))
+        self.check_abort(abort, killed)
+        r = self.curl.finish(started["timeout"])
+        t.check(b2c_error(r, 409, e2e.MSG["B2C_MSG_TIMEOUT"]),
+                f"pending past the budget: 409 timeout message through {self.kind}", repr(r))
+        t.check(BUDGET_MS / 1000 - 0.5 <= r.elapsed <= BUDGET_MS / 1000 + 2,
+                "the wait ends at the budget, not cut by the web server", f"{r.elapsed:.2f}s")
+
+    def outcome_of(self, aid):
+        m = re.findall(rf"authy_id={aid} outcome=(\w+)", self.responder.log_text())
+        return m[-1] if m else None
+
+    def check_abort(self, aid, killed):
+        t = self.t
+        stack.wait_for(lambda: self.outcome_of(aid) is not None or
+                       time.monotonic() - killed > BUDGET_MS / 1000 + 2, BUDGET_MS / 1000 + 5,
+                       "the aborted wait to end")
+        outcome = self.outcome_of(aid)
+        gone = time.monotonic() - killed
+        if self.kind == "nginx" or outcome == "aborted":
+            t.check(outcome == "aborted" and gone < 3,
+                    f"client gone mid-wait: {self.kind} closes the FastCGI connection, "
+                    "responder logs outcome=aborted", f"outcome={outcome} after {gone:.1f}s")
+        else:
+            # mod_proxy_fcgi keeps the backend connection until the reply is
+            # complete: the responder only finds out when it writes the reply.
+            print(f"# apache: client abort not passed on; outcome={outcome} "
+                  f"after {gone:.1f}s")
+            t.check(outcome in ("timeout", "timed_out") and gone > 3,
+                    "client gone mid-wait: Apache keeps the FastCGI connection, the wait "
+                    "ends at the budget", f"outcome={outcome} after {gone:.1f}s")
+        before = self.polls(aid)
+        time.sleep(1.0)
+        after = self.polls(aid)
+        t.check(after == before, "no more polling of the abandoned approval",
+                f"{before} -> {after}")
+
+    def check_slow_and_drain(self):
+        """slowapprove (8 s) -> 200 while the responder is asked to stop meanwhile."""
+        t = self.t
+        aid = self.new_user("slowapprove")
+        p = self.curl.start(self.web.url + WAIT, body=self.wait_body(aid, "slow"))
+        stack.wait_for(lambda: self.mock.approvals(aid), 5, "the approval request")
+        time.sleep(1.0)
+        self.responder.proc.send_signal(signal.SIGTERM)
+        r = self.curl.finish(p)
+        t.check(r.status == 200 and r.json == {} and r.elapsed > 6,
+                "slow approval (8 s) -> 200, finished during a graceful stop", repr(r))
+        try:
+            rc = self.responder.proc.wait(BUDGET_MS / 1000 + 5)
+        except subprocess.TimeoutExpired:
+            rc = None
+        t.check(rc == 0, "responder drained and exited 0 after SIGTERM", f"rc={rc}")
+        r = self.post(REGISTER, {"email": "a@example.com", "phoneNumber": "+1 415 555 0100"})
+        t.check(b2c_error(r, 502) or b2c_error(r, 503),
+                "responder stopped: 502/503 JSON from the web server", repr(r))
+
+    def check_systemd_units(self):
+        """systemd-analyze verify on the shipped units (@PREFIX@ rendered)."""
+        t = self.t
+        sda = which("systemd-analyze")
+        if sda is None:
+            print("# systemd-analyze not found: unit verification skipped")
+            return
+        d = os.path.join(self.work, "systemd")
+        os.makedirs(os.path.join(d, "lib", "b2c-authy"))
+        os.symlink(stack.BIN, os.path.join(d, "lib", "b2c-authy", "b2c-authy.fcgi"))
+        units = []
+        for name in ("b2c-authy.socket", "b2c-authy.service"):
+            dst = os.path.join(d, name)
+            render(os.path.join(stack.ROOT, "systemd", name), dst, [("@PREFIX@", d)])
+            units.append(dst)
+        p = subprocess.run([sda, "verify", "--man=no"] + units, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True,
+                           env={"PATH": "/usr/bin:/bin", "SYSTEMD_LOG_TARGET": "console"})
+        t.check(p.returncode == 0 and not p.stdout.strip(),
+                "systemd-analyze verify: units clean", p.stdout[-1500:])
+        text = open(units[1]).read()
+        m = re.search(r"^TimeoutStopSec=(\d+)$", text, re.M)
+        budget = max_wait_budget_ms()
+        t.check(m and budget and int(m.group(1)) * 1000 > budget,
+                "TimeoutStopSec above the largest wait budget", m.group(0) if m else "none")
+
+    def check_socket_activation(self):
+        """nginx -> a socket passed the systemd way (LISTEN_FDS, fd 3)."""
+        t = self.t
+        tool = which("systemd-socket-activate")
+        if tool is None:
+            print("# systemd-socket-activate not found: socket activation skipped")
+            return
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        conf = os.path.join(self.work, "activated.conf")
+        with open(conf, "w") as f:
+            for k, v in self.settings().items():
+                f.write(f"{k} = {v}\n")
+        os.chmod(conf, 0o600)
+        log = open(os.path.join(self.work, "activated.log"), "ab")
+        p = subprocess.Popen([tool, "-l", self.sock, "--", stack.BIN, "-c", conf],
+                             stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                             env={"PATH": "/usr/bin:/bin"})
+        try:
+            stack.wait_for(lambda: os.path.exists(self.sock) or p.poll() is not None, 10,
+                           "the activation socket")
+            # systemd would apply SocketGroup=www-data and SocketMode=0660.
+            if IS_ROOT:
+                shutil.chown(self.sock, group=WEB_USER)
+            os.chmod(self.sock, 0o660)
+            aid = self.new_user("autoapprove200")
+            r = self.post(WAIT, self.wait_body(aid, "activated"))
+            t.check(r.status == 200 and r.json == {},
+                    "socket activation (fd 3): register and wait through nginx", repr(r))
+        finally:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(BUDGET_MS / 1000 + 5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            log.close()
+        t.check(p.returncode == 0, "socket-activated responder exits 0 on SIGTERM",
+                f"rc={p.returncode}")
+
+
+def missing(kind):
+    need = {"nginx": ["nginx"], "apache": ["apache2"]}[kind] + ["spawn-fcgi", "curl", "cgi-fcgi"]
+    for name in need:
+        if which(name) is None:
+            return f"{name} not installed"
+    if not os.access(stack.BIN, os.X_OK):
+        return f"{stack.BIN} not built (run make)"
+    if kind == "apache" and not os.path.exists("/usr/lib/apache2/modules/mod_proxy_fcgi.so"):
+        return "mod_proxy_fcgi not found in /usr/lib/apache2/modules"
+    if IS_ROOT:
+        try:
+            pwd.getpwnam(WEB_USER)
+        except KeyError:
+            return f"user {WEB_USER} missing"
+    return None
+
+
+def main(kind):
+    t = stack.Counter()
+    why = missing(kind)
+    if why:
+        print(f"skipped: {why}")
+        print("0 passed, 0 failed")
+        return 0
+    e2e.load_messages()
+    work = stack.tempdir()
+    os.chmod(work, 0o711)  # the web server's workers reach the socket inside
+    run = Run(kind, t, work)
+    started = time.monotonic()
+    try:
+        run.setup()
+        steps = [run.check_timeout_setting, run.check_flow, run.check_refused_certs,
+                 run.check_routing, run.check_health, run.check_outcomes,
+                 run.check_slow_and_drain]
+        if kind == "nginx":
+            steps += [run.check_systemd_units, run.check_socket_activation]
+        for step in steps:
+            try:
+                step()
+            except Exception as e:  # a broken step is a failure, not a crash of the suite
+                t.check(False, step.__name__, repr(e))
+    except Exception as e:
+        t.check(False, "setup", repr(e))
+        if run.web is not None:
+            print(run.web.errors())
+    finally:
+        run.close()
+        if t.failed and run.responder is not None:
+            print("# responder log (tail):")
+            print(run.responder.log_text()[-3000:])
+        if t.failed and run.web is not None:
+            print(f"# {kind} error log (tail):")
+            print(run.web.errors())
+        if os.environ.get("KEEP_E2E"):
+            print("kept", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"# {kind} suite took {time.monotonic() - started:.1f}s")
+    return t.summary()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in ("nginx", "apache"):
+        print("usage: webservers.py nginx|apache", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1]))
