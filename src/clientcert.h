@@ -14,7 +14,8 @@
 struct config;
 struct request;
 
-/* FastCGI params set by nginx (fastcgi_param) or Apache (SSLOptions +StdEnvVars +ExportCertData). */
+/* FastCGI params set by nginx (fastcgi_param) or Apache (SSLOptions +StdEnvVars +ExportCertData).
+ */
 #define CLIENTCERT_P_VERIFY "SSL_CLIENT_VERIFY"
 #define CLIENTCERT_P_FINGERPRINT "SSL_CLIENT_FINGERPRINT"
 #define CLIENTCERT_P_CERT "SSL_CLIENT_CERT"
@@ -40,7 +41,7 @@ struct request;
  * it beyond the thumbprint). Thread-safe.
  */
 enum status clientcert_check(const struct request *req, const struct config *cfg, time_t now,
-			     char *err, size_t errlen);
+                             char *err, size_t errlen);
 
 /*
  * clientcert_normalize_thumbprint - lower-case 40-hex form of a thumbprint

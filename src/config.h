@@ -52,12 +52,13 @@ struct config {
 	long listen_backlog; /* listen_backlog, default 1024 */
 	long workers;        /* workers: request threads, default 32 */
 	long max_workers;    /* max_workers: upper bound when growing on demand, default 4096 */
-	long tracker_connections; /* tracker_connections: poller's connections, default 4 */
-	long upstream_connections; /* upstream_connections: requests' shared connections, default 16 */
-	long max_body_bytes;      /* max_body_bytes, default 16384 */
-	char *log_level;          /* log_level: debug|info|warn|error, default info */
-	char *callback_path;      /* callback_path: OneTouch callback route, /api/authy/callback */
-	long callback_max_age_s;  /* callback_max_age_s: nonce freshness window, default 300 */
+	long tracker_connections;  /* tracker_connections: poller's connections, default 4 */
+	long upstream_connections; /* upstream_connections: requests' shared connections, default 16
+	                            */
+	long max_body_bytes;       /* max_body_bytes, default 16384 */
+	char *log_level;           /* log_level: debug|info|warn|error, default info */
+	char *callback_path;       /* callback_path: OneTouch callback route, /api/authy/callback */
+	long callback_max_age_s;   /* callback_max_age_s: nonce freshness window, default 300 */
 };
 
 /*

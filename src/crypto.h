@@ -35,7 +35,7 @@ enum status crypto_cert_parse(const char *pem, struct crypto_cert *out);
  * STATUS_INTERNAL. Thread-safe.
  */
 enum status crypto_hmac_b64(const char *alg, const char *key, const void *data, size_t len,
-			    char *out, size_t outlen);
+                            char *out, size_t outlen);
 
 /*
  * crypto_sha256_hex - lower-case hex SHA-256 of data into out (>= 65 bytes).

@@ -25,7 +25,7 @@ static int harness_case_failed;
 		const char *ha_ = (a), *hb_ = (b);                                                 \
 		if (ha_ == NULL || hb_ == NULL || strcmp(ha_, hb_) != 0) {                         \
 			fprintf(stderr, "  FAIL %s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__,    \
-				ha_ ? ha_ : "(null)", hb_ ? hb_ : "(null)");                       \
+			        ha_ ? ha_ : "(null)", hb_ ? hb_ : "(null)");                       \
 			harness_case_failed = 1;                                                   \
 		}                                                                                  \
 	} while (0)
@@ -35,7 +35,7 @@ static int harness_case_failed;
 		long long ha_ = (long long)(a), hb_ = (long long)(b);                              \
 		if (ha_ != hb_) {                                                                  \
 			fprintf(stderr, "  FAIL %s:%d: %s == %lld, expected %lld\n", __FILE__,     \
-				__LINE__, #a, ha_, hb_);                                           \
+			        __LINE__, #a, ha_, hb_);                                           \
 			harness_case_failed = 1;                                                   \
 		}                                                                                  \
 	} while (0)
