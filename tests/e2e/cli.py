@@ -1,0 +1,186 @@
+"""cli.py - the responder as an operator meets it: --help, --version,
+--check-config, refusal of bad configurations with exit status 2, the three
+ways of getting a socket (own Unix socket with mode 0660, own TCP socket,
+inherited from spawn-fcgi on fd 0 or from systemd on fd 3), and a prompt exit
+on SIGTERM when idle. Ends with "N passed, N failed".
+"""
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import stack  # noqa: E402
+
+BASE = {"authy_api_key": stack.API_KEY, "authy_api_url": "https://127.0.0.1:9",
+        "client_cert_check": "false", "workers": "2"}
+
+
+def write_conf(work, name, settings, mode=0o600):
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        for k, v in settings.items():
+            f.write(f"{k} = {v}\n")
+    os.chmod(path, mode)
+    return path
+
+
+def run(args, env=None, timeout=10):
+    return subprocess.run([stack.BIN] + args, capture_output=True, text=True, timeout=timeout,
+                          env=env or {"PATH": "/usr/bin:/bin"})
+
+
+def check_usage(t):
+    r = run(["--help"])
+    t.check(r.returncode == 0 and all(o in r.stdout for o in
+            ("--config", "--check-config", "--syslog", "--version")), "--help lists options")
+    r = run(["--version"])
+    t.check(r.returncode == 0 and r.stdout.startswith("b2c-authy "), "--version", r.stdout)
+    r = run(["--bogus"])
+    t.check(r.returncode == 2, "unknown option -> exit 2", str(r.returncode))
+
+
+def check_config_cli(t, work):
+    conf = write_conf(work, "ok.conf", BASE)
+    r = run(["-c", conf, "--check-config"])
+    t.check(r.returncode == 0 and "authy_api_key = ********" in r.stdout and
+            stack.API_KEY not in r.stdout + r.stderr, "--check-config masks the key",
+            r.stdout[-300:] + r.stderr)
+    r = run(["-c", conf, "-t"], env={"PATH": "/usr/bin:/bin",
+                                      "AUTHY_API_URL": "https://authy.example.net"})
+    t.check("authy_api_url = https://authy.example.net" in r.stdout,
+            "environment overrides the file")
+    bad = write_conf(work, "bad.conf", dict(BASE, no_such_key="1"))
+    r = run(["-c", bad, "-t"])
+    t.check(r.returncode == 2 and "bad.conf:" in r.stderr and "no_such_key" in r.stderr,
+            "unknown key -> exit 2 naming file and line", r.stderr)
+    loose = write_conf(work, "loose.conf", BASE, mode=0o644)
+    r = run(["-c", loose, "-t"])
+    t.check(r.returncode == 2 and "loose.conf" in r.stderr, "world-readable config refused",
+            r.stderr)
+    nokey = write_conf(work, "nokey.conf", {k: v for k, v in BASE.items()
+                                            if k != "authy_api_key"})
+    r = run(["-c", nokey, "-t"])
+    t.check(r.returncode == 2 and "authy_api_key" in r.stderr, "missing API key -> exit 2",
+            r.stderr)
+    http = write_conf(work, "http.conf", dict(BASE, authy_api_url="http://api.authy.com"))
+    r = run(["-c", http, "-t"])
+    t.check(r.returncode == 2 and "authy_api_url" in r.stderr, "plain http API URL refused",
+            r.stderr)
+    certs = write_conf(work, "certs.conf", dict(BASE, client_cert_check="true"))
+    r = run(["-c", certs, "-t"])
+    t.check(r.returncode == 2 and "thumbprint" in r.stderr,
+            "certificate check without thumbprints refused", r.stderr)
+    r = run(["-c", os.path.join(work, "missing.conf"), "-t"])
+    t.check(r.returncode == 2, "missing config file -> exit 2", r.stderr)
+
+
+def healthz(target):
+    r = stack.fcgi(target, "GET", "/healthz", {}, b"", None)
+    return r.status == 200 and r.json == {"status": "ok"}
+
+
+def stop(p, t, what):
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    try:
+        code = p.wait(5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        code = "hung"
+    t.check(code == 0 and time.monotonic() - t0 < 3, f"{what}: SIGTERM -> exit 0 promptly",
+            str(code))
+
+
+def check_sockets(t, work):
+    sock = os.path.join(work, "own.sock")
+    conf = write_conf(work, "own.conf", dict(BASE, listen=sock))
+    p = subprocess.Popen([stack.BIN, "-c", conf], stderr=subprocess.DEVNULL)
+    stack.wait_for(lambda: os.path.exists(sock), 5, "socket")
+    t.check(stat.S_IMODE(os.stat(sock).st_mode) == 0o660, "own Unix socket has mode 0660",
+            oct(os.stat(sock).st_mode))
+    t.check(healthz(sock), "serves on its own Unix socket")
+    stop(p, t, "own socket")
+    t.check(not os.path.exists(sock), "socket file removed on exit")
+
+    port = stack.free_port()
+    conf = write_conf(work, "tcp.conf", dict(BASE, listen=f"127.0.0.1:{port}"))
+    p = subprocess.Popen([stack.BIN, "-c", conf], stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    t.check(healthz(f"127.0.0.1:{port}"), "serves on host:port")
+    stop(p, t, "tcp")
+
+    conf = write_conf(work, "inherit.conf", BASE)
+    r = subprocess.run([stack.BIN, "-c", conf], stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=10)
+    t.check(r.returncode != 0 and "no listening socket" in r.stderr,
+            "no socket at all -> clear error", r.stderr)
+    check_systemd(t, work, conf)
+    check_spawn_fcgi(t, work, conf)
+
+
+def check_systemd(t, work, conf):
+    """Socket activation: the socket on fd 3 with LISTEN_FDS/LISTEN_PID."""
+    path = os.path.join(work, "activated.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(path)
+    ls.listen(16)
+    pid = os.fork()
+    if pid == 0:
+        if ls.fileno() != 3:
+            os.dup2(ls.fileno(), 3)
+        os.set_inheritable(3, True)
+        os.environ["LISTEN_FDS"] = "1"
+        os.environ["LISTEN_PID"] = str(os.getpid())
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 2)
+        os.execv(stack.BIN, [stack.BIN, "-c", conf])
+    ls.close()
+    time.sleep(0.5)
+    t.check(healthz(path), "systemd socket activation (fd 3)")
+    os.kill(pid, signal.SIGTERM)
+    _, status = os.waitpid(pid, 0)
+    t.check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0,
+            "socket-activated responder exits 0 on SIGTERM", str(status))
+
+
+def check_spawn_fcgi(t, work, conf):
+    if not shutil.which("spawn-fcgi"):
+        print("skipped: spawn-fcgi not installed")
+        return
+    sock = os.path.join(work, "spawned.sock")
+    pidfile = os.path.join(work, "spawned.pid")
+    r = subprocess.run(["spawn-fcgi", "-s", sock, "-M", "0660", "-P", pidfile, "--",
+                        stack.BIN, "-c", conf], capture_output=True, text=True, timeout=10)
+    t.check(r.returncode == 0, "spawn-fcgi starts the responder", r.stderr)
+    time.sleep(0.5)
+    t.check(healthz(sock), "serves on the socket spawn-fcgi passed as fd 0")
+    pid = int(open(pidfile).read().strip())
+    os.kill(pid, signal.SIGTERM)
+    stack.wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+                   open(f"/proc/{pid}/stat").read().split()[2] == "Z", 5, "exit")
+    t.check(True, "spawn-fcgi child exits on SIGTERM")
+
+
+def main():
+    t = stack.Counter()
+    if not os.access(stack.BIN, os.X_OK) or not shutil.which("cgi-fcgi"):
+        print("skipped: responder binary or cgi-fcgi missing")
+        return t.summary()
+    work = stack.tempdir()
+    try:
+        check_usage(t)
+        check_config_cli(t, work)
+        check_sockets(t, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return t.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
