@@ -112,6 +112,15 @@ uninstall:
 demo: all
 	scripts/demo.sh
 
+# B2C policy files for one tenant into policy/out (see docs/policy.md), e.g.
+# make policy TENANT=contoso BASE_URL=https://mfa.contoso.com IEF_APP_ID=... PROXY_IEF_APP_ID=...
+#      EXTENSIONS_APP_ID=... EXTENSIONS_OBJECT_ID=... [PACK=path/to/starter-pack]
+policy:
+	scripts/policy.sh TENANT=$(TENANT) BASE_URL=$(BASE_URL) \
+		EXTENSIONS_APP_ID=$(EXTENSIONS_APP_ID) EXTENSIONS_OBJECT_ID=$(EXTENSIONS_OBJECT_ID) \
+		IEF_APP_ID=$(IEF_APP_ID) PROXY_IEF_APP_ID=$(PROXY_IEF_APP_ID) \
+		FACEBOOK_CLIENT_ID=$(FACEBOOK_CLIENT_ID) PACK=$(PACK)
+
 clean:
 	rm -rf $(BUILD) $(BIN)
 
