@@ -79,6 +79,24 @@ enum status authy_approval_create(struct authy_call *call, const struct authy_ap
 enum status authy_approval_status(struct authy_call *call, const char *uuid);
 
 /*
+ * authy_user_create_reply / authy_approval_create_reply /
+ * authy_approval_status_reply - interpret one HTTP reply (status code and the
+ * len bytes of body, which need not be NUL-terminated and may be NULL) to
+ * users/new, to an approval request, or to a status poll: the results and
+ * errors of the three calls above, minus the transport ones. A body that is
+ * not a JSON object gives STATUS_UPSTREAM_PROTOCOL for a 2xx, else
+ * authy_map_error of the HTTP code. Set call->error_code and call->err only;
+ * *id / *uuid are "" unless STATUS_OK. Pure: no I/O, no logging.
+ */
+enum status authy_user_create_reply(struct authy_call *call, long http_status, const char *body,
+                                    size_t len, char *id, size_t idlen);
+enum status authy_approval_create_reply(struct authy_call *call, long http_status,
+                                        const char *body, size_t len, char *uuid,
+                                        size_t uuidlen);
+enum status authy_approval_status_reply(struct authy_call *call, long http_status,
+                                        const char *body, size_t len);
+
+/*
  * authy_map_error - the status for an Authy error reply: HTTP code and
  * "error_code" (may be NULL/""). 401/60001 STATUS_UPSTREAM_AUTH; 429/60003
  * STATUS_RATE_LIMITED; 60026 STATUS_USER_NOT_FOUND; 60049 STATUS_APPROVAL_NOT_FOUND;
@@ -109,6 +127,54 @@ size_t authy_message_cut(const char *message);
 struct buf;
 enum status authy_user_form(const struct authy_user *u, struct buf *out);
 enum status authy_approval_form(const struct authy_approval *a, struct buf *out);
+
+/* OneTouch callbacks (FastCGI names of the request headers Authy signs with). */
+#define AUTHY_P_SIGNATURE "HTTP_X_AUTHY_SIGNATURE"
+#define AUTHY_P_NONCE "HTTP_X_AUTHY_SIGNATURE_NONCE"
+#define AUTHY_CALLBACK_MAX_PARAMS 512
+#define AUTHY_CALLBACK_MAX_BYTES (64 * 1024)
+
+struct buf;
+
+/* One received callback, everything borrowed. */
+struct authy_callback {
+	const char *api_key;   /* the HMAC key */
+	const char *nonce;     /* X-Authy-Signature-Nonce */
+	const char *signature; /* X-Authy-Signature, base64 */
+	const char *method;    /* "POST" or "GET" */
+	const char *url;       /* the callback URL exactly as configured at Authy */
+	const char *params;    /* JSON body, or form body / query string */
+	size_t params_len;
+	bool json; /* params is JSON, else application/x-www-form-urlencoded */
+};
+
+/*
+ * authy_callback_canonical - the parameter string Authy signs: every leaf
+ * flattened to key[sub][sub] (array positions as []), key and value
+ * form-encoded (space as '+', brackets as %5B/%5D, numeric [n] as %5B%5D),
+ * the "key=value" pairs sorted bytewise and joined with '&'. Appends to out.
+ * STATUS_OK, STATUS_BAD_REQUEST (unparsable or too many parameters), or a buf
+ * error. Pure.
+ */
+enum status authy_callback_canonical(const char *params, size_t len, bool json, struct buf *out);
+
+/*
+ * authy_callback_verify - check X-Authy-Signature =
+ * base64(HMAC-SHA256(api_key, nonce|METHOD|url|canonical params)) in
+ * constant time. STATUS_OK, or STATUS_UNAUTHORIZED with the reason in err (no
+ * secret in it). Thread-safe.
+ */
+enum status authy_callback_verify(const struct authy_callback *cb, char *err, size_t errlen);
+
+/*
+ * authy_callback_result - the approval uuid and outcome a callback reports:
+ * top-level "uuid" and "status" (approved -> STATUS_OK, denied ->
+ * STATUS_DENIED, expired -> STATUS_EXPIRED). STATUS_OK with *result set;
+ * STATUS_PENDING for any other status; STATUS_BAD_REQUEST when the fields are
+ * missing or the uuid is malformed. Pure.
+ */
+enum status authy_callback_result(const char *params, size_t len, bool json, char *uuid,
+                                  size_t uuidlen, enum status *result);
 
 /*
  * authy_upstream_opts - fill an upstream_opts for the Authy API from cfg.

@@ -62,6 +62,7 @@ static const char *check_readable_file(char *v);
 static const char *check_listen(char *v);
 static const char *check_log_level(char *v);
 static const char *check_callback_path(char *v);
+static const char *check_callback_url(char *v);
 
 #define F(field) offsetof(struct config, field)
 
@@ -115,6 +116,8 @@ static const struct key keys[] = {
      "debug, info, warn or error"},
     {"callback_path", KT_STRING, 1, 256, F(callback_path), "/api/authy/callback",
      check_callback_path, 0, "path of the OneTouch callback route"},
+    {"callback_url", KT_STRING, 0, 512, F(callback_url), NULL, check_callback_url, 0,
+     "public https URL of the callback as configured at Authy; empty = https://Host/path"},
     {"callback_max_age_s", KT_INT, 10, 3600, F(callback_max_age_s), "300", NULL, 0,
      "accepted age of a callback nonce in s"},
 };
@@ -272,6 +275,21 @@ check_callback_path(char *v)
 	for (const char *p = v; *p != '\0'; p++) {
 		if (*p <= 0x20 || *p >= 0x7f || *p == '?' || *p == '#')
 			return "a path starting with '/' without spaces, '?' or '#'";
+	}
+	return NULL;
+}
+
+/* The URL Authy signs callbacks with: https only, no query or fragment. */
+static const char *
+check_callback_url(char *v)
+{
+	if (v[0] == '\0')
+		return NULL;
+	if (strncmp(v, "https://", 8) != 0 || v[8] == '\0' || v[8] == '/')
+		return "an https:// URL";
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || *p == '?' || *p == '#')
+			return "an https:// URL without spaces, query or fragment";
 	}
 	return NULL;
 }

@@ -53,11 +53,11 @@ struct config {
 	long workers;        /* workers: request threads, default 32 */
 	long max_workers;    /* max_workers: upper bound when growing on demand, default 4096 */
 	long tracker_connections;  /* tracker_connections: poller's connections, default 4 */
-	long upstream_connections; /* upstream_connections: requests' shared connections, default 16
-	                            */
+	long upstream_connections; /* upstream_connections: requests' connections, default 16 */
 	long max_body_bytes;       /* max_body_bytes, default 16384 */
 	char *log_level;           /* log_level: debug|info|warn|error, default info */
 	char *callback_path;       /* callback_path: OneTouch callback route, /api/authy/callback */
+	char *callback_url;        /* callback_url: signed URL; NULL = https://HTTP_HOST + path */
 	long callback_max_age_s;   /* callback_max_age_s: nonce freshness window, default 300 */
 };
 

@@ -25,6 +25,12 @@ enum status handler_wait(struct req_ctx *ctx, struct response *res);
 enum status handler_wait_poll(void *arg, struct upstream *up, const char *uuid,
                               long long deadline_ms, long *retry_after_s);
 
+/*
+ * handler_callback.c: POST (or GET) on the configured callback path: a
+ * OneTouch callback signed by Authy -> wakes the waiting requests at once.
+ */
+enum status handler_callback(struct req_ctx *ctx, struct response *res);
+
 /* handler_health.c: GET /healthz (liveness, no upstream call) and GET /metrics */
 enum status handler_health(struct req_ctx *ctx, struct response *res);
 enum status handler_metrics(struct req_ctx *ctx, struct response *res);

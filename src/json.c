@@ -319,3 +319,73 @@ json_serialize(const struct json *j, char **out, size_t *len)
 		*len = n;
 	return STATUS_OK;
 }
+
+struct walk {
+	const char *path[JSON_MAX_DEPTH + 1];
+	bool is_index[JSON_MAX_DEPTH + 1];
+	json_visit_fn visit;
+	void *arg;
+};
+
+static enum status walk_value(struct walk *w, json_object *v, size_t depth);
+
+static enum status
+walk_leaf(struct walk *w, json_object *v, size_t depth)
+{
+	struct json_leaf leaf = {w->path, w->is_index, depth, NULL};
+	char num[32];
+
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		break;
+	case json_type_boolean:
+		leaf.value = json_object_get_boolean(v) ? "true" : "false";
+		break;
+	case json_type_int:
+		if (render_int(v, num, sizeof(num)) != STATUS_OK)
+			return STATUS_BAD_REQUEST;
+		leaf.value = num;
+		break;
+	default:
+		leaf.value = json_object_get_string(v);
+		break;
+	}
+	return w->visit(w->arg, &leaf);
+}
+
+static enum status
+walk_value(struct walk *w, json_object *v, size_t depth)
+{
+	enum status rc = STATUS_OK;
+
+	if (depth > JSON_MAX_DEPTH)
+		return STATUS_BAD_REQUEST;
+	if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, key, child)
+		{
+			w->path[depth] = key;
+			w->is_index[depth] = false;
+			rc = walk_value(w, child, depth + 1);
+			if (rc != STATUS_OK)
+				return rc;
+		}
+		return STATUS_OK;
+	}
+	if (json_object_is_type(v, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(v) && rc == STATUS_OK; i++) {
+			w->path[depth] = "";
+			w->is_index[depth] = true;
+			rc = walk_value(w, json_object_array_get_idx(v, i), depth + 1);
+		}
+		return rc;
+	}
+	return depth == 0 ? STATUS_BAD_REQUEST : walk_leaf(w, v, depth);
+}
+
+enum status
+json_walk(const struct json *j, json_visit_fn visit, void *arg)
+{
+	struct walk w = {.visit = visit, .arg = arg};
+
+	return walk_value(&w, j->obj, 0);
+}

@@ -44,6 +44,26 @@ enum status json_get_scalar(const struct json *j, const char *path, char *out, s
  */
 enum status json_get_bool(const struct json *j, const char *path, bool *out);
 
+/* One leaf of a walked document: the path of keys (array positions have
+ * is_index set and an empty key) and the value as text, NULL for null. */
+struct json_leaf {
+	const char *const *path;
+	const bool *is_index;
+	size_t depth; /* number of path elements, >= 1 */
+	const char *value;
+};
+
+typedef enum status (*json_visit_fn)(void *arg, const struct json_leaf *leaf);
+
+/*
+ * json_walk - call visit for every scalar leaf of j in document order:
+ * strings as they are, integers in decimal, doubles as json-c prints them,
+ * booleans "true"/"false", null as NULL. Empty objects and arrays yield no
+ * leaf. Stops at the first status other than STATUS_OK and returns it.
+ * Strings passed to visit are valid during the call only.
+ */
+enum status json_walk(const struct json *j, json_visit_fn visit, void *arg);
+
 /* json_new_object - an empty object to build output; NULL when out of memory. */
 struct json *json_new_object(void);
 

@@ -20,12 +20,12 @@
 typedef enum status (*handler_fn)(struct req_ctx *ctx, struct response *res);
 
 struct route {
-	const char *name; /* for logs and metrics */
-	const char *method;
-	const char *path; /* NULL: taken from the config (callback) */
+	const char *name;    /* for logs and metrics */
+	const char *methods; /* allowed methods, also the Allow header */
+	const char *path;    /* NULL: the configured callback path */
 	handler_fn fn;
 	bool needs_cert; /* B2C calls: client certificate required */
-	bool json_body;  /* POST with a JSON body */
+	bool json_body;  /* B2C calls: a JSON body */
 };
 
 static const struct route routes[] = {
@@ -33,6 +33,8 @@ static const struct route routes[] = {
     {"wait", "POST", ROUTE_WAIT, handler_wait, true, true},
     {"health", "GET", ROUTE_HEALTH, handler_health, false, false},
     {"metrics", "GET", ROUTE_METRICS, handler_metrics, false, false},
+    /* Authy calls back without a client certificate: its signature is checked instead. */
+    {"callback", "POST, GET", NULL, handler_callback, false, false},
 };
 
 int
@@ -46,12 +48,27 @@ router_path_equal(const char *path, const char *route)
 }
 
 static const struct route *
-find_route(const char *path)
+find_route(const char *path, const char *callback_path)
 {
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (router_path_equal(path, routes[i].path))
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const char *p = routes[i].path ? routes[i].path : callback_path;
+		if (p != NULL && router_path_equal(path, p))
 			return &routes[i];
+	}
 	return NULL;
+}
+
+/* Is method one of the comma-separated names in methods? */
+static bool
+method_allowed(const char *methods, const char *method)
+{
+	size_t n = strlen(method);
+
+	for (const char *p = methods; n > 0 && (p = strstr(p, method)) != NULL; p += n) {
+		if ((p == methods || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
+			return true;
+	}
+	return false;
 }
 
 /* B2C sends "application/json" (perhaps with a charset); absent is tolerated. */
@@ -78,12 +95,12 @@ prechecks(struct req_ctx *ctx, const struct route *r)
 		if (rc != STATUS_OK)
 			return STATUS_FORBIDDEN;
 	}
-	if (!r->json_body)
-		return STATUS_OK;
 	if (req->body_status != STATUS_OK) {
 		ctx_seterr(ctx, "request body over %ld bytes", ctx->cfg->max_body_bytes);
 		return req->body_status;
 	}
+	if (!r->json_body)
+		return STATUS_OK;
 	if (!json_content_type(request_param(req, REQUEST_P_CONTENT_TYPE))) {
 		char ct[64];
 		ctx_seterr(
@@ -113,7 +130,7 @@ enum status
 router_dispatch(struct req_ctx *ctx, struct response *res)
 {
 	const struct request *req = ctx->req;
-	const struct route *r = find_route(req->path);
+	const struct route *r = find_route(req->path, ctx->cfg->callback_path);
 	enum status rc;
 
 	util_strlcpy(ctx->route, r ? r->name : "other", sizeof(ctx->route));
@@ -121,7 +138,7 @@ router_dispatch(struct req_ctx *ctx, struct response *res)
 		rc = STATUS_NOT_FOUND;
 		goto out;
 	}
-	if (strcmp(req->method, r->method) != 0) {
+	if (!method_allowed(r->methods, req->method)) {
 		rc = STATUS_METHOD;
 		goto out;
 	}
@@ -135,7 +152,7 @@ out:
 		response_free(res);
 		b2c_reply_error(res, rc, ctx->id);
 		if (rc == STATUS_METHOD)
-			res->allow = r->method;
+			res->allow = r->methods;
 	}
 	return rc;
 }

@@ -1,0 +1,299 @@
+/*
+ * authy_callback.c - OneTouch callbacks: the parameter canonicalisation
+ * Authy signs (the scheme of Authy's own client libraries), constant-time
+ * verification of X-Authy-Signature, and reading the reported outcome.
+ */
+#include "authy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "json.h"
+#include "util.h"
+
+#define PAIR_MAX 4096
+
+struct pairs {
+	char *items[AUTHY_CALLBACK_MAX_PARAMS];
+	size_t n;
+};
+
+static void
+pairs_free(struct pairs *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->items[i]);
+	p->n = 0;
+}
+
+/* Authy's libraries turn every numeric position "%5B12%5D" into "%5B%5D". */
+static void
+collapse_indices(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		if (strncmp(r, "%5B", 3) == 0) {
+			size_t d = strspn(r + 3, "0123456789");
+			if (d > 0 && strncmp(r + 3 + d, "%5D", 3) == 0) {
+				memcpy(w, "%5B%5D", 6);
+				w += 6;
+				r += 6 + d;
+				continue;
+			}
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+/* Add "enc(key)=enc(value)" to p. */
+static enum status
+pairs_add(struct pairs *p, const char *key, const char *value)
+{
+	struct buf b;
+	enum status rc;
+
+	if (p->n >= AUTHY_CALLBACK_MAX_PARAMS)
+		return STATUS_BAD_REQUEST;
+	buf_init(&b, PAIR_MAX);
+	rc = buf_append_urlenc(&b, key);
+	if (rc == STATUS_OK)
+		rc = buf_append(&b, "=", 1);
+	if (rc == STATUS_OK)
+		rc = buf_append_urlenc(&b, value ? value : "");
+	if (rc != STATUS_OK) {
+		buf_free(&b);
+		return rc == STATUS_TOO_LARGE ? STATUS_BAD_REQUEST : rc;
+	}
+	p->items[p->n] = buf_steal(&b, NULL);
+	if (p->items[p->n] == NULL)
+		return STATUS_NOMEM;
+	collapse_indices(p->items[p->n++]);
+	return STATUS_OK;
+}
+
+static enum status
+visit_leaf(void *arg, const struct json_leaf *leaf)
+{
+	char key[PAIR_MAX];
+	size_t off = 0;
+
+	for (size_t i = 0; i < leaf->depth; i++) {
+		const char *part = leaf->is_index[i] ? "" : leaf->path[i];
+		int n = snprintf(key + off, sizeof(key) - off, i == 0 ? "%s" : "[%s]", part);
+		if (n < 0 || (size_t)n >= sizeof(key) - off)
+			return STATUS_BAD_REQUEST;
+		off += (size_t)n;
+	}
+	return pairs_add(arg, key, leaf->value);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode one form-encoded component of len bytes into out (size >= len + 1). */
+static enum status
+form_decode(const char *in, size_t len, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '+') {
+			out[o++] = ' ';
+		} else if (in[i] == '%') {
+			int hi = i + 2 < len ? hexval(in[i + 1]) : -1;
+			int lo = i + 2 < len ? hexval(in[i + 2]) : -1;
+			/* A truncated escape or an encoded NUL is not a parameter. */
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return STATUS_BAD_REQUEST;
+			out[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			out[o++] = in[i];
+		}
+	}
+	out[o] = '\0';
+	return STATUS_OK;
+}
+
+static enum status
+form_pairs(const char *params, size_t len, struct pairs *p)
+{
+	char key[PAIR_MAX], value[PAIR_MAX];
+	size_t i = 0;
+	enum status rc = STATUS_OK;
+
+	while (i < len && rc == STATUS_OK) {
+		size_t end = i, eq;
+		while (end < len && params[end] != '&')
+			end++;
+		for (eq = i; eq < end && params[eq] != '='; eq++)
+			;
+		if (end - i >= sizeof(key) || end == i) {
+			rc = end == i ? STATUS_OK : STATUS_BAD_REQUEST;
+		} else {
+			rc = form_decode(params + i, eq - i, key);
+			if (rc == STATUS_OK)
+				rc = form_decode(params + eq + (eq < end), end - eq - (eq < end),
+				                 value);
+			if (rc == STATUS_OK)
+				rc = pairs_add(p, key, value);
+		}
+		i = end + 1;
+	}
+	return rc;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+enum status
+authy_callback_canonical(const char *params, size_t len, bool json, struct buf *out)
+{
+	struct pairs p = {0};
+	struct json *j = NULL;
+	enum status rc;
+
+	if (json) {
+		rc = json_parse(params, len, &j);
+		if (rc == STATUS_OK)
+			rc = json_walk(j, visit_leaf, &p);
+	} else {
+		rc = memchr(params, '\0', len) ? STATUS_BAD_REQUEST : form_pairs(params, len, &p);
+	}
+	if (rc != STATUS_OK)
+		goto out;
+	qsort(p.items, p.n, sizeof(p.items[0]), cmp_str);
+	for (size_t i = 0; i < p.n && rc == STATUS_OK; i++) {
+		if (i > 0)
+			rc = buf_append(out, "&", 1);
+		if (rc == STATUS_OK)
+			rc = buf_append_str(out, p.items[i]);
+	}
+out:
+	json_free(j);
+	pairs_free(&p);
+	return rc;
+}
+
+enum status
+authy_callback_verify(const struct authy_callback *cb, char *err, size_t errlen)
+{
+	struct buf data;
+	char want[128];
+	size_t got_len;
+	enum status rc;
+
+	if (cb->signature == NULL || cb->nonce == NULL || *cb->signature == '\0' ||
+	    *cb->nonce == '\0') {
+		snprintf(err, errlen, "callback without X-Authy-Signature or nonce");
+		return STATUS_UNAUTHORIZED;
+	}
+	buf_init(&data, AUTHY_CALLBACK_MAX_BYTES * 4);
+	rc = buf_appendf(&data, "%s|%s|%s|", cb->nonce, cb->method, cb->url);
+	if (rc == STATUS_OK)
+		rc = authy_callback_canonical(cb->params, cb->params_len, cb->json, &data);
+	if (rc == STATUS_OK)
+		rc =
+		    crypto_hmac_b64("sha256", cb->api_key, data.data, data.len, want, sizeof(want));
+	buf_free(&data);
+	if (rc != STATUS_OK) {
+		snprintf(err, errlen, "callback parameters unusable: %s", status_str(rc));
+		return STATUS_UNAUTHORIZED;
+	}
+	got_len = strlen(cb->signature);
+	/* Compare the full length either way so timing tells nothing. */
+	if (!util_ct_equal(want, got_len == strlen(want) ? cb->signature : want, strlen(want)) ||
+	    got_len != strlen(want)) {
+		snprintf(err, errlen, "callback signature does not match");
+		return STATUS_UNAUTHORIZED;
+	}
+	return STATUS_OK;
+}
+
+static enum status
+result_of(const char *status, enum status *result)
+{
+	if (strcmp(status, "approved") == 0)
+		*result = STATUS_OK;
+	else if (strcmp(status, "denied") == 0)
+		*result = STATUS_DENIED;
+	else if (strcmp(status, "expired") == 0)
+		*result = STATUS_EXPIRED;
+	else
+		return STATUS_PENDING;
+	return STATUS_OK;
+}
+
+static bool
+uuid_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= AUTHY_UUID_MAX && strspn(s, "0123456789abcdefABCDEF-") == n;
+}
+
+/* Find "name=value" at the top level of a form string; decoded into out. */
+static enum status
+form_get(const char *params, size_t len, const char *name, char *out, size_t outlen)
+{
+	size_t n = strlen(name), i = 0;
+
+	while (i < len) {
+		size_t end = i;
+		while (end < len && params[end] != '&')
+			end++;
+		if (end - i > n && strncmp(params + i, name, n) == 0 && params[i + n] == '=') {
+			if (end - i - n - 1 >= outlen)
+				return STATUS_BAD_REQUEST;
+			return form_decode(params + i + n + 1, end - i - n - 1, out);
+		}
+		i = end + 1;
+	}
+	return STATUS_BAD_REQUEST;
+}
+
+enum status
+authy_callback_result(const char *params, size_t len, bool json, char *uuid, size_t uuidlen,
+                      enum status *result)
+{
+	char status[32];
+	const char *u = NULL, *s = NULL;
+	struct json *j = NULL;
+	enum status rc;
+
+	if (json) {
+		rc = json_parse(params, len, &j);
+		if (rc == STATUS_OK)
+			rc = json_get_string(j, "uuid", &u);
+		if (rc == STATUS_OK)
+			rc = json_get_string(j, "status", &s);
+		if (rc == STATUS_OK && (util_strlcpy(uuid, u, uuidlen) >= uuidlen ||
+		                        util_strlcpy(status, s, sizeof(status)) >= sizeof(status)))
+			rc = STATUS_BAD_REQUEST;
+	} else {
+		rc = form_get(params, len, "uuid", uuid, uuidlen);
+		if (rc == STATUS_OK)
+			rc = form_get(params, len, "status", status, sizeof(status));
+	}
+	json_free(j);
+	if (rc != STATUS_OK || !uuid_ok(uuid))
+		return STATUS_BAD_REQUEST;
+	return result_of(status, result);
+}
