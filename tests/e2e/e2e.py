@@ -293,6 +293,70 @@ def flow_concurrency(t, env):
             f"{new} new connections, {st!r}")
 
 
+CALLBACK_URL = "https://b2c.example.com/api/authy/callback"
+
+
+def send_callback(sock, cb, signature=None, nonce=None, body=None):
+    params = {"HTTP_X_AUTHY_SIGNATURE": signature or cb["headers"]["X-Authy-Signature"],
+              "HTTP_X_AUTHY_SIGNATURE_NONCE": nonce or cb["headers"]["X-Authy-Signature-Nonce"],
+              "HTTP_HOST": "b2c.example.com"}
+    return stack.fcgi(sock, "POST", "/api/authy/callback", params,
+                      body if body is not None else cb["body"])
+
+
+def flow_callback(t, env):
+    """A verified callback wakes the waiter long before the next poll."""
+    sys.path.insert(0, os.path.join(stack.ROOT, "tests", "mock"))
+    import mock_authy
+    slow = stack.Responder(env["work"], dict(env["settings"], poll_interval_ms=3500,
+                                             callback_url=CALLBACK_URL), name="callback")
+    try:
+        r = stack.fcgi(slow.sock, "POST", REGISTER, stack.cert_params(env["certs"], "client"),
+                       json.dumps({"email": "never+cb@example.com",
+                                   "phoneNumber": "+1 720 555 0142"}))
+        aid = r.json["authyId"]
+        p = stack.fcgi_start(slow.sock, "POST", WAIT, stack.cert_params(env["certs"], "client"),
+                             json.dumps({"authyId": aid, "signInName": "cb-user"}))
+        time.sleep(0.5)
+        uuid = env["mock"].approvals(aid)[0]["uuid"]
+        env["mock"].call("POST", f"/_mock/approval_requests/{uuid}/approve")
+        cbs = [c for c in env["mock"].callbacks() if uuid in c["body"]]
+        t.check(len(cbs) == 1, "mock signed one callback", repr(cbs)[:200])
+        cb = cbs[0]
+        bad = send_callback(slow.sock, cb, signature="AAAA" + cb["headers"]["X-Authy-Signature"][4:])
+        t.check(bad.status == 401 and b2c_shaped(bad), "badly signed callback -> 401", repr(bad))
+        tampered = send_callback(slow.sock, cb, body=cb["body"].replace("approved", "denied"))
+        t.check(tampered.status == 401, "tampered callback -> 401", repr(tampered))
+        unsigned = stack.fcgi(slow.sock, "POST", "/api/authy/callback",
+                              {"HTTP_HOST": "b2c.example.com"}, cb["body"])
+        t.check(unsigned.status == 401, "unsigned callback -> 401", repr(unsigned))
+        ok = send_callback(slow.sock, cb)
+        t.check(ok.status == 200, "signed callback accepted", repr(ok))
+        r = stack.fcgi_finish(p)
+        t.check(r.status == 200 and r.elapsed < 1.5,
+                "callback wakes the waiter before the first poll", f"{r!r} {r.elapsed:.2f}s")
+        again = send_callback(slow.sock, cb)
+        t.check(again.status == 401, "replayed callback -> 401", repr(again))
+        params = json.loads(cb["body"])
+        old = str(int(time.time()) - 3600)
+        stale_sig = mock_authy.callback_signature(stack.API_KEY, old, "POST", CALLBACK_URL,
+                                                  params)
+        stale = send_callback(slow.sock, cb, signature=stale_sig, nonce=old)
+        t.check(stale.status == 401, "stale nonce -> 401", repr(stale))
+        params["uuid"] = "00000000-0000-0000-0000-000000000000"
+        nonce = str(int(time.time()))
+        sig = mock_authy.callback_signature(stack.API_KEY, nonce, "POST", CALLBACK_URL, params)
+        unknown = send_callback(slow.sock, cb, signature=sig, nonce=nonce,
+                                body=json.dumps(params))
+        t.check(unknown.status == 200, "signed callback for another instance's uuid -> 200",
+                repr(unknown))
+        text = slow.log_text()
+        t.check("callback signature does not match" in text and "callback replayed" in text,
+                "refused callbacks are logged")
+    finally:
+        slow.stop()
+
+
 def flow_health_metrics(t, env):
     r = stack.fcgi(env["sock"], "GET", "/healthz", {}, b"", None)
     t.check(r.status == 200 and r.json == {"status": "ok"}, "healthz", repr(r))
@@ -358,13 +422,15 @@ def main():
     try:
         env["certs"] = stack.make_certs(work)
         tp = stack.thumbprints(env["certs"])
-        env["mock"] = stack.Mock(work, env["certs"])
+        env["mock"] = stack.Mock(work, env["certs"], extra=["--callback-url", CALLBACK_URL])
+        env["work"] = work
         settings = {
             "authy_api_key": stack.API_KEY, "authy_api_url": env["mock"].url,
             "authy_ca_file": os.path.join(env["certs"], "ca.pem"),
             "client_cert_thumbprints": f"{tp['client']}, {tp['client-expired']}",
             "wait_budget_ms": BUDGET_MS, "poll_interval_ms": POLL_MS, "approval_ttl_s": 30,
             "workers": 4, "log_level": "info"}
+        env["settings"] = settings
         env["responder"] = stack.Responder(work, settings)
         env["sock"] = env["responder"].sock
         for path in sorted(glob.glob(os.path.join(stack.ROOT, "tests", "cases", "*.case"))):
@@ -372,7 +438,7 @@ def main():
         alive = stack.fcgi(env["sock"], "GET", "/healthz", {}, b"", None)
         t.check(alive.status == 200, "still serving after every bad case")
         for flow in (flow_approve, flow_outcomes, flow_retry_reattach, flow_abort, flow_faults,
-                     flow_concurrency, flow_health_metrics, flow_shutdown):
+                     flow_concurrency, flow_callback, flow_health_metrics, flow_shutdown):
             try:
                 flow(t, env)
             except Exception as e:  # a broken flow is a failure, not a crash of the suite

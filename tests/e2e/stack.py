@@ -74,7 +74,7 @@ def wait_for(pred, timeout, what):
 class Mock:
     """The mock Authy API and its control endpoints."""
 
-    def __init__(self, workdir, certs, cert="server"):
+    def __init__(self, workdir, certs, cert="server", extra=()):
         self.ready = os.path.join(workdir, f"mock-{cert}.port")
         self.log = os.path.join(workdir, f"mock-{cert}.log")
         self.certs = certs
@@ -82,7 +82,7 @@ class Mock:
             ["/usr/bin/python3", os.path.join(ROOT, "tests", "mock", "mock_authy.py"),
              "--port", "0", "--cert", os.path.join(certs, f"{cert}.pem"),
              "--key", os.path.join(certs, f"{cert}.key"), "--api-key", API_KEY,
-             "--ready-file", self.ready, "--log", self.log],
+             "--ready-file", self.ready, "--log", self.log] + list(extra),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: os.path.exists(self.ready) and open(self.ready).read().strip(), 15,
                  "the mock Authy API")
@@ -105,6 +105,9 @@ class Mock:
 
     def fault(self, **kw):
         return self.call("POST", "/_mock/fault", kw)
+
+    def callbacks(self):
+        return self.call("GET", "/_mock/callbacks")
 
     def clear_faults(self):
         return self.call("DELETE", "/_mock/fault")

@@ -23,6 +23,7 @@ import traceback
 import uuid as uuidlib
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import urllib.request
 from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 DEFAULT_API_KEY = "test-api-key"
@@ -67,45 +68,116 @@ def error_body(message, code=None, errors=None):
     return body
 
 
-def callback_signature(api_key, nonce, method, url, params):
-    """The X-Authy-Signature of a OneTouch callback: base64(HMAC-SHA256(api_key,
-    nonce|METHOD|url|params)) where params are flattened (a[b], arrays a[]),
-    sorted by key, form-encoded (space as '+') and joined with '&'."""
-    flat = []
-
-    def walk(prefix, value):
+def flatten_params(params, top=""):
+    """Authy's flattening of callback parameters: nested keys as a[b][c],
+    array positions as a[n] (collapsed to [] after encoding), booleans in
+    lower case, null as an empty value. Returns encoded "key=value" strings."""
+    out = []
+    for key, value in params.items():
+        # Authy's libraries write spaces as '+' in keys too.
+        name = quote_plus(str(key)) if not top else top + quote_plus("[%s]" % key)
         if isinstance(value, dict):
-            for k in sorted(value):
-                walk("%s[%s]" % (prefix, k) if prefix else str(k), value[k])
+            out.extend(flatten_params(value, name))
         elif isinstance(value, list):
-            for v in value:
-                walk(prefix + "[]", v)
-        elif isinstance(value, bool):
-            flat.append((prefix, "true" if value else "false"))
-        elif value is None:
-            flat.append((prefix, ""))
+            for i, v in enumerate(value):
+                item = name + quote_plus("[%d]" % i)
+                if isinstance(v, dict):
+                    out.extend(flatten_params(v, item))
+                else:
+                    out.append(item + "=" + quote_plus(scalar(v)))
         else:
-            flat.append((prefix, str(value)))
+            out.append(name + "=" + quote_plus(scalar(value)))
+    return out
 
-    walk("", params)
-    flat.sort(key=lambda kv: kv[0])
-    encoded = "&".join(quote_plus(k) + "=" + quote_plus(v) for k, v in flat)
+
+def scalar(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return ""
+    return str(v)
+
+
+def callback_signature(api_key, nonce, method, url, params):
+    """The X-Authy-Signature of a OneTouch callback, as Authy's client libraries
+    compute it: base64(HMAC-SHA256(api_key, nonce|METHOD|url|sorted params))
+    where the params are flattened, form-encoded (space as '+'), numeric
+    positions written %5B%5D, and the "key=value" strings sorted and joined
+    with '&'."""
+    pairs = [re.sub(r"%5B[0-9]+%5D", "%5B%5D", p) for p in flatten_params(params)]
+    encoded = "&".join(sorted(pairs))
     data = "|".join([nonce, method.upper(), url, encoded]).encode()
     return base64.b64encode(hmac.new(api_key.encode(), data, hashlib.sha256).digest()).decode()
 
 
 class CallbackHook:
-    """Receives every approval status change (outside the state lock). Without a
-    callback URL it only logs; a callback_url option plugs delivery in here by
-    POSTing the snapshot signed with callback_signature()."""
+    """Receives every approval status change (outside the state lock). With a
+    callback URL it builds the OneTouch callback Authy would send, signs it,
+    records it (GET /_mock/callbacks) and, when delivery is on, POSTs it."""
 
-    def __init__(self, api_key, logger, callback_url=None):
+    def __init__(self, api_key, logger, callback_url=None, deliver=False, ca_file=None):
         self.api_key = api_key
         self.log = logger
         self.callback_url = callback_url
+        self.deliver = deliver
+        self.ca_file = ca_file
+        self.lock = threading.Lock()
+        self.recorded = []
+
+    def payload(self, snap):
+        return {
+            "authy_id": snap["_authy_id"],
+            "device_uuid": "mock-device-%d" % snap["_authy_id"],
+            "callback_action": "approval_request_status",
+            "uuid": snap["uuid"],
+            "status": snap["status"],
+            "approval_request": {
+                "transaction": {
+                    "details": snap.get("details", {}),
+                    "hidden_details": snap.get("hidden_details", {}),
+                    "message": snap.get("message", ""),
+                    "status": snap["status"],
+                    "uuid": snap["uuid"],
+                    "encrypted": False,
+                    "flagged": False,
+                    "reason": "",
+                    "requester_details": None,
+                },
+                "expiration_timestamp": int(time.time()) + int(snap.get("seconds_to_expire", 0)),
+            },
+        }
 
     def approval_changed(self, snapshot):
         self.log("approval %s -> %s" % (snapshot["uuid"], snapshot["status"]))
+        if not self.callback_url or snapshot["status"] == "pending":
+            return
+        params = self.payload(snapshot)
+        nonce = str(int(time.time()))
+        body = json.dumps(params)
+        entry = {"url": self.callback_url, "method": "POST", "body": body,
+                 "headers": {"X-Authy-Signature-Nonce": nonce,
+                             "X-Authy-Signature": callback_signature(
+                                 self.api_key, nonce, "POST", self.callback_url, params)}}
+        with self.lock:
+            self.recorded.append(entry)
+            del self.recorded[:-1000]
+        if self.deliver:
+            threading.Thread(target=self.post, args=(entry,), daemon=True).start()
+
+    def post(self, entry):
+        ctx = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
+        req = urllib.request.Request(entry["url"], data=entry["body"].encode(), method="POST",
+                                     headers=dict(entry["headers"],
+                                                  **{"Content-Type": "application/json"}))
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+                self.log("callback %s -> %d" % (entry["url"], r.status))
+        except Exception as e:  # delivery failures are logged, like Authy's retries
+            self.log("callback %s failed: %s" % (entry["url"], e))
+
+    def callbacks(self):
+        with self.lock:
+            return list(self.recorded)
 
 
 class Reply:
@@ -256,7 +328,7 @@ class State:
     def _set(self, a, status, events):
         a.status = status
         a.updated = time.time()
-        events.append(a.to_json())
+        events.append(a.to_control_json())
 
     def _advance(self, a, mono, events):
         if a.status != "pending":
@@ -505,6 +577,8 @@ class Control:
             return Reply(200, {"ok": True})
         if path == "/_mock/stats" and method == "GET":
             return Reply(200, s.stats())
+        if path == "/_mock/callbacks" and method == "GET":
+            return Reply(200, s.hook.callbacks())
         return Reply(404, {"ok": False, "error": "no such control endpoint"})
 
 
@@ -666,13 +740,13 @@ class MockServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, addr, tls, api_key, log_path):
+    def __init__(self, addr, tls, api_key, log_path, callback=None):
         self.tls = tls
         self.api_key = api_key
         self.log_lock = threading.Lock()
         self.log_file = open(log_path, "a", buffering=1) if log_path else None
         self.stopping = threading.Event()
-        self.state = State(CallbackHook(api_key, self.log))
+        self.state = State(CallbackHook(api_key, self.log, **(callback or {})))
         self.api = AuthyApi(self.state)
         self.control = Control(self.state)
         super().__init__(addr, Handler)
@@ -730,12 +804,18 @@ def main():
     ap.add_argument("--api-key", default=DEFAULT_API_KEY)
     ap.add_argument("--ready-file")
     ap.add_argument("--log")
+    ap.add_argument("--callback-url", help="sign (and record) OneTouch callbacks for this URL")
+    ap.add_argument("--callback-deliver", action="store_true",
+                    help="also POST each callback to --callback-url")
+    ap.add_argument("--callback-ca", help="CA file to verify the callback URL's server")
     args = ap.parse_args()
 
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.minimum_version = ssl.TLSVersion.TLSv1_2
     tls.load_cert_chain(args.cert, args.key)
-    server = MockServer((args.host, args.port), tls, args.api_key, args.log)
+    callback = {"callback_url": args.callback_url, "deliver": args.callback_deliver,
+                "ca_file": args.callback_ca}
+    server = MockServer((args.host, args.port), tls, args.api_key, args.log, callback)
 
     def stop(signum, frame):
         server.stopping.set()
