@@ -234,144 +234,86 @@ reply_success(const struct json *j)
 
 /* Turn one HTTP reply into a parsed success object (*out) or a status. */
 static enum status
-interpret(struct authy_call *call, const struct upstream_response *res, struct json **out)
+interpret(struct authy_call *call, long http_status, const char *body, size_t len,
+          struct json **out)
 {
-	bool is2xx = res->http_status >= 200 && res->http_status < 300;
+	bool is2xx = http_status >= 200 && http_status < 300;
 	struct json *j = NULL;
 	const char *msg = NULL;
 	char clean[96];
 	enum status rc;
 
-	rc = json_parse(res->body, res->body_len, &j);
+	*out = NULL;
+	call->error_code[0] = '\0';
+	rc = json_parse(body, len, &j);
 	if (rc == STATUS_NOMEM)
 		return rc;
 	if (rc != STATUS_OK) {
-		call_seterr(call, "HTTP %ld: reply is not a JSON object", res->http_status);
-		return is2xx ? STATUS_UPSTREAM_PROTOCOL : authy_map_error(res->http_status, NULL);
+		call_seterr(call, "HTTP %ld: reply is not a JSON object", http_status);
+		return is2xx ? STATUS_UPSTREAM_PROTOCOL : authy_map_error(http_status, NULL);
 	}
 	read_error_code(j, call);
 	if (is2xx && reply_success(j)) {
 		*out = j;
 		return STATUS_OK;
 	}
-	rc = authy_map_error(res->http_status, call->error_code);
+	rc = authy_map_error(http_status, call->error_code);
 	if (json_get_string(j, "message", &msg) != STATUS_OK)
 		msg = NULL;
-	call_seterr(call, "HTTP %ld error_code=%s: %s", res->http_status,
+	call_seterr(call, "HTTP %ld error_code=%s: %s", http_status,
 	            call->error_code[0] ? call->error_code : "-",
 	            util_sanitize(msg, clean, sizeof(clean)));
 	json_free(j);
 	return rc;
 }
 
-/* One call to Authy: on STATUS_OK *out is the reply (json_free it). */
-static enum status
-do_call(struct authy_call *call, const char *method, const char *path, const char *form,
-        struct json **out)
-{
-	struct upstream_call uc = {
-	    .method = method, .path = path, .form = form, .deadline_ms = call->deadline_ms};
-	struct upstream_response res;
-	enum status rc;
-
-	memset(&res, 0, sizeof(res));
-	*out = NULL;
-	if (call->up == NULL) {
-		call_seterr(call, "no upstream connection");
-		return STATUS_INTERNAL;
-	}
-	rc = upstream_request(call->up, &uc, &res);
-	call->http_status = res.http_status;
-	call->retry_after_s = res.retry_after_s;
-	call->elapsed_ms = res.elapsed_ms;
-	if (rc != STATUS_OK) {
-		call_seterr(call, "%s", res.err);
-		goto out;
-	}
-	rc = interpret(call, &res, out);
-	if (rc != STATUS_OK)
-		log_debug("authy %s %s: %s (%s)", method, path, status_str(rc), call->err);
-out:
-	upstream_response_free(&res);
-	return rc;
-}
-
-/* A status returned by a form builder, as the call's result. */
-static enum status
-form_failed(struct authy_call *call, enum status rc)
-{
-	call_seterr(call, "invalid request fields (%s)", status_str(rc));
-	return rc == STATUS_NOMEM ? rc : STATUS_BAD_REQUEST;
-}
-
 enum status
-authy_user_create(struct authy_call *call, const struct authy_user *u, char *id, size_t idlen)
+authy_user_create_reply(struct authy_call *call, long http_status, const char *body, size_t len,
+                        char *id, size_t idlen)
 {
 	char tmp[AUTHY_ID_MAX + 2];
 	struct json *j = NULL;
-	struct buf form;
 	enum status rc;
 
-	call_reset(call);
-	buf_init(&form, FORM_MAX);
 	if (idlen > 0)
 		id[0] = '\0';
-	rc = authy_user_form(u, &form);
-	if (rc != STATUS_OK) {
-		rc = form_failed(call, rc);
-		goto out;
-	}
-	rc = do_call(call, "POST", AUTHY_PATH_USERS_NEW, buf_cstr(&form), &j);
+	rc = interpret(call, http_status, body, len, &j);
 	if (rc != STATUS_OK)
-		goto out;
+		return rc;
 	/* user.id is a JSON number in Authy's replies; accept digits as a string too. */
 	if (json_get_scalar(j, "user.id", tmp, sizeof(tmp)) != STATUS_OK ||
 	    !util_is_digits(tmp, AUTHY_ID_MAX) || strlen(tmp) >= idlen) {
 		call_seterr(call, "reply without a valid user.id");
 		rc = STATUS_UPSTREAM_PROTOCOL;
-		goto out;
+	} else {
+		util_strlcpy(id, tmp, idlen);
 	}
-	util_strlcpy(id, tmp, idlen);
-out:
 	json_free(j);
-	buf_free(&form);
 	return rc;
 }
 
 enum status
-authy_approval_create(struct authy_call *call, const struct authy_approval *a, char *uuid,
-                      size_t uuidlen)
+authy_approval_create_reply(struct authy_call *call, long http_status, const char *body, size_t len,
+                            char *uuid, size_t uuidlen)
 {
-	char path[PATH_MAX_LEN];
 	struct json *j = NULL;
 	const char *s = NULL;
-	struct buf form;
 	enum status rc;
 
-	call_reset(call);
-	buf_init(&form, FORM_MAX);
 	if (uuidlen > 0)
 		uuid[0] = '\0';
-	rc = authy_approval_form(a, &form);
-	if (rc != STATUS_OK) {
-		rc = form_failed(call, rc);
-		goto out;
-	}
-	snprintf(path, sizeof(path), AUTHY_PATH_APPROVAL_CREATE_FMT, a->authy_id);
-	rc = do_call(call, "POST", path, buf_cstr(&form), &j);
+	rc = interpret(call, http_status, body, len, &j);
 	if (rc != STATUS_OK)
-		goto out;
+		return rc;
 	/* The uuid goes into a URL path later: accept only what a uuid can hold. */
 	if (json_get_string(j, "approval_request.uuid", &s) != STATUS_OK || !uuid_valid(s) ||
 	    strlen(s) >= uuidlen) {
 		call_seterr(call, "reply without a valid approval_request.uuid");
 		rc = STATUS_UPSTREAM_PROTOCOL;
-		goto out;
+	} else {
+		util_strlcpy(uuid, s, uuidlen);
 	}
-	util_strlcpy(uuid, s, uuidlen);
-out:
 	json_free(j);
-	buf_free(&form);
 	return rc;
 }
 
@@ -398,27 +340,149 @@ map_approval_status(struct authy_call *call, const char *s)
 }
 
 enum status
-authy_approval_status(struct authy_call *call, const char *uuid)
+authy_approval_status_reply(struct authy_call *call, long http_status, const char *body, size_t len)
 {
-	char path[PATH_MAX_LEN];
 	struct json *j = NULL;
 	const char *s = NULL;
 	enum status rc;
 
+	rc = interpret(call, http_status, body, len, &j);
+	if (rc != STATUS_OK)
+		return rc;
+	if (json_get_string(j, "approval_request.status", &s) != STATUS_OK)
+		s = NULL;
+	rc = map_approval_status(call, s);
+	json_free(j);
+	return rc;
+}
+
+/*
+ * One call to Authy: the transport status of upstream_request, with the HTTP
+ * status, Retry-After and time taken copied into call. *res holds the reply
+ * (upstream_response_free it, also on failure).
+ */
+static enum status
+do_call(struct authy_call *call, const char *method, const char *path, const char *form,
+        struct upstream_response *res)
+{
+	struct upstream_call uc = {
+	    .method = method, .path = path, .form = form, .deadline_ms = call->deadline_ms};
+	enum status rc;
+
+	memset(res, 0, sizeof(*res));
+	if (call->up == NULL) {
+		call_seterr(call, "no upstream connection");
+		return STATUS_INTERNAL;
+	}
+	rc = upstream_request(call->up, &uc, res);
+	call->http_status = res->http_status;
+	call->retry_after_s = res->retry_after_s;
+	call->elapsed_ms = res->elapsed_ms;
+	if (rc != STATUS_OK)
+		call_seterr(call, "%s", res->err);
+	return rc;
+}
+
+/*
+ * A reply that did not give the call's result, at debug level: the caller
+ * logs the failure itself with call->err.
+ */
+static enum status
+logged(struct authy_call *call, const char *method, const char *path, enum status rc)
+{
+	if (rc != STATUS_OK && rc != STATUS_PENDING && rc != STATUS_DENIED && rc != STATUS_EXPIRED)
+		log_debug("authy %s %s: %s (%s)", method, path, status_str(rc), call->err);
+	return rc;
+}
+
+/* A status returned by a form builder, as the call's result. */
+static enum status
+form_failed(struct authy_call *call, enum status rc)
+{
+	call_seterr(call, "invalid request fields (%s)", status_str(rc));
+	return rc == STATUS_NOMEM ? rc : STATUS_BAD_REQUEST;
+}
+
+enum status
+authy_user_create(struct authy_call *call, const struct authy_user *u, char *id, size_t idlen)
+{
+	struct upstream_response res;
+	struct buf form;
+	enum status rc;
+
 	call_reset(call);
+	memset(&res, 0, sizeof(res));
+	buf_init(&form, FORM_MAX);
+	if (idlen > 0)
+		id[0] = '\0';
+	rc = authy_user_form(u, &form);
+	if (rc != STATUS_OK) {
+		rc = form_failed(call, rc);
+		goto out;
+	}
+	rc = do_call(call, "POST", AUTHY_PATH_USERS_NEW, buf_cstr(&form), &res);
+	if (rc != STATUS_OK)
+		goto out;
+	rc = authy_user_create_reply(call, res.http_status, res.body, res.body_len, id, idlen);
+	rc = logged(call, "POST", AUTHY_PATH_USERS_NEW, rc);
+out:
+	upstream_response_free(&res);
+	buf_free(&form);
+	return rc;
+}
+
+enum status
+authy_approval_create(struct authy_call *call, const struct authy_approval *a, char *uuid,
+                      size_t uuidlen)
+{
+	char path[PATH_MAX_LEN];
+	struct upstream_response res;
+	struct buf form;
+	enum status rc;
+
+	call_reset(call);
+	memset(&res, 0, sizeof(res));
+	buf_init(&form, FORM_MAX);
+	if (uuidlen > 0)
+		uuid[0] = '\0';
+	rc = authy_approval_form(a, &form);
+	if (rc != STATUS_OK) {
+		rc = form_failed(call, rc);
+		goto out;
+	}
+	snprintf(path, sizeof(path), AUTHY_PATH_APPROVAL_CREATE_FMT, a->authy_id);
+	rc = do_call(call, "POST", path, buf_cstr(&form), &res);
+	if (rc != STATUS_OK)
+		goto out;
+	rc = authy_approval_create_reply(call, res.http_status, res.body, res.body_len, uuid,
+	                                 uuidlen);
+	rc = logged(call, "POST", path, rc);
+out:
+	upstream_response_free(&res);
+	buf_free(&form);
+	return rc;
+}
+
+enum status
+authy_approval_status(struct authy_call *call, const char *uuid)
+{
+	char path[PATH_MAX_LEN];
+	struct upstream_response res;
+	enum status rc;
+
+	call_reset(call);
+	memset(&res, 0, sizeof(res));
 	if (!uuid_valid(uuid)) {
 		call_seterr(call, "invalid approval uuid");
 		return STATUS_BAD_REQUEST;
 	}
 	snprintf(path, sizeof(path), AUTHY_PATH_APPROVAL_STATUS_FMT, uuid);
-	rc = do_call(call, "GET", path, NULL, &j);
-	if (rc != STATUS_OK)
-		goto out;
-	if (json_get_string(j, "approval_request.status", &s) != STATUS_OK)
-		s = NULL;
-	rc = map_approval_status(call, s);
-out:
-	json_free(j);
+	rc = do_call(call, "GET", path, NULL, &res);
+	if (rc == STATUS_OK) {
+		rc = authy_approval_status_reply(call, res.http_status, res.body, res.body_len);
+		rc = logged(call, "GET", path, rc);
+	}
+	upstream_response_free(&res);
 	return rc;
 }
 
