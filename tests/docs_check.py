@@ -1,0 +1,44 @@
+"""docs_check.py - keep the documentation true to the code: every user message
+in src/b2c.h appears in README.md's error table, every configuration key of
+the binary (from --check-config) is in README.md and in the example file, and
+every option of --help is in README.md. Ends with "N passed, N failed"."""
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "e2e"))
+import stack  # noqa: E402
+
+
+def main():
+    t = stack.Counter()
+    readme = open(os.path.join(stack.ROOT, "README.md")).read()
+    example = open(os.path.join(stack.ROOT, "etc", "b2c-authy.conf.example")).read()
+    hdr = open(os.path.join(stack.ROOT, "src", "b2c.h")).read()
+    hdr = re.sub(r'"\s*\\\n\s*"', "", hdr)
+    hdr = re.sub(r"\\\n\s*", " ", hdr)
+    msgs = re.findall(r'#define (B2C_MSG_\w+)\s+"((?:[^"\\]|\\.)*)"', hdr)
+    t.check(len(msgs) >= 20, "user messages found in b2c.h", str(len(msgs)))
+    for name, text in msgs:
+        t.check(text in readme, f"README lists {name}", text)
+    if not os.access(stack.BIN, os.X_OK):
+        print("skipped: binary missing for the key and option checks")
+        return t.summary()
+    env = {"PATH": "/usr/bin:/bin", "AUTHY_API_KEY": "docs-check-key-123",
+           "CLIENT_CERT_CHECK": "false"}
+    out = subprocess.run([stack.BIN, "--check-config"], env=env, capture_output=True,
+                         text=True).stdout
+    keys = re.findall(r"^([a-z_0-9]+) =", out, re.M)
+    t.check(len(keys) >= 20, "--check-config prints the keys", str(len(keys)))
+    for k in keys:
+        t.check(f"`{k}`" in readme or f"`{k}" in readme, f"README mentions {k}")
+        t.check(re.search(rf"^#?{k} =", example, re.M) is not None, f"example documents {k}")
+    helptext = subprocess.run([stack.BIN, "--help"], capture_output=True, text=True).stdout
+    for opt in re.findall(r"(--[a-z-]+)", helptext):
+        t.check(opt in readme, f"README mentions {opt}")
+    return t.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
