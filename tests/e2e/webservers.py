@@ -122,6 +122,9 @@ class WebServer:
         self.sock = sock
         self.port = stack.free_port()
         self.url = f"https://127.0.0.1:{self.port}"
+        # The callback server is chosen by SNI: a name the test certificate has.
+        self.callback_base = f"https://localhost:{self.port}"
+        self.callback_url = self.callback_base + "/api/authy/callback"
         self.proc = None
         self.error_log = os.path.join(self.dir, "error.log")
 
@@ -183,6 +186,7 @@ class Nginx(WebServer):
         site = os.path.join(self.dir, "b2c-authy.conf")
         render(self.shipped, site, self.tls_subs() + [
             ("listen 443 ssl", f"listen 127.0.0.1:{self.port} ssl"),
+            ("server_name authy-callback.example.com;", "server_name localhost;"),
             ("listen 127.0.0.1:8081;", f"listen 127.0.0.1:{self.health_port};")])
         # "include fastcgi_params" is relative to the main config's directory.
         shutil.copy("/etc/nginx/fastcgi_params", self.dir)
@@ -230,7 +234,8 @@ class Apache(WebServer):
         self.health_url = None
         site = os.path.join(self.dir, "b2c-authy.conf")
         render(self.shipped, site, self.tls_subs() + [
-            ("<VirtualHost *:443>", f"<VirtualHost 127.0.0.1:{self.port}>")])
+            ("<VirtualHost *:443>", f"<VirtualHost 127.0.0.1:{self.port}>"),
+            ("ServerName authy-callback.example.com", "ServerName localhost")])
         run = os.path.join(self.dir, "run")
         os.makedirs(run)
         if IS_ROOT:
@@ -364,16 +369,20 @@ class Run:
                 # RFC 2253 form, as docs/deployment.md shows it
                 "client_cert_issuer": '"CN=b2c-authy test CA,O=b2c-authy test"',
                 "wait_budget_ms": BUDGET_MS, "poll_interval_ms": POLL_MS,
-                "approval_ttl_s": 60, "workers": 8, "log_level": "info"}
+                "approval_ttl_s": 60, "workers": 8, "log_level": "info",
+                "callback_url": self.web.callback_url}
 
     def setup(self):
         t = self.t
-        self.mock = stack.Mock(self.work, self.certs)
+        cls = Nginx if self.kind == "nginx" else Apache
+        self.web = cls(self.work, self.certs, self.sock)
+        # The mock signs OneTouch callbacks and posts them through the web server.
+        self.mock = stack.Mock(self.work, self.certs, extra=[
+            "--callback-url", self.web.callback_url, "--callback-deliver",
+            "--callback-ca", os.path.join(self.certs, "ca.pem")])
         self.responder = SpawnedResponder(self.work, self.settings(), self.sock)
         st = os.stat(self.sock)
         t.check(st.st_mode & 0o777 == 0o660, "spawn-fcgi socket mode 0660", oct(st.st_mode))
-        cls = Nginx if self.kind == "nginx" else Apache
-        self.web = cls(self.work, self.certs, self.sock)
         ok, out = self.web.check_config()
         t.check(ok, f"{self.kind} accepts the shipped configuration", out[-1500:])
         if not ok:
@@ -515,6 +524,34 @@ class Run:
                     repr(r))
             r = self.curl(h + REGISTER, cert=None, body={})
             t.check(b2c_error(r, 404), "plain loopback listener: no B2C endpoints", repr(r))
+
+    def check_callback(self):
+        """Authy's signed callback reaches the responder without a client certificate."""
+        t = self.t
+        resolve = ["--resolve", f"localhost:{self.web.port}:127.0.0.1"]
+        aid = self.new_user("never")
+        p = self.curl.start(self.web.url + WAIT, body=self.wait_body(aid, "callback"))
+        stack.wait_for(lambda: self.mock.approvals(aid), 5, "the approval request")
+        uuid = self.mock.approvals(aid)[0]["uuid"]
+        self.mock.call("POST", f"/_mock/approval_requests/{uuid}/approve")
+        r = self.curl.finish(p)
+        t.check(r.status == 200 and r.json == {}, "approved while a callback is on its way: 200",
+                repr(r))
+        stack.wait_for(lambda: "route=callback status=200" in self.responder.log_text(), 5,
+                       "the callback")
+        mock_log = open(self.mock.log, errors="replace").read()
+        t.check(f"callback {self.web.callback_url} -> 200" in mock_log,
+                f"signed callback through {self.kind} (SNI name, no client certificate): 200",
+                mock_log[-500:])
+        r = self.curl(self.web.callback_url, cert=None, body={"uuid": uuid, "status": "denied"},
+                      extra=resolve)
+        t.check(b2c_error(r, 401), "unsigned callback: 401 JSON from the responder", repr(r))
+        r = self.curl(self.web.callback_base + REGISTER, cert=None, body={}, extra=resolve)
+        t.check(b2c_error(r, 404), "callback host serves no B2C endpoint", repr(r))
+        r = self.curl(self.web.callback_base + REGISTER, cert=None, body={},
+                      extra=resolve + ["-H", "Host: b2c-authy.example.com"])
+        t.check(r.status == 421, "SNI/Host mismatch: 421, the client certificate is not bypassed",
+                repr(r))
 
     def check_outcomes(self):
         """Denial, expiry, timeout at the budget and a client abort, in parallel."""
@@ -691,7 +728,7 @@ def main(kind):
     try:
         run.setup()
         steps = [run.check_timeout_setting, run.check_flow, run.check_refused_certs,
-                 run.check_routing, run.check_health, run.check_outcomes,
+                 run.check_routing, run.check_health, run.check_callback, run.check_outcomes,
                  run.check_slow_and_drain]
         if kind == "nginx":
             steps += [run.check_systemd_units, run.check_socket_activation]
