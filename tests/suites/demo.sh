@@ -65,6 +65,8 @@ case "$out" in
 esac
 grep -qE 'outcome=approved' "$work/demo/responder.log" 2>/dev/null
 check $? "responder logged the approval"
+grep -q 'route=callback status=200' "$work/demo/responder.log" 2>/dev/null
+check $? "the mock's signed callback reached the responder through nginx"
 ! grep -q 'demo-api-key' "$work/demo/responder.log" "$work/demo/mock.log" 2>/dev/null
 check $? "the API key appears in no log"
 ! grep -qE '\[(emerg|alert|crit)\]' "$work/demo/nginx/error.log" 2>/dev/null
