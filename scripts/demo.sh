@@ -35,6 +35,7 @@ die() {
 }
 
 # Stop what this script started, newest first, and wait for each.
+# shellcheck disable=SC2317 # called through the EXIT trap
 cleanup() {
 	local i pid
 	trap - EXIT INT TERM
@@ -200,6 +201,7 @@ flow() {
 		"{\"authyId\":\"$aid\",\"signInName\":\"$email\"}" >"$out" &
 	local wait_pid=$!
 	if [ -n "$mock_url" ]; then
+		# shellcheck disable=SC2317 # called through wait_until
 		approval() { mock GET "/_mock/approval_requests?authy_id=$aid" | grep -q uuid; }
 		wait_until 10 "the approval request" approval
 		uuid=$(mock GET "/_mock/approval_requests?authy_id=$aid" |
