@@ -59,6 +59,7 @@ static const struct err_map err_table[] = {
     [STATUS_TIMEOUT] = {409, B2C_MSG_TIMEOUT, 0},
     [STATUS_ABORTED] = {409, B2C_MSG_ABORTED, 0},
     [STATUS_UNAVAILABLE] = {503, B2C_MSG_UNAVAILABLE, 5},
+    [STATUS_NO_FACTOR] = {409, B2C_MSG_NO_FACTOR, 0},
 };
 
 _Static_assert(sizeof(err_table) / sizeof(err_table[0]) == STATUS__COUNT,

@@ -61,6 +61,7 @@
 #define B2C_MSG_UNAUTHORIZED "Signature required."
 #define B2C_MSG_UNAVAILABLE "The service is busy. Please try again in a moment."
 #define B2C_MSG_INTERNAL "An internal error occurred. Please try again."
+#define B2C_MSG_NO_FACTOR "Set up push approval in the app first."
 
 #define B2C_EMAIL_MAX 254
 #define B2C_NAME_MAX 256
@@ -164,9 +165,10 @@ void b2c_reply_error(struct response *res, enum status rc, const char *request_i
 /*
  * b2c_http_status - the HTTP status for rc: 200 for STATUS_OK, 400, 403, 404,
  * 405, 413, 415, 401 for transport-level problems, 409 for everything the user
- * should see on the B2C page (claims, Authy outcomes, upstream failures,
- * STATUS_TIMEOUT, STATUS_ABORTED), 503 for STATUS_UNAVAILABLE, 500 otherwise
- * (STATUS_NOMEM, STATUS_INTERNAL, STATUS_CONFIG, out-of-range values).
+ * should see on the B2C page (claims, Authy and Verify outcomes such as
+ * STATUS_NO_FACTOR, upstream failures, STATUS_TIMEOUT, STATUS_ABORTED), 503
+ * for STATUS_UNAVAILABLE, 500 otherwise (STATUS_NOMEM, STATUS_INTERNAL,
+ * STATUS_CONFIG, out-of-range values).
  */
 int b2c_http_status(enum status rc);
 

@@ -38,6 +38,7 @@ static const char *const names[STATUS__COUNT] = {
     [STATUS_TIMEOUT] = "timeout",
     [STATUS_ABORTED] = "aborted",
     [STATUS_UNAVAILABLE] = "unavailable",
+    [STATUS_NO_FACTOR] = "no_factor",
 };
 
 const char *

@@ -39,6 +39,7 @@ enum status {
 	STATUS_TIMEOUT,            /* wait budget used up while still pending */
 	STATUS_ABORTED,            /* the web server / client went away */
 	STATUS_UNAVAILABLE,        /* overloaded or shutting down */
+	STATUS_NO_FACTOR,          /* Verify: the entity has no verified push factor yet */
 	STATUS__COUNT
 };
 
