@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""corpus.py - (re)write the seed corpora of the libFuzzer harnesses into
+tests/fuzz/corpus/<harness>/, one small meaningful input per file, in each
+harness's input format (see the comment at the top of tests/fuzz/fuzz_*.c).
+The client certificates in seeds/ are self-signed test certificates, valid
+2026..2126, whose thumbprints fuzz_clientcert.c allows.
+"""
+import os
+import shutil
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# fuzz_authy_json: byte 0 = (index into http_codes << 2) | call (0 users/new,
+# 1 approval request, 2 status poll).
+CODES = [200, 201, 204, 301, 400, 401, 403, 404, 429, 500, 502, 503, 0, 999]
+# fuzz_clientcert: bit i of byte 0 = params[i] present; bit 7 = DN required.
+P_VERIFY, P_FP, P_CERT, P_VSTART, P_VEND, P_SDN, P_IDN = (1 << i for i in range(7))
+P_NAMES = 0x80
+
+
+def authy(call, code, body):
+    return bytes([(CODES.index(code) << 2) | call]) + body.encode()
+
+
+def cert(mask, *values):
+    return bytes([mask]) + b"\0".join(v.encode() if isinstance(v, str) else v
+                                      for v in values)
+
+
+def seeds():
+    ec = open(os.path.join(HERE, "seeds", "client-ec.pem")).read()
+    rsa = open(os.path.join(HERE, "seeds", "client-rsa.pem")).read()
+    uuid = "a4b2c3d4-e5f6-4789-abcd-ef0123456789"
+    out = {}
+    out["fuzz_b2c"] = {
+        "register": '{"email":"jane@example.com","signInName":"jane","phoneNumber":"+1 (415) 555-0101"}',
+        "register-cc": '{"email":"a@example.co.uk","countryCode":"+44","phoneNumber":"07700 900456"}',
+        "register-int": '{"signInName":"bob@example.org","phoneNumber":4915123456789,"countryCode":49}',
+        "wait": '{"authyId":"123456","email":"a@example.com","signInName":"a"}',
+        "wait-appcode": '{"appCode":987654321,"signInName":"x"}',
+        "types": '{"email":true,"signInName":[1],"phoneNumber":{"a":1},"authyId":1.5,"countryCode":null}',
+        "escapes": '{"signInName":"\\u0000\\r\\nX: y","email":"\\u00e9@example.com","authyId":"\\u0031"}',
+        "utf8": '{"signInName":"J\u00fcrgen \u6d4b\u8bd5 \U0001f510","phoneNumber":"+81 90 1234 5678"}',
+        "dup": '{"authyId":"1","authyId":"x","email":"a@b.cc"}',
+        "nested": '{"a":' * 20 + '1' + '}' * 20,
+        "ws": ' \t\r\n{ "email" : "a@example.com" } \n',
+        "number-forms": '{"authyId":1e3,"phoneNumber":-14155550101,"countryCode":0x1}',
+        "empty": '{}',
+    }
+    out["fuzz_authy_json"] = {
+        "user-ok": authy(0, 200, '{"message":"User created successfully.","user":{"id":123},"success":true}'),
+        "user-60027": authy(0, 400, '{"success":false,"message":"User was not valid","errors":{"message":"User was not valid"},"error_code":"60027"}'),
+        "user-401": authy(0, 401, '{"success":false,"message":"Invalid API key","error_code":"60001"}'),
+        "user-429": authy(0, 429, '{"success":false,"error_code":"60003"}'),
+        "user-503": authy(0, 503, '<html><body>503 Service Unavailable</body></html>'),
+        "approval-ok": authy(1, 200, '{"approval_request":{"uuid":"%s"},"success":true}' % uuid),
+        "approval-60026": authy(1, 404, '{"success":false,"message":"User not found.","error_code":"60026"}'),
+        "status-pending": authy(2, 200, '{"approval_request":{"uuid":"%s","status":"pending","_authy_id":1,"details":{"Sign-in name":"a"}},"success":true}' % uuid),
+        "status-approved": authy(2, 200, '{"approval_request":{"status":"approved"},"success":true}'),
+        "status-denied": authy(2, 201, '{"approval_request":{"status":"denied"}}'),
+        "status-60049": authy(2, 404, '{"success":false,"error_code":60049}'),
+        "garbage": authy(2, 200, 'not json {'),
+    }
+    esc = urllib.parse.quote(ec, safe="")
+    out["fuzz_clientcert"] = {
+        "pem-ec": cert(P_VERIFY | P_CERT, "SUCCESS", ec),
+        "pem-rsa-escaped": cert(P_VERIFY | P_CERT, "SUCCESS", urllib.parse.quote(rsa, safe="")),
+        "pem-spaces": cert(P_VERIFY | P_CERT | P_NAMES, "SUCCESS", ec.replace("\n", " ")),
+        "pem-and-fp": cert(P_VERIFY | P_FP | P_CERT, "SUCCESS",
+                           "58:7F:A2:2A:A4:07:F4:A8:60:08:26:5C:B5:72:CF:AA:98:E4:F9:87", esc),
+        "fp-dates": cert(P_VERIFY | P_FP | P_VSTART | P_VEND, "SUCCESS",
+                         "cf6f5083c04ad58fa86fbae24a1a543dea5af019",
+                         "Nov 23 16:45:55 2026 GMT", "Oct 30 16:45:55 2126 GMT"),
+        "fp-names": cert(P_VERIFY | P_FP | P_SDN | P_IDN | P_NAMES, "SUCCESS",
+                         "587fa22aa407f4a86008265cb572cfaa98e4f987",
+                         "CN=fuzz client,O=b2c-authy test", "CN=fuzz client,O=b2c-authy test"),
+        "verify-none": cert(P_VERIFY | P_CERT, "NONE", ec),
+        "verify-failed": cert(P_VERIFY | P_FP, "FAILED:certificate has expired",
+                              "587fa22aa407f4a86008265cb572cfaa98e4f98"),
+        "empty-values": cert(P_VERIFY | P_FP | P_CERT | P_VEND, "SUCCESS", "", "", ""),
+        "garbage-pem": cert(P_VERIFY | P_CERT, "SUCCESS",
+                            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+    }
+    conf = open(os.path.join(ROOT, "etc", "b2c-authy.conf.example")).read()
+    out["fuzz_config"] = {
+        "example": conf,
+        "minimal": "authy_api_key = abc123\nclient_cert_thumbprints = "
+                   "587fa22aa407f4a86008265cb572cfaa98e4f987\n",
+        "quoted": 'approval_message = "Sign in to \\"Contoso\\" \\\\ now"\n'
+                  'approval_details = "App=Contoso;Env=prod"\nwait_budget_ms = 25000\n',
+        "numbers": "workers = 8\nmax_workers = 64\npoll_interval_ms = 1000\n"
+                   "wait_budget_ms = 500\napproval_ttl_s = 0x10\n",
+        "env": "\nAUTHY_API_KEY=k3y\nAUTHY_API_URL=https://api.authy.com/\n"
+               "CLIENT_CERT_CHECK=off\nLOG_LEVEL=debug\n",
+        "thumbprints": "client_cert_thumbprints = 58:7F:A2:2A:A4:07:F4:A8:60:08:26:5C:B5:72:"
+                       "CF:AA:98:E4:F9:87, cf6f5083c04ad58fa86fbae24a1a543dea5af019\n",
+        "bad": "authy_api_url = http://user:pw@api.authy.com/?q#f\nlisten = \n"
+               "no_such_key = 1\nauthy_api_key = a\nauthy_api_key = b\n",
+    }
+    out["fuzz_phone"] = {
+        "us": "+1 (415) 555-0101", "uk-trunk": "+44 (0)20 7946 0958",
+        "it": "+39 06 6982 0000", "ru": "+7 8 912 345 67 89", "de-00": "0049 151 23456789",
+        "national": b"07700 900456\0+44", "cc-only-digits": b"612345678\x0033",
+        "nongeo": "+882 1234 5678", "letters": "+1 415 CALL NOW", "dots": "+33.6.12.34.56.78",
+        "mismatch": b"+49 151 23456789\x001",
+    }
+    out["fuzz_callback"] = {
+        "json-post": b"\x01" + b"\0".join([b"1700000000", b"c2lnbmF0dXJl", b"https://mfa.example.com/api/authy/callback",
+                                         b'{"uuid":"%s","status":"approved","approval_request":{"transaction":{"details":{"Sign-in name":"a b"},"hidden_details":{"ip":"10.0.0.1"}}},"device":{"id":1,"list":[3,1,2]}}' % uuid.encode()]),
+        "form-get": b"\x02" + b"\0".join([b"nonce", b"sig", b"https://mfa.example.com/cb",
+                                        b"uuid=%s&status=denied&approval_request%%5Btransaction%%5D%%5Bdetails%%5D%%5BName%%5D=a+b&list%%5B0%%5D=x" % uuid.encode()]),
+        "form-post-empty": b"\x00" + b"\0".join([b"n", b"", b"https://x/", b""]),
+    }
+    return out
+
+
+def main():
+    for name, files in seeds().items():
+        d = os.path.join(HERE, "corpus", name)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        for fname, data in files.items():
+            with open(os.path.join(d, fname), "wb") as f:
+                f.write(data.encode() if isinstance(data, str) else data)
+
+
+if __name__ == "__main__":
+    main()
