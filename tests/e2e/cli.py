@@ -30,8 +30,10 @@ def write_conf(work, name, settings, mode=0o600):
 
 
 def run(args, env=None, timeout=10):
-    return subprocess.run([stack.BIN] + args, capture_output=True, text=True, timeout=timeout,
-                          env=env or {"PATH": "/usr/bin:/bin"})
+    r = subprocess.run([stack.BIN] + args, capture_output=True, text=True, timeout=timeout,
+                       env=stack.child_env(env))
+    stack.scan_findings(r.stderr, "b2c-authy " + " ".join(args))
+    return r
 
 
 def check_usage(t):

@@ -2,12 +2,22 @@
 
 Test PKI (scripts/gen-test-certs.sh), the mock Authy API over TLS, the real
 responder binary on a Unix socket, and FastCGI requests through cgi-fcgi
-(Debian libfcgi-bin). Python 3 standard library only. Every process started
-here is stopped by Stack.close().
+(Debian libfcgi-bin) or, for what cgi-fcgi cannot send (a body without
+CONTENT_LENGTH), a minimal FastCGI client of its own. Python 3 standard
+library only. Every process started here is stopped by Stack.close().
+
+Sanitizers and valgrind: the responder gets ASAN_OPTIONS, UBSAN_OPTIONS and
+LSAN_OPTIONS from the environment, and runs under $B2C_AUTHY_WRAPPER when set
+(e.g. "valgrind --error-exitcode=99 --leak-check=full"). Responder.stop()
+scans its log for sanitizer and valgrind reports; any finding makes
+Counter.summary() count one more failure.
 """
 import json
 import os
+import re
+import shlex
 import signal
+import struct
 import socket
 import ssl
 import subprocess
@@ -21,6 +31,34 @@ ROOT = os.environ.get("B2C_AUTHY_ROOT") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("B2C_AUTHY_BIN") or os.path.join(ROOT, "cgi-bin", "b2c-authy.fcgi")
 API_KEY = "e2e-secret-api-key-0123456789"
+SANITIZER_VARS = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+# Reports of AddressSanitizer, LeakSanitizer, UBSan and valgrind's memcheck.
+FINDING_RE = re.compile(
+    r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehavior|"
+    r"==\d+== (Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param|"
+    r"Mismatched free|Source and destination overlap|.* definitely lost)")
+FINDINGS = []  # (what, excerpt) of every report seen, for Counter.summary()
+
+
+def child_env(extra=None):
+    """The minimal environment of a responder, plus the sanitizer options."""
+    env = {"PATH": "/usr/bin:/bin"}
+    env.update({k: os.environ[k] for k in SANITIZER_VARS if k in os.environ})
+    env.update(extra or {})
+    return env
+
+
+def wrapper():
+    """The command prefix from $B2C_AUTHY_WRAPPER (e.g. valgrind ...), or []."""
+    return shlex.split(os.environ.get("B2C_AUTHY_WRAPPER", ""))
+
+
+def scan_findings(text, what):
+    """Record sanitizer/valgrind reports in text; returns True when there were any."""
+    m = FINDING_RE.search(text)
+    if m:
+        FINDINGS.append((what, text[max(0, m.start() - 200):m.start() + 2500]))
+    return m is not None
 
 
 class Counter:
@@ -40,6 +78,10 @@ class Counter:
         return cond
 
     def summary(self):
+        for what, excerpt in FINDINGS:
+            self.check(False, f"no sanitizer or valgrind report from {what}",
+                       "\n" + excerpt)
+        del FINDINGS[:]
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
         return 1 if self.failed else 0
 
@@ -125,9 +167,11 @@ class Responder:
     """The real b2c-authy binary listening on a Unix socket."""
 
     def __init__(self, workdir, settings, name="responder", env=None):
+        self.name = name
         self.sock = os.path.join(workdir, f"{name}.sock")
         self.conf = os.path.join(workdir, f"{name}.conf")
         self.log = os.path.join(workdir, f"{name}.log")
+        self.scanned = False
         settings = dict(settings)
         settings.setdefault("listen", self.sock)
         with open(self.conf, "w") as f:
@@ -135,28 +179,41 @@ class Responder:
                 f.write(f"{k} = {v}\n")
         os.chmod(self.conf, 0o600)
         self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([BIN, "-c", self.conf], stdout=self.logf,
-                                     stderr=self.logf, env=env or {"PATH": "/usr/bin:/bin"})
-        wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, 10,
-                 "the responder socket")
+        self.wrapper = wrapper()
+        self.proc = subprocess.Popen(self.wrapper + [BIN, "-c", self.conf], stdout=self.logf,
+                                     stderr=self.logf, env=child_env(env))
+        wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None,
+                 60 if self.wrapper else 10, "the responder socket")
         if self.proc.poll() is not None:
             raise RuntimeError("responder exited: " + open(self.log).read()[-2000:])
 
     def stop(self, timeout=30):
-        """SIGTERM and wait; returns the exit status."""
+        """SIGTERM and wait; returns the exit status. Scans the log once."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout)
+                self.proc.wait(timeout * (4 if self.wrapper else 1))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.logf.close()
+        if not self.logf.closed:
+            self.logf.close()
+        if not self.scanned:
+            self.scanned = True
+            found = scan_findings(self.log_text(), f"responder {self.name}")
+            m = re.search(r"--error-exitcode=(\d+)", " ".join(self.wrapper))
+            if not found and m and self.proc.returncode == int(m.group(1)):
+                FINDINGS.append((f"responder {self.name}",
+                                 f"{self.wrapper[0]} exit status {m.group(1)}"))
         return self.proc.returncode
 
     def log_text(self):
         with open(self.log, errors="replace") as f:
             return f.read()
+
+    def pid(self):
+        """The responder's pid (the wrapper's, which is the same process under valgrind)."""
+        return self.proc.pid
 
 
 def cert_params(certs, kind):
@@ -205,7 +262,11 @@ def fcgi_env(method, path, params=None, body=b"", content_type="application/json
            "GATEWAY_INTERFACE": "CGI/1.1", "CONTENT_LENGTH": str(len(body))}
     if content_type is not None:
         env["CONTENT_TYPE"] = content_type
-    env.update(params or {})
+    for k, v in (params or {}).items():
+        if v is None:  # None leaves the param out altogether
+            env.pop(k, None)
+        else:
+            env[k] = v
     return env
 
 
@@ -239,6 +300,78 @@ def fcgi_finish(p, timeout=60):
 
 def fcgi(sock, method, path, params=None, body=b"", content_type="application/json"):
     return fcgi_finish(fcgi_start(sock, method, path, params, body, content_type))
+
+
+# ---- a minimal FastCGI client (FastCGI 1.0 specification, responder role) ----
+
+FCGI_BEGIN, FCGI_END, FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT = 1, 3, 4, 5, 6
+
+
+def _fcgi_record(rtype, content, req_id=1):
+    return struct.pack(">BBHHBx", 1, rtype, req_id, len(content), 0) + content
+
+
+def _fcgi_len(n):
+    return bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
+
+
+def _fcgi_params(env):
+    data = b"".join(_fcgi_len(len(k)) + _fcgi_len(len(v)) + k + v
+                    for k, v in ((k.encode(), v.encode("utf-8", "surrogateescape"))
+                                 for k, v in env.items()))
+    out = b""
+    for i in range(0, len(data), 65535):
+        out += _fcgi_record(FCGI_PARAMS, data[i:i + 65535])
+    return out + _fcgi_record(FCGI_PARAMS, b"")
+
+
+def fcgi_raw(sock, method, path, params=None, body=b"", content_type="application/json",
+             timeout=60):
+    """One request over our own FastCGI client: params exactly as given (None
+    removes one, so a body can go without CONTENT_LENGTH), body streamed in
+    records of up to 64 KiB. Returns a Reply like fcgi()."""
+    if isinstance(body, str):
+        body = body.encode()
+    env = fcgi_env(method, path, params, body, content_type)
+    env.pop("PATH", None)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    started = time.monotonic()
+    s.connect(sock)
+    s.sendall(_fcgi_record(FCGI_BEGIN, struct.pack(">HB5x", 1, 0)) + _fcgi_params(env))
+
+    def feed():
+        # The responder may answer (413) and close without reading it all.
+        try:
+            for i in range(0, len(body), 65535):
+                s.sendall(_fcgi_record(FCGI_STDIN, body[i:i + 65535]))
+            s.sendall(_fcgi_record(FCGI_STDIN, b""))
+        except OSError:
+            pass
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    out, buf = b"", b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            while len(buf) >= 8:
+                _, rtype, _, clen, plen = struct.unpack(">BBHHB", buf[:7])
+                if len(buf) < 8 + clen + plen:
+                    break
+                if rtype == FCGI_STDOUT:
+                    out += buf[8:8 + clen]
+                buf = buf[8 + clen + plen:]
+                if rtype == FCGI_END:
+                    raise StopIteration
+    except (StopIteration, ConnectionResetError):
+        pass
+    finally:
+        s.close()
+    feeder.join(5)
+    return Reply(out, time.monotonic() - started)
 
 
 def free_port():
