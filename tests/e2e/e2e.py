@@ -39,10 +39,24 @@ def load_messages():
 
 # ---- data-driven cases ----
 
+def expand_body(val):
+    """body-gen: <<N*text>> is text repeated N times; \\xHH is the byte HH."""
+    val = re.sub(r"<<(\d+)\*(.*?)>>", lambda m: m.group(2) * int(m.group(1)), val)
+    return re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]),
+                  val.encode("utf-8"))
+
+
 def parse_case(path):
+    """One case file: "key: value" lines, '#' comments. Keys: request (METHOD
+    PATH), cert (a stack.cert_params kind), param (NAME=value, repeatable),
+    unset (NAME: leave that param out), content-type (or none), body, body-hex,
+    body-size (N bytes of JSON), body-gen (see expand_body), transport (cgi-fcgi,
+    or raw for our own FastCGI client, which can send a body without
+    CONTENT_LENGTH), expect-status, expect-json (FIELD =|~|absent|present
+    VALUE, repeatable), expect-header (NAME=value, repeatable)."""
     case = {"name": os.path.basename(path), "params": {}, "expect_json": [],
             "expect_header": [], "cert": "client", "content_type": "application/json",
-            "body": b""}
+            "body": b"", "transport": "cgi-fcgi"}
     for raw in open(path, encoding="utf-8"):
         line = raw.rstrip("\n")
         if not line.strip() or line.lstrip().startswith("#"):
@@ -62,6 +76,14 @@ def parse_case(path):
             case["body"] = val.encode("utf-8")
         elif key == "body-hex":
             case["body"] = bytes.fromhex(val)
+        elif key == "body-gen":
+            case["body"] = expand_body(val)
+        elif key == "unset":
+            case["params"][val] = None
+        elif key == "transport":
+            if val not in ("cgi-fcgi", "raw"):
+                raise ValueError(f"{path}: unknown transport {val!r}")
+            case["transport"] = val
         elif key == "body-size":
             n = int(val)
             case["body"] = b'{"email":"' + b"a" * max(0, n - 12) + b'"}'
@@ -121,8 +143,9 @@ def b2c_shaped(reply):
 def run_case(t, env, case):
     params = stack.cert_params(env["certs"], case["cert"])
     params.update(case["params"])
-    reply = stack.fcgi(env["sock"], case["method"], case["path"], params, case["body"],
-                       case["content_type"])
+    send = stack.fcgi_raw if case["transport"] == "raw" else stack.fcgi
+    reply = send(env["sock"], case["method"], case["path"], params, case["body"],
+                 case["content_type"])
     ok = reply.status == case.get("status", 200)
     problems = [] if ok else [f"status {reply.status} want {case.get('status')}"]
     if not b2c_shaped(reply):
@@ -433,10 +456,14 @@ def main():
         env["settings"] = settings
         env["responder"] = stack.Responder(work, settings)
         env["sock"] = env["responder"].sock
-        for path in sorted(glob.glob(os.path.join(stack.ROOT, "tests", "cases", "*.case"))):
-            run_case(t, env, parse_case(path))
+        cases = [parse_case(p) for p in
+                 sorted(glob.glob(os.path.join(stack.ROOT, "tests", "cases", "*.case")))]
+        for case in cases:
+            run_case(t, env, case)
         alive = stack.fcgi(env["sock"], "GET", "/healthz", {}, b"", None)
         t.check(alive.status == 200, "still serving after every bad case")
+        bad = sum(1 for c in cases if c.get("status", 200) >= 400)
+        t.check(bad >= 50, "the catalogue holds at least 50 bad requests", str(bad))
         for flow in (flow_approve, flow_outcomes, flow_retry_reattach, flow_abort, flow_faults,
                      flow_concurrency, flow_callback, flow_health_metrics, flow_shutdown):
             try:
