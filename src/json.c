@@ -178,19 +178,19 @@ json_free(struct json *j)
 }
 
 /*
- * Walk a dotted path from the root. STATUS_OK with *out (never a JSON null),
+ * Walk a dotted path from obj. STATUS_OK with *out (never a JSON null),
  * STATUS_NOT_FOUND when a segment is absent or null, STATUS_BAD_REQUEST when an
  * intermediate value is not an object.
  */
 static enum status
-lookup(const struct json *j, const char *path, json_object **out)
+lookup_from(json_object *obj, const char *path, json_object **out)
 {
 	char seg[JSON_PATH_MAX];
 	json_object *cur;
 
-	if (j == NULL || path == NULL || *path == '\0')
+	if (obj == NULL || path == NULL || *path == '\0')
 		return STATUS_NOT_FOUND;
-	cur = j->obj;
+	cur = obj;
 	while (*path != '\0') {
 		size_t n = strcspn(path, ".");
 		if (n == 0 || n >= sizeof(seg))
@@ -207,6 +207,12 @@ lookup(const struct json *j, const char *path, json_object **out)
 	}
 	*out = cur;
 	return STATUS_OK;
+}
+
+static enum status
+lookup(const struct json *j, const char *path, json_object **out)
+{
+	return lookup_from(j != NULL ? j->obj : NULL, path, out);
 }
 
 static enum status
@@ -284,6 +290,44 @@ json_get_scalar(const struct json *j, const char *path, char *out, size_t outlen
 		/* fractions, objects and arrays have no single text form */
 		return STATUS_BAD_REQUEST;
 	}
+}
+
+enum status
+json_get_array_len(const struct json *j, const char *path, size_t *n)
+{
+	json_object *v = NULL;
+	enum status rc = lookup(j, path, &v);
+
+	if (rc != STATUS_OK)
+		return rc;
+	if (!json_object_is_type(v, json_type_array))
+		return STATUS_BAD_REQUEST;
+	*n = json_object_array_length(v);
+	return STATUS_OK;
+}
+
+enum status
+json_get_elem_string(const struct json *j, const char *path, size_t i, const char *field,
+                     const char **out)
+{
+	json_object *arr = NULL, *elem, *v = NULL;
+	enum status rc = lookup(j, path, &arr);
+
+	if (rc != STATUS_OK)
+		return rc;
+	if (!json_object_is_type(arr, json_type_array))
+		return STATUS_BAD_REQUEST;
+	if (i >= json_object_array_length(arr))
+		return STATUS_NOT_FOUND;
+	elem = json_object_array_get_idx(arr, i);
+	if (elem == NULL)
+		return STATUS_NOT_FOUND;
+	if (!json_object_is_type(elem, json_type_object))
+		return STATUS_BAD_REQUEST;
+	rc = lookup_from(elem, field, &v);
+	if (rc != STATUS_OK)
+		return rc;
+	return string_of(v, out);
 }
 
 enum status

@@ -44,6 +44,22 @@ enum status json_get_scalar(const struct json *j, const char *path, char *out, s
  */
 enum status json_get_bool(const struct json *j, const char *path, bool *out);
 
+/*
+ * json_get_array_len - the number of elements of the array at path. STATUS_OK
+ * and *n, STATUS_NOT_FOUND when absent or null, STATUS_BAD_REQUEST when the
+ * value is not an array.
+ */
+enum status json_get_array_len(const struct json *j, const char *path, size_t *n);
+
+/*
+ * json_get_elem_string - the string at the dotted path field inside element i
+ * of the array at path ("factors", 0, "status"). Statuses as json_get_string;
+ * STATUS_NOT_FOUND also for i out of range, STATUS_BAD_REQUEST when the array
+ * is not one or the element is not an object. *out is borrowed from j.
+ */
+enum status json_get_elem_string(const struct json *j, const char *path, size_t i,
+                                 const char *field, const char **out);
+
 /* One leaf of a walked document: the path of keys (array positions have
  * is_index set and an empty key) and the value as text, NULL for null. */
 struct json_leaf {
