@@ -30,19 +30,25 @@
 #define DETAIL_KEY_MAX 40
 #define DETAIL_VALUE_MAX 200
 #define MASK "********"
+#define VERIFY_TTL_MAX_S 3600 /* a Verify challenge lives at most 60 minutes */
+#define VERIFY_LABEL_MAX 36   /* Verify's Details.Fields label limit, characters */
+#define VERIFY_VALUE_MAX 128  /* and value limit */
 
 enum ktype {
 	KT_STRING,      /* char *, length min..max characters; min 0 = optional */
 	KT_SECRET,      /* char *, never printed or echoed, wiped on free */
 	KT_INT,         /* long in min..max */
 	KT_BOOL,        /* bool */
-	KT_SECRET_FILE, /* char * path; the first line of the file becomes api_key */
+	KT_SECRET_FILE, /* char * path; the first line of the file becomes its secret */
 	KT_THUMBPRINTS, /* cfg->thumbprints / n_thumbprints */
 	KT_DETAILS,     /* cfg->details / n_details */
 };
 
 #define KF_APIKEY 0x1 /* one of the API key sources: only one per file or environment */
 #define KF_NOECHO 0x2 /* never repeat the value in errors (may carry credentials) */
+#define KF_TOKEN 0x4  /* one of the Twilio auth token sources, likewise */
+#define KF_SECRET 0x8 /* one of the Twilio API key secret sources, likewise */
+#define KF_SOURCES (KF_APIKEY | KF_TOKEN | KF_SECRET)
 
 struct key {
 	const char *name;
@@ -63,6 +69,11 @@ static const char *check_listen(char *v);
 static const char *check_log_level(char *v);
 static const char *check_callback_path(char *v);
 static const char *check_callback_url(char *v);
+static const char *check_provider(char *v);
+static const char *check_service_sid(char *v);
+static const char *check_account_sid(char *v);
+static const char *check_api_key_sid(char *v);
+static const char *check_identity_secret(char *v);
 
 #define F(field) offsetof(struct config, field)
 
@@ -81,6 +92,27 @@ static const struct key keys[] = {
      "total timeout of one Authy call in ms"},
     {"authy_send_install_link", KT_BOOL, 0, 1, F(send_install_link), "false", NULL, 0,
      "ask Authy to text an app install link to new users"},
+    {"provider", KT_STRING, 1, 6, F(provider), "authy", check_provider, 0,
+     "push approval backend: authy (Authy API) or verify (Twilio Verify v2 Push)"},
+    {"verify_api_url", KT_STRING, 1, 2048, F(verify_api_url), "https://verify.twilio.com",
+     check_https_url, KF_NOECHO, "base URL of the Twilio Verify API, https:// only"},
+    {"verify_service_sid", KT_STRING, 0, 34, F(verify_service_sid), NULL, check_service_sid, 0,
+     "SID of the Verify Service (VA + 32 hex digits); required with provider = verify"},
+    {"twilio_account_sid", KT_STRING, 0, 34, F(twilio_account_sid), NULL, check_account_sid, 0,
+     "Twilio Account SID (AC + 32 hex digits), the Basic auth user with the auth token"},
+    {"twilio_auth_token", KT_SECRET, 0, 128, F(twilio_auth_token), NULL, check_api_key,
+     KF_TOKEN | KF_NOECHO, "Twilio Auth Token (secret): Basic auth password and webhook key"},
+    {"twilio_auth_token_file", KT_SECRET_FILE, 1, 4096, F(twilio_auth_token_file), NULL, NULL,
+     KF_TOKEN, "file whose first line is the Twilio Auth Token; not accessible by other users"},
+    {"twilio_api_key", KT_STRING, 0, 34, F(twilio_api_key), NULL, check_api_key_sid, 0,
+     "Twilio API key SID (SK + 32 hex digits), the Basic auth user instead of the account"},
+    {"twilio_api_secret", KT_SECRET, 0, 128, F(twilio_api_secret), NULL, check_api_key,
+     KF_SECRET | KF_NOECHO, "secret of twilio_api_key (secret)"},
+    {"twilio_api_secret_file", KT_SECRET_FILE, 1, 4096, F(twilio_api_secret_file), NULL, NULL,
+     KF_SECRET, "file whose first line is the API key secret; not accessible by other users"},
+    {"verify_identity_secret", KT_SECRET, 0, 128, F(verify_identity_secret), NULL,
+     check_identity_secret, KF_NOECHO,
+     "key of the hash that turns sign-in names into Verify identities (secret)"},
     {"approval_message", KT_STRING, 1, 200, F(approval_message), "Sign-in request", NULL, 0,
      "message of the push approval request"},
     {"approval_details", KT_DETAILS, 0, CONFIG_MAX_DETAILS, F(details), "", NULL, 0,
@@ -123,6 +155,18 @@ static const struct key keys[] = {
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* Each KT_SECRET_FILE key (by field) and the secret field its file fills. */
+static const struct {
+	size_t file_off, secret_off;
+	const char *what; /* for "the first line of FILE must hold the ..." */
+} secret_files[] = {
+    {F(api_key_file), F(api_key), "API key"},
+    {F(twilio_auth_token_file), F(twilio_auth_token), "auth token"},
+    {F(twilio_api_secret_file), F(twilio_api_secret), "API key secret"},
+};
+
+#define NSECRET_FILES (sizeof(secret_files) / sizeof(secret_files[0]))
 
 static void msgf(char *msg, size_t msglen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -294,6 +338,52 @@ check_callback_url(char *v)
 	return NULL;
 }
 
+static const char *
+check_provider(char *v)
+{
+	return strcmp(v, "authy") == 0 || strcmp(v, "verify") == 0 ? NULL : "authy or verify";
+}
+
+/* A Twilio SID: two upper-case letters (the resource type) and 32 hex digits. */
+static bool
+twilio_sid_ok(const char *v, const char *prefix)
+{
+	if (strncmp(v, prefix, 2) != 0 || strlen(v) != 34)
+		return false;
+	for (const char *p = v + 2; *p != '\0'; p++) {
+		if (!isxdigit((unsigned char)*p))
+			return false;
+	}
+	return true;
+}
+
+static const char *
+check_service_sid(char *v)
+{
+	return twilio_sid_ok(v, "VA") ? NULL : "a Verify Service SID: VA and 32 hex digits";
+}
+
+static const char *
+check_account_sid(char *v)
+{
+	return twilio_sid_ok(v, "AC") ? NULL : "an Account SID: AC and 32 hex digits";
+}
+
+static const char *
+check_api_key_sid(char *v)
+{
+	return twilio_sid_ok(v, "SK") ? NULL : "an API key SID: SK and 32 hex digits";
+}
+
+/* The key of a keyed hash: long enough that identities cannot be guessed offline. */
+static const char *
+check_identity_secret(char *v)
+{
+	if (strlen(v) < 16 || check_api_key(v) != NULL)
+		return "16..128 printable characters without spaces";
+	return NULL;
+}
+
 /* ---- setters ---- */
 
 static void
@@ -366,9 +456,11 @@ set_string(struct config *cfg, const struct key *k, char *v, char *msg, size_t m
 	if (copy == NULL)
 		return STATUS_NOMEM;
 	replace_str(field(cfg, k), copy, secret);
-	/* A directly given key replaces one read from a file earlier. */
-	if (k->off == offsetof(struct config, api_key))
-		replace_str(&cfg->api_key_file, NULL, false);
+	/* A directly given secret replaces one read from a file earlier. */
+	for (size_t i = 0; i < NSECRET_FILES; i++) {
+		if (k->off == secret_files[i].secret_off)
+			replace_str((char **)((char *)cfg + secret_files[i].file_off), NULL, false);
+	}
 	return STATUS_OK;
 }
 
@@ -444,9 +536,12 @@ set_key_file(struct config *cfg, const struct key *k, const char *v, char *msg, 
 {
 	enum status rc = STATUS_CONFIG;
 	char *key = NULL, *path = NULL;
+	size_t sf = 0;
 	struct stat st;
 	int fd;
 
+	while (sf + 1 < NSECRET_FILES && secret_files[sf].file_off != k->off)
+		sf++;
 	/*
 	 * Checks run on the open descriptor (no stat-then-open race); O_NONBLOCK
 	 * keeps a FIFO planted in its place from hanging the start.
@@ -472,9 +567,9 @@ set_key_file(struct config *cfg, const struct key *k, const char *v, char *msg, 
 	rc = read_key_line(fd, &key);
 	if (rc == STATUS_CONFIG)
 		msgf(msg, msglen,
-		     "%s: the first line of %s must hold the API key: "
+		     "%s: the first line of %s must hold the %s: "
 		     "1..128 printable characters without spaces",
-		     k->name, v);
+		     k->name, v, secret_files[sf].what);
 	if (rc != STATUS_OK)
 		goto out;
 	path = strdup(v);
@@ -482,8 +577,8 @@ set_key_file(struct config *cfg, const struct key *k, const char *v, char *msg, 
 		rc = STATUS_NOMEM;
 		goto out;
 	}
-	replace_str(&cfg->api_key, key, true);
-	replace_str(&cfg->api_key_file, path, false);
+	replace_str((char **)((char *)cfg + secret_files[sf].secret_off), key, true);
+	replace_str(field(cfg, k), path, false);
 	key = NULL;
 out:
 	util_zero_free_str(key);
@@ -751,7 +846,7 @@ static const char *
 conflict(const struct source *src, const struct key *k, int *line)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
-		if (src->line[i] != 0 && (k->flags & KF_APIKEY) && (keys[i].flags & KF_APIKEY) &&
+		if (src->line[i] != 0 && (k->flags & keys[i].flags & KF_SOURCES) != 0 &&
 		    &keys[i] != k) {
 			*line = src->line[i];
 			return keys[i].name;
@@ -1016,7 +1111,8 @@ validate_key(const struct config *cfg, const struct key *k, char *msg, size_t ms
 		return STATUS_OK;
 	v = *(char *const *)field(cfg, k);
 	if (v == NULL || *v == '\0') {
-		if (k->min == 0)
+		/* Verify authenticates with Twilio credentials: no Authy API key then. */
+		if (k->min == 0 || ((k->flags & KF_APIKEY) && config_is_verify(cfg)))
 			return STATUS_OK;
 		msgf(msg, msglen, "%s: required", k->name);
 		return STATUS_CONFIG;
@@ -1064,12 +1160,82 @@ validate_cross(const struct config *cfg, char *msg, size_t msglen)
 	return STATUS_OK;
 }
 
+static bool
+nonempty(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/* Verify's Details.Fields take labels of 36 and values of 128 characters. */
+static enum status
+validate_verify_details(const struct config *cfg, char *msg, size_t msglen)
+{
+	for (int i = 0; i < cfg->n_details && i < CONFIG_MAX_DETAILS; i++) {
+		if (char_count(cfg->details[i].key) > VERIFY_LABEL_MAX ||
+		    char_count(cfg->details[i].value) > VERIFY_VALUE_MAX) {
+			msgf(msg, msglen,
+			     "approval_details: item %d: with provider = verify keys are at most "
+			     "%d and values at most %d characters",
+			     i + 1, VERIFY_LABEL_MAX, VERIFY_VALUE_MAX);
+			return STATUS_CONFIG;
+		}
+	}
+	return STATUS_OK;
+}
+
+/* What provider = verify needs: a service, the identity key and one credential pair. */
+static enum status
+validate_verify(const struct config *cfg, char *msg, size_t msglen)
+{
+	bool key = nonempty(cfg->twilio_api_key), secret = nonempty(cfg->twilio_api_secret);
+
+	if (!nonempty(cfg->verify_service_sid)) {
+		msgf(msg, msglen, "verify_service_sid: required with provider = verify");
+		return STATUS_CONFIG;
+	}
+	if (!nonempty(cfg->verify_identity_secret)) {
+		msgf(msg, msglen, "verify_identity_secret: required with provider = verify");
+		return STATUS_CONFIG;
+	}
+	if (key != secret) {
+		msgf(msg, msglen,
+		     "%s: required with %s; set both twilio_api_key and twilio_api_secret "
+		     "(or twilio_api_secret_file)",
+		     key ? "twilio_api_secret" : "twilio_api_key",
+		     key ? "twilio_api_key" : "twilio_api_secret");
+		return STATUS_CONFIG;
+	}
+	if (!key && !(nonempty(cfg->twilio_account_sid) && nonempty(cfg->twilio_auth_token))) {
+		msgf(msg, msglen,
+		     "%s: required with provider = verify; set twilio_account_sid and "
+		     "twilio_auth_token (or twilio_auth_token_file), or twilio_api_key and "
+		     "twilio_api_secret",
+		     nonempty(cfg->twilio_account_sid) ? "twilio_auth_token"
+		                                       : "twilio_account_sid");
+		return STATUS_CONFIG;
+	}
+	if (cfg->approval_ttl_s > VERIFY_TTL_MAX_S) {
+		msgf(msg, msglen,
+		     "approval_ttl_s: expected at most %d with provider = verify (a challenge "
+		     "lives at most 60 minutes), got %ld",
+		     VERIFY_TTL_MAX_S, cfg->approval_ttl_s);
+		return STATUS_CONFIG;
+	}
+	return validate_verify_details(cfg, msg, msglen);
+}
+
+bool
+config_is_verify(const struct config *cfg)
+{
+	return cfg != NULL && cfg->provider != NULL && strcmp(cfg->provider, "verify") == 0;
+}
+
 enum status
 config_validate(const struct config *cfg, char *err, size_t errlen)
 {
 	enum status rc;
 
-	if (cfg->api_key == NULL || cfg->api_key[0] == '\0') {
+	if (!config_is_verify(cfg) && (cfg->api_key == NULL || cfg->api_key[0] == '\0')) {
 		msgf(err, errlen,
 		     "authy_api_key: required; set authy_api_key or authy_api_key_file "
 		     "(environment AUTHY_API_KEY or AUTHY_API_KEY_FILE)");
@@ -1080,7 +1246,10 @@ config_validate(const struct config *cfg, char *err, size_t errlen)
 		if (rc != STATUS_OK)
 			return rc;
 	}
-	return validate_cross(cfg, err, errlen);
+	rc = validate_cross(cfg, err, errlen);
+	if (rc == STATUS_OK && config_is_verify(cfg))
+		rc = validate_verify(cfg, err, errlen);
+	return rc;
 }
 
 /* Quote a value when reading it back would otherwise change it. */

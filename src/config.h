@@ -32,6 +32,19 @@ struct config {
 	long request_timeout_ms; /* upstream_timeout_ms (one upstream call), default 10000 */
 	bool send_install_link;  /* authy_send_install_link, default false */
 
+	/* Provider and Twilio Verify v2 (provider = verify) */
+	char *provider;       /* provider: authy|verify, default authy */
+	char *verify_api_url; /* verify_api_url, https only; default https://verify.twilio.com */
+	char *verify_service_sid; /* verify_service_sid: VA + 32 hex */
+	char *twilio_account_sid; /* twilio_account_sid: AC + 32 hex (Basic auth user) */
+	char *twilio_auth_token;  /* twilio_auth_token / _file (secret): password, webhook key */
+	char *twilio_auth_token_file; /* where twilio_auth_token was read from, NULL = not used */
+	char *twilio_api_key;         /* twilio_api_key: SK + 32 hex (Basic auth user, preferred) */
+	char *twilio_api_secret;      /* twilio_api_secret / _file (secret): its password */
+	char *twilio_api_secret_file; /* where twilio_api_secret was read from, NULL = not used */
+	char
+	    *verify_identity_secret; /* verify_identity_secret (secret): key of the identity hash */
+
 	/* Approval requests */
 	char *approval_message; /* approval_message, default "Sign-in request" (<= 200 chars) */
 	struct config_detail details[CONFIG_MAX_DETAILS]; /* approval_details "K=V;K=V" */
@@ -91,9 +104,20 @@ enum status config_load_env(struct config *cfg, char **envp, char *err, size_t e
  * loading: api key present (1..128 printable characters, no spaces), api URL
  * https:// without userinfo, query or fragment, at least one thumbprint while
  * client_cert_check is on, poll_interval_ms below wait_budget_ms, max_workers
- * not below workers. STATUS_OK or STATUS_CONFIG with err naming the key.
+ * not below workers. With provider = verify the Authy API key is not required;
+ * instead verify_service_sid, verify_identity_secret and either twilio_api_key
+ * with twilio_api_secret or twilio_account_sid with twilio_auth_token are,
+ * approval_ttl_s is at most 3600 and approval_details fit Verify's field
+ * limits (labels 36, values 128 characters). STATUS_OK or STATUS_CONFIG with
+ * err naming the key.
  */
 enum status config_validate(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * config_is_verify - true when cfg->provider is "verify" (Twilio Verify v2
+ * Push), false for "authy" or unset. Thread-safe.
+ */
+bool config_is_verify(const struct config *cfg);
 
 /*
  * config_print - write the effective configuration as "key = value" lines to

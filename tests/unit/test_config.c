@@ -1,8 +1,9 @@
 /*
  * test_config.c - unit tests of config.c: defaults, file syntax and every
  * error class with its line number, permissions, environment overrides, the
- * API key file, ranges, lists, validation, the masked print, and agreement
- * between etc/b2c-authy.conf.example and the parse table.
+ * API key file, ranges, lists, validation, the masked print, the Twilio Verify
+ * settings and their secret files, and agreement between
+ * etc/b2c-authy.conf.example and the parse table.
  */
 #include <ctype.h>
 #include <stddef.h>
@@ -363,7 +364,7 @@ test_env_names(void)
 			fprintf(stderr, "    %s: %s\n", *names, err);
 		config_free(&cfg);
 	}
-	CHECK_INT(n, 27);
+	CHECK_INT(n, 37);
 }
 
 /* Every printed default is accepted back through the environment unchanged. */
@@ -949,7 +950,7 @@ test_key_names(void)
 		for (int j = 0; j < n; j++)
 			CHECK(strcmp(names[j], names[n]) != 0);
 	}
-	CHECK_INT(n, 27);
+	CHECK_INT(n, 37);
 	CHECK(config_key_help("nope") == NULL);
 	CHECK(config_key_names() == names);
 }
@@ -1000,7 +1001,7 @@ test_example_file(void)
 {
 	const char *const *names = config_key_names();
 	FILE *ex = open_example(), *out;
-	char line[1024], key[64], seen[32][64], *p1, *p2, err[512];
+	char line[1024], key[64], seen[64][64], *p1, *p2, err[512];
 	const char *value, *path = tmp_path(6, "example.conf");
 	struct config def, cfg;
 	int n = 0, nkeys = 0;
@@ -1017,7 +1018,7 @@ test_example_file(void)
 		CHECK(config_key_help(key) != NULL);
 		for (int j = 0; j < n; j++)
 			CHECK(strcmp(seen[j], key) != 0);
-		if (n < 32)
+		if (n < 64)
 			snprintf(seen[n++], sizeof(seen[0]), "%s", key);
 		if (value[0] != '\n') {
 			fprintf(out, "%s = %s", key, value);
@@ -1053,6 +1054,212 @@ test_example_file(void)
 	config_free(&def);
 }
 
+#define T_SERVICE "VA0123456789abcdef0123456789ABCDEF"
+#define T_ACCOUNT "AC0123456789abcdef0123456789abcdef"
+#define T_KEY "SK0123456789abcdef0123456789abcdef"
+
+/* A provider = verify configuration with the account SID and auth token. */
+static const char verify_conf[] = "provider = verify\n"
+                                  "verify_service_sid = " T_SERVICE "\n"
+                                  "twilio_account_sid = " T_ACCOUNT "\n"
+                                  "twilio_auth_token = tok3n-abcdef0123456789\n"
+                                  "verify_identity_secret = id-secret-0123456789\n"
+                                  "client_cert_check = false\n";
+
+static void
+check_verify_invalid(const char *extra, const char *needle)
+{
+	struct config cfg;
+	char conf[1024], err[512] = "";
+
+	snprintf(conf, sizeof(conf), "%s%s", verify_conf, extra);
+	CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_OK);
+	if (err[0] != '\0')
+		fprintf(stderr, "    load: %s\n", err);
+	CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_CONFIG);
+	CHECK(starts_with(err, needle));
+	if (!starts_with(err, needle))
+		fprintf(stderr, "    err was: %s\n", err);
+	CHECK(strstr(err, "tok3n") == NULL && strstr(err, "id-secret") == NULL);
+	config_free(&cfg);
+}
+
+/* provider = verify: no Authy key needed, the Verify settings are. */
+static void
+test_verify_validate(void)
+{
+	struct config cfg;
+	char err[512];
+
+	CHECK_INT(load(&cfg, verify_conf, 0600, err, sizeof(err)), STATUS_OK);
+	CHECK(config_is_verify(&cfg));
+	CHECK(cfg.api_key == NULL);
+	CHECK_STR(cfg.verify_api_url, "https://verify.twilio.com");
+	CHECK_STR(cfg.twilio_auth_token, "tok3n-abcdef0123456789");
+	CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_OK);
+	config_free(&cfg);
+	/* The default provider is Authy, and it still needs its key. */
+	config_defaults(&cfg);
+	CHECK(!config_is_verify(&cfg));
+	CHECK_STR(cfg.provider, "authy");
+	config_free(&cfg);
+
+	check_verify_invalid("approval_ttl_s = 3601\n", "approval_ttl_s: expected at most 3600");
+	check_verify_invalid("approval_details = "
+	                     "A label that is longer than thirty-six=x\n",
+	                     "approval_details: item 1: with provider = verify");
+	check_verify_invalid("twilio_api_key = " T_KEY "\n", "twilio_api_secret: required");
+	check_verify_invalid("twilio_api_secret = s3cret-abcdef\n", "twilio_api_key: required");
+
+	/* Each required setting, left out in turn. */
+	{
+		static const struct {
+			const char *drop, *needle;
+		} cases[] = {
+		    {"verify_service_sid", "verify_service_sid: required"},
+		    {"verify_identity_secret", "verify_identity_secret: required"},
+		    {"twilio_auth_token", "twilio_auth_token: required"},
+		    {"twilio_account_sid", "twilio_account_sid: required"},
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			char conf[1024] = "", *line, *rest, copy[1024];
+
+			snprintf(copy, sizeof(copy), "%s", verify_conf);
+			for (rest = copy; (line = strsep(&rest, "\n")) != NULL;) {
+				if (*line != '\0' && !starts_with(line, cases[i].drop))
+					snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf),
+					         "%s\n", line);
+			}
+			CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_OK);
+			CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_CONFIG);
+			CHECK(starts_with(err, cases[i].needle));
+			if (!starts_with(err, cases[i].needle))
+				fprintf(stderr, "    %s: %s\n", cases[i].drop, err);
+			config_free(&cfg);
+		}
+	}
+	/* An API key pair alone is enough; the account SID is then optional. */
+	CHECK_INT(load(&cfg,
+	               "provider = verify\n"
+	               "verify_service_sid = " T_SERVICE "\n"
+	               "twilio_api_key = " T_KEY "\n"
+	               "twilio_api_secret = s3cret-abcdef\n"
+	               "verify_identity_secret = id-secret-0123456789\n"
+	               "client_cert_check = false\n",
+	               0600, err, sizeof(err)),
+	          STATUS_OK);
+	CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_OK);
+	config_free(&cfg);
+}
+
+/* Formats of the Verify keys, checked when loading; secrets never echoed. */
+static void
+test_verify_formats(void)
+{
+	static const struct {
+		const char *line, *needle;
+	} bad[] = {
+	    {"provider = twilio\n", "provider: expected authy or verify"},
+	    {"verify_service_sid = AC0123456789abcdef0123456789abcdef\n",
+	     "verify_service_sid: expected a Verify Service SID"},
+	    {"verify_service_sid = VA0123\n", "verify_service_sid: expected"},
+	    {"verify_service_sid = VA0123456789abcdef0123456789abcdeg\n",
+	     "verify_service_sid: expected"},
+	    {"twilio_account_sid = ac0123456789abcdef0123456789abcdef\n",
+	     "twilio_account_sid: expected an Account SID"},
+	    {"twilio_api_key = SK0123456789abcdef0123456789abcdef0\n",
+	     "twilio_api_key: expected an API key SID"},
+	    {"verify_api_url = http://verify.twilio.com\n", "verify_api_url: expected an https://"},
+	    {"verify_identity_secret = short-secret\n",
+	     "verify_identity_secret: expected 16..128 printable"},
+	    {"twilio_auth_token = two words\n", "twilio_auth_token: expected"},
+	};
+	struct config cfg;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_INT(load(&cfg, bad[i].line, 0600, err, sizeof(err)), STATUS_CONFIG);
+		check_err_at(err, 1, bad[i].needle);
+		config_free(&cfg);
+	}
+	CHECK_INT(load(&cfg, "verify_identity_secret = short-secret\n", 0600, err, sizeof(err)),
+	          STATUS_CONFIG);
+	CHECK(strstr(err, "short-secret") == NULL);
+	config_free(&cfg);
+	CHECK_INT(load(&cfg, "twilio_auth_token = two words\n", 0600, err, sizeof(err)),
+	          STATUS_CONFIG);
+	CHECK(strstr(err, "words") == NULL);
+	config_free(&cfg);
+	/* Hex digits of either case are accepted. */
+	CHECK_INT(load(&cfg, "verify_service_sid = " T_SERVICE "\n", 0600, err, sizeof(err)),
+	          STATUS_OK);
+	CHECK_STR(cfg.verify_service_sid, T_SERVICE);
+	config_free(&cfg);
+}
+
+/* The auth token and API secret files, like the Authy key file. */
+static void
+test_verify_secret_files(void)
+{
+	const char *tf = tmp_path(7, "twilio-secret");
+	char conf[512], err[512], *out;
+	struct config cfg;
+
+	write_file(tf, 0600, "tokenFromFile0123456789\n");
+	snprintf(conf, sizeof(conf), "twilio_auth_token_file = %s\n", tf);
+	CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_OK);
+	CHECK_STR(cfg.twilio_auth_token, "tokenFromFile0123456789");
+	CHECK_STR(cfg.twilio_auth_token_file, tf);
+	CHECK(cfg.api_key == NULL && cfg.twilio_api_secret == NULL);
+	{
+		char *env[] = {"TWILIO_AUTH_TOKEN=fromenv123", NULL};
+
+		CHECK_INT(config_load_env(&cfg, env, err, sizeof(err)), STATUS_OK);
+		CHECK_STR(cfg.twilio_auth_token, "fromenv123");
+		CHECK(cfg.twilio_auth_token_file == NULL);
+	}
+	config_free(&cfg);
+
+	snprintf(conf, sizeof(conf), "twilio_api_secret_file = %s\n", tf);
+	CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_OK);
+	CHECK_STR(cfg.twilio_api_secret, "tokenFromFile0123456789");
+	CHECK(cfg.twilio_auth_token == NULL);
+	config_free(&cfg);
+
+	snprintf(conf, sizeof(conf), "twilio_auth_token = abc\ntwilio_auth_token_file = %s\n", tf);
+	CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_CONFIG);
+	check_err_at(err, 2, "conflicts with twilio_auth_token on line 1");
+	config_free(&cfg);
+	/* Different secrets do not conflict with each other. */
+	snprintf(conf, sizeof(conf), "authy_api_key = abc\ntwilio_auth_token_file = %s\n", tf);
+	CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_OK);
+	config_free(&cfg);
+
+	chmod(tf, 0604);
+	snprintf(conf, sizeof(conf), "twilio_api_secret_file = %s\n", tf);
+	CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_CONFIG);
+	check_err_at(err, 1, "twilio_api_secret_file:");
+	CHECK(strstr(err, "tokenFromFile") == NULL);
+	config_free(&cfg);
+	write_file(tf, 0600, "\n");
+	chmod(tf, 0600);
+	CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_CONFIG);
+	check_err_at(err, 1, "must hold the API key secret");
+	config_free(&cfg);
+	unlink(tf);
+
+	/* Every secret is masked in the print. */
+	CHECK_INT(load(&cfg, verify_conf, 0600, err, sizeof(err)), STATUS_OK);
+	out = printed(&cfg);
+	CHECK(strstr(out, "twilio_auth_token = ********\n") != NULL);
+	CHECK(strstr(out, "verify_identity_secret = ********\n") != NULL);
+	CHECK(strstr(out, "provider = verify\n") != NULL);
+	CHECK(strstr(out, "verify_service_sid = " T_SERVICE "\n") != NULL);
+	CHECK(strstr(out, "tok3n") == NULL && strstr(out, "id-secret") == NULL);
+	free(out);
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -1085,6 +1292,9 @@ main(void)
 	RUN(test_print_round_trip);
 	RUN(test_key_names);
 	RUN(test_example_file);
+	RUN(test_verify_validate);
+	RUN(test_verify_formats);
+	RUN(test_verify_secret_files);
 	for (int i = 0; i < NFILES; i++) {
 		if (files[i][0] != '\0')
 			unlink(files[i]);
