@@ -1,0 +1,718 @@
+/*
+ * verify.c - Twilio Verify v2 Push semantics: the keyed identity of a
+ * sign-in name, form bodies of Entities and Challenges, validation of what
+ * goes into a URL path, interpretation of the JSON replies and the mapping of
+ * Twilio HTTP and error codes to enum status. Calls go through upstream.h and
+ * JSON through json.h; no library header is included here.
+ */
+#include "verify.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "authy.h"
+#include "buf.h"
+#include "config.h"
+#include "crypto.h"
+#include "json.h"
+#include "log.h"
+#include "upstream.h"
+#include "util.h"
+
+#define FORM_MAX (16 * 1024)
+#define PATH_MAX_LEN 200
+#define NAME_MAX_LEN 1024
+#define FIELD_JSON_MAX 2048
+
+static void call_seterr(struct authy_call *call, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+call_seterr(struct authy_call *call, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(call->err, sizeof(call->err), fmt, ap);
+	va_end(ap);
+}
+
+static void
+call_reset(struct authy_call *call)
+{
+	call->http_status = 0;
+	call->error_code[0] = '\0';
+	call->retry_after_s = 0;
+	call->elapsed_ms = 0;
+	call->err[0] = '\0';
+}
+
+/* ---- identity and handles ---- */
+
+static int
+b64val(char c)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = c != '\0' ? strchr(tab, c) : NULL;
+
+	return p != NULL ? (int)(p - tab) : -1;
+}
+
+/*
+ * The first 8 bytes of a MAC given in base64, as a big-endian integer: ten
+ * characters carry the first 60 bits, the top 4 bits of the eleventh the rest.
+ */
+static enum status
+b64_prefix_u64(const char *b64, uint64_t *out)
+{
+	uint64_t v = 0;
+	int d;
+
+	for (int i = 0; i < 10; i++) {
+		d = b64val(b64[i]);
+		if (d < 0)
+			return STATUS_INTERNAL;
+		v = (v << 6) | (uint64_t)d;
+	}
+	d = b64val(b64[10]);
+	if (d < 0)
+		return STATUS_INTERNAL;
+	*out = (v << 4) | ((uint64_t)d >> 2);
+	return STATUS_OK;
+}
+
+enum status
+verify_identity(const char *secret, const char *name, char *out, size_t outlen)
+{
+	char lowered[NAME_MAX_LEN + 1], mac[64];
+	uint64_t v = 0;
+	size_t n;
+	enum status rc;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (secret == NULL || *secret == '\0' || name == NULL || *name == '\0' ||
+	    outlen < VERIFY_IDENTITY_LEN + 1)
+		return STATUS_BAD_REQUEST;
+	n = strlen(name);
+	if (n > NAME_MAX_LEN)
+		return STATUS_BAD_REQUEST;
+	/* B2C compares sign-in names without regard to ASCII case. */
+	for (size_t i = 0; i <= n; i++)
+		lowered[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
+	rc = crypto_hmac_b64("sha256", secret, lowered, n, mac, sizeof(mac));
+	if (rc == STATUS_OK)
+		rc = b64_prefix_u64(mac, &v);
+	explicit_bzero(lowered, sizeof(lowered));
+	explicit_bzero(mac, sizeof(mac));
+	if (rc != STATUS_OK)
+		return STATUS_INTERNAL;
+	snprintf(out, outlen, "%020llu", (unsigned long long)v);
+	return STATUS_OK;
+}
+
+bool
+verify_identity_valid(const char *s)
+{
+	return s != NULL && strlen(s) == VERIFY_IDENTITY_LEN &&
+	       util_is_digits(s, VERIFY_IDENTITY_LEN);
+}
+
+bool
+verify_sid_valid(const char *s, const char *prefix)
+{
+	if (s == NULL || prefix == NULL || strlen(s) != VERIFY_SID_LEN ||
+	    strncmp(s, prefix, 2) != 0)
+		return false;
+	return strspn(s + 2, "0123456789abcdefABCDEF") == VERIFY_SID_LEN - 2;
+}
+
+enum status
+verify_handle_make(const char *identity, const char *sid, char *out, size_t outlen)
+{
+	if (outlen > 0)
+		out[0] = '\0';
+	if (!verify_identity_valid(identity) || !verify_sid_valid(sid, "YC") ||
+	    outlen < VERIFY_HANDLE_MAX + 1)
+		return STATUS_BAD_REQUEST;
+	snprintf(out, outlen, "%s/%s", identity, sid);
+	return STATUS_OK;
+}
+
+enum status
+verify_handle_split(const char *handle, char *identity, char *sid)
+{
+	if (handle == NULL || strlen(handle) != VERIFY_HANDLE_MAX ||
+	    handle[VERIFY_IDENTITY_LEN] != '/')
+		return STATUS_BAD_REQUEST;
+	memcpy(identity, handle, VERIFY_IDENTITY_LEN);
+	identity[VERIFY_IDENTITY_LEN] = '\0';
+	memcpy(sid, handle + VERIFY_IDENTITY_LEN + 1, VERIFY_SID_LEN + 1);
+	if (!verify_identity_valid(identity) || !verify_sid_valid(sid, "YC"))
+		return STATUS_BAD_REQUEST;
+	return STATUS_OK;
+}
+
+/* ---- form bodies ---- */
+
+/*
+ * Bytes of s that hold at most max characters, never splitting a UTF-8
+ * sequence: Verify's limits are in characters.
+ */
+static size_t
+utf8_cut(const char *s, size_t max)
+{
+	size_t chars = 0, i = 0;
+
+	for (; s[i] != '\0'; i++) {
+		if (((unsigned char)s[i] & 0xC0) != 0x80) {
+			if (chars == max)
+				break;
+			chars++;
+		}
+	}
+	return i;
+}
+
+/* Append "&name=value" (no '&' first), value cut to max characters. */
+static enum status
+add_param(struct buf *b, const char *name, const char *value, size_t max)
+{
+	size_t n = utf8_cut(value, max);
+	char *v = malloc(n + 1);
+	enum status rc = STATUS_OK;
+
+	if (v == NULL)
+		return STATUS_NOMEM;
+	memcpy(v, value, n);
+	v[n] = '\0';
+	if (b->len > 0)
+		rc = buf_append_str(b, "&");
+	if (rc == STATUS_OK)
+		rc = buf_append_urlenc(b, name);
+	if (rc == STATUS_OK)
+		rc = buf_append_str(b, "=");
+	if (rc == STATUS_OK)
+		rc = buf_append_urlenc(b, v);
+	free(v);
+	return rc;
+}
+
+enum status
+verify_entity_form(const char *identity, struct buf *out)
+{
+	if (!verify_identity_valid(identity))
+		return STATUS_BAD_REQUEST;
+	return add_param(out, VERIFY_F_IDENTITY, identity, VERIFY_IDENTITY_LEN);
+}
+
+/* The compact JSON text of an object of string pairs, each cut to the limits. */
+static enum status
+json_pairs(const char *const *keys, const char *const *values, int n, size_t vmax, char **out)
+{
+	struct json *j = json_new_object();
+	enum status rc = j != NULL ? STATUS_OK : STATUS_NOMEM;
+
+	*out = NULL;
+	for (int i = 0; i < n && rc == STATUS_OK; i++) {
+		size_t cut = utf8_cut(values[i], vmax);
+		char *v = strndup(values[i], cut);
+
+		rc = v != NULL ? json_add_string(j, keys[i], v) : STATUS_NOMEM;
+		free(v);
+	}
+	if (rc == STATUS_OK)
+		rc = json_serialize(j, out, NULL);
+	json_free(j);
+	return rc;
+}
+
+/* One Details.Fields entry: {"label":"...","value":"..."}. */
+static enum status
+add_field(struct buf *b, const struct authy_kv *kv)
+{
+	const char *keys[] = {"label", "value"};
+	size_t lcut = utf8_cut(kv->key, VERIFY_LABEL_MAX);
+	char *label = strndup(kv->key, lcut), *text = NULL;
+	const char *values[] = {label, kv->value};
+	enum status rc;
+
+	if (label == NULL)
+		return STATUS_NOMEM;
+	rc = json_pairs(keys, values, 2, VERIFY_VALUE_MAX, &text);
+	if (rc == STATUS_OK)
+		rc = add_param(b, VERIFY_F_FIELDS, text, FIELD_JSON_MAX);
+	free(label);
+	free(text);
+	return rc;
+}
+
+/* HiddenDetails: one JSON object of the hidden pairs, refused when over the limit. */
+static enum status
+add_hidden(struct buf *b, const struct authy_kv *kv, int n)
+{
+	const char *keys[8], *values[8];
+	char *text = NULL;
+	enum status rc;
+
+	if (n <= 0)
+		return STATUS_OK;
+	if (n > 8)
+		return STATUS_BAD_REQUEST;
+	for (int i = 0; i < n; i++) {
+		keys[i] = kv[i].key;
+		values[i] = kv[i].value;
+	}
+	rc = json_pairs(keys, values, n, VERIFY_HIDDEN_MAX, &text);
+	if (rc == STATUS_OK && strlen(text) > VERIFY_HIDDEN_MAX)
+		rc = STATUS_BAD_REQUEST;
+	if (rc == STATUS_OK)
+		rc = add_param(b, VERIFY_F_HIDDEN, text, VERIFY_HIDDEN_MAX);
+	free(text);
+	return rc;
+}
+
+static bool
+kv_valid(const struct authy_kv *kv, int n, int max)
+{
+	if (n < 0 || n > max || (n > 0 && kv == NULL))
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (kv[i].key == NULL || kv[i].key[0] == '\0' || kv[i].value == NULL ||
+		    kv[i].value[0] == '\0')
+			return false;
+	}
+	return true;
+}
+
+/* ExpirationDate as ISO 8601 in UTC: 2024-05-04T09:42:00Z. */
+static enum status
+iso8601(long long t, char *out, size_t outlen)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return STATUS_BAD_REQUEST;
+	return STATUS_OK;
+}
+
+enum status
+verify_challenge_form(const struct verify_challenge *ch, struct buf *out)
+{
+	char expires[32];
+	enum status rc;
+
+	if (ch == NULL || !verify_identity_valid(ch->identity) ||
+	    !verify_sid_valid(ch->factor_sid, "YF") || ch->message == NULL ||
+	    ch->message[0] == '\0' || !kv_valid(ch->fields, ch->n_fields, VERIFY_FIELDS_MAX) ||
+	    !kv_valid(ch->hidden, ch->n_hidden, 8))
+		return STATUS_BAD_REQUEST;
+	rc = iso8601(ch->expires_at, expires, sizeof(expires));
+	if (rc == STATUS_OK)
+		rc = add_param(out, VERIFY_F_FACTOR_SID, ch->factor_sid, VERIFY_SID_LEN);
+	if (rc == STATUS_OK)
+		rc = add_param(out, VERIFY_F_MESSAGE, ch->message, VERIFY_MESSAGE_MAX);
+	for (int i = 0; i < ch->n_fields && rc == STATUS_OK; i++)
+		rc = add_field(out, &ch->fields[i]);
+	if (rc == STATUS_OK)
+		rc = add_param(out, VERIFY_F_EXPIRATION, expires, sizeof(expires));
+	if (rc == STATUS_OK)
+		rc = add_hidden(out, ch->hidden, ch->n_hidden);
+	return rc;
+}
+
+/* ---- replies ---- */
+
+static bool
+is_404(long code)
+{
+	return code == VERIFY_E_NOT_FOUND || code == VERIFY_E_CHALLENGE_NOT_FOUND ||
+	       code == VERIFY_E_ENTITY_NOT_FOUND;
+}
+
+static enum status
+map_404(enum verify_op op)
+{
+	switch (op) {
+	case VERIFY_OP_ENTITY:
+		return STATUS_UPSTREAM_HTTP;
+	case VERIFY_OP_FACTORS:
+	case VERIFY_OP_CHALLENGE_CREATE:
+		return STATUS_USER_NOT_FOUND;
+	case VERIFY_OP_CHALLENGE_STATUS:
+		return STATUS_APPROVAL_NOT_FOUND;
+	}
+	return STATUS_UPSTREAM_HTTP;
+}
+
+enum status
+verify_map_error(long http_status, long code, enum verify_op op)
+{
+	/* The transport-level answers win over whatever the body claims. */
+	if (http_status == 401 || code == VERIFY_E_AUTH)
+		return STATUS_UPSTREAM_AUTH;
+	if (http_status == 429 || code == VERIFY_E_TOO_MANY)
+		return STATUS_RATE_LIMITED;
+	if (http_status >= 500)
+		return STATUS_UPSTREAM_HTTP;
+	if (code == VERIFY_E_FACTOR_UNVERIFIED)
+		return STATUS_NO_FACTOR;
+	if (op == VERIFY_OP_ENTITY && (code == VERIFY_E_ENTITY_EXISTS || http_status == 409))
+		return STATUS_OK;
+	if (http_status == 404 || is_404(code))
+		return map_404(op);
+	if (http_status == 403)
+		return STATUS_UPSTREAM_AUTH;
+	if (http_status >= 200 && http_status < 300)
+		return STATUS_UPSTREAM_PROTOCOL;
+	return STATUS_UPSTREAM_HTTP;
+}
+
+/*
+ * Turn one HTTP reply into a parsed 2xx object (*out) or a status. A 2xx that
+ * maps to STATUS_OK without an object (an entity that exists) has *out NULL.
+ */
+static enum status
+interpret(struct authy_call *call, long http_status, const char *body, size_t len,
+          enum verify_op op, struct json **out)
+{
+	bool is2xx = http_status >= 200 && http_status < 300;
+	struct json *j = NULL;
+	const char *msg = NULL;
+	char clean[96];
+	long code = 0;
+	enum status rc;
+
+	*out = NULL;
+	call->error_code[0] = '\0';
+	rc = json_parse(body, len, &j);
+	if (rc == STATUS_NOMEM)
+		return rc;
+	if (rc != STATUS_OK) {
+		call_seterr(call, "HTTP %ld: reply is not a JSON object", http_status);
+		return is2xx ? STATUS_UPSTREAM_PROTOCOL : verify_map_error(http_status, 0, op);
+	}
+	if (is2xx) {
+		*out = j;
+		return STATUS_OK;
+	}
+	/* Twilio's error body: {"code":20404,"message":"...","more_info":"...","status":404} */
+	if (json_get_scalar(j, "code", call->error_code, sizeof(call->error_code)) != STATUS_OK ||
+	    util_parse_long(call->error_code, 0, 99999999, &code) != STATUS_OK) {
+		call->error_code[0] = '\0';
+		code = 0;
+	}
+	if (json_get_string(j, "message", &msg) != STATUS_OK)
+		msg = NULL;
+	call_seterr(call, "HTTP %ld code=%s: %s", http_status,
+	            call->error_code[0] ? call->error_code : "-",
+	            util_sanitize(msg, clean, sizeof(clean)));
+	json_free(j);
+	return verify_map_error(http_status, code, op);
+}
+
+enum status
+verify_entity_reply(struct authy_call *call, long http_status, const char *body, size_t len)
+{
+	struct json *j = NULL;
+	enum status rc = interpret(call, http_status, body, len, VERIFY_OP_ENTITY, &j);
+
+	json_free(j);
+	return rc;
+}
+
+/* Is element i of "factors" a verified push factor? Its SID and creation date then. */
+static bool
+verified_push(const struct json *j, size_t i, const char **sid, const char **created)
+{
+	const char *type = NULL, *status = NULL;
+
+	if (json_get_elem_string(j, "factors", i, "factor_type", &type) != STATUS_OK ||
+	    json_get_elem_string(j, "factors", i, "status", &status) != STATUS_OK ||
+	    json_get_elem_string(j, "factors", i, "sid", sid) != STATUS_OK)
+		return false;
+	if (json_get_elem_string(j, "factors", i, "date_created", created) != STATUS_OK)
+		*created = "";
+	return strcmp(type, "push") == 0 && strcmp(status, "verified") == 0 &&
+	       verify_sid_valid(*sid, "YF");
+}
+
+enum status
+verify_factors_reply(struct authy_call *call, long http_status, const char *body, size_t len,
+                     char *factor_sid, size_t sidlen)
+{
+	const char *best = NULL, *best_date = "", *sid = NULL, *created = NULL;
+	struct json *j = NULL;
+	size_t n = 0;
+	enum status rc;
+
+	if (sidlen > 0)
+		factor_sid[0] = '\0';
+	rc = interpret(call, http_status, body, len, VERIFY_OP_FACTORS, &j);
+	if (rc != STATUS_OK || j == NULL)
+		goto out;
+	if (json_get_array_len(j, "factors", &n) != STATUS_OK) {
+		call_seterr(call, "reply without a factors list");
+		rc = STATUS_UPSTREAM_PROTOCOL;
+		goto out;
+	}
+	/* A user who reinstalled the app has several: the newest is on the phone in use. */
+	for (size_t i = 0; i < n && i < VERIFY_MAX_FACTORS; i++) {
+		if (verified_push(j, i, &sid, &created) && strcmp(created, best_date) >= 0) {
+			best = sid;
+			best_date = created;
+		}
+	}
+	if (best == NULL || strlen(best) >= sidlen) {
+		call_seterr(call, "no verified push factor among %zu", n);
+		rc = STATUS_NO_FACTOR;
+		goto out;
+	}
+	util_strlcpy(factor_sid, best, sidlen);
+out:
+	json_free(j);
+	return rc;
+}
+
+enum status
+verify_challenge_create_reply(struct authy_call *call, long http_status, const char *body,
+                              size_t len, char *sid, size_t sidlen)
+{
+	struct json *j = NULL;
+	const char *s = NULL;
+	enum status rc;
+
+	if (sidlen > 0)
+		sid[0] = '\0';
+	rc = interpret(call, http_status, body, len, VERIFY_OP_CHALLENGE_CREATE, &j);
+	if (rc != STATUS_OK)
+		goto out;
+	/* The SID goes into a URL path later: accept only what a SID can hold. */
+	if (j == NULL || json_get_string(j, "sid", &s) != STATUS_OK || !verify_sid_valid(s, "YC") ||
+	    strlen(s) >= sidlen) {
+		call_seterr(call, "reply without a valid challenge sid");
+		rc = STATUS_UPSTREAM_PROTOCOL;
+		goto out;
+	}
+	util_strlcpy(sid, s, sidlen);
+out:
+	json_free(j);
+	return rc;
+}
+
+enum status
+verify_challenge_status_reply(struct authy_call *call, long http_status, const char *body,
+                              size_t len)
+{
+	static const struct {
+		const char *name;
+		enum status rc;
+	} map[] = {
+	    {"approved", STATUS_OK},
+	    {"pending", STATUS_PENDING},
+	    {"denied", STATUS_DENIED},
+	    {"expired", STATUS_EXPIRED},
+	};
+	struct json *j = NULL;
+	const char *s = NULL;
+	char clean[32];
+	enum status rc;
+
+	rc = interpret(call, http_status, body, len, VERIFY_OP_CHALLENGE_STATUS, &j);
+	if (rc != STATUS_OK)
+		goto out;
+	if (j == NULL || json_get_string(j, "status", &s) != STATUS_OK)
+		s = NULL;
+	rc = STATUS_UPSTREAM_PROTOCOL;
+	for (size_t i = 0; s != NULL && i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strcmp(s, map[i].name) == 0)
+			rc = map[i].rc;
+	}
+	if (rc == STATUS_UPSTREAM_PROTOCOL)
+		call_seterr(call, "unknown challenge status %s",
+		            util_sanitize(s, clean, sizeof(clean)));
+out:
+	json_free(j);
+	return rc;
+}
+
+/* ---- calls ---- */
+
+/*
+ * One call to Verify: the transport status of upstream_request, with the HTTP
+ * status, Retry-After and time taken copied into call. *res holds the reply
+ * (upstream_response_free it, also on failure).
+ */
+static enum status
+do_call(struct authy_call *call, const char *method, const char *path, const char *form,
+        struct upstream_response *res)
+{
+	struct upstream_call uc = {
+	    .method = method, .path = path, .form = form, .deadline_ms = call->deadline_ms};
+	enum status rc;
+
+	memset(res, 0, sizeof(*res));
+	if (call->up == NULL) {
+		call_seterr(call, "no upstream connection");
+		return STATUS_INTERNAL;
+	}
+	rc = upstream_request(call->up, &uc, res);
+	call->http_status = res->http_status;
+	call->retry_after_s = res->retry_after_s;
+	call->elapsed_ms = res->elapsed_ms;
+	if (rc != STATUS_OK)
+		call_seterr(call, "%s", res->err);
+	return rc;
+}
+
+/* A failure at debug level: the caller logs it itself with call->err. */
+static enum status
+logged(struct authy_call *call, const char *method, const char *path, enum status rc)
+{
+	if (rc != STATUS_OK && rc != STATUS_PENDING && rc != STATUS_DENIED && rc != STATUS_EXPIRED)
+		log_debug("verify %s %s: %s (%s)", method, path, status_str(rc), call->err);
+	return rc;
+}
+
+static bool
+path_ids_ok(struct authy_call *call, const char *service_sid, const char *identity)
+{
+	if (!verify_sid_valid(service_sid, "VA") || !verify_identity_valid(identity)) {
+		call_seterr(call, "invalid service SID or identity");
+		return false;
+	}
+	return true;
+}
+
+enum status
+verify_entity_create(struct authy_call *call, const char *service_sid, const char *identity)
+{
+	char path[PATH_MAX_LEN];
+	struct upstream_response res;
+	struct buf form;
+	enum status rc = STATUS_BAD_REQUEST;
+
+	call_reset(call);
+	memset(&res, 0, sizeof(res));
+	buf_init(&form, FORM_MAX);
+	if (!path_ids_ok(call, service_sid, identity))
+		goto out;
+	rc = verify_entity_form(identity, &form);
+	if (rc != STATUS_OK)
+		goto out;
+	snprintf(path, sizeof(path), VERIFY_PATH_ENTITIES_FMT, service_sid);
+	rc = do_call(call, "POST", path, buf_cstr(&form), &res);
+	if (rc == STATUS_OK)
+		rc = logged(call, "POST", path,
+		            verify_entity_reply(call, res.http_status, res.body, res.body_len));
+out:
+	upstream_response_free(&res);
+	buf_free(&form);
+	return rc;
+}
+
+enum status
+verify_factor_find(struct authy_call *call, const char *service_sid, const char *identity,
+                   char *factor_sid, size_t sidlen)
+{
+	char path[PATH_MAX_LEN];
+	struct upstream_response res;
+	enum status rc;
+
+	call_reset(call);
+	memset(&res, 0, sizeof(res));
+	if (sidlen > 0)
+		factor_sid[0] = '\0';
+	if (!path_ids_ok(call, service_sid, identity))
+		return STATUS_BAD_REQUEST;
+	snprintf(path, sizeof(path), VERIFY_PATH_FACTORS_FMT, service_sid, identity);
+	rc = do_call(call, "GET", path, NULL, &res);
+	if (rc == STATUS_OK)
+		rc = logged(call, "GET", path,
+		            verify_factors_reply(call, res.http_status, res.body, res.body_len,
+		                                 factor_sid, sidlen));
+	upstream_response_free(&res);
+	return rc;
+}
+
+enum status
+verify_challenge_create(struct authy_call *call, const struct verify_challenge *ch, char *sid,
+                        size_t sidlen)
+{
+	char path[PATH_MAX_LEN];
+	struct upstream_response res;
+	struct buf form;
+	enum status rc = STATUS_BAD_REQUEST;
+
+	call_reset(call);
+	memset(&res, 0, sizeof(res));
+	buf_init(&form, FORM_MAX);
+	if (sidlen > 0)
+		sid[0] = '\0';
+	if (ch == NULL || !path_ids_ok(call, ch->service_sid, ch->identity))
+		goto out;
+	rc = verify_challenge_form(ch, &form);
+	if (rc != STATUS_OK) {
+		call_seterr(call, "invalid challenge fields (%s)", status_str(rc));
+		rc = rc == STATUS_NOMEM ? rc : STATUS_BAD_REQUEST;
+		goto out;
+	}
+	snprintf(path, sizeof(path), VERIFY_PATH_CHALLENGES_FMT, ch->service_sid, ch->identity);
+	rc = do_call(call, "POST", path, buf_cstr(&form), &res);
+	if (rc == STATUS_OK)
+		rc = logged(call, "POST", path,
+		            verify_challenge_create_reply(call, res.http_status, res.body,
+		                                          res.body_len, sid, sidlen));
+out:
+	upstream_response_free(&res);
+	buf_free(&form);
+	return rc;
+}
+
+enum status
+verify_challenge_status(struct authy_call *call, const char *service_sid, const char *identity,
+                        const char *sid)
+{
+	char path[PATH_MAX_LEN];
+	struct upstream_response res;
+	enum status rc;
+
+	call_reset(call);
+	memset(&res, 0, sizeof(res));
+	if (!path_ids_ok(call, service_sid, identity) || !verify_sid_valid(sid, "YC")) {
+		call_seterr(call, "invalid challenge path");
+		return STATUS_BAD_REQUEST;
+	}
+	snprintf(path, sizeof(path), VERIFY_PATH_CHALLENGE_FMT, service_sid, identity, sid);
+	rc = do_call(call, "GET", path, NULL, &res);
+	if (rc == STATUS_OK)
+		rc = logged(
+		    call, "GET", path,
+		    verify_challenge_status_reply(call, res.http_status, res.body, res.body_len));
+	upstream_response_free(&res);
+	return rc;
+}
+
+void
+verify_upstream_opts(const struct config *cfg, struct upstream_opts *opts)
+{
+	bool api_key = cfg->twilio_api_key != NULL && cfg->twilio_api_key[0] != '\0';
+
+	memset(opts, 0, sizeof(*opts));
+	opts->base_url = cfg->verify_api_url != NULL ? cfg->verify_api_url : VERIFY_DEFAULT_URL;
+	opts->key_header = NULL;
+	/* Twilio recommends API keys in production; the account's token otherwise. */
+	opts->basic_user = api_key ? cfg->twilio_api_key : cfg->twilio_account_sid;
+	opts->basic_pass = api_key ? cfg->twilio_api_secret : cfg->twilio_auth_token;
+	opts->ca_file = cfg->ca_file;
+	opts->connect_timeout_ms = cfg->connect_timeout_ms;
+	opts->request_timeout_ms = cfg->request_timeout_ms;
+	opts->allow_http = false;
+}

@@ -1,0 +1,230 @@
+/*
+ * verify.h - Twilio Verify v2 Push semantics: the identity derived from a
+ * sign-in name, paths and form bodies of Entities, Factors and Challenges,
+ * interpretation of the JSON replies, the mapping of Twilio HTTP and error
+ * codes to enum status, and the verification of Verify webhooks. Calls go
+ * through upstream.h, JSON through json.h; no library header here.
+ */
+#ifndef B2CAUTHY_VERIFY_H
+#define B2CAUTHY_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "status.h"
+
+struct authy_call;
+struct authy_kv;
+struct buf;
+struct config;
+struct upstream_opts;
+
+#define VERIFY_DEFAULT_URL "https://verify.twilio.com"
+#define VERIFY_PATH_ENTITIES_FMT "/v2/Services/%s/Entities"
+#define VERIFY_PATH_FACTORS_FMT "/v2/Services/%s/Entities/%s/Factors"
+#define VERIFY_PATH_CHALLENGES_FMT "/v2/Services/%s/Entities/%s/Challenges"
+#define VERIFY_PATH_CHALLENGE_FMT "/v2/Services/%s/Entities/%s/Challenges/%s"
+
+/* Form parameters and reply fields. */
+#define VERIFY_F_IDENTITY "Identity"
+#define VERIFY_F_FACTOR_SID "FactorSid"
+#define VERIFY_F_MESSAGE "Details.Message"
+#define VERIFY_F_FIELDS "Details.Fields"
+#define VERIFY_F_EXPIRATION "ExpirationDate"
+#define VERIFY_F_HIDDEN "HiddenDetails"
+
+/*
+ * The identity is 20 decimal digits: it is returned to B2C as authyId, which
+ * holds 1..20 digits, and meets Twilio's 8..64 character identity rule.
+ */
+#define VERIFY_IDENTITY_LEN 20
+#define VERIFY_SID_LEN 34 /* two letters and 32 hex digits */
+/* The approval handle the tracker keeps: "<identity>/<challenge SID>". */
+#define VERIFY_HANDLE_MAX (VERIFY_IDENTITY_LEN + 1 + VERIFY_SID_LEN)
+#define VERIFY_MESSAGE_MAX 256 /* Details.Message, characters */
+#define VERIFY_LABEL_MAX 36    /* Details.Fields label, characters */
+#define VERIFY_VALUE_MAX 128   /* Details.Fields value, characters */
+#define VERIFY_FIELDS_MAX 20   /* Details.Fields entries */
+#define VERIFY_HIDDEN_MAX 1024 /* HiddenDetails, characters of JSON */
+#define VERIFY_TTL_MAX_S 3600  /* ExpirationDate at most 60 minutes ahead */
+#define VERIFY_MAX_FACTORS 50  /* entries read from one Factors page */
+
+/* Twilio error codes the responder tells apart. */
+#define VERIFY_E_AUTH 20003          /* authentication failed */
+#define VERIFY_E_NOT_FOUND 20404     /* resource not found */
+#define VERIFY_E_TOO_MANY 20429      /* too many requests */
+#define VERIFY_E_ENTITY_EXISTS 60301 /* an entity with this identity exists */
+#define VERIFY_E_FACTOR_UNVERIFIED 60318
+#define VERIFY_E_CHALLENGE_NOT_FOUND 60391
+#define VERIFY_E_ENTITY_NOT_FOUND 60392
+
+/* Which call a reply answers: a 404 means something different for each. */
+enum verify_op {
+	VERIFY_OP_ENTITY,           /* POST Entities: the service is missing */
+	VERIFY_OP_FACTORS,          /* GET Factors: the entity is unknown */
+	VERIFY_OP_CHALLENGE_CREATE, /* POST Challenges: the entity or factor is unknown */
+	VERIFY_OP_CHALLENGE_STATUS, /* GET a Challenge: it is unknown */
+};
+
+/*
+ * verify_identity - the Verify identity of a sign-in name: HMAC-SHA256 keyed
+ * with secret over the name with ASCII letters in lower case (B2C sign-in
+ * names are case-insensitive; other bytes are kept), the first 8 bytes of the
+ * MAC as a big-endian unsigned integer, written in decimal zero-padded to
+ * VERIFY_IDENTITY_LEN digits. Stable for a given secret and name; reveals
+ * nothing of the name without the secret. STATUS_OK, STATUS_BAD_REQUEST (empty
+ * name or secret, outlen too small) or STATUS_INTERNAL. Thread-safe.
+ */
+enum status verify_identity(const char *secret, const char *name, char *out, size_t outlen);
+
+/* verify_identity_valid - true for exactly VERIFY_IDENTITY_LEN digits. Pure. */
+bool verify_identity_valid(const char *s);
+
+/* verify_sid_valid - true for prefix (two letters) followed by 32 hex digits. Pure. */
+bool verify_sid_valid(const char *s, const char *prefix);
+
+/*
+ * verify_handle_make / verify_handle_split - the approval handle
+ * "<identity>/<challenge SID>" and back. make: STATUS_OK or
+ * STATUS_BAD_REQUEST (malformed parts, or outlen below VERIFY_HANDLE_MAX + 1).
+ * split: STATUS_OK with identity (>= VERIFY_IDENTITY_LEN + 1 bytes) and sid
+ * (>= VERIFY_SID_LEN + 1 bytes) filled, or STATUS_BAD_REQUEST. Pure.
+ */
+enum status verify_handle_make(const char *identity, const char *sid, char *out, size_t outlen);
+enum status verify_handle_split(const char *handle, char *identity, char *sid);
+
+/* One push challenge to create. */
+struct verify_challenge {
+	const char *service_sid;       /* VA... */
+	const char *identity;          /* VERIFY_IDENTITY_LEN digits */
+	const char *factor_sid;        /* YF... */
+	const char *message;           /* cut to VERIFY_MESSAGE_MAX characters */
+	const struct authy_kv *fields; /* Details.Fields {label, value}, cut to the limits */
+	int n_fields;                  /* 0..VERIFY_FIELDS_MAX */
+	const struct authy_kv *hidden; /* HiddenDetails as one JSON object of strings */
+	int n_hidden;
+	long long expires_at; /* ExpirationDate, Unix time in seconds (UTC) */
+};
+
+/*
+ * verify_entity_form / verify_challenge_form - append the form body of an
+ * entity or of a challenge to out (application/x-www-form-urlencoded):
+ * Identity; FactorSid, Details.Message, one Details.Fields per field holding
+ * the JSON object {"label":..,"value":..}, ExpirationDate as
+ * YYYY-MM-DDTHH:MM:SSZ and HiddenDetails as a JSON object. Strings too long
+ * for Verify are cut at a character boundary. STATUS_OK, STATUS_BAD_REQUEST
+ * for missing or malformed fields (identity or SIDs, empty message, a field
+ * without label or value, too many fields, expires_at <= 0), or the errors of
+ * buf_append / json. Pure.
+ */
+enum status verify_entity_form(const char *identity, struct buf *out);
+enum status verify_challenge_form(const struct verify_challenge *ch, struct buf *out);
+
+/*
+ * verify_map_error - the status for a Twilio error reply to op: HTTP code and
+ * Twilio "code" (0 when absent). 401 / 20003 STATUS_UPSTREAM_AUTH; 429 / 20429
+ * STATUS_RATE_LIMITED; 5xx STATUS_UPSTREAM_HTTP; 60318 STATUS_NO_FACTOR; other
+ * 403 STATUS_UPSTREAM_AUTH; 404 (20404, 60391, 60392) by op: ENTITY
+ * STATUS_UPSTREAM_HTTP (the service is missing), FACTORS and CHALLENGE_CREATE
+ * STATUS_USER_NOT_FOUND, CHALLENGE_STATUS STATUS_APPROVAL_NOT_FOUND; 409 / 60301
+ * STATUS_OK for ENTITY (it already exists); a 2xx STATUS_UPSTREAM_PROTOCOL;
+ * anything else STATUS_UPSTREAM_HTTP. Pure.
+ */
+enum status verify_map_error(long http_status, long code, enum verify_op op);
+
+/*
+ * verify_entity_reply / verify_factors_reply / verify_challenge_create_reply /
+ * verify_challenge_status_reply - interpret one HTTP reply (len bytes of body,
+ * not necessarily NUL-terminated, may be NULL). A non-2xx reply becomes
+ * verify_map_error of its status and JSON "code". entity: STATUS_OK also for
+ * "already exists". factors: the SID of the newest (latest date_created)
+ * factor with factor_type push and status verified into factor_sid (>=
+ * VERIFY_SID_LEN + 1 bytes), STATUS_NO_FACTOR when there is none.
+ * challenge_create: the challenge SID (YC...) into sid. challenge_status:
+ * STATUS_OK (approved), STATUS_PENDING, STATUS_DENIED, STATUS_EXPIRED. A 2xx
+ * that lacks what is needed gives STATUS_UPSTREAM_PROTOCOL. They set
+ * call->error_code (the Twilio code as text) and call->err only. Pure.
+ */
+enum status verify_entity_reply(struct authy_call *call, long http_status, const char *body,
+                                size_t len);
+enum status verify_factors_reply(struct authy_call *call, long http_status, const char *body,
+                                 size_t len, char *factor_sid, size_t sidlen);
+enum status verify_challenge_create_reply(struct authy_call *call, long http_status,
+                                          const char *body, size_t len, char *sid, size_t sidlen);
+enum status verify_challenge_status_reply(struct authy_call *call, long http_status,
+                                          const char *body, size_t len);
+
+/*
+ * verify_entity_create - POST the entity (an existing one is success).
+ * verify_factor_find - GET the entity's factors: the verified push factor, as
+ * verify_factors_reply. verify_challenge_create - POST a challenge: its SID.
+ * verify_challenge_status - GET the challenge's status, as
+ * verify_challenge_status_reply. Each returns the reply's status or a
+ * transport status of upstream_request, with call filled (HTTP status,
+ * Retry-After, time taken, err). Thread-safe for distinct calls (each with
+ * its own upstream handle).
+ */
+enum status verify_entity_create(struct authy_call *call, const char *service_sid,
+                                 const char *identity);
+enum status verify_factor_find(struct authy_call *call, const char *service_sid,
+                               const char *identity, char *factor_sid, size_t sidlen);
+enum status verify_challenge_create(struct authy_call *call, const struct verify_challenge *ch,
+                                    char *sid, size_t sidlen);
+enum status verify_challenge_status(struct authy_call *call, const char *service_sid,
+                                    const char *identity, const char *sid);
+
+/*
+ * verify_upstream_opts - fill an upstream_opts for the Verify API from cfg:
+ * verify_api_url, HTTP Basic auth with twilio_api_key and twilio_api_secret
+ * when set, else twilio_account_sid and twilio_auth_token, and no key header.
+ * Strings are borrowed from cfg.
+ */
+void verify_upstream_opts(const struct config *cfg, struct upstream_opts *opts);
+
+/* Verify webhooks (verify_webhook.c). FastCGI name of the signature header. */
+#define VERIFY_P_SIGNATURE "HTTP_X_TWILIO_SIGNATURE"
+#define VERIFY_BODY_HASH_PARAM "bodySHA256"
+#define VERIFY_WEBHOOK_MAX_PARAMS 256
+#define VERIFY_EVENT_APPROVED "challenge.approved"
+#define VERIFY_EVENT_DENIED "challenge.denied"
+
+/* One received webhook, everything borrowed. */
+struct verify_webhook {
+	const char *auth_token; /* the HMAC key: the account's Auth Token */
+	const char *signature;  /* X-Twilio-Signature, base64 */
+	const char *url;        /* the full URL Twilio called, query string included */
+	const char *params;     /* form body, or JSON body */
+	size_t params_len;
+	bool json; /* a JSON body, signed through the bodySHA256 query parameter */
+};
+
+/*
+ * verify_webhook_data - what Twilio signs, appended to out: the URL followed,
+ * for a form body, by every parameter's decoded name and value concatenated,
+ * ordered by name (then value), repeated identical pairs once; for a JSON
+ * body the URL alone. STATUS_OK, STATUS_BAD_REQUEST (undecodable or too many
+ * parameters) or a buf error. Pure.
+ */
+enum status verify_webhook_data(const struct verify_webhook *wh, struct buf *out);
+
+/*
+ * verify_webhook_verify - check X-Twilio-Signature =
+ * base64(HMAC-SHA1(auth token, verify_webhook_data)) in constant time; for a
+ * JSON body also that the URL's bodySHA256 is the hex SHA-256 of the body.
+ * STATUS_OK, or STATUS_UNAUTHORIZED with the reason in err (no secret in it).
+ * Thread-safe.
+ */
+enum status verify_webhook_verify(const struct verify_webhook *wh, char *err, size_t errlen);
+
+/*
+ * verify_webhook_result - the challenge and outcome a verified webhook
+ * reports: "type" challenge.approved (STATUS_OK) or challenge.denied
+ * (STATUS_DENIED), with "entity_identity" and "challenge_sid" as the handle
+ * (>= VERIFY_HANDLE_MAX + 1 bytes). STATUS_OK with *result set; STATUS_PENDING
+ * for any other event type (factor events); STATUS_BAD_REQUEST when fields are
+ * missing or malformed. Pure.
+ */
+enum status verify_webhook_result(const char *params, size_t len, bool json, char *handle,
+                                  size_t handlelen, enum status *result);
+
+#endif
