@@ -1,6 +1,7 @@
 /*
- * handler_common.c - what every handler that calls Authy shares: borrowing a
- * connection from the bounded pool for exactly one call, and accounting it.
+ * handler_common.c - what every handler that calls the provider (Authy or
+ * Verify) shares: borrowing a connection from the bounded pool for exactly
+ * one call, and accounting it.
  */
 #include "handlers.h"
 

@@ -1,7 +1,8 @@
 /*
  * handler_register.c - POST /api/identity/register: B2C claims (email or
- * signInName, phoneNumber, optional countryCode) -> Authy users/new ->
- * output claim authyId, stored by B2C as extension_authyId.
+ * signInName, phoneNumber, optional countryCode) -> the provider's user
+ * (Authy users/new, or a Verify Entity) -> output claim authyId, stored by
+ * B2C as extension_authyId.
  */
 #include "handlers.h"
 
@@ -10,41 +11,35 @@
 #include "config.h"
 #include "log.h"
 #include "phone.h"
+#include "provider.h"
 #include "util.h"
 
-/* Authy needs an email: the email claim, else a sign-in name that is one. */
 static enum status
-authy_email(struct req_ctx *ctx, const struct b2c_claims *c, const char **out)
+create_user(struct req_ctx *ctx, const struct provider_user *u, char *id, size_t idlen)
 {
-	if (c->email[0] != '\0') {
-		*out = c->email;
-		return STATUS_OK;
-	}
-	if (b2c_email_valid(c->sign_in_name)) {
-		*out = c->sign_in_name;
-		return STATUS_OK;
-	}
-	ctx_seterr(ctx, "no email claim and the sign-in name is not an email address");
-	return STATUS_EMAIL_INVALID;
-}
-
-static enum status
-create_user(struct req_ctx *ctx, const char *email, const struct phone_number *ph, char *id,
-            size_t idlen)
-{
-	struct authy_user u = {.email = email,
-	                       .cellphone = ph->national,
-	                       .country_code = ph->country_code,
-	                       .send_install_link = ctx->cfg->send_install_link};
 	struct authy_call call;
 	enum status rc;
 
 	rc = handler_call_begin(ctx, &call);
 	if (rc != STATUS_OK)
 		return rc;
-	rc = authy_user_create(&call, &u, id, idlen);
-	handler_call_end(ctx, &call, rc, "authy users/new");
+	rc = provider_user_create(ctx->cfg, &call, u, id, idlen);
+	handler_call_end(ctx, &call, rc,
+	                 config_is_verify(ctx->cfg) ? "verify entities" : "authy users/new");
 	return rc;
+}
+
+/* The name registered: Authy's email, or the sign-in name Verify's identity hides. */
+static void
+log_registered(const struct req_ctx *ctx, const struct provider_user *u, const char *id)
+{
+	const char *first = config_is_verify(ctx->cfg) ? u->sign_in_name : u->email;
+	const char *other = config_is_verify(ctx->cfg) ? u->email : u->sign_in_name;
+	char mphone[32], memail[80];
+
+	log_info("registered authy_id=%s phone=+%s%s email=%s", id, u->phone->country_code,
+	         util_mask_phone(u->phone->national, mphone, sizeof(mphone)),
+	         util_mask_email(first[0] != '\0' ? first : other, memail, sizeof(memail)));
 }
 
 enum status
@@ -52,9 +47,8 @@ handler_register(struct req_ctx *ctx, struct response *res)
 {
 	struct b2c_claims c;
 	struct phone_number ph;
-	const char *email = NULL;
-	char id[AUTHY_ID_MAX + 1];
-	char mphone[32], memail[80];
+	struct provider_user u = {.phone = &ph};
+	char id[PROVIDER_ID_MAX + 1];
 	enum status rc;
 
 	rc = b2c_parse_claims(ctx->req->body, ctx->req->body_len, &c);
@@ -63,15 +57,15 @@ handler_register(struct req_ctx *ctx, struct response *res)
 	rc = b2c_validate_register(&c, &ph);
 	if (rc != STATUS_OK)
 		goto out;
-	rc = authy_email(ctx, &c, &email);
+	u.email = c.email;
+	u.sign_in_name = c.sign_in_name;
+	rc = provider_user_check(ctx->cfg, &u, ctx->err, sizeof(ctx->err));
 	if (rc != STATUS_OK)
 		goto out;
-	rc = create_user(ctx, email, &ph, id, sizeof(id));
+	rc = create_user(ctx, &u, id, sizeof(id));
 	if (rc != STATUS_OK)
 		goto out;
-	log_info("registered authy_id=%s phone=+%s%s email=%s", id, ph.country_code,
-	         util_mask_phone(ph.national, mphone, sizeof(mphone)),
-	         util_mask_email(email, memail, sizeof(memail)));
+	log_registered(ctx, &u, id);
 	rc = b2c_reply_authy_id(res, id);
 out:
 	return rc;

@@ -1,7 +1,8 @@
 /*
- * handler_wait.c - POST /api/identity/waitforauthyapproval: create a OneTouch
- * approval request (or re-attach to the pending one when B2C retries) and
- * wait for its outcome within the wait budget, below B2C's 30 s timeout.
+ * handler_wait.c - POST /api/identity/waitforauthyapproval: create a push
+ * approval (an Authy OneTouch request or a Verify challenge; or re-attach to
+ * the pending one when B2C retries) and wait for its outcome within the wait
+ * budget, below B2C's 30 s timeout.
  */
 #include "handlers.h"
 
@@ -13,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "provider.h"
 #include "tracker.h"
 #include "util.h"
 
@@ -46,8 +48,9 @@ create_approval(struct req_ctx *ctx, const struct b2c_claims *c, char *uuid, siz
 	rc = handler_call_begin(ctx, &call);
 	if (rc != STATUS_OK)
 		return rc;
-	rc = authy_approval_create(&call, &a, uuid, uuidlen);
-	handler_call_end(ctx, &call, rc, "authy approval_requests");
+	rc = provider_approval_create(cfg, &call, &a, uuid, uuidlen);
+	handler_call_end(ctx, &call, rc,
+	                 config_is_verify(cfg) ? "verify challenges" : "authy approval_requests");
 	return rc;
 }
 
@@ -56,7 +59,7 @@ static enum status
 attach(struct req_ctx *ctx, const struct b2c_claims *c, struct tracker_entry **e)
 {
 	char key[sizeof(c->authy_id) + sizeof(c->sign_in_name) + sizeof(c->email) + 2];
-	char uuid[AUTHY_UUID_MAX + 1];
+	char uuid[PROVIDER_HANDLE_MAX + 1];
 	bool created = false;
 	enum status rc;
 
@@ -114,10 +117,11 @@ handler_wait_poll(void *arg, struct upstream *up, const char *uuid, long long de
                   long *retry_after_s)
 {
 	struct authy_call call = {.up = up, .deadline_ms = deadline_ms};
+	const struct config *cfg = arg;
 	enum status rc;
 
-	(void)arg;
-	rc = authy_approval_status(&call, uuid);
+	/* arg is the configuration (NULL: the Authy API). */
+	rc = provider_approval_status(cfg, &call, uuid);
 	*retry_after_s = call.retry_after_s;
 	metrics_upstream(
 	    call.elapsed_ms,

@@ -12,22 +12,27 @@
 struct authy_call;
 struct upstream;
 
-/* handler_register.c: POST /api/identity/register -> {"authyId": "..."} */
+/*
+ * handler_register.c: POST /api/identity/register -> {"authyId": "..."}: the
+ * Authy user id, or with provider = verify the Verify identity.
+ */
 enum status handler_register(struct req_ctx *ctx, struct response *res);
 
 /* handler_wait.c: POST /api/identity/waitforauthyapproval -> {} once approved */
 enum status handler_wait(struct req_ctx *ctx, struct response *res);
 
 /*
- * handler_wait_poll - the tracker's poll function for the Authy API (arg
- * unused): GET the approval status with handle up. See tracker_poll_fn.
+ * handler_wait_poll - the tracker's poll function: GET the status of the
+ * approval handle uuid with handle up from the configured provider. arg is
+ * the const struct config * (NULL means the Authy API). See tracker_poll_fn.
  */
 enum status handler_wait_poll(void *arg, struct upstream *up, const char *uuid,
                               long long deadline_ms, long *retry_after_s);
 
 /*
  * handler_callback.c: POST (or GET) on the configured callback path: a
- * OneTouch callback signed by Authy -> wakes the waiting requests at once.
+ * OneTouch callback signed by Authy, or with provider = verify a Verify
+ * webhook signed by Twilio -> wakes the waiting requests at once.
  */
 enum status handler_callback(struct req_ctx *ctx, struct response *res);
 
@@ -36,7 +41,7 @@ enum status handler_health(struct req_ctx *ctx, struct response *res);
 enum status handler_metrics(struct req_ctx *ctx, struct response *res);
 
 /*
- * handler_common.c: borrow an upstream handle for one Authy call
+ * handler_common.c: borrow an upstream handle for one provider call
  * (STATUS_UNAVAILABLE when none frees up before the deadline), and give it
  * back, accounting the call in ctx, the metrics and, on failure, ctx->err
  * prefixed with what.

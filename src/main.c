@@ -12,12 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "authy.h"
 #include "config.h"
 #include "fcgi_io.h"
 #include "handlers.h"
 #include "log.h"
 #include "pool.h"
+#include "provider.h"
 #include "tracker.h"
 #include "upstream.h"
 #include "worker.h"
@@ -40,7 +40,8 @@ usage(FILE *out)
 	    out,
 	    "usage: " PROG ".fcgi [-c FILE] [-s] [-t] [-h] [-V]\n"
 	    "\n"
-	    "FastCGI responder for Azure AD B2C: Authy push-approval MFA.\n"
+	    "FastCGI responder for Azure AD B2C: push-approval MFA through the Authy API\n"
+	    "or Twilio Verify v2 Push (provider = authy | verify).\n"
 	    "POST /api/identity/register, POST /api/identity/waitforauthyapproval,\n"
 	    "GET /healthz, GET /metrics.\n"
 	    "\n"
@@ -182,10 +183,11 @@ start(const struct config *cfg, int fd, struct runtime *rt)
 	struct tracker_opts to = {.poll_interval_ms = cfg->poll_interval_ms,
 	                          .poll_timeout_ms = cfg->request_timeout_ms,
 	                          .pollers = (int)cfg->tracker_connections,
-	                          .poll = handler_wait_poll};
+	                          .poll = handler_wait_poll,
+	                          .poll_arg = (void *)cfg};
 	struct worker_opts wo = {.listen_fd = fd, .cfg = cfg, .stack_size = STACK_SIZE};
 
-	authy_upstream_opts(cfg, &uo);
+	provider_upstream_opts(cfg, &uo);
 	if (upool_new(&uo, (int)cfg->upstream_connections, &rt->pool) != STATUS_OK ||
 	    upool_new(&uo, (int)cfg->tracker_connections, &rt->poll_pool) != STATUS_OK)
 		fatalx("out of memory");
@@ -226,8 +228,10 @@ main(int argc, char **argv)
 		fatalx("library initialisation failed");
 	fd = open_socket(&cfg);
 	start(&cfg, fd, &rt);
-	log_info("started version=%s workers=%ld max_workers=%ld api=%s wait_budget_ms=%ld",
-	         B2CAUTHY_VERSION, cfg.workers, cfg.max_workers, cfg.api_url, cfg.wait_budget_ms);
+	log_info("started version=%s workers=%ld max_workers=%ld provider=%s api=%s "
+	         "wait_budget_ms=%ld",
+	         B2CAUTHY_VERSION, cfg.workers, cfg.max_workers, provider_name(&cfg),
+	         config_is_verify(&cfg) ? cfg.verify_api_url : cfg.api_url, cfg.wait_budget_ms);
 	wait_for_stop(&set);
 	workers_stop(rt.workers);
 	tracker_free(rt.tracker);
