@@ -57,6 +57,36 @@ fuzz_split(const uint8_t *data, size_t size, char **buf, char **fields, size_t m
 	return n;
 }
 
+/*
+ * fuzz_utf8_valid - 1 when s is well-formed UTF-8: every sequence decodes to
+ * a scalar value (no surrogates, at most U+10FFFF) in its shortest form.
+ * Written by decoding, independently of the byte-range tables in json.c.
+ */
+static inline int
+fuzz_utf8_valid(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s != '\0') {
+		unsigned long cp;
+		int n = *s < 0x80 ? 0 : *s >= 0xF0 ? 3 : *s >= 0xE0 ? 2 : *s >= 0xC0 ? 1 : -1;
+
+		if (n < 0 || *s >= 0xF8)
+			return 0;
+		cp = n == 0 ? *s : (unsigned long)(*s & (0x3F >> n));
+		for (int i = 1; i <= n; i++) {
+			if ((s[i] & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i] & 0x3F);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		s += n + 1;
+	}
+	return 1;
+}
+
 static inline int
 fuzz_all_digits(const char *s)
 {

@@ -41,6 +41,8 @@ check_claims(const struct b2c_claims *c)
 	FUZZ_ASSERT(c->email[0] == '\0' || b2c_email_valid(c->email));
 	FUZZ_ASSERT(c->name_rc == STATUS_OK || c->sign_in_name[0] == '\0');
 	FUZZ_ASSERT(c->authy_id[0] == '\0' || util_is_digits(c->authy_id, B2C_AUTHY_ID_MAX));
+	/* What reaches Authy, the logs and the replies is well-formed UTF-8. */
+	FUZZ_ASSERT(fuzz_utf8_valid(c->sign_in_name) && fuzz_utf8_valid(c->email));
 	if (b2c_validate_register(c, &ph) == STATUS_OK) {
 		FUZZ_ASSERT(c->email[0] != '\0' || b2c_sign_in_name_valid(c->sign_in_name));
 		FUZZ_ASSERT(fuzz_all_digits(ph.country_code) && fuzz_all_digits(ph.national));
