@@ -561,6 +561,8 @@ tracker_wait(struct tracker *t, struct tracker_entry *e, long long deadline_ms, 
 {
 	enum status rc;
 
+	/* Thousands of threads may sleep here: keep only the stack they need now. */
+	util_stack_trim();
 	pthread_mutex_lock(&t->lock);
 	waiter_enter(t, e, util_now_ms());
 	for (;;) {

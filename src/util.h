@@ -68,6 +68,14 @@ char *util_mask_phone(const char *phone, char *out, size_t outlen);
 char *util_mask_email(const char *email, char *out, size_t outlen);
 
 /*
+ * util_stack_trim - give the pages of the calling thread's stack below the
+ * current frame (minus a small margin) back to the kernel (MADV_DONTNEED).
+ * For a thread about to sleep for long: pages a deep call (TLS, JSON) once
+ * touched otherwise stay resident for the thread's life. Thread-safe.
+ */
+void util_stack_trim(void);
+
+/*
  * util_trim - strip leading and trailing ASCII white space in place; returns s.
  */
 char *util_trim(char *s);

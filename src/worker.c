@@ -6,6 +6,8 @@
 #include "worker.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,8 @@
 
 struct workers {
 	struct worker_opts opts;
+	char id_prefix[17];   /* random per process, so ids from instances differ */
+	atomic_ulong next_id; /* request ids: prefix + counter, no per-thread RNG state */
 	pthread_mutex_t lock;
 	pthread_cond_t exited;
 	pthread_attr_t attr;
@@ -50,7 +54,7 @@ spawn(struct workers *w)
 
 /* A request id from the web server when it is sane, else a random one. */
 static void
-set_request_id(struct req_ctx *ctx, const struct request *req)
+set_request_id(struct workers *w, struct req_ctx *ctx, const struct request *req)
 {
 	const char *rid = request_param(req, REQUEST_P_REQUEST_ID);
 
@@ -61,8 +65,9 @@ set_request_id(struct req_ctx *ctx, const struct request *req)
 	        strlen(rid) &&
 	    *rid != '\0') {
 		util_strlcpy(ctx->id, rid, sizeof(ctx->id));
-	} else if (crypto_random_hex(8, ctx->id, sizeof(ctx->id)) != STATUS_OK) {
-		util_strlcpy(ctx->id, "-", sizeof(ctx->id));
+	} else {
+		snprintf(ctx->id, sizeof(ctx->id), "%s%08lx", w->id_prefix,
+		         atomic_fetch_add(&w->next_id, 1) & 0xffffffffUL);
 	}
 	log_set_request_id(ctx->id);
 }
@@ -97,7 +102,7 @@ handle(struct workers *w, struct fcgi_conn *c, bool overloaded)
 	util_strlcpy(ctx.route, "other", sizeof(ctx.route));
 	rc = fcgi_io_read_request(c, (size_t)cfg->max_body_bytes, &req);
 	req.now_s = (long long)time(NULL);
-	set_request_id(&ctx, &req);
+	set_request_id(w, &ctx, &req);
 	if (rc == STATUS_OK && overloaded)
 		rc = STATUS_UNAVAILABLE;
 	if (rc != STATUS_OK) {
@@ -130,6 +135,23 @@ enter_busy(struct workers *w)
 	return overloaded;
 }
 
+/*
+ * Back from a request: true when this thread should exit because a burst is
+ * over and enough threads already wait in accept (the pool shrinks back to
+ * `workers`, returning the memory of the burst).
+ */
+static bool
+leave_busy(struct workers *w)
+{
+	bool surplus;
+
+	pthread_mutex_lock(&w->lock);
+	w->busy--;
+	surplus = w->idle >= w->opts.cfg->workers && w->total > w->opts.cfg->workers;
+	pthread_mutex_unlock(&w->lock);
+	return surplus;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -152,9 +174,8 @@ worker_main(void *arg)
 		}
 		handle(w, c, enter_busy(w));
 		fcgi_io_finish(c);
-		pthread_mutex_lock(&w->lock);
-		w->busy--;
-		pthread_mutex_unlock(&w->lock);
+		if (leave_busy(w))
+			break;
 	}
 	fcgi_io_conn_free(c);
 	pthread_mutex_lock(&w->lock);
@@ -173,6 +194,10 @@ workers_start(const struct worker_opts *opts, struct workers **out)
 	if (w == NULL)
 		return STATUS_NOMEM;
 	w->opts = *opts;
+	if (crypto_random_hex(4, w->id_prefix, sizeof(w->id_prefix)) != STATUS_OK) {
+		free(w);
+		return STATUS_INTERNAL;
+	}
 	w->limit = (int)opts->cfg->max_workers + 1;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->exited, NULL);

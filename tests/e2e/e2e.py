@@ -310,6 +310,13 @@ def flow_concurrency(t, env):
     replies = [stack.fcgi_finish(p) for p in procs]
     t.check(all(r.status == 200 for r in replies), "24 concurrent waits all approved",
             repr([r.status for r in replies]))
+    pid = env["responder"].proc.pid
+    peak = len(os.listdir(f"/proc/{pid}/task"))
+    time.sleep(0.3)
+    idle = len(os.listdir(f"/proc/{pid}/task"))
+    # main + workers (4) + pollers (4) + one spare accepting thread, at most
+    t.check(idle <= 1 + 4 + 4 + 2, "the worker pool shrinks back after the burst",
+            f"{idle} threads now")
     st = env["mock"].call("GET", "/_mock/stats")
     new = st.get("connections_opened", 999) - opened
     t.check(new <= 16 + 4, "upstream connections stay bounded (upstream + tracker pools)",
