@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """mock_authy.py - a stand-in for the Authy API (users/new, OneTouch approval
-requests) over HTTPS on loopback, for the component and end-to-end tests of
-b2c-authy. Python 3 standard library only. Behaviour is chosen by magic e-mail
-prefixes and by faults injected through the /_mock control API; see README.md.
+requests) and, through mock_verify.py, for Twilio Verify v2 Push (/v2/...) over
+HTTPS on loopback, for the component and end-to-end tests of b2c-authy. Python
+3 standard library only. Behaviour is chosen by magic e-mail prefixes (Authy)
+or factor names (Verify) and by faults injected through the /_mock control
+API; see README.md.
 """
 
 import argparse
@@ -25,6 +27,8 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import urllib.request
 from urllib.parse import parse_qsl, quote_plus, urlsplit
+
+import mock_verify
 
 DEFAULT_API_KEY = "test-api-key"
 API_KEY_HEADER = "X-Authy-API-Key"
@@ -147,6 +151,14 @@ class CallbackHook:
             },
         }
 
+    def record(self, entry):
+        """Keep a signed callback for GET /_mock/callbacks; POST it when delivering."""
+        with self.lock:
+            self.recorded.append(entry)
+            del self.recorded[:-1000]
+        if self.deliver:
+            threading.Thread(target=self.post, args=(entry,), daemon=True).start()
+
     def approval_changed(self, snapshot):
         self.log("approval %s -> %s" % (snapshot["uuid"], snapshot["status"]))
         if not self.callback_url or snapshot["status"] == "pending":
@@ -158,17 +170,14 @@ class CallbackHook:
                  "headers": {"X-Authy-Signature-Nonce": nonce,
                              "X-Authy-Signature": callback_signature(
                                  self.api_key, nonce, "POST", self.callback_url, params)}}
-        with self.lock:
-            self.recorded.append(entry)
-            del self.recorded[:-1000]
-        if self.deliver:
-            threading.Thread(target=self.post, args=(entry,), daemon=True).start()
+        self.record(entry)
 
     def post(self, entry):
         ctx = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
         req = urllib.request.Request(entry["url"], data=entry["body"].encode(), method="POST",
-                                     headers=dict(entry["headers"],
-                                                  **{"Content-Type": "application/json"}))
+                                     headers=dict(entry["headers"], **{
+                                         "Content-Type": entry.get("content_type",
+                                                                   "application/json")}))
         try:
             with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
                 self.log("callback %s -> %d" % (entry["url"], r.status))
@@ -643,13 +652,25 @@ class Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         query = dict(parse_qsl(url.query, keep_blank_values=True))
+        if path.startswith("/_mock/verify/"):
+            self.send_reply(self.server.verify.control(method, path, query, body))
+            return
         if path.startswith("/_mock/") or path == "/_mock":
+            if path == "/_mock/reset" and method == "POST":
+                self.server.verify.reset()
             self.send_reply(self.server.control.route(method, path, query, body))
             return
-        params = dict(query)
-        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-        key = self.headers.get(API_KEY_HEADER, "")
-        key_ok = hmac.compare_digest(key.encode(), self.server.api_key.encode())
+        pairs = parse_qsl(url.query, keep_blank_values=True)
+        pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        params = dict(pairs)
+        verify = path.startswith("/v2/")
+        if verify:
+            key_ok = self.server.verify.auth_ok(self.headers.get("Authorization", ""))
+            for k in set(k for k, _ in pairs if sum(1 for x, _ in pairs if x == k) > 1):
+                params[k] = [v for x, v in pairs if x == k]
+        else:
+            key = self.headers.get(API_KEY_HEADER, "")
+            key_ok = hmac.compare_digest(key.encode(), self.server.api_key.encode())
         self.server.state.record({
             "method": method,
             "path": path,
@@ -662,7 +683,9 @@ class Handler(BaseHTTPRequestHandler):
         fault = self.server.state.take_fault(path)
         if fault is not None and self.apply_fault(fault):
             return
-        if not key_ok:
+        if verify:
+            reply = self.server.verify.route(method, path, pairs, key_ok)
+        elif not key_ok:
             reply = Reply(401, error_body("Invalid API key", "60001"))
         else:
             reply = self.server.api.route(method, path, params)
@@ -740,7 +763,7 @@ class MockServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, addr, tls, api_key, log_path, callback=None):
+    def __init__(self, addr, tls, api_key, log_path, callback=None, verify=None):
         self.tls = tls
         self.api_key = api_key
         self.log_lock = threading.Lock()
@@ -749,6 +772,7 @@ class MockServer(ThreadingHTTPServer):
         self.state = State(CallbackHook(api_key, self.log, **(callback or {})))
         self.api = AuthyApi(self.state)
         self.control = Control(self.state)
+        self.verify = mock_verify.VerifyMock(Reply, self.log, self.state.hook, **(verify or {}))
         super().__init__(addr, Handler)
 
     def log(self, msg):
@@ -784,6 +808,7 @@ def ticker(server):
     while not server.stopping.wait(TICK_S):
         try:
             server.state.tick()
+            server.verify.tick()
         except Exception:
             traceback.print_exc()
 
@@ -808,6 +833,12 @@ def main():
     ap.add_argument("--callback-deliver", action="store_true",
                     help="also POST each callback to --callback-url")
     ap.add_argument("--callback-ca", help="CA file to verify the callback URL's server")
+    ap.add_argument("--verify-service-sid", default=mock_verify.DEFAULT_SERVICE_SID)
+    ap.add_argument("--twilio-account-sid", default=mock_verify.DEFAULT_ACCOUNT_SID)
+    ap.add_argument("--twilio-auth-token", default=mock_verify.DEFAULT_AUTH_TOKEN,
+                    help="Basic auth password with the account SID; signs Verify webhooks")
+    ap.add_argument("--twilio-api-key", help="an API key SID also accepted for Basic auth")
+    ap.add_argument("--twilio-api-secret")
     args = ap.parse_args()
 
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -815,7 +846,10 @@ def main():
     tls.load_cert_chain(args.cert, args.key)
     callback = {"callback_url": args.callback_url, "deliver": args.callback_deliver,
                 "ca_file": args.callback_ca}
-    server = MockServer((args.host, args.port), tls, args.api_key, args.log, callback)
+    verify = {"service_sid": args.verify_service_sid, "account_sid": args.twilio_account_sid,
+              "auth_token": args.twilio_auth_token, "api_key": args.twilio_api_key,
+              "api_secret": args.twilio_api_secret}
+    server = MockServer((args.host, args.port), tls, args.api_key, args.log, callback, verify)
 
     def stop(signum, frame):
         server.stopping.set()
