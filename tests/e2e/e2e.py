@@ -6,6 +6,8 @@ Part 2 runs the flows that need several steps: register -> wait -> approved,
 denial, expiry, timeout, B2C retry re-attach, client abort, upstream faults,
 concurrency, health/metrics, graceful shutdown with a wait in flight, and a
 scan of every log for secrets and unmasked phone numbers.
+The environment variable PROVIDER (authy, the default, or verify) chooses the
+backend the responder is configured for; provider.py holds what differs.
 Ends with "N passed, N failed".
 """
 import glob
@@ -19,6 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+import provider  # noqa: E402
 import stack  # noqa: E402
 
 BUDGET_MS = 4000
@@ -52,8 +55,9 @@ def parse_case(path):
     unset (NAME: leave that param out), content-type (or none), body, body-hex,
     body-size (N bytes of JSON), body-gen (see expand_body), transport (cgi-fcgi,
     or raw for our own FastCGI client, which can send a body without
-    CONTENT_LENGTH), expect-status, expect-json (FIELD =|~|absent|present
-    VALUE, repeatable), expect-header (NAME=value, repeatable)."""
+    CONTENT_LENGTH), provider (authy or verify: run only with that backend),
+    expect-status, expect-json (FIELD =|~|absent|present VALUE, repeatable),
+    expect-header (NAME=value, repeatable)."""
     case = {"name": os.path.basename(path), "params": {}, "expect_json": [],
             "expect_header": [], "cert": "client", "content_type": "application/json",
             "body": b"", "transport": "cgi-fcgi"}
@@ -84,6 +88,10 @@ def parse_case(path):
             if val not in ("cgi-fcgi", "raw"):
                 raise ValueError(f"{path}: unknown transport {val!r}")
             case["transport"] = val
+        elif key == "provider":
+            if val not in ("authy", "verify"):
+                raise ValueError(f"{path}: unknown provider {val!r}")
+            case["provider"] = val
         elif key == "body-size":
             n = int(val)
             case["body"] = b'{"email":"' + b"a" * max(0, n - 12) + b'"}'
@@ -163,6 +171,11 @@ def run_case(t, env, case):
 
 # ---- flows ----
 
+def prov(env):
+    """The backend the responder under test talks to (Authy when not set)."""
+    return env.get("provider") or provider.Authy()
+
+
 def register(env, email, phone="+1 415 555 0100", sign_in=None):
     body = {"email": email, "phoneNumber": phone}
     if sign_in:
@@ -188,6 +201,8 @@ def new_user(t, env, prefix, phone):
     r = register(env, f"{prefix}+{digits[-4:]}@example.com", phone)
     ok = t.check(r.status == 200 and re.fullmatch(r"[0-9]+", str((r.json or {}).get("authyId"))),
                  f"register {prefix}", repr(r))
+    if ok:
+        prov(env).enrol(env, r.json["authyId"], prefix)
     return r.json["authyId"] if ok else "0"
 
 
@@ -199,7 +214,7 @@ def flow_approve(t, env):
     r = wait(env, aid, sign_in="alice@example.com")
     t.check(r.status == 200 and r.json == {}, "wait -> approved -> 200 {}", repr(r))
     t.check(r.elapsed < 3, "approval seen within a poll interval", f"{r.elapsed:.2f}s")
-    reqs = env["mock"].approvals(aid)
+    reqs = prov(env).approvals(env["mock"], aid)
     t.check(len(reqs) == 1, "one approval request sent", repr(reqs))
     if reqs:
         det = reqs[0].get("details", {})
@@ -238,16 +253,16 @@ def flow_retry_reattach(t, env):
     t.check(r1.status == 409, "first try times out", repr(r1))
     p = wait_start(env, aid, sign_in="retry-user")
     time.sleep(0.8)
-    reqs = env["mock"].approvals(aid)
+    reqs = prov(env).approvals(env["mock"], aid)
     t.check(len(reqs) == 1, "retry re-attaches: still one push", repr(reqs))
     if reqs:
-        env["mock"].call("POST", f"/_mock/approval_requests/{reqs[0]['uuid']}/approve")
+        prov(env).resolve(env["mock"], reqs[0]["uuid"], "approve")
     r2 = stack.fcgi_finish(p)
     t.check(r2.status == 200, "retry gets the approval", repr(r2))
     t.check(r2.elapsed < 0.8 + POLL_MS / 1000 * 2 + 1, "approval seen quickly after re-attach",
             f"{r2.elapsed:.2f}s")
     r3 = wait(env, aid, sign_in="other-name")
-    t.check(len(env["mock"].approvals(aid)) == 2, "other sign-in name -> a new push",
+    t.check(len(prov(env).approvals(env["mock"], aid)) == 2, "other sign-in name -> a new push",
             repr(r3))
 
 
@@ -258,7 +273,7 @@ def flow_abort(t, env):
     p.kill()
     p.wait()
     time.sleep(0.6)
-    uuid = (env["mock"].approvals(aid) or [{}])[0].get("uuid", "?")
+    uuid = (prov(env).approvals(env["mock"], aid) or [{}])[0].get("uuid", "?")
 
     def polls():
         return sum(1 for r in env["mock"].requests() if uuid in r.get("path", ""))
@@ -278,26 +293,24 @@ def flow_faults(t, env):
             ("garbage", 1, {}, "B2C_MSG_UPSTREAM", "garbage JSON"),
             ("ratelimit", 1, {}, "B2C_MSG_RATE_LIMITED", "Authy 429"),
             ("close", 2, {}, "B2C_MSG_UPSTREAM", "connection closed")]:
-        m.fault(match="/protected/json/users/new", mode=mode, count=count, **extra)
+        m.fault(match=prov(env).register_path, mode=mode, count=count, **extra)
         r = register(env, "fault@example.com", "+1 415 555 0177")
         t.check(r.status == 409 and r.json.get("userMessage") == MSG[msg],
                 f"{name} on register -> 409", repr(r))
     m.clear_faults()
-    m.fault(match="/protected/json/users/new", mode="stall", count=1)
+    m.fault(match=prov(env).register_path, mode="stall", count=1)
     r = register(env, "stall@example.com", "+1 415 555 0178")
     t.check(r.status == 409 and r.json.get("userMessage") == MSG["B2C_MSG_UPSTREAM"],
             "stalled Authy -> 409 within the budget", repr(r))
     t.check(r.elapsed <= BUDGET_MS / 1000 + 1.5, "stall bounded by the budget",
             f"{r.elapsed:.2f}s")
     m.clear_faults()
-    for email, msg in [("fail60027@example.com", "B2C_MSG_USER_REJECTED"),
-                       ("fail503@example.com", "B2C_MSG_UPSTREAM"),
-                       ("failgarbage@example.com", "B2C_MSG_UPSTREAM")]:
+    for email, msg in prov(env).register_magic:
         r = register(env, email, "+1 415 555 0179")
         t.check(r.status == 409 and r.json.get("userMessage") == MSG[msg],
                 f"register {email.split('@')[0]} -> 409", repr(r))
     aid = new_user(t, env, "autoapprove100", "+1 415 555 0180")
-    m.fault(match="/onetouch/json/approval_requests/", mode="status", status=500, count=2)
+    m.fault(match=prov(env).poll_path(aid), mode="status", status=500, count=2)
     r = wait(env, aid, sign_in="poll-errors")
     t.check(r.status == 200, "transient poll errors are retried", repr(r))
     m.clear_faults()
@@ -429,7 +442,7 @@ def sent_phones():
 
 def scan_logs(t, env, paths):
     text = "".join(open(p, errors="replace").read() for p in paths if os.path.exists(p))
-    t.check(stack.API_KEY not in text, "API key never logged")
+    t.check(not any(s in text for s in prov(env).secrets()), "API key never logged")
     phones = sent_phones()
     leaked = sorted(p for p in phones if p in re.sub(r"[ ().-]", "", text))
     t.check(len(phones) > 10 and not leaked, "no unmasked phone numbers in logs",
@@ -452,27 +465,31 @@ def main():
     try:
         env["certs"] = stack.make_certs(work)
         tp = stack.thumbprints(env["certs"])
-        env["mock"] = stack.Mock(work, env["certs"], extra=["--callback-url", CALLBACK_URL])
+        env["provider"] = backend = provider.current()
+        env["e2e"] = sys.modules[__name__]  # the helpers provider.py's flows use
+        env["mock"] = stack.Mock(work, env["certs"], extra=backend.mock_extra(CALLBACK_URL))
         env["work"] = work
-        settings = {
-            "authy_api_key": stack.API_KEY, "authy_api_url": env["mock"].url,
+        settings = dict(backend.settings(env["mock"].url), **{
             "authy_ca_file": os.path.join(env["certs"], "ca.pem"),
             "client_cert_thumbprints": f"{tp['client']}, {tp['client-expired']}",
             "wait_budget_ms": BUDGET_MS, "poll_interval_ms": POLL_MS, "approval_ttl_s": 30,
-            "workers": 4, "log_level": "info"}
+            "workers": 4, "log_level": "info"})
         env["settings"] = settings
         env["responder"] = stack.Responder(work, settings)
         env["sock"] = env["responder"].sock
         cases = [parse_case(p) for p in
                  sorted(glob.glob(os.path.join(stack.ROOT, "tests", "cases", "*.case")))]
         for case in cases:
-            run_case(t, env, case)
+            if case.get("provider", backend.name) == backend.name:
+                run_case(t, env, case)
         alive = stack.fcgi(env["sock"], "GET", "/healthz", {}, b"", None)
         t.check(alive.status == 200, "still serving after every bad case")
         bad = sum(1 for c in cases if c.get("status", 200) >= 400)
         t.check(bad >= 50, "the catalogue holds at least 50 bad requests", str(bad))
+        callback = flow_callback if backend.name == "authy" else provider.flow_webhook
         for flow in (flow_approve, flow_outcomes, flow_retry_reattach, flow_abort, flow_faults,
-                     flow_concurrency, flow_callback, flow_health_metrics, flow_shutdown):
+                     flow_concurrency, callback, *backend.extra_flows(), flow_health_metrics,
+                     flow_shutdown):
             try:
                 flow(t, env)
             except Exception as e:  # a broken flow is a failure, not a crash of the suite

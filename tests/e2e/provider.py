@@ -1,0 +1,255 @@
+"""provider.py - what the end-to-end flows need to know of the push backend
+the responder is configured for, chosen by the environment variable PROVIDER
+(authy, the default, or verify): responder settings, mock options, the user's
+enrolment in the app, the mock's control calls, the upstream paths faults are
+injected on, the secrets the logs must never hold, and the provider's own
+callback (OneTouch) or webhook (Verify) flow and extra flows.
+"""
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "mock"))
+import mock_verify  # noqa: E402
+import stack  # noqa: E402
+
+SERVICE_SID = "VA" + "4f1e0c2b9a8d7e6f" * 2
+ACCOUNT_SID = "AC" + "0a1b2c3d4e5f6a7b" * 2
+AUTH_TOKEN = "e2e-auth-token-0123456789abcdef"
+IDENTITY_SECRET = "e2e-identity-secret-0123456789"
+
+
+class Authy:
+    name = "authy"
+    register_path = "/protected/json/users/new"
+    # Magic e-mails of the Authy mock and the message each register gets.
+    register_magic = [("fail60027@example.com", "B2C_MSG_USER_REJECTED"),
+                      ("fail503@example.com", "B2C_MSG_UPSTREAM"),
+                      ("failgarbage@example.com", "B2C_MSG_UPSTREAM")]
+
+    def mock_extra(self, callback_url):
+        return ["--callback-url", callback_url]
+
+    def settings(self, mock_url):
+        return {"authy_api_key": stack.API_KEY, "authy_api_url": mock_url}
+
+    def secrets(self):
+        return [stack.API_KEY]
+
+    def enrol(self, env, authy_id, prefix):
+        """Authy's app enrols through the phone number: nothing to do."""
+
+    def approvals(self, mock, authy_id):
+        return mock.approvals(authy_id)
+
+    def resolve(self, mock, uuid, action):
+        return mock.call("POST", f"/_mock/approval_requests/{uuid}/{action}")
+
+    def poll_path(self, authy_id):
+        return "/onetouch/json/approval_requests/"
+
+    def extra_flows(self):
+        return []
+
+
+class Verify:
+    name = "verify"
+    register_path = f"/v2/Services/{SERVICE_SID}/Entities"
+    # Entities carry no e-mail: register refusals come from faults instead.
+    register_magic = []
+
+    def mock_extra(self, callback_url):
+        return ["--callback-url", callback_url, "--verify-service-sid", SERVICE_SID,
+                "--twilio-account-sid", ACCOUNT_SID, "--twilio-auth-token", AUTH_TOKEN]
+
+    def settings(self, mock_url):
+        return {"provider": "verify", "verify_api_url": mock_url,
+                "verify_service_sid": SERVICE_SID, "twilio_account_sid": ACCOUNT_SID,
+                "twilio_auth_token": AUTH_TOKEN, "verify_identity_secret": IDENTITY_SECRET}
+
+    def secrets(self):
+        return [AUTH_TOKEN, IDENTITY_SECRET]
+
+    def enrol(self, env, authy_id, prefix, status="verified"):
+        """What the Verify Push SDK does in the customer's app: a push factor,
+        named so that the mock's challenges behave as prefix says."""
+        return env["mock"].call("POST", f"/_mock/verify/entities/{authy_id}/factors",
+                                {"friendly_name": prefix, "status": status})
+
+    def approvals(self, mock, authy_id):
+        return mock.call("GET", f"/_mock/verify/challenges?identity={authy_id}")
+
+    def resolve(self, mock, uuid, action):
+        return mock.call("POST", f"/_mock/verify/challenges/{uuid}/{action}")
+
+    def poll_path(self, authy_id):
+        return f"{self.register_path}/{authy_id}/Challenges/"
+
+    def extra_flows(self):
+        return [flow_verify_identity, flow_verify_factor, flow_verify_refusals]
+
+
+def current():
+    name = os.environ.get("PROVIDER", "authy")
+    if name not in ("authy", "verify"):
+        raise ValueError(f"PROVIDER={name!r}: expected authy or verify")
+    return Verify() if name == "verify" else Authy()
+
+
+# ---- Verify flows (env["e2e"] is the e2e module, for its helpers) ----
+
+def identity(name):
+    """The identity the responder must derive, computed here independently."""
+    low = "".join(c.lower() if "A" <= c <= "Z" else c for c in name)
+    mac = hmac.new(IDENTITY_SECRET.encode(), low.encode(), hashlib.sha256).digest()
+    return "%020d" % int.from_bytes(mac[:8], "big")
+
+
+def flow_verify_identity(t, env):
+    """Register returns the keyed hash of the sign-in name; Twilio never sees it."""
+    e2e = env["e2e"]
+    r = e2e.register(env, "Verify.Person@Example.com", "+1 415 555 0190", sign_in="Verify.Person")
+    t.check(r.status == 200 and r.json == {"authyId": identity("verify.person")},
+            "verify: authyId is the HMAC identity of the sign-in name", repr(r))
+    again = e2e.register(env, "other@example.com", "+1 415 555 0191", sign_in="VERIFY.PERSON")
+    t.check(again.json == r.json, "verify: the sign-in name's case does not matter", repr(again))
+    only = e2e.register(env, "Only.Email@Example.com", "+1 415 555 0192")
+    t.check(only.json == {"authyId": identity("only.email@example.com")},
+            "verify: without a sign-in name the email is hashed", repr(only))
+    reqs = [x for x in env["mock"].requests() if x["path"] == Verify.register_path]
+    text = json.dumps(reqs).lower()
+    t.check(len(reqs) >= 3 and "example.com" not in text and "verify.person" not in text and
+            "4155550190" not in text, "verify: register sends no name, email or phone",
+            text[:300])
+    t.check(all(x.get("api_key_ok") for x in env["mock"].requests()
+                if x["path"].startswith("/v2/")), "verify: every call authenticated")
+
+
+def flow_verify_factor(t, env):
+    """No verified push factor: a clear 409; once the app verifies it, approval works."""
+    e2e = env["e2e"]
+    r = e2e.register(env, "nofactor@example.com", "+1 415 555 0193", sign_in="no-factor-user")
+    aid = r.json["authyId"]
+    w = e2e.wait(env, aid, sign_in="no-factor-user")
+    t.check(w.status == 409 and w.json.get("userMessage") == e2e.MSG["B2C_MSG_NO_FACTOR"],
+            "verify: no factor -> 409 set up push approval", repr(w))
+    f = env["provider"].enrol(env, aid, "autoapprove200", status="unverified")
+    w = e2e.wait(env, aid, sign_in="no-factor-user")
+    t.check(w.status == 409 and w.json.get("userMessage") == e2e.MSG["B2C_MSG_NO_FACTOR"],
+            "verify: unverified factor -> 409 set up push approval", repr(w))
+    env["mock"].call("POST", f"/_mock/verify/factors/{f['sid']}/verify")
+    w = e2e.wait(env, aid, sign_in="no-factor-user")
+    t.check(w.status == 200, "verify: verified factor -> approved", repr(w))
+    ch = env["provider"].approvals(env["mock"], aid)
+    t.check(len(ch) == 1 and ch[0]["factor_sid"] == f["sid"] and
+            ch[0]["hidden_details"].get("request_id"),
+            "verify: one challenge on that factor, request id hidden", repr(ch)[:300])
+    w = e2e.wait(env, "1234567", sign_in="authy-era-user")
+    t.check(w.status == 409 and w.json.get("userMessage") == e2e.MSG["B2C_MSG_USER_NOT_FOUND"],
+            "verify: an Authy-era authyId -> enrol again", repr(w))
+    w = e2e.wait(env, identity("never-registered"), sign_in="never-registered")
+    t.check(w.status == 409 and w.json.get("userMessage") == e2e.MSG["B2C_MSG_USER_NOT_FOUND"],
+            "verify: unknown entity -> enrol again", repr(w))
+
+
+def flow_verify_refusals(t, env):
+    """Twilio's error answers on register, as the mock injects them."""
+    e2e = env["e2e"]
+    m = env["mock"]
+    for status, msg, what in [(401, "B2C_MSG_UPSTREAM", "401 credentials refused"),
+                              (400, "B2C_MSG_UPSTREAM", "400 invalid parameter"),
+                              (404, "B2C_MSG_UPSTREAM", "404 unknown service")]:
+        m.fault(match=env["provider"].register_path, mode="status", status=status, count=1)
+        r = e2e.register(env, "refused@example.com", "+1 415 555 0194")
+        t.check(r.status == 409 and r.json.get("userMessage") == e2e.MSG[msg],
+                f"verify: {what} on register -> 409", repr(r))
+    m.clear_faults()
+    text = env["responder"].log_text()
+    t.check("verify entities: upstream_auth http=401" in text,
+            "verify: refused credentials are logged with the cause")
+
+
+def send_webhook(sock, cb, signature=None, body=None, content_type=None, query=""):
+    params = {"HTTP_X_TWILIO_SIGNATURE": signature or cb["headers"]["X-Twilio-Signature"],
+              "HTTP_HOST": "b2c.example.com"}
+    if query:
+        params["QUERY_STRING"] = query
+    return stack.fcgi(sock, "POST", "/api/authy/callback" + ("?" + query if query else ""),
+                      params, body if body is not None else cb["body"],
+                      content_type or cb.get("content_type"))
+
+
+def flow_webhook(t, env):
+    """A verified Verify webhook wakes the waiter long before the next poll."""
+    e2e = env["e2e"]
+    url = e2e.CALLBACK_URL
+    slow = stack.Responder(env["work"], dict(env["settings"], poll_interval_ms=3500,
+                                             callback_url=url), name="webhook")
+    try:
+        r = stack.fcgi(slow.sock, "POST", e2e.REGISTER, stack.cert_params(env["certs"], "client"),
+                       json.dumps({"email": "never+wh@example.com", "signInName": "wh-user",
+                                   "phoneNumber": "+1 720 555 0142"}))
+        aid = r.json["authyId"]
+        env["provider"].enrol(env, aid, "never")
+        p = stack.fcgi_start(slow.sock, "POST", e2e.WAIT,
+                             stack.cert_params(env["certs"], "client"),
+                             json.dumps({"authyId": aid, "signInName": "wh-user"}))
+        time.sleep(0.5)
+        sid = env["provider"].approvals(env["mock"], aid)[0]["uuid"]
+        env["provider"].resolve(env["mock"], sid, "approve")
+        cbs = [c for c in env["mock"].callbacks() if sid in c["body"]]
+        t.check(len(cbs) == 1 and "type=challenge.approved" in cbs[0]["body"],
+                "verify: mock signed one challenge.approved webhook", repr(cbs)[:200])
+        cb = cbs[0]
+        sig = cb["headers"]["X-Twilio-Signature"]
+        bad = send_webhook(slow.sock, cb, signature=("A" if sig[0] != "A" else "B") + sig[1:])
+        t.check(bad.status == 401 and e2e.b2c_shaped(bad), "verify: badly signed webhook -> 401",
+                repr(bad))
+        tampered = send_webhook(slow.sock, cb, body=cb["body"].replace("approved", "denied"))
+        t.check(tampered.status == 401, "verify: tampered webhook -> 401", repr(tampered))
+        other = send_webhook(slow.sock, cb, query="x=1")
+        t.check(other.status == 401, "verify: webhook for another URL -> 401", repr(other))
+        unsigned = stack.fcgi(slow.sock, "POST", "/api/authy/callback",
+                              {"HTTP_HOST": "b2c.example.com"}, cb["body"],
+                              cb["content_type"])
+        t.check(unsigned.status == 401, "verify: unsigned webhook -> 401", repr(unsigned))
+        ok = send_webhook(slow.sock, cb)
+        t.check(ok.status == 200, "verify: signed webhook accepted", repr(ok))
+        r = stack.fcgi_finish(p)
+        t.check(r.status == 200 and r.elapsed < 1.5,
+                "verify: webhook wakes the waiter before the first poll", f"{r!r} {r.elapsed:.2f}s")
+        again = send_webhook(slow.sock, cb)
+        t.check(again.status == 401, "verify: replayed webhook -> 401", repr(again))
+        factor = [c for c in env["mock"].callbacks() if "type=factor.verified" in c["body"] and
+                  aid in c["body"]]
+        fv = send_webhook(slow.sock, factor[0]) if factor else None
+        t.check(fv is not None and fv.status == 200, "verify: factor.verified webhook -> 200",
+                repr(fv))
+        flow_webhook_json(t, slow, aid, sid)
+        text = slow.log_text()
+        t.check("webhook signature does not match" in text and "webhook replayed" in text,
+                "verify: refused webhooks are logged")
+        t.check(AUTH_TOKEN not in text, "verify: auth token never logged")
+    finally:
+        slow.stop()
+
+
+def flow_webhook_json(t, responder, aid, sid):
+    """A JSON body is signed through bodySHA256 in the URL; signed here in Python."""
+    body = json.dumps({"type": "challenge.denied", "entity_identity": aid,
+                       "challenge_sid": "YC" + "0" * 32})
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    url = "https://b2c.example.com/api/authy/callback?bodySHA256=" + digest
+    sig = mock_verify.webhook_signature(AUTH_TOKEN, url, {})
+    cb = {"headers": {"X-Twilio-Signature": sig}, "body": body,
+          "content_type": "application/json"}
+    ok = send_webhook(responder.sock, cb, query="bodySHA256=" + digest)
+    t.check(ok.status == 200, "verify: JSON webhook with bodySHA256 -> 200 (no waiter here)",
+            repr(ok))
+    cb["body"] = body.replace("denied", "approved")
+    bad = send_webhook(responder.sock, cb, query="bodySHA256=" + digest)
+    t.check(bad.status == 401, "verify: JSON body not matching bodySHA256 -> 401", repr(bad))
