@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -90,7 +91,8 @@ class Verify:
         return f"{self.register_path}/{authy_id}/Challenges/"
 
     def extra_flows(self):
-        return [flow_verify_identity, flow_verify_factor, flow_verify_refusals]
+        return [flow_verify_identity, flow_verify_factor, flow_verify_refusals,
+                flow_verify_check_config]
 
 
 def current():
@@ -253,3 +255,30 @@ def flow_webhook_json(t, responder, aid, sid):
     cb["body"] = body.replace("denied", "approved")
     bad = send_webhook(responder.sock, cb, query="bodySHA256=" + digest)
     t.check(bad.status == 401, "verify: JSON body not matching bodySHA256 -> 401", repr(bad))
+
+
+def flow_verify_check_config(t, env):
+    """--check-config with provider = verify: secrets masked, missing settings refused."""
+    conf = os.path.join(env["work"], "check-verify.conf")
+
+    def check(settings):
+        with open(conf, "w") as f:
+            f.write("".join(f"{k} = {v}\n" for k, v in settings.items()))
+        os.chmod(conf, 0o600)
+        return subprocess.run([stack.BIN, "-c", conf, "--check-config"], capture_output=True,
+                              text=True, env={"PATH": "/usr/bin:/bin"}, timeout=30)
+
+    r = check(env["settings"])
+    out = r.stdout + r.stderr
+    t.check(r.returncode == 0 and "provider = verify" in out and
+            "twilio_auth_token = ********" in out and "verify_identity_secret = ********" in out,
+            "verify: --check-config accepts and masks", out[-300:])
+    t.check(AUTH_TOKEN not in out and IDENTITY_SECRET not in out,
+            "verify: --check-config shows no secret")
+    for drop in ("verify_service_sid", "verify_identity_secret", "twilio_auth_token"):
+        r = check({k: v for k, v in env["settings"].items() if k != drop})
+        t.check(r.returncode == 2 and f"{drop}: required" in r.stderr,
+                f"verify: without {drop} -> exit 2", r.stderr[-200:])
+    r = check(dict(env["settings"], approval_ttl_s=7200))
+    t.check(r.returncode == 2 and "approval_ttl_s" in r.stderr, "verify: TTL over 3600 -> exit 2",
+            r.stderr[-200:])
