@@ -19,14 +19,15 @@ mkdir -p "$build/artifacts"
 
 # fuzz_one BIN: run one harness; its log goes to $scratch/NAME.log.
 fuzz_one() {
-	local bin=$1 name
+	local bin=$1 name seeds=()
 	name=$(basename "$bin")
-	mkdir -p "$scratch/$name.corpus" "$here/corpus/$name"
+	mkdir -p "$scratch/$name.corpus"
+	[ -d "$here/corpus/$name" ] && seeds=("$here/corpus/$name")
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
 		UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 		"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$build/artifacts/$name-" "$scratch/$name.corpus" \
-		"$here/corpus/$name" >"$scratch/$name.log" 2>&1
+		"${seeds[@]}" >"$scratch/$name.log" 2>&1
 	echo $? >"$scratch/$name.rc"
 }
 
