@@ -14,19 +14,31 @@
 #include "provider.h"
 #include "util.h"
 
+struct user_job {
+	struct authy_call call;
+	const struct config *cfg;
+	const struct provider_user *u;
+	char *id;
+	size_t idlen;
+};
+
+/* Runs on an executor thread. */
+static enum status
+run_create_user(void *arg, struct upstream *up)
+{
+	struct user_job *j = arg;
+
+	j->call.up = up;
+	return provider_user_create(j->cfg, &j->call, j->u, j->id, j->idlen);
+}
+
 static enum status
 create_user(struct req_ctx *ctx, const struct provider_user *u, char *id, size_t idlen)
 {
-	struct authy_call call;
-	enum status rc;
+	struct user_job j = {.cfg = ctx->cfg, .u = u, .id = id, .idlen = idlen};
 
-	rc = handler_call_begin(ctx, &call);
-	if (rc != STATUS_OK)
-		return rc;
-	rc = provider_user_create(ctx->cfg, &call, u, id, idlen);
-	handler_call_end(ctx, &call, rc,
-	                 config_is_verify(ctx->cfg) ? "verify entities" : "authy users/new");
-	return rc;
+	return handler_call(ctx, &j.call, run_create_user, &j,
+	                    config_is_verify(ctx->cfg) ? "verify entities" : "authy users/new");
 }
 
 /* The name registered: Authy's email, or the sign-in name Verify's identity hides. */

@@ -22,6 +22,24 @@
 #define HIDDEN_REQUEST_ID "request_id"
 #define KEY_SEP "\x1f"
 
+struct approval_job {
+	struct authy_call call;
+	const struct config *cfg;
+	const struct authy_approval *a;
+	char *uuid;
+	size_t uuidlen;
+};
+
+/* Runs on an executor thread. */
+static enum status
+run_create_approval(void *arg, struct upstream *up)
+{
+	struct approval_job *j = arg;
+
+	j->call.up = up;
+	return provider_approval_create(j->cfg, &j->call, j->a, j->uuid, j->uuidlen);
+}
+
 static enum status
 create_approval(struct req_ctx *ctx, const struct b2c_claims *c, char *uuid, size_t uuidlen)
 {
@@ -34,8 +52,7 @@ create_approval(struct req_ctx *ctx, const struct b2c_claims *c, char *uuid, siz
 	                           .hidden = hidden,
 	                           .n_hidden = 1,
 	                           .seconds_to_expire = cfg->approval_ttl_s};
-	struct authy_call call;
-	enum status rc;
+	struct approval_job j = {.cfg = cfg, .a = &a, .uuid = uuid, .uuidlen = uuidlen};
 	int n = 0;
 
 	/* The user sees who is signing in: the sign-in name, else the email. */
@@ -45,13 +62,9 @@ create_approval(struct req_ctx *ctx, const struct b2c_claims *c, char *uuid, siz
 	for (int i = 0; i < cfg->n_details; i++)
 		details[n++] = (struct authy_kv){cfg->details[i].key, cfg->details[i].value};
 	a.n_details = n;
-	rc = handler_call_begin(ctx, &call);
-	if (rc != STATUS_OK)
-		return rc;
-	rc = provider_approval_create(cfg, &call, &a, uuid, uuidlen);
-	handler_call_end(ctx, &call, rc,
-	                 config_is_verify(cfg) ? "verify challenges" : "authy approval_requests");
-	return rc;
+	return handler_call(ctx, &j.call, run_create_approval, &j,
+	                    config_is_verify(cfg) ? "verify challenges"
+	                                          : "authy approval_requests");
 }
 
 /* Create the approval for a new entry, or join the one a previous try made. */

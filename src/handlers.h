@@ -41,13 +41,14 @@ enum status handler_health(struct req_ctx *ctx, struct response *res);
 enum status handler_metrics(struct req_ctx *ctx, struct response *res);
 
 /*
- * handler_common.c: borrow an upstream handle for one provider call
- * (STATUS_UNAVAILABLE when none frees up before the deadline), and give it
- * back, accounting the call in ctx, the metrics and, on failure, ctx->err
- * prefixed with what.
+ * handler_common.c: run one upstream call on an executor thread (see
+ * executor.h) and account for it. call->deadline_ms is set from ctx before fn
+ * runs; fn sets call->up from its handle argument. Returns fn's status, or
+ * STATUS_UNAVAILABLE when no executor thread was free before the deadline;
+ * on failure ctx->err says what failed, prefixed with what.
  */
-enum status handler_call_begin(struct req_ctx *ctx, struct authy_call *call);
-void handler_call_end(struct req_ctx *ctx, struct authy_call *call, enum status rc,
-                      const char *what);
+enum status handler_call(struct req_ctx *ctx, struct authy_call *call,
+                         enum status (*fn)(void *arg, struct upstream *up), void *arg,
+                         const char *what);
 
 #endif

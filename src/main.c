@@ -16,6 +16,7 @@
 #include "fcgi_io.h"
 #include "handlers.h"
 #include "log.h"
+#include "executor.h"
 #include "pool.h"
 #include "provider.h"
 #include "tracker.h"
@@ -171,7 +172,8 @@ wait_for_stop(const sigset_t *set)
 }
 
 struct runtime {
-	struct upool *pool, *poll_pool;
+	struct executor *exec;
+	struct upool *poll_pool;
 	struct tracker *tracker;
 	struct workers *workers;
 };
@@ -188,13 +190,13 @@ start(const struct config *cfg, int fd, struct runtime *rt)
 	struct worker_opts wo = {.listen_fd = fd, .cfg = cfg, .stack_size = STACK_SIZE};
 
 	provider_upstream_opts(cfg, &uo);
-	if (upool_new(&uo, (int)cfg->upstream_connections, &rt->pool) != STATUS_OK ||
+	if (executor_new(&uo, (int)cfg->upstream_connections, &rt->exec) != STATUS_OK ||
 	    upool_new(&uo, (int)cfg->tracker_connections, &rt->poll_pool) != STATUS_OK)
 		fatalx("out of memory");
 	to.pool = rt->poll_pool;
 	if (tracker_new(&to, &rt->tracker) != STATUS_OK)
 		fatalx("cannot start the approval tracker");
-	wo.pool = rt->pool;
+	wo.exec = rt->exec;
 	wo.tracker = rt->tracker;
 	if (workers_start(&wo, &rt->workers) != STATUS_OK)
 		fatalx("cannot start the worker threads");
@@ -236,7 +238,7 @@ main(int argc, char **argv)
 	workers_stop(rt.workers);
 	tracker_free(rt.tracker);
 	upool_free(rt.poll_pool);
-	upool_free(rt.pool);
+	executor_free(rt.exec);
 	if (cfg.listen != NULL && cfg.listen[0] == '/')
 		unlink(cfg.listen);
 	upstream_global_cleanup();

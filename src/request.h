@@ -11,7 +11,7 @@
 #include "status.h"
 
 struct config;
-struct upool;
+struct executor;
 struct tracker;
 
 /* FastCGI parameter names the responder reads (set by nginx/Apache). */
@@ -70,7 +70,7 @@ struct response {
 struct req_ctx {
 	const struct request *req;
 	const struct config *cfg;
-	struct upool *pool;      /* upstream connections to borrow for a call */
+	struct executor *exec;   /* runs upstream calls on threads owning connections */
 	struct tracker *tracker; /* the process-wide approval tracker */
 	char id[64];             /* request id for logs */
 	char route[32];          /* route name for the access line */

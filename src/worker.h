@@ -10,13 +10,13 @@
 
 struct config;
 struct tracker;
-struct upool;
+struct executor;
 struct workers;
 
 struct worker_opts {
 	int listen_fd;
 	const struct config *cfg;
-	struct upool *pool;
+	struct executor *exec;
 	struct tracker *tracker;
 	long stack_size; /* bytes per thread stack */
 };
