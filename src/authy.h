@@ -90,11 +90,10 @@ enum status authy_approval_status(struct authy_call *call, const char *uuid);
  */
 enum status authy_user_create_reply(struct authy_call *call, long http_status, const char *body,
                                     size_t len, char *id, size_t idlen);
-enum status authy_approval_create_reply(struct authy_call *call, long http_status,
-                                        const char *body, size_t len, char *uuid,
-                                        size_t uuidlen);
-enum status authy_approval_status_reply(struct authy_call *call, long http_status,
-                                        const char *body, size_t len);
+enum status authy_approval_create_reply(struct authy_call *call, long http_status, const char *body,
+                                        size_t len, char *uuid, size_t uuidlen);
+enum status authy_approval_status_reply(struct authy_call *call, long http_status, const char *body,
+                                        size_t len);
 
 /*
  * authy_map_error - the status for an Authy error reply: HTTP code and

@@ -141,7 +141,7 @@ static const struct key keys[] = {
     {"tracker_connections", KT_INT, 1, 64, F(tracker_connections), "4", NULL, 0,
      "keep-alive connections of the approval poller"},
     {"upstream_connections", KT_INT, 1, 256, F(upstream_connections), "16", NULL, 0,
-     "keep-alive connections shared by requests for register and approval calls"},
+     "executor threads (one keep-alive connection each) for register and approval calls"},
     {"max_body_bytes", KT_INT, 1024, 1048576, F(max_body_bytes), "16384", NULL, 0,
      "largest accepted request body in bytes"},
     {"log_level", KT_STRING, 1, 5, F(log_level), "info", check_log_level, 0,
