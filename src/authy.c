@@ -356,14 +356,9 @@ authy_approval_status_reply(struct authy_call *call, long http_status, const cha
 	return rc;
 }
 
-/*
- * One call to Authy: the transport status of upstream_request, with the HTTP
- * status, Retry-After and time taken copied into call. *res holds the reply
- * (upstream_response_free it, also on failure).
- */
-static enum status
-do_call(struct authy_call *call, const char *method, const char *path, const char *form,
-        struct upstream_response *res)
+enum status
+authy_call_perform(struct authy_call *call, const char *method, const char *path, const char *form,
+                   struct upstream_response *res)
 {
 	struct upstream_call uc = {
 	    .method = method, .path = path, .form = form, .deadline_ms = call->deadline_ms};
@@ -420,7 +415,7 @@ authy_user_create(struct authy_call *call, const struct authy_user *u, char *id,
 		rc = form_failed(call, rc);
 		goto out;
 	}
-	rc = do_call(call, "POST", AUTHY_PATH_USERS_NEW, buf_cstr(&form), &res);
+	rc = authy_call_perform(call, "POST", AUTHY_PATH_USERS_NEW, buf_cstr(&form), &res);
 	if (rc != STATUS_OK)
 		goto out;
 	rc = authy_user_create_reply(call, res.http_status, res.body, res.body_len, id, idlen);
@@ -451,7 +446,7 @@ authy_approval_create(struct authy_call *call, const struct authy_approval *a, c
 		goto out;
 	}
 	snprintf(path, sizeof(path), AUTHY_PATH_APPROVAL_CREATE_FMT, a->authy_id);
-	rc = do_call(call, "POST", path, buf_cstr(&form), &res);
+	rc = authy_call_perform(call, "POST", path, buf_cstr(&form), &res);
 	if (rc != STATUS_OK)
 		goto out;
 	rc = authy_approval_create_reply(call, res.http_status, res.body, res.body_len, uuid,
@@ -477,7 +472,7 @@ authy_approval_status(struct authy_call *call, const char *uuid)
 		return STATUS_BAD_REQUEST;
 	}
 	snprintf(path, sizeof(path), AUTHY_PATH_APPROVAL_STATUS_FMT, uuid);
-	rc = do_call(call, "GET", path, NULL, &res);
+	rc = authy_call_perform(call, "GET", path, NULL, &res);
 	if (rc == STATUS_OK) {
 		rc = authy_approval_status_reply(call, res.http_status, res.body, res.body_len);
 		rc = logged(call, "GET", path, rc);

@@ -96,6 +96,17 @@ enum status authy_approval_status_reply(struct authy_call *call, long http_statu
                                         size_t len);
 
 /*
+ * authy_call_perform - one HTTP call of a provider client (Authy or Verify)
+ * on call->up: returns the transport status of upstream_request and copies
+ * the HTTP status, Retry-After and time taken into call (err on failure).
+ * *res holds the reply; upstream_response_free it, also on failure.
+ * STATUS_INTERNAL when call->up is NULL.
+ */
+struct upstream_response;
+enum status authy_call_perform(struct authy_call *call, const char *method, const char *path,
+                               const char *form, struct upstream_response *res);
+
+/*
  * authy_map_error - the status for an Authy error reply: HTTP code and
  * "error_code" (may be NULL/""). 401/60001 STATUS_UPSTREAM_AUTH; 429/60003
  * STATUS_RATE_LIMITED; 60026 STATUS_USER_NOT_FOUND; 60049 STATUS_APPROVAL_NOT_FOUND;

@@ -92,43 +92,6 @@ visit_leaf(void *arg, const struct json_leaf *leaf)
 	return pairs_add(arg, key, leaf->value);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode one form-encoded component of len bytes into out (size >= len + 1). */
-static enum status
-form_decode(const char *in, size_t len, char *out)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (in[i] == '+') {
-			out[o++] = ' ';
-		} else if (in[i] == '%') {
-			int hi = i + 2 < len ? hexval(in[i + 1]) : -1;
-			int lo = i + 2 < len ? hexval(in[i + 2]) : -1;
-			/* A truncated escape or an encoded NUL is not a parameter. */
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				return STATUS_BAD_REQUEST;
-			out[o++] = (char)(hi * 16 + lo);
-			i += 2;
-		} else {
-			out[o++] = in[i];
-		}
-	}
-	out[o] = '\0';
-	return STATUS_OK;
-}
-
 static enum status
 form_pairs(const char *params, size_t len, struct pairs *p)
 {
@@ -145,10 +108,10 @@ form_pairs(const char *params, size_t len, struct pairs *p)
 		if (end - i >= sizeof(key) || end == i) {
 			rc = end == i ? STATUS_OK : STATUS_BAD_REQUEST;
 		} else {
-			rc = form_decode(params + i, eq - i, key);
+			rc = util_form_decode(params + i, eq - i, key);
 			if (rc == STATUS_OK)
-				rc = form_decode(params + eq + (eq < end), end - eq - (eq < end),
-				                 value);
+				rc = util_form_decode(params + eq + (eq < end),
+				                      end - eq - (eq < end), value);
 			if (rc == STATUS_OK)
 				rc = pairs_add(p, key, value);
 		}
@@ -262,7 +225,7 @@ form_get(const char *params, size_t len, const char *name, char *out, size_t out
 		if (end - i > n && strncmp(params + i, name, n) == 0 && params[i + n] == '=') {
 			if (end - i - n - 1 >= outlen)
 				return STATUS_BAD_REQUEST;
-			return form_decode(params + i + n + 1, end - i - n - 1, out);
+			return util_form_decode(params + i + n + 1, end - i - n - 1, out);
 		}
 		i = end + 1;
 	}

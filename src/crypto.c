@@ -25,18 +25,6 @@
 #define PEM_BEGIN "-----BEGIN CERTIFICATE-----"
 #define PEM_END "-----END CERTIFICATE-----"
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
 to_hex(const unsigned char *in, size_t n, char *out)
 {
@@ -62,8 +50,8 @@ url_unescape(const char *in, char *out, size_t outlen)
 		char c = in[i];
 
 		if (c == '%') {
-			int hi = hexval((unsigned char)in[i + 1]);
-			int lo = hi < 0 ? -1 : hexval((unsigned char)in[i + 2]);
+			int hi = util_hexval((unsigned char)in[i + 1]);
+			int lo = hi < 0 ? -1 : util_hexval((unsigned char)in[i + 2]);
 
 			if (hi < 0 || lo < 0)
 				return false;

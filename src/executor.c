@@ -35,17 +35,6 @@ struct executor {
 	struct upstream_opts opts; /* strings borrowed from the configuration */
 };
 
-static void
-cond_init_mono(pthread_cond_t *c)
-{
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &ca);
-	pthread_condattr_destroy(&ca);
-}
-
 /* Take the next job, or NULL when stopping with an empty queue. Lock held. */
 static struct job *
 next_job(struct executor *x)
@@ -147,7 +136,7 @@ executor_run(struct executor *x, executor_fn fn, void *arg, long long deadline_m
 	                      .tv_nsec = (long)(deadline_ms % 1000) * 1000000L};
 	enum status rc;
 
-	cond_init_mono(&j.cond);
+	util_cond_init_monotonic(&j.cond);
 	pthread_mutex_lock(&x->lock);
 	if (x->stopping) {
 		rc = STATUS_UNAVAILABLE;

@@ -27,8 +27,6 @@ enum status
 upool_new(const struct upstream_opts *opts, int size, struct upool **out)
 {
 	struct upool *p = calloc(1, sizeof(*p));
-	pthread_condattr_t ca;
-
 	if (p == NULL)
 		return STATUS_NOMEM;
 	p->idle = calloc((size_t)size, sizeof(*p->idle));
@@ -39,10 +37,7 @@ upool_new(const struct upstream_opts *opts, int size, struct upool **out)
 	p->opts = *opts;
 	p->size = size;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->freed, &ca);
-	pthread_condattr_destroy(&ca);
+	util_cond_init_monotonic(&p->freed);
 	*out = p;
 	return STATUS_OK;
 }

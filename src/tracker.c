@@ -76,17 +76,6 @@ deadline_ts(long long ms, struct timespec *ts)
 	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
 }
 
-static void
-cond_init_mono(pthread_cond_t *c)
-{
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &ca);
-	pthread_condattr_destroy(&ca);
-}
-
 /* ---- heap of scheduled entries, ordered by next_poll_ms ---- */
 
 static void
@@ -386,7 +375,7 @@ tracker_new(const struct tracker_opts *opts, struct tracker **out)
 		return STATUS_NOMEM;
 	t->opts = *opts;
 	pthread_mutex_init(&t->lock, NULL);
-	cond_init_mono(&t->work);
+	util_cond_init_monotonic(&t->work);
 	t->threads = calloc((size_t)opts->pollers, sizeof(*t->threads));
 	if (t->threads == NULL) {
 		rc = STATUS_NOMEM;
@@ -450,7 +439,7 @@ entry_new(struct tracker *t, const char *key, struct tracker_entry **out)
 	}
 	e->state = ENTRY_CREATING;
 	e->heap_idx = -1;
-	cond_init_mono(&e->cond);
+	util_cond_init_monotonic(&e->cond);
 	e->next_key = t->by_key[h];
 	t->by_key[h] = e;
 	e->in_map = true;

@@ -174,6 +174,53 @@ util_trim(char *s)
 	return s;
 }
 
+int
+util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+enum status
+util_form_decode(const char *in, size_t len, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int hi, lo;
+
+		if (in[i] != '%') {
+			out[o++] = in[i] == '+' ? ' ' : in[i];
+			continue;
+		}
+		hi = i + 2 < len ? util_hexval((unsigned char)in[i + 1]) : -1;
+		lo = i + 2 < len ? util_hexval((unsigned char)in[i + 2]) : -1;
+		/* A truncated escape or an encoded NUL is not a parameter. */
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			return STATUS_BAD_REQUEST;
+		out[o++] = (char)(hi * 16 + lo);
+		i += 2;
+	}
+	out[o] = '\0';
+	return STATUS_OK;
+}
+
+void
+util_cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 #define STACK_KEEP_BYTES 1024
 
 void

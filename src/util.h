@@ -4,6 +4,7 @@
 #ifndef B2CAUTHY_UTIL_H
 #define B2CAUTHY_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -66,6 +67,23 @@ char *util_mask_phone(const char *phone, char *out, size_t outlen);
  * "***", and the domain ("j***@example.com"; "j***" without '@'). Returns out.
  */
 char *util_mask_email(const char *email, char *out, size_t outlen);
+
+/* util_hexval - value of one hex digit (either case), or -1. Pure. */
+int util_hexval(int c);
+
+/*
+ * util_form_decode - decode len bytes of one application/x-www-form-urlencoded
+ * component ('+' is a space, %XX an escaped byte) into out, which must hold
+ * len + 1 bytes. A truncated escape, a bad hex digit or an encoded NUL give
+ * STATUS_BAD_REQUEST. Pure.
+ */
+enum status util_form_decode(const char *in, size_t len, char *out);
+
+/*
+ * util_cond_init_monotonic - initialise c so that timed waits measure
+ * CLOCK_MONOTONIC deadlines (those of util_now_ms).
+ */
+void util_cond_init_monotonic(pthread_cond_t *c);
 
 /*
  * util_stack_trim - give the pages of the calling thread's stack below the

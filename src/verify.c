@@ -545,33 +545,6 @@ out:
 
 /* ---- calls ---- */
 
-/*
- * One call to Verify: the transport status of upstream_request, with the HTTP
- * status, Retry-After and time taken copied into call. *res holds the reply
- * (upstream_response_free it, also on failure).
- */
-static enum status
-do_call(struct authy_call *call, const char *method, const char *path, const char *form,
-        struct upstream_response *res)
-{
-	struct upstream_call uc = {
-	    .method = method, .path = path, .form = form, .deadline_ms = call->deadline_ms};
-	enum status rc;
-
-	memset(res, 0, sizeof(*res));
-	if (call->up == NULL) {
-		call_seterr(call, "no upstream connection");
-		return STATUS_INTERNAL;
-	}
-	rc = upstream_request(call->up, &uc, res);
-	call->http_status = res->http_status;
-	call->retry_after_s = res->retry_after_s;
-	call->elapsed_ms = res->elapsed_ms;
-	if (rc != STATUS_OK)
-		call_seterr(call, "%s", res->err);
-	return rc;
-}
-
 /* A failure at debug level: the caller logs it itself with call->err. */
 static enum status
 logged(struct authy_call *call, const char *method, const char *path, enum status rc)
@@ -608,7 +581,7 @@ verify_entity_create(struct authy_call *call, const char *service_sid, const cha
 	if (rc != STATUS_OK)
 		goto out;
 	snprintf(path, sizeof(path), VERIFY_PATH_ENTITIES_FMT, service_sid);
-	rc = do_call(call, "POST", path, buf_cstr(&form), &res);
+	rc = authy_call_perform(call, "POST", path, buf_cstr(&form), &res);
 	if (rc == STATUS_OK)
 		rc = logged(call, "POST", path,
 		            verify_entity_reply(call, res.http_status, res.body, res.body_len));
@@ -633,7 +606,7 @@ verify_factor_find(struct authy_call *call, const char *service_sid, const char 
 	if (!path_ids_ok(call, service_sid, identity))
 		return STATUS_BAD_REQUEST;
 	snprintf(path, sizeof(path), VERIFY_PATH_FACTORS_FMT, service_sid, identity);
-	rc = do_call(call, "GET", path, NULL, &res);
+	rc = authy_call_perform(call, "GET", path, NULL, &res);
 	if (rc == STATUS_OK)
 		rc = logged(call, "GET", path,
 		            verify_factors_reply(call, res.http_status, res.body, res.body_len,
@@ -665,7 +638,7 @@ verify_challenge_create(struct authy_call *call, const struct verify_challenge *
 		goto out;
 	}
 	snprintf(path, sizeof(path), VERIFY_PATH_CHALLENGES_FMT, ch->service_sid, ch->identity);
-	rc = do_call(call, "POST", path, buf_cstr(&form), &res);
+	rc = authy_call_perform(call, "POST", path, buf_cstr(&form), &res);
 	if (rc == STATUS_OK)
 		rc = logged(call, "POST", path,
 		            verify_challenge_create_reply(call, res.http_status, res.body,
@@ -691,7 +664,7 @@ verify_challenge_status(struct authy_call *call, const char *service_sid, const 
 		return STATUS_BAD_REQUEST;
 	}
 	snprintf(path, sizeof(path), VERIFY_PATH_CHALLENGE_FMT, service_sid, identity, sid);
-	rc = do_call(call, "GET", path, NULL, &res);
+	rc = authy_call_perform(call, "GET", path, NULL, &res);
 	if (rc == STATUS_OK)
 		rc = logged(
 		    call, "GET", path,

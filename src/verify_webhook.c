@@ -39,46 +39,21 @@ pairs_free(struct pairs *p)
 	p->n = 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode len bytes of one form component ('+' is a space) into a new string. */
 static enum status
 form_decode(const char *in, size_t len, char **out)
 {
 	char *s = malloc(len + 1);
-	size_t o = 0;
+	enum status rc;
 
 	*out = NULL;
 	if (s == NULL)
 		return STATUS_NOMEM;
-	for (size_t i = 0; i < len; i++) {
-		int hi, lo;
-
-		if (in[i] != '%') {
-			s[o++] = in[i] == '+' ? ' ' : in[i];
-			continue;
-		}
-		hi = i + 2 < len ? hexval(in[i + 1]) : -1;
-		lo = i + 2 < len ? hexval(in[i + 2]) : -1;
-		/* A truncated escape or an encoded NUL is not a parameter. */
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-			free(s);
-			return STATUS_BAD_REQUEST;
-		}
-		s[o++] = (char)(hi * 16 + lo);
-		i += 2;
+	rc = util_form_decode(in, len, s);
+	if (rc != STATUS_OK) {
+		free(s);
+		return rc;
 	}
-	s[o] = '\0';
 	*out = s;
 	return STATUS_OK;
 }

@@ -240,6 +240,33 @@ test_zero_free_and_clock(void)
 	CHECK(t1 >= t0);
 }
 
+static void
+test_form_decode(void)
+{
+	static const char *const good[][2] = {{"a+b", "a b"},
+	                                      {"%41%62c", "Abc"},
+	                                      {"x%2Fy%3d", "x/y="},
+	                                      {"", ""},
+	                                      {"%e2%82%ac", "\xe2\x82\xac"}};
+	static const char *const bad[] = {"%", "%4", "%zz", "a%00b", "%g1"};
+	char out[32];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		CHECK_INT(util_form_decode(good[i][0], strlen(good[i][0]), out), STATUS_OK);
+		CHECK_STR(out, good[i][1]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_INT(util_form_decode(bad[i], strlen(bad[i]), out), STATUS_BAD_REQUEST);
+	/* Only len bytes are read. */
+	CHECK_INT(util_form_decode("ab%41", 3, out), STATUS_BAD_REQUEST);
+	CHECK_INT(util_form_decode("ab%41", 2, out), STATUS_OK);
+	CHECK_STR(out, "ab");
+	CHECK_INT(util_hexval('f'), 15);
+	CHECK_INT(util_hexval('F'), 15);
+	CHECK_INT(util_hexval('0'), 0);
+	CHECK_INT(util_hexval('g'), -1);
+}
+
 int
 main(void)
 {
@@ -251,5 +278,6 @@ main(void)
 	RUN(test_masks);
 	RUN(test_trim);
 	RUN(test_zero_free_and_clock);
+	RUN(test_form_decode);
 	HARNESS_END();
 }
