@@ -23,11 +23,8 @@
 #define COUNTRY_CODE_MAX 4
 #define PATH_MAX_LEN 160
 
-static void call_seterr(struct authy_call *call, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-call_seterr(struct authy_call *call, const char *fmt, ...)
+void
+authy_call_seterr(struct authy_call *call, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -36,8 +33,8 @@ call_seterr(struct authy_call *call, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-call_reset(struct authy_call *call)
+void
+authy_call_reset(struct authy_call *call)
 {
 	call->http_status = 0;
 	call->error_code[0] = '\0';
@@ -249,7 +246,7 @@ interpret(struct authy_call *call, long http_status, const char *body, size_t le
 	if (rc == STATUS_NOMEM)
 		return rc;
 	if (rc != STATUS_OK) {
-		call_seterr(call, "HTTP %ld: reply is not a JSON object", http_status);
+		authy_call_seterr(call, "HTTP %ld: reply is not a JSON object", http_status);
 		return is2xx ? STATUS_UPSTREAM_PROTOCOL : authy_map_error(http_status, NULL);
 	}
 	read_error_code(j, call);
@@ -260,9 +257,9 @@ interpret(struct authy_call *call, long http_status, const char *body, size_t le
 	rc = authy_map_error(http_status, call->error_code);
 	if (json_get_string(j, "message", &msg) != STATUS_OK)
 		msg = NULL;
-	call_seterr(call, "HTTP %ld error_code=%s: %s", http_status,
-	            call->error_code[0] ? call->error_code : "-",
-	            util_sanitize(msg, clean, sizeof(clean)));
+	authy_call_seterr(call, "HTTP %ld error_code=%s: %s", http_status,
+	                  call->error_code[0] ? call->error_code : "-",
+	                  util_sanitize(msg, clean, sizeof(clean)));
 	json_free(j);
 	return rc;
 }
@@ -283,7 +280,7 @@ authy_user_create_reply(struct authy_call *call, long http_status, const char *b
 	/* user.id is a JSON number in Authy's replies; accept digits as a string too. */
 	if (json_get_scalar(j, "user.id", tmp, sizeof(tmp)) != STATUS_OK ||
 	    !util_is_digits(tmp, AUTHY_ID_MAX) || strlen(tmp) >= idlen) {
-		call_seterr(call, "reply without a valid user.id");
+		authy_call_seterr(call, "reply without a valid user.id");
 		rc = STATUS_UPSTREAM_PROTOCOL;
 	} else {
 		util_strlcpy(id, tmp, idlen);
@@ -308,7 +305,7 @@ authy_approval_create_reply(struct authy_call *call, long http_status, const cha
 	/* The uuid goes into a URL path later: accept only what a uuid can hold. */
 	if (json_get_string(j, "approval_request.uuid", &s) != STATUS_OK || !uuid_valid(s) ||
 	    strlen(s) >= uuidlen) {
-		call_seterr(call, "reply without a valid approval_request.uuid");
+		authy_call_seterr(call, "reply without a valid approval_request.uuid");
 		rc = STATUS_UPSTREAM_PROTOCOL;
 	} else {
 		util_strlcpy(uuid, s, uuidlen);
@@ -335,7 +332,8 @@ map_approval_status(struct authy_call *call, const char *s)
 		if (strcmp(s, map[i].name) == 0)
 			return map[i].rc;
 	}
-	call_seterr(call, "unknown approval status %s", util_sanitize(s, clean, sizeof(clean)));
+	authy_call_seterr(call, "unknown approval status %s",
+	                  util_sanitize(s, clean, sizeof(clean)));
 	return STATUS_UPSTREAM_PROTOCOL;
 }
 
@@ -366,7 +364,7 @@ authy_call_perform(struct authy_call *call, const char *method, const char *path
 
 	memset(res, 0, sizeof(*res));
 	if (call->up == NULL) {
-		call_seterr(call, "no upstream connection");
+		authy_call_seterr(call, "no upstream connection");
 		return STATUS_INTERNAL;
 	}
 	rc = upstream_request(call->up, &uc, res);
@@ -374,7 +372,7 @@ authy_call_perform(struct authy_call *call, const char *method, const char *path
 	call->retry_after_s = res->retry_after_s;
 	call->elapsed_ms = res->elapsed_ms;
 	if (rc != STATUS_OK)
-		call_seterr(call, "%s", res->err);
+		authy_call_seterr(call, "%s", res->err);
 	return rc;
 }
 
@@ -394,7 +392,7 @@ logged(struct authy_call *call, const char *method, const char *path, enum statu
 static enum status
 form_failed(struct authy_call *call, enum status rc)
 {
-	call_seterr(call, "invalid request fields (%s)", status_str(rc));
+	authy_call_seterr(call, "invalid request fields (%s)", status_str(rc));
 	return rc == STATUS_NOMEM ? rc : STATUS_BAD_REQUEST;
 }
 
@@ -405,7 +403,7 @@ authy_user_create(struct authy_call *call, const struct authy_user *u, char *id,
 	struct buf form;
 	enum status rc;
 
-	call_reset(call);
+	authy_call_reset(call);
 	memset(&res, 0, sizeof(res));
 	buf_init(&form, FORM_MAX);
 	if (idlen > 0)
@@ -435,7 +433,7 @@ authy_approval_create(struct authy_call *call, const struct authy_approval *a, c
 	struct buf form;
 	enum status rc;
 
-	call_reset(call);
+	authy_call_reset(call);
 	memset(&res, 0, sizeof(res));
 	buf_init(&form, FORM_MAX);
 	if (uuidlen > 0)
@@ -465,10 +463,10 @@ authy_approval_status(struct authy_call *call, const char *uuid)
 	struct upstream_response res;
 	enum status rc;
 
-	call_reset(call);
+	authy_call_reset(call);
 	memset(&res, 0, sizeof(res));
 	if (!uuid_valid(uuid)) {
-		call_seterr(call, "invalid approval uuid");
+		authy_call_seterr(call, "invalid approval uuid");
 		return STATUS_BAD_REQUEST;
 	}
 	snprintf(path, sizeof(path), AUTHY_PATH_APPROVAL_STATUS_FMT, uuid);

@@ -95,6 +95,13 @@ enum status authy_approval_create_reply(struct authy_call *call, long http_statu
 enum status authy_approval_status_reply(struct authy_call *call, long http_status, const char *body,
                                         size_t len);
 
+/* authy_call_seterr - printf into call->err (truncating). */
+void authy_call_seterr(struct authy_call *call, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* authy_call_reset - clear what a previous call left in call (not up or deadline). */
+void authy_call_reset(struct authy_call *call);
+
 /*
  * authy_call_perform - one HTTP call of a provider client (Authy or Verify)
  * on call->up: returns the transport status of upstream_request and copies

@@ -28,29 +28,6 @@
 #define NAME_MAX_LEN 1024
 #define FIELD_JSON_MAX 2048
 
-static void call_seterr(struct authy_call *call, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-call_seterr(struct authy_call *call, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(call->err, sizeof(call->err), fmt, ap);
-	va_end(ap);
-}
-
-static void
-call_reset(struct authy_call *call)
-{
-	call->http_status = 0;
-	call->error_code[0] = '\0';
-	call->retry_after_s = 0;
-	call->elapsed_ms = 0;
-	call->err[0] = '\0';
-}
-
 /* ---- identity and handles ---- */
 
 static int
@@ -396,7 +373,7 @@ interpret(struct authy_call *call, long http_status, const char *body, size_t le
 	if (rc == STATUS_NOMEM)
 		return rc;
 	if (rc != STATUS_OK) {
-		call_seterr(call, "HTTP %ld: reply is not a JSON object", http_status);
+		authy_call_seterr(call, "HTTP %ld: reply is not a JSON object", http_status);
 		return is2xx ? STATUS_UPSTREAM_PROTOCOL : verify_map_error(http_status, 0, op);
 	}
 	if (is2xx) {
@@ -411,9 +388,9 @@ interpret(struct authy_call *call, long http_status, const char *body, size_t le
 	}
 	if (json_get_string(j, "message", &msg) != STATUS_OK)
 		msg = NULL;
-	call_seterr(call, "HTTP %ld code=%s: %s", http_status,
-	            call->error_code[0] ? call->error_code : "-",
-	            util_sanitize(msg, clean, sizeof(clean)));
+	authy_call_seterr(call, "HTTP %ld code=%s: %s", http_status,
+	                  call->error_code[0] ? call->error_code : "-",
+	                  util_sanitize(msg, clean, sizeof(clean)));
 	json_free(j);
 	return verify_map_error(http_status, code, op);
 }
@@ -459,7 +436,7 @@ verify_factors_reply(struct authy_call *call, long http_status, const char *body
 	if (rc != STATUS_OK || j == NULL)
 		goto out;
 	if (json_get_array_len(j, "factors", &n) != STATUS_OK) {
-		call_seterr(call, "reply without a factors list");
+		authy_call_seterr(call, "reply without a factors list");
 		rc = STATUS_UPSTREAM_PROTOCOL;
 		goto out;
 	}
@@ -471,7 +448,7 @@ verify_factors_reply(struct authy_call *call, long http_status, const char *body
 		}
 	}
 	if (best == NULL || strlen(best) >= sidlen) {
-		call_seterr(call, "no verified push factor among %zu", n);
+		authy_call_seterr(call, "no verified push factor among %zu", n);
 		rc = STATUS_NO_FACTOR;
 		goto out;
 	}
@@ -497,7 +474,7 @@ verify_challenge_create_reply(struct authy_call *call, long http_status, const c
 	/* The SID goes into a URL path later: accept only what a SID can hold. */
 	if (j == NULL || json_get_string(j, "sid", &s) != STATUS_OK || !verify_sid_valid(s, "YC") ||
 	    strlen(s) >= sidlen) {
-		call_seterr(call, "reply without a valid challenge sid");
+		authy_call_seterr(call, "reply without a valid challenge sid");
 		rc = STATUS_UPSTREAM_PROTOCOL;
 		goto out;
 	}
@@ -536,8 +513,8 @@ verify_challenge_status_reply(struct authy_call *call, long http_status, const c
 			rc = map[i].rc;
 	}
 	if (rc == STATUS_UPSTREAM_PROTOCOL)
-		call_seterr(call, "unknown challenge status %s",
-		            util_sanitize(s, clean, sizeof(clean)));
+		authy_call_seterr(call, "unknown challenge status %s",
+		                  util_sanitize(s, clean, sizeof(clean)));
 out:
 	json_free(j);
 	return rc;
@@ -558,7 +535,7 @@ static bool
 path_ids_ok(struct authy_call *call, const char *service_sid, const char *identity)
 {
 	if (!verify_sid_valid(service_sid, "VA") || !verify_identity_valid(identity)) {
-		call_seterr(call, "invalid service SID or identity");
+		authy_call_seterr(call, "invalid service SID or identity");
 		return false;
 	}
 	return true;
@@ -572,7 +549,7 @@ verify_entity_create(struct authy_call *call, const char *service_sid, const cha
 	struct buf form;
 	enum status rc = STATUS_BAD_REQUEST;
 
-	call_reset(call);
+	authy_call_reset(call);
 	memset(&res, 0, sizeof(res));
 	buf_init(&form, FORM_MAX);
 	if (!path_ids_ok(call, service_sid, identity))
@@ -599,7 +576,7 @@ verify_factor_find(struct authy_call *call, const char *service_sid, const char 
 	struct upstream_response res;
 	enum status rc;
 
-	call_reset(call);
+	authy_call_reset(call);
 	memset(&res, 0, sizeof(res));
 	if (sidlen > 0)
 		factor_sid[0] = '\0';
@@ -624,7 +601,7 @@ verify_challenge_create(struct authy_call *call, const struct verify_challenge *
 	struct buf form;
 	enum status rc = STATUS_BAD_REQUEST;
 
-	call_reset(call);
+	authy_call_reset(call);
 	memset(&res, 0, sizeof(res));
 	buf_init(&form, FORM_MAX);
 	if (sidlen > 0)
@@ -633,7 +610,7 @@ verify_challenge_create(struct authy_call *call, const struct verify_challenge *
 		goto out;
 	rc = verify_challenge_form(ch, &form);
 	if (rc != STATUS_OK) {
-		call_seterr(call, "invalid challenge fields (%s)", status_str(rc));
+		authy_call_seterr(call, "invalid challenge fields (%s)", status_str(rc));
 		rc = rc == STATUS_NOMEM ? rc : STATUS_BAD_REQUEST;
 		goto out;
 	}
@@ -657,10 +634,10 @@ verify_challenge_status(struct authy_call *call, const char *service_sid, const 
 	struct upstream_response res;
 	enum status rc;
 
-	call_reset(call);
+	authy_call_reset(call);
 	memset(&res, 0, sizeof(res));
 	if (!path_ids_ok(call, service_sid, identity) || !verify_sid_valid(sid, "YC")) {
-		call_seterr(call, "invalid challenge path");
+		authy_call_seterr(call, "invalid challenge path");
 		return STATUS_BAD_REQUEST;
 	}
 	snprintf(path, sizeof(path), VERIFY_PATH_CHALLENGE_FMT, service_sid, identity, sid);
