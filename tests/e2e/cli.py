@@ -169,6 +169,29 @@ def check_spawn_fcgi(t, work, conf):
     t.check(True, "spawn-fcgi child exits on SIGTERM")
 
 
+def check_install(t, work):
+    """make install honours DESTDIR and PREFIX and installs a usable tree."""
+    dest = os.path.join(work, "dest")
+    r = subprocess.run(["make", "-s", "-C", stack.ROOT, "install", f"DESTDIR={dest}",
+                        "PREFIX=/usr"], capture_output=True, text=True, timeout=300)
+    t.check(r.returncode == 0, "make install DESTDIR=... PREFIX=/usr", r.stderr[-500:])
+    binary = os.path.join(dest, "usr/lib/b2c-authy/b2c-authy.fcgi")
+    t.check(os.access(binary, os.X_OK), "binary installed under PREFIX")
+    t.check(os.path.exists(os.path.join(dest, "etc/b2c-authy/b2c-authy.conf.example")),
+            "example configuration installed")
+    unit = os.path.join(dest, "usr/lib/systemd/system/b2c-authy.service")
+    text = open(unit).read() if os.path.exists(unit) else ""
+    t.check("/usr/lib/b2c-authy/b2c-authy.fcgi" in text and "@PREFIX@" not in text,
+            "systemd unit installed with PREFIX filled in")
+    t.check(os.path.exists(os.path.join(dest, "usr/lib/systemd/system/b2c-authy.socket")),
+            "systemd socket unit installed")
+    for snippet in ("nginx/b2c-authy.conf", "apache/b2c-authy.conf"):
+        t.check(os.path.exists(os.path.join(dest, "usr/share/b2c-authy", snippet)),
+                f"{snippet} installed")
+    r = subprocess.run([binary, "--version"], capture_output=True, text=True)
+    t.check(r.returncode == 0, "installed binary runs")
+
+
 def main():
     t = stack.Counter()
     if not os.access(stack.BIN, os.X_OK) or not shutil.which("cgi-fcgi"):
@@ -179,6 +202,7 @@ def main():
         check_usage(t)
         check_config_cli(t, work)
         check_sockets(t, work)
+        check_install(t, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return t.summary()

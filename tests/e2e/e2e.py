@@ -401,6 +401,31 @@ def flow_callback(t, env):
         slow.stop()
 
 
+def flow_overload(t, env):
+    """With every worker busy, one more request gets a B2C-shaped 503 at once."""
+    full = stack.Responder(env["work"], dict(env["settings"], workers=1, max_workers=2),
+                           name="overload")
+    try:
+        aid = new_user(t, env, "never", "+1 720 555 0166")
+        busy = [stack.fcgi_start(full.sock, "POST", WAIT,
+                                 stack.cert_params(env["certs"], "client"),
+                                 json.dumps({"authyId": aid, "signInName": f"ov{i}"}))
+                for i in range(2)]
+        time.sleep(0.8)
+        extra = stack.fcgi(full.sock, "POST", WAIT, stack.cert_params(env["certs"], "client"),
+                           json.dumps({"authyId": aid, "signInName": "ov-extra"}))
+        t.check(extra.status == 503 and b2c_shaped(extra) and extra.elapsed < 1.0 and
+                extra.headers.get("retry-after") == "5",
+                "all workers busy -> 503 with Retry-After at once", f"{extra!r} {extra.elapsed:.2f}s")
+        done = [stack.fcgi_finish(p) for p in busy]
+        t.check(all(d.status == 409 for d in done), "the busy waits still end normally",
+                repr([d.status for d in done]))
+        after = stack.fcgi(full.sock, "GET", "/healthz", {}, b"", None)
+        t.check(after.status == 200, "serving again once the waits are over", repr(after))
+    finally:
+        full.stop()
+
+
 def flow_health_metrics(t, env):
     r = stack.fcgi(env["sock"], "GET", "/healthz", {}, b"", None)
     t.check(r.status == 200 and r.json == {"status": "ok"}, "healthz", repr(r))
@@ -489,7 +514,8 @@ def main():
         t.check(bad >= 50, "the catalogue holds at least 50 bad requests", str(bad))
         callback = flow_callback if backend.name == "authy" else provider.flow_webhook
         for flow in (flow_approve, flow_outcomes, flow_retry_reattach, flow_abort, flow_faults,
-                     flow_concurrency, callback, *backend.extra_flows(), flow_health_metrics,
+                     flow_concurrency, callback, flow_overload, *backend.extra_flows(),
+                     flow_health_metrics,
                      flow_shutdown):
             try:
                 flow(t, env)
