@@ -142,11 +142,15 @@ executor_run(struct executor *x, executor_fn fn, void *arg, long long deadline_m
 		rc = STATUS_UNAVAILABLE;
 		goto out;
 	}
+	/*
+	 * The job lives on this stack: it leaves the queue (taken by a thread,
+	 * or withdrawn below) before this function returns.
+	 */
 	if (x->tail != NULL)
 		x->tail->next = &j;
 	else
-		x->head = &j;
-	x->tail = &j;
+		x->head = &j; /* cppcheck-suppress autoVariables */
+	x->tail = &j;         /* cppcheck-suppress autoVariables */
 	pthread_cond_signal(&x->work);
 	while (!j.done) {
 		if (!j.taken && util_now_ms() >= deadline_ms && withdraw(x, &j)) {
