@@ -15,7 +15,8 @@ packages=(
 	build-essential pkg-config libfcgi-dev libfcgi-bin libcurl4-openssl-dev
 	libjson-c-dev libssl-dev nginx apache2 spawn-fcgi curl openssl python3
 	libxml2-utils ca-certificates
-	valgrind clang # make valgrind, make asan, fuzz targets
+	valgrind clang libclang-rt-14-dev # make valgrind, make asan, libFuzzer targets
+	cppcheck clang-format # make lint
 )
 web_servers=(nginx apache2)
 
