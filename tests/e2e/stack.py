@@ -61,6 +61,25 @@ def scan_findings(text, what):
     return m is not None
 
 
+SECRET_KEYS = ("authy_api_key", "twilio_auth_token", "twilio_api_secret",
+               "verify_identity_secret")
+# A phone number written out: '+' and 8 or more digits (masked ones carry '*').
+PHONE_RE = re.compile(r"\+\d(?:[ ().-]?\d){7,}")
+
+
+def scan_secrets(text, what, settings):
+    """Record a secret from settings, or a phone number written out, found in a
+    responder's log; returns True when there was one."""
+    leaked = [f"secret {k}" for k, v in settings.items()
+              if k in SECRET_KEYS and len(str(v)) >= 8 and str(v) in text]
+    leaked += [f"phone {m.group(0)[:4]}..." for m in PHONE_RE.finditer(text)]
+    leaked += [f"phone field {m.group(0)[:12]}..."
+               for m in re.finditer(r"phone=[^ *]*[0-9]{5}", text) if "*" not in m.group(0)]
+    if leaked:
+        FINDINGS.append((what, "log leaks: " + ", ".join(sorted(set(leaked))[:5])))
+    return bool(leaked)
+
+
 class Counter:
     """Counts checks and prints the closing "N passed, N failed" line."""
 
@@ -173,6 +192,7 @@ class Responder:
         self.log = os.path.join(workdir, f"{name}.log")
         self.scanned = False
         settings = dict(settings)
+        self.settings = settings
         settings.setdefault("listen", self.sock)
         with open(self.conf, "w") as f:
             for k, v in settings.items():
@@ -201,6 +221,7 @@ class Responder:
         if not self.scanned:
             self.scanned = True
             found = scan_findings(self.log_text(), f"responder {self.name}")
+            scan_secrets(self.log_text(), f"responder {self.name}", self.settings)
             m = re.search(r"--error-exitcode=(\d+)", " ".join(self.wrapper))
             if not found and m and self.proc.returncode == int(m.group(1)):
                 FINDINGS.append((f"responder {self.name}",

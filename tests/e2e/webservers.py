@@ -68,6 +68,7 @@ class SpawnedResponder:
     """The responder started by spawn-fcgi on a Unix socket (inherited fd 0)."""
 
     def __init__(self, workdir, settings, sock, name="responder"):
+        self.settings = dict(settings)
         self.sock = sock
         self.conf = os.path.join(workdir, f"{name}.conf")
         self.log = os.path.join(workdir, f"{name}.log")
@@ -103,7 +104,10 @@ class SpawnedResponder:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.logf.close()
+        if not self.logf.closed:
+            self.logf.close()
+            stack.scan_findings(self.log_text(), "spawn-fcgi responder")
+            stack.scan_secrets(self.log_text(), "spawn-fcgi responder", self.settings)
         return self.proc.returncode
 
     def log_text(self):
