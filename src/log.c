@@ -45,12 +45,6 @@ log_level_parse(const char *s, enum log_level *out)
 	return STATUS_CONFIG;
 }
 
-bool
-log_level_enabled(enum log_level lvl)
-{
-	return lvl >= min_level;
-}
-
 void
 log_set_request_id(const char *rid)
 {

@@ -25,9 +25,6 @@ void log_init(const char *ident, enum log_level min, bool use_syslog);
  */
 enum status log_level_parse(const char *s, enum log_level *out);
 
-/* log_level_enabled - true when messages at lvl would be printed. */
-bool log_level_enabled(enum log_level lvl);
-
 /*
  * log_set_request_id - set (or clear with NULL) the request id of the calling
  * thread; it is copied. Thread-safe (thread-local).

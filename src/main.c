@@ -17,7 +17,6 @@
 #include "handlers.h"
 #include "log.h"
 #include "executor.h"
-#include "pool.h"
 #include "provider.h"
 #include "tracker.h"
 #include "upstream.h"
@@ -173,7 +172,6 @@ wait_for_stop(const sigset_t *set)
 
 struct runtime {
 	struct executor *exec;
-	struct upool *poll_pool;
 	struct tracker *tracker;
 	struct workers *workers;
 };
@@ -190,10 +188,9 @@ start(const struct config *cfg, int fd, struct runtime *rt)
 	struct worker_opts wo = {.listen_fd = fd, .cfg = cfg, .stack_size = STACK_SIZE};
 
 	provider_upstream_opts(cfg, &uo);
-	if (executor_new(&uo, (int)cfg->upstream_connections, &rt->exec) != STATUS_OK ||
-	    upool_new(&uo, (int)cfg->tracker_connections, &rt->poll_pool) != STATUS_OK)
-		fatalx("out of memory");
-	to.pool = rt->poll_pool;
+	if (executor_new(&uo, (int)cfg->upstream_connections, &rt->exec) != STATUS_OK)
+		fatalx("cannot start the upstream executor");
+	to.upstream = &uo;
 	if (tracker_new(&to, &rt->tracker) != STATUS_OK)
 		fatalx("cannot start the approval tracker");
 	wo.exec = rt->exec;
@@ -237,7 +234,6 @@ main(int argc, char **argv)
 	wait_for_stop(&set);
 	workers_stop(rt.workers);
 	tracker_free(rt.tracker);
-	upool_free(rt.poll_pool);
 	executor_free(rt.exec);
 	if (cfg.listen != NULL && cfg.listen[0] == '/')
 		unlink(cfg.listen);

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "pool.h"
+#include "upstream.h"
 #include "util.h"
 
 #define NBUCKETS 16384
@@ -45,6 +45,7 @@ struct tracker_entry {
 
 struct tracker {
 	struct tracker_opts opts;
+	struct upstream_opts upstream; /* copy of *opts.upstream */
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* pollers sleep here */
 	pthread_t *threads;
@@ -351,8 +352,8 @@ poller_main(void *arg)
 		util_strlcpy(uuid, e->uuid, sizeof(uuid));
 		pthread_mutex_unlock(&t->lock);
 		deadline = util_now_ms() + t->opts.poll_timeout_ms;
-		if (up == NULL && t->opts.pool != NULL)
-			rc = upool_get(t->opts.pool, deadline, &up);
+		if (up == NULL && t->opts.upstream != NULL)
+			rc = upstream_new(t->opts.upstream, &up);
 		if (rc == STATUS_OK)
 			rc = t->opts.poll(t->opts.poll_arg, up, uuid, deadline, &retry_after);
 		pthread_mutex_lock(&t->lock);
@@ -360,8 +361,7 @@ poller_main(void *arg)
 		unref(t, e);
 	}
 	pthread_mutex_unlock(&t->lock);
-	if (up != NULL)
-		upool_put(t->opts.pool, up);
+	upstream_free(up);
 	return NULL;
 }
 
@@ -374,6 +374,10 @@ tracker_new(const struct tracker_opts *opts, struct tracker **out)
 	if (t == NULL)
 		return STATUS_NOMEM;
 	t->opts = *opts;
+	if (opts->upstream != NULL) {
+		t->upstream = *opts->upstream;
+		t->opts.upstream = &t->upstream;
+	}
 	pthread_mutex_init(&t->lock, NULL);
 	util_cond_init_monotonic(&t->work);
 	t->threads = calloc((size_t)opts->pollers, sizeof(*t->threads));

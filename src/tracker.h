@@ -19,12 +19,13 @@
 
 struct tracker;
 struct tracker_entry;
-struct upool;
 struct upstream;
+struct upstream_opts;
 
 /*
  * The poll function: ask the provider for the status of approval uuid using
- * handle up (NULL when the tracker has no pool), finishing before deadline_ms.
+ * handle up (NULL when the tracker has no upstream options), finishing before
+ * deadline_ms.
  * Returns STATUS_PENDING, STATUS_OK (approved), STATUS_DENIED, STATUS_EXPIRED,
  * STATUS_APPROVAL_NOT_FOUND, or a transport/HTTP error status (then the entry
  * is polled again later). Sets *retry_after_s on a rate limit.
@@ -36,7 +37,9 @@ struct tracker_opts {
 	long poll_interval_ms; /* time between polls of one approval, > 0 */
 	long poll_timeout_ms;  /* ceiling for one poll call, > 0 */
 	int pollers;           /* poller threads = connections used for polling, >= 1 */
-	struct upool *pool;    /* handles for the pollers (borrowed), or NULL */
+	/* Each poller makes its own keep-alive handle from these (copied; the
+	 * strings are borrowed and must outlive the tracker); NULL = no handle. */
+	const struct upstream_opts *upstream;
 	tracker_poll_fn poll;
 	void *poll_arg;
 };

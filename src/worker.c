@@ -234,12 +234,3 @@ workers_stop(struct workers *w)
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
-
-void
-workers_count(struct workers *w, int *total, int *busy)
-{
-	pthread_mutex_lock(&w->lock);
-	*total = w->total;
-	*busy = w->busy;
-	pthread_mutex_unlock(&w->lock);
-}

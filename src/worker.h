@@ -33,7 +33,4 @@ enum status workers_start(const struct worker_opts *opts, struct workers **out);
  */
 void workers_stop(struct workers *w);
 
-/* workers_count - threads alive and busy right now (for logs/tests). Thread-safe. */
-void workers_count(struct workers *w, int *total, int *busy);
-
 #endif
