@@ -376,15 +376,12 @@ authy_call_perform(struct authy_call *call, const char *method, const char *path
 	return rc;
 }
 
-/*
- * A reply that did not give the call's result, at debug level: the caller
- * logs the failure itself with call->err.
- */
-static enum status
-logged(struct authy_call *call, const char *method, const char *path, enum status rc)
+enum status
+authy_call_logged(struct authy_call *call, const char *api, const char *method, const char *path,
+                  enum status rc)
 {
 	if (rc != STATUS_OK && rc != STATUS_PENDING && rc != STATUS_DENIED && rc != STATUS_EXPIRED)
-		log_debug("authy %s %s: %s (%s)", method, path, status_str(rc), call->err);
+		log_debug("%s %s %s: %s (%s)", api, method, path, status_str(rc), call->err);
 	return rc;
 }
 
@@ -417,7 +414,7 @@ authy_user_create(struct authy_call *call, const struct authy_user *u, char *id,
 	if (rc != STATUS_OK)
 		goto out;
 	rc = authy_user_create_reply(call, res.http_status, res.body, res.body_len, id, idlen);
-	rc = logged(call, "POST", AUTHY_PATH_USERS_NEW, rc);
+	rc = authy_call_logged(call, "authy", "POST", AUTHY_PATH_USERS_NEW, rc);
 out:
 	upstream_response_free(&res);
 	buf_free(&form);
@@ -449,7 +446,7 @@ authy_approval_create(struct authy_call *call, const struct authy_approval *a, c
 		goto out;
 	rc = authy_approval_create_reply(call, res.http_status, res.body, res.body_len, uuid,
 	                                 uuidlen);
-	rc = logged(call, "POST", path, rc);
+	rc = authy_call_logged(call, "authy", "POST", path, rc);
 out:
 	upstream_response_free(&res);
 	buf_free(&form);
@@ -473,7 +470,7 @@ authy_approval_status(struct authy_call *call, const char *uuid)
 	rc = authy_call_perform(call, "GET", path, NULL, &res);
 	if (rc == STATUS_OK) {
 		rc = authy_approval_status_reply(call, res.http_status, res.body, res.body_len);
-		rc = logged(call, "GET", path, rc);
+		rc = authy_call_logged(call, "authy", "GET", path, rc);
 	}
 	upstream_response_free(&res);
 	return rc;

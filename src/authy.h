@@ -114,6 +114,14 @@ enum status authy_call_perform(struct authy_call *call, const char *method, cons
                                const char *form, struct upstream_response *res);
 
 /*
+ * authy_call_logged - log a call whose reply did not give its result (rc is
+ * not OK, PENDING, DENIED or EXPIRED) at debug level as "api METHOD path",
+ * the caller logging the failure itself with call->err. Returns rc.
+ */
+enum status authy_call_logged(struct authy_call *call, const char *api, const char *method,
+                              const char *path, enum status rc);
+
+/*
  * authy_map_error - the status for an Authy error reply: HTTP code and
  * "error_code" (may be NULL/""). 401/60001 STATUS_UPSTREAM_AUTH; 429/60003
  * STATUS_RATE_LIMITED; 60026 STATUS_USER_NOT_FOUND; 60049 STATUS_APPROVAL_NOT_FOUND;

@@ -522,15 +522,6 @@ out:
 
 /* ---- calls ---- */
 
-/* A failure at debug level: the caller logs it itself with call->err. */
-static enum status
-logged(struct authy_call *call, const char *method, const char *path, enum status rc)
-{
-	if (rc != STATUS_OK && rc != STATUS_PENDING && rc != STATUS_DENIED && rc != STATUS_EXPIRED)
-		log_debug("verify %s %s: %s (%s)", method, path, status_str(rc), call->err);
-	return rc;
-}
-
 static bool
 path_ids_ok(struct authy_call *call, const char *service_sid, const char *identity)
 {
@@ -560,8 +551,9 @@ verify_entity_create(struct authy_call *call, const char *service_sid, const cha
 	snprintf(path, sizeof(path), VERIFY_PATH_ENTITIES_FMT, service_sid);
 	rc = authy_call_perform(call, "POST", path, buf_cstr(&form), &res);
 	if (rc == STATUS_OK)
-		rc = logged(call, "POST", path,
-		            verify_entity_reply(call, res.http_status, res.body, res.body_len));
+		rc = authy_call_logged(
+		    call, "verify", "POST", path,
+		    verify_entity_reply(call, res.http_status, res.body, res.body_len));
 out:
 	upstream_response_free(&res);
 	buf_free(&form);
@@ -585,9 +577,9 @@ verify_factor_find(struct authy_call *call, const char *service_sid, const char 
 	snprintf(path, sizeof(path), VERIFY_PATH_FACTORS_FMT, service_sid, identity);
 	rc = authy_call_perform(call, "GET", path, NULL, &res);
 	if (rc == STATUS_OK)
-		rc = logged(call, "GET", path,
-		            verify_factors_reply(call, res.http_status, res.body, res.body_len,
-		                                 factor_sid, sidlen));
+		rc = authy_call_logged(call, "verify", "GET", path,
+		                       verify_factors_reply(call, res.http_status, res.body,
+		                                            res.body_len, factor_sid, sidlen));
 	upstream_response_free(&res);
 	return rc;
 }
@@ -617,9 +609,10 @@ verify_challenge_create(struct authy_call *call, const struct verify_challenge *
 	snprintf(path, sizeof(path), VERIFY_PATH_CHALLENGES_FMT, ch->service_sid, ch->identity);
 	rc = authy_call_perform(call, "POST", path, buf_cstr(&form), &res);
 	if (rc == STATUS_OK)
-		rc = logged(call, "POST", path,
-		            verify_challenge_create_reply(call, res.http_status, res.body,
-		                                          res.body_len, sid, sidlen));
+		rc =
+		    authy_call_logged(call, "verify", "POST", path,
+		                      verify_challenge_create_reply(call, res.http_status, res.body,
+		                                                    res.body_len, sid, sidlen));
 out:
 	upstream_response_free(&res);
 	buf_free(&form);
@@ -643,8 +636,8 @@ verify_challenge_status(struct authy_call *call, const char *service_sid, const 
 	snprintf(path, sizeof(path), VERIFY_PATH_CHALLENGE_FMT, service_sid, identity, sid);
 	rc = authy_call_perform(call, "GET", path, NULL, &res);
 	if (rc == STATUS_OK)
-		rc = logged(
-		    call, "GET", path,
+		rc = authy_call_logged(
+		    call, "verify", "GET", path,
 		    verify_challenge_status_reply(call, res.http_status, res.body, res.body_len));
 	upstream_response_free(&res);
 	return rc;
