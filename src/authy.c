@@ -380,7 +380,7 @@ enum status
 authy_call_logged(struct authy_call *call, const char *api, const char *method, const char *path,
                   enum status rc)
 {
-	if (rc != STATUS_OK && rc != STATUS_PENDING && rc != STATUS_DENIED && rc != STATUS_EXPIRED)
+	if (!status_is_answer(rc))
 		log_debug("%s %s %s: %s (%s)", api, method, path, status_str(rc), call->err);
 	return rc;
 }

@@ -136,10 +136,8 @@ handler_wait_poll(void *arg, struct upstream *up, const char *uuid, long long de
 	/* arg is the configuration (NULL: the Authy API). */
 	rc = provider_approval_status(cfg, &call, uuid);
 	*retry_after_s = call.retry_after_s;
-	metrics_upstream(
-	    call.elapsed_ms,
-	    rc == STATUS_PENDING || rc == STATUS_DENIED || rc == STATUS_EXPIRED ? STATUS_OK : rc);
-	if (rc != STATUS_OK && rc != STATUS_PENDING && rc != STATUS_DENIED && rc != STATUS_EXPIRED)
+	metrics_upstream(call.elapsed_ms, status_is_answer(rc) ? STATUS_OK : rc);
+	if (!status_is_answer(rc))
 		log_warnx("poll uuid=%s: %s http=%ld %s", uuid, status_str(rc), call.http_status,
 		          call.err);
 	return rc;

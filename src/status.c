@@ -41,6 +41,13 @@ static const char *const names[STATUS__COUNT] = {
     [STATUS_NO_FACTOR] = "no_factor",
 };
 
+int
+status_is_answer(enum status rc)
+{
+	return rc == STATUS_OK || rc == STATUS_PENDING || rc == STATUS_DENIED ||
+	       rc == STATUS_EXPIRED;
+}
+
 const char *
 status_str(enum status rc)
 {

@@ -44,6 +44,13 @@ enum status {
 };
 
 /*
+ * status_is_answer - true when rc is an answer of the API about an approval
+ * (approved, pending, denied, expired) rather than a failure of the call.
+ * Pure.
+ */
+int status_is_answer(enum status rc);
+
+/*
  * status_str - a short stable lower_snake name for rc, for logs and metrics labels.
  * Returns a static string ("unknown" for out-of-range values). Thread-safe.
  */
