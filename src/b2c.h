@@ -20,9 +20,15 @@
 #define B2C_CLAIM_COUNTRY_CODE "countryCode"
 #define B2C_CLAIM_AUTHY_ID "authyId"
 #define B2C_CLAIM_APP_CODE "appCode" /* accepted alias of authyId */
+#define B2C_CLAIM_CORRELATION_ID                                                                   \
+	"correlationId"                  /* {Context:CorrelationId}: binds a push to a sign-in */
+#define B2C_CLAIM_IP_ADDRESS "ipAddress" /* {Context:IPAddress}: shown in the push */
+#define B2C_CLAIM_TOKEN "token"          /* one-time code from the app (verifytoken) */
 
 /* Output claims. */
 #define B2C_OUT_AUTHY_ID "authyId"
+#define B2C_OUT_APPROVED "authyApproved"     /* true: the push (or a code) was approved */
+#define B2C_OUT_FACTOR_STATUS "factorStatus" /* Verify: "none" until the app has set up push */
 
 /* Error body fields. */
 #define B2C_ERR_VERSION "1.0.0"
