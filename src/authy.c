@@ -15,6 +15,7 @@
 #include "json.h"
 #include "log.h"
 #include "upstream.h"
+#include "utf8.h"
 #include "util.h"
 
 #define FORM_MAX (16 * 1024)
@@ -75,27 +76,6 @@ authy_map_error(long http_status, const char *error_code)
 	if (http_status >= 200 && http_status < 300)
 		return STATUS_UPSTREAM_PROTOCOL;
 	return STATUS_UPSTREAM_HTTP;
-}
-
-size_t
-authy_message_cut(const char *message)
-{
-	size_t len, cut;
-
-	if (message == NULL)
-		return 0;
-	len = strlen(message);
-	if (len <= AUTHY_MESSAGE_MAX)
-		return len;
-	/* message[cut] is the first byte left out; while it continues a UTF-8
-	 * sequence, that sequence started inside the kept part: leave it out too.
-	 * A sequence is at most 4 bytes, so invalid input stops after 3 steps. */
-	cut = AUTHY_MESSAGE_MAX;
-	for (int i = 0; i < 3 && cut > 0 && ((unsigned char)message[cut] & 0xC0) == 0x80; i++)
-		cut--;
-	if (((unsigned char)message[cut] & 0xC0) == 0x80)
-		cut = AUTHY_MESSAGE_MAX;
-	return cut;
 }
 
 /* True for a uuid as Authy returns it: hex digits and dashes only. */
@@ -195,7 +175,7 @@ authy_approval_form(const struct authy_approval *a, struct buf *out)
 	    !kv_valid(a->details, a->n_details) || !kv_valid(a->hidden, a->n_hidden))
 		return STATUS_BAD_REQUEST;
 	/* Authy refuses messages over about 200 characters: cut, never split a character. */
-	cut = authy_message_cut(a->message);
+	cut = utf8_cut_bytes(a->message, AUTHY_MESSAGE_MAX);
 	memcpy(message, a->message, cut);
 	message[cut] = '\0';
 	snprintf(ttl, sizeof(ttl), "%ld", a->seconds_to_expire);

@@ -135,13 +135,6 @@ enum status authy_call_logged(struct authy_call *call, const char *api, const ch
 enum status authy_map_error(long http_status, const char *error_code);
 
 /*
- * authy_message_cut - how many bytes of message are sent to Authy: all of it
- * when it has at most AUTHY_MESSAGE_MAX bytes, else the longest prefix of at
- * most AUTHY_MESSAGE_MAX bytes that does not split a UTF-8 sequence. Pure.
- */
-size_t authy_message_cut(const char *message);
-
-/*
  * authy_user_form / authy_approval_form - append the form body of users/new or
  * of an approval request to out (application/x-www-form-urlencoded). Returns
  * STATUS_OK, STATUS_BAD_REQUEST for missing or malformed fields (email empty,

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "clientcert.h"
 #include "log.h"
+#include "utf8.h"
 #include "util.h"
 
 #define LINE_MAX_LEN 8192
@@ -195,20 +196,6 @@ static void *
 field(const struct config *cfg, const struct key *k)
 {
 	return (char *)cfg + k->off;
-}
-
-/*
- * Number of characters (UTF-8 code points) in s: the limits such as Authy's
- * 200-character message are in characters, and messages are often not ASCII.
- */
-static long
-char_count(const char *s)
-{
-	long n = 0;
-
-	for (; *s != '\0'; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
 }
 
 static bool
@@ -411,7 +398,7 @@ shown(const char *v, char *buf, size_t buflen)
 static const char *
 string_problem(const struct key *k, char *v)
 {
-	long n = char_count(v);
+	long n = (long)utf8_chars(v);
 	const char *bad = k->check != NULL ? k->check(v) : NULL;
 
 	/* The key's own description of what it expects is the more helpful text. */
@@ -720,7 +707,7 @@ add_detail(struct config_detail *d, int *n, char *item)
 	util_trim(key);
 	if (!detail_key_ok(key))
 		return "the key must be 1..40 letters, digits, spaces, '_' or '-'";
-	vlen = char_count(value);
+	vlen = (long)utf8_chars(value);
 	if (vlen < 1 || vlen > DETAIL_VALUE_MAX || has_control(value))
 		return "the value must be 1..200 characters";
 	for (int i = 0; i < *n; i++) {
@@ -1171,8 +1158,8 @@ static enum status
 validate_verify_details(const struct config *cfg, char *msg, size_t msglen)
 {
 	for (int i = 0; i < cfg->n_details && i < CONFIG_MAX_DETAILS; i++) {
-		if (char_count(cfg->details[i].key) > VERIFY_LABEL_MAX ||
-		    char_count(cfg->details[i].value) > VERIFY_VALUE_MAX) {
+		if ((long)utf8_chars(cfg->details[i].key) > VERIFY_LABEL_MAX ||
+		    (long)utf8_chars(cfg->details[i].value) > VERIFY_VALUE_MAX) {
 			msgf(msg, msglen,
 			     "approval_details: item %d: with provider = verify keys are at most "
 			     "%d and values at most %d characters",

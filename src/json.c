@@ -14,6 +14,8 @@
 
 #include <json-c/json.h>
 
+#include "utf8.h"
+
 /* Longest dotted path and path segment the getters accept (paths are constants). */
 #define JSON_PATH_MAX 256
 
@@ -45,58 +47,6 @@ outside_strings_ok(const char *text, size_t len)
 		} else if (strchr(allowed, c) == NULL) {
 			return false;
 		}
-	}
-	return true;
-}
-
-/*
- * Length of the well-formed UTF-8 sequence at s (RFC 3629 table 3-7: no
- * overlong forms, no UTF-16 surrogates D800..DFFF, nothing above U+10FFFF),
- * or 0 when it is not one. json-c's JSON_TOKENER_VALIDATE_UTF8 checks only
- * the number of continuation bytes and lets all three through.
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t n;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0; /* overlong below U+0800 */
-	else if (c == 0xED)
-		hi = 0x9F; /* surrogates */
-	else if (c == 0xF0)
-		lo = 0x90; /* overlong below U+10000 */
-	else if (c == 0xF4)
-		hi = 0x8F; /* above U+10FFFF */
-	if (n > len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++) {
-		if (s[i] < 0x80 || s[i] > 0xBF)
-			return 0;
-	}
-	return n;
-}
-
-static bool
-utf8_valid(const char *text, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)text;
-
-	for (size_t i = 0, n; i < len; i += n) {
-		n = utf8_seq(s + i, len - i);
-		if (n == 0)
-			return false;
 	}
 	return true;
 }

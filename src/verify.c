@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "upstream.h"
+#include "utf8.h"
 #include "util.h"
 
 #define FORM_MAX (16 * 1024)
@@ -137,30 +138,11 @@ verify_handle_split(const char *handle, char *identity, char *sid)
 
 /* ---- form bodies ---- */
 
-/*
- * Bytes of s that hold at most max characters, never splitting a UTF-8
- * sequence: Verify's limits are in characters.
- */
-static size_t
-utf8_cut(const char *s, size_t max)
-{
-	size_t chars = 0, i = 0;
-
-	for (; s[i] != '\0'; i++) {
-		if (((unsigned char)s[i] & 0xC0) != 0x80) {
-			if (chars == max)
-				break;
-			chars++;
-		}
-	}
-	return i;
-}
-
 /* Append "&name=value" (no '&' first), value cut to max characters. */
 static enum status
 add_param(struct buf *b, const char *name, const char *value, size_t max)
 {
-	size_t n = utf8_cut(value, max);
+	size_t n = utf8_cut_chars(value, max);
 	char *v = malloc(n + 1);
 	enum status rc = STATUS_OK;
 
@@ -197,7 +179,7 @@ json_pairs(const char *const *keys, const char *const *values, int n, size_t vma
 
 	*out = NULL;
 	for (int i = 0; i < n && rc == STATUS_OK; i++) {
-		size_t cut = utf8_cut(values[i], vmax);
+		size_t cut = utf8_cut_chars(values[i], vmax);
 		char *v = strndup(values[i], cut);
 
 		rc = v != NULL ? json_add_string(j, keys[i], v) : STATUS_NOMEM;
@@ -214,7 +196,7 @@ static enum status
 add_field(struct buf *b, const struct authy_kv *kv)
 {
 	const char *keys[] = {"label", "value"};
-	size_t lcut = utf8_cut(kv->key, VERIFY_LABEL_MAX);
+	size_t lcut = utf8_cut_chars(kv->key, VERIFY_LABEL_MAX);
 	char *label = strndup(kv->key, lcut), *text = NULL;
 	const char *values[] = {label, kv->value};
 	enum status rc;

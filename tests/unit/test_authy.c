@@ -61,35 +61,6 @@ repeat(char *out, size_t outlen, const char *unit, size_t n)
 }
 
 static void
-test_message_cut(void)
-{
-	char s[1024];
-
-	CHECK_INT(authy_message_cut(NULL), 0);
-	CHECK_INT(authy_message_cut(""), 0);
-	CHECK_INT(authy_message_cut("Sign in to Contoso"), 18);
-	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "a", 200)), 200);
-	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "a", 201)), 200);
-	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "a", 900)), 200);
-	/* 2-byte characters: 100 fit exactly, the 101st starts at byte 200. */
-	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "\xc3\xa9", 150)), 200);
-	/* One ASCII byte first shifts them: the character at 199..200 is left out. */
-	s[0] = 'x';
-	repeat(s + 1, sizeof(s) - 1, "\xc3\xa9", 150);
-	CHECK_INT(authy_message_cut(s), 199);
-	/* 3-byte characters: 66 take 198 bytes, the 67th would span 198..200. */
-	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "\xe2\x82\xac", 80)), 198);
-	/* 4-byte characters: 50 take exactly 200 bytes. */
-	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "\xf0\x9f\x94\x90", 60)), 200);
-	s[0] = 'x';
-	s[1] = 'y';
-	repeat(s + 2, sizeof(s) - 2, "\xf0\x9f\x94\x90", 60);
-	CHECK_INT(authy_message_cut(s), 198);
-	/* Invalid UTF-8 (a run of continuation bytes) is cut at the byte limit. */
-	CHECK_INT(authy_message_cut(repeat(s, sizeof(s), "\x80", 300)), 200);
-}
-
-static void
 test_user_form(void)
 {
 	struct authy_user u = {"jane.doe+x@example.com", "5551234567", "1", false};
@@ -291,7 +262,6 @@ int
 main(void)
 {
 	RUN(test_map_error);
-	RUN(test_message_cut);
 	RUN(test_user_form);
 	RUN(test_user_form_invalid);
 	RUN(test_approval_form);
