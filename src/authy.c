@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "form.h"
 #include "json.h"
 #include "log.h"
 #include "upstream.h"
@@ -78,46 +79,12 @@ authy_map_error(long http_status, const char *error_code)
 	return STATUS_UPSTREAM_HTTP;
 }
 
-/* True for a uuid as Authy returns it: hex digits and dashes only. */
-static bool
-uuid_valid(const char *s)
+bool
+authy_uuid_valid(const char *s)
 {
-	size_t n = 0;
+	size_t n = s != NULL ? strlen(s) : 0;
 
-	if (s == NULL)
-		return false;
-	for (; s[n] != '\0'; n++) {
-		char c = s[n];
-		bool hex =
-		    (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-		if (n >= AUTHY_UUID_MAX || !(hex || c == '-'))
-			return false;
-	}
-	return n > 0;
-}
-
-/* Append "&name[sub]=value" (without '&' first and without [sub] when NULL). */
-static enum status
-add_param(struct buf *b, const char *name, const char *sub, const char *value)
-{
-	enum status rc = STATUS_OK;
-
-	if (b->len > 0)
-		rc = buf_append_str(b, "&");
-	if (rc == STATUS_OK)
-		rc = buf_append_urlenc(b, name);
-	if (rc == STATUS_OK && sub != NULL) {
-		rc = buf_append_str(b, "%5B");
-		if (rc == STATUS_OK)
-			rc = buf_append_urlenc(b, sub);
-		if (rc == STATUS_OK)
-			rc = buf_append_str(b, "%5D");
-	}
-	if (rc == STATUS_OK)
-		rc = buf_append_str(b, "=");
-	if (rc == STATUS_OK)
-		rc = buf_append_urlenc(b, value);
-	return rc;
+	return n > 0 && n <= AUTHY_UUID_MAX && strspn(s, "0123456789abcdefABCDEF-") == n;
 }
 
 enum status
@@ -129,14 +96,14 @@ authy_user_form(const struct authy_user *u, struct buf *out)
 	    !util_is_digits(u->cellphone, CELLPHONE_MAX) ||
 	    !util_is_digits(u->country_code, COUNTRY_CODE_MAX))
 		return STATUS_BAD_REQUEST;
-	rc = add_param(out, "user", "email", u->email);
+	rc = form_add(out, "user", "email", u->email);
 	if (rc == STATUS_OK)
-		rc = add_param(out, "user", "cellphone", u->cellphone);
+		rc = form_add(out, "user", "cellphone", u->cellphone);
 	if (rc == STATUS_OK)
-		rc = add_param(out, "user", "country_code", u->country_code);
+		rc = form_add(out, "user", "country_code", u->country_code);
 	if (rc == STATUS_OK)
-		rc = add_param(out, "send_install_link_via_sms", NULL,
-		               u->send_install_link ? "true" : "false");
+		rc = form_add(out, "send_install_link_via_sms", NULL,
+		              u->send_install_link ? "true" : "false");
 	return rc;
 }
 
@@ -158,7 +125,7 @@ add_kvs(struct buf *b, const char *name, const struct authy_kv *kv, int n)
 	enum status rc = STATUS_OK;
 
 	for (int i = 0; i < n && rc == STATUS_OK; i++)
-		rc = add_param(b, name, kv[i].key, kv[i].value);
+		rc = form_add(b, name, kv[i].key, kv[i].value);
 	return rc;
 }
 
@@ -179,13 +146,13 @@ authy_approval_form(const struct authy_approval *a, struct buf *out)
 	memcpy(message, a->message, cut);
 	message[cut] = '\0';
 	snprintf(ttl, sizeof(ttl), "%ld", a->seconds_to_expire);
-	rc = add_param(out, "message", NULL, message);
+	rc = form_add(out, "message", NULL, message);
 	if (rc == STATUS_OK)
 		rc = add_kvs(out, "details", a->details, a->n_details);
 	if (rc == STATUS_OK)
 		rc = add_kvs(out, "hidden_details", a->hidden, a->n_hidden);
 	if (rc == STATUS_OK)
-		rc = add_param(out, "seconds_to_expire", NULL, ttl);
+		rc = form_add(out, "seconds_to_expire", NULL, ttl);
 	return rc;
 }
 
@@ -283,7 +250,7 @@ authy_approval_create_reply(struct authy_call *call, long http_status, const cha
 	if (rc != STATUS_OK)
 		return rc;
 	/* The uuid goes into a URL path later: accept only what a uuid can hold. */
-	if (json_get_string(j, "approval_request.uuid", &s) != STATUS_OK || !uuid_valid(s) ||
+	if (json_get_string(j, "approval_request.uuid", &s) != STATUS_OK || !authy_uuid_valid(s) ||
 	    strlen(s) >= uuidlen) {
 		authy_call_seterr(call, "reply without a valid approval_request.uuid");
 		rc = STATUS_UPSTREAM_PROTOCOL;
@@ -442,7 +409,7 @@ authy_approval_status(struct authy_call *call, const char *uuid)
 
 	authy_call_reset(call);
 	memset(&res, 0, sizeof(res));
-	if (!uuid_valid(uuid)) {
+	if (!authy_uuid_valid(uuid)) {
 		authy_call_seterr(call, "invalid approval uuid");
 		return STATUS_BAD_REQUEST;
 	}

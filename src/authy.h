@@ -122,6 +122,12 @@ enum status authy_call_logged(struct authy_call *call, const char *api, const ch
                               const char *path, enum status rc);
 
 /*
+ * authy_uuid_valid - true for an approval uuid as Authy returns it: 1..
+ * AUTHY_UUID_MAX hex digits and dashes (safe in a URL path). NULL is false. Pure.
+ */
+bool authy_uuid_valid(const char *s);
+
+/*
  * authy_map_error - the status for an Authy error reply: HTTP code and
  * "error_code" (may be NULL/""). 401/60001 STATUS_UPSTREAM_AUTH; 429/60003
  * STATUS_RATE_LIMITED; 60026 STATUS_USER_NOT_FOUND; 60049 STATUS_APPROVAL_NOT_FOUND;

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "crypto.h"
+#include "form.h"
 #include "json.h"
 #include "util.h"
 
@@ -60,11 +61,7 @@ pairs_add(struct pairs *p, const char *key, const char *value)
 	if (p->n >= AUTHY_CALLBACK_MAX_PARAMS)
 		return STATUS_BAD_REQUEST;
 	buf_init(&b, PAIR_MAX);
-	rc = buf_append_urlenc(&b, key);
-	if (rc == STATUS_OK)
-		rc = buf_append(&b, "=", 1);
-	if (rc == STATUS_OK)
-		rc = buf_append_urlenc(&b, value ? value : "");
+	rc = form_add(&b, key, NULL, value);
 	if (rc != STATUS_OK) {
 		buf_free(&b);
 		return rc == STATUS_TOO_LARGE ? STATUS_BAD_REQUEST : rc;
@@ -74,6 +71,13 @@ pairs_add(struct pairs *p, const char *key, const char *value)
 		return STATUS_NOMEM;
 	collapse_indices(p->items[p->n++]);
 	return STATUS_OK;
+}
+
+/* form_each visitor: one decoded form pair, encoded again the way Authy signs it. */
+static enum status
+visit_pair(void *arg, const char *name, const char *value)
+{
+	return pairs_add(arg, name, value);
 }
 
 static enum status
@@ -90,34 +94,6 @@ visit_leaf(void *arg, const struct json_leaf *leaf)
 		off += (size_t)n;
 	}
 	return pairs_add(arg, key, leaf->value);
-}
-
-static enum status
-form_pairs(const char *params, size_t len, struct pairs *p)
-{
-	char key[PAIR_MAX], value[PAIR_MAX];
-	size_t i = 0;
-	enum status rc = STATUS_OK;
-
-	while (i < len && rc == STATUS_OK) {
-		size_t end = i, eq;
-		while (end < len && params[end] != '&')
-			end++;
-		for (eq = i; eq < end && params[eq] != '='; eq++)
-			;
-		if (end - i >= sizeof(key) || end == i) {
-			rc = end == i ? STATUS_OK : STATUS_BAD_REQUEST;
-		} else {
-			rc = util_form_decode(params + i, eq - i, key);
-			if (rc == STATUS_OK)
-				rc = util_form_decode(params + eq + (eq < end),
-				                      end - eq - (eq < end), value);
-			if (rc == STATUS_OK)
-				rc = pairs_add(p, key, value);
-		}
-		i = end + 1;
-	}
-	return rc;
 }
 
 static int
@@ -138,7 +114,7 @@ authy_callback_canonical(const char *params, size_t len, bool json, struct buf *
 		if (rc == STATUS_OK)
 			rc = json_walk(j, visit_leaf, &p);
 	} else {
-		rc = memchr(params, '\0', len) ? STATUS_BAD_REQUEST : form_pairs(params, len, &p);
+		rc = form_each(params, len, visit_pair, &p);
 	}
 	if (rc != STATUS_OK)
 		goto out;
@@ -160,7 +136,6 @@ authy_callback_verify(const struct authy_callback *cb, char *err, size_t errlen)
 {
 	struct buf data;
 	char want[128];
-	size_t got_len;
 	enum status rc;
 
 	if (cb->signature == NULL || cb->nonce == NULL || *cb->signature == '\0' ||
@@ -180,10 +155,7 @@ authy_callback_verify(const struct authy_callback *cb, char *err, size_t errlen)
 		snprintf(err, errlen, "callback parameters unusable: %s", status_str(rc));
 		return STATUS_UNAUTHORIZED;
 	}
-	got_len = strlen(cb->signature);
-	/* Compare the full length either way so timing tells nothing. */
-	if (!util_ct_equal(want, got_len == strlen(want) ? cb->signature : want, strlen(want)) ||
-	    got_len != strlen(want)) {
+	if (!util_ct_str_equal(want, cb->signature)) {
 		snprintf(err, errlen, "callback signature does not match");
 		return STATUS_UNAUTHORIZED;
 	}
@@ -202,34 +174,6 @@ result_of(const char *status, enum status *result)
 	else
 		return STATUS_PENDING;
 	return STATUS_OK;
-}
-
-static bool
-uuid_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= AUTHY_UUID_MAX && strspn(s, "0123456789abcdefABCDEF-") == n;
-}
-
-/* Find "name=value" at the top level of a form string; decoded into out. */
-static enum status
-form_get(const char *params, size_t len, const char *name, char *out, size_t outlen)
-{
-	size_t n = strlen(name), i = 0;
-
-	while (i < len) {
-		size_t end = i;
-		while (end < len && params[end] != '&')
-			end++;
-		if (end - i > n && strncmp(params + i, name, n) == 0 && params[i + n] == '=') {
-			if (end - i - n - 1 >= outlen)
-				return STATUS_BAD_REQUEST;
-			return util_form_decode(params + i + n + 1, end - i - n - 1, out);
-		}
-		i = end + 1;
-	}
-	return STATUS_BAD_REQUEST;
 }
 
 enum status
@@ -256,7 +200,7 @@ authy_callback_result(const char *params, size_t len, bool json, char *uuid, siz
 			rc = form_get(params, len, "status", status, sizeof(status));
 	}
 	json_free(j);
-	if (rc != STATUS_OK || !uuid_ok(uuid))
+	if (rc != STATUS_OK || !authy_uuid_valid(uuid))
 		return STATUS_BAD_REQUEST;
 	return result_of(status, result);
 }

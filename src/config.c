@@ -8,7 +8,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +21,7 @@
 #include "buf.h"
 #include "clientcert.h"
 #include "log.h"
+#include "privfile.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -523,33 +523,16 @@ set_key_file(struct config *cfg, const struct key *k, const char *v, char *msg, 
 {
 	enum status rc = STATUS_CONFIG;
 	char *key = NULL, *path = NULL;
+	char why[MSG_MAX];
 	size_t sf = 0;
-	struct stat st;
 	int fd;
 
 	while (sf + 1 < NSECRET_FILES && secret_files[sf].file_off != k->off)
 		sf++;
-	/*
-	 * Checks run on the open descriptor (no stat-then-open race); O_NONBLOCK
-	 * keeps a FIFO planted in its place from hanging the start.
-	 */
-	memset(&st, 0, sizeof(st));
-	fd = open(v, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = privfile_open(v, why, sizeof(why));
 	if (fd < 0) {
-		msgf(msg, msglen, "%s: cannot open %s: %s", k->name, v, strerror(errno));
+		msgf(msg, msglen, "%s: %s", k->name, why);
 		return STATUS_CONFIG;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		msgf(msg, msglen, "%s: %s is not a regular file (mode %o)", k->name, v,
-		     (unsigned)st.st_mode);
-		goto out;
-	}
-	if ((st.st_mode & 0007) != 0) {
-		msgf(msg, msglen,
-		     "%s: %s has mode %04o, it must not be accessible by other users "
-		     "(use 0600 or 0640)",
-		     k->name, v, (unsigned)(st.st_mode & 07777));
-		goto out;
 	}
 	rc = read_key_line(fd, &key);
 	if (rc == STATUS_CONFIG)
@@ -942,31 +925,14 @@ file_line(struct config *cfg, struct source *src, char *line, int lineno, char *
 	return set_value(cfg, k, value, msg, msglen);
 }
 
-/* Open path for reading and refuse anything but a regular file private to its owner/group. */
+/* Open the configuration file as privfile_open does (it may hold the API key). */
 static enum status
 open_private(const char *path, FILE **out, char *err, size_t errlen)
 {
-	struct stat st;
-	int fd;
+	int fd = privfile_open(path, err, errlen);
 
-	memset(&st, 0, sizeof(st));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		msgf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	if (fd < 0)
 		return STATUS_CONFIG;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		msgf(err, errlen, "%s: not a regular file (mode %o)", path, (unsigned)st.st_mode);
-		close(fd);
-		return STATUS_CONFIG;
-	}
-	/* It may hold the API key: the duo rule, readable by owner and group only. */
-	if ((st.st_mode & 0007) != 0) {
-		msgf(err, errlen, "%s: mode %04o lets other users access it; use 0600 or 0640",
-		     path, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return STATUS_CONFIG;
-	}
 	*out = fdopen(fd, "r");
 	if (*out == NULL) {
 		msgf(err, errlen, "%s: %s", path, strerror(errno));

@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "form.h"
 #include "util.h"
 
 /* A client certificate PEM is 1-3 KiB; anything far larger is refused unread. */
@@ -35,35 +36,6 @@ to_hex(const unsigned char *in, size_t n, char *out)
 		out[2 * i + 1] = digits[in[i] & 0x0f];
 	}
 	out[2 * n] = '\0';
-}
-
-/*
- * Undo nginx's $ssl_client_escaped_cert (%XX escapes). '+' is kept: it is a
- * base64 character here, not an escaped space. Returns false on a bad escape.
- */
-static bool
-url_unescape(const char *in, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; in[i] != '\0'; i++) {
-		char c = in[i];
-
-		if (c == '%') {
-			int hi = util_hexval((unsigned char)in[i + 1]);
-			int lo = hi < 0 ? -1 : util_hexval((unsigned char)in[i + 2]);
-
-			if (hi < 0 || lo < 0)
-				return false;
-			c = (char)(hi * 16 + lo);
-			i += 2;
-		}
-		if (o + 1 >= outlen)
-			return false;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return true;
 }
 
 /*
@@ -113,7 +85,9 @@ pem_to_x509(const char *pem)
 	der = malloc(PEM_MAX);
 	if (text == NULL || b64 == NULL || der == NULL)
 		goto out;
-	if (!url_unescape(pem, text, PEM_MAX + 1))
+	/* Undo nginx's $ssl_client_escaped_cert (%XX escapes; '+' is base64 here). */
+	n = strnlen(pem, PEM_MAX + 1);
+	if (n > PEM_MAX || form_unescape(pem, n, text) != STATUS_OK)
 		goto out;
 	n = pem_body(text, b64, PEM_MAX + 1);
 	if (n == 0)

@@ -56,6 +56,16 @@ util_ct_equal(const void *a, const void *b, size_t len)
 	return acc == 0;
 }
 
+bool
+util_ct_str_equal(const char *want, const char *got)
+{
+	size_t wlen = strlen(want);
+	size_t glen = got != NULL ? strnlen(got, wlen + 1) : wlen + 1;
+
+	/* Compare the full length of want either way so timing tells nothing. */
+	return util_ct_equal(want, glen == wlen ? got : want, wlen) && glen == wlen;
+}
+
 long long
 util_now_ms(void)
 {
@@ -184,30 +194,6 @@ util_hexval(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
-}
-
-enum status
-util_form_decode(const char *in, size_t len, char *out)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		int hi, lo;
-
-		if (in[i] != '%') {
-			out[o++] = in[i] == '+' ? ' ' : in[i];
-			continue;
-		}
-		hi = i + 2 < len ? util_hexval((unsigned char)in[i + 1]) : -1;
-		lo = i + 2 < len ? util_hexval((unsigned char)in[i + 2]) : -1;
-		/* A truncated escape or an encoded NUL is not a parameter. */
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-			return STATUS_BAD_REQUEST;
-		out[o++] = (char)(hi * 16 + lo);
-		i += 2;
-	}
-	out[o] = '\0';
-	return STATUS_OK;
 }
 
 void

@@ -34,6 +34,13 @@ void util_zero_free_str(char *s);
 bool util_ct_equal(const void *a, const void *b, size_t len);
 
 /*
+ * util_ct_str_equal - true when the NUL-terminated got equals want. Its time
+ * depends on strlen(want) only (not on got or on where they differ): for
+ * comparing a received signature with the expected one. NULL got is false.
+ */
+bool util_ct_str_equal(const char *want, const char *got);
+
+/*
  * util_now_ms - CLOCK_MONOTONIC in milliseconds. Thread-safe.
  */
 long long util_now_ms(void);
@@ -70,14 +77,6 @@ char *util_mask_email(const char *email, char *out, size_t outlen);
 
 /* util_hexval - value of one hex digit (either case), or -1. Pure. */
 int util_hexval(int c);
-
-/*
- * util_form_decode - decode len bytes of one application/x-www-form-urlencoded
- * component ('+' is a space, %XX an escaped byte) into out, which must hold
- * len + 1 bytes. A truncated escape, a bad hex digit or an encoded NUL give
- * STATUS_BAD_REQUEST. Pure.
- */
-enum status util_form_decode(const char *in, size_t len, char *out);
 
 /*
  * util_cond_init_monotonic - initialise c so that timed waits measure

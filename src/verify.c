@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "config.h"
 #include "crypto.h"
+#include "form.h"
 #include "json.h"
 #include "log.h"
 #include "upstream.h"
@@ -144,20 +145,13 @@ add_param(struct buf *b, const char *name, const char *value, size_t max)
 {
 	size_t n = utf8_cut_chars(value, max);
 	char *v = malloc(n + 1);
-	enum status rc = STATUS_OK;
+	enum status rc;
 
 	if (v == NULL)
 		return STATUS_NOMEM;
 	memcpy(v, value, n);
 	v[n] = '\0';
-	if (b->len > 0)
-		rc = buf_append_str(b, "&");
-	if (rc == STATUS_OK)
-		rc = buf_append_urlenc(b, name);
-	if (rc == STATUS_OK)
-		rc = buf_append_str(b, "=");
-	if (rc == STATUS_OK)
-		rc = buf_append_urlenc(b, v);
+	rc = form_add(b, name, NULL, v);
 	free(v);
 	return rc;
 }

@@ -61,6 +61,25 @@ repeat(char *out, size_t outlen, const char *unit, size_t n)
 }
 
 static void
+test_uuid_valid(void)
+{
+	char s[AUTHY_UUID_MAX + 2];
+
+	CHECK(authy_uuid_valid("550e8400-e29b-41d4-a716-446655440000"));
+	CHECK(authy_uuid_valid("ABCDEF"));
+	CHECK(!authy_uuid_valid(NULL));
+	CHECK(!authy_uuid_valid(""));
+	CHECK(!authy_uuid_valid("550e8400/../x"));
+	CHECK(!authy_uuid_valid("g"));
+	memset(s, 'a', AUTHY_UUID_MAX);
+	s[AUTHY_UUID_MAX] = '\0';
+	CHECK(authy_uuid_valid(s));
+	s[AUTHY_UUID_MAX] = 'a';
+	s[AUTHY_UUID_MAX + 1] = '\0';
+	CHECK(!authy_uuid_valid(s));
+}
+
+static void
 test_user_form(void)
 {
 	struct authy_user u = {"jane.doe+x@example.com", "5551234567", "1", false};
@@ -262,6 +281,7 @@ int
 main(void)
 {
 	RUN(test_map_error);
+	RUN(test_uuid_valid);
 	RUN(test_user_form);
 	RUN(test_user_form_invalid);
 	RUN(test_approval_form);

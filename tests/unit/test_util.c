@@ -241,30 +241,27 @@ test_zero_free_and_clock(void)
 }
 
 static void
-test_form_decode(void)
+test_hexval(void)
 {
-	static const char *const good[][2] = {{"a+b", "a b"},
-	                                      {"%41%62c", "Abc"},
-	                                      {"x%2Fy%3d", "x/y="},
-	                                      {"", ""},
-	                                      {"%e2%82%ac", "\xe2\x82\xac"}};
-	static const char *const bad[] = {"%", "%4", "%zz", "a%00b", "%g1"};
-	char out[32];
-
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		CHECK_INT(util_form_decode(good[i][0], strlen(good[i][0]), out), STATUS_OK);
-		CHECK_STR(out, good[i][1]);
-	}
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECK_INT(util_form_decode(bad[i], strlen(bad[i]), out), STATUS_BAD_REQUEST);
-	/* Only len bytes are read. */
-	CHECK_INT(util_form_decode("ab%41", 3, out), STATUS_BAD_REQUEST);
-	CHECK_INT(util_form_decode("ab%41", 2, out), STATUS_OK);
-	CHECK_STR(out, "ab");
 	CHECK_INT(util_hexval('f'), 15);
 	CHECK_INT(util_hexval('F'), 15);
 	CHECK_INT(util_hexval('0'), 0);
+	CHECK_INT(util_hexval('9'), 9);
 	CHECK_INT(util_hexval('g'), -1);
+	CHECK_INT(util_hexval('%'), -1);
+}
+
+static void
+test_ct_str_equal(void)
+{
+	CHECK(util_ct_str_equal("abc", "abc"));
+	CHECK(util_ct_str_equal("", ""));
+	CHECK(!util_ct_str_equal("abc", "abd"));
+	CHECK(!util_ct_str_equal("abc", "ab"));
+	CHECK(!util_ct_str_equal("abc", "abcd"));
+	CHECK(!util_ct_str_equal("abc", ""));
+	CHECK(!util_ct_str_equal("", "a"));
+	CHECK(!util_ct_str_equal("abc", NULL));
 }
 
 int
@@ -278,6 +275,7 @@ main(void)
 	RUN(test_masks);
 	RUN(test_trim);
 	RUN(test_zero_free_and_clock);
-	RUN(test_form_decode);
+	RUN(test_hexval);
+	RUN(test_ct_str_equal);
 	HARNESS_END();
 }

@@ -1,0 +1,122 @@
+/*
+ * test_privfile.c - unit tests of privfile.c: which files that may hold
+ * secrets are opened, and what the refusals say.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "privfile.h"
+
+static char dir[] = "/tmp/b2c-privfile-XXXXXX";
+
+static const char *
+path_of(const char *name)
+{
+	static char p[128];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return p;
+}
+
+static const char *
+make_file(const char *name, mode_t mode)
+{
+	const char *p = path_of(name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		if (write(fd, "secret\n", 7) != 7)
+			perror("write");
+		fchmod(fd, mode);
+		close(fd);
+	}
+	return p;
+}
+
+/* The file opens, and the descriptor reads its content. */
+static void
+check_opens(const char *p)
+{
+	char err[256] = "", got[8] = "";
+	int fd = privfile_open(p, err, sizeof(err));
+
+	CHECK(fd >= 0);
+	if (fd < 0) {
+		fprintf(stderr, "  %s\n", err);
+		return;
+	}
+	CHECK_INT(read(fd, got, 6), 6);
+	CHECK_STR(got, "secret");
+	CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+}
+
+/* The file is refused with a message naming it and containing want. */
+static void
+check_refused(const char *p, const char *want)
+{
+	char err[256] = "";
+
+	CHECK_INT(privfile_open(p, err, sizeof(err)), -1);
+	CHECK(strncmp(err, p, strlen(p)) == 0);
+	if (strstr(err, want) == NULL)
+		fprintf(stderr, "  \"%s\" lacks \"%s\"\n", err, want);
+	CHECK(strstr(err, want) != NULL);
+}
+
+static void
+test_private_modes(void)
+{
+	check_opens(make_file("a", 0600));
+	check_opens(make_file("b", 0640));
+	check_opens(make_file("c", 0400));
+	check_opens(make_file("d", 0440));
+}
+
+static void
+test_other_users(void)
+{
+	check_refused(make_file("e", 0644), "mode 0644 lets other users access it");
+	check_refused(make_file("f", 0604), "mode 0604");
+	check_refused(make_file("g", 0602), "mode 0602");
+	check_refused(make_file("h", 0601), "mode 0601");
+}
+
+static void
+test_not_files(void)
+{
+	const char *sub = path_of("sub"), *fifo;
+
+	mkdir(sub, 0700);
+	check_refused(sub, "not a regular file (mode 40700)");
+	rmdir(sub);
+	check_refused(path_of("missing"), "cannot open: No such file or directory");
+	fifo = path_of("fifo");
+	CHECK_INT(mkfifo(fifo, 0600), 0);
+	/* A FIFO does not block the open and is refused. */
+	check_refused(fifo, "not a regular file");
+	unlink(fifo);
+}
+
+int
+main(void)
+{
+	static const char *const names[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(test_private_modes);
+	RUN(test_other_users);
+	RUN(test_not_files);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		unlink(path_of(names[i]));
+	rmdir(dir);
+	HARNESS_END();
+}
