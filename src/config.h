@@ -84,8 +84,9 @@ enum status config_defaults(struct config *cfg);
  * config_load_file - apply "key = value" lines from path. Blank lines and lines
  * starting with '#' are skipped; a value may be double-quoted (\" and \\ escape
  * inside). Unknown keys, duplicate keys, bad values, a file that is not a regular
- * file or is accessible by other users (mode & 0007), or an authy_api_key_file
- * accessible by other users fail with STATUS_CONFIG and a message
+ * file or is refused by privfile_open (other users' access, group write, an
+ * owner other than root or the effective user), or a key file refused the same
+ * way, fail with STATUS_CONFIG and a message
  * "path:line: key: ..." (or "path: ..." for the file itself) in err. Error
  * messages never contain a secret value. Not thread-safe.
  */

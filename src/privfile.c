@@ -3,6 +3,7 @@
  * configuration file and the API key, auth token and API key secret files.
  */
 #include "privfile.h"
+#include "privfile_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,37 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+bool
+privfile_allowed(const char *path, const struct stat *st, uid_t euid, char *err, size_t errlen)
+{
+	unsigned mode = (unsigned)(st->st_mode & 07777);
+
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (mode %o)", path,
+		         (unsigned)st->st_mode);
+		return false;
+	}
+	if ((st->st_mode & 0007) != 0) {
+		snprintf(err, errlen, "%s: mode %04o lets other users access it; use 0600 or 0640",
+		         path, mode);
+		return false;
+	}
+	/* The group may read a secret (root:b2c-authy 0640), never replace it. */
+	if ((st->st_mode & 0020) != 0) {
+		snprintf(err, errlen, "%s: mode %04o lets the group write it; use 0600 or 0640",
+		         path, mode);
+		return false;
+	}
+	if (st->st_uid != 0 && st->st_uid != euid) {
+		snprintf(err, errlen,
+		         "%s: owned by uid %u; it must be owned by root or by the responder's user "
+		         "(uid %u)",
+		         path, (unsigned)st->st_uid, (unsigned)euid);
+		return false;
+	}
+	return true;
+}
 
 int
 privfile_open(const char *path, char *err, size_t errlen)
@@ -23,18 +55,14 @@ privfile_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file (mode %o)", path,
-		         (unsigned)st.st_mode);
-		goto refuse;
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		close(fd);
+		return -1;
 	}
-	if ((st.st_mode & 0007) != 0) {
-		snprintf(err, errlen, "%s: mode %04o lets other users access it; use 0600 or 0640",
-		         path, (unsigned)(st.st_mode & 07777));
-		goto refuse;
+	if (!privfile_allowed(path, &st, geteuid(), err, errlen)) {
+		close(fd);
+		return -1;
 	}
 	return fd;
-refuse:
-	close(fd);
-	return -1;
 }

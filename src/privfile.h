@@ -11,9 +11,10 @@
  * privfile_open - open path read-only (O_CLOEXEC, O_NONBLOCK so that a FIFO
  * planted in its place cannot hang the start) and check the open descriptor,
  * with no stat-then-open race. Refused: a path that cannot be opened, anything
- * but a regular file, and a file other users may access (any of the mode bits
- * 0007). Returns the descriptor, owned by the caller (close it), or -1 with the
- * reason in err, starting with the path ("PATH: mode 0644 lets other users
+ * but a regular file, a file other users may access (any of the mode bits
+ * 0007), a file its group may write (0020), and a file owned by anyone but
+ * root or the effective user of this process. Returns the descriptor, owned by the caller (close
+ * it), or -1 with the reason in err, starting with the path ("PATH: mode 0644 lets other users
  * access it; use 0600 or 0640"). Thread-safe.
  */
 int privfile_open(const char *path, char *err, size_t errlen);

@@ -46,6 +46,47 @@ def check_usage(t):
     t.check(r.returncode == 2, "unknown option -> exit 2", str(r.returncode))
 
 
+def check_ownership(t, work):
+    """Group-writable and foreign-owned configuration and key files are refused at start
+    (exit 2) and by --check-config, with the file name and the mode or owner."""
+    gw = write_conf(work, "groupw.conf", BASE, mode=0o660)
+    for args, what in ((["-t"], "--check-config"), ([], "start")):
+        r = run(["-c", gw] + args)
+        t.check(r.returncode == 2 and "groupw.conf: mode 0660 lets the group write it" in r.stderr,
+                f"group-writable config refused at {what}", r.stderr)
+    keyfile = os.path.join(work, "api.key")
+    with open(keyfile, "w") as f:
+        f.write(stack.API_KEY + "\n")
+    os.chmod(keyfile, 0o620)
+    conf = write_conf(work, "keyfile.conf", dict({k: v for k, v in BASE.items()
+                                                  if k != "authy_api_key"},
+                                                 authy_api_key_file=keyfile))
+    r = run(["-c", conf, "-t"])
+    t.check(r.returncode == 2 and "authy_api_key_file" in r.stderr and
+            "mode 0620 lets the group write it" in r.stderr and stack.API_KEY not in r.stderr,
+            "group-writable key file refused", r.stderr)
+    os.chmod(keyfile, 0o640)
+    r = run(["-c", conf, "-t"])
+    t.check(r.returncode == 0, "key file 0640 accepted", r.stderr)
+    if os.geteuid() != 0:
+        print("  (not root: foreign owners are covered by the unit tests)")
+        return
+    os.chown(keyfile, 12345, 0)
+    r = run(["-c", conf, "-t"])
+    t.check(r.returncode == 2 and "api.key: owned by uid 12345" in r.stderr,
+            "key file of another user refused", r.stderr)
+    foreign = write_conf(work, "foreign.conf", BASE)
+    os.chown(foreign, 12345, 0)
+    for args, what in ((["-t"], "--check-config"), ([], "start")):
+        r = run(["-c", foreign] + args)
+        t.check(r.returncode == 2 and "foreign.conf: owned by uid 12345" in r.stderr,
+                f"config of another user refused at {what}", r.stderr)
+    os.chown(foreign, 0, 12345)
+    r = run(["-c", foreign, "-t"])
+    t.check(r.returncode == 0, "config owned by root, group of another user, accepted",
+            r.stderr)
+
+
 def check_config_cli(t, work):
     conf = write_conf(work, "ok.conf", BASE)
     r = run(["-c", conf, "--check-config"])
@@ -64,6 +105,7 @@ def check_config_cli(t, work):
     r = run(["-c", loose, "-t"])
     t.check(r.returncode == 2 and "loose.conf" in r.stderr, "world-readable config refused",
             r.stderr)
+    check_ownership(t, work)
     nokey = write_conf(work, "nokey.conf", {k: v for k, v in BASE.items()
                                             if k != "authy_api_key"})
     r = run(["-c", nokey, "-t"])

@@ -258,6 +258,11 @@ test_file_refused(void)
 	CHECK_INT(load(&cfg, "workers = 2\n", 0604, err, sizeof(err)), STATUS_CONFIG);
 	CHECK(strstr(err, "0604") != NULL);
 	config_free(&cfg);
+	CHECK_INT(load(&cfg, "workers = 2\n", 0660, err, sizeof(err)), STATUS_CONFIG);
+	CHECK(starts_with(err, files[0]));
+	CHECK(strstr(err, "mode 0660 lets the group write it") != NULL);
+	CHECK_INT(cfg.workers, 32);
+	config_free(&cfg);
 	CHECK_INT(load(&cfg, "workers = 2\n", 0640, err, sizeof(err)), STATUS_OK);
 	CHECK_INT(cfg.workers, 2);
 	config_free(&cfg);
@@ -437,6 +442,21 @@ test_api_key_file(void)
 	CHECK(strstr(err, "abcDEF") == NULL);
 	CHECK(cfg.api_key == NULL);
 	config_free(&cfg);
+	/* A key file its group may write, or of another owner, is refused the same way. */
+	chmod(kf, 0660);
+	CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_CONFIG);
+	check_err_at(err, 1, "authy_api_key_file:");
+	CHECK(strstr(err, "mode 0660 lets the group write it") != NULL);
+	CHECK(cfg.api_key == NULL);
+	config_free(&cfg);
+	chmod(kf, 0600);
+	if (geteuid() == 0) {
+		CHECK_INT(chown(kf, 12345, 0), 0);
+		CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_CONFIG);
+		CHECK(strstr(err, "owned by uid 12345") != NULL);
+		config_free(&cfg);
+		CHECK_INT(chown(kf, 0, 0), 0);
+	}
 
 	write_file(kf, 0600, "\n");
 	CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_CONFIG);

@@ -1,6 +1,6 @@
 /*
  * test_privfile.c - unit tests of privfile.c: which files that may hold
- * secrets are opened, and what the refusals say.
+ * secrets are opened (mode and owner rules), and what the refusals say.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 
 #include "harness.h"
 #include "privfile.h"
+#include "privfile_int.h"
 
 static char dir[] = "/tmp/b2c-privfile-XXXXXX";
 
@@ -103,10 +104,69 @@ test_not_files(void)
 	unlink(fifo);
 }
 
+static void
+test_group_writable(void)
+{
+	check_refused(make_file("i", 0660), "mode 0660 lets the group write it");
+	check_refused(make_file("j", 0620), "mode 0620 lets the group write it");
+	check_refused(make_file("k", 0670), "mode 0670");
+}
+
+/* The rules as a function of the status: every owner case, whoever runs the test. */
+static void
+test_rules(void)
+{
+	struct stat st;
+	char err[256];
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | 0640;
+	st.st_uid = 0;
+	CHECK(privfile_allowed("/etc/x.conf", &st, 1000, err, sizeof(err)));
+	CHECK(privfile_allowed("/etc/x.conf", &st, 0, err, sizeof(err)));
+	st.st_uid = 1000;
+	CHECK(privfile_allowed("/etc/x.conf", &st, 1000, err, sizeof(err)));
+	CHECK(!privfile_allowed("/etc/x.conf", &st, 0, err, sizeof(err)));
+	CHECK_STR(err, "/etc/x.conf: owned by uid 1000; it must be owned by root or by the "
+	               "responder's user (uid 0)");
+	st.st_uid = 1001;
+	CHECK(!privfile_allowed("/etc/x.conf", &st, 1000, err, sizeof(err)));
+	CHECK(strstr(err, "owned by uid 1001") != NULL && strstr(err, "(uid 1000)") != NULL);
+	st.st_uid = 0;
+	st.st_mode = S_IFREG | 0660;
+	CHECK(!privfile_allowed("/etc/x.conf", &st, 0, err, sizeof(err)));
+	CHECK_STR(err, "/etc/x.conf: mode 0660 lets the group write it; use 0600 or 0640");
+	st.st_mode = S_IFREG | 0604;
+	CHECK(!privfile_allowed("/etc/x.conf", &st, 0, err, sizeof(err)));
+	CHECK_STR(err, "/etc/x.conf: mode 0604 lets other users access it; use 0600 or 0640");
+	st.st_mode = S_IFREG | 0400;
+	CHECK(privfile_allowed("/etc/x.conf", &st, 0, err, sizeof(err)));
+	st.st_mode = S_IFIFO | 0600;
+	CHECK(!privfile_allowed("/etc/x.conf", &st, 0, err, sizeof(err)));
+	CHECK(strstr(err, "not a regular file") != NULL);
+}
+
+/* A real file of another owner, where the test may change owners (as root in CI). */
+static void
+test_foreign_owner(void)
+{
+	const char *p = make_file("l", 0600);
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "  (not root: the owner rule is covered by test_rules only)\n");
+		return;
+	}
+	CHECK_INT(chown(p, 12345, 0), 0);
+	check_refused(p, "owned by uid 12345");
+	CHECK_INT(chown(p, 0, 12345), 0);
+	check_opens(p);
+}
+
 int
 main(void)
 {
-	static const char *const names[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+	static const char *const names[] = {"a", "b", "c", "d", "e", "f",
+	                                    "g", "h", "i", "j", "k", "l"};
 
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
@@ -115,6 +175,9 @@ main(void)
 	RUN(test_private_modes);
 	RUN(test_other_users);
 	RUN(test_not_files);
+	RUN(test_group_writable);
+	RUN(test_rules);
+	RUN(test_foreign_owner);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		unlink(path_of(names[i]));
 	rmdir(dir);
