@@ -189,9 +189,14 @@ thumb_allowed(const struct config *cfg, const char *thumb)
 	return ok;
 }
 
+/*
+ * Validity from the certificate, else from SSL_CLIENT_V_START/V_END. A bare
+ * fingerprint says nothing of expiry: without both dates it is refused unless
+ * cfg->cert_allow_no_dates.
+ */
 static enum status
-check_validity(const struct request *req, const struct presented *pc, time_t now, char *err,
-               size_t errlen)
+check_validity(const struct request *req, const struct config *cfg, const struct presented *pc,
+               time_t now, char *err, size_t errlen)
 {
 	time_t nb = 0, na = 0;
 	bool have_nb = false, have_na = false;
@@ -204,6 +209,11 @@ check_validity(const struct request *req, const struct presented *pc, time_t now
 		const char *vs = param(req, CLIENTCERT_P_V_START);
 		const char *ve = param(req, CLIENTCERT_P_V_END);
 
+		if ((vs == NULL || ve == NULL) && !cfg->cert_allow_no_dates)
+			return deny(err, errlen,
+			            "client certificate %s: fingerprint without the certificate "
+			            "or both %s and %s (client_cert_allow_no_dates is false)",
+			            pc->thumb, CLIENTCERT_P_V_START, CLIENTCERT_P_V_END);
 		if (vs != NULL && !(have_nb = parse_cert_time(vs, &nb)))
 			return deny(err, errlen, "client certificate start date unparsable");
 		if (ve != NULL && !(have_na = parse_cert_time(ve, &na)))
@@ -261,7 +271,7 @@ clientcert_check(const struct request *req, const struct config *cfg, time_t now
 		return rc;
 	if (!thumb_allowed(cfg, pc.thumb))
 		return deny(err, errlen, "thumbprint %s not allowed", pc.thumb);
-	rc = check_validity(req, &pc, now, err, errlen);
+	rc = check_validity(req, cfg, &pc, now, err, errlen);
 	if (rc != STATUS_OK)
 		return rc;
 	return check_names(req, cfg, &pc, err, errlen);

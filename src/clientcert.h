@@ -33,8 +33,10 @@ struct request;
  *    not) when present, else SSL_CLIENT_FINGERPRINT (40 hex, any case, ':'
  *    separators tolerated); when both are present they must agree;
  *  - the thumbprint is in cfg->thumbprints (constant-time compare, case-insensitive);
- *  - now lies within notBefore..notAfter (from the certificate, or else from
- *    SSL_CLIENT_V_START/V_END when present);
+ *  - now lies within notBefore..notAfter, from the certificate, or else from
+ *    SSL_CLIENT_V_START/V_END: a fingerprint without the certificate needs
+ *    both dates unless cfg->cert_allow_no_dates (then the dates present are
+ *    checked);
  *  - subject/issuer equal cfg->cert_subject/cert_issuer when those are set.
  * When cfg->client_cert_check is false it returns STATUS_OK at once.
  * Returns STATUS_OK or STATUS_FORBIDDEN with the reason in err (no cert data in

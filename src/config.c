@@ -131,6 +131,8 @@ static const struct key keys[] = {
      "check the B2C client certificate (false only for development)"},
     {"client_cert_thumbprints", KT_THUMBPRINTS, 0, CONFIG_MAX_THUMBPRINTS, F(thumbprints), "", NULL,
      0, "allowed SHA-1 client certificate thumbprints, comma or space separated"},
+    {"client_cert_allow_no_dates", KT_BOOL, 0, 1, F(cert_allow_no_dates), "false", NULL, 0,
+     "accept a fingerprint without certificate and validity dates (no expiry check)"},
     {"client_cert_subject", KT_STRING, 0, 511, F(cert_subject), NULL, NULL, 0,
      "required client certificate subject DN (RFC 2253), empty = any"},
     {"client_cert_issuer", KT_STRING, 0, 511, F(cert_issuer), NULL, NULL, 0,

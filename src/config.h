@@ -56,9 +56,10 @@ struct config {
 	/* Client certificate check */
 	bool client_cert_check; /* client_cert_check, default true; false only for development */
 	char thumbprints[CONFIG_MAX_THUMBPRINTS][CONFIG_THUMBPRINT_LEN + 1];
-	int n_thumbprints;  /* client_cert_thumbprints: comma/space separated SHA-1 hex */
-	char *cert_subject; /* client_cert_subject: exact subject DN match, optional */
-	char *cert_issuer;  /* client_cert_issuer: exact issuer DN match, optional */
+	int n_thumbprints;        /* client_cert_thumbprints: comma/space separated SHA-1 hex */
+	bool cert_allow_no_dates; /* client_cert_allow_no_dates, default false */
+	char *cert_subject;       /* client_cert_subject: exact subject DN match, optional */
+	char *cert_issuer;        /* client_cert_issuer: exact issuer DN match, optional */
 
 	/* Process */
 	char *listen;        /* listen: unix socket path or host:port; NULL = inherited fd 0 */

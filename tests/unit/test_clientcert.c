@@ -46,6 +46,14 @@ env_add(struct env *e, const char *name, const char *value)
 	e->req.env = e->v;
 }
 
+/* Validity dates around the real "now", as nginx passes them with a fingerprint. */
+static void
+env_add_dates(struct env *e)
+{
+	env_add(e, "SSL_CLIENT_V_START", "Jan  1 00:00:00 2020 GMT");
+	env_add(e, "SSL_CLIENT_V_END", "Nov 23 16:00:00 2099 GMT");
+}
+
 static void
 env_free(struct env *e)
 {
@@ -192,7 +200,7 @@ test_fingerprint_only_forms(void)
 
 		env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
 		env_add(&e, "SSL_CLIENT_FINGERPRINT", forms[i]);
-		env_add(&e, "SSL_CLIENT_V_END", "Nov 23 16:00:00 2099 GMT");
+		env_add_dates(&e);
 		CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
 		env_free(&e);
 	}
@@ -212,6 +220,7 @@ test_config_thumbprint_any_case(void)
 	cfg_with(&cfg, allow);
 	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
 	env_add(&e, "SSL_CLIENT_FINGERPRINT", good_fp);
+	env_add_dates(&e);
 	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
 	env_free(&e);
 	config_free(&cfg);
@@ -407,18 +416,54 @@ test_validity_from_params(void)
 	struct config cfg;
 	/* 2027-11-23 16:00:00 UTC and 2027-11-03 16:00:00 UTC */
 	const time_t t23 = 1826985600, t03 = 1825257600;
+	const char *start = "Nov  3 16:00:00 2027 GMT", *end = "Nov 23 16:00:00 2027 GMT";
 
 	cfg_with(&cfg, allow);
+	CHECK(!cfg.cert_allow_no_dates); /* the default */
+	CHECK_INT(dates(&cfg, start, end, t03), STATUS_OK);
+	CHECK_INT(dates(&cfg, start, end, t23), STATUS_OK);
+	CHECK_INT(dates(&cfg, start, end, t03 + 5), STATUS_OK);
+	CHECK_INT(dates(&cfg, start, end, t03 - 1), STATUS_FORBIDDEN);
+	CHECK_INT(dates(&cfg, start, end, t23 + 1), STATUS_FORBIDDEN);
+	/* V_END in the past, as a real "now". */
+	CHECK_INT(dates(&cfg, start, "Jan  1 00:00:00 2020 GMT", now), STATUS_FORBIDDEN);
+	config_free(&cfg);
+}
+
+/* A fingerprint says nothing of expiry: without both dates it is refused by default. */
+static void
+test_fingerprint_without_dates(void)
+{
+	const char *allow[] = {good_fp, NULL};
+	struct config cfg;
+	struct env e = {0};
+	char err[256];
+	const time_t t23 = 1826985600, t03 = 1825257600;
+
+	cfg_with(&cfg, allow);
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_FINGERPRINT", good_fp);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "client_cert_allow_no_dates is false") != NULL);
+	CHECK(strstr(err, good_fp) != NULL);
+	env_free(&e);
+	CHECK_INT(dates(&cfg, NULL, NULL, now), STATUS_FORBIDDEN);
+	CHECK_INT(dates(&cfg, NULL, "Nov 23 16:00:00 2099 GMT", now), STATUS_FORBIDDEN);
+	CHECK_INT(dates(&cfg, "Jan  1 00:00:00 2020 GMT", NULL, now), STATUS_FORBIDDEN);
+	CHECK_INT(dates(&cfg, "", "", now), STATUS_FORBIDDEN); /* nginx's unset variables */
+	/* With the PEM the certificate's own dates count: no params needed. */
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_CERT", good_pem);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
+	env_free(&e);
+
+	/* Allowed explicitly: the dates that are there are still checked. */
+	cfg.cert_allow_no_dates = true;
+	CHECK_INT(dates(&cfg, NULL, NULL, now), STATUS_OK);
 	CHECK_INT(dates(&cfg, NULL, "Nov 23 16:00:00 2027 GMT", t23), STATUS_OK);
 	CHECK_INT(dates(&cfg, NULL, "Nov 23 16:00:00 2027 GMT", t23 + 1), STATUS_FORBIDDEN);
 	CHECK_INT(dates(&cfg, "Nov  3 16:00:00 2027 GMT", NULL, t03), STATUS_OK);
 	CHECK_INT(dates(&cfg, "Nov  3 16:00:00 2027 GMT", NULL, t03 - 1), STATUS_FORBIDDEN);
-	CHECK_INT(dates(&cfg, "Nov  3 16:00:00 2027 GMT", "Nov 23 16:00:00 2027 GMT", t03 + 5),
-	          STATUS_OK);
-	/* V_END in the past, as a real "now". */
-	CHECK_INT(dates(&cfg, NULL, "Jan  1 00:00:00 2020 GMT", now), STATUS_FORBIDDEN);
-	/* Neither date known: nothing to check. */
-	CHECK_INT(dates(&cfg, NULL, NULL, now), STATUS_OK);
 	config_free(&cfg);
 }
 
@@ -435,6 +480,8 @@ test_validity_unparsable(void)
 	struct config cfg;
 
 	cfg_with(&cfg, allow);
+	/* Allowed without dates, so that the one bad date is the only reason to refuse. */
+	cfg.cert_allow_no_dates = true;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK_INT(dates(&cfg, NULL, bad[i], 0), STATUS_FORBIDDEN);
 		CHECK_INT(dates(&cfg, bad[i], NULL, 2000000000), STATUS_FORBIDDEN);
@@ -483,18 +530,22 @@ test_subject_issuer_params(void)
 	cfg.cert_issuer = strdup(ca_subject);
 	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
 	env_add(&e, "SSL_CLIENT_FINGERPRINT", good_fp);
+	env_add_dates(&e);
 	env_add(&e, "SSL_CLIENT_S_DN", good_subject);
 	env_add(&e, "SSL_CLIENT_I_DN", ca_subject);
 	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
 	env_add(&f, "SSL_CLIENT_VERIFY", "SUCCESS");
 	env_add(&f, "SSL_CLIENT_FINGERPRINT", good_fp);
+	env_add_dates(&f);
 	env_add(&f, "SSL_CLIENT_S_DN", good_subject);
 	env_add(&f, "SSL_CLIENT_I_DN", "CN=Contoso Test CA");
 	CHECK_INT(run(&f, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
 	/* A configured subject with no subject known fails closed. */
 	env_add(&g, "SSL_CLIENT_VERIFY", "SUCCESS");
 	env_add(&g, "SSL_CLIENT_FINGERPRINT", good_fp);
+	env_add_dates(&g);
 	CHECK_INT(run(&g, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "subject mismatch") != NULL);
 	env_free(&e);
 	env_free(&f);
 	env_free(&g);
@@ -617,6 +668,7 @@ main(void)
 	RUN(test_pem_fingerprint_mismatch);
 	RUN(test_expired_and_not_yet_valid);
 	RUN(test_validity_from_params);
+	RUN(test_fingerprint_without_dates);
 	RUN(test_validity_unparsable);
 	RUN(test_subject_issuer_pem);
 	RUN(test_subject_issuer_params);

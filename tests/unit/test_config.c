@@ -120,6 +120,7 @@ test_defaults(void)
 	CHECK_INT(cfg.wait_budget_ms, 25000);
 	CHECK_INT(cfg.poll_interval_ms, 1000);
 	CHECK(cfg.client_cert_check);
+	CHECK(!cfg.cert_allow_no_dates);
 	CHECK_INT(cfg.n_thumbprints, 0);
 	CHECK(cfg.cert_subject == NULL);
 	CHECK(cfg.cert_issuer == NULL);
@@ -153,6 +154,7 @@ test_file_basic(void)
 	               "client_cert_subject = \"CN=b2c, O=Contoso\"\n"
 	               "authy_send_install_link = yes\n"
 	               "client_cert_check = off\n"
+	               "client_cert_allow_no_dates = on\n"
 	               "log_level = debug\n",
 	               0600, err, sizeof(err)),
 	          STATUS_OK);
@@ -163,6 +165,7 @@ test_file_basic(void)
 	CHECK_STR(cfg.cert_subject, "CN=b2c, O=Contoso");
 	CHECK(cfg.send_install_link);
 	CHECK(!cfg.client_cert_check);
+	CHECK(cfg.cert_allow_no_dates);
 	CHECK_STR(cfg.log_level, "debug");
 	/* Untouched keys keep their defaults. */
 	CHECK_INT(cfg.max_workers, 4096);
@@ -369,7 +372,7 @@ test_env_names(void)
 			fprintf(stderr, "    %s: %s\n", *names, err);
 		config_free(&cfg);
 	}
-	CHECK_INT(n, 37);
+	CHECK_INT(n, 38);
 }
 
 /* Every printed default is accepted back through the environment unchanged. */
@@ -970,7 +973,7 @@ test_key_names(void)
 		for (int j = 0; j < n; j++)
 			CHECK(strcmp(names[j], names[n]) != 0);
 	}
-	CHECK_INT(n, 37);
+	CHECK_INT(n, 38);
 	CHECK(config_key_help("nope") == NULL);
 	CHECK(config_key_names() == names);
 }
