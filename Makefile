@@ -22,14 +22,16 @@ CFLAGS    += -std=c11 -D_DEFAULT_SOURCE -pthread $(WARN) $(OPT) $(HARDEN) \
 LDFLAGS   += -pie -Wl,-z,relro,-z,now -pthread
 LDLIBS    += $(PKG_LIBS) -lfcgi
 
-SRC       := $(filter-out src/main.c,$(wildcard src/*.c))
+SRCDIRS   := src/edge src/b2c src/providers src/core src/util
+INC       := -Isrc $(SRCDIRS:%=-I%)
+SRC       := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
 OBJ       := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libb2cauthy.a
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 COMP_SRC  := $(wildcard tests/component/test_*.c)
 COMP_BIN  := $(COMP_SRC:tests/component/%.c=$(BUILD)/component/%)
-HDRS      := $(wildcard src/*.h)
+HDRS      := $(wildcard src/*.h src/*/*.h)
 
 .PHONY: all unit component check test valgrind asan lint format format-check hdrcheck install \
         uninstall clean distclean demo policy fuzz fuzz-build fuzz-targets bench
@@ -38,7 +40,7 @@ all: $(BIN)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -Isrc $(CFLAGS) -c -o $@ $<
+	$(CC) $(INC) $(CFLAGS) -c -o $@ $<
 
 $(LIB): $(OBJ)
 	@rm -f $@
@@ -50,12 +52,12 @@ $(BIN): $(BUILD)/obj/main.o $(LIB)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/harness.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -Isrc $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(INC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
 # Component tests talk to the mock Authy over TLS; tests/suites/component.sh runs them.
 $(BUILD)/component/%: tests/component/%.c tests/unit/harness.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -Isrc -Itests/unit $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(INC) -Itests/unit $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
 unit: $(UNIT_BIN)
 
@@ -108,7 +110,7 @@ fuzz-build:
 fuzz-targets: $(FUZZ_BIN)
 
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB)
-	$(CC) -Isrc $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(INC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=build/fuzz tests/fuzz/run.sh
@@ -117,18 +119,18 @@ fuzz: fuzz-build
 hdrcheck:
 	@for h in $(HDRS); do \
 		printf '#include "%s"\n' "$$(basename $$h)" | \
-		$(CC) -Isrc $(CFLAGS) -x c -fsyntax-only - || exit 1; done; echo "headers ok"
+		$(CC) $(INC) $(CFLAGS) -x c -fsyntax-only - || exit 1; done; echo "headers ok"
 
 lint: hdrcheck format-check
 	scripts/checksrc.sh
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -Isrc src
+		--suppress=missingIncludeSystem $(INC) src
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h
+	clang-format -i src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h
 
 format-check:
-	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h \
+	clang-format --dry-run --Werror src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h \
 		tests/fuzz/*.c tests/fuzz/*.h
 
 install: all

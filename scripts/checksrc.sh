@@ -6,15 +6,15 @@ set -u
 cd "$(dirname "$0")/.."
 fail=0
 banned='\b(sprintf|vsprintf|strcpy|strcat|strncpy|gets|atoi|atol|strtok|FCGX_FPrintF)[[:space:]]*\('
-if grep -nE "$banned" src/*.c src/*.h; then
+if grep -nE "$banned" src/*.c src/*/*.c src/*/*.h; then
 	echo "checksrc: banned call (use snprintf/util_strlcpy/util_parse_long)"
 	fail=1
 fi
-if grep -nE '(^|[^:"])//' src/*.c src/*.h | grep -vE '"[^"]*//[^"]*"'; then
+if grep -nE '(^|[^:"])//' src/*.c src/*/*.c src/*/*.h | grep -vE '"[^"]*//[^"]*"'; then
 	echo "checksrc: use /* */ comments"
 	fail=1
 fi
-for f in src/*.c; do
+for f in src/*.c src/*/*.c; do
 	if ! head -n 1 "$f" | grep -q '^/\*'; then
 		echo "checksrc: $f does not open with a purpose comment"
 		fail=1
@@ -34,7 +34,7 @@ awk '
 	}
 	{ prev = $0 }
 	END { exit bad }
-' src/*.c || fail=1
+' src/*.c src/*/*.c || fail=1
 if [ $fail -eq 0 ]; then
 	echo "checksrc: ok"
 fi

@@ -1,5 +1,5 @@
 """docs_check.py - keep the documentation true to the code: every user message
-in src/b2c.h appears in README.md's error table, every configuration key of
+in src/b2c/b2c.h appears in README.md's error table, every configuration key of
 the binary (from --check-config) is in README.md and in the example file, and
 every option of --help is in README.md. Ends with "N passed, N failed"."""
 import os
@@ -15,7 +15,7 @@ def main():
     t = stack.Counter()
     readme = open(os.path.join(stack.ROOT, "README.md")).read()
     example = open(os.path.join(stack.ROOT, "etc", "b2c-authy.conf.example")).read()
-    hdr = open(os.path.join(stack.ROOT, "src", "b2c.h")).read()
+    hdr = open(os.path.join(stack.ROOT, "src", "b2c", "b2c.h")).read()
     hdr = re.sub(r'"\s*\\\n\s*"', "", hdr)
     hdr = re.sub(r"\\\n\s*", " ", hdr)
     msgs = re.findall(r'#define (B2C_MSG_\w+)\s+"((?:[^"\\]|\\.)*)"', hdr)

@@ -17,7 +17,7 @@
 #include "harness.h"
 #include "log.h"
 /* By path: json-c's own json.h comes first on the pkg-config include path. */
-#include "../../src/json.h"
+#include "json.h"
 #include "upstream.h"
 #include "util.h"
 

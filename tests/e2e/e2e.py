@@ -32,8 +32,8 @@ MSG = {}
 
 
 def load_messages():
-    """The exact user messages, read from src/b2c.h (not retyped here)."""
-    text = open(os.path.join(stack.ROOT, "src", "b2c.h")).read()
+    """The exact user messages, read from src/b2c/b2c.h (not retyped here)."""
+    text = open(os.path.join(stack.ROOT, "src", "b2c", "b2c.h")).read()
     text = re.sub(r'"\s*\\\n\s*"', "", text)
     text = re.sub(r"\\\n\s*", " ", text)
     for m in re.finditer(r'#define (B2C_MSG_\w+)\s+"((?:[^"\\]|\\.)*)"', text):
@@ -116,7 +116,7 @@ def json_value(doc, dotted):
 
 
 def expand(val):
-    """MSG:B2C_MSG_X stands for the message defined in src/b2c.h."""
+    """MSG:B2C_MSG_X stands for the message defined in src/b2c/b2c.h."""
     if val.startswith("MSG:"):
         return MSG.get(val[4:], f"<no {val[4:]} in b2c.h>")
     return val

@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import stack  # noqa: E402
-import e2e  # noqa: E402  (the user messages, read from src/b2c.h)
+import e2e  # noqa: E402  (the user messages, read from src/b2c/b2c.h)
 
 BUDGET_MS = 10000
 POLL_MS = 200
@@ -59,7 +59,7 @@ def render(src, dst, subs):
 
 def max_wait_budget_ms():
     """The upper bound of wait_budget_ms in the responder's parse table."""
-    text = open(os.path.join(stack.ROOT, "src", "config.c")).read()
+    text = open(os.path.join(stack.ROOT, "src", "util", "config.c")).read()
     m = re.search(r'\{"wait_budget_ms",\s*KT_INT,\s*(\d+),\s*(\d+)', text)
     return int(m.group(2)) if m else None
 

@@ -5,7 +5,7 @@ Validates policy/*.xml (with placeholders) and the output of scripts/policy.sh
 against the starter pack's XSD with xmllint, then loads the pack's Base and
 Localization files with ours and checks that every reference resolves across
 the four files, that the REST technical profiles send and read exactly the
-claim names the responder knows (parsed from src/b2c.h), and that the journey
+claim names the responder knows (parsed from src/b2c/b2c.h), and that the journey
 verifies enrolled users and enrols the others. Mutated copies prove that the
 checks catch dangling references, misspelled claim names and schema errors.
 
@@ -366,7 +366,7 @@ def check_chain(pset):
 # --- the responder's contract ----------------------------------------------
 
 def responder_claims(header):
-    """(input names, output names) from the #define lines of src/b2c.h."""
+    """(input names, output names) from the #define lines of src/b2c/b2c.h."""
     inputs, outputs = set(), set()
     pattern = re.compile(r'^\s*#\s*define\s+(B2C_(CLAIM|OUT)_\w+)\s+"([^"]*)"')
     with open(header, encoding="utf-8") as f:
@@ -455,7 +455,7 @@ def check_rest(pset, mode, contract):
         names = [p for p in problems if "responder does not" in p]
         results.append(("REST %s: handler, ServiceUrl, client certificate, body" % ident,
                         [p for p in problems if p not in names]))
-        results.append(("REST %s: claim names are the responder's (src/b2c.h)" % ident,
+        results.append(("REST %s: claim names are the responder's (src/b2c/b2c.h)" % ident,
                         names + check_endpoint_claims(tp)))
     return results
 
@@ -809,8 +809,8 @@ def main():
         return 0
     rep = Report()
     src = os.path.join(root, "policy")
-    contract = responder_claims(os.path.join(root, "src", "b2c.h"))
-    rep.check("src/b2c.h defines input (B2C_CLAIM_*) and output (B2C_OUT_*) claim names",
+    contract = responder_claims(os.path.join(root, "src", "b2c", "b2c.h"))
+    rep.check("src/b2c/b2c.h defines input (B2C_CLAIM_*) and output (B2C_OUT_*) claim names",
               [] if all(contract) else ["found inputs %s, outputs %s" % contract])
     with tempfile.TemporaryDirectory(prefix="check_policy.") as tmp:
         out = check_builder(rep, root, pack, tmp)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/suites/policy.sh - static checks of the B2C custom policy in policy/:
 # XSD validation, cross-file references against the starter pack, the REST
-# claim names against src/b2c.h, scripts/policy.sh, and self-tests of the
+# claim names against src/b2c/b2c.h, scripts/policy.sh, and self-tests of the
 # checker. Needs the starter pack (B2C_STARTERPACK, default
 # ../shared/b2c-starterpack next to the repository); skips without it.
 set -u

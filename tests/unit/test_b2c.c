@@ -11,7 +11,7 @@
 #include "b2c.h"
 #include "harness.h"
 /* By path: json-c's own json.h comes first on the pkg-config include path. */
-#include "../../src/json.h"
+#include "json.h"
 
 /* ---- parsing ---- */
 

@@ -7,7 +7,7 @@
 
 #include "harness.h"
 /* By path: json-c's own json.h comes first on the pkg-config include path. */
-#include "../../src/json.h"
+#include "json.h"
 
 struct parse_case {
 	const char *text;
