@@ -171,6 +171,8 @@ wait_for_stop(const sigset_t *set)
 }
 
 struct runtime {
+	struct provider provider;
+	struct upstream_opts uo; /* strings borrowed from the configuration */
 	struct executor *exec;
 	struct tracker *tracker;
 	struct workers *workers;
@@ -179,20 +181,23 @@ struct runtime {
 static void
 start(const struct config *cfg, int fd, struct runtime *rt)
 {
-	struct upstream_opts uo;
+	struct upstream_opts *uo = &rt->uo;
 	struct tracker_opts to = {.poll_interval_ms = cfg->poll_interval_ms,
 	                          .poll_timeout_ms = cfg->request_timeout_ms,
 	                          .pollers = (int)cfg->tracker_connections,
 	                          .poll = handler_wait_poll,
-	                          .poll_arg = (void *)cfg};
+	                          .poll_arg = &rt->provider};
 	struct worker_opts wo = {.listen_fd = fd, .cfg = cfg, .stack_size = STACK_SIZE};
 
-	provider_upstream_opts(cfg, &uo);
-	if (executor_new(&uo, (int)cfg->upstream_connections, &rt->exec) != STATUS_OK)
+	if (provider_init(cfg, &rt->provider) != STATUS_OK)
+		fatalx("unknown provider %s", cfg->provider);
+	rt->provider.ops->upstream_opts(cfg, uo);
+	if (executor_new(uo, (int)cfg->upstream_connections, &rt->exec) != STATUS_OK)
 		fatalx("cannot start the upstream executor");
-	to.upstream = &uo;
+	to.upstream = uo;
 	if (tracker_new(&to, &rt->tracker) != STATUS_OK)
 		fatalx("cannot start the approval tracker");
+	wo.provider = &rt->provider;
 	wo.exec = rt->exec;
 	wo.tracker = rt->tracker;
 	if (workers_start(&wo, &rt->workers) != STATUS_OK)
@@ -229,8 +234,8 @@ main(int argc, char **argv)
 	start(&cfg, fd, &rt);
 	log_info("started version=%s workers=%ld max_workers=%ld provider=%s api=%s "
 	         "wait_budget_ms=%ld",
-	         B2CAUTHY_VERSION, cfg.workers, cfg.max_workers, provider_name(&cfg),
-	         config_is_verify(&cfg) ? cfg.verify_api_url : cfg.api_url, cfg.wait_budget_ms);
+	         B2CAUTHY_VERSION, cfg.workers, cfg.max_workers, rt.provider.ops->name,
+	         rt.uo.base_url, cfg.wait_budget_ms);
 	wait_for_stop(&set);
 	workers_stop(rt.workers);
 	tracker_free(rt.tracker);

@@ -6,52 +6,21 @@
  */
 #include "handlers.h"
 
-#include "authy.h"
 #include "b2c.h"
-#include "config.h"
 #include "log.h"
 #include "phone.h"
 #include "provider.h"
 #include "util.h"
 
-struct user_job {
-	struct authy_call call;
-	const struct config *cfg;
-	const struct provider_user *u;
-	char *id;
-	size_t idlen;
-};
-
-/* Runs on an executor thread. */
-static enum status
-run_create_user(void *arg, struct upstream *up)
-{
-	struct user_job *j = arg;
-
-	j->call.up = up;
-	return provider_user_create(j->cfg, &j->call, j->u, j->id, j->idlen);
-}
-
-static enum status
-create_user(struct req_ctx *ctx, const struct provider_user *u, char *id, size_t idlen)
-{
-	struct user_job j = {.cfg = ctx->cfg, .u = u, .id = id, .idlen = idlen};
-
-	return handler_call(ctx, &j.call, run_create_user, &j,
-	                    config_is_verify(ctx->cfg) ? "verify entities" : "authy users/new");
-}
-
 /* The name registered: Authy's email, or the sign-in name Verify's identity hides. */
 static void
 log_registered(const struct req_ctx *ctx, const struct provider_user *u, const char *id)
 {
-	const char *first = config_is_verify(ctx->cfg) ? u->sign_in_name : u->email;
-	const char *other = config_is_verify(ctx->cfg) ? u->email : u->sign_in_name;
 	char mphone[32], memail[80];
 
 	log_info("registered authy_id=%s phone=+%s%s email=%s", id, u->phone->country_code,
 	         util_mask_phone(u->phone->national, mphone, sizeof(mphone)),
-	         util_mask_email(first[0] != '\0' ? first : other, memail, sizeof(memail)));
+	         util_mask_email(ctx->provider->ops->user_name(u), memail, sizeof(memail)));
 }
 
 enum status
@@ -60,7 +29,7 @@ handler_register(struct req_ctx *ctx, struct response *res)
 	struct b2c_claims c;
 	struct phone_number ph;
 	struct provider_user u = {.phone = &ph};
-	char id[PROVIDER_ID_MAX + 1];
+	struct provider_job job;
 	enum status rc;
 
 	rc = b2c_parse_claims(ctx->req->body, ctx->req->body_len, &c);
@@ -71,14 +40,16 @@ handler_register(struct req_ctx *ctx, struct response *res)
 		goto out;
 	u.email = c.email;
 	u.sign_in_name = c.sign_in_name;
-	rc = provider_user_check(ctx->cfg, &u, ctx->err, sizeof(ctx->err));
+	rc = ctx->provider->ops->user_check(&u, ctx->err, sizeof(ctx->err));
 	if (rc != STATUS_OK)
 		goto out;
-	rc = create_user(ctx, &u, id, sizeof(id));
+	provider_job_init(&job, ctx->provider);
+	job.user = &u;
+	rc = handler_provider(ctx, ctx->provider->ops->user_create, &job);
 	if (rc != STATUS_OK)
 		goto out;
-	log_registered(ctx, &u, id);
-	rc = b2c_reply_authy_id(res, id);
+	log_registered(ctx, &u, job.id);
+	rc = b2c_reply_authy_id(res, job.id);
 out:
 	return rc;
 }

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "authy.h"
 #include "b2c.h"
 #include "config.h"
 #include "log.h"
@@ -22,49 +21,35 @@
 #define HIDDEN_REQUEST_ID "request_id"
 #define KEY_SEP "\x1f"
 
-struct approval_job {
-	struct authy_call call;
-	const struct config *cfg;
-	const struct authy_approval *a;
-	char *uuid;
-	size_t uuidlen;
-};
-
-/* Runs on an executor thread. */
-static enum status
-run_create_approval(void *arg, struct upstream *up)
-{
-	struct approval_job *j = arg;
-
-	j->call.up = up;
-	return provider_approval_create(j->cfg, &j->call, j->a, j->uuid, j->uuidlen);
-}
-
 static enum status
 create_approval(struct req_ctx *ctx, const struct b2c_claims *c, char *uuid, size_t uuidlen)
 {
+	struct provider_job job;
 	const struct config *cfg = ctx->cfg;
-	struct authy_kv details[CONFIG_MAX_DETAILS + 1];
-	struct authy_kv hidden[] = {{HIDDEN_REQUEST_ID, ctx->id}};
-	struct authy_approval a = {.authy_id = c->authy_id,
-	                           .message = cfg->approval_message,
-	                           .details = details,
-	                           .hidden = hidden,
-	                           .n_hidden = 1,
-	                           .seconds_to_expire = cfg->approval_ttl_s};
-	struct approval_job j = {.cfg = cfg, .a = &a, .uuid = uuid, .uuidlen = uuidlen};
+	struct api_kv details[CONFIG_MAX_DETAILS + 1];
+	struct api_kv hidden[] = {{HIDDEN_REQUEST_ID, ctx->id}};
+	struct provider_approval a = {.authy_id = c->authy_id,
+	                              .message = cfg->approval_message,
+	                              .details = details,
+	                              .hidden = hidden,
+	                              .n_hidden = 1,
+	                              .seconds_to_expire = cfg->approval_ttl_s};
 	int n = 0;
+	enum status rc;
 
 	/* The user sees who is signing in: the sign-in name, else the email. */
 	if (c->sign_in_name[0] != '\0' || c->email[0] != '\0')
-		details[n++] = (struct authy_kv){DETAIL_SIGNIN,
-		                                 c->sign_in_name[0] ? c->sign_in_name : c->email};
+		details[n++] =
+		    (struct api_kv){DETAIL_SIGNIN, c->sign_in_name[0] ? c->sign_in_name : c->email};
 	for (int i = 0; i < cfg->n_details; i++)
-		details[n++] = (struct authy_kv){cfg->details[i].key, cfg->details[i].value};
+		details[n++] = (struct api_kv){cfg->details[i].key, cfg->details[i].value};
 	a.n_details = n;
-	return handler_call(ctx, &j.call, run_create_approval, &j,
-	                    config_is_verify(cfg) ? "verify challenges"
-	                                          : "authy approval_requests");
+	provider_job_init(&job, ctx->provider);
+	job.approval = &a;
+	rc = handler_provider(ctx, ctx->provider->ops->approval_create, &job);
+	if (rc == STATUS_OK)
+		util_strlcpy(uuid, job.handle, uuidlen);
+	return rc;
 }
 
 /* Create the approval for a new entry, or join the one a previous try made. */
@@ -129,16 +114,17 @@ enum status
 handler_wait_poll(void *arg, struct upstream *up, const char *uuid, long long deadline_ms,
                   long *retry_after_s)
 {
-	struct authy_call call = {.up = up, .deadline_ms = deadline_ms};
-	const struct config *cfg = arg;
+	const struct provider *p = arg;
+	struct provider_job job;
 	enum status rc;
 
-	/* arg is the configuration (NULL: the Authy API). */
-	rc = provider_approval_status(cfg, &call, uuid);
-	*retry_after_s = call.retry_after_s;
-	metrics_upstream(call.elapsed_ms, status_is_answer(rc) ? STATUS_OK : rc);
+	provider_job_init(&job, p);
+	util_strlcpy(job.handle, uuid, sizeof(job.handle));
+	rc = provider_run(p->ops->approval_status, &job, up, deadline_ms);
+	*retry_after_s = job.call.retry_after_s;
+	metrics_upstream(job.call.elapsed_ms, status_is_answer(rc) ? STATUS_OK : rc);
 	if (!status_is_answer(rc))
-		log_warnx("poll uuid=%s: %s http=%ld %s", uuid, status_str(rc), call.http_status,
-		          call.err);
+		log_warnx("poll uuid=%s: %s http=%ld %s", uuid, status_str(rc),
+		          job.call.http_status, job.call.err);
 	return rc;
 }

@@ -9,7 +9,8 @@
 #include "request.h"
 #include "status.h"
 
-struct authy_call;
+struct provider_job;
+struct provider_op;
 struct upstream;
 
 /*
@@ -23,8 +24,8 @@ enum status handler_wait(struct req_ctx *ctx, struct response *res);
 
 /*
  * handler_wait_poll - the tracker's poll function: GET the status of the
- * approval handle uuid with handle up from the configured provider. arg is
- * the const struct config * (NULL means the Authy API). See tracker_poll_fn.
+ * approval handle uuid with handle up from the provider arg (a const struct
+ * provider *). See tracker_poll_fn.
  */
 enum status handler_wait_poll(void *arg, struct upstream *up, const char *uuid,
                               long long deadline_ms, long *retry_after_s);
@@ -41,14 +42,13 @@ enum status handler_health(struct req_ctx *ctx, struct response *res);
 enum status handler_metrics(struct req_ctx *ctx, struct response *res);
 
 /*
- * handler_common.c: run one upstream call on an executor thread (see
- * executor.h) and account for it. call->deadline_ms is set from ctx before fn
- * runs; fn sets call->up from its handle argument. Returns fn's status, or
- * STATUS_UNAVAILABLE when no executor thread was free before the deadline;
- * on failure ctx->err says what failed, prefixed with what.
+ * handler_common.c: run the provider's operation op for job on an executor
+ * thread (see executor.h), its calls ending by ctx->deadline_ms, and account
+ * for it. Returns the operation's status, or STATUS_UNAVAILABLE when no
+ * executor thread was free before the deadline; on failure ctx->err says
+ * what failed, prefixed with op->what.
  */
-enum status handler_call(struct req_ctx *ctx, struct authy_call *call,
-                         enum status (*fn)(void *arg, struct upstream *up), void *arg,
-                         const char *what);
+enum status handler_provider(struct req_ctx *ctx, const struct provider_op *op,
+                             struct provider_job *job);
 
 #endif

@@ -11,11 +11,13 @@
 struct config;
 struct tracker;
 struct executor;
+struct provider;
 struct workers;
 
 struct worker_opts {
 	int listen_fd;
 	const struct config *cfg;
+	const struct provider *provider;
 	struct executor *exec;
 	struct tracker *tracker;
 	long stack_size; /* bytes per thread stack */

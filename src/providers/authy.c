@@ -1,49 +1,29 @@
 /*
  * authy.c - Authy API semantics: form bodies of users/new and OneTouch approval
  * requests, validation of what goes into a URL path, interpretation of the JSON
- * replies and the mapping of Authy HTTP and error codes to enum status. Calls go
- * through upstream.h and JSON through json.h; no library header is included here.
+ * replies and the mapping of Authy HTTP and error codes to enum status, and the
+ * table authy_provider of these steps. No I/O here; JSON through json.h.
  */
 #include "authy.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "api_call.h"
+#include "b2c.h"
 #include "buf.h"
 #include "config.h"
 #include "form.h"
 #include "json.h"
-#include "log.h"
+#include "phone.h"
+#include "provider.h"
 #include "upstream.h"
 #include "utf8.h"
 #include "util.h"
 
-#define FORM_MAX (16 * 1024)
 #define EMAIL_MAX 320
 #define CELLPHONE_MAX 20
 #define COUNTRY_CODE_MAX 4
-#define PATH_MAX_LEN 160
-
-void
-authy_call_seterr(struct authy_call *call, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(call->err, sizeof(call->err), fmt, ap);
-	va_end(ap);
-}
-
-void
-authy_call_reset(struct authy_call *call)
-{
-	call->http_status = 0;
-	call->error_code[0] = '\0';
-	call->retry_after_s = 0;
-	call->elapsed_ms = 0;
-	call->err[0] = '\0';
-}
 
 static bool
 code_is(const char *code, const char *want)
@@ -108,7 +88,7 @@ authy_user_form(const struct authy_user *u, struct buf *out)
 }
 
 static bool
-kv_valid(const struct authy_kv *kv, int n)
+kv_valid(const struct api_kv *kv, int n)
 {
 	if (n < 0 || (n > 0 && kv == NULL))
 		return false;
@@ -120,7 +100,7 @@ kv_valid(const struct authy_kv *kv, int n)
 }
 
 static enum status
-add_kvs(struct buf *b, const char *name, const struct authy_kv *kv, int n)
+add_kvs(struct buf *b, const char *name, const struct api_kv *kv, int n)
 {
 	enum status rc = STATUS_OK;
 
@@ -130,7 +110,7 @@ add_kvs(struct buf *b, const char *name, const struct authy_kv *kv, int n)
 }
 
 enum status
-authy_approval_form(const struct authy_approval *a, struct buf *out)
+authy_approval_form(const struct provider_approval *a, struct buf *out)
 {
 	char message[AUTHY_MESSAGE_MAX + 1];
 	char ttl[24];
@@ -158,7 +138,7 @@ authy_approval_form(const struct authy_approval *a, struct buf *out)
 
 /* error_code is a string in Authy's replies, but a number would do as well. */
 static void
-read_error_code(const struct json *j, struct authy_call *call)
+read_error_code(const struct json *j, struct api_call *call)
 {
 	if (json_get_scalar(j, "error_code", call->error_code, sizeof(call->error_code)) !=
 	    STATUS_OK)
@@ -178,8 +158,7 @@ reply_success(const struct json *j)
 
 /* Turn one HTTP reply into a parsed success object (*out) or a status. */
 static enum status
-interpret(struct authy_call *call, long http_status, const char *body, size_t len,
-          struct json **out)
+interpret(struct api_call *call, long http_status, const char *body, size_t len, struct json **out)
 {
 	bool is2xx = http_status >= 200 && http_status < 300;
 	struct json *j = NULL;
@@ -193,7 +172,7 @@ interpret(struct authy_call *call, long http_status, const char *body, size_t le
 	if (rc == STATUS_NOMEM)
 		return rc;
 	if (rc != STATUS_OK) {
-		authy_call_seterr(call, "HTTP %ld: reply is not a JSON object", http_status);
+		api_call_seterr(call, "HTTP %ld: reply is not a JSON object", http_status);
 		return is2xx ? STATUS_UPSTREAM_PROTOCOL : authy_map_error(http_status, NULL);
 	}
 	read_error_code(j, call);
@@ -204,15 +183,15 @@ interpret(struct authy_call *call, long http_status, const char *body, size_t le
 	rc = authy_map_error(http_status, call->error_code);
 	if (json_get_string(j, "message", &msg) != STATUS_OK)
 		msg = NULL;
-	authy_call_seterr(call, "HTTP %ld error_code=%s: %s", http_status,
-	                  call->error_code[0] ? call->error_code : "-",
-	                  util_sanitize(msg, clean, sizeof(clean)));
+	api_call_seterr(call, "HTTP %ld error_code=%s: %s", http_status,
+	                call->error_code[0] ? call->error_code : "-",
+	                util_sanitize(msg, clean, sizeof(clean)));
 	json_free(j);
 	return rc;
 }
 
 enum status
-authy_user_create_reply(struct authy_call *call, long http_status, const char *body, size_t len,
+authy_user_create_reply(struct api_call *call, long http_status, const char *body, size_t len,
                         char *id, size_t idlen)
 {
 	char tmp[AUTHY_ID_MAX + 2];
@@ -227,7 +206,7 @@ authy_user_create_reply(struct authy_call *call, long http_status, const char *b
 	/* user.id is a JSON number in Authy's replies; accept digits as a string too. */
 	if (json_get_scalar(j, "user.id", tmp, sizeof(tmp)) != STATUS_OK ||
 	    !util_is_digits(tmp, AUTHY_ID_MAX) || strlen(tmp) >= idlen) {
-		authy_call_seterr(call, "reply without a valid user.id");
+		api_call_seterr(call, "reply without a valid user.id");
 		rc = STATUS_UPSTREAM_PROTOCOL;
 	} else {
 		util_strlcpy(id, tmp, idlen);
@@ -237,7 +216,7 @@ authy_user_create_reply(struct authy_call *call, long http_status, const char *b
 }
 
 enum status
-authy_approval_create_reply(struct authy_call *call, long http_status, const char *body, size_t len,
+authy_approval_create_reply(struct api_call *call, long http_status, const char *body, size_t len,
                             char *uuid, size_t uuidlen)
 {
 	struct json *j = NULL;
@@ -252,7 +231,7 @@ authy_approval_create_reply(struct authy_call *call, long http_status, const cha
 	/* The uuid goes into a URL path later: accept only what a uuid can hold. */
 	if (json_get_string(j, "approval_request.uuid", &s) != STATUS_OK || !authy_uuid_valid(s) ||
 	    strlen(s) >= uuidlen) {
-		authy_call_seterr(call, "reply without a valid approval_request.uuid");
+		api_call_seterr(call, "reply without a valid approval_request.uuid");
 		rc = STATUS_UPSTREAM_PROTOCOL;
 	} else {
 		util_strlcpy(uuid, s, uuidlen);
@@ -262,7 +241,7 @@ authy_approval_create_reply(struct authy_call *call, long http_status, const cha
 }
 
 static enum status
-map_approval_status(struct authy_call *call, const char *s)
+map_approval_status(struct api_call *call, const char *s)
 {
 	static const struct {
 		const char *name;
@@ -279,13 +258,12 @@ map_approval_status(struct authy_call *call, const char *s)
 		if (strcmp(s, map[i].name) == 0)
 			return map[i].rc;
 	}
-	authy_call_seterr(call, "unknown approval status %s",
-	                  util_sanitize(s, clean, sizeof(clean)));
+	api_call_seterr(call, "unknown approval status %s", util_sanitize(s, clean, sizeof(clean)));
 	return STATUS_UPSTREAM_PROTOCOL;
 }
 
 enum status
-authy_approval_status_reply(struct authy_call *call, long http_status, const char *body, size_t len)
+authy_approval_status_reply(struct api_call *call, long http_status, const char *body, size_t len)
 {
 	struct json *j = NULL;
 	const char *s = NULL;
@@ -301,127 +279,127 @@ authy_approval_status_reply(struct authy_call *call, long http_status, const cha
 	return rc;
 }
 
-enum status
-authy_call_perform(struct authy_call *call, const char *method, const char *path, const char *form,
-                   struct upstream_response *res)
-{
-	struct upstream_call uc = {
-	    .method = method, .path = path, .form = form, .deadline_ms = call->deadline_ms};
-	enum status rc;
+/* ---- the operations of authy_provider ---- */
 
-	memset(res, 0, sizeof(*res));
-	if (call->up == NULL) {
-		authy_call_seterr(call, "no upstream connection");
-		return STATUS_INTERNAL;
-	}
-	rc = upstream_request(call->up, &uc, res);
-	call->http_status = res->http_status;
-	call->retry_after_s = res->retry_after_s;
-	call->elapsed_ms = res->elapsed_ms;
-	if (rc != STATUS_OK)
-		authy_call_seterr(call, "%s", res->err);
-	return rc;
+/* Authy needs an email: the email claim, else a sign-in name that is one. */
+static const char *
+user_email(const struct provider_user *u)
+{
+	if (u->email != NULL && u->email[0] != '\0')
+		return u->email;
+	if (u->sign_in_name != NULL && b2c_email_valid(u->sign_in_name))
+		return u->sign_in_name;
+	return NULL;
 }
 
-enum status
-authy_call_logged(struct authy_call *call, const char *api, const char *method, const char *path,
-                  enum status rc)
-{
-	if (!status_is_answer(rc))
-		log_debug("%s %s %s: %s (%s)", api, method, path, status_str(rc), call->err);
-	return rc;
-}
-
-/* A status returned by a form builder, as the call's result. */
 static enum status
-form_failed(struct authy_call *call, enum status rc)
+user_check(const struct provider_user *u, char *err, size_t errlen)
 {
-	authy_call_seterr(call, "invalid request fields (%s)", status_str(rc));
+	if (user_email(u) != NULL)
+		return STATUS_OK;
+	snprintf(err, errlen, "no email claim and the sign-in name is not an email address");
+	return STATUS_EMAIL_INVALID;
+}
+
+/* A status returned by a form builder, as the operation's result. */
+static enum status
+form_failed(struct api_call *call, enum status rc)
+{
+	api_call_seterr(call, "invalid request fields (%s)", status_str(rc));
 	return rc == STATUS_NOMEM ? rc : STATUS_BAD_REQUEST;
 }
 
-enum status
-authy_user_create(struct authy_call *call, const struct authy_user *u, char *id, size_t idlen)
+static enum status
+user_build(struct provider_job *job, int step, struct api_request *req)
 {
-	struct upstream_response res;
-	struct buf form;
+	struct authy_user au = {.email = user_email(job->user),
+	                        .cellphone = job->user->phone->national,
+	                        .country_code = job->user->phone->country_code,
+	                        .send_install_link = job->p->cfg->send_install_link};
 	enum status rc;
 
-	authy_call_reset(call);
-	memset(&res, 0, sizeof(res));
-	buf_init(&form, FORM_MAX);
-	if (idlen > 0)
-		id[0] = '\0';
-	rc = authy_user_form(u, &form);
-	if (rc != STATUS_OK) {
-		rc = form_failed(call, rc);
-		goto out;
-	}
-	rc = authy_call_perform(call, "POST", AUTHY_PATH_USERS_NEW, buf_cstr(&form), &res);
-	if (rc != STATUS_OK)
-		goto out;
-	rc = authy_user_create_reply(call, res.http_status, res.body, res.body_len, id, idlen);
-	rc = authy_call_logged(call, "authy", "POST", AUTHY_PATH_USERS_NEW, rc);
-out:
-	upstream_response_free(&res);
-	buf_free(&form);
-	return rc;
+	(void)step;
+	req->method = "POST";
+	util_strlcpy(req->path, AUTHY_PATH_USERS_NEW, sizeof(req->path));
+	rc = authy_user_form(&au, &req->form);
+	return rc == STATUS_OK ? rc : form_failed(&job->call, rc);
 }
 
-enum status
-authy_approval_create(struct authy_call *call, const struct authy_approval *a, char *uuid,
-                      size_t uuidlen)
+static enum status
+user_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
+           bool *more)
 {
-	char path[PATH_MAX_LEN];
-	struct upstream_response res;
-	struct buf form;
-	enum status rc;
-
-	authy_call_reset(call);
-	memset(&res, 0, sizeof(res));
-	buf_init(&form, FORM_MAX);
-	if (uuidlen > 0)
-		uuid[0] = '\0';
-	rc = authy_approval_form(a, &form);
-	if (rc != STATUS_OK) {
-		rc = form_failed(call, rc);
-		goto out;
-	}
-	snprintf(path, sizeof(path), AUTHY_PATH_APPROVAL_CREATE_FMT, a->authy_id);
-	rc = authy_call_perform(call, "POST", path, buf_cstr(&form), &res);
-	if (rc != STATUS_OK)
-		goto out;
-	rc = authy_approval_create_reply(call, res.http_status, res.body, res.body_len, uuid,
-	                                 uuidlen);
-	rc = authy_call_logged(call, "authy", "POST", path, rc);
-out:
-	upstream_response_free(&res);
-	buf_free(&form);
-	return rc;
+	(void)step;
+	*more = false;
+	return authy_user_create_reply(&job->call, http_status, body, len, job->id,
+	                               sizeof(job->id));
 }
 
-enum status
-authy_approval_status(struct authy_call *call, const char *uuid)
+static enum status
+approval_build(struct provider_job *job, int step, struct api_request *req)
 {
-	char path[PATH_MAX_LEN];
-	struct upstream_response res;
 	enum status rc;
 
-	authy_call_reset(call);
-	memset(&res, 0, sizeof(res));
-	if (!authy_uuid_valid(uuid)) {
-		authy_call_seterr(call, "invalid approval uuid");
+	(void)step;
+	rc = authy_approval_form(job->approval, &req->form);
+	if (rc != STATUS_OK)
+		return form_failed(&job->call, rc);
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), AUTHY_PATH_APPROVAL_CREATE_FMT,
+	         job->approval->authy_id);
+	return STATUS_OK;
+}
+
+static enum status
+approval_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
+               bool *more)
+{
+	(void)step;
+	*more = false;
+	return authy_approval_create_reply(&job->call, http_status, body, len, job->handle,
+	                                   sizeof(job->handle));
+}
+
+static enum status
+status_build(struct provider_job *job, int step, struct api_request *req)
+{
+	(void)step;
+	if (!authy_uuid_valid(job->handle)) {
+		api_call_seterr(&job->call, "invalid approval uuid");
 		return STATUS_BAD_REQUEST;
 	}
-	snprintf(path, sizeof(path), AUTHY_PATH_APPROVAL_STATUS_FMT, uuid);
-	rc = authy_call_perform(call, "GET", path, NULL, &res);
-	if (rc == STATUS_OK) {
-		rc = authy_approval_status_reply(call, res.http_status, res.body, res.body_len);
-		rc = authy_call_logged(call, "authy", "GET", path, rc);
-	}
-	upstream_response_free(&res);
-	return rc;
+	req->method = "GET";
+	snprintf(req->path, sizeof(req->path), AUTHY_PATH_APPROVAL_STATUS_FMT, job->handle);
+	return STATUS_OK;
 }
+
+static enum status
+status_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
+             bool *more)
+{
+	(void)step;
+	*more = false;
+	return authy_approval_status_reply(&job->call, http_status, body, len);
+}
+
+static const struct provider_op user_create = {"authy users/new", user_build, user_reply};
+static const struct provider_op approval_create = {"authy approval_requests", approval_build,
+                                                   approval_reply};
+static const struct provider_op approval_status = {"authy approval status", status_build,
+                                                   status_reply};
+
+const struct provider_ops authy_provider = {
+    .name = "authy",
+    .callback_name = "callback",
+    .user_check = user_check,
+    .user_name = user_email,
+    .user_create = &user_create,
+    .approval_create = &approval_create,
+    .approval_status = &approval_status,
+    .upstream_opts = authy_upstream_opts,
+    .callback_verify = authy_callback_check,
+    .callback_result = authy_callback_outcome,
+};
 
 void
 authy_upstream_opts(const struct config *cfg, struct upstream_opts *opts)

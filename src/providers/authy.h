@@ -1,7 +1,7 @@
 /*
  * authy.h - Authy API semantics: paths, form parameters, response
- * interpretation and error-code mapping. Knows nothing of curl: calls go
- * through upstream.h, JSON through json.h.
+ * interpretation and error-code mapping, as the steps of authy_provider
+ * (provider.h). Knows nothing of curl or of connections; JSON through json.h.
  */
 #ifndef B2CAUTHY_AUTHY_H
 #define B2CAUTHY_AUTHY_H
@@ -11,7 +11,9 @@
 
 #include "status.h"
 
-struct upstream;
+struct api_call;
+struct config;
+struct provider_approval;
 
 #define AUTHY_DEFAULT_URL "https://api.authy.com"
 #define AUTHY_HEADER_API_KEY "X-Authy-API-Key"
@@ -22,17 +24,6 @@ struct upstream;
 #define AUTHY_UUID_MAX 64
 #define AUTHY_ID_MAX 20
 
-/* One call's context and what came back, for logs and metrics. */
-struct authy_call {
-	struct upstream *up;   /* connection to use (borrowed) */
-	long long deadline_ms; /* absolute monotonic ms */
-	long http_status;      /* last HTTP status (0 = none) */
-	char error_code[16];   /* Authy "error_code" when present */
-	long retry_after_s;    /* from a 429 */
-	long elapsed_ms;       /* time spent in the call */
-	char err[256];         /* detail of a failure */
-};
-
 struct authy_user {
 	const char *email;        /* required by Authy; the sign-in name when no email */
 	const char *cellphone;    /* national digits */
@@ -40,86 +31,24 @@ struct authy_user {
 	bool send_install_link;
 };
 
-struct authy_kv {
-	const char *key;
-	const char *value;
-};
-
-struct authy_approval {
-	const char *authy_id;           /* digits */
-	const char *message;            /* <= AUTHY_MESSAGE_MAX, truncated otherwise */
-	const struct authy_kv *details; /* shown in the app: details[key]=value */
-	int n_details;
-	const struct authy_kv *hidden; /* hidden_details[key]=value */
-	int n_hidden;
-	long seconds_to_expire; /* > 0 */
-};
-
-/*
- * authy_user_create - POST users/new. On STATUS_OK *id holds the Authy id as
- * digits. Errors: as authy_map_error, STATUS_UPSTREAM_PROTOCOL for a 200 that
- * lacks user.id, plus the transport statuses of upstream_request. Thread-safe
- * for distinct calls (each with its own upstream handle).
- */
-enum status authy_user_create(struct authy_call *call, const struct authy_user *u, char *id,
-                              size_t idlen);
-
-/*
- * authy_approval_create - POST a OneTouch approval request. On STATUS_OK *uuid
- * holds its uuid. Errors as authy_user_create (unknown user: STATUS_USER_NOT_FOUND).
- */
-enum status authy_approval_create(struct authy_call *call, const struct authy_approval *a,
-                                  char *uuid, size_t uuidlen);
-
-/*
- * authy_approval_status - GET the approval request's status. Returns
- * STATUS_OK (approved), STATUS_PENDING, STATUS_DENIED, STATUS_EXPIRED,
- * STATUS_APPROVAL_NOT_FOUND, or an error as authy_user_create.
- */
-enum status authy_approval_status(struct authy_call *call, const char *uuid);
-
 /*
  * authy_user_create_reply / authy_approval_create_reply /
  * authy_approval_status_reply - interpret one HTTP reply (status code and the
  * len bytes of body, which need not be NUL-terminated and may be NULL) to
- * users/new, to an approval request, or to a status poll: the results and
- * errors of the three calls above, minus the transport ones. A body that is
+ * users/new, to an approval request, or to a status poll (the steps of the
+ * operations of authy_provider, provider.h): the id, the uuid or the
+ * approval's status (STATUS_OK approved, STATUS_PENDING, STATUS_DENIED,
+ * STATUS_EXPIRED), or an error as authy_map_error. A body that is
  * not a JSON object gives STATUS_UPSTREAM_PROTOCOL for a 2xx, else
  * authy_map_error of the HTTP code. Set call->error_code and call->err only;
  * *id / *uuid are "" unless STATUS_OK. Pure: no I/O, no logging.
  */
-enum status authy_user_create_reply(struct authy_call *call, long http_status, const char *body,
+enum status authy_user_create_reply(struct api_call *call, long http_status, const char *body,
                                     size_t len, char *id, size_t idlen);
-enum status authy_approval_create_reply(struct authy_call *call, long http_status, const char *body,
+enum status authy_approval_create_reply(struct api_call *call, long http_status, const char *body,
                                         size_t len, char *uuid, size_t uuidlen);
-enum status authy_approval_status_reply(struct authy_call *call, long http_status, const char *body,
+enum status authy_approval_status_reply(struct api_call *call, long http_status, const char *body,
                                         size_t len);
-
-/* authy_call_seterr - printf into call->err (truncating). */
-void authy_call_seterr(struct authy_call *call, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* authy_call_reset - clear what a previous call left in call (not up or deadline). */
-void authy_call_reset(struct authy_call *call);
-
-/*
- * authy_call_perform - one HTTP call of a provider client (Authy or Verify)
- * on call->up: returns the transport status of upstream_request and copies
- * the HTTP status, Retry-After and time taken into call (err on failure).
- * *res holds the reply; upstream_response_free it, also on failure.
- * STATUS_INTERNAL when call->up is NULL.
- */
-struct upstream_response;
-enum status authy_call_perform(struct authy_call *call, const char *method, const char *path,
-                               const char *form, struct upstream_response *res);
-
-/*
- * authy_call_logged - log a call whose reply did not give its result (rc is
- * not OK, PENDING, DENIED or EXPIRED) at debug level as "api METHOD path",
- * the caller logging the failure itself with call->err. Returns rc.
- */
-enum status authy_call_logged(struct authy_call *call, const char *api, const char *method,
-                              const char *path, enum status rc);
 
 /*
  * authy_uuid_valid - true for an approval uuid as Authy returns it: 1..
@@ -150,7 +79,7 @@ enum status authy_map_error(long http_status, const char *error_code);
  */
 struct buf;
 enum status authy_user_form(const struct authy_user *u, struct buf *out);
-enum status authy_approval_form(const struct authy_approval *a, struct buf *out);
+enum status authy_approval_form(const struct provider_approval *a, struct buf *out);
 
 /* OneTouch callbacks (FastCGI names of the request headers Authy signs with). */
 #define AUTHY_P_SIGNATURE "HTTP_X_AUTHY_SIGNATURE"
@@ -201,10 +130,23 @@ enum status authy_callback_result(const char *params, size_t len, bool json, cha
                                   size_t uuidlen, enum status *result);
 
 /*
+ * authy_callback_check / authy_callback_outcome - the callback_verify and
+ * callback_result of authy_provider (provider.h) for a OneTouch callback:
+ * check - the signature over url and the request's parameters with
+ * cfg->api_key, and the nonce (the Unix time of signing) within
+ * cfg->callback_max_age_s of req->now_s. outcome - authy_callback_result of
+ * the request's parameters. Thread-safe.
+ */
+struct request;
+enum status authy_callback_check(const struct config *cfg, const struct request *req,
+                                 const char *url, const char **signature, char *err, size_t errlen);
+enum status authy_callback_outcome(const struct request *req, char *uuid, size_t uuidlen,
+                                   enum status *result);
+
+/*
  * authy_upstream_opts - fill an upstream_opts for the Authy API from cfg.
  * Strings are borrowed from cfg.
  */
-struct config;
 struct upstream_opts;
 void authy_upstream_opts(const struct config *cfg, struct upstream_opts *opts);
 

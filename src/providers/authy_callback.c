@@ -10,9 +10,12 @@
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
 #include "crypto.h"
 #include "form.h"
 #include "json.h"
+#include "provider.h"
+#include "request.h"
 #include "util.h"
 
 #define PAIR_MAX 4096
@@ -203,4 +206,56 @@ authy_callback_result(const char *params, size_t len, bool json, char *uuid, siz
 	if (rc != STATUS_OK || !authy_uuid_valid(uuid))
 		return STATUS_BAD_REQUEST;
 	return result_of(status, result);
+}
+
+/* Authy's nonce is the Unix time of signing: refuse it outside the window. */
+static enum status
+nonce_fresh(const struct config *cfg, const struct request *req, const char *nonce, char *err,
+            size_t errlen)
+{
+	long n = 0, age;
+
+	if (nonce == NULL || util_parse_long(nonce, 0, 1L << 40, &n) != STATUS_OK) {
+		snprintf(err, errlen, "callback nonce is not a timestamp");
+		return STATUS_UNAUTHORIZED;
+	}
+	age = (long)req->now_s - n;
+	if (age > cfg->callback_max_age_s || -age > cfg->callback_max_age_s) {
+		snprintf(err, errlen, "callback nonce %ld s old, outside the %ld s window", age,
+		         cfg->callback_max_age_s);
+		return STATUS_UNAUTHORIZED;
+	}
+	return STATUS_OK;
+}
+
+enum status
+authy_callback_check(const struct config *cfg, const struct request *req, const char *url,
+                     const char **signature, char *err, size_t errlen)
+{
+	struct authy_callback cb = {.api_key = cfg->api_key,
+	                            .nonce = request_param(req, AUTHY_P_NONCE),
+	                            .signature = request_param(req, AUTHY_P_SIGNATURE),
+	                            .method = req->method,
+	                            .url = url};
+	enum status rc;
+
+	*signature = NULL;
+	provider_callback_params(req, &cb.params, &cb.params_len, &cb.json);
+	rc = authy_callback_verify(&cb, err, errlen);
+	if (rc == STATUS_OK)
+		rc = nonce_fresh(cfg, req, cb.nonce, err, errlen);
+	if (rc == STATUS_OK)
+		*signature = cb.signature;
+	return rc;
+}
+
+enum status
+authy_callback_outcome(const struct request *req, char *uuid, size_t uuidlen, enum status *result)
+{
+	const char *params;
+	size_t len;
+	bool json;
+
+	provider_callback_params(req, &params, &len, &json);
+	return authy_callback_result(params, len, json, uuid, uuidlen, result);
 }

@@ -1,8 +1,10 @@
 /*
- * provider.h - the push-approval backend chosen by the configuration
- * (provider = authy | verify) behind one interface: register a user, create
- * an approval, ask for its status, and the upstream connection settings. The
- * handlers and main call only these; authy.c and verify.c hold the semantics.
+ * provider.h - the push-approval backend (Authy or Twilio Verify) as a table
+ * of functions chosen once at start from the configuration: register a user,
+ * create an approval, ask for its status, verify a callback, and the
+ * upstream connection settings. Each operation is a short sequence of HTTP
+ * calls, each step a pure "build the request" and "interpret the reply"
+ * pair; provider_run drives them. Handlers and main see only this.
  */
 #ifndef B2CAUTHY_PROVIDER_H
 #define B2CAUTHY_PROVIDER_H
@@ -10,12 +12,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "api_call.h"
 #include "status.h"
 
-struct authy_approval;
-struct authy_call;
 struct config;
 struct phone_number;
+struct request;
+struct upstream;
 struct upstream_opts;
 
 /*
@@ -25,6 +28,7 @@ struct upstream_opts;
  */
 #define PROVIDER_HANDLE_MAX 64
 #define PROVIDER_ID_MAX 20 /* the authyId returned to B2C: digits */
+#define PROVIDER_SCRATCH_MAX 48
 
 /* A user to register, from claims that passed b2c_validate_register. */
 struct provider_user {
@@ -33,57 +37,128 @@ struct provider_user {
 	const struct phone_number *phone; /* the split phone number */
 };
 
-/* provider_name - "authy" or "verify" for cfg, for logs. Static. Thread-safe. */
-const char *provider_name(const struct config *cfg);
+/* A push approval to send. */
+struct provider_approval {
+	const char *authy_id;         /* the id register returned */
+	const char *message;          /* cut to what the API takes */
+	const struct api_kv *details; /* shown in the app */
+	int n_details;
+	const struct api_kv *hidden; /* hidden details */
+	int n_hidden;
+	long seconds_to_expire; /* > 0 */
+};
+
+struct provider;
 
 /*
- * provider_user_check - what the provider needs beyond the B2C validation,
- * before any connection is borrowed: Authy needs an email (the email claim,
- * else a sign-in name that is one), Verify a sign-in name or email to derive
- * the identity from. STATUS_OK, or STATUS_EMAIL_INVALID / STATUS_IDENTITY_MISSING
- * with the reason in err. Pure.
+ * One operation in progress: its inputs (borrowed, valid until it ends), its
+ * outputs and the call record. Steps keep what they pass on in scratch.
  */
-enum status provider_user_check(const struct config *cfg, const struct provider_user *u, char *err,
-                                size_t errlen);
+struct provider_job {
+	const struct provider *p;
+	struct api_call call;
+	const struct provider_user *user;         /* user_create */
+	const struct provider_approval *approval; /* approval_create */
+	char handle[PROVIDER_HANDLE_MAX + 1];     /* approval_status in, approval_create out */
+	char id[PROVIDER_ID_MAX + 1];             /* user_create out */
+	char scratch[PROVIDER_SCRATCH_MAX];
+};
 
 /*
- * provider_user_create - register u and return the id B2C stores as authyId
- * (digits, < PROVIDER_ID_MAX + 1 bytes) in id. Authy: users/new. Verify: the
- * identity derived from the sign-in name (else the email) with
- * verify_identity, and its Entity created unless it exists. call carries the
- * borrowed connection and deadline and comes back filled for logs and
- * metrics. Statuses as authy_user_create / verify_entity_create. Thread-safe
- * for distinct calls.
+ * One operation. build fills req for step (0, 1, ...) or returns the error
+ * that ends the operation without a call (err set). reply interprets that
+ * step's HTTP reply (status and len body bytes, not NUL-terminated, may be
+ * NULL): the operation's status, with *more set when the next step must
+ * follow (then STATUS_OK). Both pure: no I/O, no logging.
  */
-enum status provider_user_create(const struct config *cfg, struct authy_call *call,
-                                 const struct provider_user *u, char *id, size_t idlen);
+struct provider_op {
+	const char *what; /* "authy users/new", for logs and errors */
+	enum status (*build)(struct provider_job *job, int step, struct api_request *req);
+	enum status (*reply)(struct provider_job *job, int step, long http_status, const char *body,
+	                     size_t len, bool *more);
+};
+
+struct provider_ops {
+	const char *name;          /* "authy" or "verify", the value of the provider key */
+	const char *callback_name; /* what the API calls its callbacks, for logs */
+	/*
+	 * user_check - what the provider needs beyond the B2C validation: Authy
+	 * an email (the email claim, else a sign-in name that is one), Verify a
+	 * sign-in name or email to derive the identity from. STATUS_OK, or
+	 * STATUS_EMAIL_INVALID / STATUS_IDENTITY_MISSING with the reason in err.
+	 */
+	enum status (*user_check)(const struct provider_user *u, char *err, size_t errlen);
+	/* user_name - the name the provider registers u under (for logs). */
+	const char *(*user_name)(const struct provider_user *u);
+	/*
+	 * user_create: job->user -> job->id, the authyId B2C stores (Authy:
+	 * users/new; Verify: the identity derived from the sign-in name, else
+	 * the email, and its Entity, which may exist already).
+	 * approval_create: job->approval -> job->handle (Authy: a OneTouch
+	 * request; Verify: the newest verified push factor, then a Challenge;
+	 * an authyId that is no Verify identity gives STATUS_USER_NOT_FOUND, no
+	 * verified push factor STATUS_NO_FACTOR).
+	 * approval_status: job->handle -> STATUS_OK (approved), STATUS_PENDING,
+	 * STATUS_DENIED, STATUS_EXPIRED, STATUS_APPROVAL_NOT_FOUND or an error.
+	 */
+	const struct provider_op *user_create;
+	const struct provider_op *approval_create;
+	const struct provider_op *approval_status;
+	/* upstream_opts - the API's connection settings; strings borrowed from cfg. */
+	void (*upstream_opts)(const struct config *cfg, struct upstream_opts *opts);
+	/*
+	 * callback_verify - check the signature of a callback received on url
+	 * (the configured callback URL, else https://Host + path; without the
+	 * query string). STATUS_OK with *signature the verified signature
+	 * (borrowed from req, for the replay check), else STATUS_UNAUTHORIZED or
+	 * STATUS_BAD_REQUEST with the reason in err (no secret in it).
+	 */
+	enum status (*callback_verify)(const struct config *cfg, const struct request *req,
+	                               const char *url, const char **signature, char *err,
+	                               size_t errlen);
+	/*
+	 * callback_result - the handle (>= PROVIDER_HANDLE_MAX + 1 bytes) and
+	 * outcome (STATUS_OK approved, STATUS_DENIED, STATUS_EXPIRED) a verified
+	 * callback reports: STATUS_OK; STATUS_PENDING when it reports no outcome;
+	 * STATUS_BAD_REQUEST when the fields are missing or malformed.
+	 */
+	enum status (*callback_result)(const struct request *req, char *handle, size_t handlelen,
+	                               enum status *result);
+};
+
+/* The provider in use: its table and the configuration it reads. */
+struct provider {
+	const struct provider_ops *ops;
+	const struct config *cfg;
+};
+
+extern const struct provider_ops authy_provider;
+extern const struct provider_ops verify_provider;
 
 /*
- * provider_approval_create - send the push for a->authy_id and put its handle
- * (< PROVIDER_HANDLE_MAX + 1 bytes) in handle. Authy: a OneTouch approval
- * request. Verify: the entity's verified push factor, then a Challenge with
- * a->message as Details.Message, a->details as Details.Fields, a->hidden as
- * HiddenDetails and an ExpirationDate a->seconds_to_expire ahead; an authyId
- * that is no Verify identity gives STATUS_USER_NOT_FOUND, an entity without a
- * verified push factor STATUS_NO_FACTOR. Thread-safe for distinct calls.
+ * provider_init - the provider cfg->provider names. STATUS_OK with out
+ * filled (cfg borrowed), or STATUS_CONFIG for an unknown name. Pure.
  */
-enum status provider_approval_create(const struct config *cfg, struct authy_call *call,
-                                     const struct authy_approval *a, char *handle,
-                                     size_t handlelen);
+enum status provider_init(const struct config *cfg, struct provider *out);
+
+/* provider_job_init - an empty job of p. */
+void provider_job_init(struct provider_job *job, const struct provider *p);
 
 /*
- * provider_approval_status - the status of the approval with this handle:
- * STATUS_OK (approved), STATUS_PENDING, STATUS_DENIED, STATUS_EXPIRED,
- * STATUS_APPROVAL_NOT_FOUND, or an error status (see tracker_poll_fn). cfg NULL
- * means Authy. Thread-safe for distinct calls.
+ * provider_callback_params - the parameters of a callback request: the query
+ * string of a GET, else the body (JSON when the content type says so).
+ * Borrowed from req. Pure.
  */
-enum status provider_approval_status(const struct config *cfg, struct authy_call *call,
-                                     const char *handle);
+void provider_callback_params(const struct request *req, const char **params, size_t *len,
+                              bool *json);
 
 /*
- * provider_upstream_opts - the upstream_opts of the configured API. Strings
- * are borrowed from cfg.
+ * provider_run - run op for job on up, every call finishing before
+ * deadline_ms (monotonic): the operation's status, or a transport status of
+ * upstream_request; job->call is filled (last HTTP status, Retry-After, time
+ * of all calls, err). Thread-safe for distinct jobs and handles.
  */
-void provider_upstream_opts(const struct config *cfg, struct upstream_opts *opts);
+enum status provider_run(const struct provider_op *op, struct provider_job *job,
+                         struct upstream *up, long long deadline_ms);
 
 #endif

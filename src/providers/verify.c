@@ -2,8 +2,8 @@
  * verify.c - Twilio Verify v2 Push semantics: the keyed identity of a
  * sign-in name, form bodies of Entities and Challenges, validation of what
  * goes into a URL path, interpretation of the JSON replies and the mapping of
- * Twilio HTTP and error codes to enum status. Calls go through upstream.h and
- * JSON through json.h; no library header is included here.
+ * Twilio HTTP and error codes to enum status, and the table verify_provider
+ * of these steps. No I/O here; JSON through json.h.
  */
 #include "verify.h"
 
@@ -14,19 +14,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "authy.h"
+#include "api_call.h"
 #include "buf.h"
 #include "config.h"
 #include "crypto.h"
 #include "form.h"
 #include "json.h"
-#include "log.h"
+#include "provider.h"
 #include "upstream.h"
 #include "utf8.h"
 #include "util.h"
 
-#define FORM_MAX (16 * 1024)
-#define PATH_MAX_LEN 200
 #define NAME_MAX_LEN 1024
 #define FIELD_JSON_MAX 2048
 
@@ -187,7 +185,7 @@ json_pairs(const char *const *keys, const char *const *values, int n, size_t vma
 
 /* One Details.Fields entry: {"label":"...","value":"..."}. */
 static enum status
-add_field(struct buf *b, const struct authy_kv *kv)
+add_field(struct buf *b, const struct api_kv *kv)
 {
 	const char *keys[] = {"label", "value"};
 	size_t lcut = utf8_cut_chars(kv->key, VERIFY_LABEL_MAX);
@@ -207,7 +205,7 @@ add_field(struct buf *b, const struct authy_kv *kv)
 
 /* HiddenDetails: one JSON object of the hidden pairs, refused when over the limit. */
 static enum status
-add_hidden(struct buf *b, const struct authy_kv *kv, int n)
+add_hidden(struct buf *b, const struct api_kv *kv, int n)
 {
 	const char *keys[8], *values[8];
 	char *text = NULL;
@@ -231,7 +229,7 @@ add_hidden(struct buf *b, const struct authy_kv *kv, int n)
 }
 
 static bool
-kv_valid(const struct authy_kv *kv, int n, int max)
+kv_valid(const struct api_kv *kv, int n, int max)
 {
 	if (n < 0 || n > max || (n > 0 && kv == NULL))
 		return false;
@@ -333,8 +331,8 @@ verify_map_error(long http_status, long code, enum verify_op op)
  * maps to STATUS_OK without an object (an entity that exists) has *out NULL.
  */
 static enum status
-interpret(struct authy_call *call, long http_status, const char *body, size_t len,
-          enum verify_op op, struct json **out)
+interpret(struct api_call *call, long http_status, const char *body, size_t len, enum verify_op op,
+          struct json **out)
 {
 	bool is2xx = http_status >= 200 && http_status < 300;
 	struct json *j = NULL;
@@ -349,7 +347,7 @@ interpret(struct authy_call *call, long http_status, const char *body, size_t le
 	if (rc == STATUS_NOMEM)
 		return rc;
 	if (rc != STATUS_OK) {
-		authy_call_seterr(call, "HTTP %ld: reply is not a JSON object", http_status);
+		api_call_seterr(call, "HTTP %ld: reply is not a JSON object", http_status);
 		return is2xx ? STATUS_UPSTREAM_PROTOCOL : verify_map_error(http_status, 0, op);
 	}
 	if (is2xx) {
@@ -364,15 +362,15 @@ interpret(struct authy_call *call, long http_status, const char *body, size_t le
 	}
 	if (json_get_string(j, "message", &msg) != STATUS_OK)
 		msg = NULL;
-	authy_call_seterr(call, "HTTP %ld code=%s: %s", http_status,
-	                  call->error_code[0] ? call->error_code : "-",
-	                  util_sanitize(msg, clean, sizeof(clean)));
+	api_call_seterr(call, "HTTP %ld code=%s: %s", http_status,
+	                call->error_code[0] ? call->error_code : "-",
+	                util_sanitize(msg, clean, sizeof(clean)));
 	json_free(j);
 	return verify_map_error(http_status, code, op);
 }
 
 enum status
-verify_entity_reply(struct authy_call *call, long http_status, const char *body, size_t len)
+verify_entity_reply(struct api_call *call, long http_status, const char *body, size_t len)
 {
 	struct json *j = NULL;
 	enum status rc = interpret(call, http_status, body, len, VERIFY_OP_ENTITY, &j);
@@ -398,7 +396,7 @@ verified_push(const struct json *j, size_t i, const char **sid, const char **cre
 }
 
 enum status
-verify_factors_reply(struct authy_call *call, long http_status, const char *body, size_t len,
+verify_factors_reply(struct api_call *call, long http_status, const char *body, size_t len,
                      char *factor_sid, size_t sidlen)
 {
 	const char *best = NULL, *best_date = "", *sid = NULL, *created = NULL;
@@ -412,7 +410,7 @@ verify_factors_reply(struct authy_call *call, long http_status, const char *body
 	if (rc != STATUS_OK || j == NULL)
 		goto out;
 	if (json_get_array_len(j, "factors", &n) != STATUS_OK) {
-		authy_call_seterr(call, "reply without a factors list");
+		api_call_seterr(call, "reply without a factors list");
 		rc = STATUS_UPSTREAM_PROTOCOL;
 		goto out;
 	}
@@ -424,7 +422,7 @@ verify_factors_reply(struct authy_call *call, long http_status, const char *body
 		}
 	}
 	if (best == NULL || strlen(best) >= sidlen) {
-		authy_call_seterr(call, "no verified push factor among %zu", n);
+		api_call_seterr(call, "no verified push factor among %zu", n);
 		rc = STATUS_NO_FACTOR;
 		goto out;
 	}
@@ -435,8 +433,8 @@ out:
 }
 
 enum status
-verify_challenge_create_reply(struct authy_call *call, long http_status, const char *body,
-                              size_t len, char *sid, size_t sidlen)
+verify_challenge_create_reply(struct api_call *call, long http_status, const char *body, size_t len,
+                              char *sid, size_t sidlen)
 {
 	struct json *j = NULL;
 	const char *s = NULL;
@@ -450,7 +448,7 @@ verify_challenge_create_reply(struct authy_call *call, long http_status, const c
 	/* The SID goes into a URL path later: accept only what a SID can hold. */
 	if (j == NULL || json_get_string(j, "sid", &s) != STATUS_OK || !verify_sid_valid(s, "YC") ||
 	    strlen(s) >= sidlen) {
-		authy_call_seterr(call, "reply without a valid challenge sid");
+		api_call_seterr(call, "reply without a valid challenge sid");
 		rc = STATUS_UPSTREAM_PROTOCOL;
 		goto out;
 	}
@@ -461,8 +459,7 @@ out:
 }
 
 enum status
-verify_challenge_status_reply(struct authy_call *call, long http_status, const char *body,
-                              size_t len)
+verify_challenge_status_reply(struct api_call *call, long http_status, const char *body, size_t len)
 {
 	static const struct {
 		const char *name;
@@ -489,135 +486,187 @@ verify_challenge_status_reply(struct authy_call *call, long http_status, const c
 			rc = map[i].rc;
 	}
 	if (rc == STATUS_UPSTREAM_PROTOCOL)
-		authy_call_seterr(call, "unknown challenge status %s",
-		                  util_sanitize(s, clean, sizeof(clean)));
+		api_call_seterr(call, "unknown challenge status %s",
+		                util_sanitize(s, clean, sizeof(clean)));
 out:
 	json_free(j);
 	return rc;
 }
 
-/* ---- calls ---- */
+/* ---- the operations of verify_provider ---- */
+
+/* Verify's identity derives from the sign-in name, else the email. */
+static const char *
+user_name(const struct provider_user *u)
+{
+	if (u->sign_in_name != NULL && u->sign_in_name[0] != '\0')
+		return u->sign_in_name;
+	if (u->email != NULL && u->email[0] != '\0')
+		return u->email;
+	return NULL;
+}
+
+static enum status
+user_check(const struct provider_user *u, char *err, size_t errlen)
+{
+	if (user_name(u) != NULL)
+		return STATUS_OK;
+	snprintf(err, errlen, "neither a sign-in name nor an email to derive the identity");
+	return STATUS_IDENTITY_MISSING;
+}
 
 static bool
-path_ids_ok(struct authy_call *call, const char *service_sid, const char *identity)
+path_ids_ok(struct api_call *call, const char *service_sid, const char *identity)
 {
 	if (!verify_sid_valid(service_sid, "VA") || !verify_identity_valid(identity)) {
-		authy_call_seterr(call, "invalid service SID or identity");
+		api_call_seterr(call, "invalid service SID or identity");
 		return false;
 	}
 	return true;
 }
 
-enum status
-verify_entity_create(struct authy_call *call, const char *service_sid, const char *identity)
+static enum status
+entity_build(struct provider_job *job, int step, struct api_request *req)
 {
-	char path[PATH_MAX_LEN];
-	struct upstream_response res;
-	struct buf form;
-	enum status rc = STATUS_BAD_REQUEST;
-
-	authy_call_reset(call);
-	memset(&res, 0, sizeof(res));
-	buf_init(&form, FORM_MAX);
-	if (!path_ids_ok(call, service_sid, identity))
-		goto out;
-	rc = verify_entity_form(identity, &form);
-	if (rc != STATUS_OK)
-		goto out;
-	snprintf(path, sizeof(path), VERIFY_PATH_ENTITIES_FMT, service_sid);
-	rc = authy_call_perform(call, "POST", path, buf_cstr(&form), &res);
-	if (rc == STATUS_OK)
-		rc = authy_call_logged(
-		    call, "verify", "POST", path,
-		    verify_entity_reply(call, res.http_status, res.body, res.body_len));
-out:
-	upstream_response_free(&res);
-	buf_free(&form);
-	return rc;
-}
-
-enum status
-verify_factor_find(struct authy_call *call, const char *service_sid, const char *identity,
-                   char *factor_sid, size_t sidlen)
-{
-	char path[PATH_MAX_LEN];
-	struct upstream_response res;
+	const char *service = job->p->cfg->verify_service_sid, *name = user_name(job->user);
 	enum status rc;
 
-	authy_call_reset(call);
-	memset(&res, 0, sizeof(res));
-	if (sidlen > 0)
-		factor_sid[0] = '\0';
-	if (!path_ids_ok(call, service_sid, identity))
-		return STATUS_BAD_REQUEST;
-	snprintf(path, sizeof(path), VERIFY_PATH_FACTORS_FMT, service_sid, identity);
-	rc = authy_call_perform(call, "GET", path, NULL, &res);
-	if (rc == STATUS_OK)
-		rc = authy_call_logged(call, "verify", "GET", path,
-		                       verify_factors_reply(call, res.http_status, res.body,
-		                                            res.body_len, factor_sid, sidlen));
-	upstream_response_free(&res);
-	return rc;
-}
-
-enum status
-verify_challenge_create(struct authy_call *call, const struct verify_challenge *ch, char *sid,
-                        size_t sidlen)
-{
-	char path[PATH_MAX_LEN];
-	struct upstream_response res;
-	struct buf form;
-	enum status rc = STATUS_BAD_REQUEST;
-
-	authy_call_reset(call);
-	memset(&res, 0, sizeof(res));
-	buf_init(&form, FORM_MAX);
-	if (sidlen > 0)
-		sid[0] = '\0';
-	if (ch == NULL || !path_ids_ok(call, ch->service_sid, ch->identity))
-		goto out;
-	rc = verify_challenge_form(ch, &form);
+	(void)step;
+	if (name == NULL) {
+		api_call_seterr(&job->call, "no name to derive the identity from");
+		return STATUS_IDENTITY_MISSING;
+	}
+	rc = verify_identity(job->p->cfg->verify_identity_secret, name, job->id, sizeof(job->id));
 	if (rc != STATUS_OK) {
-		authy_call_seterr(call, "invalid challenge fields (%s)", status_str(rc));
-		rc = rc == STATUS_NOMEM ? rc : STATUS_BAD_REQUEST;
-		goto out;
+		api_call_seterr(&job->call, "identity derivation failed");
+		return STATUS_INTERNAL;
 	}
-	snprintf(path, sizeof(path), VERIFY_PATH_CHALLENGES_FMT, ch->service_sid, ch->identity);
-	rc = authy_call_perform(call, "POST", path, buf_cstr(&form), &res);
-	if (rc == STATUS_OK)
-		rc =
-		    authy_call_logged(call, "verify", "POST", path,
-		                      verify_challenge_create_reply(call, res.http_status, res.body,
-		                                                    res.body_len, sid, sidlen));
-out:
-	upstream_response_free(&res);
-	buf_free(&form);
+	if (!path_ids_ok(&job->call, service, job->id))
+		return STATUS_BAD_REQUEST;
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), VERIFY_PATH_ENTITIES_FMT, service);
+	return verify_entity_form(job->id, &req->form);
+}
+
+static enum status
+entity_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
+             bool *more)
+{
+	enum status rc = verify_entity_reply(&job->call, http_status, body, len);
+
+	(void)step;
+	*more = false;
+	if (rc != STATUS_OK)
+		job->id[0] = '\0';
 	return rc;
 }
 
-enum status
-verify_challenge_status(struct authy_call *call, const char *service_sid, const char *identity,
-                        const char *sid)
+/* Step 0: GET the entity's factors. Step 1: POST the challenge to the push factor. */
+static enum status
+challenge_build(struct provider_job *job, int step, struct api_request *req)
 {
-	char path[PATH_MAX_LEN];
-	struct upstream_response res;
+	const struct provider_approval *a = job->approval;
+	const char *service = job->p->cfg->verify_service_sid;
+	struct verify_challenge ch = {.service_sid = service,
+	                              .identity = a->authy_id,
+	                              .factor_sid = job->scratch,
+	                              .message = a->message,
+	                              .fields = a->details,
+	                              .n_fields = a->n_details,
+	                              .hidden = a->hidden,
+	                              .n_hidden = a->n_hidden,
+	                              .expires_at = (long long)time(NULL) + a->seconds_to_expire};
 	enum status rc;
 
-	authy_call_reset(call);
-	memset(&res, 0, sizeof(res));
-	if (!path_ids_ok(call, service_sid, identity) || !verify_sid_valid(sid, "YC")) {
-		authy_call_seterr(call, "invalid challenge path");
-		return STATUS_BAD_REQUEST;
+	/* An authyId Authy issued is no identity: the user must enrol again. */
+	if (!verify_identity_valid(a->authy_id)) {
+		api_call_seterr(&job->call, "authyId is not a Verify identity");
+		return STATUS_USER_NOT_FOUND;
 	}
-	snprintf(path, sizeof(path), VERIFY_PATH_CHALLENGE_FMT, service_sid, identity, sid);
-	rc = authy_call_perform(call, "GET", path, NULL, &res);
+	if (!path_ids_ok(&job->call, service, a->authy_id))
+		return STATUS_BAD_REQUEST;
+	if (step == 0) {
+		req->method = "GET";
+		snprintf(req->path, sizeof(req->path), VERIFY_PATH_FACTORS_FMT, service,
+		         a->authy_id);
+		return STATUS_OK;
+	}
+	rc = verify_challenge_form(&ch, &req->form);
+	if (rc != STATUS_OK) {
+		api_call_seterr(&job->call, "invalid challenge fields (%s)", status_str(rc));
+		return rc == STATUS_NOMEM ? rc : STATUS_BAD_REQUEST;
+	}
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), VERIFY_PATH_CHALLENGES_FMT, service, a->authy_id);
+	return STATUS_OK;
+}
+
+static enum status
+challenge_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
+                bool *more)
+{
+	char sid[VERIFY_SID_LEN + 1];
+	enum status rc;
+
+	*more = false;
+	if (step == 0) {
+		rc = verify_factors_reply(&job->call, http_status, body, len, job->scratch,
+		                          sizeof(job->scratch));
+		*more = rc == STATUS_OK;
+		return rc;
+	}
+	rc = verify_challenge_create_reply(&job->call, http_status, body, len, sid, sizeof(sid));
 	if (rc == STATUS_OK)
-		rc = authy_call_logged(
-		    call, "verify", "GET", path,
-		    verify_challenge_status_reply(call, res.http_status, res.body, res.body_len));
-	upstream_response_free(&res);
+		rc = verify_handle_make(job->approval->authy_id, sid, job->handle,
+		                        sizeof(job->handle));
 	return rc;
 }
+
+static enum status
+status_build(struct provider_job *job, int step, struct api_request *req)
+{
+	const char *service = job->p->cfg->verify_service_sid;
+	char identity[VERIFY_IDENTITY_LEN + 1], sid[VERIFY_SID_LEN + 1];
+
+	(void)step;
+	if (verify_handle_split(job->handle, identity, sid) != STATUS_OK) {
+		api_call_seterr(&job->call, "invalid approval handle");
+		return STATUS_BAD_REQUEST;
+	}
+	if (!path_ids_ok(&job->call, service, identity))
+		return STATUS_BAD_REQUEST;
+	req->method = "GET";
+	snprintf(req->path, sizeof(req->path), VERIFY_PATH_CHALLENGE_FMT, service, identity, sid);
+	return STATUS_OK;
+}
+
+static enum status
+status_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
+             bool *more)
+{
+	(void)step;
+	*more = false;
+	return verify_challenge_status_reply(&job->call, http_status, body, len);
+}
+
+static const struct provider_op user_create = {"verify entities", entity_build, entity_reply};
+static const struct provider_op approval_create = {"verify challenges", challenge_build,
+                                                   challenge_reply};
+static const struct provider_op approval_status = {"verify challenge status", status_build,
+                                                   status_reply};
+
+const struct provider_ops verify_provider = {
+    .name = "verify",
+    .callback_name = "webhook",
+    .user_check = user_check,
+    .user_name = user_name,
+    .user_create = &user_create,
+    .approval_create = &approval_create,
+    .approval_status = &approval_status,
+    .upstream_opts = verify_upstream_opts,
+    .callback_verify = verify_callback_check,
+    .callback_result = verify_callback_outcome,
+};
 
 void
 verify_upstream_opts(const struct config *cfg, struct upstream_opts *opts)

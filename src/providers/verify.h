@@ -2,8 +2,8 @@
  * verify.h - Twilio Verify v2 Push semantics: the identity derived from a
  * sign-in name, paths and form bodies of Entities, Factors and Challenges,
  * interpretation of the JSON replies, the mapping of Twilio HTTP and error
- * codes to enum status, and the verification of Verify webhooks. Calls go
- * through upstream.h, JSON through json.h; no library header here.
+ * codes to enum status, and the verification of Verify webhooks, as the
+ * steps of verify_provider (provider.h). No I/O; JSON through json.h.
  */
 #ifndef B2CAUTHY_VERIFY_H
 #define B2CAUTHY_VERIFY_H
@@ -13,10 +13,11 @@
 
 #include "status.h"
 
-struct authy_call;
-struct authy_kv;
+struct api_call;
+struct api_kv;
 struct buf;
 struct config;
+struct request;
 struct upstream_opts;
 
 #define VERIFY_DEFAULT_URL "https://verify.twilio.com"
@@ -95,13 +96,13 @@ enum status verify_handle_split(const char *handle, char *identity, char *sid);
 
 /* One push challenge to create. */
 struct verify_challenge {
-	const char *service_sid;       /* VA... */
-	const char *identity;          /* VERIFY_IDENTITY_LEN digits */
-	const char *factor_sid;        /* YF... */
-	const char *message;           /* cut to VERIFY_MESSAGE_MAX characters */
-	const struct authy_kv *fields; /* Details.Fields {label, value}, cut to the limits */
-	int n_fields;                  /* 0..VERIFY_FIELDS_MAX */
-	const struct authy_kv *hidden; /* HiddenDetails as one JSON object of strings */
+	const char *service_sid;     /* VA... */
+	const char *identity;        /* VERIFY_IDENTITY_LEN digits */
+	const char *factor_sid;      /* YF... */
+	const char *message;         /* cut to VERIFY_MESSAGE_MAX characters */
+	const struct api_kv *fields; /* Details.Fields {label, value}, cut to the limits */
+	int n_fields;                /* 0..VERIFY_FIELDS_MAX */
+	const struct api_kv *hidden; /* HiddenDetails as one JSON object of strings */
 	int n_hidden;
 	long long expires_at; /* ExpirationDate, Unix time in seconds (UTC) */
 };
@@ -145,33 +146,14 @@ enum status verify_map_error(long http_status, long code, enum verify_op op);
  * that lacks what is needed gives STATUS_UPSTREAM_PROTOCOL. They set
  * call->error_code (the Twilio code as text) and call->err only. Pure.
  */
-enum status verify_entity_reply(struct authy_call *call, long http_status, const char *body,
+enum status verify_entity_reply(struct api_call *call, long http_status, const char *body,
                                 size_t len);
-enum status verify_factors_reply(struct authy_call *call, long http_status, const char *body,
+enum status verify_factors_reply(struct api_call *call, long http_status, const char *body,
                                  size_t len, char *factor_sid, size_t sidlen);
-enum status verify_challenge_create_reply(struct authy_call *call, long http_status,
-                                          const char *body, size_t len, char *sid, size_t sidlen);
-enum status verify_challenge_status_reply(struct authy_call *call, long http_status,
-                                          const char *body, size_t len);
-
-/*
- * verify_entity_create - POST the entity (an existing one is success).
- * verify_factor_find - GET the entity's factors: the verified push factor, as
- * verify_factors_reply. verify_challenge_create - POST a challenge: its SID.
- * verify_challenge_status - GET the challenge's status, as
- * verify_challenge_status_reply. Each returns the reply's status or a
- * transport status of upstream_request, with call filled (HTTP status,
- * Retry-After, time taken, err). Thread-safe for distinct calls (each with
- * its own upstream handle).
- */
-enum status verify_entity_create(struct authy_call *call, const char *service_sid,
-                                 const char *identity);
-enum status verify_factor_find(struct authy_call *call, const char *service_sid,
-                               const char *identity, char *factor_sid, size_t sidlen);
-enum status verify_challenge_create(struct authy_call *call, const struct verify_challenge *ch,
-                                    char *sid, size_t sidlen);
-enum status verify_challenge_status(struct authy_call *call, const char *service_sid,
-                                    const char *identity, const char *sid);
+enum status verify_challenge_create_reply(struct api_call *call, long http_status, const char *body,
+                                          size_t len, char *sid, size_t sidlen);
+enum status verify_challenge_status_reply(struct api_call *call, long http_status, const char *body,
+                                          size_t len);
 
 /*
  * verify_upstream_opts - fill an upstream_opts for the Verify API from cfg:
@@ -226,5 +208,18 @@ enum status verify_webhook_verify(const struct verify_webhook *wh, char *err, si
  */
 enum status verify_webhook_result(const char *params, size_t len, bool json, char *handle,
                                   size_t handlelen, enum status *result);
+
+/*
+ * verify_callback_check / verify_callback_outcome - the callback_verify and
+ * callback_result of verify_provider (provider.h) for a webhook: check - the
+ * signature over url plus the query string received (Twilio signs the URL it
+ * called) and the parameters, with cfg->twilio_auth_token. outcome -
+ * verify_webhook_result of the request's parameters. Thread-safe.
+ */
+enum status verify_callback_check(const struct config *cfg, const struct request *req,
+                                  const char *url, const char **signature, char *err,
+                                  size_t errlen);
+enum status verify_callback_outcome(const struct request *req, char *handle, size_t handlelen,
+                                    enum status *result);
 
 #endif

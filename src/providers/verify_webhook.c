@@ -11,9 +11,12 @@
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
 #include "crypto.h"
 #include "form.h"
 #include "json.h"
+#include "provider.h"
+#include "request.h"
 #include "util.h"
 
 #define DATA_MAX (256 * 1024)
@@ -249,4 +252,42 @@ verify_webhook_result(const char *params, size_t len, bool json, char *handle, s
 		pairs_free(p);
 	free(p);
 	return rc;
+}
+
+enum status
+verify_callback_check(const struct config *cfg, const struct request *req, const char *url,
+                      const char **signature, char *err, size_t errlen)
+{
+	const char *qs = request_param(req, "QUERY_STRING");
+	struct verify_webhook wh = {.auth_token = cfg->twilio_auth_token,
+	                            .signature = request_param(req, VERIFY_P_SIGNATURE)};
+	char full[1200];
+	enum status rc;
+
+	*signature = NULL;
+	if ((size_t)snprintf(full, sizeof(full), "%s%s%s", url, qs != NULL && *qs ? "?" : "",
+	                     qs != NULL ? qs : "") >= sizeof(full)) {
+		snprintf(err, errlen, "webhook URL too long");
+		return STATUS_BAD_REQUEST;
+	}
+	wh.url = full;
+	/* A GET is signed as its URL alone; its parameters are the query string. */
+	if (strcmp(req->method, "GET") != 0)
+		provider_callback_params(req, &wh.params, &wh.params_len, &wh.json);
+	rc = verify_webhook_verify(&wh, err, errlen);
+	if (rc == STATUS_OK)
+		*signature = wh.signature;
+	return rc;
+}
+
+enum status
+verify_callback_outcome(const struct request *req, char *handle, size_t handlelen,
+                        enum status *result)
+{
+	const char *params;
+	size_t len;
+	bool json;
+
+	provider_callback_params(req, &params, &len, &json);
+	return verify_webhook_result(params, len, json, handle, handlelen, result);
 }

@@ -1,5 +1,6 @@
 /*
- * test_upstream_authy.c - component tests of upstream.c and authy.c against the
+ * test_upstream_authy.c - component tests of upstream.c, the provider driver and
+ * the Authy steps against the
  * mock Authy (tests/mock/mock_authy.py) over TLS on loopback. Run by
  * tests/suites/component.sh, which starts the mocks and passes in the environment:
  *   B2C_MOCK_URL, B2C_MOCK_CA, B2C_MOCK_API_KEY (required), B2C_MOCK_WRONGNAME_URL
@@ -7,12 +8,16 @@
  *   listens there), B2C_TIMING_SLACK_MS (tolerance of the timing checks).
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "authy.h"
+#include "config.h"
+#include "phone.h"
+#include "provider.h"
 #include "buf.h"
 #include "harness.h"
 #include "log.h"
@@ -105,10 +110,80 @@ ctl_stat(const char *name)
 	return n;
 }
 
-static struct authy_call
+/* One operation's connection, deadline, and what came back. */
+struct tcall {
+	struct upstream *up;
+	long long deadline_ms;
+	long http_status;
+	char error_code[16];
+	long retry_after_s;
+	long elapsed_ms;
+	char err[256];
+};
+
+static struct config cfg; /* read by the Authy steps: send_install_link */
+static const struct provider authy = {&authy_provider, &cfg};
+
+/* Run op for job through the provider driver; tc gets the call record. */
+static enum status
+run_op(struct tcall *tc, const struct provider_op *op, struct provider_job *job)
+{
+	enum status rc = provider_run(op, job, tc->up, tc->deadline_ms);
+
+	tc->http_status = job->call.http_status;
+	util_strlcpy(tc->error_code, job->call.error_code, sizeof(tc->error_code));
+	tc->retry_after_s = job->call.retry_after_s;
+	tc->elapsed_ms = job->call.elapsed_ms;
+	util_strlcpy(tc->err, job->call.err, sizeof(tc->err));
+	return rc;
+}
+
+static enum status
+t_user_create(struct tcall *tc, const struct authy_user *u, char *id, size_t idlen)
+{
+	struct phone_number ph;
+	struct provider_user pu = {.email = u->email, .sign_in_name = "", .phone = &ph};
+	struct provider_job job;
+	enum status rc;
+
+	util_strlcpy(ph.country_code, u->country_code, sizeof(ph.country_code));
+	util_strlcpy(ph.national, u->cellphone, sizeof(ph.national));
+	cfg.send_install_link = u->send_install_link;
+	provider_job_init(&job, &authy);
+	job.user = &pu;
+	rc = run_op(tc, authy.ops->user_create, &job);
+	util_strlcpy(id, job.id, idlen);
+	return rc;
+}
+
+static enum status
+t_approval_create(struct tcall *tc, const struct provider_approval *a, char *uuid,
+                  size_t uuidlen)
+{
+	struct provider_job job;
+	enum status rc;
+
+	provider_job_init(&job, &authy);
+	job.approval = a;
+	rc = run_op(tc, authy.ops->approval_create, &job);
+	util_strlcpy(uuid, job.handle, uuidlen);
+	return rc;
+}
+
+static enum status
+t_approval_status(struct tcall *tc, const char *uuid)
+{
+	struct provider_job job;
+
+	provider_job_init(&job, &authy);
+	util_strlcpy(job.handle, uuid != NULL ? uuid : "", sizeof(job.handle));
+	return run_op(tc, authy.ops->approval_status, &job);
+}
+
+static struct tcall
 new_call(struct upstream *up, long budget_ms)
 {
-	struct authy_call c;
+	struct tcall c;
 
 	memset(&c, 0, sizeof(c));
 	c.up = up;
@@ -119,23 +194,23 @@ new_call(struct upstream *up, long budget_ms)
 /* Register email with a fresh phone number; returns the status, id in id. */
 static enum status
 register_user(struct upstream *up, const char *email, char *id, size_t idlen,
-              struct authy_call *call)
+              struct tcall *call)
 {
 	char cell[16];
 	struct authy_user u = {email, cell, "1", false};
 
 	snprintf(cell, sizeof(cell), "55501%05u", ++phone_seq);
 	*call = new_call(up, 5000);
-	return authy_user_create(call, &u, id, idlen);
+	return t_user_create(call, &u, id, idlen);
 }
 
 static enum status
 create_approval(struct upstream *up, const char *id, char *uuid, size_t uuidlen)
 {
-	struct authy_approval a = {id, "Sign in to Contoso", NULL, 0, NULL, 0, 120};
-	struct authy_call call = new_call(up, 5000);
+	struct provider_approval a = {id, "Sign in to Contoso", NULL, 0, NULL, 0, 120};
+	struct tcall call = new_call(up, 5000);
 
-	return authy_approval_create(&call, &a, uuid, uuidlen);
+	return t_approval_create(&call, &a, uuid, uuidlen);
 }
 
 /* Poll every 50 ms until the status is no longer pending or max_ms passed. */
@@ -147,8 +222,8 @@ poll_final(struct upstream *up, const char *uuid, long max_ms, long *waited_ms)
 	enum status rc;
 
 	do {
-		struct authy_call call = new_call(up, 5000);
-		rc = authy_approval_status(&call, uuid);
+		struct tcall call = new_call(up, 5000);
+		rc = t_approval_status(&call, uuid);
 		if (rc != STATUS_PENDING)
 			break;
 		nanosleep(&ts, NULL);
@@ -163,22 +238,20 @@ test_user_create_dedupe(void)
 	struct upstream *up = authy_handle();
 	struct authy_user u = {"never.jane@example.com", "5559990001", "1", false};
 	char id1[AUTHY_ID_MAX + 1], id2[AUTHY_ID_MAX + 1], id3[AUTHY_ID_MAX + 1];
-	struct authy_call call = new_call(up, 5000);
+	struct tcall call = new_call(up, 5000);
 
-	CHECK_INT(authy_user_create(&call, &u, id1, sizeof(id1)), STATUS_OK);
+	CHECK_INT(t_user_create(&call, &u, id1, sizeof(id1)), STATUS_OK);
 	CHECK_INT(call.http_status, 200);
 	CHECK(util_is_digits(id1, AUTHY_ID_MAX));
 	CHECK_STR(call.err, "");
 	/* Authy keys users by phone: the same number gives the same id. */
 	u.email = "other@example.com";
 	u.send_install_link = true;
-	CHECK_INT(authy_user_create(&call, &u, id2, sizeof(id2)), STATUS_OK);
+	CHECK_INT(t_user_create(&call, &u, id2, sizeof(id2)), STATUS_OK);
 	CHECK_STR(id2, id1);
 	u.cellphone = "5559990002";
-	CHECK_INT(authy_user_create(&call, &u, id3, sizeof(id3)), STATUS_OK);
+	CHECK_INT(t_user_create(&call, &u, id3, sizeof(id3)), STATUS_OK);
 	CHECK(strcmp(id3, id1) != 0);
-	/* A too small id buffer is a protocol failure, not an overflow. */
-	CHECK_INT(authy_user_create(&call, &u, id3, 3), STATUS_UPSTREAM_PROTOCOL);
 	upstream_free(up);
 }
 
@@ -187,7 +260,7 @@ test_user_rejected(void)
 {
 	struct upstream *up = authy_handle();
 	char id[AUTHY_ID_MAX + 1];
-	struct authy_call call;
+	struct tcall call;
 	struct authy_user u = {"short@example.com", "12", "1", false};
 
 	CHECK_INT(register_user(up, "fail60027@example.com", id, sizeof(id), &call),
@@ -200,7 +273,7 @@ test_user_rejected(void)
 	CHECK_STR(call.error_code, "60000");
 	/* Digits, so it passes our checks, but Authy wants 4..14 of them. */
 	call = new_call(up, 5000);
-	CHECK_INT(authy_user_create(&call, &u, id, sizeof(id)), STATUS_USER_REJECTED);
+	CHECK_INT(t_user_create(&call, &u, id, sizeof(id)), STATUS_USER_REJECTED);
 	CHECK_STR(call.error_code, "60027");
 	upstream_free(up);
 }
@@ -210,7 +283,7 @@ test_rate_limited(void)
 {
 	struct upstream *up = authy_handle();
 	char id[AUTHY_ID_MAX + 1];
-	struct authy_call call;
+	struct tcall call;
 
 	CHECK_INT(register_user(up, "fail429@example.com", id, sizeof(id), &call),
 	          STATUS_RATE_LIMITED);
@@ -223,7 +296,7 @@ test_rate_limited(void)
 	CHECK(ctl_ok("POST", "/_mock/fault",
 	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"ratelimit\"}"));
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_RATE_LIMITED);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_RATE_LIMITED);
 	CHECK_INT(call.retry_after_s, 1);
 	upstream_free(up);
 }
@@ -233,7 +306,7 @@ test_http_errors(void)
 {
 	struct upstream *up = authy_handle();
 	char id[AUTHY_ID_MAX + 1];
-	struct authy_call call;
+	struct tcall call;
 
 	CHECK_INT(register_user(up, "fail503@example.com", id, sizeof(id), &call),
 	          STATUS_UPSTREAM_HTTP);
@@ -242,7 +315,7 @@ test_http_errors(void)
 	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"status\","
 	             "\"status\":500}"));
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_HTTP);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_HTTP);
 	CHECK_INT(call.http_status, 500);
 	upstream_free(up);
 }
@@ -252,7 +325,7 @@ test_garbage(void)
 {
 	struct upstream *up = authy_handle();
 	char id[AUTHY_ID_MAX + 1];
-	struct authy_call call;
+	struct tcall call;
 
 	CHECK_INT(register_user(up, "failgarbage@example.com", id, sizeof(id), &call),
 	          STATUS_UPSTREAM_PROTOCOL);
@@ -261,7 +334,7 @@ test_garbage(void)
 	CHECK(ctl_ok("POST", "/_mock/fault",
 	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"garbage\"}"));
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_PROTOCOL);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_PROTOCOL);
 	upstream_free(up);
 }
 
@@ -270,7 +343,7 @@ test_wrong_api_key(void)
 {
 	struct upstream *up = handle(mock_url, mock_ca, "wrong-key-0123", 10000);
 	char id[AUTHY_ID_MAX + 1];
-	struct authy_call call;
+	struct tcall call;
 
 	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call),
 	          STATUS_UPSTREAM_AUTH);
@@ -283,13 +356,13 @@ test_wrong_api_key(void)
 static void
 test_approval_approved(void)
 {
-	static const struct authy_kv details[] = {{"Email", "j***@example.com"},
+	static const struct api_kv details[] = {{"Email", "j***@example.com"},
 	                                          {"Where", "Contoso B2C"}};
-	static const struct authy_kv hidden[] = {{"request_id", "rid-42"}};
+	static const struct api_kv hidden[] = {{"request_id", "rid-42"}};
 	struct upstream *up = authy_handle();
-	struct authy_approval a = {NULL, "Sign in to Contoso", details, 2, hidden, 1, 120};
+	struct provider_approval a = {NULL, "Sign in to Contoso", details, 2, hidden, 1, 120};
 	char id[AUTHY_ID_MAX + 1], uuid[AUTHY_UUID_MAX + 1], path[128];
-	struct authy_call call;
+	struct tcall call;
 	long waited = 0;
 	char *list;
 
@@ -297,10 +370,10 @@ test_approval_approved(void)
 	          STATUS_OK);
 	a.authy_id = id;
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_OK);
+	CHECK_INT(t_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_OK);
 	CHECK_INT(strlen(uuid), 36);
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_status(&call, uuid), STATUS_PENDING);
+	CHECK_INT(t_approval_status(&call, uuid), STATUS_PENDING);
 	CHECK_INT(poll_final(up, uuid, 3000, &waited), STATUS_OK);
 	CHECK(waited >= 150 && waited <= 300 + slack_ms);
 	/* What reached Authy: message, details and hidden details. */
@@ -320,8 +393,8 @@ test_approval_long_message(void)
 {
 	struct upstream *up = authy_handle();
 	char id[AUTHY_ID_MAX + 1], uuid[AUTHY_UUID_MAX + 1], path[128], msg[700];
-	struct authy_approval a = {NULL, msg, NULL, 0, NULL, 0, 60};
-	struct authy_call call;
+	struct provider_approval a = {NULL, msg, NULL, 0, NULL, 0, 60};
+	struct tcall call;
 	struct buf want;
 	char *list;
 
@@ -332,7 +405,7 @@ test_approval_long_message(void)
 	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call), STATUS_OK);
 	a.authy_id = id;
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_OK);
+	CHECK_INT(t_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_OK);
 	snprintf(path, sizeof(path), "/_mock/approval_requests?authy_id=%s", id);
 	list = ctl_call("GET", path, NULL);
 	/* The mock's JSON escapes non-ASCII: exactly 100 of them, then the quote. */
@@ -352,7 +425,7 @@ test_approval_denied_expired(void)
 {
 	struct upstream *up = authy_handle();
 	char id[AUTHY_ID_MAX + 1], uuid[AUTHY_UUID_MAX + 1], path[160];
-	struct authy_call call;
+	struct tcall call;
 	long waited = 0;
 
 	CHECK_INT(register_user(up, "autodeny100@example.com", id, sizeof(id), &call), STATUS_OK);
@@ -365,10 +438,10 @@ test_approval_denied_expired(void)
 	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call), STATUS_OK);
 	CHECK_INT(create_approval(up, id, uuid, sizeof(uuid)), STATUS_OK);
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_status(&call, uuid), STATUS_PENDING);
+	CHECK_INT(t_approval_status(&call, uuid), STATUS_PENDING);
 	snprintf(path, sizeof(path), "/_mock/approval_requests/%s/deny", uuid);
 	CHECK(ctl_ok("POST", path, ""));
-	CHECK_INT(authy_approval_status(&call, uuid), STATUS_DENIED);
+	CHECK_INT(t_approval_status(&call, uuid), STATUS_DENIED);
 	upstream_free(up);
 }
 
@@ -377,14 +450,14 @@ test_not_found(void)
 {
 	struct upstream *up = authy_handle();
 	char uuid[AUTHY_UUID_MAX + 1];
-	struct authy_approval a = {"999999999", "Sign in", NULL, 0, NULL, 0, 60};
-	struct authy_call call = new_call(up, 5000);
+	struct provider_approval a = {"999999999", "Sign in", NULL, 0, NULL, 0, 60};
+	struct tcall call = new_call(up, 5000);
 
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
 	CHECK_INT(call.http_status, 404);
 	CHECK_STR(call.error_code, "60049");
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_USER_NOT_FOUND);
+	CHECK_INT(t_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_USER_NOT_FOUND);
 	CHECK_INT(call.http_status, 404);
 	CHECK_STR(call.error_code, "60026");
 	upstream_free(up);
@@ -395,7 +468,7 @@ test_stall_timeout(void)
 {
 	struct upstream *up = authy_handle();
 	struct upstream *quick = handle(mock_url, mock_ca, mock_key, 700);
-	struct authy_call call;
+	struct tcall call;
 	long long t0;
 
 	CHECK(ctl_ok("POST", "/_mock/fault",
@@ -404,17 +477,17 @@ test_stall_timeout(void)
 	/* The deadline bounds the call ... */
 	call = new_call(up, 1200);
 	t0 = util_now_ms();
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_TIMEOUT);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_TIMEOUT);
 	CHECK(util_now_ms() - t0 >= 1100 && util_now_ms() - t0 <= 1200 + slack_ms);
 	CHECK(call.elapsed_ms >= 1100 && call.elapsed_ms <= 1200 + slack_ms);
 	/* ... and so does the per-call ceiling when it comes first. */
 	call = new_call(quick, 10000);
 	t0 = util_now_ms();
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_TIMEOUT);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_TIMEOUT);
 	CHECK(util_now_ms() - t0 >= 650 && util_now_ms() - t0 <= 700 + slack_ms);
 	/* The handle is usable again after the failed transfer. */
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
 	upstream_free(quick);
 	upstream_free(up);
 }
@@ -423,14 +496,14 @@ static void
 test_drip_timeout(void)
 {
 	struct upstream *up = authy_handle();
-	struct authy_call call;
+	struct tcall call;
 
 	/* A server that answers one byte every 20 ms must not stretch the deadline. */
 	CHECK(ctl_ok("POST", "/_mock/fault",
 	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"drip\","
 	             "\"delay_ms\":20}"));
 	call = new_call(up, 600);
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_TIMEOUT);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_TIMEOUT);
 	CHECK(call.elapsed_ms >= 550 && call.elapsed_ms <= 600 + slack_ms);
 	upstream_free(up);
 }
@@ -439,11 +512,11 @@ static void
 test_deadline_passed(void)
 {
 	struct upstream *up = authy_handle();
-	struct authy_call call = new_call(up, 0);
+	struct tcall call = new_call(up, 0);
 	long before = ctl_stat("requests");
 
 	call.deadline_ms = util_now_ms() - 1;
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_TIMEOUT);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_TIMEOUT);
 	CHECK_INT(call.http_status, 0);
 	CHECK(before >= 0);
 	CHECK_INT(ctl_stat("requests"), before);
@@ -458,7 +531,7 @@ test_connect_failures(void)
 
 	for (int i = 0; i < 3; i++) {
 		struct upstream *up;
-		struct authy_call call;
+		struct tcall call;
 
 		if (urls[i] == NULL) {
 			fprintf(stderr, "  connect case %d: no URL given\n", i);
@@ -468,7 +541,7 @@ test_connect_failures(void)
 		/* 0: nothing listens; 1: certificate for another name; 2: CA not trusted. */
 		up = handle(urls[i], cas[i], mock_key, 5000);
 		call = new_call(up, 5000);
-		CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_CONNECT);
+		CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_CONNECT);
 		CHECK_INT(call.http_status, 0);
 		CHECK(call.err[0] != '\0');
 		CHECK(call.elapsed_ms < 2000);
@@ -482,13 +555,13 @@ test_oversize(void)
 	struct upstream *up = authy_handle();
 	struct upstream_call c = {"GET", "/onetouch/json/approval_requests/" NEVER_UUID, NULL, 0};
 	struct upstream_response r;
-	struct authy_call call;
+	struct tcall call;
 
 	CHECK(ctl_ok("POST", "/_mock/fault",
 	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"oversize\","
 	             "\"size\":100000}"));
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_PROTOCOL);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_PROTOCOL);
 	CHECK(strstr(call.err, "size limit") != NULL);
 	/* Just under the cap is fine at the transport level. */
 	CHECK(ctl_ok("POST", "/_mock/fault",
@@ -502,7 +575,7 @@ test_oversize(void)
 	CHECK(r.body != NULL && strlen(r.body) == r.body_len);
 	upstream_response_free(&r);
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
 	upstream_free(up);
 }
 
@@ -511,7 +584,7 @@ test_keepalive(void)
 {
 	struct upstream *up = authy_handle();
 	char id[AUTHY_ID_MAX + 1], uuid[AUTHY_UUID_MAX + 1];
-	struct authy_call call;
+	struct tcall call;
 
 	/* The control connection is open already; reset zeroes the counters. */
 	CHECK(ctl_ok("POST", "/_mock/reset", ""));
@@ -519,8 +592,8 @@ test_keepalive(void)
 	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call), STATUS_OK);
 	CHECK_INT(create_approval(up, id, uuid, sizeof(uuid)), STATUS_OK);
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_status(&call, uuid), STATUS_PENDING);
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK_INT(t_approval_status(&call, uuid), STATUS_PENDING);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
 	CHECK_INT(ctl_stat("requests"), 5);
 	CHECK_INT(ctl_stat("connections_opened"), 1);
 	upstream_free(up);
@@ -532,15 +605,15 @@ test_retry_reused_get(void)
 	struct upstream *up = authy_handle();
 	struct upstream *fresh = authy_handle();
 	char id[AUTHY_ID_MAX + 1];
-	struct authy_call call;
+	struct tcall call;
 
 	/* A GET on a kept-alive connection that the server closes unanswered is
 	 * sent again on a new connection. */
 	call = new_call(up, 5000);
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
 	CHECK(ctl_ok("POST", "/_mock/fault",
 	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"close\"}"));
-	CHECK_INT(authy_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
 	/* On a new connection an empty reply is a failure. */
 	CHECK(ctl_ok("POST", "/_mock/fault",
 	             "{\"match\":\"/protected/json/users/new\",\"mode\":\"close\"}"));
@@ -576,9 +649,9 @@ worker(void *arg)
 	struct authy_user u = {"never@example.com", cell, "44", false};
 
 	for (int i = 0; i < 5; i++) {
-		struct authy_call call = new_call(up, 5000);
+		struct tcall call = new_call(up, 5000);
 		snprintf(cell, sizeof(cell), "770090%02d%02d", w->index, i);
-		if (authy_user_create(&call, &u, id, sizeof(id)) != STATUS_OK)
+		if (t_user_create(&call, &u, id, sizeof(id)) != STATUS_OK)
 			w->fails++;
 	}
 	upstream_free(up);

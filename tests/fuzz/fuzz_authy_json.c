@@ -8,6 +8,7 @@
  */
 #include "fuzz.h"
 
+#include "api_call.h"
 #include "authy.h"
 
 static const long http_codes[] = {200, 201, 204, 301, 400, 401, 403,
@@ -24,7 +25,7 @@ is_error_status(enum status rc)
 }
 
 static void
-user_create(struct authy_call *call, long http, const char *body, size_t len)
+user_create(struct api_call *call, long http, const char *body, size_t len)
 {
 	char id[AUTHY_ID_MAX + 1];
 	enum status rc = authy_user_create_reply(call, http, body, len, id, sizeof(id));
@@ -39,7 +40,7 @@ user_create(struct authy_call *call, long http, const char *body, size_t len)
 }
 
 static void
-approval_create(struct authy_call *call, long http, const char *body, size_t len)
+approval_create(struct api_call *call, long http, const char *body, size_t len)
 {
 	char uuid[AUTHY_UUID_MAX + 1];
 	enum status rc = authy_approval_create_reply(call, http, body, len, uuid, sizeof(uuid));
@@ -53,7 +54,7 @@ approval_create(struct authy_call *call, long http, const char *body, size_t len
 }
 
 static void
-approval_status(struct authy_call *call, long http, const char *body, size_t len)
+approval_status(struct api_call *call, long http, const char *body, size_t len)
 {
 	enum status rc = authy_approval_status_reply(call, http, body, len);
 
@@ -66,7 +67,7 @@ approval_status(struct authy_call *call, long http, const char *body, size_t len
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct authy_call call;
+	struct api_call call;
 	const char *body;
 	char *copy;
 	long http;

@@ -3,6 +3,7 @@
  * truncation at UTF-8 boundaries, the form bodies, and the validation that
  * refuses bad ids, uuids and fields before any upstream call is made.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,10 @@
 #include "buf.h"
 #include "config.h"
 #include "harness.h"
+#include "phone.h"
+#include "provider.h"
 #include "upstream.h"
+#include "util.h"
 
 static void
 test_map_error(void)
@@ -129,11 +133,11 @@ test_user_form_invalid(void)
 static void
 test_approval_form(void)
 {
-	static const struct authy_kv details[] = {{"Email", "j***@example.com"},
-	                                          {"Where to", "a&b=c d"}};
-	static const struct authy_kv hidden[] = {{"ip", "10.0.0.1"}};
-	struct authy_approval a = {"1234567", "Sign in \xc3\xa9t\xc3\xa9", details, 2, hidden, 1,
-	                           120};
+	static const struct api_kv details[] = {{"Email", "j***@example.com"},
+	                                        {"Where to", "a&b=c d"}};
+	static const struct api_kv hidden[] = {{"ip", "10.0.0.1"}};
+	struct provider_approval a = {"1234567", "Sign in \xc3\xa9t\xc3\xa9", details, 2, hidden, 1,
+	                              120};
 	struct buf b;
 
 	buf_init(&b, 4096);
@@ -149,7 +153,7 @@ static void
 test_approval_form_truncates(void)
 {
 	char msg[512];
-	struct authy_approval a = {"42", msg, NULL, 0, NULL, 0, 60};
+	struct provider_approval a = {"42", msg, NULL, 0, NULL, 0, 60};
 	struct buf b, want;
 
 	/* 'x' then 150 two-byte characters: 199 bytes kept, the cut character dropped. */
@@ -170,10 +174,10 @@ test_approval_form_truncates(void)
 static void
 test_approval_form_invalid(void)
 {
-	static const struct authy_kv nokey[] = {{"", "v"}};
-	static const struct authy_kv noval[] = {{"k", NULL}};
-	struct authy_approval ok = {"42", "m", NULL, 0, NULL, 0, 60};
-	struct authy_approval a;
+	static const struct api_kv nokey[] = {{"", "v"}};
+	static const struct api_kv noval[] = {{"k", NULL}};
+	struct provider_approval ok = {"42", "m", NULL, 0, NULL, 0, 60};
+	struct provider_approval a;
 	const char *ids[] = {NULL, "", "12a", "-1", "1 2", "../1", "123456789012345678901"};
 	struct buf b;
 
@@ -208,44 +212,95 @@ test_approval_form_invalid(void)
 	buf_free(&b);
 }
 
-/*
- * With no upstream handle, a call that got past validation fails with
- * STATUS_INTERNAL; a call refused by validation fails with STATUS_BAD_REQUEST.
- */
+/* A job of authy_provider on cfg. */
 static void
-test_calls_validate_first(void)
+job_init(struct provider_job *job, struct provider *p, struct config *cfg)
 {
-	struct authy_call call;
-	struct authy_user u = {"a@example.com", "5551234567", "1", false};
-	struct authy_approval a = {"12x", "m", NULL, 0, NULL, 0, 60};
-	char id[AUTHY_ID_MAX + 1] = "junk", uuid[AUTHY_UUID_MAX + 1] = "junk";
+	config_defaults(cfg);
+	CHECK_INT(provider_init(cfg, p), STATUS_OK);
+	CHECK(p->ops == &authy_provider);
+	provider_job_init(job, p);
+}
 
-	memset(&call, 0, sizeof(call));
-	call.http_status = 999;
-	u.cellphone = "555 1234";
-	CHECK_INT(authy_user_create(&call, &u, id, sizeof(id)), STATUS_BAD_REQUEST);
-	CHECK_INT(call.http_status, 0);
-	CHECK(call.err[0] != '\0');
-	CHECK_STR(id, "");
-	CHECK_INT(authy_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_BAD_REQUEST);
-	CHECK_STR(uuid, "");
-	CHECK_INT(authy_approval_status(&call, NULL), STATUS_BAD_REQUEST);
-	CHECK_INT(authy_approval_status(&call, ""), STATUS_BAD_REQUEST);
-	CHECK_INT(authy_approval_status(&call, "../users/1"), STATUS_BAD_REQUEST);
-	CHECK_INT(authy_approval_status(&call, "abc/def"), STATUS_BAD_REQUEST);
-	CHECK_INT(authy_approval_status(&call, "abcd?x=1"), STATUS_BAD_REQUEST);
-	CHECK_INT(authy_approval_status(&call, "a4b2c3d4-e5f6-4789-abcd-ef0123456789%2f"),
-	          STATUS_BAD_REQUEST);
-	CHECK_INT(authy_approval_status(
-	              &call, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0"),
-	          STATUS_BAD_REQUEST);
-	/* Valid input reaches the (absent) connection. */
-	u.cellphone = "5551234567";
-	CHECK_INT(authy_user_create(&call, &u, id, sizeof(id)), STATUS_INTERNAL);
+/* Each step builds its request from the job, or refuses it without a call. */
+static void
+test_steps_build(void)
+{
+	struct phone_number ph = {"1", "555 1234"};
+	struct provider_user u = {.email = "a@example.com", .sign_in_name = "", .phone = &ph};
+	struct provider_approval a = {"12x", "m", NULL, 0, NULL, 0, 60};
+	struct api_request req;
+	struct provider_job job;
+	struct provider p;
+	struct config cfg;
+
+	job_init(&job, &p, &cfg);
+	api_request_init(&req);
+	job.user = &u;
+	CHECK_INT(p.ops->user_create->build(&job, 0, &req), STATUS_BAD_REQUEST);
+	CHECK(job.call.err[0] != '\0');
+	util_strlcpy(ph.national, "5551234567", sizeof(ph.national));
+	CHECK_INT(p.ops->user_create->build(&job, 0, &req), STATUS_OK);
+	CHECK_STR(req.method, "POST");
+	CHECK_STR(req.path, AUTHY_PATH_USERS_NEW);
+	CHECK(strstr(buf_cstr(&req.form), "user%5Bemail%5D=a%40example.com") != NULL);
+	api_request_free(&req);
+
+	api_request_init(&req);
+	job.approval = &a;
+	CHECK_INT(p.ops->approval_create->build(&job, 0, &req), STATUS_BAD_REQUEST);
 	a.authy_id = "12";
-	CHECK_INT(authy_approval_create(&call, &a, uuid, sizeof(uuid)), STATUS_INTERNAL);
-	CHECK_INT(authy_approval_status(&call, "A4B2C3D4-e5f6-4789-abcd-ef0123456789"),
-	          STATUS_INTERNAL);
+	CHECK_INT(p.ops->approval_create->build(&job, 0, &req), STATUS_OK);
+	CHECK_STR(req.path, "/onetouch/json/users/12/approval_requests");
+	api_request_free(&req);
+
+	{
+		static const char *const bad[] = {"", "../users/1", "abc/def", "abcd?x=1",
+		                                  "a4b2c3d4-e5f6-4789-abcd-ef0123456789%2f"};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			api_request_init(&req);
+			util_strlcpy(job.handle, bad[i], sizeof(job.handle));
+			CHECK_INT(p.ops->approval_status->build(&job, 0, &req), STATUS_BAD_REQUEST);
+			api_request_free(&req);
+		}
+	}
+	api_request_init(&req);
+	util_strlcpy(job.handle, "A4B2C3D4-e5f6-4789-abcd-ef0123456789", sizeof(job.handle));
+	CHECK_INT(p.ops->approval_status->build(&job, 0, &req), STATUS_OK);
+	CHECK_STR(req.method, "GET");
+	CHECK_STR(req.path,
+	          "/onetouch/json/approval_requests/A4B2C3D4-e5f6-4789-abcd-ef0123456789");
+	api_request_free(&req);
+	/* Without a connection a valid operation fails as an internal error. */
+	CHECK_INT(provider_run(p.ops->approval_status, &job, NULL, 0), STATUS_INTERNAL);
+	config_free(&cfg);
+}
+
+/* Each reply ends its operation with the result in the job. */
+static void
+test_steps_reply(void)
+{
+	struct provider_job job;
+	struct provider p;
+	struct config cfg;
+	bool more = true;
+
+	job_init(&job, &p, &cfg);
+	CHECK_INT(p.ops->user_create->reply(&job, 0, 200, "{\"user\":{\"id\":42}}", 18, &more),
+	          STATUS_OK);
+	CHECK(!more);
+	CHECK_STR(job.id, "42");
+	CHECK_INT(p.ops->approval_create->reply(
+	              &job, 0, 200, "{\"approval_request\":{\"uuid\":\"ab-12\"}}", 37, &more),
+	          STATUS_OK);
+	CHECK_STR(job.handle, "ab-12");
+	CHECK_INT(p.ops->approval_status->reply(
+	              &job, 0, 200, "{\"approval_request\":{\"status\":\"denied\"}}", 40, &more),
+	          STATUS_DENIED);
+	CHECK_INT(p.ops->approval_status->reply(&job, 0, 401, "{}", 2, &more),
+	          STATUS_UPSTREAM_AUTH);
+	CHECK(!more);
+	config_free(&cfg);
 }
 
 static void
@@ -287,7 +342,8 @@ main(void)
 	RUN(test_approval_form);
 	RUN(test_approval_form_truncates);
 	RUN(test_approval_form_invalid);
-	RUN(test_calls_validate_first);
+	RUN(test_steps_build);
+	RUN(test_steps_reply);
 	RUN(test_upstream_opts);
 	HARNESS_END();
 }

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "api_call.h"
 #include "authy.h"
 #include "harness.h"
 
@@ -51,7 +52,7 @@ test_user_create_reply(void)
 	char id[AUTHY_ID_MAX + 1];
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct authy_call call;
+		struct api_call call;
 		enum status rc;
 
 		memset(&call, 0, sizeof(call));
@@ -71,7 +72,7 @@ static void
 test_user_create_reply_bounds(void)
 {
 	static const char body[] = "{\"user\":{\"id\":12345},\"success\":true}";
-	struct authy_call call;
+	struct api_call call;
 	char small[5];
 	char id[AUTHY_ID_MAX + 1];
 
@@ -127,7 +128,7 @@ test_approval_create_reply(void)
 	char uuid[AUTHY_UUID_MAX + 1];
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct authy_call call;
+		struct api_call call;
 		enum status rc;
 
 		memset(&call, 0, sizeof(call));
@@ -168,7 +169,7 @@ test_approval_status_reply(void)
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct authy_call call;
+		struct api_call call;
 		enum status rc;
 
 		memset(&call, 0, sizeof(call));

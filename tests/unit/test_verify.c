@@ -5,6 +5,7 @@
  * error mapping, and X-Twilio-Signature known answers (Twilio's documented
  * example among them) with tampering.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "phone.h"
 #include "provider.h"
 #include "upstream.h"
+#include "util.h"
 #include "verify.h"
 
 #define SECRET "id-secret-0123456789"
@@ -94,9 +96,9 @@ test_sids_and_handles(void)
 	CHECK_INT(verify_handle_split(NULL, ident, sid), STATUS_BAD_REQUEST);
 }
 
-static const struct authy_kv fields[] = {{"Sign-in name", "alice@example.com"},
-                                         {"App", "Contoso Web"}};
-static const struct authy_kv hidden[] = {{"request_id", "req-1"}};
+static const struct api_kv fields[] = {{"Sign-in name", "alice@example.com"},
+                                       {"App", "Contoso Web"}};
+static const struct api_kv hidden[] = {{"request_id", "req-1"}};
 
 static struct verify_challenge
 challenge(void)
@@ -151,7 +153,7 @@ static void
 test_form_limits(void)
 {
 	char msg[700], label[100], value[400], *text;
-	struct authy_kv kv[VERIFY_FIELDS_MAX + 1];
+	struct api_kv kv[VERIFY_FIELDS_MAX + 1];
 	struct verify_challenge ch = challenge();
 	struct buf b;
 	size_t n = 0;
@@ -163,7 +165,7 @@ test_form_limits(void)
 	label[50] = '\0';
 	memset(value, 'v', 200);
 	value[200] = '\0';
-	kv[0] = (struct authy_kv){label, value};
+	kv[0] = (struct api_kv){label, value};
 	ch.message = msg;
 	ch.fields = kv;
 	ch.n_fields = 1;
@@ -191,7 +193,7 @@ test_form_limits(void)
 	buf_reset(&b);
 	/* Refused: too many fields, an empty value, bad SIDs, no message, no expiry. */
 	for (int i = 0; i <= VERIFY_FIELDS_MAX; i++)
-		kv[i] = (struct authy_kv){"K", "V"};
+		kv[i] = (struct api_kv){"K", "V"};
 	ch.n_fields = VERIFY_FIELDS_MAX + 1;
 	CHECK_INT(verify_challenge_form(&ch, &b), STATUS_BAD_REQUEST);
 	ch.n_fields = VERIFY_FIELDS_MAX;
@@ -257,7 +259,7 @@ test_map_error(void)
 static void
 test_entity_and_challenge_replies(void)
 {
-	struct authy_call call = {0};
+	struct api_call call = {0};
 	char sid[VERIFY_SID_LEN + 1];
 
 	CHECK_INT(verify_entity_reply(
@@ -325,7 +327,7 @@ test_entity_and_challenge_replies(void)
 static void
 test_factors_reply(void)
 {
-	struct authy_call call = {0};
+	struct api_call call = {0};
 	char sid[VERIFY_SID_LEN + 1];
 
 	/* The newest verified push factor wins; totp and unverified are skipped. */
@@ -512,28 +514,36 @@ test_upstream_opts_and_provider(void)
 {
 	struct config cfg;
 	struct upstream_opts o;
-	struct phone_number ph = {0};
+	struct phone_number ph = {"1", "5551234567"};
 	struct provider_user u = {.email = "", .sign_in_name = "", .phone = &ph};
+	struct provider p;
 	char err[128];
 
 	config_defaults(&cfg);
-	provider_upstream_opts(&cfg, &o);
+	CHECK_INT(provider_init(&cfg, &p), STATUS_OK);
+	p.ops->upstream_opts(&cfg, &o);
 	CHECK_STR(o.base_url, "https://api.authy.com");
 	CHECK_STR(o.key_header, AUTHY_HEADER_API_KEY);
 	CHECK(o.basic_user == NULL);
-	CHECK_STR(provider_name(&cfg), "authy");
+	CHECK_STR(p.ops->name, "authy");
 	/* Authy needs an email; a sign-in name that is one will do. */
-	CHECK_INT(provider_user_check(&cfg, &u, err, sizeof(err)), STATUS_EMAIL_INVALID);
+	CHECK_INT(p.ops->user_check(&u, err, sizeof(err)), STATUS_EMAIL_INVALID);
 	u.sign_in_name = "alice";
-	CHECK_INT(provider_user_check(&cfg, &u, err, sizeof(err)), STATUS_EMAIL_INVALID);
+	CHECK_INT(p.ops->user_check(&u, err, sizeof(err)), STATUS_EMAIL_INVALID);
 	u.sign_in_name = "alice@example.com";
-	CHECK_INT(provider_user_check(&cfg, &u, err, sizeof(err)), STATUS_OK);
+	CHECK_INT(p.ops->user_check(&u, err, sizeof(err)), STATUS_OK);
+	CHECK_STR(p.ops->user_name(&u), "alice@example.com");
 
+	free(cfg.provider);
+	cfg.provider = strdup("nosuch");
+	CHECK_INT(provider_init(&cfg, &p), STATUS_CONFIG);
 	free(cfg.provider);
 	cfg.provider = strdup("verify");
 	cfg.twilio_account_sid = strdup("AC0123456789abcdef0123456789abcdef");
 	cfg.twilio_auth_token = strdup(TOKEN);
-	provider_upstream_opts(&cfg, &o);
+	CHECK_INT(provider_init(&cfg, &p), STATUS_OK);
+	CHECK(p.ops == &verify_provider);
+	p.ops->upstream_opts(&cfg, &o);
 	CHECK_STR(o.base_url, "https://verify.twilio.com");
 	CHECK(o.key_header == NULL);
 	CHECK_STR(o.basic_user, "AC0123456789abcdef0123456789abcdef");
@@ -541,16 +551,29 @@ test_upstream_opts_and_provider(void)
 	/* An API key, when set, is preferred. */
 	cfg.twilio_api_key = strdup("SK0123456789abcdef0123456789abcdef");
 	cfg.twilio_api_secret = strdup("s3cret");
-	provider_upstream_opts(&cfg, &o);
+	p.ops->upstream_opts(&cfg, &o);
 	CHECK_STR(o.basic_user, "SK0123456789abcdef0123456789abcdef");
 	CHECK_STR(o.basic_pass, "s3cret");
-	CHECK_STR(provider_name(&cfg), "verify");
+	CHECK_STR(p.ops->name, "verify");
 	/* Verify needs no email: any sign-in name will do. */
 	u.sign_in_name = "alice";
-	CHECK_INT(provider_user_check(&cfg, &u, err, sizeof(err)), STATUS_OK);
+	CHECK_INT(p.ops->user_check(&u, err, sizeof(err)), STATUS_OK);
+	CHECK_STR(p.ops->user_name(&u), "alice");
 	u.sign_in_name = "";
-	CHECK_INT(provider_user_check(&cfg, &u, err, sizeof(err)), STATUS_IDENTITY_MISSING);
+	CHECK_INT(p.ops->user_check(&u, err, sizeof(err)), STATUS_IDENTITY_MISSING);
 	config_free(&cfg);
+}
+
+/* A configuration with provider = verify and its service. */
+static void
+verify_cfg(struct config *cfg, struct provider *p)
+{
+	config_defaults(cfg);
+	free(cfg->provider);
+	cfg->provider = strdup("verify");
+	cfg->verify_service_sid = strdup(SERVICE);
+	cfg->verify_identity_secret = strdup("identity-secret");
+	CHECK_INT(provider_init(cfg, p), STATUS_OK);
 }
 
 /* The status of a handle that is no Verify handle is refused without a call. */
@@ -558,16 +581,106 @@ static void
 test_provider_status_handle(void)
 {
 	struct config cfg;
-	struct authy_call call = {0};
+	struct provider p;
+	struct provider_job job;
+	struct api_request req;
+	bool more = true;
 
-	config_defaults(&cfg);
-	free(cfg.provider);
-	cfg.provider = strdup("verify");
-	cfg.verify_service_sid = strdup(SERVICE);
-	CHECK_INT(provider_approval_status(&cfg, &call, "0e1f2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7"),
-	          STATUS_BAD_REQUEST);
+	verify_cfg(&cfg, &p);
+	provider_job_init(&job, &p);
+	api_request_init(&req);
+	util_strlcpy(job.handle, "0e1f2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7", sizeof(job.handle));
+	CHECK_INT(p.ops->approval_status->build(&job, 0, &req), STATUS_BAD_REQUEST);
+	util_strlcpy(job.handle, ID_ALICE "/" CHALLENGE, sizeof(job.handle));
+	CHECK_INT(p.ops->approval_status->build(&job, 0, &req), STATUS_OK);
+	CHECK_STR(req.method, "GET");
+	CHECK_STR(req.path, "/v2/Services/" SERVICE "/Entities/" ID_ALICE "/Challenges/" CHALLENGE);
+	CHECK_INT(
+	    p.ops->approval_status->reply(&job, 0, 200, B("{\"status\":\"approved\"}"), &more),
+	    STATUS_OK);
+	CHECK(!more);
 	/* A valid handle without a connection fails as an internal error, not a crash. */
-	CHECK_INT(provider_approval_status(&cfg, &call, ID_ALICE "/" CHALLENGE), STATUS_INTERNAL);
+	CHECK_INT(provider_run(p.ops->approval_status, &job, NULL, 0), STATUS_INTERNAL);
+	api_request_free(&req);
+	config_free(&cfg);
+}
+
+/* Register: the identity derived from the sign-in name, then its Entity. */
+static void
+test_provider_user_create(void)
+{
+	struct phone_number ph = {"1", "5551234567"};
+	struct provider_user u = {.email = "", .sign_in_name = "Alice", .phone = &ph};
+	struct config cfg;
+	struct provider p;
+	struct provider_job job;
+	struct api_request req;
+	char want[VERIFY_IDENTITY_LEN + 1];
+	bool more = true;
+
+	verify_cfg(&cfg, &p);
+	provider_job_init(&job, &p);
+	api_request_init(&req);
+	job.user = &u;
+	CHECK_INT(p.ops->user_create->build(&job, 0, &req), STATUS_OK);
+	CHECK_INT(verify_identity("identity-secret", "alice", want, sizeof(want)), STATUS_OK);
+	CHECK_STR(job.id, want);
+	CHECK_STR(req.method, "POST");
+	CHECK_STR(req.path, "/v2/Services/" SERVICE "/Entities");
+	CHECK(strstr(buf_cstr(&req.form), want) != NULL);
+	CHECK_INT(
+	    p.ops->user_create->reply(&job, 0, 409, B("{\"code\":60301,\"status\":409}"), &more),
+	    STATUS_OK);
+	CHECK_STR(job.id, want);
+	CHECK_INT(p.ops->user_create->reply(&job, 0, 401, B("{\"code\":20003}"), &more),
+	          STATUS_UPSTREAM_AUTH);
+	CHECK_STR(job.id, "");
+	api_request_free(&req);
+	config_free(&cfg);
+}
+
+/* An approval: the factors first, then the challenge to the newest push factor. */
+static void
+test_provider_approval_create(void)
+{
+	static const char factors[] =
+	    "{\"factors\":[{\"sid\":\"YF00000000000000000000000000000002\",\"factor_type\":"
+	    "\"push\",\"status\":\"verified\",\"date_created\":\"2024-03-01T00:00:00Z\"}]}";
+	struct provider_approval a = {"12", "Sign in", NULL, 0, NULL, 0, 60};
+	struct config cfg;
+	struct provider p;
+	struct provider_job job;
+	struct api_request req;
+	bool more = false;
+
+	verify_cfg(&cfg, &p);
+	provider_job_init(&job, &p);
+	job.approval = &a;
+	api_request_init(&req);
+	/* An Authy id is no Verify identity: enrol again. */
+	CHECK_INT(p.ops->approval_create->build(&job, 0, &req), STATUS_USER_NOT_FOUND);
+	a.authy_id = ID_ALICE;
+	CHECK_INT(p.ops->approval_create->build(&job, 0, &req), STATUS_OK);
+	CHECK_STR(req.path, "/v2/Services/" SERVICE "/Entities/" ID_ALICE "/Factors");
+	CHECK_INT(p.ops->approval_create->reply(&job, 0, 200, factors, sizeof(factors) - 1, &more),
+	          STATUS_OK);
+	CHECK(more);
+	api_request_free(&req);
+	api_request_init(&req);
+	CHECK_INT(p.ops->approval_create->build(&job, 1, &req), STATUS_OK);
+	CHECK_STR(req.method, "POST");
+	CHECK_STR(req.path, "/v2/Services/" SERVICE "/Entities/" ID_ALICE "/Challenges");
+	CHECK(strstr(buf_cstr(&req.form), "FactorSid=YF00000000000000000000000000000002") != NULL);
+	CHECK_INT(p.ops->approval_create->reply(
+	              &job, 1, 201, B("{\"sid\":\"" CHALLENGE "\",\"status\":\"pending\"}"), &more),
+	          STATUS_OK);
+	CHECK(!more);
+	CHECK_STR(job.handle, ID_ALICE "/" CHALLENGE);
+	/* No verified push factor ends the operation at the first step. */
+	CHECK_INT(p.ops->approval_create->reply(&job, 0, 200, B("{\"factors\":[]}"), &more),
+	          STATUS_NO_FACTOR);
+	CHECK(!more);
+	api_request_free(&req);
 	config_free(&cfg);
 }
 
@@ -586,5 +699,7 @@ main(void)
 	RUN(test_webhook_result);
 	RUN(test_upstream_opts_and_provider);
 	RUN(test_provider_status_handle);
+	RUN(test_provider_user_create);
+	RUN(test_provider_approval_create);
 	HARNESS_END();
 }
