@@ -60,6 +60,8 @@ static const struct err_map err_table[] = {
     [STATUS_ABORTED] = {409, B2C_MSG_ABORTED, 0},
     [STATUS_UNAVAILABLE] = {503, B2C_MSG_UNAVAILABLE, 5},
     [STATUS_NO_FACTOR] = {409, B2C_MSG_NO_FACTOR, 0},
+    /* never a reply: the edge waits for req_ctx_done */
+    [STATUS_ASYNC] = {500, B2C_MSG_INTERNAL, 0},
 };
 
 _Static_assert(sizeof(err_table) / sizeof(err_table[0]) == STATUS__COUNT,

@@ -39,6 +39,7 @@ static const char *const names[STATUS__COUNT] = {
     [STATUS_ABORTED] = "aborted",
     [STATUS_UNAVAILABLE] = "unavailable",
     [STATUS_NO_FACTOR] = "no_factor",
+    [STATUS_ASYNC] = "async",
 };
 
 int

@@ -40,6 +40,7 @@ enum status {
 	STATUS_ABORTED,            /* the web server / client went away */
 	STATUS_UNAVAILABLE,        /* overloaded or shutting down */
 	STATUS_NO_FACTOR,          /* Verify: the entity has no verified push factor yet */
+	STATUS_ASYNC,              /* handler keeps the request; req_ctx_done follows on the loop */
 	STATUS__COUNT
 };
 

@@ -672,6 +672,7 @@ static const struct status_case status_cases[STATUS__COUNT] = {
     [STATUS_ABORTED] = {409, B2C_MSG_ABORTED},
     [STATUS_UNAVAILABLE] = {503, B2C_MSG_UNAVAILABLE},
     [STATUS_NO_FACTOR] = {409, B2C_MSG_NO_FACTOR},
+    [STATUS_ASYNC] = {500, B2C_MSG_INTERNAL},
 };
 
 /* Parse a reply body back and check it has the B2C error shape. */

@@ -1,0 +1,46 @@
+/*
+ * fcgi_scan.h - the pre-reader's check of a FastCGI request before libfcgi
+ * parses it: every record header (version, type, request id, lengths), the
+ * name and value lengths inside FCGI_PARAMS computed here (so oversized or
+ * overflowing lengths never reach libfcgi), and the caps on params and body.
+ * Pure: it reads bytes, it does no I/O.
+ */
+#ifndef B2CAUTHY_FCGI_SCAN_H
+#define B2CAUTHY_FCGI_SCAN_H
+
+#include <stddef.h>
+
+/* What the bytes seen so far amount to. */
+enum fcgi_scan_result {
+	FCGI_SCAN_MORE,      /* valid so far, the request is not complete yet */
+	FCGI_SCAN_READY,     /* BEGIN_REQUEST, all PARAMS and all STDIN have arrived */
+	FCGI_SCAN_TOO_LARGE, /* params complete, body over the cap: reply 413 and close */
+	FCGI_SCAN_BAD        /* protocol violation or params over the cap: close (why says) */
+};
+
+struct fcgi_scan {
+	size_t used;       /* bytes of complete records checked so far */
+	size_t params_len; /* params bytes (lengths included) so far */
+	size_t body_len;   /* STDIN content bytes so far */
+	unsigned request_id;
+	int began, params_done, stdin_done;
+	int keep_conn; /* FCGI_KEEP_CONN was set in BEGIN_REQUEST */
+	/* FCGI_PARAMS stream state: a pair may span records */
+	unsigned char lenbuf[4];
+	int lenhave, lenneed; /* bytes of the current length field */
+	int which;            /* 0: name length next, 1: value length next */
+	unsigned long long name_len;
+	unsigned long long skip; /* name and value bytes still to pass */
+	char why[96];            /* reason for FCGI_SCAN_BAD, for the log */
+};
+
+/*
+ * fcgi_scan_step - continue checking buf[0..len) (the whole request as
+ * received so far, from its first byte) from s->used on. params_max caps
+ * the params stream, body_max the STDIN content. s starts zeroed (memset) for
+ * each request. Returns the result above; FCGI_SCAN_BAD is final. Pure.
+ */
+enum fcgi_scan_result fcgi_scan_step(struct fcgi_scan *s, const unsigned char *buf, size_t len,
+                                     size_t params_max, size_t body_max);
+
+#endif

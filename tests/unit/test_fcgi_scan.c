@@ -1,0 +1,214 @@
+/*
+ * test_fcgi_scan.c - the FastCGI pre-reader: a whole request, byte by byte,
+ * a pair split over records, FCGI_KEEP_CONN, the overflowing 24-byte params
+ * record, the params and body caps, and protocol violations.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi_scan.h"
+#include "harness.h"
+
+struct msg {
+	unsigned char b[4096];
+	size_t n;
+};
+
+static void
+rec(struct msg *m, int type, int id, const void *data, size_t len, int pad)
+{
+	unsigned char h[8] = {1,
+	                      (unsigned char)type,
+	                      (unsigned char)(id >> 8),
+	                      (unsigned char)id,
+	                      (unsigned char)(len >> 8),
+	                      (unsigned char)len,
+	                      (unsigned char)pad,
+	                      0};
+
+	memcpy(m->b + m->n, h, 8);
+	if (len > 0)
+		memcpy(m->b + m->n + 8, data, len);
+	memset(m->b + m->n + 8 + len, 0, (size_t)pad);
+	m->n += 8 + len + (size_t)pad;
+}
+
+static void
+begin(struct msg *m, int flags)
+{
+	unsigned char b[8] = {0, 1, (unsigned char)flags, 0, 0, 0, 0, 0};
+	rec(m, 1, 1, b, 8, 0);
+}
+
+/* A params record with one pair "REQUEST_METHOD=GET" and a long value. */
+static size_t
+pair(unsigned char *out, const char *name, size_t vlen)
+{
+	size_t n = 0, nl = strlen(name);
+
+	out[n++] = (unsigned char)nl;
+	if (vlen < 128) {
+		out[n++] = (unsigned char)vlen;
+	} else {
+		out[n++] = (unsigned char)(0x80 | (vlen >> 24));
+		out[n++] = (unsigned char)(vlen >> 16);
+		out[n++] = (unsigned char)(vlen >> 8);
+		out[n++] = (unsigned char)vlen;
+	}
+	memcpy(out + n, name, nl);
+	n += nl;
+	memset(out + n, 'v', vlen);
+	return n + vlen;
+}
+
+static void
+full(struct msg *m, int flags, const char *body)
+{
+	unsigned char p[1024];
+	size_t n = pair(p, "REQUEST_METHOD", 3);
+
+	n += pair(p + n, "LONG", 300);
+	begin(m, flags);
+	rec(m, 4, 1, p, 10, 6); /* a pair split over two records, with padding */
+	rec(m, 4, 1, p + 10, n - 10, 0);
+	rec(m, 4, 1, NULL, 0, 0);
+	if (body[0])
+		rec(m, 5, 1, body, strlen(body), 3);
+	rec(m, 5, 1, NULL, 0, 0);
+}
+
+static void
+test_whole_request(void)
+{
+	struct msg m = {0};
+	struct fcgi_scan s = {0};
+
+	full(&m, 1, "{\"a\":1}");
+	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_READY);
+	CHECK_INT(s.used, m.n);
+	CHECK(s.keep_conn);
+	CHECK_INT(s.body_len, 7);
+	CHECK_INT(s.params_len, 2 + 14 + 3 + 1 + 4 + 4 + 300);
+}
+
+static void
+test_byte_by_byte(void)
+{
+	struct msg m = {0};
+	struct fcgi_scan s = {0};
+	enum fcgi_scan_result r = FCGI_SCAN_MORE;
+	size_t i;
+
+	full(&m, 0, "body");
+	for (i = 1; i <= m.n && r == FCGI_SCAN_MORE; i++)
+		r = fcgi_scan_step(&s, m.b, i, 65536, 1024);
+	CHECK_INT(r, FCGI_SCAN_READY);
+	CHECK_INT(i - 1, m.n);
+	CHECK(!s.keep_conn);
+}
+
+/* The 24-byte record: name and value lengths add up past 2^31. */
+static void
+test_overflowing_lengths(void)
+{
+	struct msg m = {0};
+	struct fcgi_scan s = {0};
+	unsigned char p[8] = {0xff, 0xff, 0xff, 0xf0, 0x80, 0x00, 0x00, 0x20};
+
+	begin(&m, 0);
+	rec(&m, 4, 1, p, 8, 0);
+	CHECK_INT(m.n, 32);
+	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 1u << 30, 1024), FCGI_SCAN_BAD);
+	CHECK(strstr(s.why, "overflow") != NULL);
+	/* BAD is final */
+	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 1u << 30, 1024), FCGI_SCAN_BAD);
+}
+
+static void
+test_params_cap(void)
+{
+	struct msg m = {0};
+	struct fcgi_scan s = {0};
+	/* name "X", value of 100 MB announced; only the lengths are sent */
+	unsigned char p[6] = {1, 0x85, 0xf5, 0xe1, 0x00, 'X'};
+
+	begin(&m, 0);
+	rec(&m, 4, 1, p, sizeof(p), 0);
+	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_BAD);
+	CHECK(strstr(s.why, "cap") != NULL);
+}
+
+static void
+test_body_cap(void)
+{
+	struct msg m = {0};
+	struct fcgi_scan s = {0};
+	char body[600];
+
+	memset(body, 'b', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	full(&m, 0, body);
+	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 512), FCGI_SCAN_TOO_LARGE);
+}
+
+static void
+test_violations(void)
+{
+	static const struct {
+		int type, id;
+		const char *why;
+	} cases[] = {
+	    {9, 0, "record outside"}, /* GET_VALUES */
+	    {2, 1, "aborted"},        /* ABORT_REQUEST */
+	    {5, 1, "unexpected"},     /* STDIN before params end */
+	    {4, 2, "record outside"}, /* another request id */
+	    {1, 1, "second BEGIN"},   /* BEGIN twice */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct msg m = {0};
+		struct fcgi_scan s = {0};
+		unsigned char b[8] = {0, 1, 0, 0, 0, 0, 0, 0};
+
+		begin(&m, 0);
+		rec(&m, cases[i].type, cases[i].id, b, 8, 0);
+		CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_BAD);
+		CHECK(strstr(s.why, cases[i].why) != NULL);
+	}
+	{
+		struct msg m = {0};
+		struct fcgi_scan s = {0};
+		begin(&m, 0);
+		m.b[0] = 2; /* version */
+		CHECK_INT(fcgi_scan_step(&s, m.b, 8, 65536, 1024), FCGI_SCAN_BAD);
+	}
+	{
+		struct msg m = {0};
+		struct fcgi_scan s = {0};
+		unsigned char b[8] = {0, 2, 0, 0, 0, 0, 0, 0}; /* authorizer */
+		rec(&m, 1, 1, b, 8, 0);
+		CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_BAD);
+	}
+	{
+		/* params end inside a pair */
+		struct msg m = {0};
+		struct fcgi_scan s = {0};
+		unsigned char p[2] = {4, 4};
+		begin(&m, 0);
+		rec(&m, 4, 1, p, 2, 0);
+		rec(&m, 4, 1, NULL, 0, 0);
+		CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_BAD);
+	}
+}
+
+int
+main(void)
+{
+	RUN(test_whole_request);
+	RUN(test_byte_by_byte);
+	RUN(test_overflowing_lengths);
+	RUN(test_params_cap);
+	RUN(test_body_cap);
+	RUN(test_violations);
+	HARNESS_END();
+}
