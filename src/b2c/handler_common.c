@@ -18,11 +18,11 @@ struct run_arg {
 
 /* Runs on an executor thread. */
 static enum status
-run(void *arg, struct upstream *up)
+run(void *arg, struct upstream *up, struct loop *loop)
 {
 	struct run_arg *r = arg;
 
-	return provider_run(r->op, r->job, up, r->deadline_ms);
+	return provider_run(r->op, r->job, up, loop, r->deadline_ms);
 }
 
 enum status

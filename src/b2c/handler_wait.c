@@ -111,8 +111,8 @@ out:
 }
 
 enum status
-handler_wait_poll(void *arg, struct upstream *up, const char *uuid, long long deadline_ms,
-                  long *retry_after_s)
+handler_wait_poll(void *arg, struct upstream *up, struct loop *loop, const char *uuid,
+                  long long deadline_ms, long *retry_after_s)
 {
 	const struct provider *p = arg;
 	struct provider_job job;
@@ -120,7 +120,7 @@ handler_wait_poll(void *arg, struct upstream *up, const char *uuid, long long de
 
 	provider_job_init(&job, p);
 	util_strlcpy(job.handle, uuid, sizeof(job.handle));
-	rc = provider_run(p->ops->approval_status, &job, up, deadline_ms);
+	rc = provider_run(p->ops->approval_status, &job, up, loop, deadline_ms);
 	*retry_after_s = job.call.retry_after_s;
 	metrics_upstream(job.call.elapsed_ms, status_is_answer(rc) ? STATUS_OK : rc);
 	if (!status_is_answer(rc))

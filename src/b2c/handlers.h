@@ -11,6 +11,7 @@
 
 struct provider_job;
 struct provider_op;
+struct loop;
 struct upstream;
 
 /*
@@ -27,7 +28,7 @@ enum status handler_wait(struct req_ctx *ctx, struct response *res);
  * approval handle uuid with handle up from the provider arg (a const struct
  * provider *). See tracker_poll_fn.
  */
-enum status handler_wait_poll(void *arg, struct upstream *up, const char *uuid,
+enum status handler_wait_poll(void *arg, struct upstream *up, struct loop *loop, const char *uuid,
                               long long deadline_ms, long *retry_after_s);
 
 /*

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "loop.h"
 #include "upstream.h"
 #include "util.h"
 
@@ -59,16 +60,19 @@ executor_main(void *arg)
 {
 	struct executor *x = arg;
 	struct upstream *up = NULL;
+	struct loop *loop = NULL;
 	struct job *j;
 
 	pthread_mutex_lock(&x->lock);
 	while ((j = next_job(x)) != NULL) {
 		enum status rc = STATUS_OK;
 		pthread_mutex_unlock(&x->lock);
-		if (up == NULL)
-			rc = upstream_new(&x->opts, &up);
+		if (loop == NULL)
+			rc = loop_new(&loop);
+		if (rc == STATUS_OK && up == NULL)
+			rc = upstream_new(&x->opts, loop, &up);
 		if (rc == STATUS_OK)
-			rc = j->fn(j->arg, up);
+			rc = j->fn(j->arg, up, loop);
 		pthread_mutex_lock(&x->lock);
 		x->busy--;
 		j->rc = rc;
@@ -77,6 +81,7 @@ executor_main(void *arg)
 	}
 	pthread_mutex_unlock(&x->lock);
 	upstream_free(up);
+	loop_free(loop);
 	return NULL;
 }
 

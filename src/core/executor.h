@@ -11,11 +11,12 @@
 #include "status.h"
 
 struct executor;
+struct loop;
 struct upstream;
 struct upstream_opts;
 
-/* One upstream call: runs on an executor thread with that thread's handle. */
-typedef enum status (*executor_fn)(void *arg, struct upstream *up);
+/* One upstream call: runs on an executor thread with that thread's handle and loop. */
+typedef enum status (*executor_fn)(void *arg, struct upstream *up, struct loop *loop);
 
 /*
  * executor_new - start `threads` executor threads; each makes its upstream

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "loop.h"
 #include "upstream.h"
 #include "util.h"
 
@@ -337,6 +338,7 @@ poller_main(void *arg)
 {
 	struct tracker *t = arg;
 	struct upstream *up = NULL;
+	struct loop *loop = NULL;
 	char uuid[TRACKER_UUID_MAX + 1];
 
 	pthread_mutex_lock(&t->lock);
@@ -352,16 +354,19 @@ poller_main(void *arg)
 		util_strlcpy(uuid, e->uuid, sizeof(uuid));
 		pthread_mutex_unlock(&t->lock);
 		deadline = util_now_ms() + t->opts.poll_timeout_ms;
-		if (up == NULL && t->opts.upstream != NULL)
-			rc = upstream_new(t->opts.upstream, &up);
+		if (loop == NULL && t->opts.upstream != NULL)
+			rc = loop_new(&loop);
+		if (rc == STATUS_OK && up == NULL && t->opts.upstream != NULL)
+			rc = upstream_new(t->opts.upstream, loop, &up);
 		if (rc == STATUS_OK)
-			rc = t->opts.poll(t->opts.poll_arg, up, uuid, deadline, &retry_after);
+			rc = t->opts.poll(t->opts.poll_arg, up, loop, uuid, deadline, &retry_after);
 		pthread_mutex_lock(&t->lock);
 		apply_poll(t, e, rc, retry_after, util_now_ms());
 		unref(t, e);
 	}
 	pthread_mutex_unlock(&t->lock);
 	upstream_free(up);
+	loop_free(loop);
 	return NULL;
 }
 

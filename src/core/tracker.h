@@ -19,6 +19,7 @@
 
 struct tracker;
 struct tracker_entry;
+struct loop;
 struct upstream;
 struct upstream_opts;
 
@@ -30,8 +31,9 @@ struct upstream_opts;
  * STATUS_APPROVAL_NOT_FOUND, or a transport/HTTP error status (then the entry
  * is polled again later). Sets *retry_after_s on a rate limit.
  */
-typedef enum status (*tracker_poll_fn)(void *arg, struct upstream *up, const char *uuid,
-                                       long long deadline_ms, long *retry_after_s);
+typedef enum status (*tracker_poll_fn)(void *arg, struct upstream *up, struct loop *loop,
+                                       const char *uuid, long long deadline_ms,
+                                       long *retry_after_s);
 
 struct tracker_opts {
 	long poll_interval_ms; /* time between polls of one approval, > 0 */

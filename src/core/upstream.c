@@ -1,8 +1,11 @@
 /*
  * upstream.c - HTTPS calls to the Authy API through libcurl, the only file that
- * includes curl/curl.h. One easy handle per struct upstream keeps one keep-alive
- * connection; DNS and TLS-session caches are shared between handles, connections
- * never are. Verification is always on, redirects are never followed.
+ * includes curl/curl.h. One curl multi handle per struct upstream, driven by
+ * the event loop: curl's sockets become loop watches and its timeout one loop
+ * timer; curl_multi_socket_action runs when either fires. The multi keeps a
+ * bounded pool of keep-alive connections and queues transfers beyond it. DNS
+ * answers and TLS sessions are shared between pools. Verification is always
+ * on, redirects are never followed.
  */
 #include "upstream.h"
 
@@ -17,6 +20,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "loop.h"
 #include "util.h"
 
 #ifndef B2CAUTHY_VERSION
@@ -26,28 +30,43 @@
 #define URL_MAX 2048
 #define HEADER_LINE_MAX 1024
 #define RETRY_AFTER_MAX 3600
+#define PATH_LOG_MAX 200
 
 struct upstream {
-	CURL *easy;       /* NULL after a failed transfer until the next call */
-	char *base_url;   /* without trailing '/' */
-	char *key_header; /* "Name: value" line, secret; NULL = none */
+	struct loop *loop;
+	CURLM *multi;
+	struct loop_timer *timer; /* curl's timeout */
+	char *base_url;           /* without trailing '/' */
+	char *key_header;         /* "Name: value" line, secret; NULL = none */
 	char *basic_user;
 	char *basic_pass; /* secret */
 	char *ca_file;
 	long connect_timeout_ms;
 	long request_timeout_ms;
 	bool allow_http;
-	char errbuf[CURL_ERROR_SIZE];
+	int active;                  /* transfers in the multi */
+	struct upstream_xfer *xfers; /* every transfer, for upstream_free */
 };
 
-/* State of one transfer attempt, handed to the curl callbacks. */
-struct xfer {
+/* One transfer: its easy handle, request and what came back so far. */
+struct upstream_xfer {
+	struct upstream *up;
+	struct upstream_xfer *prev, *next;
+	CURL *easy;
+	upstream_done_fn fn;
+	void *arg;
+	bool post;
+	bool retried;
+	long long start_ms;
+	long long deadline_ms;
+	char method[8];
+	char path[PATH_LOG_MAX]; /* for the log: log_path when given */
+	struct curl_slist headers[4];
 	struct buf body;
 	bool overflow;      /* the body went over UPSTREAM_RESPONSE_MAX */
 	bool nomem;         /* the body could not be stored */
 	long retry_after_s; /* from the Retry-After header of the final response */
-	long connects;      /* new connections made; 0 means the connection was reused */
-	CURLcode cc;        /* result of curl_easy_perform */
+	char errbuf[CURL_ERROR_SIZE];
 };
 
 static CURLSH *share;
@@ -167,11 +186,41 @@ key_header_line(const struct upstream_opts *o, bool *fail)
 	return buf_steal(&b, NULL);
 }
 
+static void on_timer(void *arg);
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
+static int on_timeout(CURLM *multi, long timeout_ms, void *userp);
+
+/* The multi handle: the bounded pool and the loop callbacks. */
+static enum status
+new_multi(struct upstream *up, long max_connections)
+{
+	int bad = 0;
+
+	if (max_connections <= 0)
+		max_connections = 1;
+	up->multi = curl_multi_init();
+	if (up->multi == NULL)
+		return STATUS_NOMEM;
+	bad |= curl_multi_setopt(up->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK;
+	bad |= curl_multi_setopt(up->multi, CURLMOPT_SOCKETDATA, up) != CURLM_OK;
+	bad |= curl_multi_setopt(up->multi, CURLMOPT_TIMERFUNCTION, on_timeout) != CURLM_OK;
+	bad |= curl_multi_setopt(up->multi, CURLMOPT_TIMERDATA, up) != CURLM_OK;
+	bad |= curl_multi_setopt(up->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, max_connections) !=
+	       CURLM_OK;
+	bad |= curl_multi_setopt(up->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_connections) !=
+	       CURLM_OK;
+	bad |= curl_multi_setopt(up->multi, CURLMOPT_MAXCONNECTS, max_connections) != CURLM_OK;
+	bad |=
+	    curl_multi_setopt(up->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING) != CURLM_OK;
+	return bad ? STATUS_INTERNAL : STATUS_OK;
+}
+
 enum status
-upstream_new(const struct upstream_opts *opts, struct upstream **out)
+upstream_new(const struct upstream_opts *opts, struct loop *loop, struct upstream **out)
 {
 	struct upstream *up;
 	bool fail = false;
+	enum status rc;
 	size_t n;
 
 	*out = NULL;
@@ -180,6 +229,7 @@ upstream_new(const struct upstream_opts *opts, struct upstream **out)
 	up = calloc(1, sizeof(*up));
 	if (up == NULL)
 		return STATUS_NOMEM;
+	up->loop = loop;
 	up->base_url = dup_or_null(opts->base_url, &fail);
 	up->key_header = key_header_line(opts, &fail);
 	up->basic_user = dup_or_null(opts->basic_user, &fail);
@@ -188,9 +238,12 @@ upstream_new(const struct upstream_opts *opts, struct upstream **out)
 	up->connect_timeout_ms = opts->connect_timeout_ms;
 	up->request_timeout_ms = opts->request_timeout_ms;
 	up->allow_http = opts->allow_http;
-	if (fail) {
+	rc = fail ? STATUS_NOMEM : loop_timer_new(loop, on_timer, up, &up->timer);
+	if (rc == STATUS_OK)
+		rc = new_multi(up, opts->max_connections);
+	if (rc != STATUS_OK) {
 		upstream_free(up);
-		return STATUS_NOMEM;
+		return rc;
 	}
 	n = strlen(up->base_url);
 	while (n > 0 && up->base_url[n - 1] == '/')
@@ -200,12 +253,23 @@ upstream_new(const struct upstream_opts *opts, struct upstream **out)
 }
 
 static void
-drop_handle(struct upstream *up)
+xfer_free(struct upstream_xfer *x)
 {
-	if (up->easy != NULL) {
-		curl_easy_cleanup(up->easy);
-		up->easy = NULL;
+	struct upstream *up = x->up;
+
+	if (x->easy != NULL) {
+		curl_multi_remove_handle(up->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+		up->active--;
 	}
+	if (x->prev != NULL)
+		x->prev->next = x->next;
+	else
+		up->xfers = x->next;
+	if (x->next != NULL)
+		x->next->prev = x->prev;
+	buf_free(&x->body);
+	free(x);
 }
 
 void
@@ -213,7 +277,11 @@ upstream_free(struct upstream *up)
 {
 	if (up == NULL)
 		return;
-	drop_handle(up);
+	while (up->xfers != NULL)
+		xfer_free(up->xfers);
+	if (up->multi != NULL)
+		curl_multi_cleanup(up->multi);
+	loop_timer_free(up->timer);
 	free(up->base_url);
 	util_zero_free_str(up->key_header);
 	free(up->basic_user);
@@ -222,20 +290,17 @@ upstream_free(struct upstream *up)
 	free(up);
 }
 
-void
-upstream_response_free(struct upstream_response *out)
+int
+upstream_active(const struct upstream *up)
 {
-	if (out == NULL)
-		return;
-	free(out->body);
-	memset(out, 0, sizeof(*out));
+	return up->active;
 }
 
 /* Write callback: store the body up to UPSTREAM_RESPONSE_MAX, abort beyond. */
 static size_t
 on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
-	struct xfer *x = arg;
+	struct upstream_xfer *x = arg;
 	size_t len = size * nmemb;
 	enum status rc;
 
@@ -270,7 +335,7 @@ static size_t
 on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
 	static const char name[] = "retry-after:";
-	struct xfer *x = arg;
+	struct upstream_xfer *x = arg;
 	size_t len = size * nmemb;
 	char line[128];
 
@@ -285,30 +350,12 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
-/* Options set once per easy handle: the share and the error buffer. */
-static enum status
-new_handle(struct upstream *up)
-{
-	int bad = 0;
-
-	up->easy = curl_easy_init();
-	if (up->easy == NULL)
-		return STATUS_NOMEM;
-	if (share != NULL)
-		bad |= curl_easy_setopt(up->easy, CURLOPT_SHARE, share) != CURLE_OK;
-	bad |= curl_easy_setopt(up->easy, CURLOPT_ERRORBUFFER, up->errbuf) != CURLE_OK;
-	if (bad) {
-		drop_handle(up);
-		return STATUS_INTERNAL;
-	}
-	return STATUS_OK;
-}
-
-/* Transport and security options, set on every call (no curl_easy_reset). */
+/* Transport and security options, set on every new transfer. */
 static int
-set_transport(struct upstream *up, long timeout_ms)
+set_transport(const struct upstream_xfer *x, long timeout_ms)
 {
-	CURL *h = up->easy;
+	const struct upstream *up = x->up;
+	CURL *h = x->easy;
 	const char *protos = up->allow_http ? "http,https" : "https";
 	int bad = 0;
 
@@ -344,41 +391,34 @@ set_transport(struct upstream *up, long timeout_ms)
 
 /* The request itself: URL, method, body, headers and the callbacks. */
 static int
-set_request(struct upstream *up, const struct upstream_call *call, const char *url,
-            struct curl_slist *headers, struct xfer *x)
+set_request(struct upstream_xfer *x, const struct upstream_call *call, const char *url)
 {
-	CURL *h = up->easy;
+	CURL *h = x->easy;
 	int bad = 0;
 
 	bad |= curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
-	if (strcmp(call->method, "POST") == 0) {
+	if (x->post) {
 		const char *form = call->form ? call->form : "";
 		bad |= curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK;
-		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, form) != CURLE_OK;
 		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(form)) != CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, form) != CURLE_OK;
 	} else {
 		bad |= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
 	}
-	bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->headers) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, x) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_PRIVATE, x) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK;
+	if (share != NULL)
+		bad |= curl_easy_setopt(h, CURLOPT_SHARE, share) != CURLE_OK;
 	return bad;
 }
 
-/* Forget the pointers into this call's stack frame once the transfer is over. */
-static void
-clear_request(struct upstream *up)
-{
-	curl_easy_setopt(up->easy, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(up->easy, CURLOPT_POSTFIELDS, NULL);
-	curl_easy_setopt(up->easy, CURLOPT_WRITEDATA, NULL);
-	curl_easy_setopt(up->easy, CURLOPT_HEADERDATA, NULL);
-}
-
 static enum status
-map_curl(CURLcode cc, const struct xfer *x)
+map_curl(CURLcode cc, const struct upstream_xfer *x)
 {
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
@@ -417,30 +457,30 @@ map_curl(CURLcode cc, const struct xfer *x)
 
 /* The key header is a secret: make sure no error text can carry it. */
 static void
-set_err(struct upstream *up, struct upstream_response *out, CURLcode cc, const struct xfer *x)
+set_err(const struct upstream_xfer *x, struct upstream_response *r, CURLcode cc)
 {
-	const char *detail = up->errbuf[0] ? up->errbuf : curl_easy_strerror(cc);
+	const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc);
 
 	if (x->overflow)
 		detail = "response body over the size limit";
-	snprintf(out->err, sizeof(out->err), "curl %d: %.200s", (int)cc, detail);
-	if (up->key_header != NULL) {
-		const char *v = strchr(up->key_header, ':');
-		if (v != NULL && v[2] != '\0' && strstr(out->err, v + 2) != NULL)
-			snprintf(out->err, sizeof(out->err), "curl %d: (detail withheld)", (int)cc);
+	snprintf(r->err, sizeof(r->err), "curl %d: %.200s", (int)cc, detail);
+	if (x->up->key_header != NULL) {
+		const char *v = strchr(x->up->key_header, ':');
+		if (v != NULL && v[2] != '\0' && strstr(r->err, v + 2) != NULL)
+			snprintf(r->err, sizeof(r->err), "curl %d: (detail withheld)", (int)cc);
 	}
 }
 
 /* Timeout of this attempt: the smaller of the call ceiling and what is left. */
 static enum status
-attempt_timeout(const struct upstream *up, const struct upstream_call *call, long *timeout_ms)
+attempt_timeout(const struct upstream *up, long long deadline_ms, long *timeout_ms)
 {
 	long long left;
 
 	*timeout_ms = up->request_timeout_ms;
-	if (call->deadline_ms <= 0)
+	if (deadline_ms <= 0)
 		return STATUS_OK;
-	left = call->deadline_ms - util_now_ms();
+	left = deadline_ms - util_now_ms();
 	if (left <= 0)
 		return STATUS_UPSTREAM_TIMEOUT;
 	if (left < *timeout_ms)
@@ -448,95 +488,23 @@ attempt_timeout(const struct upstream *up, const struct upstream_call *call, lon
 	return STATUS_OK;
 }
 
-/* Headers live on the stack for the one transfer; no copies of the key. */
+/* Headers live in the transfer; no copies of the key. */
 static void
-build_headers(struct upstream *up, const struct upstream_call *call, struct curl_slist *h)
+build_headers(struct upstream_xfer *x)
 {
+	struct curl_slist *h = x->headers;
 	int n = 0;
 
 	h[n].data = (char *)"Accept: application/json";
 	/* An empty Expect disables 100-continue round trips on POST. */
 	h[n + 1].data = (char *)"Expect:";
 	n += 2;
-	if (strcmp(call->method, "POST") == 0)
+	if (x->post)
 		h[n++].data = (char *)"Content-Type: application/x-www-form-urlencoded";
-	if (up->key_header != NULL)
-		h[n++].data = up->key_header;
+	if (x->up->key_header != NULL)
+		h[n++].data = x->up->key_header;
 	for (int i = 0; i < n; i++)
 		h[i].next = i + 1 < n ? &h[i + 1] : NULL;
-}
-
-static enum status
-finish_ok(struct upstream_response *out, struct xfer *x)
-{
-	out->body = buf_steal(&x->body, &out->body_len);
-	if (out->body == NULL) {
-		snprintf(out->err, sizeof(out->err), "out of memory");
-		return STATUS_NOMEM;
-	}
-	out->retry_after_s = x->retry_after_s;
-	return STATUS_OK;
-}
-
-/* One transfer attempt. x->connects tells the caller whether it may retry. */
-static enum status
-attempt(struct upstream *up, const struct upstream_call *call, struct upstream_response *out,
-        struct xfer *x)
-{
-	struct curl_slist headers[4];
-	char url[URL_MAX];
-	long timeout_ms;
-	CURLcode cc;
-	enum status rc;
-
-	rc = attempt_timeout(up, call, &timeout_ms);
-	if (rc != STATUS_OK) {
-		snprintf(out->err, sizeof(out->err), "deadline passed before the call");
-		return rc;
-	}
-	if (up->easy == NULL) {
-		rc = new_handle(up);
-		if (rc != STATUS_OK) {
-			snprintf(out->err, sizeof(out->err), "cannot create a curl handle");
-			return rc;
-		}
-	}
-	snprintf(url, sizeof(url), "%s%s", up->base_url, call->path);
-	build_headers(up, call, headers);
-	up->errbuf[0] = '\0';
-	if (set_transport(up, timeout_ms) || set_request(up, call, url, headers, x)) {
-		clear_request(up);
-		snprintf(out->err, sizeof(out->err), "curl_easy_setopt failed");
-		return STATUS_INTERNAL;
-	}
-	cc = curl_easy_perform(up->easy);
-	x->cc = cc;
-	curl_easy_getinfo(up->easy, CURLINFO_RESPONSE_CODE, &out->http_status);
-	curl_easy_getinfo(up->easy, CURLINFO_NUM_CONNECTS, &x->connects);
-	clear_request(up);
-	if (cc == CURLE_OK)
-		return finish_ok(out, x);
-	set_err(up, out, cc, x);
-	/* A failed transfer may leave the connection in any state: start afresh. */
-	drop_handle(up);
-	return map_curl(cc, x);
-}
-
-/*
- * A reused keep-alive connection the server had already closed fails before
- * any response. Such a GET is safe to send again once; a POST might have been
- * acted upon, and a timeout means the budget is gone.
- */
-static bool
-may_retry(const struct upstream_call *call, const struct upstream_response *out,
-          const struct xfer *x, enum status rc)
-{
-	if (rc == STATUS_OK || rc == STATUS_UPSTREAM_TIMEOUT)
-		return false;
-	if (x->cc != CURLE_GOT_NOTHING && x->cc != CURLE_SEND_ERROR && x->cc != CURLE_RECV_ERROR)
-		return false;
-	return strcmp(call->method, "GET") == 0 && x->connects == 0 && out->http_status == 0 &&
-	       x->body.len == 0;
 }
 
 static bool
@@ -549,38 +517,238 @@ call_valid(const struct upstream_call *call)
 	return strcmp(call->method, "GET") == 0 || strcmp(call->method, "POST") == 0;
 }
 
-enum status
-upstream_request(struct upstream *up, const struct upstream_call *call,
-                 struct upstream_response *out)
+/* A new transfer for call, not yet in the multi. */
+static enum status
+xfer_new(struct upstream *up, const struct upstream_call *call, struct upstream_xfer **out)
 {
-	long long start = util_now_ms();
-	enum status rc = STATUS_INTERNAL;
-	struct xfer x;
+	struct upstream_xfer *x = calloc(1, sizeof(*x));
+	char url[URL_MAX];
+	long timeout_ms;
 
-	buf_init(&x.body, UPSTREAM_RESPONSE_MAX);
-	if (up == NULL || !call_valid(call)) {
-		snprintf(out->err, sizeof(out->err), "invalid upstream call");
-		goto out;
+	*out = NULL;
+	if (x == NULL)
+		return STATUS_NOMEM;
+	x->up = up;
+	x->post = strcmp(call->method, "POST") == 0;
+	x->start_ms = util_now_ms();
+	x->deadline_ms = call->deadline_ms;
+	util_strlcpy(x->method, call->method, sizeof(x->method));
+	util_strlcpy(x->path, call->log_path != NULL ? call->log_path : call->path,
+	             sizeof(x->path));
+	buf_init(&x->body, UPSTREAM_RESPONSE_MAX);
+	build_headers(x);
+	snprintf(url, sizeof(url), "%s%s", up->base_url, call->path);
+	x->easy = curl_easy_init();
+	if (x->easy == NULL) {
+		free(x);
+		return STATUS_NOMEM;
 	}
-	for (int tries = 0; tries < 2; tries++) {
-		buf_free(&x.body);
-		x.overflow = x.nomem = false;
-		x.retry_after_s = 0;
-		x.connects = -1;
-		x.cc = CURLE_OK;
-		out->http_status = 0;
-		out->err[0] = '\0';
-		rc = attempt(up, call, out, &x);
-		if (!may_retry(call, out, &x, rc))
-			break;
-		log_debug("upstream %s %s: reused connection closed (%s), retrying", call->method,
-		          call->path, out->err);
+	attempt_timeout(up, call->deadline_ms, &timeout_ms);
+	if (set_transport(x, timeout_ms) || set_request(x, call, url)) {
+		curl_easy_cleanup(x->easy);
+		free(x);
+		return STATUS_INTERNAL;
 	}
-out:
-	buf_free(&x.body);
-	out->elapsed_ms = (long)(util_now_ms() - start);
-	log_debug("upstream method=%s path=%s status=%ld ms=%ld result=%s",
-	          call && call->method ? call->method : "-", call && call->path ? call->path : "-",
-	          out->http_status, out->elapsed_ms, status_str(rc));
-	return rc;
+	*out = x;
+	return STATUS_OK;
+}
+
+enum status
+upstream_start(struct upstream *up, const struct upstream_call *call, upstream_done_fn fn,
+               void *arg, struct upstream_xfer **out)
+{
+	struct upstream_xfer *x = NULL;
+	long timeout_ms;
+	enum status rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (up == NULL || !call_valid(call))
+		return STATUS_BAD_REQUEST;
+	if (attempt_timeout(up, call->deadline_ms, &timeout_ms) != STATUS_OK)
+		return STATUS_UPSTREAM_TIMEOUT;
+	rc = xfer_new(up, call, &x);
+	if (rc != STATUS_OK)
+		return rc;
+	x->fn = fn;
+	x->arg = arg;
+	if (curl_multi_add_handle(up->multi, x->easy) != CURLM_OK) {
+		curl_easy_cleanup(x->easy);
+		buf_free(&x->body);
+		free(x);
+		return STATUS_INTERNAL;
+	}
+	up->active++;
+	x->next = up->xfers;
+	if (up->xfers != NULL)
+		up->xfers->prev = x;
+	up->xfers = x;
+	if (out != NULL)
+		*out = x;
+	return STATUS_OK;
+}
+
+void
+upstream_cancel(struct upstream_xfer *x)
+{
+	if (x != NULL)
+		xfer_free(x);
+}
+
+/*
+ * A reused keep-alive connection the server had already closed fails before
+ * any response. Such a GET is safe to send again once; a POST might have been
+ * acted upon, and a timeout means the budget is gone.
+ */
+static bool
+may_retry(const struct upstream_xfer *x, CURLcode cc, long http_status, long connects)
+{
+	if (x->post || x->retried)
+		return false;
+	if (cc != CURLE_GOT_NOTHING && cc != CURLE_SEND_ERROR && cc != CURLE_RECV_ERROR)
+		return false;
+	return connects == 0 && http_status == 0 && x->body.len == 0;
+}
+
+/* Send the same GET again on a fresh start. STATUS_OK when it is under way. */
+static enum status
+retry(struct upstream_xfer *x)
+{
+	long timeout_ms;
+
+	curl_multi_remove_handle(x->up->multi, x->easy);
+	buf_free(&x->body);
+	x->overflow = x->nomem = false;
+	x->retry_after_s = 0;
+	x->errbuf[0] = '\0';
+	x->retried = true;
+	if (attempt_timeout(x->up, x->deadline_ms, &timeout_ms) != STATUS_OK ||
+	    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
+	    curl_multi_add_handle(x->up->multi, x->easy) != CURLM_OK) {
+		/* Out of the multi: xfer_free must not remove it again. */
+		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+		x->up->active--;
+		return STATUS_UPSTREAM_CONNECT;
+	}
+	return STATUS_OK;
+}
+
+/* A transfer curl reports done: retry it, or hand the result over and free it. */
+static void
+finish(struct upstream_xfer *x, CURLcode cc)
+{
+	struct upstream_response r;
+	long connects = -1;
+	enum status rc;
+
+	memset(&r, 0, sizeof(r));
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r.http_status);
+	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
+	if (cc != CURLE_OK && may_retry(x, cc, r.http_status, connects)) {
+		log_debug("upstream %s %s: reused connection closed (curl %d), retrying", x->method,
+		          x->path, (int)cc);
+		if (retry(x) == STATUS_OK)
+			return;
+	}
+	rc = cc == CURLE_OK ? STATUS_OK : map_curl(cc, x);
+	if (cc != CURLE_OK)
+		set_err(x, &r, cc);
+	if (rc == STATUS_OK) {
+		r.body = buf_cstr(&x->body);
+		r.body_len = x->body.len;
+		r.retry_after_s = x->retry_after_s;
+	} else {
+		r.body = "";
+		r.http_status = 0;
+	}
+	r.elapsed_ms = (long)(util_now_ms() - x->start_ms);
+	log_debug("upstream method=%s path=%s status=%ld ms=%ld result=%s", x->method, x->path,
+	          r.http_status, r.elapsed_ms, status_str(rc));
+	x->fn(x->arg, rc, &r);
+	xfer_free(x);
+}
+
+/* Every transfer curl has finished since the last look. */
+static void
+check_done(struct upstream *up)
+{
+	CURLMsg *m;
+	int left = 0;
+
+	while ((m = curl_multi_info_read(up->multi, &left)) != NULL) {
+		struct upstream_xfer *x = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (x != NULL)
+			finish(x, m->data.result);
+	}
+}
+
+static void
+on_timer(void *arg)
+{
+	struct upstream *up = arg;
+	int running = 0;
+
+	curl_multi_socket_action(up->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(up);
+}
+
+static void
+on_ready(void *arg, int fd, unsigned events)
+{
+	struct upstream *up = arg;
+	int flags = 0, running = 0;
+
+	if (events & LOOP_READ)
+		flags |= CURL_CSELECT_IN;
+	if (events & LOOP_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	if (events & LOOP_ERROR)
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(up->multi, fd, flags, &running);
+	check_done(up);
+}
+
+/* curl's socket callback: what it wants to wait for on s becomes a loop watch. */
+static int
+on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct upstream *up = userp;
+	struct loop_watch *w = socketp;
+	unsigned ev = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		loop_watch_del(up->loop, w);
+		curl_multi_assign(up->multi, s, NULL);
+		return 0;
+	}
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		ev |= LOOP_READ;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		ev |= LOOP_WRITE;
+	if (w != NULL)
+		return loop_watch_mod(up->loop, w, ev) == STATUS_OK ? 0 : -1;
+	if (loop_watch_add(up->loop, s, ev, 0, on_ready, up, &w) != STATUS_OK)
+		return -1;
+	curl_multi_assign(up->multi, s, w);
+	return 0;
+}
+
+/* curl's timer callback: one loop timer, -1 disarms it. */
+static int
+on_timeout(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct upstream *up = userp;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		loop_timer_disarm(up->timer);
+	else
+		loop_timer_arm(up->timer, util_now_ms() + timeout_ms);
+	return 0;
 }

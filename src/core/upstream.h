@@ -1,7 +1,9 @@
 /*
  * upstream.h - the only interface to libcurl: HTTPS calls to the Authy (or
- * Verify) API over a reusable keep-alive handle. Certificate verification is
- * always on, redirects are never followed, responses are capped.
+ * Verify) API driven by the event loop (curl multi over loop watches and one
+ * loop timer), over a bounded pool of keep-alive connections; transfers
+ * queue while every connection is busy. Certificate verification is always
+ * on, redirects are never followed, responses are capped.
  */
 #ifndef B2CAUTHY_UPSTREAM_H
 #define B2CAUTHY_UPSTREAM_H
@@ -13,7 +15,9 @@
 
 #define UPSTREAM_RESPONSE_MAX (64 * 1024)
 
+struct loop;
 struct upstream;
+struct upstream_xfer;
 
 struct upstream_opts {
 	const char *base_url;    /* e.g. https://api.authy.com (no trailing slash needed) */
@@ -24,26 +28,39 @@ struct upstream_opts {
 	const char *ca_file;     /* PEM CA bundle, NULL = system store */
 	long connect_timeout_ms; /* > 0 */
 	long request_timeout_ms; /* ceiling for one call, > 0 */
+	long max_connections;    /* connections to the API at most; <= 0 means 1 */
 	bool allow_http; /* permit http:// base URLs (tests of the config only); default false */
 };
 
 struct upstream_call {
-	const char *method; /* "GET" or "POST" */
-	const char *path;   /* appended to base_url, must start with '/' */
-	const char *form;   /* application/x-www-form-urlencoded body for POST, or NULL */
+	const char *method;   /* "GET" or "POST" */
+	const char *path;     /* appended to base_url, must start with '/' */
+	const char *log_path; /* logged instead of path when set (path holds a secret) */
+	const char *form; /* application/x-www-form-urlencoded body for POST (copied), or NULL */
 	/* absolute monotonic ms; the call's timeout is min(deadline - now, request_timeout);
 	 * 0 (or less) means no deadline: request_timeout alone */
 	long long deadline_ms;
 };
 
+/* What came back; borrowed by the done callback for its duration. */
 struct upstream_response {
 	long http_status; /* 0 when no HTTP response arrived */
-	char *body;       /* NUL-terminated, owned (upstream_response_free) */
+	const char *body; /* NUL-terminated ("" when none) */
 	size_t body_len;
 	long retry_after_s; /* Retry-After header in seconds, 0 when absent */
-	long elapsed_ms;    /* time the call took */
+	long elapsed_ms;    /* time the call took, queueing included */
 	char err[256];      /* transport error detail (never the API key) */
 };
+
+/*
+ * The end of a transfer, on the loop thread: rc is STATUS_OK when any HTTP
+ * response arrived (whatever its code: interpretation is the caller's), else
+ * STATUS_UPSTREAM_CONNECT (DNS/TCP/TLS incl. certificate failure),
+ * STATUS_UPSTREAM_TIMEOUT (deadline reached), STATUS_UPSTREAM_PROTOCOL (body
+ * over UPSTREAM_RESPONSE_MAX, malformed HTTP) or STATUS_NOMEM, with r->err
+ * set. The transfer is gone when this returns.
+ */
+typedef void (*upstream_done_fn)(void *arg, enum status rc, const struct upstream_response *r);
 
 /*
  * upstream_global_init - curl_global_init once, in main, before threads.
@@ -53,30 +70,34 @@ enum status upstream_global_init(void);
 void upstream_global_cleanup(void);
 
 /*
- * upstream_new - a handle with its own keep-alive connection; opts strings are
- * copied. Share DNS and TLS-session caches with the other handles. Returns
- * STATUS_OK and *out, STATUS_CONFIG (bad URL scheme) or STATUS_NOMEM. One
- * handle is used by one thread at a time.
+ * upstream_new - the API's connection pool on loop; opts strings are copied.
+ * Returns STATUS_OK and *out, STATUS_CONFIG (bad URL scheme, header
+ * injection) or STATUS_NOMEM. Loop thread only, like every function below.
  */
-enum status upstream_new(const struct upstream_opts *opts, struct upstream **out);
+enum status upstream_new(const struct upstream_opts *opts, struct loop *loop,
+                         struct upstream **out);
 
-/* upstream_free - close the connection and free (secrets wiped); NULL is a no-op. */
+/*
+ * upstream_free - cancel the transfers in progress (no callbacks), close the
+ * connections and free (secrets wiped); NULL is a no-op.
+ */
 void upstream_free(struct upstream *up);
 
 /*
- * upstream_request - perform one call. Returns STATUS_OK when any HTTP response
- * arrived (whatever its code: interpretation is the caller's), else
- * STATUS_UPSTREAM_CONNECT (DNS/TCP/TLS incl. certificate failure),
- * STATUS_UPSTREAM_TIMEOUT (deadline reached), STATUS_UPSTREAM_PROTOCOL (body
- * over UPSTREAM_RESPONSE_MAX, malformed HTTP) or STATUS_NOMEM, with out->err
- * set. A GET is retried once on a reused connection that the server had closed
- * (never after a timeout, never a POST). After a failed transfer the
- * connection is discarded. out must be zeroed by the caller; it owns out->body.
+ * upstream_start - start one call; fn(arg, ...) follows exactly once on the
+ * loop thread, never from inside this function. A GET is retried once on a
+ * reused connection that the server had closed (never after a timeout, never
+ * a POST). Returns STATUS_OK with *out the transfer (for upstream_cancel;
+ * out may be NULL), or without a callback STATUS_BAD_REQUEST (invalid call),
+ * STATUS_UPSTREAM_TIMEOUT (deadline passed) or STATUS_NOMEM / STATUS_INTERNAL.
  */
-enum status upstream_request(struct upstream *up, const struct upstream_call *call,
-                             struct upstream_response *out);
+enum status upstream_start(struct upstream *up, const struct upstream_call *call,
+                           upstream_done_fn fn, void *arg, struct upstream_xfer **out);
 
-/* upstream_response_free - free out->body and zero out; NULL is a no-op. */
-void upstream_response_free(struct upstream_response *out);
+/* upstream_cancel - stop x before its callback; none follows. NULL is a no-op. */
+void upstream_cancel(struct upstream_xfer *x);
+
+/* upstream_active - transfers started and not yet done (for metrics). */
+int upstream_active(const struct upstream *up);
 
 #endif

@@ -1,17 +1,20 @@
 /*
  * provider.c - the table of providers, chosen by name once at start, and the
- * driver that runs an operation's steps: build a request, make the call,
- * interpret the reply, go on while the provider asks for another step.
+ * asynchronous driver that runs an operation's steps on the loop: build a
+ * request, start the transfer, interpret the reply when it is done, go on
+ * while the provider asks for another step.
  */
 #include "provider.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "authy.h"
 #include "b2c.h"
 #include "config.h"
+#include "loop.h"
 #include "request.h"
 #include "tracker.h"
 #include "upstream.h"
@@ -67,56 +70,147 @@ provider_callback_params(const struct request *req, const char **params, size_t 
 	*json = ct != NULL && strncasecmp(ct, "application/json", 16) == 0;
 }
 
-/* One step: the call and the interpretation of its reply. */
-static enum status
-run_step(const struct provider_op *op, struct provider_job *job, int step, struct upstream *up,
-         long long deadline_ms, bool *more)
-{
+/* An operation in progress: the step under way and its request. */
+struct provider_call {
+	const struct provider_op *op;
+	struct provider_job *job;
+	struct upstream *up;
+	long long deadline_ms;
+	int step;
 	struct api_request req;
-	struct upstream_response res;
+	struct upstream_xfer *xfer;
+	provider_done_fn fn;
+	void *arg;
+};
+
+static void on_reply(void *arg, enum status rc, const struct upstream_response *r);
+
+static void
+call_free(struct provider_call *pc)
+{
+	api_request_free(&pc->req);
+	free(pc);
+}
+
+/* Build the current step's request and start its transfer. */
+static enum status
+step_start(struct provider_call *pc)
+{
 	struct upstream_call uc;
 	enum status rc;
 
-	memset(&res, 0, sizeof(res));
-	api_request_init(&req);
-	*more = false;
-	rc = op->build(job, step, &req);
+	api_request_free(&pc->req);
+	api_request_init(&pc->req);
+	rc = pc->op->build(pc->job, pc->step, &pc->req);
 	if (rc != STATUS_OK)
-		goto out;
-	uc = (struct upstream_call){.method = req.method,
-	                            .path = req.path,
-	                            .form = strcmp(req.method, "POST") == 0 ? buf_cstr(&req.form)
-	                                                                    : NULL,
-	                            .deadline_ms = deadline_ms};
-	rc = upstream_request(up, &uc, &res);
-	job->call.calls++;
-	job->call.http_status = res.http_status;
-	job->call.retry_after_s = res.retry_after_s;
-	job->call.elapsed_ms += res.elapsed_ms;
-	if (rc != STATUS_OK) {
-		api_call_seterr(&job->call, "%s", res.err);
-		goto out;
-	}
-	rc = op->reply(job, step, res.http_status, res.body, res.body_len, more);
-	rc = api_call_logged(&job->call, op->what, &req, rc);
-out:
-	upstream_response_free(&res);
-	api_request_free(&req);
+		return rc;
+	uc = (struct upstream_call){
+	    .method = pc->req.method,
+	    .path = pc->req.path,
+	    .form = strcmp(pc->req.method, "POST") == 0 ? buf_cstr(&pc->req.form) : NULL,
+	    .deadline_ms = pc->deadline_ms};
+	rc = upstream_start(pc->up, &uc, on_reply, pc, &pc->xfer);
+	if (rc != STATUS_OK)
+		api_call_seterr(&pc->job->call, "%s %s: %s before the call", pc->req.method,
+		                pc->req.path, status_str(rc));
 	return rc;
 }
 
-enum status
-provider_run(const struct provider_op *op, struct provider_job *job, struct upstream *up,
-             long long deadline_ms)
+static void
+on_reply(void *arg, enum status rc, const struct upstream_response *r)
 {
-	enum status rc = STATUS_INTERNAL;
-	bool more = true;
+	struct provider_call *pc = arg;
+	struct api_call *call = &pc->job->call;
+	bool more = false;
 
+	pc->xfer = NULL;
+	call->calls++;
+	call->http_status = r->http_status;
+	call->retry_after_s = r->retry_after_s;
+	call->elapsed_ms += r->elapsed_ms;
+	if (rc != STATUS_OK) {
+		api_call_seterr(call, "%s", r->err);
+	} else {
+		rc = pc->op->reply(pc->job, pc->step, r->http_status, r->body, r->body_len, &more);
+		rc = api_call_logged(call, pc->op->what, &pc->req, rc);
+	}
+	if (rc == STATUS_OK && more) {
+		pc->step++;
+		rc = pc->step < MAX_STEPS ? step_start(pc) : STATUS_INTERNAL;
+		if (rc == STATUS_OK)
+			return;
+	}
+	pc->fn(pc->arg, rc, pc->job);
+	call_free(pc);
+}
+
+enum status
+provider_start(const struct provider_op *op, struct provider_job *job, struct upstream *up,
+               long long deadline_ms, provider_done_fn fn, void *arg, struct provider_call **out)
+{
+	struct provider_call *pc;
+	enum status rc;
+
+	if (out != NULL)
+		*out = NULL;
 	if (up == NULL) {
 		api_call_seterr(&job->call, "no upstream connection");
 		return STATUS_INTERNAL;
 	}
-	for (int step = 0; more && step < MAX_STEPS; step++)
-		rc = run_step(op, job, step, up, deadline_ms, &more);
-	return rc;
+	pc = calloc(1, sizeof(*pc));
+	if (pc == NULL)
+		return STATUS_NOMEM;
+	*pc = (struct provider_call){
+	    .op = op, .job = job, .up = up, .deadline_ms = deadline_ms, .fn = fn, .arg = arg};
+	api_request_init(&pc->req);
+	rc = step_start(pc);
+	if (rc != STATUS_OK) {
+		call_free(pc);
+		return rc;
+	}
+	if (out != NULL)
+		*out = pc;
+	return STATUS_OK;
+}
+
+void
+provider_cancel(struct provider_call *pc)
+{
+	if (pc == NULL)
+		return;
+	upstream_cancel(pc->xfer);
+	call_free(pc);
+}
+
+struct run_state {
+	struct loop *loop;
+	enum status rc;
+	bool done;
+};
+
+static void
+run_done(void *arg, enum status rc, struct provider_job *job)
+{
+	struct run_state *st = arg;
+
+	(void)job;
+	st->rc = rc;
+	st->done = true;
+	loop_stop(st->loop);
+}
+
+enum status
+provider_run(const struct provider_op *op, struct provider_job *job, struct upstream *up,
+             struct loop *loop, long long deadline_ms)
+{
+	struct run_state st = {.loop = loop, .rc = STATUS_INTERNAL};
+	enum status rc;
+
+	rc = provider_start(op, job, up, deadline_ms, run_done, &st, NULL);
+	if (rc != STATUS_OK)
+		return rc;
+	while (!st.done)
+		if (loop_run(loop) != STATUS_OK)
+			return STATUS_INTERNAL;
+	return st.rc;
 }

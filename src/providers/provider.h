@@ -152,13 +152,37 @@ void provider_job_init(struct provider_job *job, const struct provider *p);
 void provider_callback_params(const struct request *req, const char **params, size_t *len,
                               bool *json);
 
+struct provider_call;
+
 /*
- * provider_run - run op for job on up, every call finishing before
- * deadline_ms (monotonic): the operation's status, or a transport status of
- * upstream_request; job->call is filled (last HTTP status, Retry-After, time
- * of all calls, err). Thread-safe for distinct jobs and handles.
+ * The end of an operation, on the loop thread: its status (the last step's
+ * reply, or a transport status of upstream_done_fn), job->call filled (last
+ * HTTP status, Retry-After, time of all calls, err).
  */
+typedef void (*provider_done_fn)(void *arg, enum status rc, struct provider_job *job);
+
+/*
+ * provider_start - run op for job on up, every call ending by deadline_ms
+ * (monotonic). fn(arg, ...) follows once on the loop thread, never from
+ * inside this function. Returns STATUS_OK with *out the operation (for
+ * provider_cancel; out may be NULL), or without a callback the status that
+ * ended it before any call (the first step refused, or upstream_start
+ * failed), with job->call.err set. job stays the caller's and must live until
+ * fn or provider_cancel. Loop thread only.
+ */
+enum status provider_start(const struct provider_op *op, struct provider_job *job,
+                           struct upstream *up, long long deadline_ms, provider_done_fn fn,
+                           void *arg, struct provider_call **out);
+
+/* provider_cancel - stop pc; no callback follows. NULL is a no-op. Loop thread only. */
+void provider_cancel(struct provider_call *pc);
+
+/*
+ * provider_run - provider_start on up and run loop (the loop up was made
+ * on, owned by the calling thread) until the operation ends: its status.
+ */
+struct loop;
 enum status provider_run(const struct provider_op *op, struct provider_job *job,
-                         struct upstream *up, long long deadline_ms);
+                         struct upstream *up, struct loop *loop, long long deadline_ms);
 
 #endif

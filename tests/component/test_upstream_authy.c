@@ -7,7 +7,6 @@
  *   (a mock serving a certificate for another name), B2C_CLOSED_URL (nothing
  *   listens there), B2C_TIMING_SLACK_MS (tolerance of the timing checks).
  */
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "buf.h"
 #include "harness.h"
 #include "log.h"
+#include "loop.h"
 /* By path: json-c's own json.h comes first on the pkg-config include path. */
 #include "json.h"
 #include "upstream.h"
@@ -35,6 +35,7 @@ static const char *mock_key;
 static const char *wrongname_url;
 static const char *closed_url;
 static long slack_ms = 500;
+static struct loop *lp;      /* every handle runs on this loop */
 static struct upstream *ctl; /* control connection to /_mock, no API key */
 static unsigned phone_seq;
 
@@ -51,7 +52,7 @@ handle(const char *base, const char *ca, const char *key, long request_timeout_m
 	};
 	struct upstream *up = NULL;
 
-	if (upstream_new(&o, &up) != STATUS_OK) {
+	if (upstream_new(&o, lp, &up) != STATUS_OK) {
 		fprintf(stderr, "  upstream_new(%s) failed\n", base);
 		exit(2);
 	}
@@ -64,23 +65,63 @@ authy_handle(void)
 	return handle(mock_url, mock_ca, mock_key, 10000);
 }
 
+/* One transfer run to its end on the loop: what came back. */
+struct sync_req {
+	bool done;
+	enum status rc;
+	long http_status;
+	char *body; /* a copy, free it */
+	size_t body_len;
+	char err[256];
+};
+
+static void
+sync_done(void *arg, enum status rc, const struct upstream_response *r)
+{
+	struct sync_req *sr = arg;
+
+	sr->done = true;
+	sr->rc = rc;
+	sr->http_status = r->http_status;
+	sr->body_len = r->body_len;
+	sr->body = strndup(r->body, r->body_len);
+	util_strlcpy(sr->err, r->err, sizeof(sr->err));
+	loop_stop(lp);
+}
+
+static enum status
+request(struct upstream *up, const struct upstream_call *c, struct sync_req *sr)
+{
+	enum status rc;
+
+	memset(sr, 0, sizeof(*sr));
+	rc = upstream_start(up, c, sync_done, sr, NULL);
+	if (rc != STATUS_OK)
+		return rc;
+	while (!sr->done)
+		loop_run(lp);
+	return sr->rc;
+}
+
 /* A control call; the reply body is returned (free it) or NULL on failure. */
 static char *
 ctl_call(const char *method, const char *path, const char *json_body)
 {
-	struct upstream_call c = {method, path, json_body, util_now_ms() + CTL_TIMEOUT_MS};
-	struct upstream_response r;
+	struct upstream_call c = {.method = method,
+	                          .path = path,
+	                          .form = json_body,
+	                          .deadline_ms = util_now_ms() + CTL_TIMEOUT_MS};
+	struct sync_req sr;
 	char *body = NULL;
 
-	memset(&r, 0, sizeof(r));
-	if (upstream_request(ctl, &c, &r) == STATUS_OK && r.http_status == 200) {
-		body = r.body;
-		r.body = NULL;
+	if (request(ctl, &c, &sr) == STATUS_OK && sr.http_status == 200) {
+		body = sr.body;
+		sr.body = NULL;
 	} else {
-		fprintf(stderr, "  control %s %s failed: %ld %s\n", method, path, r.http_status,
-		        r.err);
+		fprintf(stderr, "  control %s %s failed: %ld %s\n", method, path, sr.http_status,
+		        sr.err);
 	}
-	upstream_response_free(&r);
+	free(sr.body);
 	return body;
 }
 
@@ -128,7 +169,7 @@ static const struct provider authy = {&authy_provider, &cfg};
 static enum status
 run_op(struct tcall *tc, const struct provider_op *op, struct provider_job *job)
 {
-	enum status rc = provider_run(op, job, tc->up, tc->deadline_ms);
+	enum status rc = provider_run(op, job, tc->up, lp, tc->deadline_ms);
 
 	tc->http_status = job->call.http_status;
 	util_strlcpy(tc->error_code, job->call.error_code, sizeof(tc->error_code));
@@ -157,8 +198,7 @@ t_user_create(struct tcall *tc, const struct authy_user *u, char *id, size_t idl
 }
 
 static enum status
-t_approval_create(struct tcall *tc, const struct provider_approval *a, char *uuid,
-                  size_t uuidlen)
+t_approval_create(struct tcall *tc, const struct provider_approval *a, char *uuid, size_t uuidlen)
 {
 	struct provider_job job;
 	enum status rc;
@@ -193,8 +233,7 @@ new_call(struct upstream *up, long budget_ms)
 
 /* Register email with a fresh phone number; returns the status, id in id. */
 static enum status
-register_user(struct upstream *up, const char *email, char *id, size_t idlen,
-              struct tcall *call)
+register_user(struct upstream *up, const char *email, char *id, size_t idlen, struct tcall *call)
 {
 	char cell[16];
 	struct authy_user u = {email, cell, "1", false};
@@ -357,7 +396,7 @@ static void
 test_approval_approved(void)
 {
 	static const struct api_kv details[] = {{"Email", "j***@example.com"},
-	                                          {"Where", "Contoso B2C"}};
+	                                        {"Where", "Contoso B2C"}};
 	static const struct api_kv hidden[] = {{"request_id", "rid-42"}};
 	struct upstream *up = authy_handle();
 	struct provider_approval a = {NULL, "Sign in to Contoso", details, 2, hidden, 1, 120};
@@ -553,8 +592,9 @@ static void
 test_oversize(void)
 {
 	struct upstream *up = authy_handle();
-	struct upstream_call c = {"GET", "/onetouch/json/approval_requests/" NEVER_UUID, NULL, 0};
-	struct upstream_response r;
+	struct upstream_call c = {.method = "GET",
+	                          .path = "/onetouch/json/approval_requests/" NEVER_UUID};
+	struct sync_req r;
 	struct tcall call;
 
 	CHECK(ctl_ok("POST", "/_mock/fault",
@@ -567,13 +607,12 @@ test_oversize(void)
 	CHECK(ctl_ok("POST", "/_mock/fault",
 	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"oversize\","
 	             "\"size\":60000}"));
-	memset(&r, 0, sizeof(r));
 	c.deadline_ms = util_now_ms() + 5000;
-	CHECK_INT(upstream_request(up, &c, &r), STATUS_OK);
+	CHECK_INT(request(up, &c, &r), STATUS_OK);
 	CHECK_INT(r.http_status, 200);
 	CHECK(r.body_len > 60000 && r.body_len <= UPSTREAM_RESPONSE_MAX);
 	CHECK(r.body != NULL && strlen(r.body) == r.body_len);
-	upstream_response_free(&r);
+	free(r.body);
 	call = new_call(up, 5000);
 	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
 	upstream_free(up);
@@ -635,45 +674,137 @@ test_key_never_logged(void)
 	free(log);
 }
 
-struct worker_arg {
-	int index;
+/* Transfers started together on one loop, counted as they end. */
+struct batch {
+	int left;
+	int ok;
 	int fails;
 };
 
-static void *
-worker(void *arg)
+static void
+batch_done(void *arg, enum status rc, const struct upstream_response *r)
 {
-	struct worker_arg *w = arg;
-	struct upstream *up = authy_handle();
-	char id[AUTHY_ID_MAX + 1], cell[16];
-	struct authy_user u = {"never@example.com", cell, "44", false};
+	struct batch *b = arg;
 
-	for (int i = 0; i < 5; i++) {
-		struct tcall call = new_call(up, 5000);
-		snprintf(cell, sizeof(cell), "770090%02d%02d", w->index, i);
-		if (t_user_create(&call, &u, id, sizeof(id)) != STATUS_OK)
-			w->fails++;
+	if (rc == STATUS_OK && r->http_status == 200)
+		b->ok++;
+	else
+		b->fails++;
+	if (--b->left == 0)
+		loop_stop(lp);
+}
+
+/* Start n registrations of email (fresh phone numbers) on up. */
+static void
+start_registrations(struct upstream *up, const char *email, int n, struct batch *b)
+{
+	for (int i = 0; i < n; i++) {
+		char form[160];
+		struct upstream_call c = {.method = "POST",
+		                          .path = AUTHY_PATH_USERS_NEW,
+		                          .form = form,
+		                          .deadline_ms = util_now_ms() + 10000};
+
+		snprintf(form, sizeof(form),
+		         "user%%5Bemail%%5D=%s&user%%5Bcellphone%%5D=55502%05u"
+		         "&user%%5Bcountry_code%%5D=1",
+		         email, ++phone_seq);
+		CHECK_INT(upstream_start(up, &c, batch_done, b, NULL), STATUS_OK);
+		b->left++;
 	}
+}
+
+static struct upstream *
+pool(long max_connections)
+{
+	struct upstream_opts o = {.base_url = mock_url,
+	                          .key_header = AUTHY_HEADER_API_KEY,
+	                          .api_key = mock_key,
+	                          .ca_file = mock_ca,
+	                          .connect_timeout_ms = 2000,
+	                          .request_timeout_ms = 10000,
+	                          .max_connections = max_connections};
+	struct upstream *up = NULL;
+
+	CHECK_INT(upstream_new(&o, lp, &up), STATUS_OK);
+	return up;
+}
+
+/* Slow replies (3 s each) on four connections overlap on one loop thread. */
+static void
+test_concurrent_on_one_loop(void)
+{
+	struct upstream *up = pool(4);
+	struct batch b = {0};
+	long long t0 = util_now_ms();
+
+	start_registrations(up, "failslow@example.com", 4, &b);
+	CHECK_INT(upstream_active(up), 4);
+	while (b.left > 0)
+		loop_run(lp);
+	CHECK_INT(b.ok, 4);
+	CHECK_INT(b.fails, 0);
+	/* One after the other they would take 12 s. */
+	CHECK(util_now_ms() - t0 < 6000 + slack_ms);
+	CHECK_INT(upstream_active(up), 0);
 	upstream_free(up);
-	return NULL;
+}
+
+/* More transfers than connections queue; the pool never grows past its bound. */
+static void
+test_bounded_connections(void)
+{
+	struct upstream *up = pool(2);
+	struct batch b = {0};
+
+	CHECK(ctl_ok("POST", "/_mock/reset", ""));
+	start_registrations(up, "never@example.com", 10, &b);
+	while (b.left > 0)
+		loop_run(lp);
+	CHECK_INT(b.ok, 10);
+	CHECK(ctl_stat("connections_opened") >= 1);
+	CHECK(ctl_stat("connections_opened") <= 2);
+	upstream_free(up);
 }
 
 static void
-test_concurrent_handles(void)
+never_called(void *arg, enum status rc, const struct upstream_response *r)
 {
-	struct worker_arg args[4];
-	pthread_t t[4];
+	int *calls = arg;
 
-	/* Handles in different threads share the DNS and TLS-session caches. */
-	for (int i = 0; i < 4; i++) {
-		args[i].index = i;
-		args[i].fails = 0;
-		CHECK_INT(pthread_create(&t[i], NULL, worker, &args[i]), 0);
-	}
-	for (int i = 0; i < 4; i++) {
-		pthread_join(t[i], NULL);
-		CHECK_INT(args[i].fails, 0);
-	}
+	(void)rc;
+	(void)r;
+	(*calls)++;
+}
+
+/* A cancelled transfer gives no callback; the pool goes on serving the others. */
+static void
+test_cancel(void)
+{
+	struct upstream *up = pool(2);
+	struct upstream_call slow = {.method = "POST",
+	                             .path = AUTHY_PATH_USERS_NEW,
+	                             .form =
+	                                 "user%5Bemail%5D=failslow%40example.com"
+	                                 "&user%5Bcellphone%5D=5550300001&user%5Bcountry_code%5D=1",
+	                             .deadline_ms = util_now_ms() + 10000};
+	struct upstream_xfer *x = NULL, *y = NULL;
+	struct batch b = {0};
+	int calls = 0;
+
+	CHECK_INT(upstream_start(up, &slow, never_called, &calls, &x), STATUS_OK);
+	CHECK_INT(upstream_start(up, &slow, never_called, &calls, &y), STATUS_OK);
+	CHECK(x != NULL && y != NULL);
+	start_registrations(up, "never@example.com", 1, &b);
+	upstream_cancel(x);
+	CHECK_INT(upstream_active(up), 2);
+	while (b.left > 0)
+		loop_run(lp);
+	CHECK_INT(b.ok, 1);
+	CHECK_INT(calls, 0);
+	/* Freeing the pool with a transfer in flight gives no callback either. */
+	upstream_free(up);
+	CHECK_INT(calls, 0);
 }
 
 static void
@@ -684,23 +815,23 @@ test_new_rejects(void)
 	                          .request_timeout_ms = 1000};
 	struct upstream *up = NULL;
 
-	CHECK_INT(upstream_new(&o, &up), STATUS_CONFIG);
+	CHECK_INT(upstream_new(&o, lp, &up), STATUS_CONFIG);
 	CHECK(up == NULL);
 	o.base_url = "ftp://localhost";
-	CHECK_INT(upstream_new(&o, &up), STATUS_CONFIG);
+	CHECK_INT(upstream_new(&o, lp, &up), STATUS_CONFIG);
 	o.base_url = "https://localhost";
 	o.key_header = AUTHY_HEADER_API_KEY;
 	o.api_key = "abc\r\nX-Evil: 1";
-	CHECK_INT(upstream_new(&o, &up), STATUS_CONFIG);
+	CHECK_INT(upstream_new(&o, lp, &up), STATUS_CONFIG);
 	o.api_key = "abc";
 	o.request_timeout_ms = 0;
-	CHECK_INT(upstream_new(&o, &up), STATUS_CONFIG);
+	CHECK_INT(upstream_new(&o, lp, &up), STATUS_CONFIG);
 	o.request_timeout_ms = 1000;
-	CHECK_INT(upstream_new(&o, &up), STATUS_OK);
+	CHECK_INT(upstream_new(&o, lp, &up), STATUS_OK);
 	upstream_free(up);
 	o.base_url = "http://localhost:1";
 	o.allow_http = true;
-	CHECK_INT(upstream_new(&o, &up), STATUS_OK);
+	CHECK_INT(upstream_new(&o, lp, &up), STATUS_OK);
 	upstream_free(up);
 }
 
@@ -736,6 +867,10 @@ main(void)
 		fprintf(stderr, "upstream_global_init failed\n");
 		return 2;
 	}
+	if (loop_new(&lp) != STATUS_OK) {
+		fprintf(stderr, "loop_new failed\n");
+		return 2;
+	}
 	ctl = handle(mock_url, mock_ca, NULL, CTL_TIMEOUT_MS);
 	if (!ctl_ok("POST", "/_mock/reset", "")) {
 		fprintf(stderr, "mock not reachable at %s\n", mock_url);
@@ -759,9 +894,12 @@ main(void)
 	RUN(test_oversize);
 	RUN(test_keepalive);
 	RUN(test_retry_reused_get);
-	RUN(test_concurrent_handles);
+	RUN(test_concurrent_on_one_loop);
+	RUN(test_bounded_connections);
+	RUN(test_cancel);
 	RUN(test_key_never_logged);
 	upstream_free(ctl);
+	loop_free(lp);
 	upstream_global_cleanup();
 	HARNESS_END();
 }

@@ -272,7 +272,7 @@ test_steps_build(void)
 	          "/onetouch/json/approval_requests/A4B2C3D4-e5f6-4789-abcd-ef0123456789");
 	api_request_free(&req);
 	/* Without a connection a valid operation fails as an internal error. */
-	CHECK_INT(provider_run(p.ops->approval_status, &job, NULL, 0), STATUS_INTERNAL);
+	CHECK_INT(provider_run(p.ops->approval_status, &job, NULL, NULL, 0), STATUS_INTERNAL);
 	config_free(&cfg);
 }
 

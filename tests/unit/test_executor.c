@@ -27,7 +27,7 @@ struct probe {
 static atomic_int running, peak;
 
 static enum status
-probe_fn(void *arg, struct upstream *up)
+probe_fn(void *arg, struct upstream *up, struct loop *loop)
 {
 	struct probe *p = arg;
 	int now = atomic_fetch_add(&running, 1) + 1;
@@ -35,7 +35,7 @@ probe_fn(void *arg, struct upstream *up)
 	if (now > atomic_load(&peak))
 		atomic_store(&peak, now);
 	p->ran_elsewhere = !pthread_equal(pthread_self(), p->caller);
-	p->had_handle = up != NULL;
+	p->had_handle = up != NULL && loop != NULL;
 	usleep((useconds_t)p->sleep_ms * 1000);
 	atomic_fetch_sub(&running, 1);
 	return p->give;

@@ -20,11 +20,12 @@ static enum status fake_final = STATUS_OK; /* status after fake_after polls */
 static enum status fake_interim = STATUS_PENDING;
 
 static enum status
-fake_poll(void *arg, struct upstream *up, const char *uuid, long long deadline, long *retry)
+fake_poll(void *arg, struct upstream *up, struct loop *loop, const char *uuid, long long deadline,
+          long *retry)
 {
 	int n;
 
-	(void)arg, (void)up, (void)uuid, (void)deadline;
+	(void)arg, (void)up, (void)loop, (void)uuid, (void)deadline;
 	pthread_mutex_lock(&fake_lock);
 	n = ++fake_polls;
 	pthread_mutex_unlock(&fake_lock);

@@ -600,7 +600,7 @@ test_provider_status_handle(void)
 	    STATUS_OK);
 	CHECK(!more);
 	/* A valid handle without a connection fails as an internal error, not a crash. */
-	CHECK_INT(provider_run(p.ops->approval_status, &job, NULL, 0), STATUS_INTERNAL);
+	CHECK_INT(provider_run(p.ops->approval_status, &job, NULL, NULL, 0), STATUS_INTERNAL);
 	api_request_free(&req);
 	config_free(&cfg);
 }
