@@ -1,7 +1,8 @@
 /*
  * main.c - b2c-authy entry point: arguments, configuration, logging, curl
- * and libfcgi initialisation, the listening socket (own or inherited), the
- * signal mask with sigwait, and start/stop of the tracker and the workers.
+ * and libfcgi initialisation, the open file limit, the listening socket (own
+ * or inherited), and the event loop: signals through a signalfd on it, start
+ * of the tracker and the edge, and the drain on SIGTERM/SIGINT.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,20 +11,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "fcgi_io.h"
 #include "handlers.h"
 #include "log.h"
+#include "edge.h"
 #include "executor.h"
+#include "loop.h"
 #include "provider.h"
 #include "tracker.h"
 #include "upstream.h"
-#include "worker.h"
 
 #define PROG "b2c-authy"
-#define STACK_SIZE (256 * 1024)
+#define NOFILE_MARGIN 64 /* log, config, loop, signalfd, eventfd, listener... */
 
 extern char **environ;
 
@@ -120,9 +124,9 @@ load_config(const struct options *o, struct config *cfg)
 }
 
 /*
- * libfcgi installs SIGTERM/SIGPIPE/SIGUSR1 handlers of its own, and a threaded
- * responder would then not exit on SIGTERM: block them in every thread before
- * FCGX_Init and take them with sigwait in main instead.
+ * libfcgi installs SIGTERM/SIGPIPE/SIGUSR1 handlers of its own: block the
+ * signals in every thread before FCGX_Init and any thread start, and take them
+ * from a signalfd on the loop instead.
  */
 static void
 block_signals(sigset_t *set)
@@ -155,31 +159,88 @@ open_socket(const struct config *cfg)
 	return fd;
 }
 
+/*
+ * Raise the soft RLIMIT_NOFILE to the hard limit: every connection, upstream
+ * connection and the loop's own descriptors need one.
+ */
 static void
-wait_for_stop(const sigset_t *set)
+raise_nofile(const struct config *cfg)
 {
-	int sig = 0;
+	struct rlimit rl;
+	long need = cfg->max_connections + cfg->upstream_connections + cfg->tracker_connections +
+	            NOFILE_MARGIN;
 
-	for (;;) {
-		if (sigwait(set, &sig) != 0)
-			continue;
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-		log_info("signal %d ignored (restart to reload the configuration)", sig);
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	log_info("signal %d: stopping; in-flight requests finish first", sig);
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)need)
+		log_warnx(
+		    "open file limit %llu cannot hold max_connections (%ld) plus the upstream "
+		    "connections (%ld needed): raise the hard limit (LimitNOFILE=) or lower "
+		    "max_connections",
+		    (unsigned long long)rl.rlim_cur, cfg->max_connections, need);
 }
 
 struct runtime {
 	struct provider provider;
 	struct upstream_opts uo; /* strings borrowed from the configuration */
+	const struct config *cfg;
+	struct loop *loop;
 	struct executor *exec;
 	struct tracker *tracker;
-	struct workers *workers;
+	struct edge *edge;
+	struct loop_watch *sigw;
+	int sigfd;
+	int listen_fd;
+	int stopping;
 };
 
 static void
-start(const struct config *cfg, int fd, struct runtime *rt)
+on_drained(void *arg)
+{
+	struct runtime *rt = arg;
+
+	loop_stop(rt->loop);
+}
+
+/* Stop accepting at once: the web server gets a refusal instead of a wait. */
+static void
+close_listener(struct runtime *rt)
+{
+	close(rt->listen_fd);
+	rt->listen_fd = -1;
+	if (rt->cfg->listen != NULL && rt->cfg->listen[0] == '/')
+		unlink(rt->cfg->listen);
+}
+
+static void
+on_signal(void *arg, int fd, unsigned events)
+{
+	struct runtime *rt = arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+		if (sig != SIGTERM && sig != SIGINT) {
+			log_info("signal %d ignored (restart to reload the configuration)", sig);
+			continue;
+		}
+		if (rt->stopping)
+			continue;
+		rt->stopping = 1;
+		log_info("signal %d: stopping; in-flight requests finish first", sig);
+		close_listener(rt);
+		edge_drain(rt->edge, on_drained, rt);
+	}
+}
+
+static void
+start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 {
 	struct upstream_opts *uo = &rt->uo;
 	struct tracker_opts to = {.poll_interval_ms = cfg->poll_interval_ms,
@@ -187,8 +248,14 @@ start(const struct config *cfg, int fd, struct runtime *rt)
 	                          .pollers = (int)cfg->tracker_connections,
 	                          .poll = handler_wait_poll,
 	                          .poll_arg = &rt->provider};
-	struct worker_opts wo = {.listen_fd = fd, .cfg = cfg, .stack_size = STACK_SIZE};
+	struct edge_opts eo = {.listen_fd = rt->listen_fd, .cfg = cfg};
 
+	if (loop_new(&rt->loop) != STATUS_OK)
+		fatalx("cannot create the event loop");
+	rt->sigfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (rt->sigfd < 0 || loop_watch_add(rt->loop, rt->sigfd, LOOP_READ, 0, on_signal, rt,
+	                                    &rt->sigw) != STATUS_OK)
+		fatal("signalfd");
 	if (provider_init(cfg, &rt->provider) != STATUS_OK)
 		fatalx("unknown provider %s", cfg->provider);
 	rt->provider.ops->upstream_opts(cfg, uo);
@@ -197,11 +264,25 @@ start(const struct config *cfg, int fd, struct runtime *rt)
 	to.upstream = uo;
 	if (tracker_new(&to, &rt->tracker) != STATUS_OK)
 		fatalx("cannot start the approval tracker");
-	wo.provider = &rt->provider;
-	wo.exec = rt->exec;
-	wo.tracker = rt->tracker;
-	if (workers_start(&wo, &rt->workers) != STATUS_OK)
-		fatalx("cannot start the worker threads");
+	eo.provider = &rt->provider;
+	eo.loop = rt->loop;
+	eo.exec = rt->exec;
+	eo.tracker = rt->tracker;
+	if (edge_start(&eo, &rt->edge) != STATUS_OK)
+		fatalx("cannot start accepting connections");
+}
+
+static void
+stop(struct runtime *rt)
+{
+	edge_free(rt->edge);
+	tracker_free(rt->tracker);
+	executor_free(rt->exec);
+	loop_watch_del(rt->loop, rt->sigw);
+	close(rt->sigfd);
+	loop_free(rt->loop);
+	if (rt->listen_fd >= 0)
+		close_listener(rt);
 }
 
 int
@@ -212,7 +293,6 @@ main(int argc, char **argv)
 	struct runtime rt = {0};
 	enum log_level lvl = LOG_LVL_INFO;
 	sigset_t set;
-	int fd;
 
 	parse_args(argc, argv, &o);
 	load_config(&o, &cfg);
@@ -230,18 +310,17 @@ main(int argc, char **argv)
 	block_signals(&set);
 	if (upstream_global_init() != STATUS_OK || fcgi_io_init() != STATUS_OK)
 		fatalx("library initialisation failed");
-	fd = open_socket(&cfg);
-	start(&cfg, fd, &rt);
-	log_info("started version=%s workers=%ld max_workers=%ld provider=%s api=%s "
-	         "wait_budget_ms=%ld",
-	         B2CAUTHY_VERSION, cfg.workers, cfg.max_workers, rt.provider.ops->name,
-	         rt.uo.base_url, cfg.wait_budget_ms);
-	wait_for_stop(&set);
-	workers_stop(rt.workers);
-	tracker_free(rt.tracker);
-	executor_free(rt.exec);
-	if (cfg.listen != NULL && cfg.listen[0] == '/')
-		unlink(cfg.listen);
+	raise_nofile(&cfg);
+	rt.cfg = &cfg;
+	rt.listen_fd = open_socket(&cfg);
+	start(&cfg, &set, &rt);
+	log_info("started version=%s max_connections=%ld workers=%ld max_workers=%ld provider=%s "
+	         "api=%s wait_budget_ms=%ld",
+	         B2CAUTHY_VERSION, cfg.max_connections, cfg.workers, cfg.max_workers,
+	         rt.provider.ops->name, rt.uo.base_url, cfg.wait_budget_ms);
+	if (loop_run(rt.loop) != STATUS_OK)
+		log_warn("event loop failed");
+	stop(&rt);
 	upstream_global_cleanup();
 	log_info("stopped");
 	config_free(&cfg);

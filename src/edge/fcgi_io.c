@@ -1,16 +1,16 @@
 /*
  * fcgi_io.c - libfcgi at the edge. Only the threaded API is used
  * (FCGX_InitRequest/FCGX_Accept_r/FCGX_Finish_r), never the select()-based
- * helpers, and never FCGX_FPrintF. Sockets are opened here rather than with
- * FCGX_OpenSocket, which ignores permissions and exits on failure.
+ * helpers, and never FCGX_FPrintF. The edge accepts connections itself and
+ * hands a connection to libfcgi only once a whole request has arrived, so its
+ * reads never wait. Sockets are opened here rather than with FCGX_OpenSocket,
+ * which ignores permissions and exits on failure.
  */
-#define _GNU_SOURCE /* POLLRDHUP */
 #include "fcgi_io.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,14 +129,18 @@ fcgi_io_inherited_fd(void)
 }
 
 struct fcgi_conn *
-fcgi_io_conn_new(int listen_fd)
+fcgi_io_conn_new(int fd)
 {
 	struct fcgi_conn *c = calloc(1, sizeof(*c));
 
-	if (c != NULL && FCGX_InitRequest(&c->req, listen_fd, 0) != 0) {
+	if (c == NULL || FCGX_InitRequest(&c->req, -1, 0) != 0) {
 		free(c);
 		return NULL;
 	}
+	/* FCGX_Accept_r skips its accept() for a preset ipcFd; keepConnection
+	 * stops the FCGX_Finish_r it starts with from closing that fd. */
+	c->req.ipcFd = fd;
+	c->req.keepConnection = 1;
 	return c;
 }
 
@@ -145,38 +149,30 @@ fcgi_io_conn_free(struct fcgi_conn *c)
 {
 	if (c == NULL)
 		return;
-	FCGX_Free(&c->req, 1);
+	FCGX_Free(&c->req, 0);
 	free(c->body);
 	free(c->path);
 	free(c);
 }
 
-enum status
-fcgi_io_accept(struct fcgi_conn *c)
+int
+fcgi_io_fd(const struct fcgi_conn *c)
 {
-	return FCGX_Accept_r(&c->req) == 0 ? STATUS_OK : STATUS_UNAVAILABLE;
+	return c->req.ipcFd;
 }
 
-/*
- * The web server closes its FastCGI connection when the client gives up
- * (nginx with fastcgi_ignore_client_abort off); a peer half-close shows as
- * POLLRDHUP without reading anything from the stream.
- */
-static int
-client_gone(void *arg)
+enum status
+fcgi_io_parse(struct fcgi_conn *c)
 {
-	struct fcgi_conn *c = arg;
-	struct pollfd p = {.fd = c->req.ipcFd, .events = POLLRDHUP};
-
-	if (c->req.ipcFd < 0)
-		return 1;
-	if (poll(&p, 1, 0) <= 0)
-		return 0;
-	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+	if (FCGX_Accept_r(&c->req) == 0)
+		return STATUS_OK;
+	/* libfcgi closed the connection when it gave up on it. */
+	c->req.ipcFd = -1;
+	return STATUS_BAD_REQUEST;
 }
 
 static enum status
-read_body(struct fcgi_conn *c, size_t max_body, struct request *req)
+read_body(struct fcgi_conn *c, size_t max_body, int too_large, struct request *req)
 {
 	const char *cl = FCGX_GetParam(REQUEST_P_CONTENT_LENGTH, c->req.envp);
 	long declared = -1;
@@ -187,13 +183,13 @@ read_body(struct fcgi_conn *c, size_t max_body, struct request *req)
 	req->body_status = STATUS_OK;
 	if (cl != NULL && *cl != '\0' && util_parse_long(cl, 0, 1L << 40, &declared) != STATUS_OK)
 		declared = -1;
-	if (declared == 0)
-		return STATUS_OK;
-	/* Refuse before reading when the declared length is over the cap. */
-	if (declared > (long)max_body) {
+	/* Refuse before reading when the length (seen or declared) is over the cap. */
+	if (too_large || declared > (long)max_body) {
 		req->body_status = STATUS_TOO_LARGE;
 		return STATUS_OK;
 	}
+	if (declared == 0)
+		return STATUS_OK;
 	if (declared > 0)
 		want = (size_t)declared;
 	c->body = malloc(want + 1);
@@ -228,7 +224,7 @@ read_path(struct fcgi_conn *c, struct request *req)
 }
 
 enum status
-fcgi_io_read_request(struct fcgi_conn *c, size_t max_body, struct request *req)
+fcgi_io_read_request(struct fcgi_conn *c, size_t max_body, int too_large, struct request *req)
 {
 	const char *m = FCGX_GetParam(REQUEST_P_METHOD, c->req.envp);
 	enum status rc;
@@ -236,12 +232,10 @@ fcgi_io_read_request(struct fcgi_conn *c, size_t max_body, struct request *req)
 	memset(req, 0, sizeof(*req));
 	req->env = c->req.envp;
 	req->method = m ? m : "";
-	req->client_gone = client_gone;
-	req->client_arg = c;
 	rc = read_path(c, req);
 	if (rc != STATUS_OK)
 		return rc;
-	return read_body(c, max_body, req);
+	return read_body(c, max_body, too_large, req);
 }
 
 static const char *
@@ -302,19 +296,9 @@ fcgi_io_write_response(struct fcgi_conn *c, const struct response *res)
 	return FCGX_FFlush(c->req.out) == 0 ? STATUS_OK : STATUS_ABORTED;
 }
 
-void
+int
 fcgi_io_finish(struct fcgi_conn *c)
 {
 	FCGX_Finish_r(&c->req);
-	free(c->body);
-	free(c->path);
-	c->body = NULL;
-	c->path = NULL;
-}
-
-void
-fcgi_io_shutdown(int listen_fd)
-{
-	FCGX_ShutdownPending();
-	shutdown(listen_fd, SHUT_RDWR);
+	return c->req.ipcFd >= 0;
 }

@@ -1,7 +1,7 @@
 /*
- * fcgi_io.h - the only interface to libfcgi: listening sockets, accepting
- * requests, turning FastCGI params and stdin into a struct request and a
- * struct response into the FastCGI stdout stream.
+ * fcgi_io.h - the only interface to libfcgi: listening sockets, parsing a
+ * request that has fully arrived, turning FastCGI params and stdin into a
+ * struct request and a struct response into the FastCGI stdout stream.
  */
 #ifndef B2CAUTHY_FCGI_IO_H
 #define B2CAUTHY_FCGI_IO_H
@@ -34,41 +34,50 @@ enum status fcgi_io_listen(const char *spec, int backlog, int *fd, char *err, si
  */
 int fcgi_io_inherited_fd(void);
 
-/* fcgi_io_conn_new - per-thread request state on listen_fd; NULL when out of memory. */
-struct fcgi_conn *fcgi_io_conn_new(int listen_fd);
+/*
+ * fcgi_io_conn_new - request state for the accepted connection fd, whose
+ * whole request (up to the empty STDIN record, see fcgi_scan.h) has arrived.
+ * The fd stays the caller's, except that fcgi_io_parse and fcgi_io_finish may
+ * close it (fcgi_io_fd then returns -1). NULL when out of memory. Thread-safe
+ * for distinct connections.
+ */
+struct fcgi_conn *fcgi_io_conn_new(int fd);
 
-/* fcgi_io_conn_free - free it; NULL is a no-op. */
+/* fcgi_io_conn_free - free the request state; never closes the fd. NULL is a no-op. */
 void fcgi_io_conn_free(struct fcgi_conn *c);
 
-/*
- * fcgi_io_accept - block for the next request. STATUS_OK, or
- * STATUS_UNAVAILABLE when the listening socket was shut down or failed.
- * Thread-safe for distinct conns.
- */
-enum status fcgi_io_accept(struct fcgi_conn *c);
+/* fcgi_io_fd - the connection's fd, or -1 once libfcgi has closed it. */
+int fcgi_io_fd(const struct fcgi_conn *c);
 
 /*
- * fcgi_io_read_request - fill req from the accepted request: params, method,
- * path (DOCUMENT_URI, else REQUEST_URI without the query), body read up to
- * max_body bytes (body_status STATUS_TOO_LARGE beyond), and a client_gone
- * probe. Strings stay owned by c until fcgi_io_finish. STATUS_OK or STATUS_NOMEM.
+ * fcgi_io_parse - let libfcgi read BEGIN_REQUEST and the params (without
+ * waiting: they have arrived). STATUS_OK, or STATUS_BAD_REQUEST when libfcgi
+ * refused them (it has then closed the fd).
  */
-enum status fcgi_io_read_request(struct fcgi_conn *c, size_t max_body, struct request *req);
+enum status fcgi_io_parse(struct fcgi_conn *c);
+
+/*
+ * fcgi_io_read_request - fill req from the parsed request: params, method,
+ * path (DOCUMENT_URI, else REQUEST_URI without the query), body read up to
+ * max_body bytes (body_status STATUS_TOO_LARGE beyond, or at once when
+ * too_large is set: the pre-reader saw more). Strings stay owned by c until
+ * fcgi_io_conn_free. STATUS_OK or STATUS_NOMEM.
+ */
+enum status fcgi_io_read_request(struct fcgi_conn *c, size_t max_body, int too_large,
+                                 struct request *req);
 
 /*
  * fcgi_io_write_response - write Status, Content-Type, Content-Length, the
  * extra headers and the body. STATUS_OK or STATUS_ABORTED when the web server
- * has gone.
+ * has gone (or does not read within the socket's send timeout).
  */
 enum status fcgi_io_write_response(struct fcgi_conn *c, const struct response *res);
 
-/* fcgi_io_finish - end the request and free what read_request allocated. */
-void fcgi_io_finish(struct fcgi_conn *c);
-
 /*
- * fcgi_io_shutdown - make every thread blocked in fcgi_io_accept return:
- * FCGX_ShutdownPending plus shutdown(2) of the listening socket.
+ * fcgi_io_finish - end the request (FCGI_END_REQUEST). Returns 1 when the
+ * connection stays open for the next request (FCGI_KEEP_CONN, no error), 0
+ * when libfcgi has closed it.
  */
-void fcgi_io_shutdown(int listen_fd);
+int fcgi_io_finish(struct fcgi_conn *c);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * request.c - small helpers around struct request, struct response and
- * struct req_ctx: param lookup, error detail, body ownership.
+ * struct req_ctx: param lookup, completion, error detail, body ownership.
  */
 #include "request.h"
 
@@ -21,6 +21,12 @@ request_param(const struct request *req, const char *name)
 			return *e + n + 1;
 	}
 	return NULL;
+}
+
+void
+req_ctx_done(struct req_ctx *ctx, enum status rc)
+{
+	ctx->done_fn(ctx, rc);
 }
 
 void

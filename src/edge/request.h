@@ -12,8 +12,10 @@
 
 struct config;
 struct executor;
+struct loop;
 struct provider;
 struct tracker;
+struct upstream;
 
 /* FastCGI parameter names the responder reads (set by nginx/Apache). */
 #define REQUEST_P_METHOD "REQUEST_METHOD"
@@ -43,8 +45,8 @@ struct request {
 	enum status body_status; /* STATUS_OK, or STATUS_TOO_LARGE when over the cap */
 	/*
 	 * client_gone - returns non-zero once the web server has dropped the
-	 * connection (client gave up). NULL means "never". Called from the request's
-	 * own thread only.
+	 * connection (client gave up). NULL means "never". Thread-safe (the loop
+	 * sets the flag it reads).
 	 */
 	int (*client_gone)(void *arg);
 	void *client_arg;
@@ -65,22 +67,35 @@ struct response {
 };
 
 /*
- * Everything one request owns, created and freed at one point in the worker.
+ * Everything one request owns, created and freed at one point in the edge.
  * Handlers read cfg and use up/tracker; they write err through ctx_seterr.
+ *
+ * A handler either returns a final status with res filled, or STATUS_ASYNC:
+ * it keeps ctx and res (both stay valid) and calls req_ctx_done exactly once
+ * later, on the loop thread. Until then the edge may call on_abort (loop
+ * thread) when the web server drops the connection, or at shutdown once the
+ * drain budget is spent: the handler then cancels its work and calls
+ * req_ctx_done(ctx, STATUS_ABORTED), from inside on_abort or later.
  */
 struct req_ctx {
 	const struct request *req;
 	const struct config *cfg;
 	const struct provider *provider; /* the API the handlers call */
+	struct loop *loop;               /* the event loop the request lives on */
+	struct upstream *up;             /* upstream HTTPS calls (async handlers) */
 	struct executor *exec;           /* runs upstream calls on threads owning connections */
 	struct tracker *tracker;         /* the process-wide approval tracker */
-	char id[64];                     /* request id for logs */
-	char route[32];                  /* route name for the access line */
-	char err[256];                   /* detail of the last failure (logged, never sent) */
-	unsigned upstream_calls;         /* number of calls to Authy */
-	long upstream_ms;                /* time spent in them */
-	long long start_ms;              /* monotonic ms when the request was accepted */
-	long long deadline_ms;           /* monotonic ms by which the reply must be sent */
+	void (*on_abort)(struct req_ctx *ctx); /* set by an async handler, or NULL */
+	void *handler_state;                   /* the async handler's own state */
+	/* set by the edge: req_ctx_done lands here */
+	void (*done_fn)(struct req_ctx *ctx, enum status rc);
+	char id[64];             /* request id for logs */
+	char route[32];          /* route name for the access line */
+	char err[256];           /* detail of the last failure (logged, never sent) */
+	unsigned upstream_calls; /* number of calls to Authy */
+	long upstream_ms;        /* time spent in them */
+	long long start_ms;      /* monotonic ms when the request was accepted */
+	long long deadline_ms;   /* monotonic ms by which the reply must be sent */
 };
 
 /*
@@ -88,6 +103,14 @@ struct req_ctx {
  * The string is borrowed from req. Thread-safe for distinct requests.
  */
 const char *request_param(const struct request *req, const char *name);
+
+/*
+ * req_ctx_done - complete a request whose handler returned STATUS_ASYNC: rc is
+ * what the handler would have returned (res filled on STATUS_OK); the edge
+ * turns it into the reply, writes the access line and frees ctx, req and res.
+ * Exactly once per STATUS_ASYNC; loop thread only.
+ */
+void req_ctx_done(struct req_ctx *ctx, enum status rc);
 
 /*
  * ctx_seterr - printf into ctx->err (truncating). Not thread-safe for one ctx.

@@ -146,13 +146,23 @@ router_dispatch(struct req_ctx *ctx, struct response *res)
 	if (rc != STATUS_OK)
 		goto out;
 	rc = r->fn(ctx, res);
+	if (rc == STATUS_ASYNC)
+		return rc;
 out:
 	if (rc != STATUS_OK) {
-		log_failure(ctx, rc);
-		response_free(res);
-		b2c_reply_error(res, rc, ctx->id);
+		router_complete(ctx, rc, res);
 		if (rc == STATUS_METHOD)
 			res->allow = r->methods;
 	}
 	return rc;
+}
+
+void
+router_complete(struct req_ctx *ctx, enum status rc, struct response *res)
+{
+	if (rc == STATUS_OK)
+		return;
+	log_failure(ctx, rc);
+	response_free(res);
+	b2c_reply_error(res, rc, ctx->id);
 }

@@ -18,9 +18,18 @@
  * router_dispatch - route ctx->req, run the handler, and leave the reply in
  * res (always filled: on failure with the B2C-shaped error body). Sets
  * ctx->route. Returns the request's outcome (STATUS_OK or the failure), which
- * is already logged with its detail. Thread-safe for distinct ctx.
+ * is already logged with its detail; or STATUS_ASYNC when the handler
+ * completes later through req_ctx_done (res untouched until then). Thread-safe
+ * for distinct ctx.
  */
 enum status router_dispatch(struct req_ctx *ctx, struct response *res);
+
+/*
+ * router_complete - turn the outcome rc of a request whose handler returned
+ * STATUS_ASYNC into its reply, as router_dispatch does for synchronous ones:
+ * on failure logged and res replaced by the B2C-shaped error. Loop thread.
+ */
+void router_complete(struct req_ctx *ctx, enum status rc, struct response *res);
 
 /*
  * router_path_equal - case-insensitive path comparison that ignores one

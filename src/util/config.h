@@ -73,6 +73,9 @@ struct config {
 	char *callback_path;       /* callback_path: OneTouch callback route, /api/authy/callback */
 	char *callback_url;        /* callback_url: signed URL; NULL = https://HTTP_HOST + path */
 	long callback_max_age_s;   /* callback_max_age_s: nonce freshness window, default 300 */
+	long max_connections;      /* max_connections: open FastCGI connections, default 4096 */
+	long request_read_timeout_ms; /* request_read_timeout_ms: deadline to deliver a request */
+	long max_params_bytes;        /* max_params_bytes: FastCGI params per request, 65536 */
 };
 
 /*

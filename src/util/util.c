@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -228,4 +229,37 @@ util_stack_trim(void)
 	hi = ((uintptr_t)&here - STACK_KEEP_BYTES) & ~(page - 1);
 	if (addr != NULL && hi > lo && hi < (uintptr_t)addr + size)
 		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+char *
+util_quote(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+	const char *p = s ? s : "-";
+
+	if (outlen < 8) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return out;
+	}
+	out[o++] = '"';
+	/* Keep room for "...", the closing quote and the NUL. */
+	for (; *p != '\0' && o + 4 + 5 < outlen; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	if (*p != '\0') {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
 }

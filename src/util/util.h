@@ -75,6 +75,15 @@ char *util_mask_phone(const char *phone, char *out, size_t outlen);
  */
 char *util_mask_email(const char *email, char *out, size_t outlen);
 
+/*
+ * util_quote - a double-quoted logfmt value of s in out (size outlen): '"' and
+ * '\\' are escaped with a backslash, control characters and bytes >= 0x7f
+ * become \xHH, and a value too long ends in "..." inside the quotes, so a
+ * client-supplied string can never end the field or start another one. NULL
+ * s gives "-" (quoted). Returns out. Pure.
+ */
+char *util_quote(const char *s, char *out, size_t outlen);
+
 /* util_hexval - value of one hex digit (either case), or -1. Pure. */
 int util_hexval(int c);
 

@@ -126,6 +126,20 @@ test_is_digits(void)
 }
 
 static void
+test_quote(void)
+{
+	char out[32], small[12];
+
+	CHECK_STR(util_quote("GET", out, sizeof(out)), "\"GET\"");
+	CHECK_STR(util_quote(NULL, out, sizeof(out)), "\"-\"");
+	CHECK_STR(util_quote("a\" x=\"y", out, sizeof(out)), "\"a\\\" x=\\\"y\"");
+	CHECK_STR(util_quote("b\\\n\x7f\xc3", out, sizeof(out)), "\"b\\\\\\x0a\\x7f\\xc3\"");
+	CHECK_STR(util_quote("GET status=200 x", small, sizeof(small)), "\"GE...\"");
+	CHECK_STR(util_quote("\"\"\"\"\"\"", small, sizeof(small)), "\"\\\"...\"");
+	CHECK(strlen(util_quote("\x01\x01\x01\x01\x01\x01", small, sizeof(small))) < sizeof(small));
+}
+
+static void
 test_sanitize(void)
 {
 	char out[16];
@@ -271,6 +285,7 @@ main(void)
 	RUN(test_ct_equal);
 	RUN(test_parse_long);
 	RUN(test_is_digits);
+	RUN(test_quote);
 	RUN(test_sanitize);
 	RUN(test_masks);
 	RUN(test_trim);

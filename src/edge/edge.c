@@ -1,0 +1,633 @@
+/*
+ * edge.c - connections and requests on the loop (see edge.h). A connection
+ * is watched edge-triggered and pre-read with MSG_PEEK until fcgi_scan says
+ * the whole request is there; only then does libfcgi parse it, so its reads
+ * find their data. One context per request, freed at one point (finish),
+ * with exactly one access line. Synchronous handlers other than health and
+ * metrics run on the bridge pool; the rest runs on the loop thread.
+ */
+#define _GNU_SOURCE /* accept4 */
+#include "edge.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "b2c.h"
+#include "bridge.h"
+#include "config.h"
+#include "crypto.h"
+#include "fcgi_io.h"
+#include "fcgi_scan.h"
+#include "log.h"
+#include "loop.h"
+#include "metrics.h"
+#include "router.h"
+#include "util.h"
+
+#define PEEK_START 4096
+#define SEND_TIMEOUT_MS 2000 /* a web server that does not read the reply */
+#define RECV_TIMEOUT_MS 1000 /* libfcgi only reads what has arrived; a bound anyway */
+#define DRAIN_GRACE_MS 2000  /* after the wait budget, before in-flight requests are aborted */
+#define ACCEPT_BATCH 64
+#define ACCEPT_PAUSE_MS 100 /* out of file descriptors: retry accepting after this */
+
+struct ereq;
+
+struct conn {
+	struct edge *e;
+	int fd;
+	struct loop_watch *w;
+	struct loop_timer *deadline;
+	struct fcgi_scan scan;
+	unsigned char *buf; /* peeked bytes of the request, NULL while idle */
+	size_t cap, seen;
+	struct ereq *req; /* the request in flight, or NULL */
+	struct conn *prev, *next;
+};
+
+struct ereq {
+	struct conn *c;
+	struct fcgi_conn *fc;
+	struct request req;
+	struct response res;
+	struct req_ctx ctx;
+	atomic_int gone; /* the web server dropped the connection */
+	int too_large;
+	int in_pool;
+	enum status rc; /* the outcome from the pool */
+};
+
+struct edge {
+	struct edge_opts o;
+	struct loop_watch *lw;
+	struct loop_timer *accept_pause, *drain_timer;
+	struct bridge *pool;
+	struct conn *conns;
+	long nconns, inflight;
+	int cap_logged;
+	int draining;
+	void (*drained)(void *arg);
+	void *drained_arg;
+	size_t params_max, body_max, peek_max;
+	char id_prefix[17];
+	unsigned long next_id;
+};
+
+static void conn_read(struct conn *c);
+static void finish(struct ereq *r, enum status rc);
+
+static void
+check_drained(struct edge *e)
+{
+	if (e->draining && e->inflight == 0 && e->drained != NULL) {
+		void (*fn)(void *) = e->drained;
+		e->drained = NULL;
+		loop_timer_disarm(e->drain_timer);
+		fn(e->drained_arg);
+	}
+}
+
+static void
+conn_close(struct conn *c)
+{
+	struct edge *e = c->e;
+
+	loop_watch_del(e->o.loop, c->w);
+	loop_timer_free(c->deadline);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		e->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	e->nconns--;
+	free(c);
+}
+
+/* Back to waiting for a request: a new connection or a kept one. */
+static void
+conn_idle(struct conn *c)
+{
+	memset(&c->scan, 0, sizeof(c->scan));
+	free(c->buf);
+	c->buf = NULL;
+	c->cap = c->seen = 0;
+	loop_timer_arm(c->deadline,
+	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
+}
+
+static void
+on_deadline(void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->seen == 0)
+		log_debug("idle FastCGI connection closed after %ld ms",
+		          c->e->o.cfg->request_read_timeout_ms);
+	else
+		log_warnx("FastCGI request not complete within %ld ms (%zu bytes): connection "
+		          "closed",
+		          c->e->o.cfg->request_read_timeout_ms, c->seen);
+	conn_close(c);
+}
+
+static void
+abort_request(struct ereq *r)
+{
+	if (atomic_exchange(&r->gone, 1))
+		return;
+	if (!r->in_pool && r->ctx.on_abort != NULL)
+		r->ctx.on_abort(&r->ctx); /* may finish r and close its connection */
+}
+
+/* Readable while a request is in flight: nothing is expected, so EOF or data is an abort. */
+static void
+check_abort(struct conn *c)
+{
+	char b;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	abort_request(c->req);
+}
+
+static void
+on_conn(void *arg, int fd, unsigned events)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)events;
+	if (c->req != NULL)
+		check_abort(c);
+	else
+		conn_read(c);
+}
+
+/* A request id from the web server when it is sane, else a generated one. */
+static void
+set_request_id(struct edge *e, struct req_ctx *ctx, const struct request *req)
+{
+	const char *rid = request_param(req, REQUEST_P_REQUEST_ID);
+	size_t n;
+
+	if (rid == NULL)
+		rid = request_param(req, REQUEST_P_HTTP_REQUEST_ID);
+	n = rid ? strlen(rid) : 0;
+	if (n > 0 && n < sizeof(ctx->id) &&
+	    strspn(rid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") == n)
+		util_strlcpy(ctx->id, rid, sizeof(ctx->id));
+	else
+		snprintf(ctx->id, sizeof(ctx->id), "%s%08lx", e->id_prefix,
+		         e->next_id++ & 0xffffffffUL);
+	log_set_request_id(ctx->id);
+}
+
+static void
+access_line(const struct ereq *r, enum status rc)
+{
+	char method[48], path[200];
+
+	log_fields(LOG_LVL_INFO,
+	           "event=access method=%s path=%s route=%s status=%d outcome=%s "
+	           "upstream_calls=%u upstream_ms=%ld ms=%lld",
+	           util_quote(r->req.method[0] ? r->req.method : "-", method, sizeof(method)),
+	           util_quote(r->req.path, path, sizeof(path)), r->ctx.route, r->res.http_status,
+	           status_str(rc), r->ctx.upstream_calls, r->ctx.upstream_ms,
+	           util_now_ms() - r->ctx.start_ms);
+}
+
+/* Write the reply; returns 1 when the connection stays open for the next request. */
+static int
+reply(struct ereq *r)
+{
+	if (atomic_load(&r->gone) || fcgi_io_write_response(r->fc, &r->res) != STATUS_OK) {
+		log_info("web server closed the connection before the reply");
+		return 0;
+	}
+	if (!fcgi_io_finish(r->fc)) {
+		r->c->fd = -1; /* libfcgi closed it */
+		return 0;
+	}
+	return !r->too_large && !r->c->e->draining;
+}
+
+/* The one end of every request: reply, access line, metrics, free. */
+static void
+finish(struct ereq *r, enum status rc)
+{
+	struct conn *c = r->c;
+	struct edge *e = c->e;
+	int keep;
+
+	log_set_request_id(r->ctx.id);
+	keep = reply(r);
+	access_line(r, rc);
+	metrics_request(r->ctx.route, rc);
+	fcgi_io_conn_free(r->fc);
+	response_free(&r->res);
+	free(r);
+	c->req = NULL;
+	e->inflight--;
+	log_set_request_id(NULL);
+	if (keep) {
+		conn_idle(c);
+		conn_read(c); /* the next request may be there already */
+	} else {
+		conn_close(c);
+	}
+	check_drained(e);
+}
+
+static struct ereq *
+ereq_of(struct req_ctx *ctx)
+{
+	return (struct ereq *)(void *)((char *)ctx - offsetof(struct ereq, ctx));
+}
+
+/* req_ctx_done of an async handler. */
+static void
+on_done(struct req_ctx *ctx, enum status rc)
+{
+	struct ereq *r = ereq_of(ctx);
+
+	router_complete(ctx, rc, &r->res);
+	finish(r, rc);
+}
+
+static int
+client_gone(void *arg)
+{
+	struct ereq *r = arg;
+
+	return atomic_load(&r->gone);
+}
+
+static void
+run_in_pool(void *item)
+{
+	struct ereq *r = item;
+
+	log_set_request_id(r->ctx.id);
+	r->rc = router_dispatch(&r->ctx, &r->res);
+	log_set_request_id(NULL);
+}
+
+static void
+pool_done(void *item)
+{
+	struct ereq *r = item;
+
+	finish(r, r->rc);
+}
+
+/* Health and metrics answer on the loop at once; the rest waits on the pool. */
+static void
+dispatch(struct ereq *r)
+{
+	struct edge *e = r->c->e;
+	const char *path = r->req.path;
+	enum status rc;
+
+	if (router_path_equal(path, ROUTE_HEALTH) || router_path_equal(path, ROUTE_METRICS)) {
+		rc = router_dispatch(&r->ctx, &r->res);
+		if (rc != STATUS_ASYNC)
+			finish(r, rc);
+		return;
+	}
+	r->in_pool = 1;
+	rc = bridge_submit(e->pool, run_in_pool, r);
+	if (rc != STATUS_OK) {
+		r->in_pool = 0;
+		log_warnx("request refused: %s", status_str(rc));
+		b2c_reply_error(&r->res, rc, r->ctx.id);
+		finish(r, rc);
+	}
+}
+
+static struct ereq *
+ereq_new(struct conn *c, int too_large)
+{
+	struct edge *e = c->e;
+	struct ereq *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->fc = fcgi_io_conn_new(c->fd);
+	if (r->fc == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->c = c;
+	r->too_large = too_large;
+	r->ctx = (struct req_ctx){.req = &r->req,
+	                          .cfg = e->o.cfg,
+	                          .provider = e->o.provider,
+	                          .loop = e->o.loop,
+	                          .up = e->o.up,
+	                          .exec = e->o.exec,
+	                          .tracker = e->o.tracker,
+	                          .done_fn = on_done};
+	r->ctx.start_ms = loop_now_ms(e->o.loop);
+	r->ctx.deadline_ms = r->ctx.start_ms + e->o.cfg->wait_budget_ms;
+	util_strlcpy(r->ctx.route, "other", sizeof(r->ctx.route));
+	return r;
+}
+
+/* The whole request has arrived (or its body is over the cap): parse and run it. */
+static void
+start_request(struct conn *c, int too_large)
+{
+	struct edge *e = c->e;
+	struct ereq *r;
+	enum status rc;
+
+	loop_timer_disarm(c->deadline);
+	free(c->buf);
+	c->buf = NULL;
+	r = ereq_new(c, too_large);
+	if (r == NULL) {
+		log_warnx("out of memory for a request: connection closed");
+		conn_close(c);
+		return;
+	}
+	if (fcgi_io_parse(r->fc) != STATUS_OK) {
+		log_warnx("FastCGI request refused by libfcgi: connection closed");
+		c->fd = -1;
+		fcgi_io_conn_free(r->fc);
+		free(r);
+		conn_close(c);
+		return;
+	}
+	c->req = r;
+	e->inflight++;
+	rc = fcgi_io_read_request(r->fc, e->body_max, too_large, &r->req);
+	r->req.now_s = (long long)time(NULL);
+	r->req.client_gone = client_gone;
+	r->req.client_arg = r;
+	set_request_id(e, &r->ctx, &r->req);
+	if (rc == STATUS_OK && e->draining)
+		rc = STATUS_UNAVAILABLE;
+	if (rc != STATUS_OK) {
+		log_warnx("request refused: %s", status_str(rc));
+		b2c_reply_error(&r->res, rc, r->ctx.id);
+		finish(r, rc);
+		return;
+	}
+	dispatch(r);
+	log_set_request_id(NULL);
+}
+
+/* Peek at everything received so far; returns bytes seen, 0 at EOF, -1 on error or EAGAIN. */
+static ssize_t
+peek_all(struct conn *c)
+{
+	size_t cap = c->e->peek_max;
+
+	for (;;) {
+		ssize_t n;
+		if (c->buf == NULL || (c->seen == c->cap && c->cap < cap)) {
+			size_t want = c->cap ? c->cap * 2 : PEEK_START;
+			unsigned char *b = realloc(c->buf, want < cap ? want : cap);
+			if (b == NULL)
+				return -1;
+			c->buf = b;
+			c->cap = want < cap ? want : cap;
+		}
+		n = recv(c->fd, c->buf, c->cap, MSG_PEEK | MSG_DONTWAIT);
+		if (n <= 0)
+			return n;
+		c->seen = (size_t)n;
+		if (c->seen < c->cap || c->cap == cap)
+			return n;
+	}
+}
+
+static void
+conn_read(struct conn *c)
+{
+	struct edge *e = c->e;
+	ssize_t n = peek_all(c);
+	enum fcgi_scan_result r;
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		if (c->seen > 0)
+			log_info("web server closed a FastCGI connection mid-request (%zu bytes)",
+			         c->seen);
+		conn_close(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	r = fcgi_scan_step(&c->scan, c->buf, c->seen, e->params_max, e->body_max);
+	if (r == FCGI_SCAN_BAD) {
+		log_warnx("FastCGI protocol violation: %s: connection closed", c->scan.why);
+		conn_close(c);
+	} else if (r == FCGI_SCAN_MORE && c->seen >= e->peek_max) {
+		log_warnx("FastCGI request over %zu bytes: connection closed", e->peek_max);
+		conn_close(c);
+	} else if (r != FCGI_SCAN_MORE) {
+		start_request(c, r == FCGI_SCAN_TOO_LARGE);
+	}
+}
+
+static void
+set_timeouts(int fd)
+{
+	struct timeval snd = {.tv_sec = SEND_TIMEOUT_MS / 1000,
+	                      .tv_usec = (SEND_TIMEOUT_MS % 1000) * 1000};
+	struct timeval rcv = {.tv_sec = RECV_TIMEOUT_MS / 1000,
+	                      .tv_usec = (RECV_TIMEOUT_MS % 1000) * 1000};
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
+}
+
+static void
+conn_new(struct edge *e, int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->e = e;
+	c->fd = fd;
+	set_timeouts(fd);
+	if (loop_timer_new(e->o.loop, on_deadline, c, &c->deadline) != STATUS_OK ||
+	    loop_watch_add(e->o.loop, fd, LOOP_READ, 1, on_conn, c, &c->w) != STATUS_OK) {
+		loop_timer_free(c->deadline);
+		free(c);
+		close(fd);
+		log_warnx("cannot watch a new connection");
+		return;
+	}
+	c->next = e->conns;
+	if (e->conns != NULL)
+		e->conns->prev = c;
+	e->conns = c;
+	e->nconns++;
+	conn_idle(c);
+}
+
+static void
+on_accept_pause(void *arg)
+{
+	struct edge *e = arg;
+
+	if (!e->draining)
+		loop_watch_mod(e->o.loop, e->lw, LOOP_READ);
+}
+
+/* accept() failed: true when the listener should be retried later. */
+static int
+accept_failed(struct edge *e)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+		return 0;
+	log_warn("accept");
+	/* Out of descriptors (or worse): do not spin; look again shortly. */
+	loop_watch_mod(e->o.loop, e->lw, 0);
+	loop_timer_arm(e->accept_pause, loop_now_ms(e->o.loop) + ACCEPT_PAUSE_MS);
+	return 1;
+}
+
+static void
+on_listen(void *arg, int fd, unsigned events)
+{
+	struct edge *e = arg;
+
+	(void)events;
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		int s = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (s < 0) {
+			accept_failed(e);
+			return;
+		}
+		if (e->nconns >= e->o.cfg->max_connections) {
+			close(s);
+			if (!e->cap_logged)
+				log_warnx(
+				    "max_connections (%ld) reached: new connections are closed",
+				    e->o.cfg->max_connections);
+			e->cap_logged = 1;
+			continue;
+		}
+		e->cap_logged = 0;
+		conn_new(e, s);
+	}
+}
+
+static void
+on_drain_timeout(void *arg)
+{
+	struct edge *e = arg;
+	struct conn *next;
+
+	log_warnx("requests still running after the drain budget: aborting them");
+	for (struct conn *c = e->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->req != NULL)
+			abort_request(c->req);
+	}
+}
+
+static enum status
+edge_init(struct edge *e, const struct edge_opts *opts)
+{
+	const struct config *cfg = opts->cfg;
+	int fl = fcntl(opts->listen_fd, F_GETFL);
+
+	e->o = *opts;
+	e->params_max = (size_t)cfg->max_params_bytes;
+	e->body_max = (size_t)cfg->max_body_bytes;
+	e->peek_max = e->params_max + e->body_max + 2 * 65536;
+	if (fl < 0 || fcntl(opts->listen_fd, F_SETFL, fl | O_NONBLOCK) != 0)
+		return STATUS_INTERNAL;
+	if (crypto_random_hex(4, e->id_prefix, sizeof(e->id_prefix)) != STATUS_OK)
+		return STATUS_INTERNAL;
+	if (loop_timer_new(opts->loop, on_accept_pause, e, &e->accept_pause) != STATUS_OK ||
+	    loop_timer_new(opts->loop, on_drain_timeout, e, &e->drain_timer) != STATUS_OK)
+		return STATUS_NOMEM;
+	if (bridge_new(opts->loop, (int)cfg->workers, (int)cfg->max_workers, pool_done, &e->pool) !=
+	    STATUS_OK)
+		return STATUS_INTERNAL;
+	return loop_watch_add(opts->loop, opts->listen_fd, LOOP_READ, 0, on_listen, e, &e->lw);
+}
+
+enum status
+edge_start(const struct edge_opts *opts, struct edge **out)
+{
+	struct edge *e = calloc(1, sizeof(*e));
+	enum status rc;
+
+	if (e == NULL)
+		return STATUS_NOMEM;
+	rc = edge_init(e, opts);
+	if (rc != STATUS_OK) {
+		edge_free(e);
+		e = NULL;
+	}
+	*out = e;
+	return rc;
+}
+
+void
+edge_drain(struct edge *e, void (*drained)(void *arg), void *arg)
+{
+	struct conn *next;
+	long idle = 0;
+
+	e->draining = 1;
+	e->drained = drained;
+	e->drained_arg = arg;
+	loop_watch_del(e->o.loop, e->lw);
+	e->lw = NULL;
+	loop_timer_disarm(e->accept_pause);
+	for (struct conn *c = e->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->req == NULL) {
+			conn_close(c);
+			idle++;
+		}
+	}
+	log_info("draining: %ld connections without a request closed, %ld requests in flight", idle,
+	         e->inflight);
+	loop_timer_arm(e->drain_timer,
+	               loop_now_ms(e->o.loop) + e->o.cfg->wait_budget_ms + DRAIN_GRACE_MS);
+	check_drained(e);
+}
+
+void
+edge_free(struct edge *e)
+{
+	if (e == NULL)
+		return;
+	bridge_free(e->pool);
+	while (e->conns != NULL) {
+		struct conn *c = e->conns;
+		if (c->req != NULL) {
+			fcgi_io_conn_free(c->req->fc);
+			response_free(&c->req->res);
+			free(c->req);
+		}
+		conn_close(c);
+	}
+	loop_watch_del(e->o.loop, e->lw);
+	loop_timer_free(e->accept_pause);
+	loop_timer_free(e->drain_timer);
+	free(e);
+}

@@ -1,0 +1,51 @@
+/*
+ * edge.h - the FastCGI edge on the event loop: it accepts connections (with a
+ * cap), pre-reads each request with a deadline and caps on params and body
+ * before libfcgi parses it, runs the router, notices client aborts, writes the
+ * reply and the access line, keeps FCGI_KEEP_CONN connections, and drains.
+ */
+#ifndef B2CAUTHY_EDGE_H
+#define B2CAUTHY_EDGE_H
+
+#include "status.h"
+
+struct config;
+struct executor;
+struct loop;
+struct provider;
+struct tracker;
+struct upstream;
+struct edge;
+
+struct edge_opts {
+	int listen_fd; /* listening socket, made non-blocking; stays the caller's */
+	const struct config *cfg;
+	const struct provider *provider;
+	struct loop *loop;
+	struct executor *exec;
+	struct tracker *tracker;
+	struct upstream *up;
+};
+
+/*
+ * edge_start - start accepting on opts->listen_fd. The opts pointers must
+ * outlive the edge. Returns STATUS_OK with *out (edge_free), or STATUS_NOMEM /
+ * STATUS_INTERNAL. Loop thread only.
+ */
+enum status edge_start(const struct edge_opts *opts, struct edge **out);
+
+/*
+ * edge_drain - stop accepting and close every connection that has no request
+ * in flight (idle, stalled or half-sent) at once; requests in flight finish,
+ * and those still running after the wait budget are aborted. drained(arg) is
+ * called on the loop thread once no request is left. Loop thread only.
+ */
+void edge_drain(struct edge *e, void (*drained)(void *arg), void *arg);
+
+/*
+ * edge_free - close every connection and free the edge (after the drain, with
+ * the loop stopped). NULL is a no-op. Loop thread only.
+ */
+void edge_free(struct edge *e);
+
+#endif
