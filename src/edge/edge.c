@@ -1,10 +1,12 @@
 /*
- * edge.c - connections and requests on the loop (see edge.h). A connection
- * is watched edge-triggered and pre-read with MSG_PEEK until fcgi_scan says
- * the whole request is there; only then does libfcgi parse it, so its reads
- * find their data. One context per request, freed at one point (finish),
- * with exactly one access line. Synchronous handlers other than health and
- * metrics run on the bridge pool; the rest runs on the loop thread.
+ * edge.c - connections and requests on the loop (see edge.h). The loop reads
+ * a connection into its own buffer until fcgi_scan says the whole request is
+ * there; then libfcgi parses those bytes from a socketpair (so its reads
+ * never wait, and the web server never has to hold more than its socket
+ * buffer), and the reply goes out through libfcgi on the connection itself.
+ * One context per request, freed at one point (finish), with exactly one
+ * access line. Synchronous handlers other than health and metrics run on the
+ * bridge pool; the rest runs on the loop thread.
  */
 #define _GNU_SOURCE /* accept4 */
 #include "edge.h"
@@ -32,7 +34,7 @@
 #include "router.h"
 #include "util.h"
 
-#define PEEK_START 4096
+#define BUF_START 4096
 #define SEND_TIMEOUT_MS 2000 /* a web server that does not read the reply */
 #define RECV_TIMEOUT_MS 1000 /* libfcgi only reads what has arrived; a bound anyway */
 #define DRAIN_GRACE_MS 2000  /* after the wait budget, before in-flight requests are aborted */
@@ -47,8 +49,8 @@ struct conn {
 	struct loop_watch *w;
 	struct loop_timer *deadline;
 	struct fcgi_scan scan;
-	unsigned char *buf; /* peeked bytes of the request, NULL while idle */
-	size_t cap, seen;
+	unsigned char *buf; /* bytes of the request read so far, NULL while idle */
+	size_t cap, len;
 	struct ereq *req; /* the request in flight, or NULL */
 	struct conn *prev, *next;
 };
@@ -120,9 +122,11 @@ static void
 conn_idle(struct conn *c)
 {
 	memset(&c->scan, 0, sizeof(c->scan));
-	free(c->buf);
-	c->buf = NULL;
-	c->cap = c->seen = 0;
+	if (c->len == 0) {
+		free(c->buf);
+		c->buf = NULL;
+		c->cap = 0;
+	}
 	loop_timer_arm(c->deadline,
 	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
 }
@@ -132,13 +136,13 @@ on_deadline(void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->seen == 0)
+	if (c->len == 0)
 		log_debug("idle FastCGI connection closed after %ld ms",
 		          c->e->o.cfg->request_read_timeout_ms);
 	else
 		log_warnx("FastCGI request not complete within %ld ms (%zu bytes): connection "
 		          "closed",
-		          c->e->o.cfg->request_read_timeout_ms, c->seen);
+		          c->e->o.cfg->request_read_timeout_ms, c->len);
 	conn_close(c);
 }
 
@@ -160,6 +164,8 @@ check_abort(struct conn *c)
 
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
+	/* Level-triggered: stop watching, the connection closes after the request. */
+	loop_watch_mod(c->e->o.loop, c->w, 0);
 	abort_request(c->req);
 }
 
@@ -209,7 +215,7 @@ access_line(const struct ereq *r, enum status rc)
 	           util_now_ms() - r->ctx.start_ms);
 }
 
-/* Write the reply; returns 1 when the connection stays open for the next request. */
+/* Write the reply; returns 1 when it went out. */
 static int
 reply(struct ereq *r)
 {
@@ -217,6 +223,13 @@ reply(struct ereq *r)
 		log_info("web server closed the connection before the reply");
 		return 0;
 	}
+	return 1;
+}
+
+/* End the request (this frees libfcgi's params); 1 when the connection stays open. */
+static int
+end_request(struct ereq *r)
+{
 	if (!fcgi_io_finish(r->fc)) {
 		r->c->fd = -1; /* libfcgi closed it */
 		return 0;
@@ -236,6 +249,7 @@ finish(struct ereq *r, enum status rc)
 	keep = reply(r);
 	access_line(r, rc);
 	metrics_request(r->ctx.route, rc);
+	keep = keep && end_request(r);
 	fcgi_io_conn_free(r->fc);
 	response_free(&r->res);
 	free(r);
@@ -318,14 +332,14 @@ dispatch(struct ereq *r)
 }
 
 static struct ereq *
-ereq_new(struct conn *c, int too_large)
+ereq_new(struct conn *c, int fd, int too_large)
 {
 	struct edge *e = c->e;
 	struct ereq *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
 		return NULL;
-	r->fc = fcgi_io_conn_new(c->fd);
+	r->fc = fcgi_io_conn_new(fd);
 	if (r->fc == NULL) {
 		free(r);
 		return NULL;
@@ -346,6 +360,58 @@ ereq_new(struct conn *c, int too_large)
 	return r;
 }
 
+/*
+ * A socketpair holding the request's bytes, for libfcgi to parse: its read
+ * end in *fd. The bytes leave the buffer (a next request stays in it).
+ */
+static enum status
+load_pair(struct conn *c, int *fd)
+{
+	size_t used = c->scan.used;
+	int sp[2], sz = (int)(2 * used + 65536);
+	ssize_t n;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+		return STATUS_INTERNAL;
+	setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	n = send(sp[1], c->buf, used, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(sp[1]);
+	if (n != (ssize_t)used) {
+		close(sp[0]);
+		return STATUS_INTERNAL;
+	}
+	memmove(c->buf, c->buf + used, c->len - used);
+	c->len -= used;
+	*fd = sp[0];
+	return STATUS_OK;
+}
+
+/* libfcgi parses the request from the pair; the reply goes to the connection. */
+static struct ereq *
+parse_request(struct conn *c, int too_large)
+{
+	struct ereq *r;
+	int fd;
+
+	if (load_pair(c, &fd) != STATUS_OK) {
+		log_warn("cannot hand a request to libfcgi");
+		return NULL;
+	}
+	r = ereq_new(c, fd, too_large);
+	if (r == NULL) {
+		log_warnx("out of memory for a request");
+		close(fd);
+		return NULL;
+	}
+	if (fcgi_io_parse(r->fc) != STATUS_OK) {
+		log_warnx("FastCGI request refused by libfcgi");
+		fcgi_io_conn_free(r->fc); /* libfcgi closed fd */
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
 /* The whole request has arrived (or its body is over the cap): parse and run it. */
 static void
 start_request(struct conn *c, int too_large)
@@ -355,25 +421,15 @@ start_request(struct conn *c, int too_large)
 	enum status rc;
 
 	loop_timer_disarm(c->deadline);
-	free(c->buf);
-	c->buf = NULL;
-	r = ereq_new(c, too_large);
+	r = parse_request(c, too_large);
 	if (r == NULL) {
-		log_warnx("out of memory for a request: connection closed");
-		conn_close(c);
-		return;
-	}
-	if (fcgi_io_parse(r->fc) != STATUS_OK) {
-		log_warnx("FastCGI request refused by libfcgi: connection closed");
-		c->fd = -1;
-		fcgi_io_conn_free(r->fc);
-		free(r);
 		conn_close(c);
 		return;
 	}
 	c->req = r;
 	e->inflight++;
 	rc = fcgi_io_read_request(r->fc, e->body_max, too_large, &r->req);
+	close(fcgi_io_attach(r->fc, c->fd));
 	r->req.now_s = (long long)time(NULL);
 	r->req.client_gone = client_gone;
 	r->req.client_arg = r;
@@ -390,52 +446,52 @@ start_request(struct conn *c, int too_large)
 	log_set_request_id(NULL);
 }
 
-/* Peek at everything received so far; returns bytes seen, 0 at EOF, -1 on error or EAGAIN. */
-static ssize_t
-peek_all(struct conn *c)
+/* Read what has arrived; returns 1 to go on, 0 at EOF or on an error. */
+static int
+read_more(struct conn *c)
 {
-	size_t cap = c->e->peek_max;
+	size_t max = c->e->peek_max;
 
-	for (;;) {
+	while (c->len < max) {
 		ssize_t n;
-		if (c->buf == NULL || (c->seen == c->cap && c->cap < cap)) {
-			size_t want = c->cap ? c->cap * 2 : PEEK_START;
-			unsigned char *b = realloc(c->buf, want < cap ? want : cap);
+		if (c->len == c->cap) {
+			size_t want = c->cap ? c->cap * 2 : BUF_START;
+			unsigned char *b = realloc(c->buf, want < max ? want : max);
 			if (b == NULL)
-				return -1;
+				break;
 			c->buf = b;
-			c->cap = want < cap ? want : cap;
+			c->cap = want < max ? want : max;
 		}
-		n = recv(c->fd, c->buf, c->cap, MSG_PEEK | MSG_DONTWAIT);
-		if (n <= 0)
-			return n;
-		c->seen = (size_t)n;
-		if (c->seen < c->cap || c->cap == cap)
-			return n;
+		n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+		if (n > 0) {
+			c->len += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			break;
+		return 0;
 	}
+	return 1;
 }
 
 static void
 conn_read(struct conn *c)
 {
 	struct edge *e = c->e;
-	ssize_t n = peek_all(c);
-	enum fcgi_scan_result r;
+	int more = read_more(c);
+	enum fcgi_scan_result r = FCGI_SCAN_MORE;
 
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-		if (c->seen > 0)
+	if (c->len > 0)
+		r = fcgi_scan_step(&c->scan, c->buf, c->len, e->params_max, e->body_max);
+	if (!more && (r == FCGI_SCAN_MORE || r == FCGI_SCAN_BAD)) {
+		if (c->len > 0)
 			log_info("web server closed a FastCGI connection mid-request (%zu bytes)",
-			         c->seen);
+			         c->len);
 		conn_close(c);
-		return;
-	}
-	if (n < 0)
-		return;
-	r = fcgi_scan_step(&c->scan, c->buf, c->seen, e->params_max, e->body_max);
-	if (r == FCGI_SCAN_BAD) {
+	} else if (r == FCGI_SCAN_BAD) {
 		log_warnx("FastCGI protocol violation: %s: connection closed", c->scan.why);
 		conn_close(c);
-	} else if (r == FCGI_SCAN_MORE && c->seen >= e->peek_max) {
+	} else if (r == FCGI_SCAN_MORE && c->len >= e->peek_max) {
 		log_warnx("FastCGI request over %zu bytes: connection closed", e->peek_max);
 		conn_close(c);
 	} else if (r != FCGI_SCAN_MORE) {
@@ -468,7 +524,7 @@ conn_new(struct edge *e, int fd)
 	c->fd = fd;
 	set_timeouts(fd);
 	if (loop_timer_new(e->o.loop, on_deadline, c, &c->deadline) != STATUS_OK ||
-	    loop_watch_add(e->o.loop, fd, LOOP_READ, 1, on_conn, c, &c->w) != STATUS_OK) {
+	    loop_watch_add(e->o.loop, fd, LOOP_READ, 0, on_conn, c, &c->w) != STATUS_OK) {
 		loop_timer_free(c->deadline);
 		free(c);
 		close(fd);

@@ -156,9 +156,12 @@ fcgi_io_conn_free(struct fcgi_conn *c)
 }
 
 int
-fcgi_io_fd(const struct fcgi_conn *c)
+fcgi_io_attach(struct fcgi_conn *c, int fd)
 {
-	return c->req.ipcFd;
+	int old = c->req.ipcFd;
+
+	c->req.ipcFd = fd;
+	return old;
 }
 
 enum status

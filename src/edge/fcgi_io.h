@@ -35,19 +35,16 @@ enum status fcgi_io_listen(const char *spec, int backlog, int *fd, char *err, si
 int fcgi_io_inherited_fd(void);
 
 /*
- * fcgi_io_conn_new - request state for the accepted connection fd, whose
- * whole request (up to the empty STDIN record, see fcgi_scan.h) has arrived.
- * The fd stays the caller's, except that fcgi_io_parse and fcgi_io_finish may
- * close it (fcgi_io_fd then returns -1). NULL when out of memory. Thread-safe
- * for distinct connections.
+ * fcgi_io_conn_new - request state reading from fd, which holds a whole
+ * request (up to the empty STDIN record, see fcgi_scan.h). The fd stays the
+ * caller's, except that fcgi_io_parse and fcgi_io_finish may close it. NULL
+ * when out of memory. Thread-safe for
+ * distinct connections.
  */
 struct fcgi_conn *fcgi_io_conn_new(int fd);
 
 /* fcgi_io_conn_free - free the request state; never closes the fd. NULL is a no-op. */
 void fcgi_io_conn_free(struct fcgi_conn *c);
-
-/* fcgi_io_fd - the connection's fd, or -1 once libfcgi has closed it. */
-int fcgi_io_fd(const struct fcgi_conn *c);
 
 /*
  * fcgi_io_parse - let libfcgi read BEGIN_REQUEST and the params (without
@@ -55,6 +52,13 @@ int fcgi_io_fd(const struct fcgi_conn *c);
  * refused them (it has then closed the fd).
  */
 enum status fcgi_io_parse(struct fcgi_conn *c);
+
+/*
+ * fcgi_io_attach - after fcgi_io_read_request, point the request at fd (the
+ * web server's connection) for the reply. Returns the fd read so far, which
+ * the caller closes.
+ */
+int fcgi_io_attach(struct fcgi_conn *c, int fd);
 
 /*
  * fcgi_io_read_request - fill req from the parsed request: params, method,

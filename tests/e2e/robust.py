@@ -1,0 +1,344 @@
+"""robust.py - stalled and hostile FastCGI clients against the real responder,
+over raw sockets: /healthz answers within 1 s while 300 stalled and 1,000 idle
+connections are open; the request deadline closes a stalled connection; a
+params record with overflowing lengths, 100 MB of announced params and params
+over the cap each close their connection with a log line while the process
+lives; the connection cap holds; FCGI_KEEP_CONN carries two requests on one
+connection; a client that goes away aborts its wait at once; SIGTERM drains
+with idle and stalled connections open; quotes and spaces in the method and
+path cannot forge fields of the access line. Ends with "N passed, N failed".
+"""
+import json
+import os
+import re
+import resource
+import shutil
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import e2e  # noqa: E402
+import stack  # noqa: E402
+
+BUDGET_MS = 3000
+SLOW = 8.0 if stack.wrapper() else 1.0  # more time under valgrind
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    return s
+
+
+def begin(keep=False):
+    return stack._fcgi_record(stack.FCGI_BEGIN, struct.pack(">HB5x", 1, 1 if keep else 0))
+
+
+def request_bytes(method, path, keep=False, params=None, body=b""):
+    env = stack.fcgi_env(method, path, params, body, None)
+    env.pop("PATH", None)
+    out = begin(keep) + stack._fcgi_params(env)
+    if body:
+        out += stack._fcgi_record(stack.FCGI_STDIN, body)
+    return out + stack._fcgi_record(stack.FCGI_STDIN, b"")
+
+
+def read_reply(s):
+    """Read one reply (up to FCGI_END_REQUEST); returns a stack.Reply, or None at EOF first."""
+    out, buf = b"", b""
+    started = time.monotonic()
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            chunk = b""
+        if not chunk:
+            return None
+        buf += chunk
+        while len(buf) >= 8:
+            _, rtype, _, clen, plen = struct.unpack(">BBHHB", buf[:7])
+            if len(buf) < 8 + clen + plen:
+                break
+            if rtype == stack.FCGI_STDOUT:
+                out += buf[8:8 + clen]
+            buf = buf[8 + clen + plen:]
+            if rtype == stack.FCGI_END:
+                return stack.Reply(out, time.monotonic() - started)
+
+
+def closed_within(s, seconds):
+    """True when the responder closes s (EOF or reset) within seconds."""
+    s.settimeout(seconds)
+    try:
+        return s.recv(4096) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def healthz(sock):
+    return stack.fcgi_raw(sock, "GET", "/healthz", {}, b"", None, timeout=10)
+
+
+def logfmt(line):
+    """key=value pairs of a logfmt line; quoted values unescaped."""
+    out = {}
+    for m in re.finditer(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)', line):
+        v = m.group(2)
+        if v.startswith('"'):
+            v = re.sub(r"\\(.)", r"\1", v[1:-1])
+        out.setdefault(m.group(1), []).append(v)
+    return out
+
+
+def stalled_and_idle(t, work, base):
+    r = stack.Responder(work, dict(base, max_connections=2000, request_read_timeout_ms=60000),
+                        name="crowd")
+    conns = []
+    try:
+        for _ in range(1000):
+            conns.append(connect(r.sock))
+        for _ in range(300):
+            s = connect(r.sock)
+            s.sendall(b"\x01")
+            conns.append(s)
+        time.sleep(0.3)
+        h = healthz(r.sock)
+        t.check(h.status == 200 and h.elapsed < 1.0 * SLOW,
+                "/healthz within 1 s with 300 stalled and 1,000 idle connections open",
+                f"{h!r} {h.elapsed:.2f}s")
+        m = stack.fcgi_raw(r.sock, "GET", "/metrics", {}, b"", None, timeout=10)
+        t.check(m.status == 200, "/metrics too", repr(m))
+    finally:
+        for s in conns:
+            s.close()
+        rc = r.stop()
+    t.check(rc == 0, "crowd: exit status 0", str(rc))
+
+
+def deadline(t, work, base):
+    r = stack.Responder(work, dict(base, request_read_timeout_ms=500), name="deadline")
+    try:
+        stalled = connect(r.sock)
+        stalled.sendall(begin()[:5])
+        idle = connect(r.sock)
+        t0 = time.monotonic()
+        t.check(closed_within(stalled, 3 * SLOW), "the request deadline closes a stalled "
+                "connection")
+        t.check(time.monotonic() - t0 >= 0.4, "not before the deadline",
+                f"{time.monotonic() - t0:.2f}s")
+        t.check(closed_within(idle, 3 * SLOW), "an idle connection is closed at the deadline")
+        stack.wait_for(lambda: "not complete within 500 ms" in r.log_text(), 5, "log line")
+        t.check(True, "deadline: logged")
+        t.check(healthz(r.sock).status == 200, "deadline: still serving")
+    finally:
+        stalled.close()
+        idle.close()
+        r.stop()
+
+
+def hostile_params(t, work, base):
+    r = stack.Responder(work, dict(base, max_params_bytes=65536), name="hostile")
+    try:
+        # The 24-byte record: name and value lengths each near 2^31.
+        s = connect(r.sock)
+        s.sendall(begin() + stack._fcgi_record(stack.FCGI_PARAMS,
+                                               struct.pack(">II", 0xfffffff0, 0xfffffff0)))
+        t.check(closed_within(s, 3 * SLOW), "overflowing params lengths close the connection")
+        s.close()
+        # 100 MB of params announced.
+        s = connect(r.sock)
+        s.sendall(begin() + stack._fcgi_record(stack.FCGI_PARAMS,
+                                               b"\x01" + struct.pack(">I", 0x80000000 |
+                                                                     100_000_000) + b"X"))
+        t.check(closed_within(s, 3 * SLOW), "100 MB of announced params close the connection")
+        s.close()
+        # Params over the cap, really sent.
+        big = {f"HTTP_X_{i}": "v" * 1000 for i in range(80)}
+        s = connect(r.sock)
+        try:
+            s.sendall(begin() + stack._fcgi_params(big))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        t.check(closed_within(s, 3 * SLOW), "80 KB of params (cap 64 KiB) close the connection")
+        s.close()
+        # A record of another version.
+        s = connect(r.sock)
+        s.sendall(b"\x02" + begin()[1:])
+        t.check(closed_within(s, 3 * SLOW), "a record of version 2 closes the connection")
+        s.close()
+        text = r.log_text()
+        t.check("params name and value lengths overflow" in text and
+                text.count("params over the cap") >= 2 and "record version is not 1" in text,
+                "each hostile connection is logged", text[-1500:])
+        h = healthz(r.sock)
+        t.check(h.status == 200 and r.proc.poll() is None, "the process lives and serves",
+                repr(h))
+        ok = stack.fcgi_raw(r.sock, "GET", "/healthz", {"HTTP_X_PAD": "p" * 60000}, b"", None)
+        t.check(ok.status == 200, "params just under the cap are served", repr(ok))
+    finally:
+        r.stop()
+
+
+def connection_cap(t, work, base):
+    r = stack.Responder(work, dict(base, max_connections=16, request_read_timeout_ms=60000),
+                        name="cap")
+    conns = []
+    try:
+        for _ in range(16):
+            conns.append(connect(r.sock))
+        time.sleep(0.3)
+        extra = connect(r.sock)
+        t.check(closed_within(extra, 2 * SLOW), "a connection over max_connections is closed")
+        extra.close()
+        t.check(all(not closed_within(c, 0.01) for c in conns), "the connections under the "
+                "cap stay open")
+        conns.pop().close()
+        time.sleep(0.3)
+        h = healthz(r.sock)
+        t.check(h.status == 200, "served again once under the cap", repr(h))
+        t.check(r.log_text().count("max_connections (16) reached") == 1,
+                "the cap is logged once")
+    finally:
+        for c in conns:
+            c.close()
+        r.stop()
+
+
+def keep_conn(t, work, base):
+    r = stack.Responder(work, base, name="keep")
+    try:
+        s = connect(r.sock)
+        s.sendall(request_bytes("GET", "/healthz", keep=True))
+        a = read_reply(s)
+        s.sendall(request_bytes("GET", "/metrics", keep=True))
+        b = read_reply(s)
+        t.check(a is not None and a.status == 200 and b is not None and b.status == 200 and
+                b"b2c_authy" in b.body, "FCGI_KEEP_CONN: two requests on one connection",
+                f"{a!r} {b!r}")
+        s.sendall(request_bytes("GET", "/healthz", keep=False))
+        c = read_reply(s)
+        t.check(c is not None and c.status == 200 and closed_within(s, 2 * SLOW),
+                "without FCGI_KEEP_CONN the connection closes after the reply", repr(c))
+        s.close()
+    finally:
+        r.stop()
+
+
+def register_user(sock, certs, email):
+    r = stack.fcgi(sock, "POST", e2e.REGISTER, stack.cert_params(certs, "client"),
+                   json.dumps({"email": email, "phoneNumber": "+1 720 555 0199"}))
+    return r.json["authyId"]
+
+
+def wait_bytes(certs, aid, who):
+    return request_bytes("POST", e2e.WAIT, params=dict(stack.cert_params(certs, "client"),
+                                                      CONTENT_TYPE="application/json"),
+                         body=json.dumps({"authyId": aid, "signInName": who}).encode())
+
+
+def abort_and_drain(t, work, base, certs):
+    r = stack.Responder(work, dict(base, request_read_timeout_ms=60000), name="drain")
+    conns = []
+    try:
+        aid = register_user(r.sock, certs, "never@example.com")
+        s = connect(r.sock)
+        s.sendall(wait_bytes(certs, aid, "gone"))
+        time.sleep(0.5)
+        s.close()
+        stack.wait_for(lambda: "outcome=aborted" in r.log_text(), 2 * SLOW, "the abort")
+        t.check(True, "a client that goes away aborts its wait before the budget")
+        inflight = connect(r.sock)
+        inflight.sendall(wait_bytes(certs, aid, "drain"))
+        for i in range(50):
+            c = connect(r.sock)
+            if i % 2:
+                c.sendall(begin()[:3])
+            conns.append(c)
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        rc = r.stop(timeout=BUDGET_MS / 1000 + 5)
+        took = time.monotonic() - t0
+        reply = read_reply(inflight)
+        t.check(rc == 0 and took < BUDGET_MS / 1000 + 2 * SLOW,
+                "SIGTERM drains within the wait budget with idle and stalled connections open",
+                f"rc={rc} {took:.2f}s")
+        t.check(reply is not None and reply.status == 409, "the in-flight wait got its reply",
+                repr(reply))
+        t.check(all(closed_within(c, 0.5) for c in conns), "idle and stalled connections "
+                "closed")
+    finally:
+        for c in conns:
+            c.close()
+        r.stop()
+
+
+def forged_access_line(t, work, base):
+    r = stack.Responder(work, base, name="forge")
+    try:
+        method = 'GET status=200 route=health x'
+        path = '/nope" status=200 outcome="ok'
+        reply = stack.fcgi_raw(r.sock, method, path, {"DOCUMENT_URI": path}, b"", None)
+        t.check(reply.status == 404, "forged request answered 404", repr(reply))
+        lines = [ln for ln in r.log_text().splitlines() if "event=access" in ln]
+        f = logfmt(lines[-1]) if lines else {}
+        t.check(f.get("method") == [method] and f.get("path") == [path] and
+                f.get("status") == ["404"] and f.get("route") == ["other"] and
+                f.get("outcome") == ["not_found"],
+                "quotes and spaces in method and path stay inside their quoted fields",
+                lines[-1] if lines else "no access line")
+    finally:
+        r.stop()
+
+
+def main():
+    t = stack.Counter()
+    if not os.access(stack.BIN, os.X_OK) or not shutil.which("cgi-fcgi"):
+        print("skipped: responder binary or cgi-fcgi missing")
+        return t.summary()
+    e2e.load_messages()
+    if raise_nofile() < 1500:
+        print("skipped: the open file limit is below 1500")
+        return t.summary()
+    work = stack.tempdir()
+    mock = None
+    try:
+        certs = stack.make_certs(work)
+        mock = stack.Mock(work, certs)
+        tp = stack.thumbprints(certs)
+        base = {"authy_api_key": stack.API_KEY, "authy_api_url": mock.url,
+                "authy_ca_file": os.path.join(certs, "ca.pem"),
+                "client_cert_thumbprints": tp["client"], "wait_budget_ms": BUDGET_MS,
+                "poll_interval_ms": 200, "workers": 2, "log_level": "info"}
+        stalled_and_idle(t, work, base)
+        deadline(t, work, base)
+        hostile_params(t, work, base)
+        connection_cap(t, work, base)
+        keep_conn(t, work, base)
+        abort_and_drain(t, work, base, certs)
+        forged_access_line(t, work, base)
+    except Exception as e:  # a broken scenario is a failure, not a crash of the suite
+        t.check(False, "robustness scenarios ran to the end", repr(e))
+    finally:
+        if mock is not None:
+            mock.close()
+        if os.environ.get("KEEP_E2E"):
+            print("kept", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return t.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
