@@ -132,7 +132,7 @@ def throughput(work, certs, mock, seconds):
     thumb = stack.thumbprints(certs)["client"]
     resp = stack.Responder(work, {"authy_api_key": stack.API_KEY, "authy_api_url": mock.url,
                                   "authy_ca_file": os.path.join(certs, "ca.pem"),
-                                  "client_cert_thumbprints": thumb, "workers": 96,
+                                  "client_cert_thumbprints": thumb,
                                   "log_level": "warn"}, name="tput")
     p1, p2 = stack.free_port(), stack.free_port()
     for d in ("body", "fastcgi", "proxy"):
@@ -214,7 +214,7 @@ async def hold_waits(resp, mock, n, users):
     row("waits answered / lost", f"{answered} / {n - answered}  statuses {statuses}")
     row("upstream connections opened during the hold",
         after["connections_opened"] - before["connections_opened"],
-        "(bound: upstream_connections + tracker_connections)")
+        "(bound: upstream_connections)")
 
 
 # ---- 3. latency ----
@@ -276,8 +276,8 @@ def main():
         # Polls are not what this measures and the Python mock is the bottleneck:
         # poll at the longest interval so that every approval is created in time.
         resp = stack.Responder(work, dict(base, wait_budget_ms=29000, poll_interval_ms=10000,
-                                          max_workers=args.waits + 500, approval_ttl_s=300,
-                                          tracker_connections=8, listen_backlog=4096),
+                                          max_waits=args.waits + 500, approval_ttl_s=300,
+                                          listen_backlog=4096),
                                name="hold")
         asyncio.run(hold_waits(resp, mock, args.waits, 100))
         resp.stop(60)

@@ -20,7 +20,6 @@
 #include "handlers.h"
 #include "log.h"
 #include "edge.h"
-#include "executor.h"
 #include "loop.h"
 #include "provider.h"
 #include "tracker.h"
@@ -167,8 +166,7 @@ static void
 raise_nofile(const struct config *cfg)
 {
 	struct rlimit rl;
-	long need = cfg->max_connections + cfg->upstream_connections + cfg->tracker_connections +
-	            NOFILE_MARGIN;
+	long need = cfg->max_connections + cfg->upstream_connections + NOFILE_MARGIN;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return;
@@ -190,7 +188,8 @@ struct runtime {
 	struct upstream_opts uo; /* strings borrowed from the configuration */
 	const struct config *cfg;
 	struct loop *loop;
-	struct executor *exec;
+	struct upstream *up;
+	struct handler_poller poller;
 	struct tracker *tracker;
 	struct edge *edge;
 	struct loop_watch *sigw;
@@ -245,9 +244,10 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	struct upstream_opts *uo = &rt->uo;
 	struct tracker_opts to = {.poll_interval_ms = cfg->poll_interval_ms,
 	                          .poll_timeout_ms = cfg->request_timeout_ms,
-	                          .pollers = (int)cfg->tracker_connections,
+	                          .max_attached = cfg->max_waits,
 	                          .poll = handler_wait_poll,
-	                          .poll_arg = &rt->provider};
+	                          .poll_cancel = handler_wait_poll_cancel,
+	                          .poll_arg = &rt->poller};
 	struct edge_opts eo = {.listen_fd = rt->listen_fd, .cfg = cfg};
 
 	if (loop_new(&rt->loop) != STATUS_OK)
@@ -259,14 +259,16 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	if (provider_init(cfg, &rt->provider) != STATUS_OK)
 		fatalx("unknown provider %s", cfg->provider);
 	rt->provider.ops->upstream_opts(cfg, uo);
-	if (executor_new(uo, (int)cfg->upstream_connections, &rt->exec) != STATUS_OK)
-		fatalx("cannot start the upstream executor");
-	to.upstream = uo;
+	uo->max_connections = cfg->upstream_connections;
+	if (upstream_new(uo, rt->loop, &rt->up) != STATUS_OK)
+		fatalx("cannot set up the upstream connection pool");
+	rt->poller = (struct handler_poller){.provider = &rt->provider, .up = rt->up};
+	to.loop = rt->loop;
 	if (tracker_new(&to, &rt->tracker) != STATUS_OK)
 		fatalx("cannot start the approval tracker");
 	eo.provider = &rt->provider;
 	eo.loop = rt->loop;
-	eo.exec = rt->exec;
+	eo.up = rt->up;
 	eo.tracker = rt->tracker;
 	if (edge_start(&eo, &rt->edge) != STATUS_OK)
 		fatalx("cannot start accepting connections");
@@ -277,7 +279,7 @@ stop(struct runtime *rt)
 {
 	edge_free(rt->edge);
 	tracker_free(rt->tracker);
-	executor_free(rt->exec);
+	upstream_free(rt->up);
 	loop_watch_del(rt->loop, rt->sigw);
 	close(rt->sigfd);
 	loop_free(rt->loop);
@@ -314,10 +316,10 @@ main(int argc, char **argv)
 	rt.cfg = &cfg;
 	rt.listen_fd = open_socket(&cfg);
 	start(&cfg, &set, &rt);
-	log_info("started version=%s max_connections=%ld workers=%ld max_workers=%ld provider=%s "
+	log_info("started version=%s max_connections=%ld max_waits=%ld provider=%s "
 	         "api=%s wait_budget_ms=%ld",
-	         B2CAUTHY_VERSION, cfg.max_connections, cfg.workers, cfg.max_workers,
-	         rt.provider.ops->name, rt.uo.base_url, cfg.wait_budget_ms);
+	         B2CAUTHY_VERSION, cfg.max_connections, cfg.max_waits, rt.provider.ops->name,
+	         rt.uo.base_url, cfg.wait_budget_ms);
 	if (loop_run(rt.loop) != STATUS_OK)
 		log_warn("event loop failed");
 	stop(&rt);

@@ -1,40 +1,57 @@
 /*
  * handlers.h - request handlers: plain functions from a request context to a
- * response. On STATUS_OK the handler filled res; on failure it returns the
- * status (detail in ctx->err) and the router builds the error reply.
+ * response. A handler returns a final status (STATUS_OK with res filled, or
+ * the failure with the detail in ctx->err, and the router builds the error
+ * reply), or STATUS_ASYNC when its upstream calls run on the loop: it then
+ * completes the request later with req_ctx_done (see request.h).
  */
 #ifndef B2CAUTHY_HANDLERS_H
 #define B2CAUTHY_HANDLERS_H
 
 #include "request.h"
 #include "status.h"
+#include "tracker.h"
 
+struct provider;
 struct provider_job;
 struct provider_op;
-struct loop;
 struct upstream;
 
 /*
  * handler_register.c: POST /api/identity/register -> {"authyId": "..."}: the
- * Authy user id, or with provider = verify the Verify identity.
+ * Authy user id, or with provider = verify the Verify identity. Asynchronous
+ * once the claims are valid.
  */
 enum status handler_register(struct req_ctx *ctx, struct response *res);
 
-/* handler_wait.c: POST /api/identity/waitforauthyapproval -> {} once approved */
+/*
+ * handler_wait.c: POST /api/identity/waitforauthyapproval -> {} once
+ * approved. Asynchronous once the claims are valid: the approval is created
+ * (or the pending one joined) and the request waits for its outcome until
+ * ctx->deadline_ms.
+ */
 enum status handler_wait(struct req_ctx *ctx, struct response *res);
 
+/* What the tracker's polls use: the provider and the connection pool. */
+struct handler_poller {
+	const struct provider *provider;
+	struct upstream *up;
+};
+
 /*
- * handler_wait_poll - the tracker's poll function: GET the status of the
- * approval handle uuid with handle up from the provider arg (a const struct
- * provider *). See tracker_poll_fn.
+ * handler_wait_poll / handler_wait_poll_cancel - the tracker's poll
+ * functions (tracker_poll_fn, tracker_poll_cancel_fn): the provider's
+ * approval_status operation on the pool; arg is a struct handler_poller.
+ * Loop thread only.
  */
-enum status handler_wait_poll(void *arg, struct upstream *up, struct loop *loop, const char *uuid,
-                              long long deadline_ms, long *retry_after_s);
+enum status handler_wait_poll(void *arg, const char *handle, long long deadline_ms,
+                              tracker_poll_done_fn done, void *done_arg, void **op);
+void handler_wait_poll_cancel(void *op);
 
 /*
  * handler_callback.c: POST (or GET) on the configured callback path: a
  * OneTouch callback signed by Authy, or with provider = verify a Verify
- * webhook signed by Twilio -> wakes the waiting requests at once.
+ * webhook signed by Twilio -> completes the waiting requests at once.
  */
 enum status handler_callback(struct req_ctx *ctx, struct response *res);
 
@@ -43,13 +60,11 @@ enum status handler_health(struct req_ctx *ctx, struct response *res);
 enum status handler_metrics(struct req_ctx *ctx, struct response *res);
 
 /*
- * handler_common.c: run the provider's operation op for job on an executor
- * thread (see executor.h), its calls ending by ctx->deadline_ms, and account
- * for it. Returns the operation's status, or STATUS_UNAVAILABLE when no
- * executor thread was free before the deadline; on failure ctx->err says
- * what failed, prefixed with op->what.
+ * handler_common.c: account for one finished provider operation op of job
+ * with outcome rc in ctx (calls, time) and the metrics; on failure ctx->err
+ * says what failed, prefixed with op->what. Returns rc.
  */
-enum status handler_provider(struct req_ctx *ctx, const struct provider_op *op,
-                             struct provider_job *job);
+enum status handler_account(struct req_ctx *ctx, const struct provider_op *op,
+                            const struct provider_job *job, enum status rc);
 
 #endif

@@ -1,30 +1,34 @@
 /*
- * tracker.c - pending approvals shared by all request threads. One mutex
- * guards a hash map (by key and by uuid) and a min-heap of entries due for
- * polling; each entry has a condition variable its waiters sleep on. Only
- * entries with waiters are polled, so an abandoned wait costs no upstream call.
+ * tracker.c - pending approvals on the event loop. A hash map by key and by
+ * handle; each entry has a list of waiting requests and one loop timer that
+ * is either its next poll (while someone waits) or its expiry (while nobody
+ * is attached). Only entries with waiters are polled, so an abandoned wait
+ * costs no upstream call. Single-threaded: the loop thread runs everything.
  */
 #include "tracker.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "loop.h"
-#include "upstream.h"
 #include "util.h"
 
 #define NBUCKETS 16384
-#define WAIT_SLICE_MS 200
-#define SWEEP_EVERY_MS 5000
 #define BACKOFF_MAX_FACTOR 8
 
 enum entry_state { ENTRY_CREATING, ENTRY_PENDING, ENTRY_DONE };
 
+struct tracker_waiter {
+	struct tracker_entry *e;
+	struct tracker_waiter *prev, *next;
+	tracker_wait_fn fn;
+	void *arg;
+};
+
 struct tracker_entry {
+	struct tracker *t;
 	struct tracker_entry *next_key;
 	struct tracker_entry *next_uuid;
 	char *key;
@@ -32,32 +36,24 @@ struct tracker_entry {
 	enum entry_state state;
 	enum status result;     /* when ENTRY_DONE */
 	enum status last_error; /* last poll failure, STATUS_OK after a good poll */
-	bool failed;            /* creation failed: remove with the last waiter */
+	bool failed;            /* creation failed: remove with the last attachment */
 	bool delivered;         /* a waiter received the result */
 	bool in_map;
-	int refs;     /* waiters plus pollers working on it */
-	int waiters;  /* request threads in tracker_wait */
-	int heap_idx; /* -1 when not scheduled */
-	int errors;   /* consecutive failed polls, for back-off */
+	int refs;      /* attachments (tracker_attach until tracker_release) */
+	int n_waiters; /* requests in tracker_wait */
+	struct tracker_waiter *waiters;
+	int errors; /* consecutive failed polls, for back-off */
 	long long next_poll_ms;
 	long long expires_ms;
-	pthread_cond_t cond;
+	struct loop_timer *timer; /* the next poll, or the expiry */
+	void *poll_op;            /* a poll in flight */
 };
 
 struct tracker {
 	struct tracker_opts opts;
-	struct upstream_opts upstream; /* copy of *opts.upstream */
-	pthread_mutex_t lock;
-	pthread_cond_t work; /* pollers sleep here */
-	pthread_t *threads;
-	int n_threads;
-	bool stopping;
 	struct tracker_entry *by_key[NBUCKETS];
 	struct tracker_entry *by_uuid[NBUCKETS];
-	struct tracker_entry **heap;
-	size_t heap_len, heap_cap;
 	long long backoff_until_ms; /* global pause after a rate limit */
-	long long next_sweep_ms;
 	struct tracker_stats stats;
 };
 
@@ -69,98 +65,6 @@ hash(const char *s)
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
 	return h % NBUCKETS;
-}
-
-static void
-deadline_ts(long long ms, struct timespec *ts)
-{
-	ts->tv_sec = (time_t)(ms / 1000);
-	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
-}
-
-/* ---- heap of scheduled entries, ordered by next_poll_ms ---- */
-
-static void
-heap_swap(struct tracker *t, size_t a, size_t b)
-{
-	struct tracker_entry *x = t->heap[a];
-
-	t->heap[a] = t->heap[b];
-	t->heap[b] = x;
-	t->heap[a]->heap_idx = (int)a;
-	t->heap[b]->heap_idx = (int)b;
-}
-
-static void
-heap_up(struct tracker *t, size_t i)
-{
-	while (i > 0 && t->heap[(i - 1) / 2]->next_poll_ms > t->heap[i]->next_poll_ms) {
-		heap_swap(t, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static void
-heap_down(struct tracker *t, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < t->heap_len && t->heap[l]->next_poll_ms < t->heap[m]->next_poll_ms)
-			m = l;
-		if (r < t->heap_len && t->heap[r]->next_poll_ms < t->heap[m]->next_poll_ms)
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(t, i, m);
-		i = m;
-	}
-}
-
-static enum status
-heap_push(struct tracker *t, struct tracker_entry *e)
-{
-	if (t->heap_len == t->heap_cap) {
-		size_t cap = t->heap_cap ? t->heap_cap * 2 : 256;
-		struct tracker_entry **h = realloc(t->heap, cap * sizeof(*h));
-		if (h == NULL)
-			return STATUS_NOMEM;
-		t->heap = h;
-		t->heap_cap = cap;
-	}
-	t->heap[t->heap_len] = e;
-	e->heap_idx = (int)t->heap_len++;
-	heap_up(t, (size_t)e->heap_idx);
-	return STATUS_OK;
-}
-
-static struct tracker_entry *
-heap_pop(struct tracker *t)
-{
-	struct tracker_entry *top = t->heap[0];
-
-	heap_swap(t, 0, t->heap_len - 1);
-	t->heap_len--;
-	if (t->heap_len > 0)
-		heap_down(t, 0);
-	top->heap_idx = -1;
-	return top;
-}
-
-/* Schedule e for a poll at `at` unless it is already scheduled earlier. */
-static void
-schedule(struct tracker *t, struct tracker_entry *e, long long at)
-{
-	if (e->heap_idx >= 0) {
-		if (at < e->next_poll_ms) {
-			e->next_poll_ms = at;
-			heap_up(t, (size_t)e->heap_idx);
-		}
-		return;
-	}
-	e->next_poll_ms = at;
-	if (heap_push(t, e) != STATUS_OK)
-		log_warnx("tracker: cannot schedule a poll (out of memory)");
-	pthread_cond_signal(&t->work);
 }
 
 /* ---- map ---- */
@@ -195,7 +99,7 @@ unlink_chain(struct tracker_entry **head, struct tracker_entry *e, bool by_uuid)
 	}
 }
 
-/* Take e out of the map (it stays allocated while refs > 0). */
+/* Take e out of the map (it stays allocated while attached). */
 static void
 map_remove(struct tracker *t, struct tracker_entry *e)
 {
@@ -213,20 +117,77 @@ map_remove(struct tracker *t, struct tracker_entry *e)
 static void
 entry_free(struct tracker_entry *e)
 {
-	pthread_cond_destroy(&e->cond);
+	if (e->poll_op != NULL)
+		e->t->opts.poll_cancel(e->poll_op);
+	loop_timer_free(e->timer);
 	free(e->key);
 	free(e);
 }
 
-/* Drop one reference; free e when unreferenced and out of the map. */
-static void
-unref(struct tracker *t, struct tracker_entry *e)
+/* ---- scheduling ---- */
+
+/* An entry nobody is attached to: is it over, or kept for a late retry? */
+static bool
+unwatched_over(const struct tracker_entry *e, long long now)
 {
-	e->refs--;
-	if (e->refs == 0 && (e->failed || e->delivered))
+	if (!e->in_map)
+		return true;
+	if (e->state == ENTRY_DONE && (e->failed || e->delivered))
+		return true;
+	return now >= e->expires_ms;
+}
+
+/*
+ * Arm e's timer for what comes next: its next poll while someone waits, its
+ * expiry while nobody is attached. Frees e when it is over; returns true then.
+ */
+static bool
+schedule(struct tracker *t, struct tracker_entry *e)
+{
+	long long now = util_now_ms(), at;
+
+	if (e->state == ENTRY_PENDING && e->n_waiters > 0 && e->in_map) {
+		at = e->next_poll_ms > t->backoff_until_ms ? e->next_poll_ms : t->backoff_until_ms;
+		if (e->poll_op == NULL)
+			loop_timer_arm(e->timer, at);
+		else
+			loop_timer_disarm(e->timer); /* the poll's end schedules again */
+		return false;
+	}
+	if (e->refs > 0 || e->n_waiters > 0 || e->state == ENTRY_CREATING) {
+		loop_timer_disarm(e->timer);
+		return false;
+	}
+	if (unwatched_over(e, now)) {
 		map_remove(t, e);
-	if (e->refs == 0 && !e->in_map && e->heap_idx < 0)
 		entry_free(e);
+		return true;
+	}
+	loop_timer_arm(e->timer, e->expires_ms);
+	return false;
+}
+
+/* Complete every waiter with the entry's result; the callbacks may release e. */
+static void
+complete_waiters(struct tracker *t, struct tracker_entry *e)
+{
+	e->refs++;
+	while (e->waiters != NULL) {
+		struct tracker_waiter *w = e->waiters;
+		tracker_wait_fn fn = w->fn;
+		void *arg = w->arg;
+
+		e->waiters = w->next;
+		if (e->waiters != NULL)
+			e->waiters->prev = NULL;
+		e->n_waiters--;
+		t->stats.waiters--;
+		if (!e->failed)
+			e->delivered = true;
+		free(w);
+		fn(arg, e->result);
+	}
+	e->refs--;
 }
 
 static void
@@ -236,39 +197,27 @@ set_done(struct tracker *t, struct tracker_entry *e, enum status result)
 		t->stats.pending--;
 	e->state = ENTRY_DONE;
 	e->result = result;
-	pthread_cond_broadcast(&e->cond);
-}
-
-/* Remove unreferenced entries whose approval has expired. Lock held. */
-static void
-sweep(struct tracker *t, long long now)
-{
-	for (size_t b = 0; b < NBUCKETS; b++) {
-		struct tracker_entry *e = t->by_key[b];
-		while (e != NULL) {
-			struct tracker_entry *next = e->next_key;
-			if (e->refs == 0 && e->state != ENTRY_CREATING && now >= e->expires_ms) {
-				map_remove(t, e);
-				if (e->heap_idx < 0)
-					entry_free(e);
-			}
-			e = next;
-		}
+	if (e->poll_op != NULL) {
+		t->opts.poll_cancel(e->poll_op);
+		e->poll_op = NULL;
 	}
+	complete_waiters(t, e);
+	schedule(t, e);
 }
 
-/* ---- pollers ---- */
+/* ---- polls ---- */
 
-/* Apply a poll result to e. Lock held. */
+/* Apply a poll result to e. */
 static void
-apply_poll(struct tracker *t, struct tracker_entry *e, enum status rc, long retry_after_s,
-           long long now)
+apply_poll(struct tracker *t, struct tracker_entry *e, enum status rc, long retry_after_s)
 {
+	long long now = util_now_ms();
 	long factor;
 
-	t->stats.polls++;
-	if (e->state != ENTRY_PENDING)
-		return; /* resolved meanwhile, e.g. by a callback */
+	if (e->state != ENTRY_PENDING) {
+		schedule(t, e);
+		return;
+	}
 	switch (rc) {
 	case STATUS_OK:
 	case STATUS_DENIED:
@@ -285,124 +234,61 @@ apply_poll(struct tracker *t, struct tracker_entry *e, enum status rc, long retr
 		t->stats.poll_errors++;
 		e->errors++;
 		e->last_error = rc;
-		if (rc == STATUS_RATE_LIMITED) {
-			long pause =
-			    retry_after_s > 0 ? retry_after_s * 1000 : 2 * t->opts.poll_interval_ms;
-			t->backoff_until_ms = now + pause;
-		}
+		if (rc == STATUS_RATE_LIMITED)
+			t->backoff_until_ms =
+			    now + (retry_after_s > 0 ? retry_after_s * 1000
+			                             : 2 * t->opts.poll_interval_ms);
 		break;
 	}
-	factor = e->errors < 3 ? 1 << e->errors : BACKOFF_MAX_FACTOR;
-	if (e->waiters > 0)
-		schedule(t, e, now + t->opts.poll_interval_ms * factor);
+	factor = e->errors < 3 ? 1L << e->errors : BACKOFF_MAX_FACTOR;
+	e->next_poll_ms = now + t->opts.poll_interval_ms * factor;
+	schedule(t, e);
 }
 
-/* Wait until the earliest scheduled entry is due; return it, or NULL when stopping. */
-static struct tracker_entry *
-next_due(struct tracker *t)
+static void
+on_poll_done(void *arg, enum status rc, long retry_after_s)
 {
-	for (;;) {
-		long long now = util_now_ms(), at;
-		struct timespec ts;
-		struct tracker_entry *e;
+	struct tracker_entry *e = arg;
 
-		if (t->stopping)
-			return NULL;
-		if (now >= t->next_sweep_ms) {
-			sweep(t, now);
-			t->next_sweep_ms = now + SWEEP_EVERY_MS;
-		}
-		if (t->heap_len == 0) {
-			deadline_ts(t->next_sweep_ms, &ts);
-			pthread_cond_timedwait(&t->work, &t->lock, &ts);
-			continue;
-		}
-		at = t->heap[0]->next_poll_ms;
-		if (at < t->backoff_until_ms)
-			at = t->backoff_until_ms;
-		if (at > now) {
-			deadline_ts(at < t->next_sweep_ms ? at : t->next_sweep_ms, &ts);
-			pthread_cond_timedwait(&t->work, &t->lock, &ts);
-			continue;
-		}
-		e = heap_pop(t);
-		if (e->waiters > 0 && e->state == ENTRY_PENDING)
-			return e;
-		if (!e->in_map && e->refs == 0)
-			entry_free(e);
+	e->poll_op = NULL;
+	apply_poll(e->t, e, rc, retry_after_s);
+}
+
+static void
+on_timer(void *arg)
+{
+	struct tracker_entry *e = arg;
+	struct tracker *t = e->t;
+	long long now = util_now_ms();
+	enum status rc;
+
+	if (e->state != ENTRY_PENDING || e->n_waiters == 0 || e->poll_op != NULL ||
+	    now < e->next_poll_ms || now < t->backoff_until_ms) {
+		schedule(t, e);
+		return;
+	}
+	t->stats.polls++;
+	rc = t->opts.poll(t->opts.poll_arg, e->uuid, now + t->opts.poll_timeout_ms, on_poll_done, e,
+	                  &e->poll_op);
+	if (rc != STATUS_OK) {
+		e->poll_op = NULL;
+		apply_poll(t, e, rc, 0);
 	}
 }
 
-static void *
-poller_main(void *arg)
-{
-	struct tracker *t = arg;
-	struct upstream *up = NULL;
-	struct loop *loop = NULL;
-	char uuid[TRACKER_UUID_MAX + 1];
-
-	pthread_mutex_lock(&t->lock);
-	for (;;) {
-		struct tracker_entry *e = next_due(t);
-		long retry_after = 0;
-		enum status rc = STATUS_OK;
-		long long deadline;
-
-		if (e == NULL)
-			break;
-		e->refs++;
-		util_strlcpy(uuid, e->uuid, sizeof(uuid));
-		pthread_mutex_unlock(&t->lock);
-		deadline = util_now_ms() + t->opts.poll_timeout_ms;
-		if (loop == NULL && t->opts.upstream != NULL)
-			rc = loop_new(&loop);
-		if (rc == STATUS_OK && up == NULL && t->opts.upstream != NULL)
-			rc = upstream_new(t->opts.upstream, loop, &up);
-		if (rc == STATUS_OK)
-			rc = t->opts.poll(t->opts.poll_arg, up, loop, uuid, deadline, &retry_after);
-		pthread_mutex_lock(&t->lock);
-		apply_poll(t, e, rc, retry_after, util_now_ms());
-		unref(t, e);
-	}
-	pthread_mutex_unlock(&t->lock);
-	upstream_free(up);
-	loop_free(loop);
-	return NULL;
-}
+/* ---- life cycle ---- */
 
 enum status
 tracker_new(const struct tracker_opts *opts, struct tracker **out)
 {
 	struct tracker *t = calloc(1, sizeof(*t));
-	enum status rc = STATUS_OK;
 
+	*out = NULL;
 	if (t == NULL)
 		return STATUS_NOMEM;
 	t->opts = *opts;
-	if (opts->upstream != NULL) {
-		t->upstream = *opts->upstream;
-		t->opts.upstream = &t->upstream;
-	}
-	pthread_mutex_init(&t->lock, NULL);
-	util_cond_init_monotonic(&t->work);
-	t->threads = calloc((size_t)opts->pollers, sizeof(*t->threads));
-	if (t->threads == NULL) {
-		rc = STATUS_NOMEM;
-		goto out;
-	}
-	for (; t->n_threads < opts->pollers; t->n_threads++) {
-		if (pthread_create(&t->threads[t->n_threads], NULL, poller_main, t) != 0) {
-			rc = STATUS_INTERNAL;
-			goto out;
-		}
-	}
-out:
-	if (rc != STATUS_OK) {
-		tracker_free(t);
-		t = NULL;
-	}
 	*out = t;
-	return rc;
+	return STATUS_OK;
 }
 
 void
@@ -410,16 +296,6 @@ tracker_free(struct tracker *t)
 {
 	if (t == NULL)
 		return;
-	pthread_mutex_lock(&t->lock);
-	t->stopping = true;
-	pthread_cond_broadcast(&t->work);
-	pthread_mutex_unlock(&t->lock);
-	for (int i = 0; i < t->n_threads; i++)
-		pthread_join(t->threads[i], NULL);
-	for (size_t i = 0; i < t->heap_len; i++) {
-		if (!t->heap[i]->in_map)
-			entry_free(t->heap[i]);
-	}
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		while (t->by_key[b] != NULL) {
 			struct tracker_entry *e = t->by_key[b];
@@ -427,14 +303,8 @@ tracker_free(struct tracker *t)
 			entry_free(e);
 		}
 	}
-	free(t->heap);
-	free(t->threads);
-	pthread_cond_destroy(&t->work);
-	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
-
-/* ---- request-side API ---- */
 
 static enum status
 entry_new(struct tracker *t, const char *key, struct tracker_entry **out)
@@ -442,13 +312,15 @@ entry_new(struct tracker *t, const char *key, struct tracker_entry **out)
 	struct tracker_entry *e = calloc(1, sizeof(*e));
 	uint32_t h = hash(key);
 
-	if (e == NULL || (e->key = strdup(key)) == NULL) {
+	if (e == NULL || (e->key = strdup(key)) == NULL ||
+	    loop_timer_new(t->opts.loop, on_timer, e, &e->timer) != STATUS_OK) {
+		if (e != NULL)
+			free(e->key);
 		free(e);
 		return STATUS_NOMEM;
 	}
+	e->t = t;
 	e->state = ENTRY_CREATING;
-	e->heap_idx = -1;
-	util_cond_init_monotonic(&e->cond);
 	e->next_key = t->by_key[h];
 	t->by_key[h] = e;
 	e->in_map = true;
@@ -469,46 +341,38 @@ joinable(const struct tracker_entry *e, long long now)
 enum status
 tracker_attach(struct tracker *t, const char *key, struct tracker_entry **out, bool *created)
 {
-	enum status rc = STATUS_OK;
-	struct tracker_entry *e;
-	long long now = util_now_ms();
+	struct tracker_entry *e = find_key(t, key);
+	enum status rc;
 
-	pthread_mutex_lock(&t->lock);
-	if (t->stopping) {
-		rc = STATUS_UNAVAILABLE;
-		goto out;
-	}
-	e = find_key(t, key);
-	if (e != NULL && !joinable(e, now)) {
+	if (t->stats.attached >= t->opts.max_attached)
+		return STATUS_UNAVAILABLE;
+	if (e != NULL && !joinable(e, util_now_ms())) {
 		map_remove(t, e);
-		if (e->refs == 0 && e->heap_idx < 0)
-			entry_free(e);
+		schedule(t, e);
 		e = NULL;
 	}
 	*created = (e == NULL);
 	if (e == NULL) {
-		if (t->stats.entries >= TRACKER_MAX_ENTRIES) {
-			rc = STATUS_UNAVAILABLE;
-			goto out;
-		}
+		if (t->stats.entries >= TRACKER_MAX_ENTRIES)
+			return STATUS_UNAVAILABLE;
 		rc = entry_new(t, key, &e);
 		if (rc != STATUS_OK)
-			goto out;
+			return rc;
 	} else {
 		t->stats.reattached++;
 	}
 	e->refs++;
+	t->stats.attached++;
+	loop_timer_disarm(e->timer);
 	*out = e;
-out:
-	pthread_mutex_unlock(&t->lock);
-	return rc;
+	return STATUS_OK;
 }
 
 void
-tracker_publish(struct tracker *t, struct tracker_entry *e, const char *uuid, long long expires_ms)
+tracker_publish(struct tracker *t, struct tracker_entry *e, const char *handle,
+                long long expires_ms)
 {
-	pthread_mutex_lock(&t->lock);
-	util_strlcpy(e->uuid, uuid, sizeof(e->uuid));
+	util_strlcpy(e->uuid, handle, sizeof(e->uuid));
 	if (e->in_map) {
 		uint32_t h = hash(e->uuid);
 		e->next_uuid = t->by_uuid[h];
@@ -519,115 +383,100 @@ tracker_publish(struct tracker *t, struct tracker_entry *e, const char *uuid, lo
 	e->expires_ms = expires_ms;
 	/* A fresh push is surely pending: the first poll waits one interval. */
 	e->next_poll_ms = util_now_ms() + t->opts.poll_interval_ms;
-	pthread_cond_broadcast(&e->cond);
-	if (e->waiters > 0)
-		schedule(t, e, e->next_poll_ms);
-	pthread_mutex_unlock(&t->lock);
+	schedule(t, e);
 }
 
 void
 tracker_fail(struct tracker *t, struct tracker_entry *e, enum status rc)
 {
-	pthread_mutex_lock(&t->lock);
 	e->failed = true;
 	e->state = ENTRY_DONE;
 	e->result = rc;
-	pthread_cond_broadcast(&e->cond);
-	pthread_mutex_unlock(&t->lock);
-}
-
-/*
- * Start polling e for a new waiter. A re-attach to an idle entry polls at once
- * (the user may have approved between B2C's tries); a fresh one keeps its slot.
- */
-static void
-waiter_enter(struct tracker *t, struct tracker_entry *e, long long now)
-{
-	long long at = e->next_poll_ms > now ? e->next_poll_ms : now;
-
-	e->waiters++;
-	t->stats.waiters++;
-	if (e->errors > 0)
-		at = now + t->opts.poll_interval_ms;
-	if (e->state == ENTRY_PENDING && e->heap_idx < 0)
-		schedule(t, e, at);
+	complete_waiters(t, e);
+	schedule(t, e);
 }
 
 enum status
-tracker_wait(struct tracker *t, struct tracker_entry *e, long long deadline_ms, int (*gone)(void *),
-             void *arg)
+tracker_wait(struct tracker *t, struct tracker_entry *e, tracker_wait_fn fn, void *arg,
+             struct tracker_waiter **out)
 {
+	long long now = util_now_ms();
+	struct tracker_waiter *w;
+
+	*out = NULL;
+	if (e->state == ENTRY_DONE) {
+		if (!e->failed)
+			e->delivered = true;
+		return e->result;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return STATUS_NOMEM;
+	*w = (struct tracker_waiter){.e = e, .next = e->waiters, .fn = fn, .arg = arg};
+	if (e->waiters != NULL)
+		e->waiters->prev = w;
+	e->waiters = w;
+	e->n_waiters++;
+	t->stats.waiters++;
+	/*
+	 * A re-attach to an idle entry polls at once (the user may have approved
+	 * between B2C's tries); a fresh one keeps its slot; after errors, one
+	 * interval.
+	 */
+	if (e->errors > 0 && e->poll_op == NULL)
+		e->next_poll_ms = now + t->opts.poll_interval_ms;
+	schedule(t, e);
+	*out = w;
+	return STATUS_PENDING;
+}
+
+enum status
+tracker_unwait(struct tracker *t, struct tracker_waiter *w)
+{
+	struct tracker_entry *e;
 	enum status rc;
 
-	/* Thousands of threads may sleep here: keep only the stack they need now. */
-	util_stack_trim();
-	pthread_mutex_lock(&t->lock);
-	waiter_enter(t, e, util_now_ms());
-	for (;;) {
-		long long now = util_now_ms(), until;
-		struct timespec ts;
-
-		if (e->state == ENTRY_DONE) {
-			rc = e->result;
-			if (!e->failed)
-				e->delivered = true;
-			break;
-		}
-		if (now >= deadline_ms) {
-			rc = e->last_error != STATUS_OK ? e->last_error : STATUS_TIMEOUT;
-			break;
-		}
-		if (gone != NULL) {
-			int left;
-			pthread_mutex_unlock(&t->lock);
-			left = gone(arg);
-			pthread_mutex_lock(&t->lock);
-			if (left && e->state != ENTRY_DONE) {
-				rc = STATUS_ABORTED;
-				break;
-			}
-		}
-		until = now + WAIT_SLICE_MS < deadline_ms ? now + WAIT_SLICE_MS : deadline_ms;
-		deadline_ts(until, &ts);
-		pthread_cond_timedwait(&e->cond, &t->lock, &ts);
-	}
-	e->waiters--;
+	if (w == NULL)
+		return STATUS_TIMEOUT;
+	e = w->e;
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		e->waiters = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	e->n_waiters--;
 	t->stats.waiters--;
-	pthread_mutex_unlock(&t->lock);
+	free(w);
+	rc = e->last_error != STATUS_OK ? e->last_error : STATUS_TIMEOUT;
+	schedule(t, e);
 	return rc;
 }
 
 void
 tracker_release(struct tracker *t, struct tracker_entry *e)
 {
-	pthread_mutex_lock(&t->lock);
-	unref(t, e);
-	pthread_mutex_unlock(&t->lock);
+	e->refs--;
+	t->stats.attached--;
+	if (e->refs == 0 && (e->failed || e->delivered))
+		map_remove(t, e);
+	schedule(t, e);
 }
 
 enum status
-tracker_resolve(struct tracker *t, const char *uuid, enum status result)
+tracker_resolve(struct tracker *t, const char *handle, enum status result)
 {
-	struct tracker_entry *e;
-	enum status rc = STATUS_OK;
+	struct tracker_entry *e = find_uuid(t, handle);
 
-	pthread_mutex_lock(&t->lock);
-	e = find_uuid(t, uuid);
-	if (e == NULL || !e->in_map) {
-		rc = STATUS_NOT_FOUND;
-		goto out;
-	}
+	if (e == NULL || !e->in_map)
+		return STATUS_NOT_FOUND;
 	if (e->state == ENTRY_PENDING)
 		set_done(t, e, result);
-out:
-	pthread_mutex_unlock(&t->lock);
-	return rc;
+	return STATUS_OK;
 }
 
 void
-tracker_get_stats(struct tracker *t, struct tracker_stats *out)
+tracker_get_stats(const struct tracker *t, struct tracker_stats *out)
 {
-	pthread_mutex_lock(&t->lock);
 	*out = t->stats;
-	pthread_mutex_unlock(&t->lock);
 }

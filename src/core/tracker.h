@@ -1,10 +1,13 @@
 /*
- * tracker.h - the pending-approval tracker. Request threads attach to an entry
- * per (authyId, signInName, email) and sleep; a few poller threads poll every
- * pending approval over a bounded set of connections, back off on errors and
- * rate limits, and wake the waiters on a terminal status. A retry of the same
- * wait while the approval is pending re-attaches instead of sending a second
- * push; a verified callback resolves an entry at once.
+ * tracker.h - the pending-approval tracker, on the event loop. Requests
+ * attach to an entry per (authyId, signInName, email) and register as its
+ * waiters; each pending approval has one poll timer (not one per waiter) and
+ * is polled only while someone waits, with back-off on errors and rate
+ * limits. A terminal status, from a poll or from a verified callback,
+ * completes every waiter at once. A retry of the same wait while the
+ * approval is pending re-attaches instead of sending a second push; entries
+ * live until the approval expires so late retries find them. Loop thread
+ * only: no locks, no threads.
  */
 #ifndef B2CAUTHY_TRACKER_H
 #define B2CAUTHY_TRACKER_H
@@ -17,107 +20,121 @@
 #define TRACKER_UUID_MAX 64
 #define TRACKER_MAX_ENTRIES 200000
 
+struct loop;
 struct tracker;
 struct tracker_entry;
-struct loop;
-struct upstream;
-struct upstream_opts;
+struct tracker_waiter;
 
 /*
- * The poll function: ask the provider for the status of approval uuid using
- * handle up (NULL when the tracker has no upstream options), finishing before
- * deadline_ms.
- * Returns STATUS_PENDING, STATUS_OK (approved), STATUS_DENIED, STATUS_EXPIRED,
- * STATUS_APPROVAL_NOT_FOUND, or a transport/HTTP error status (then the entry
- * is polled again later). Sets *retry_after_s on a rate limit.
+ * The end of a poll: STATUS_PENDING, STATUS_OK (approved), STATUS_DENIED,
+ * STATUS_EXPIRED, STATUS_APPROVAL_NOT_FOUND, STATUS_USER_NOT_FOUND, or a
+ * transport/HTTP error status (then the entry is polled again later);
+ * retry_after_s from a rate limit.
  */
-typedef enum status (*tracker_poll_fn)(void *arg, struct upstream *up, struct loop *loop,
-                                       const char *uuid, long long deadline_ms,
-                                       long *retry_after_s);
+typedef void (*tracker_poll_done_fn)(void *done_arg, enum status rc, long retry_after_s);
+
+/*
+ * The poll function: start asking the provider for the status of approval
+ * handle, ending by deadline_ms; call done(done_arg, ...) once later on the
+ * loop thread. Returns STATUS_OK with *op set (for the cancel function), or
+ * an error status without a callback (counted as a failed poll).
+ */
+typedef enum status (*tracker_poll_fn)(void *arg, const char *handle, long long deadline_ms,
+                                       tracker_poll_done_fn done, void *done_arg, void **op);
+
+/* Stop a poll started by tracker_poll_fn; no callback follows. */
+typedef void (*tracker_poll_cancel_fn)(void *op);
+
+/* A waiter's completion: the approval's final status (see tracker_wait). */
+typedef void (*tracker_wait_fn)(void *arg, enum status rc);
 
 struct tracker_opts {
+	struct loop *loop;
 	long poll_interval_ms; /* time between polls of one approval, > 0 */
 	long poll_timeout_ms;  /* ceiling for one poll call, > 0 */
-	int pollers;           /* poller threads = connections used for polling, >= 1 */
-	/* Each poller makes its own keep-alive handle from these (copied; the
-	 * strings are borrowed and must outlive the tracker); NULL = no handle. */
-	const struct upstream_opts *upstream;
+	long max_attached;     /* attachments (waiting requests) at most, > 0 */
 	tracker_poll_fn poll;
+	tracker_poll_cancel_fn poll_cancel;
 	void *poll_arg;
 };
 
 struct tracker_stats {
 	long entries;     /* entries in the map */
 	long pending;     /* entries still pending */
-	long waiters;     /* request threads waiting */
-	long polls;       /* poll calls made since start */
-	long poll_errors; /* poll calls that failed */
+	long attached;    /* attachments: requests creating or waiting */
+	long waiters;     /* requests waiting */
+	long polls;       /* polls made since start */
+	long poll_errors; /* polls that failed */
 	long reattached;  /* attaches that joined an existing approval */
 };
 
-/*
- * tracker_new - start the pollers. STATUS_OK and *out, STATUS_NOMEM or
- * STATUS_INTERNAL (thread creation failed).
- */
+/* tracker_new - an empty tracker on opts->loop. STATUS_OK and *out, or STATUS_NOMEM. */
 enum status tracker_new(const struct tracker_opts *opts, struct tracker **out);
 
 /*
- * tracker_free - stop and join the pollers and free every entry. No request
- * thread may still be attached. NULL is a no-op.
+ * tracker_free - cancel the polls and free every entry. No request may still
+ * be attached. NULL is a no-op.
  */
 void tracker_free(struct tracker *t);
 
 /*
  * tracker_attach - join the live entry for key, or make a new one. When
  * *created is true the caller must create the approval and then call
- * tracker_publish or tracker_fail; other threads attaching meanwhile wait for
+ * tracker_publish or tracker_fail; others attaching meanwhile may wait for
  * that. Every successful attach is paired with tracker_release. Returns
- * STATUS_OK, STATUS_NOMEM, or STATUS_UNAVAILABLE (map full or stopping).
- * Thread-safe.
+ * STATUS_OK, STATUS_NOMEM, or STATUS_UNAVAILABLE (map full, or max_attached
+ * requests attached already).
  */
 enum status tracker_attach(struct tracker *t, const char *key, struct tracker_entry **out,
                            bool *created);
 
 /*
- * tracker_publish - the approval of a created entry exists as uuid and expires
- * at expires_ms (monotonic); polling starts one interval from now. Thread-safe.
+ * tracker_publish - the approval of a created entry exists as handle and
+ * expires at expires_ms (monotonic); polling starts one interval from now.
  */
-void tracker_publish(struct tracker *t, struct tracker_entry *e, const char *uuid,
+void tracker_publish(struct tracker *t, struct tracker_entry *e, const char *handle,
                      long long expires_ms);
 
 /*
- * tracker_fail - creating the approval failed with rc; every waiter on the
- * entry gets rc and the entry goes away with its last waiter. Thread-safe.
+ * tracker_fail - creating the approval failed with rc; every waiter gets rc
+ * at once and the entry goes away with its last attachment.
  */
 void tracker_fail(struct tracker *t, struct tracker_entry *e, enum status rc);
 
 /*
- * tracker_wait - sleep until the entry is resolved, deadline_ms passes, or
- * gone(arg) reports the client has left (checked about every 200 ms; gone may
- * be NULL). Returns STATUS_OK (approved), STATUS_DENIED, STATUS_EXPIRED,
- * STATUS_APPROVAL_NOT_FOUND, a creation error, STATUS_ABORTED, or at the
- * deadline STATUS_TIMEOUT (or the last poll error when every recent poll
- * failed). Thread-safe.
+ * tracker_wait - wait for the entry's outcome. Returns the outcome at once
+ * when it is known (STATUS_OK approved, STATUS_DENIED, STATUS_EXPIRED,
+ * STATUS_APPROVAL_NOT_FOUND, STATUS_USER_NOT_FOUND, a creation error), with
+ * no callback; else STATUS_PENDING with *w set, and fn(arg, outcome) follows
+ * once on the loop thread unless tracker_unwait comes first; STATUS_NOMEM.
  */
-enum status tracker_wait(struct tracker *t, struct tracker_entry *e, long long deadline_ms,
-                         int (*gone)(void *), void *arg);
+enum status tracker_wait(struct tracker *t, struct tracker_entry *e, tracker_wait_fn fn, void *arg,
+                         struct tracker_waiter **w);
+
+/*
+ * tracker_unwait - stop waiting (deadline or client gone); no callback
+ * follows. Returns what a waiter at its deadline reports: the last poll
+ * error when the last poll failed, else STATUS_TIMEOUT. NULL gives
+ * STATUS_TIMEOUT.
+ */
+enum status tracker_unwait(struct tracker *t, struct tracker_waiter *w);
 
 /*
  * tracker_release - detach; e must not be used afterwards. A pending entry
  * stays (unpolled) until it expires so a retry can re-attach; a resolved
- * entry that was delivered is removed. Thread-safe.
+ * entry that was delivered is removed.
  */
 void tracker_release(struct tracker *t, struct tracker_entry *e);
 
 /*
- * tracker_resolve - set the result of the approval uuid from a verified
- * callback and wake its waiters. STATUS_OK, or STATUS_NOT_FOUND when no entry
- * has that uuid. result is STATUS_OK (approved), STATUS_DENIED or
- * STATUS_EXPIRED. Thread-safe.
+ * tracker_resolve - set the result of the approval handle from a verified
+ * callback and complete its waiters at once. STATUS_OK, or STATUS_NOT_FOUND
+ * when no entry has that handle. result is STATUS_OK (approved),
+ * STATUS_DENIED or STATUS_EXPIRED.
  */
-enum status tracker_resolve(struct tracker *t, const char *uuid, enum status result);
+enum status tracker_resolve(struct tracker *t, const char *handle, enum status result);
 
-/* tracker_get_stats - a consistent snapshot of the counters. Thread-safe. */
-void tracker_get_stats(struct tracker *t, struct tracker_stats *out);
+/* tracker_get_stats - the counters. */
+void tracker_get_stats(const struct tracker *t, struct tracker_stats *out);
 
 #endif

@@ -5,15 +5,14 @@
  * never wait, and the web server never has to hold more than its socket
  * buffer), and the reply goes out through libfcgi on the connection itself.
  * One context per request, freed at one point (finish), with exactly one
- * access line. Synchronous handlers other than health and metrics run on the
- * bridge pool; the rest runs on the loop thread.
+ * access line. Every handler runs on the loop thread; the asynchronous ones
+ * finish through req_ctx_done.
  */
 #define _GNU_SOURCE /* accept4 */
 #include "edge.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +22,6 @@
 #include <unistd.h>
 
 #include "b2c.h"
-#include "bridge.h"
 #include "config.h"
 #include "crypto.h"
 #include "fcgi_io.h"
@@ -61,17 +59,14 @@ struct ereq {
 	struct request req;
 	struct response res;
 	struct req_ctx ctx;
-	atomic_int gone; /* the web server dropped the connection */
+	int gone; /* the web server dropped the connection */
 	int too_large;
-	int in_pool;
-	enum status rc; /* the outcome from the pool */
 };
 
 struct edge {
 	struct edge_opts o;
 	struct loop_watch *lw;
 	struct loop_timer *accept_pause, *drain_timer;
-	struct bridge *pool;
 	struct conn *conns;
 	long nconns, inflight;
 	int cap_logged;
@@ -149,9 +144,10 @@ on_deadline(void *arg)
 static void
 abort_request(struct ereq *r)
 {
-	if (atomic_exchange(&r->gone, 1))
+	if (r->gone)
 		return;
-	if (!r->in_pool && r->ctx.on_abort != NULL)
+	r->gone = 1;
+	if (r->ctx.on_abort != NULL)
 		r->ctx.on_abort(&r->ctx); /* may finish r and close its connection */
 }
 
@@ -219,7 +215,7 @@ access_line(const struct ereq *r, enum status rc)
 static int
 reply(struct ereq *r)
 {
-	if (atomic_load(&r->gone) || fcgi_io_write_response(r->fc, &r->res) != STATUS_OK) {
+	if (r->gone || fcgi_io_write_response(r->fc, &r->res) != STATUS_OK) {
 		log_info("web server closed the connection before the reply");
 		return 0;
 	}
@@ -281,54 +277,14 @@ on_done(struct req_ctx *ctx, enum status rc)
 	finish(r, rc);
 }
 
-static int
-client_gone(void *arg)
-{
-	struct ereq *r = arg;
-
-	return atomic_load(&r->gone);
-}
-
-static void
-run_in_pool(void *item)
-{
-	struct ereq *r = item;
-
-	log_set_request_id(r->ctx.id);
-	r->rc = router_dispatch(&r->ctx, &r->res);
-	log_set_request_id(NULL);
-}
-
-static void
-pool_done(void *item)
-{
-	struct ereq *r = item;
-
-	finish(r, r->rc);
-}
-
-/* Health and metrics answer on the loop at once; the rest waits on the pool. */
+/* Run the handler on the loop; an asynchronous one finishes through on_done. */
 static void
 dispatch(struct ereq *r)
 {
-	struct edge *e = r->c->e;
-	const char *path = r->req.path;
-	enum status rc;
+	enum status rc = router_dispatch(&r->ctx, &r->res);
 
-	if (router_path_equal(path, ROUTE_HEALTH) || router_path_equal(path, ROUTE_METRICS)) {
-		rc = router_dispatch(&r->ctx, &r->res);
-		if (rc != STATUS_ASYNC)
-			finish(r, rc);
-		return;
-	}
-	r->in_pool = 1;
-	rc = bridge_submit(e->pool, run_in_pool, r);
-	if (rc != STATUS_OK) {
-		r->in_pool = 0;
-		log_warnx("request refused: %s", status_str(rc));
-		b2c_reply_error(&r->res, rc, r->ctx.id);
+	if (rc != STATUS_ASYNC)
 		finish(r, rc);
-	}
 }
 
 static struct ereq *
@@ -351,7 +307,6 @@ ereq_new(struct conn *c, int fd, int too_large)
 	                          .provider = e->o.provider,
 	                          .loop = e->o.loop,
 	                          .up = e->o.up,
-	                          .exec = e->o.exec,
 	                          .tracker = e->o.tracker,
 	                          .done_fn = on_done};
 	r->ctx.start_ms = loop_now_ms(e->o.loop);
@@ -431,8 +386,6 @@ start_request(struct conn *c, int too_large)
 	rc = fcgi_io_read_request(r->fc, e->body_max, too_large, &r->req);
 	close(fcgi_io_attach(r->fc, c->fd));
 	r->req.now_s = (long long)time(NULL);
-	r->req.client_gone = client_gone;
-	r->req.client_arg = r;
 	set_request_id(e, &r->ctx, &r->req);
 	if (rc == STATUS_OK && e->draining)
 		rc = STATUS_UNAVAILABLE;
@@ -618,9 +571,6 @@ edge_init(struct edge *e, const struct edge_opts *opts)
 	if (loop_timer_new(opts->loop, on_accept_pause, e, &e->accept_pause) != STATUS_OK ||
 	    loop_timer_new(opts->loop, on_drain_timeout, e, &e->drain_timer) != STATUS_OK)
 		return STATUS_NOMEM;
-	if (bridge_new(opts->loop, (int)cfg->workers, (int)cfg->max_workers, pool_done, &e->pool) !=
-	    STATUS_OK)
-		return STATUS_INTERNAL;
 	return loop_watch_add(opts->loop, opts->listen_fd, LOOP_READ, 0, on_listen, e, &e->lw);
 }
 
@@ -672,7 +622,6 @@ edge_free(struct edge *e)
 {
 	if (e == NULL)
 		return;
-	bridge_free(e->pool);
 	while (e->conns != NULL) {
 		struct conn *c = e->conns;
 		if (c->req != NULL) {

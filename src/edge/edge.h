@@ -10,7 +10,6 @@
 #include "status.h"
 
 struct config;
-struct executor;
 struct loop;
 struct provider;
 struct tracker;
@@ -22,7 +21,6 @@ struct edge_opts {
 	const struct config *cfg;
 	const struct provider *provider;
 	struct loop *loop;
-	struct executor *exec;
 	struct tracker *tracker;
 	struct upstream *up;
 };

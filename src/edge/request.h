@@ -11,7 +11,6 @@
 #include "status.h"
 
 struct config;
-struct executor;
 struct loop;
 struct provider;
 struct tracker;
@@ -43,14 +42,7 @@ struct request {
 	const char *body;   /* NUL-terminated body, never NULL ("" when empty) */
 	size_t body_len;
 	enum status body_status; /* STATUS_OK, or STATUS_TOO_LARGE when over the cap */
-	/*
-	 * client_gone - returns non-zero once the web server has dropped the
-	 * connection (client gave up). NULL means "never". Thread-safe (the loop
-	 * sets the flag it reads).
-	 */
-	int (*client_gone)(void *arg);
-	void *client_arg;
-	long long now_s; /* wall-clock seconds at accept (certificate validity) */
+	long long now_s;         /* wall-clock seconds at accept (certificate validity) */
 };
 
 /*
@@ -80,11 +72,10 @@ struct response {
 struct req_ctx {
 	const struct request *req;
 	const struct config *cfg;
-	const struct provider *provider; /* the API the handlers call */
-	struct loop *loop;               /* the event loop the request lives on */
-	struct upstream *up;             /* upstream HTTPS calls (async handlers) */
-	struct executor *exec;           /* runs upstream calls on threads owning connections */
-	struct tracker *tracker;         /* the process-wide approval tracker */
+	const struct provider *provider;       /* the API the handlers call */
+	struct loop *loop;                     /* the event loop the request lives on */
+	struct upstream *up;                   /* upstream HTTPS calls (async handlers) */
+	struct tracker *tracker;               /* the process-wide approval tracker */
 	void (*on_abort)(struct req_ctx *ctx); /* set by an async handler, or NULL */
 	void *handler_state;                   /* the async handler's own state */
 	/* set by the edge: req_ctx_done lands here */

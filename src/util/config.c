@@ -141,13 +141,10 @@ static const struct key keys[] = {
      "unix socket path or host:port; empty = inherited socket on fd 0"},
     {"listen_backlog", KT_INT, 1, 65535, F(listen_backlog), "1024", NULL, 0,
      "listen queue length of an own socket"},
-    {"workers", KT_INT, 1, 1024, F(workers), "32", NULL, 0, "request threads started"},
-    {"max_workers", KT_INT, 1, 65536, F(max_workers), "4096", NULL, 0,
-     "upper bound of request threads when growing on demand"},
-    {"tracker_connections", KT_INT, 1, 64, F(tracker_connections), "4", NULL, 0,
-     "keep-alive connections of the approval poller"},
+    {"max_waits", KT_INT, 1, 1000000, F(max_waits), "20000", NULL, 0,
+     "requests waiting for an approval at most; more get 503"},
     {"upstream_connections", KT_INT, 1, 256, F(upstream_connections), "16", NULL, 0,
-     "executor threads (one keep-alive connection each) for register and approval calls"},
+     "keep-alive connections to the API for every call, polls included"},
     {"max_body_bytes", KT_INT, 1024, 1048576, F(max_body_bytes), "16384", NULL, 0,
      "largest accepted request body in bytes"},
     {"log_level", KT_STRING, 1, 5, F(log_level), "info", check_log_level, 0,
@@ -1114,11 +1111,6 @@ validate_cross(const struct config *cfg, char *msg, size_t msglen)
 		     "poll_interval_ms: expected a value below wait_budget_ms (%ld), "
 		     "got %ld",
 		     cfg->wait_budget_ms, cfg->poll_interval_ms);
-		return STATUS_CONFIG;
-	}
-	if (cfg->max_workers < cfg->workers) {
-		msgf(msg, msglen, "max_workers: expected at least workers (%ld), got %ld",
-		     cfg->workers, cfg->max_workers);
 		return STATUS_CONFIG;
 	}
 	return STATUS_OK;

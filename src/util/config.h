@@ -64,10 +64,8 @@ struct config {
 	/* Process */
 	char *listen;        /* listen: unix socket path or host:port; NULL = inherited fd 0 */
 	long listen_backlog; /* listen_backlog, default 1024 */
-	long workers;        /* workers: request threads, default 32 */
-	long max_workers;    /* max_workers: upper bound when growing on demand, default 4096 */
-	long tracker_connections;  /* tracker_connections: poller's connections, default 4 */
-	long upstream_connections; /* upstream_connections: requests' connections, default 16 */
+	long max_waits;      /* max_waits: requests waiting at most, default 20000 */
+	long upstream_connections; /* upstream_connections: connections to the API, default 16 */
 	long max_body_bytes;       /* max_body_bytes, default 16384 */
 	char *log_level;           /* log_level: debug|info|warn|error, default info */
 	char *callback_path;       /* callback_path: OneTouch callback route, /api/authy/callback */
@@ -108,10 +106,9 @@ enum status config_load_env(struct config *cfg, char **envp, char *err, size_t e
  * config_validate - every range and format again plus cross-field checks after
  * loading: api key present (1..128 printable characters, no spaces), api URL
  * https:// without userinfo, query or fragment, at least one thumbprint while
- * client_cert_check is on, poll_interval_ms below wait_budget_ms, max_workers
- * not below workers. With provider = verify the Authy API key is not required;
- * instead verify_service_sid, verify_identity_secret and either twilio_api_key
- * with twilio_api_secret or twilio_account_sid with twilio_auth_token are,
+ * client_cert_check is on, poll_interval_ms below wait_budget_ms. With provider = verify the Authy
+ * API key is not required; instead verify_service_sid, verify_identity_secret and either
+ * twilio_api_key with twilio_api_secret or twilio_account_sid with twilio_auth_token are,
  * approval_ttl_s is at most 3600 and approval_details fit Verify's field
  * limits (labels 36, values 128 characters). STATUS_OK or STATUS_CONFIG with
  * err naming the key.

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import stack  # noqa: E402
 
 BASE = {"authy_api_key": stack.API_KEY, "authy_api_url": "https://127.0.0.1:9",
-        "client_cert_check": "false", "workers": "2"}
+        "client_cert_check": "false", "max_waits": "2"}
 
 
 def write_conf(work, name, settings, mode=0o600):

@@ -327,13 +327,12 @@ def flow_concurrency(t, env):
     peak = len(os.listdir(f"/proc/{pid}/task"))
     time.sleep(0.3)
     idle = len(os.listdir(f"/proc/{pid}/task"))
-    # main + workers (4) + pollers (4) + executor threads (upstream_connections,
-    # default 16) + one spare accepting thread, at most; the burst had 24 more
-    t.check(idle <= 1 + 4 + 4 + 16 + 2, "the worker pool shrinks back after the burst",
+    # One loop thread serves every request: no thread per request or wait.
+    t.check(idle <= 2 and peak <= 4, "the thread count stays fixed through the burst",
             f"{idle} threads now (peak {peak})")
     st = env["mock"].call("GET", "/_mock/stats")
     new = st.get("connections_opened", 999) - opened
-    t.check(new <= 16 + 4, "upstream connections stay bounded (upstream + tracker pools)",
+    t.check(new <= 16, "upstream connections stay bounded (upstream_connections)",
             f"{new} new connections, {st!r}")
 
 
@@ -402,8 +401,8 @@ def flow_callback(t, env):
 
 
 def flow_overload(t, env):
-    """With every worker busy, one more request gets a B2C-shaped 503 at once."""
-    full = stack.Responder(env["work"], dict(env["settings"], workers=1, max_workers=2),
+    """With max_waits requests waiting, one more gets a B2C-shaped 503 at once."""
+    full = stack.Responder(env["work"], dict(env["settings"], max_waits=2),
                            name="overload")
     try:
         aid = new_user(t, env, "never", "+1 720 555 0166")
@@ -416,7 +415,7 @@ def flow_overload(t, env):
                            json.dumps({"authyId": aid, "signInName": "ov-extra"}))
         t.check(extra.status == 503 and b2c_shaped(extra) and extra.elapsed < 1.0 and
                 extra.headers.get("retry-after") == "5",
-                "all workers busy -> 503 with Retry-After at once", f"{extra!r} {extra.elapsed:.2f}s")
+                "max_waits waiting -> 503 with Retry-After at once", f"{extra!r} {extra.elapsed:.2f}s")
         done = [stack.fcgi_finish(p) for p in busy]
         t.check(all(d.status == 409 for d in done), "the busy waits still end normally",
                 repr([d.status for d in done]))
@@ -499,7 +498,7 @@ def main():
             "authy_ca_file": os.path.join(env["certs"], "ca.pem"),
             "client_cert_thumbprints": f"{tp['client']}, {tp['client-expired']}",
             "wait_budget_ms": BUDGET_MS, "poll_interval_ms": POLL_MS, "approval_ttl_s": 30,
-            "workers": 4, "log_level": "info"})
+            "log_level": "info"})
         env["settings"] = settings
         env["responder"] = stack.Responder(work, settings)
         env["sock"] = env["responder"].sock

@@ -39,8 +39,8 @@ class Target:
         tp = stack.thumbprints(certs)
         base = {"authy_api_key": stack.API_KEY, "client_cert_thumbprints": tp["client"],
                 "wait_budget_ms": BUDGET_MS, "poll_interval_ms": POLL_MS,
-                "approval_ttl_s": 30, "workers": 4, "upstream_connections": 2,
-                "tracker_connections": 1, "upstream_connect_timeout_ms": BUDGET_MS,
+                "approval_ttl_s": 30, "upstream_connections": 2,
+                "upstream_connect_timeout_ms": BUDGET_MS,
                 "log_level": "info"}
         base.update(settings)
         self.name = name

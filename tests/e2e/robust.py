@@ -320,7 +320,7 @@ def main():
         base = {"authy_api_key": stack.API_KEY, "authy_api_url": mock.url,
                 "authy_ca_file": os.path.join(certs, "ca.pem"),
                 "client_cert_thumbprints": tp["client"], "wait_budget_ms": BUDGET_MS,
-                "poll_interval_ms": 200, "workers": 2, "log_level": "info"}
+                "poll_interval_ms": 200, "log_level": "info"}
         stalled_and_idle(t, work, base)
         deadline(t, work, base)
         hostile_params(t, work, base)

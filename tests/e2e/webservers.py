@@ -373,7 +373,7 @@ class Run:
                 # RFC 2253 form, as docs/deployment.md shows it
                 "client_cert_issuer": '"CN=b2c-authy test CA,O=b2c-authy test"',
                 "wait_budget_ms": BUDGET_MS, "poll_interval_ms": POLL_MS,
-                "approval_ttl_s": 60, "workers": 8, "log_level": "info",
+                "approval_ttl_s": 60, "log_level": "info",
                 "callback_url": self.web.callback_url}
 
     def setup(self):

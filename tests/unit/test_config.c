@@ -126,9 +126,8 @@ test_defaults(void)
 	CHECK(cfg.cert_issuer == NULL);
 	CHECK(cfg.listen == NULL);
 	CHECK_INT(cfg.listen_backlog, 1024);
-	CHECK_INT(cfg.workers, 32);
-	CHECK_INT(cfg.max_workers, 4096);
-	CHECK_INT(cfg.tracker_connections, 4);
+	CHECK_INT(cfg.upstream_connections, 16);
+	CHECK_INT(cfg.max_waits, 20000);
 	CHECK_INT(cfg.max_body_bytes, 16384);
 	CHECK_STR(cfg.log_level, "info");
 	CHECK_STR(cfg.callback_path, "/api/authy/callback");
@@ -149,7 +148,7 @@ test_file_basic(void)
 	               "\n"
 	               "   # indented comment\n"
 	               "authy_api_key = abcDEF0123456789\n"
-	               "  workers=7  \r\n"
+	               "  upstream_connections=7  \r\n"
 	               "approval_message = Sign in #1\n"
 	               "client_cert_subject = \"CN=b2c, O=Contoso\"\n"
 	               "authy_send_install_link = yes\n"
@@ -160,7 +159,7 @@ test_file_basic(void)
 	          STATUS_OK);
 	CHECK_STR(err, "");
 	CHECK_STR(cfg.api_key, "abcDEF0123456789");
-	CHECK_INT(cfg.workers, 7);
+	CHECK_INT(cfg.upstream_connections, 7);
 	CHECK_STR(cfg.approval_message, "Sign in #1");
 	CHECK_STR(cfg.cert_subject, "CN=b2c, O=Contoso");
 	CHECK(cfg.send_install_link);
@@ -168,7 +167,7 @@ test_file_basic(void)
 	CHECK(cfg.cert_allow_no_dates);
 	CHECK_STR(cfg.log_level, "debug");
 	/* Untouched keys keep their defaults. */
-	CHECK_INT(cfg.max_workers, 4096);
+	CHECK_INT(cfg.max_waits, 20000);
 	config_free(&cfg);
 }
 
@@ -189,7 +188,8 @@ test_file_quoting(void)
 	CHECK(cfg.cert_subject == NULL);
 	config_free(&cfg);
 
-	CHECK_INT(load(&cfg, "workers = 3\napproval_message = \"open\n", 0600, err, sizeof(err)),
+	CHECK_INT(load(&cfg, "upstream_connections = 3\napproval_message = \"open\n", 0600, err,
+	               sizeof(err)),
 	          STATUS_CONFIG);
 	check_err_at(err, 2, "approval_message: unterminated");
 	config_free(&cfg);
@@ -205,23 +205,26 @@ test_file_errors(void)
 	struct config cfg;
 	char err[512], *longline;
 
-	CHECK_INT(load(&cfg, "# c\n\nworkers = 8\nbogus_key = 1\n", 0600, err, sizeof(err)),
-	          STATUS_CONFIG);
+	CHECK_INT(
+	    load(&cfg, "# c\n\nupstream_connections = 8\nbogus_key = 1\n", 0600, err, sizeof(err)),
+	    STATUS_CONFIG);
 	check_err_at(err, 4, "unknown key \"bogus_key\"");
 	config_free(&cfg);
 
-	CHECK_INT(load(&cfg, "workers = 8\n\nworkers = 9\n", 0600, err, sizeof(err)),
+	CHECK_INT(load(&cfg, "upstream_connections = 8\n\nupstream_connections = 9\n", 0600, err,
+	               sizeof(err)),
 	          STATUS_CONFIG);
-	check_err_at(err, 3, "workers: duplicate key (first set on line 1)");
+	check_err_at(err, 3, "upstream_connections: duplicate key (first set on line 1)");
 	config_free(&cfg);
 
-	CHECK_INT(load(&cfg, "workers = 8\njust some words\n", 0600, err, sizeof(err)),
+	CHECK_INT(load(&cfg, "upstream_connections = 8\njust some words\n", 0600, err, sizeof(err)),
 	          STATUS_CONFIG);
 	check_err_at(err, 2, "expected key = value");
 	config_free(&cfg);
 
-	CHECK_INT(load(&cfg, "\n\n\n\nworkers = many\n", 0600, err, sizeof(err)), STATUS_CONFIG);
-	check_err_at(err, 5, "workers: expected an integer in 1..1024, got \"many\"");
+	CHECK_INT(load(&cfg, "\n\n\n\nupstream_connections = many\n", 0600, err, sizeof(err)),
+	          STATUS_CONFIG);
+	check_err_at(err, 5, "upstream_connections: expected an integer in 1..256, got \"many\"");
 	config_free(&cfg);
 
 	CHECK_INT(load(&cfg, "WORKERS = 3\n", 0600, err, sizeof(err)), STATUS_CONFIG);
@@ -253,23 +256,23 @@ test_file_refused(void)
 	char err[512];
 	const char *dir = tmp_path(1, "adir");
 
-	CHECK_INT(load(&cfg, "workers = 2\n", 0644, err, sizeof(err)), STATUS_CONFIG);
+	CHECK_INT(load(&cfg, "upstream_connections = 2\n", 0644, err, sizeof(err)), STATUS_CONFIG);
 	CHECK(starts_with(err, files[0]));
 	CHECK(strstr(err, "0644") != NULL);
-	CHECK_INT(cfg.workers, 32);
+	CHECK_INT(cfg.upstream_connections, 16);
 	config_free(&cfg);
-	CHECK_INT(load(&cfg, "workers = 2\n", 0604, err, sizeof(err)), STATUS_CONFIG);
+	CHECK_INT(load(&cfg, "upstream_connections = 2\n", 0604, err, sizeof(err)), STATUS_CONFIG);
 	CHECK(strstr(err, "0604") != NULL);
 	config_free(&cfg);
-	CHECK_INT(load(&cfg, "workers = 2\n", 0660, err, sizeof(err)), STATUS_CONFIG);
+	CHECK_INT(load(&cfg, "upstream_connections = 2\n", 0660, err, sizeof(err)), STATUS_CONFIG);
 	CHECK(starts_with(err, files[0]));
 	CHECK(strstr(err, "mode 0660 lets the group write it") != NULL);
-	CHECK_INT(cfg.workers, 32);
+	CHECK_INT(cfg.upstream_connections, 16);
 	config_free(&cfg);
-	CHECK_INT(load(&cfg, "workers = 2\n", 0640, err, sizeof(err)), STATUS_OK);
-	CHECK_INT(cfg.workers, 2);
+	CHECK_INT(load(&cfg, "upstream_connections = 2\n", 0640, err, sizeof(err)), STATUS_OK);
+	CHECK_INT(cfg.upstream_connections, 2);
 	config_free(&cfg);
-	CHECK_INT(load(&cfg, "workers = 2\n", 0600, err, sizeof(err)), STATUS_OK);
+	CHECK_INT(load(&cfg, "upstream_connections = 2\n", 0600, err, sizeof(err)), STATUS_OK);
 	config_free(&cfg);
 
 	mkdir(dir, 0700);
@@ -286,9 +289,9 @@ test_file_refused(void)
 static void
 test_env_override(void)
 {
-	char *env[] = {"WORKERS=20",
+	char *env[] = {"UPSTREAM_CONNECTIONS=20",
 	               "FOO=1",
-	               "workers=5",
+	               "upstream_connections=5",
 	               "APPROVAL_MESSAGE=Approve the sign-in",
 	               "CLIENT_CERT_THUMBPRINTS=" /* one */
 	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
@@ -298,15 +301,15 @@ test_env_override(void)
 	char err[512];
 
 	CHECK_INT(load(&cfg,
-	               "workers = 10\nmax_workers = 100\n"
+	               "upstream_connections = 10\nmax_waits = 100\n"
 	               "client_cert_thumbprints = bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, "
 	               "cccccccccccccccccccccccccccccccccccccccc\n",
 	               0600, err, sizeof(err)),
 	          STATUS_OK);
 	CHECK_INT(cfg.n_thumbprints, 2);
 	CHECK_INT(config_load_env(&cfg, env, err, sizeof(err)), STATUS_OK);
-	CHECK_INT(cfg.workers, 20);
-	CHECK_INT(cfg.max_workers, 100);
+	CHECK_INT(cfg.upstream_connections, 20);
+	CHECK_INT(cfg.max_waits, 100);
 	CHECK_STR(cfg.approval_message, "Approve the sign-in");
 	CHECK_INT(cfg.n_thumbprints, 1);
 	CHECK_STR(cfg.thumbprints[0], "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
@@ -372,7 +375,7 @@ test_env_names(void)
 			fprintf(stderr, "    %s: %s\n", *names, err);
 		config_free(&cfg);
 	}
-	CHECK_INT(n, 38);
+	CHECK_INT(n, 39);
 }
 
 /* Every printed default is accepted back through the environment unchanged. */
@@ -541,9 +544,7 @@ test_ranges(void)
 	    {"wait_budget_ms", 1000, 29000, offsetof(struct config, wait_budget_ms)},
 	    {"poll_interval_ms", 100, 10000, offsetof(struct config, poll_interval_ms)},
 	    {"listen_backlog", 1, 65535, offsetof(struct config, listen_backlog)},
-	    {"workers", 1, 1024, offsetof(struct config, workers)},
-	    {"max_workers", 1, 65536, offsetof(struct config, max_workers)},
-	    {"tracker_connections", 1, 64, offsetof(struct config, tracker_connections)},
+	    {"max_waits", 1, 1000000, offsetof(struct config, max_waits)},
 	    {"max_body_bytes", 1024, 1048576, offsetof(struct config, max_body_bytes)},
 	    {"callback_max_age_s", 10, 3600, offsetof(struct config, callback_max_age_s)},
 	};
@@ -847,13 +848,9 @@ test_validate(void)
 	check_invalid(&cfg, "poll_interval_ms: expected a value below wait_budget_ms");
 	cfg.poll_interval_ms = 4999;
 	CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_OK);
-	cfg.workers = 64;
-	cfg.max_workers = 63;
-	check_invalid(&cfg, "max_workers: expected at least workers");
-	cfg.max_workers = 64;
-	cfg.workers = 0;
-	check_invalid(&cfg, "workers: expected an integer in 1..1024");
-	cfg.workers = 8;
+	cfg.upstream_connections = 0;
+	check_invalid(&cfg, "upstream_connections: expected an integer in 1..256");
+	cfg.upstream_connections = 8;
 	free(cfg.log_level);
 	cfg.log_level = strdup("verbose");
 	check_invalid(&cfg, "log_level: expected debug, info, warn or error");
@@ -895,7 +892,7 @@ test_print(void)
 	CHECK(strstr(out, "authy_ca_file = \n") != NULL);
 	CHECK(strstr(out, "authy_api_key_file = \n") != NULL);
 	CHECK(strstr(out, "approval_message = \"Sign-in request\"\n") != NULL);
-	CHECK(strstr(out, "workers = 32\n") != NULL);
+	CHECK(strstr(out, "upstream_connections = 16\n") != NULL);
 	CHECK(strstr(out, "client_cert_check = true\n") != NULL);
 	for (const char *p = out; *p; p++)
 		lines += *p == '\n';
@@ -930,7 +927,7 @@ test_print_round_trip(void)
 	               "ffffffffffffffffffffffffffffffffffffffff\n"
 	               "client_cert_subject = CN=b2c,O=Contoso\n"
 	               "listen = 127.0.0.1:9000\n"
-	               "workers = 3\n",
+	               "upstream_connections = 3\n",
 	               0600, err, sizeof(err)),
 	          STATUS_OK);
 	out1 = printed(&a);
@@ -973,7 +970,7 @@ test_key_names(void)
 		for (int j = 0; j < n; j++)
 			CHECK(strcmp(names[j], names[n]) != 0);
 	}
-	CHECK_INT(n, 38);
+	CHECK_INT(n, 39);
 	CHECK(config_key_help("nope") == NULL);
 	CHECK(config_key_names() == names);
 }

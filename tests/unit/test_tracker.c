@@ -1,282 +1,437 @@
 /*
- * test_tracker.c - the approval tracker with a scripted poll function: waking
- * on approval, denial and expiry, deadlines, client abort, re-attach without a
- * second approval, poll error reporting, rate-limit back-off, callbacks.
+ * test_tracker.c - the approval tracker on a real loop with a scripted
+ * asynchronous poll function: completion on approval, denial and expiry,
+ * deadlines, re-attach without a second approval, poll error reporting,
+ * rate-limit back-off, creation failures shared, callbacks completing every
+ * waiter at once, one poll timer for many waiters, expiry of idle entries.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "harness.h"
+#include "loop.h"
 #include "tracker.h"
 #include "util.h"
 
-/* Scripted provider: status per uuid after a number of polls. */
-static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct loop *lp;
+
+/* Scripted provider: a poll answers after 5 ms; the final status after some polls. */
 static int fake_polls;
 static int fake_after = 2;                 /* polls before the final status */
 static enum status fake_final = STATUS_OK; /* status after fake_after polls */
 static enum status fake_interim = STATUS_PENDING;
+static int fake_in_flight;
+
+struct fake_op {
+	struct loop_timer *timer;
+	tracker_poll_done_fn done;
+	void *done_arg;
+	enum status rc;
+};
+
+static void
+fake_fire(void *arg)
+{
+	struct fake_op *op = arg;
+	tracker_poll_done_fn done = op->done;
+	void *done_arg = op->done_arg;
+	enum status rc = op->rc;
+
+	fake_in_flight--;
+	loop_timer_free(op->timer);
+	free(op);
+	done(done_arg, rc, rc == STATUS_RATE_LIMITED ? 1 : 0);
+}
 
 static enum status
-fake_poll(void *arg, struct upstream *up, struct loop *loop, const char *uuid, long long deadline,
-          long *retry)
+fake_poll(void *arg, const char *handle, long long deadline, tracker_poll_done_fn done,
+          void *done_arg, void **out)
 {
-	int n;
+	struct fake_op *op = calloc(1, sizeof(*op));
 
-	(void)arg, (void)up, (void)loop, (void)uuid, (void)deadline;
-	pthread_mutex_lock(&fake_lock);
-	n = ++fake_polls;
-	pthread_mutex_unlock(&fake_lock);
-	if (fake_interim == STATUS_RATE_LIMITED)
-		*retry = 1;
-	return n >= fake_after ? fake_final : fake_interim;
+	(void)arg, (void)handle, (void)deadline;
+	CHECK(op != NULL);
+	op->done = done;
+	op->done_arg = done_arg;
+	op->rc = ++fake_polls >= fake_after ? fake_final : fake_interim;
+	CHECK_INT(loop_timer_new(lp, fake_fire, op, &op->timer), STATUS_OK);
+	loop_timer_arm(op->timer, util_now_ms() + 5);
+	fake_in_flight++;
+	*out = op;
+	return STATUS_OK;
+}
+
+static void
+fake_cancel(void *arg)
+{
+	struct fake_op *op = arg;
+
+	fake_in_flight--;
+	loop_timer_free(op->timer);
+	free(op);
 }
 
 static struct tracker *
 start(long interval)
 {
-	struct tracker_opts o = {
-	    .poll_interval_ms = interval, .poll_timeout_ms = 1000, .pollers = 2, .poll = fake_poll};
+	struct tracker_opts o = {.loop = lp,
+	                         .poll_interval_ms = interval,
+	                         .poll_timeout_ms = 1000,
+	                         .max_attached = 2000,
+	                         .poll = fake_poll,
+	                         .poll_cancel = fake_cancel};
 	struct tracker *t = NULL;
 
 	fake_polls = 0;
+	fake_after = 2;
+	fake_final = STATUS_OK;
+	fake_interim = STATUS_PENDING;
 	CHECK_INT(tracker_new(&o, &t), STATUS_OK);
 	return t;
 }
 
-static enum status
-wait_for(struct tracker *t, const char *key, long budget, bool *created)
+/* Run the loop for ms milliseconds. */
+static void
+stop(void *arg)
 {
-	struct tracker_entry *e;
-	enum status rc = tracker_attach(t, key, &e, created);
+	(void)arg;
+	loop_stop(lp);
+}
 
+static void
+run_for(long ms)
+{
+	struct loop_timer *tm = NULL;
+
+	CHECK_INT(loop_timer_new(lp, stop, NULL, &tm), STATUS_OK);
+	loop_timer_arm(tm, util_now_ms() + ms);
+	loop_run(lp);
+	loop_timer_free(tm);
+}
+
+/* One waiting request. */
+struct waiter {
+	struct tracker *t;
+	struct tracker_entry *e;
+	struct tracker_waiter *w;
+	bool created;
+	bool done;
+	enum status rc;
+	long long at_ms;
+};
+
+static void
+waiter_done(void *arg, enum status rc)
+{
+	struct waiter *wt = arg;
+
+	wt->done = true;
+	wt->rc = rc;
+	wt->at_ms = util_now_ms();
+	wt->w = NULL;
+	tracker_release(wt->t, wt->e);
+}
+
+/* Attach to key (publishing handle when first) and wait. */
+static enum status
+wait_on(struct tracker *t, const char *key, const char *handle, struct waiter *wt)
+{
+	enum status rc;
+
+	memset(wt, 0, sizeof(*wt));
+	wt->t = t;
+	rc = tracker_attach(t, key, &wt->e, &wt->created);
 	if (rc != STATUS_OK)
 		return rc;
-	if (*created)
-		tracker_publish(t, e, "uuid-1", util_now_ms() + 60000);
-	rc = tracker_wait(t, e, util_now_ms() + budget, NULL, NULL);
-	tracker_release(t, e);
+	if (wt->created)
+		tracker_publish(t, wt->e, handle, util_now_ms() + 60000);
+	rc = tracker_wait(t, wt->e, waiter_done, wt, &wt->w);
+	if (rc != STATUS_PENDING) {
+		wt->done = true;
+		wt->rc = rc;
+		tracker_release(t, wt->e);
+	}
+	return rc;
+}
+
+/* The deadline of a waiter: stop waiting and detach. */
+static enum status
+give_up(struct waiter *wt)
+{
+	enum status rc = tracker_unwait(wt->t, wt->w);
+
+	wt->w = NULL;
+	tracker_release(wt->t, wt->e);
 	return rc;
 }
 
 static void
 test_approved_after_polls(void)
 {
-	struct tracker *t = start(50);
-	bool created;
+	struct tracker *t = start(20);
+	struct tracker_stats st;
+	struct waiter w;
 	long long t0 = util_now_ms();
 
-	fake_after = 3, fake_final = STATUS_OK, fake_interim = STATUS_PENDING;
-	CHECK_INT(wait_for(t,
-	                   "1\x1f"
-	                   "a",
-	                   2000, &created),
-	          STATUS_OK);
-	CHECK(created);
+	fake_after = 3;
+	CHECK_INT(wait_on(t, "k1", "uuid-1", &w), STATUS_PENDING);
+	CHECK(w.created);
+	run_for(300);
+	CHECK(w.done);
+	CHECK_INT(w.rc, STATUS_OK);
 	CHECK_INT(fake_polls, 3);
-	CHECK(util_now_ms() - t0 >= 150);
-	CHECK(util_now_ms() - t0 < 1000);
+	/* The first poll waits one interval: three polls take at least 60 ms. */
+	CHECK(w.at_ms - t0 >= 60);
+	tracker_get_stats(t, &st);
+	CHECK_INT(st.waiters, 0);
+	CHECK_INT(st.entries, 0);
 	tracker_free(t);
 }
 
 static void
 test_denied_and_expired(void)
 {
-	struct tracker *t = start(20);
-	bool created;
+	static const enum status finals[] = {STATUS_DENIED, STATUS_EXPIRED,
+	                                     STATUS_APPROVAL_NOT_FOUND};
+	for (size_t i = 0; i < sizeof(finals) / sizeof(finals[0]); i++) {
+		struct tracker *t = start(10);
+		struct waiter w;
 
-	fake_after = 1, fake_final = STATUS_DENIED, fake_interim = STATUS_PENDING;
-	CHECK_INT(wait_for(t, "k1", 2000, &created), STATUS_DENIED);
-	fake_polls = 0, fake_final = STATUS_EXPIRED;
-	CHECK_INT(wait_for(t, "k2", 2000, &created), STATUS_EXPIRED);
-	tracker_free(t);
+		fake_final = finals[i];
+		CHECK_INT(wait_on(t, "k", "uuid", &w), STATUS_PENDING);
+		run_for(200);
+		CHECK(w.done);
+		CHECK_INT(w.rc, finals[i]);
+		tracker_free(t);
+	}
 }
 
+/* A wait that times out leaves the approval; a retry re-attaches and polls at once. */
 static void
 test_timeout_then_reattach(void)
 {
-	struct tracker *t = start(30);
+	struct tracker *t = start(50);
 	struct tracker_stats st;
-	bool created;
+	struct waiter w1, w2;
+	int polls;
 
-	fake_after = 1000000, fake_final = STATUS_OK, fake_interim = STATUS_PENDING;
-	CHECK_INT(wait_for(t, "retry", 150, &created), STATUS_TIMEOUT);
-	CHECK(created);
-	/* B2C retries the same call: it must join the pending approval. */
-	fake_polls = 0, fake_after = 1;
-	CHECK_INT(wait_for(t, "retry", 1000, &created), STATUS_OK);
-	CHECK(!created);
+	fake_after = 1000;
+	CHECK_INT(wait_on(t, "k", "uuid-r", &w1), STATUS_PENDING);
+	run_for(120);
+	CHECK(!w1.done);
+	CHECK_INT(give_up(&w1), STATUS_TIMEOUT);
+	polls = fake_polls;
+	CHECK(polls >= 1);
+	/* Nobody waits: no more polls. */
+	run_for(150);
+	CHECK_INT(fake_polls, polls);
+	tracker_get_stats(t, &st);
+	CHECK_INT(st.entries, 1);
+	CHECK_INT(st.pending, 1);
+	fake_after = fake_polls + 1;
+	CHECK_INT(wait_on(t, "k", "uuid-other", &w2), STATUS_PENDING);
+	CHECK(!w2.created);
+	run_for(30);
+	CHECK(w2.done);
+	CHECK_INT(w2.rc, STATUS_OK);
 	tracker_get_stats(t, &st);
 	CHECK_INT(st.reattached, 1);
-	/* Delivered: a later sign-in makes a new approval. */
-	fake_polls = 0, fake_after = 1000000;
-	CHECK_INT(wait_for(t, "retry", 50, &created), STATUS_TIMEOUT);
-	CHECK(created);
-	tracker_free(t);
-}
-
-static int
-gone_after_100ms(void *arg)
-{
-	return util_now_ms() >= *(long long *)arg;
-}
-
-static void
-test_client_abort(void)
-{
-	struct tracker *t = start(30);
-	struct tracker_entry *e;
-	bool created;
-	long long when = util_now_ms() + 100, t0 = util_now_ms();
-
-	fake_after = 1000000, fake_interim = STATUS_PENDING;
-	CHECK_INT(tracker_attach(t, "abort", &e, &created), STATUS_OK);
-	tracker_publish(t, e, "uuid-abort", util_now_ms() + 60000);
-	CHECK_INT(tracker_wait(t, e, util_now_ms() + 5000, gone_after_100ms, &when),
-	          STATUS_ABORTED);
-	CHECK(util_now_ms() - t0 < 600);
-	tracker_release(t, e);
+	CHECK_INT(st.entries, 0);
 	tracker_free(t);
 }
 
 static void
 test_poll_errors_reported(void)
 {
-	struct tracker *t = start(20);
-	bool created;
+	struct tracker *t = start(10);
+	struct tracker_stats st;
+	struct waiter w;
 
-	fake_after = 1000000, fake_interim = STATUS_UPSTREAM_HTTP;
-	CHECK_INT(wait_for(t, "err", 300, &created), STATUS_UPSTREAM_HTTP);
+	fake_after = 1000;
+	fake_interim = STATUS_UPSTREAM_HTTP;
+	CHECK_INT(wait_on(t, "k", "uuid-e", &w), STATUS_PENDING);
+	run_for(100);
+	CHECK(!w.done);
+	CHECK_INT(give_up(&w), STATUS_UPSTREAM_HTTP);
+	tracker_get_stats(t, &st);
+	CHECK(st.poll_errors >= 1);
 	tracker_free(t);
 }
 
+/* A rate limit pauses every poll for its Retry-After (1 s). */
 static void
 test_rate_limit_backoff(void)
 {
-	struct tracker *t = start(20);
-	bool created;
+	struct tracker *t = start(10);
+	struct waiter w;
 
-	/* Retry-After: 1 s must pause polling: at most a couple of polls in 600 ms. */
-	fake_after = 1000000, fake_interim = STATUS_RATE_LIMITED;
-	CHECK_INT(wait_for(t, "rl", 600, &created), STATUS_RATE_LIMITED);
-	CHECK(fake_polls <= 2);
+	fake_after = 1000;
+	fake_interim = STATUS_RATE_LIMITED;
+	CHECK_INT(wait_on(t, "k", "uuid-l", &w), STATUS_PENDING);
+	run_for(500);
+	CHECK_INT(fake_polls, 1);
+	CHECK_INT(give_up(&w), STATUS_RATE_LIMITED);
 	tracker_free(t);
 }
 
+/* Requests joining while the approval is created share its failure. */
 static void
 test_creation_failure_shared(void)
 {
-	struct tracker *t = start(20);
-	struct tracker_entry *a, *b;
-	bool ca, cb;
+	struct tracker *t = start(10);
+	struct tracker_entry *e = NULL;
+	struct tracker_stats st;
+	struct waiter w;
+	bool created = false;
 
-	CHECK_INT(tracker_attach(t, "fail", &a, &ca), STATUS_OK);
-	CHECK_INT(tracker_attach(t, "fail", &b, &cb), STATUS_OK);
-	CHECK(ca && !cb);
-	tracker_fail(t, a, STATUS_USER_NOT_FOUND);
-	CHECK_INT(tracker_wait(t, b, util_now_ms() + 1000, NULL, NULL), STATUS_USER_NOT_FOUND);
-	tracker_release(t, a);
-	tracker_release(t, b);
-	/* A failed creation is not remembered: the next call tries again. */
-	CHECK_INT(tracker_attach(t, "fail", &a, &ca), STATUS_OK);
-	CHECK(ca);
-	tracker_fail(t, a, STATUS_UPSTREAM_CONNECT);
-	tracker_release(t, a);
-	tracker_free(t);
-}
-
-struct cb_arg {
-	struct tracker *t;
-	int delay_ms;
-};
-
-static void *
-resolve_later(void *p)
-{
-	struct cb_arg *a = p;
-
-	usleep((useconds_t)a->delay_ms * 1000);
-	CHECK_INT(tracker_resolve(a->t, "uuid-cb", STATUS_OK), STATUS_OK);
-	return NULL;
-}
-
-static void
-test_callback_wakes_at_once(void)
-{
-	struct tracker *t = start(5000);
-	struct tracker_entry *e;
-	struct cb_arg a = {.delay_ms = 50};
-	pthread_t th;
-	bool created;
-	long long t0 = util_now_ms();
-
-	a.t = t;
-	fake_after = 1000000, fake_interim = STATUS_PENDING;
-	CHECK_INT(tracker_attach(t, "cb", &e, &created), STATUS_OK);
-	tracker_publish(t, e, "uuid-cb", util_now_ms() + 60000);
-	pthread_create(&th, NULL, resolve_later, &a);
-	CHECK_INT(tracker_wait(t, e, util_now_ms() + 3000, NULL, NULL), STATUS_OK);
-	CHECK(util_now_ms() - t0 < 50 + 100);
-	pthread_join(th, NULL);
+	CHECK_INT(tracker_attach(t, "k", &e, &created), STATUS_OK);
+	CHECK(created);
+	CHECK_INT(wait_on(t, "k", "unused", &w), STATUS_PENDING);
+	CHECK(!w.created);
+	tracker_fail(t, e, STATUS_UPSTREAM_CONNECT);
+	CHECK(w.done);
+	CHECK_INT(w.rc, STATUS_UPSTREAM_CONNECT);
 	tracker_release(t, e);
-	CHECK_INT(tracker_resolve(t, "no-such-uuid", STATUS_OK), STATUS_NOT_FOUND);
+	tracker_get_stats(t, &st);
+	CHECK_INT(st.entries, 0);
+	/* The next try makes a new approval. */
+	CHECK_INT(tracker_attach(t, "k", &e, &created), STATUS_OK);
+	CHECK(created);
+	tracker_fail(t, e, STATUS_UPSTREAM_CONNECT);
+	tracker_release(t, e);
 	tracker_free(t);
 }
 
-struct many_arg {
-	struct tracker *t;
-	char key[32];
-	enum status rc;
-};
-
-static void *
-many_waiter(void *p)
+/* A verified callback completes every waiter at once, even with a poll in flight. */
+static void
+test_callback_completes_at_once(void)
 {
-	struct many_arg *m = p;
-	bool created;
+	struct tracker *t = start(10);
+	struct waiter w1, w2, w3;
 
-	m->rc = wait_for(m->t, m->key, 3000, &created);
-	return NULL;
+	fake_after = 1000;
+	CHECK_INT(wait_on(t, "k", "uuid-c", &w1), STATUS_PENDING);
+	CHECK_INT(wait_on(t, "k", "x", &w2), STATUS_PENDING);
+	run_for(12);
+	CHECK_INT(tracker_resolve(t, "nope", STATUS_OK), STATUS_NOT_FOUND);
+	CHECK_INT(tracker_resolve(t, "uuid-c", STATUS_DENIED), STATUS_OK);
+	CHECK(w1.done && w2.done);
+	CHECK_INT(w1.rc, STATUS_DENIED);
+	CHECK_INT(w2.rc, STATUS_DENIED);
+	CHECK_INT(fake_in_flight, 0);
+	/* Delivered: the next try starts afresh. */
+	CHECK_INT(wait_on(t, "k", "uuid-d", &w3), STATUS_PENDING);
+	CHECK(w3.created);
+	CHECK_INT(give_up(&w3), STATUS_TIMEOUT);
+	tracker_free(t);
+	CHECK_INT(fake_in_flight, 0);
 }
 
+/* A result no one was waiting for is handed to the next try at once. */
+static void
+test_result_kept_for_retry(void)
+{
+	struct tracker *t = start(10);
+	struct waiter w1, w2;
+
+	fake_after = 1000;
+	CHECK_INT(wait_on(t, "k", "uuid-k", &w1), STATUS_PENDING);
+	CHECK_INT(give_up(&w1), STATUS_TIMEOUT);
+	CHECK_INT(tracker_resolve(t, "uuid-k", STATUS_OK), STATUS_OK);
+	CHECK_INT(wait_on(t, "k", "x", &w2), STATUS_OK);
+	CHECK(!w2.created);
+	tracker_free(t);
+}
+
+/* A thousand waiters on one approval: one poll timer, all complete together. */
 static void
 test_many_waiters_one_key(void)
 {
-	struct tracker *t = start(30);
-	struct many_arg m[20];
-	pthread_t th[20];
+	enum { N = 1000 };
+	struct tracker *t = start(20);
+	struct waiter *w = calloc(N, sizeof(*w));
 	struct tracker_stats st;
+	int done = 0;
 
-	fake_after = 3, fake_final = STATUS_OK, fake_interim = STATUS_PENDING;
-	for (int i = 0; i < 20; i++) {
-		m[i].t = t;
-		snprintf(m[i].key, sizeof(m[i].key), "same");
-		pthread_create(&th[i], NULL, many_waiter, &m[i]);
-	}
-	for (int i = 0; i < 20; i++) {
-		pthread_join(th[i], NULL);
-		CHECK_INT(m[i].rc, STATUS_OK);
-	}
-	/* One approval polled for all of them, not twenty. */
-	CHECK(fake_polls <= 6);
+	CHECK(w != NULL);
+	fake_after = 2;
+	for (int i = 0; i < N; i++)
+		CHECK_INT(wait_on(t, "k", "uuid-m", &w[i]), STATUS_PENDING);
 	tracker_get_stats(t, &st);
-	CHECK_INT(st.waiters, 0);
+	CHECK_INT(st.waiters, N);
+	CHECK_INT(st.entries, 1);
+	run_for(200);
+	for (int i = 0; i < N; i++)
+		done += w[i].done && w[i].rc == STATUS_OK;
+	CHECK_INT(done, N);
+	CHECK_INT(fake_polls, 2);
+	free(w);
+	tracker_free(t);
+}
+
+/* An idle pending entry goes away when its approval expires. */
+static void
+test_idle_entry_expires(void)
+{
+	struct tracker *t = start(10);
+	struct tracker_entry *e = NULL;
+	struct tracker_stats st;
+	bool created = false;
+
+	CHECK_INT(tracker_attach(t, "k", &e, &created), STATUS_OK);
+	tracker_publish(t, e, "uuid-x", util_now_ms() + 50);
+	tracker_release(t, e);
+	tracker_get_stats(t, &st);
+	CHECK_INT(st.entries, 1);
+	run_for(100);
+	tracker_get_stats(t, &st);
+	CHECK_INT(st.entries, 0);
+	CHECK_INT(st.pending, 0);
+	CHECK_INT(fake_polls, 0);
+	tracker_free(t);
+}
+
+/* At most max_attached requests: one more is refused at once. */
+static void
+test_attach_cap(void)
+{
+	struct tracker_opts o = {.loop = lp,
+	                         .poll_interval_ms = 10,
+	                         .poll_timeout_ms = 1000,
+	                         .max_attached = 2,
+	                         .poll = fake_poll,
+	                         .poll_cancel = fake_cancel};
+	struct tracker *t = NULL;
+	struct waiter w1, w2, w3;
+
+	CHECK_INT(tracker_new(&o, &t), STATUS_OK);
+	fake_after = 1000;
+	CHECK_INT(wait_on(t, "a", "uuid-a", &w1), STATUS_PENDING);
+	CHECK_INT(wait_on(t, "a", "x", &w2), STATUS_PENDING);
+	CHECK_INT(wait_on(t, "b", "uuid-b", &w3), STATUS_UNAVAILABLE);
+	CHECK_INT(give_up(&w2), STATUS_TIMEOUT);
+	CHECK_INT(wait_on(t, "b", "uuid-b", &w3), STATUS_PENDING);
+	CHECK_INT(give_up(&w1), STATUS_TIMEOUT);
+	CHECK_INT(give_up(&w3), STATUS_TIMEOUT);
 	tracker_free(t);
 }
 
 int
 main(void)
 {
+	if (loop_new(&lp) != STATUS_OK)
+		return 2;
 	RUN(test_approved_after_polls);
 	RUN(test_denied_and_expired);
 	RUN(test_timeout_then_reattach);
-	RUN(test_client_abort);
 	RUN(test_poll_errors_reported);
 	RUN(test_rate_limit_backoff);
 	RUN(test_creation_failure_shared);
-	RUN(test_callback_wakes_at_once);
+	RUN(test_callback_completes_at_once);
+	RUN(test_result_kept_for_retry);
 	RUN(test_many_waiters_one_key);
+	RUN(test_idle_entry_expires);
+	RUN(test_attach_cap);
+	loop_free(lp);
 	HARNESS_END();
 }
