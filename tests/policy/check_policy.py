@@ -4,13 +4,19 @@
 Validates policy/*.xml (with placeholders) and the output of scripts/policy.sh
 against the starter pack's XSD with xmllint, then loads the pack's Base and
 Localization files with ours and checks that every reference resolves across
-the four files, that the REST technical profiles send and read exactly the
-claim names the responder knows (parsed from src/b2c/b2c.h), and that the journey
-verifies enrolled users and enrols the others. Mutated copies prove that the
-checks catch dangling references, misspelled claim names and schema errors.
+the files, that the REST technical profiles send and read exactly the claim
+names the responder knows (parsed from src/b2c/b2c.h), that the journeys
+verify enrolled users, enrol the others (also with provider = verify) and
+never enrol on a password reset, and that every relying party the tenant
+would have reaches SendClaims only through an Authy approval (policy_paths.py).
+The same path check must fail on the unprotected set kept in
+fixtures/unprotected and on the starter pack alone. Mutated copies prove that
+the checks catch dangling references, misspelled claim names, schema errors
+and every way of skipping the approval.
 
 Usage: check_policy.py [--root DIR] [--pack DIR]
-The pack defaults to $B2C_STARTERPACK, else ROOT/../shared/b2c-starterpack;
+The pack defaults to $B2C_STARTERPACK, else ROOT/../shared/b2c-starterpack
+(or ROOT/../../shared/b2c-starterpack for a worktree);
 without it the script prints a skip line and "0 passed, 0 failed".
 Python 3 standard library only; xmllint is run as a subprocess.
 """
@@ -24,14 +30,25 @@ import sys
 import tempfile
 import xml.parsers.expat
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import policy_paths  # noqa: E402
+
 XSD_NAME = "TrustFrameworkPolicy_0.3.0.0.libxml2.xsd"
 PACK_FILES = ["TrustFrameworkBase.xml", "TrustFrameworkLocalization.xml"]
-OUR_FILES = ["TrustFrameworkExtensions.xml", "SignUpOrSignin.xml"]
+OUR_RPS = ["SignUpOrSignin.xml", "ProfileEdit.xml", "PasswordReset.xml"]
+OUR_FILES = ["TrustFrameworkExtensions.xml"] + OUR_RPS
+PACK_EXT = "TrustFrameworkExtensions.xml"
+PACK_RPS = ["SignUpOrSignin.xml", "ProfileEdit.xml", "PasswordReset.xml"]
+# The starter pack files the policy was checked against (SHA-256, first 16 hex
+# digits); docs/policy.md names the same version.
+PACK_VERSION = {"TrustFrameworkBase.xml": "21f7c4b2e2e4ac16",
+                "TrustFrameworkLocalization.xml": "3c80990adb31d9b5"}
 REST_HANDLER = ("Web.TPEngine.Providers.RestfulProvider, Web.TPEngine, "
                 "Version=1.0.0.0, Culture=neutral, PublicKeyToken=null")
 CERT_KEY = "B2C_1A_AuthyClientCert"
 REGISTER_PATH = "/api/identity/register"
 WAIT_PATH = "/api/identity/waitforauthyapproval"
+CODE_PATH = "/api/identity/verifytoken"
 AUTHY_CLAIM = "extension_authyId"
 PLACEHOLDERS = ["yourtenant.onmicrosoft.com", "{BASE_URL}", "{EXTENSIONS_APP_ID}",
                 "{EXTENSIONS_OBJECT_ID}", "ProxyIdentityExperienceFrameworkAppId",
@@ -161,8 +178,9 @@ class Policy:
 class PolicySet:
     """Base, localization, extensions and relying party, loaded together."""
 
-    def __init__(self, paths, our_names):
-        self.policies = [Policy(p, os.path.basename(p) in our_names) for p in paths]
+    def __init__(self, paths, our_paths):
+        ours = {os.path.abspath(p) for p in our_paths}
+        self.policies = [Policy(p, os.path.abspath(p) in ours) for p in paths]
         self.defs = {}
         for pol in self.policies:
             for kind, ident, node in pol.definitions():
@@ -170,9 +188,12 @@ class PolicySet:
 
     def policy(self, name):
         for pol in self.policies:
-            if pol.name == name:
+            if pol.name == name and pol.ours:
                 return pol
         return None
+
+    def relying_parties(self):
+        return [p for p in self.policies if p.root.child("RelyingParty") is not None]
 
     def resolve(self, kind, ident, ours):
         """None when ident is defined; else a problem text. B2C matches ids
@@ -333,13 +354,11 @@ def check_protocols(pset):
     return problems
 
 
-def check_chain(pset):
+def chain_of(pset, rp):
+    """(policies from rp down to the root, problems)."""
     problems = []
     by_id = {p.id: p for p in pset.policies}
-    rps = [p for p in pset.policies if p.root.child("RelyingParty") is not None]
-    if len(rps) != 1:
-        return ["expected exactly one relying party file, found %d" % len(rps)]
-    chain, pol = [], rps[0]
+    chain, pol = [], rp
     while pol is not None and pol not in chain:
         chain.append(pol)
         if pol.base is None:
@@ -355,11 +374,25 @@ def check_chain(pset):
         pol = by_id.get(ident)
     if pol is not None:
         problems.append("BasePolicy chain loops at %s" % pol.name)
-    if len(chain) != len(pset.policies) and not problems:
-        missing = [p.name for p in pset.policies if p not in chain]
-        problems.append("not on the relying party's chain: %s" % ", ".join(missing))
-    if chain and chain[-1].base is not None and not problems:
-        problems.append("the chain does not end at a policy without BasePolicy")
+    return chain, problems
+
+
+def check_chain(pset):
+    """Every relying party chains down to the one policy without a base, and
+    every loaded file is on a relying party's chain."""
+    rps = pset.relying_parties()
+    if not rps:
+        return ["no relying party file loaded"]
+    problems, seen = [], set()
+    for rp in rps:
+        chain, probs = chain_of(pset, rp)
+        problems += probs
+        seen |= {id(p) for p in chain}
+        if chain and chain[-1].base is not None and not probs:
+            problems.append("%s: the chain does not end at a policy without BasePolicy" % rp.name)
+    missing = [p.name for p in pset.policies if id(p) not in seen]
+    if missing and not problems:
+        problems.append("not on any relying party's chain: %s" % ", ".join(missing))
     return problems
 
 
@@ -370,7 +403,8 @@ def responder_claims(header):
     inputs, outputs = set(), set()
     pattern = re.compile(r'^\s*#\s*define\s+(B2C_(CLAIM|OUT)_\w+)\s+"([^"]*)"')
     with open(header, encoding="utf-8") as f:
-        for line in f:
+        text = re.sub(r"\\\n\s*", " ", f.read())
+        for line in text.splitlines():
             m = pattern.match(line)
             if m:
                 (inputs if m.group(2) == "CLAIM" else outputs).add(m.group(3))
@@ -401,7 +435,7 @@ def check_rest_profile(tp, mode, contract):
         problems.append("%s: Protocol Handler is not exactly '%s'" % (tp.where(), REST_HANDLER))
     url = meta.get("ServiceUrl", "")
     prefix = "{BASE_URL}/" if mode == "raw" else TEST_BASE_URL + "/"
-    if not url.startswith(prefix) or not url.endswith((REGISTER_PATH, WAIT_PATH)):
+    if not url.startswith(prefix) or not url.endswith((REGISTER_PATH, WAIT_PATH, CODE_PATH)):
         problems.append("%s: ServiceUrl '%s' is not %s + a responder path" %
                         (tp.where(), url, prefix.rstrip("/")))
     for key, want in (("AuthenticationType", "ClientCertificate"), ("SendClaimsIn", "Body")):
@@ -413,6 +447,11 @@ def check_rest_profile(tp, mode, contract):
     if ("ClientCertificate", CERT_KEY) not in keys:
         problems.append("%s: no Key Id=ClientCertificate StorageReferenceId=%s" %
                         (tp.where(), CERT_KEY))
+    resolvers = [n for n in tp.walk("InputClaims", "InputClaim")
+                 if "{Context:" in n.attrs.get("DefaultValue", "")]
+    if resolvers and meta.get("IncludeClaimResolvingInClaimsHandling", "").lower() != "true":
+        problems.append("%s: claim resolvers without IncludeClaimResolvingInClaimsHandling=true "
+                        "(B2C would send the text '{Context:...}')" % tp.where())
     for node, name, _ in claim_names(tp, "InputClaims", "InputClaim"):
         if name not in inputs:
             problems.append("%s: sends '%s', which the responder does not read (%s)" %
@@ -424,20 +463,49 @@ def check_rest_profile(tp, mode, contract):
     return problems
 
 
+def resolved(tp, partner):
+    """The claim resolver a REST profile sends as partner (always), else None."""
+    for n in tp.walk("InputClaims", "InputClaim"):
+        if n.attrs.get("PartnerClaimType", n.attrs.get("ClaimTypeReferenceId")) == partner and \
+                n.attrs.get("AlwaysUseDefaultValue", "").lower() == "true":
+            return n.attrs.get("DefaultValue")
+    return None
+
+
+# What each endpoint must send and read: (path, sent, one of, read (partner, claim),
+# claim resolvers (partner, value)).
+ENDPOINTS = [
+    (REGISTER_PATH, {"phoneNumber"}, {"email", "signInName"}, {("authyId", AUTHY_CLAIM)},
+     {("correlationId", "{Context:CorrelationId}")}),
+    (WAIT_PATH, {"authyId"}, {"email", "signInName"},
+     {("authyApproved", "authyApproved"), ("factorStatus", "authyFactorStatus")},
+     {("correlationId", "{Context:CorrelationId}"), ("ipAddress", "{Context:IPAddress}")}),
+    (CODE_PATH, {"authyId", "token"}, {"email", "signInName"}, {("authyApproved", "authyApproved")},
+     {("correlationId", "{Context:CorrelationId}")}),
+]
+
+
 def check_endpoint_claims(tp):
-    """The claims each endpoint needs are sent, and authyId lands in the directory claim."""
+    """The claims each endpoint needs are sent, its answers land in the right
+    policy claims, and the transaction's correlation id (and, for the wait, the
+    client's IP address) come from claim resolvers, never from the user."""
     url = metadata(tp).get("ServiceUrl", "")
     sent = {name for _, name, _ in claim_names(tp, "InputClaims", "InputClaim")}
     read = {(name, claim) for _, name, claim in claim_names(tp, "OutputClaims", "OutputClaim")}
     problems = []
-    if url.endswith(REGISTER_PATH):
-        if "phoneNumber" not in sent or not sent & {"email", "signInName"}:
-            problems.append("%s: register must send phoneNumber and email or signInName" %
-                            tp.where())
-        if ("authyId", AUTHY_CLAIM) not in read:
-            problems.append("%s: register must map authyId to %s" % (tp.where(), AUTHY_CLAIM))
-    elif url.endswith(WAIT_PATH) and not sent & {"authyId", "appCode"}:
-        problems.append("%s: waitforauthyapproval must send authyId" % tp.where())
+    for path, need, one_of, reads, resolvers in ENDPOINTS:
+        if not url.endswith(path):
+            continue
+        what = path.rsplit("/", 1)[-1]
+        if not need <= sent or not sent & one_of:
+            problems.append("%s: %s must send %s and one of %s" %
+                            (tp.where(), what, sorted(need), sorted(one_of)))
+        for partner, claim in sorted(reads - read):
+            problems.append("%s: %s must map %s to %s" % (tp.where(), what, partner, claim))
+        for partner, value in sorted(resolvers):
+            if resolved(tp, partner) != value:
+                problems.append("%s: %s must always send %s from %s" %
+                                (tp.where(), what, partner, value))
     return problems
 
 
@@ -445,7 +513,7 @@ def check_rest(pset, mode, contract):
     ext = pset.policy("TrustFrameworkExtensions.xml")
     profiles = rest_profiles(ext)
     results = []
-    for path in (REGISTER_PATH, WAIT_PATH):
+    for path in (REGISTER_PATH, WAIT_PATH, CODE_PATH):
         n = sum(1 for tp in profiles if metadata(tp).get("ServiceUrl", "").endswith(path))
         results.append(("one REST technical profile calls %s" % path,
                         [] if n == 1 else ["found %d" % n]))
@@ -453,90 +521,224 @@ def check_rest(pset, mode, contract):
         ident = tp.attrs.get("Id")
         problems = check_rest_profile(tp, mode, contract)
         names = [p for p in problems if "responder does not" in p]
-        results.append(("REST %s: handler, ServiceUrl, client certificate, body" % ident,
-                        [p for p in problems if p not in names]))
+        results.append(("REST %s: handler, ServiceUrl, client certificate, body, resolvers" %
+                        ident, [p for p in problems if p not in names]))
         results.append(("REST %s: claim names are the responder's (src/b2c/b2c.h)" % ident,
                         names + check_endpoint_claims(tp)))
     return results
 
 
-# --- the journey ------------------------------------------------------------
+# --- the journeys -----------------------------------------------------------
 
 def validations(tp):
     return [v.attrs.get("ReferenceId") for v in tp.walk("ValidationTechnicalProfiles",
                                                          "ValidationTechnicalProfile")]
 
 
-def rest_ids(ext, path):
-    return {tp.attrs.get("Id") for tp in rest_profiles(ext)
-            if metadata(tp).get("ServiceUrl", "").endswith(path)}
-
-
-def step_for(journey, tp_id):
-    for step in journey.kids("OrchestrationSteps")[0].kids("OrchestrationStep"):
-        if any(x.attrs.get("TechnicalProfileReferenceId") == tp_id
-               for x in step.walk("ClaimsExchanges", "ClaimsExchange")):
-            return step
-    return None
-
-
-def skips_on_authy_id(step, when):
-    """True if step is skipped when extension_authyId exists (when=True) or not."""
+def has_pre(step, kind, values, when):
+    """True if step is skipped when the precondition (kind, values) is when."""
     for pre in step.walk("Preconditions", "Precondition"):
-        values = [v.text for v in pre.kids("Value")]
-        actions = [a.text for a in pre.kids("Action")]
-        if (pre.attrs.get("Type") == "ClaimsExist" and values == [AUTHY_CLAIM] and
-                pre.attrs.get("ExecuteActionsIf") == ("true" if when else "false") and
-                "SkipThisOrchestrationStep" in actions):
+        if (pre.attrs.get("Type") == kind and [v.text for v in pre.kids("Value")] == values and
+                pre.attrs.get("ExecuteActionsIf") == when and
+                "SkipThisOrchestrationStep" in [a.text for a in pre.kids("Action")]):
             return True
     return False
 
 
-def find_pages(ext):
-    """(enrol, verify) self-asserted profiles, recognised by their validations."""
-    register, wait = rest_ids(ext, REGISTER_PATH), rest_ids(ext, WAIT_PATH)
-    enrol = verify = None
-    for tp in ext.technical_profiles():
-        chain = validations(tp)
-        if len(chain) == 3 and chain[0] in register and chain[1] in wait:
-            enrol = tp
-        elif chain and all(v in wait for v in chain):
-            verify = tp
-    return enrol, verify
+class Pages:
+    """The Authy pages of one journey, recognised by what they call."""
+
+    def __init__(self, pset, journey):
+        self.js = policy_paths.Journeys(pset)
+        self.pset = pset
+        self.steps = policy_paths.steps_of(journey)
+
+    def tp(self, ident):
+        nodes = self.pset.tp_nodes(ident)
+        return nodes[-1] if nodes else None
+
+    def chain(self, ident):
+        tp = self.tp(ident)
+        return validations(tp) if tp is not None else []
+
+    def find(self, test):
+        """[(index, step, profile id)] of the steps whose one exchange passes test."""
+        out = []
+        for i, step in enumerate(self.steps):
+            refs = policy_paths.exchanges(step)
+            if len(refs) == 1 and test(refs[0]):
+                out.append((i, step, refs[0]))
+        return out
+
+    def calls(self, ident, path):
+        return self.js.calls(ident, path)
+
+    def is_enrol(self, ident):
+        c = self.chain(ident)
+        return len(c) == 3 and self.calls(c[0], REGISTER_PATH) and self.calls(c[1], WAIT_PATH)
+
+    def is_verify(self, ident):
+        c = self.chain(ident)
+        return bool(c) and self.calls(c[0], WAIT_PATH) and not self.is_setup(ident)
+
+    def is_setup(self, ident):
+        tp = self.tp(ident)
+        c = self.chain(ident)
+        return len(c) == 2 and self.calls(c[0], WAIT_PATH) and self.js.is_assertion(c[1]) and \
+            not tp.walk("ValidationTechnicalProfiles", "ValidationTechnicalProfile",
+                        "Preconditions")
+
+    def is_code(self, ident):
+        return any(self.calls(v, CODE_PATH) for v in self.chain(ident))
+
+    def registers(self, ident):
+        return any(self.calls(v, REGISTER_PATH) for v in self.chain(ident) + [ident])
+
+    def session(self, ident):
+        tp = self.tp(ident)
+        sm = tp.child("UseTechnicalProfileForSessionManagement") if tp is not None else None
+        return sm.attrs.get("ReferenceId") if sm is not None else None
+
+    def writes(self, ident, depth=0):
+        """True if the profile (or a validation) writes to the directory."""
+        if depth > 6:
+            return False
+        for node in self.js.nodes(ident):
+            if "AzureActiveDirectoryProvider" in policy_paths._handler(node) and \
+                    metadata(node).get("Operation") in ("Write", "DeleteClaimsPrincipal"):
+                return True
+        return any(self.writes(v, depth + 1) for v in self.chain(ident))
 
 
-def check_journey(pset):
-    """The relying party's journey verifies the enrolled and enrols the others."""
-    ext = pset.policy("TrustFrameworkExtensions.xml")
-    rp = pset.policy("SignUpOrSignin.xml")
+def journey_of(pset, rp):
     ref = rp.root.walk("RelyingParty", "DefaultUserJourney")
     name = ref[0].attrs.get("ReferenceId") if ref else None
-    journeys = [j for j in ext.journeys() if j.attrs.get("Id") == name]
-    if not journeys:
-        return ["the relying party's journey '%s' is not defined in our extensions" % name]
-    journey = journeys[0]
-    enrol, verify = find_pages(ext)
-    if enrol is None or verify is None:
-        return ["no enrolment page (register, wait, write) or verification page (wait)"]
+    ext = pset.policy("TrustFrameworkExtensions.xml")
+    found = [j for j in ext.journeys() if j.attrs.get("Id") == name] if ext else []
+    return name, (found[0] if found else None)
+
+
+def check_gate(pg):
+    """Common to every journey: verification (push, or a code instead) for the
+    enrolled, and the approval assertion as the step right before SendClaims."""
     problems = []
-    writer = pset.tp_nodes(validations(enrol)[2])
-    if not any(AUTHY_CLAIM in [p.attrs.get("ClaimTypeReferenceId")
-                               for p in w.walk("PersistedClaims", "PersistedClaim")]
-               for w in writer):
-        problems.append("enrolment's third validation does not persist %s" % AUTHY_CLAIM)
-    s_verify = step_for(journey, verify.attrs.get("Id"))
-    s_enrol = step_for(journey, enrol.attrs.get("Id"))
-    if s_verify is None or not skips_on_authy_id(s_verify, False):
-        problems.append("verification step missing or not skipped without %s" % AUTHY_CLAIM)
-    if s_enrol is None or not skips_on_authy_id(s_enrol, True):
-        problems.append("enrolment step missing or not skipped with %s" % AUTHY_CLAIM)
-    if s_verify is not None and s_enrol is not None and \
-            int(s_verify.attrs["Order"]) > int(s_enrol.attrs["Order"]):
-        problems.append("enrolment runs before verification: a new user would be asked twice")
-    steps = journey.kids("OrchestrationSteps")[0].kids("OrchestrationStep")
+    steps = pg.steps
     if not steps or steps[-1].attrs.get("Type") != "SendClaims":
-        problems.append("the journey does not end with SendClaims")
-    return problems
+        return ["the journey does not end with SendClaims"]
+    if sum(1 for s in steps if s.attrs.get("Type") == "SendClaims") != 1:
+        problems.append("more than one SendClaims step")
+    gates = [i for i, step, _ in pg.find(pg.js.is_assertion)
+             if not step.walk("Preconditions", "Precondition")]
+    if not gates:
+        problems.append("no unconditional approval assertion step before SendClaims")
+    else:
+        for step in steps[gates[-1] + 1:-1]:
+            if any("authyApproved" in pg.js.outputs(r) for r in policy_paths.exchanges(step)):
+                problems.append("step %s may set authyApproved after the assertion" %
+                                step.attrs.get("Order"))
+    verify = pg.find(pg.is_verify)
+    code = pg.find(pg.is_code)
+    if len(verify) != 1 or not has_pre(verify[0][1], "ClaimsExist", [AUTHY_CLAIM], "false"):
+        problems.append("verification step missing or not skipped without %s" % AUTHY_CLAIM)
+    if len(code) != 1 or not has_pre(code[0][1], "ClaimEquals", ["authyMethod", "code"], "false"):
+        problems.append("code step (verifytoken) missing or not skipped unless authyMethod is code")
+    elif verify and code[0][0] < verify[0][0]:
+        problems.append("the code step runs before the verification page that offers it")
+    if verify:
+        tp = pg.tp(verify[0][2])
+        offered = [c.attrs.get("ClaimTypeReferenceId") for c in tp.walk("OutputClaims",
+                                                                        "OutputClaim")]
+        if "authyMethod" not in offered:
+            problems.append("the verification page does not offer authyMethod (push or code)")
+        outputs = [c.attrs.get("ClaimTypeReferenceId") for c in tp.walk("OutputClaims",
+                                                                        "OutputClaim")]
+        if "authyApproved" not in outputs:
+            problems.append("the verification page does not output authyApproved")
+    return problems, verify, code
+
+
+def check_signin_like(pg, name):
+    """Sign-in and profile edit: enrol the not-enrolled after verification,
+    then (provider = verify) the push set-up page when factorStatus is none."""
+    problems, verify, _ = check_gate(pg)
+    enrol = pg.find(pg.is_enrol)
+    setup = pg.find(pg.is_setup)
+    if len(enrol) != 1 or not has_pre(enrol[0][1], "ClaimsExist", [AUTHY_CLAIM], "true"):
+        problems.append("enrolment step missing or not skipped with %s" % AUTHY_CLAIM)
+    elif verify and enrol[0][0] < verify[0][0]:
+        problems.append("enrolment runs before verification: a new user would be asked twice")
+    if len(setup) != 1 or not has_pre(setup[0][1], "ClaimEquals",
+                                      ["authyFactorStatus", "none"], "false"):
+        problems.append("push set-up step (wait, then assertion) missing or not skipped unless "
+                        "authyFactorStatus is none")
+    elif enrol and setup[0][0] < enrol[0][0]:
+        problems.append("the push set-up step runs before enrolment")
+    return ["%s: %s" % (name, p) for p in problems]
+
+
+def check_reset(pg, name):
+    """Password reset: a fresh approval (no SSO), never an enrolment or a push
+    set-up (the mailbox must not bind a phone), a stop page for the not
+    enrolled, and no directory write before the assertion."""
+    problems, verify, code = check_gate(pg)
+    for i, step, ident in pg.find(lambda t: pg.registers(t) or pg.is_setup(t)):
+        problems.append("step %s (%s) enrols or sets up push on a password reset" %
+                        (step.attrs.get("Order"), ident))
+    for _, step, ident in verify + code:
+        sm = pg.session(ident)
+        if sm is None or not any("NoopSSOSessionProvider" in h
+                                 for h in handlers(pg.pset, sm, set())):
+            problems.append("%s uses session %s: a reset must push anew (SM-Noop)" % (ident, sm))
+    stop = [(i, s, t) for i, s, t in pg.find(lambda t: True)
+            if has_pre(s, "ClaimsExist", [AUTHY_CLAIM], "true")]
+    if not stop or metadata(pg.tp(stop[0][2])).get("setting.showContinueButton") != "false":
+        problems.append("no stop page (without Continue) for an account without %s" % AUTHY_CLAIM)
+    return ["%s: %s" % (name, p) for p in problems]
+
+
+def check_writes(pg, name):
+    """No directory write before the approval assertion, except the enrolment
+    page's own (it writes only after its wait)."""
+    gate = [i for i, _, _ in pg.find(pg.js.is_assertion)]
+    first = gate[0] if gate else len(pg.steps)
+    return ["%s: step %s (%s) writes to the directory before the approval assertion" %
+            (name, step.attrs.get("Order"), ident)
+            for i, step, ident in pg.find(pg.writes)
+            if i < first and not pg.is_enrol(ident) and name != "SignUpOrSignin.xml"]
+
+
+def check_journeys(pset):
+    """[(name, problems)] for the journeys of our relying parties."""
+    results = []
+    for rp in [p for p in pset.relying_parties() if p.ours]:
+        name, journey = journey_of(pset, rp)
+        if journey is None:
+            results.append(("%s: journey %s is ours" % (rp.name, name),
+                            ["journey '%s' is not defined in our extensions" % name]))
+            continue
+        pg = Pages(pset, journey)
+        if rp.name == "PasswordReset.xml":
+            probs = check_reset(pg, rp.name)
+            what = "fresh approval, no enrolment, stop page for the not enrolled"
+        else:
+            probs = check_signin_like(pg, rp.name)
+            what = "verify (push or code), enrol, set up push, assert before SendClaims"
+        results.append(("%s (%s): %s" % (rp.name, name, what), probs))
+        results.append(("%s (%s): no directory write before the approval" % (rp.name, name),
+                        check_writes(pg, rp.name)))
+    return results
+
+
+def check_session_claims(pset):
+    """The MFA session keeps the approval and what the journey branches on."""
+    ext = pset.policy("TrustFrameworkExtensions.xml")
+    sm = [tp for tp in ext.technical_profiles() if tp.attrs.get("Id") == "SM-AuthyMFA"]
+    if not sm:
+        return ["SM-AuthyMFA is not defined"]
+    kept = {c.attrs.get("ClaimTypeReferenceId") for c in sm[0].walk("PersistedClaims",
+                                                                    "PersistedClaim")}
+    want = {AUTHY_CLAIM, "authyApproved", "authyMethod", "authyFactorStatus"}
+    return ["SM-AuthyMFA does not persist %s" % c for c in sorted(want - kept)]
 
 
 def handlers(pset, ident, seen):
@@ -608,14 +810,33 @@ def check_placeholders(pset, mode):
     return problems
 
 
-def analyse(paths, mode, contract):
-    """Every check of one set of four files: [(name, problems)]."""
-    pset = PolicySet(paths, OUR_FILES)
+def tenant_paths(pset):
+    """[(name, problems)]: the path check for every relying party loaded."""
+    js = policy_paths.Journeys(pset)
+    results = []
+    for rp in pset.relying_parties():
+        results.append(("path check %s (%s): every path to SendClaims passes an Authy approval" %
+                        (rp.id, rp.name), policy_paths.check_rp(js, rp)))
+        results.append(("refresh %s (%s): the token endpoint only redeems refresh tokens and "
+                        "keeps authyApproved" % (rp.id, rp.name), policy_paths.check_refresh(js, rp)))
+    results.append(("authyApproved comes only from the wait and verifytoken",
+                    policy_paths.check_sources(js, pset.policies)))
+    return results
+
+
+def analyse(paths, mode, contract, ours=None):
+    """Every check of one policy set: [(name, problems)]. ours: our files in
+    paths (default: the paths named like ours, outside the starter pack)."""
+    if ours is None:
+        ours = [p for p in paths if os.path.basename(p) in OUR_FILES and
+                not any(os.path.basename(p) == f and "b2c-starterpack" in p for f in OUR_FILES)]
+    pset = PolicySet(paths, ours)
     results = [("%s: %s" % (mode, name), probs) for name, probs in check_references(pset)]
     results += [("%s: %s" % (mode, name), probs)
                 for name, probs in check_rest(pset, mode, contract)]
-    results.append(("%s: journey verifies enrolled users and enrols the others" % mode,
-                    check_journey(pset)))
+    results += [("%s: %s" % (mode, name), probs) for name, probs in check_journeys(pset)]
+    results.append(("%s: the MFA session keeps the approval" % mode, check_session_claims(pset)))
+    results += [("%s: %s" % (mode, name), probs) for name, probs in tenant_paths(pset)]
     results.append(("%s: session management profiles are SSO providers" % mode,
                     check_sessions(pset)))
     results.append(("%s: extension_authyId and the b2c-extensions-app IDs" % mode,
@@ -793,8 +1014,10 @@ def main():
     ap.add_argument("--pack", default=None)
     opts = ap.parse_args()
     root = os.path.abspath(opts.root)
-    pack = opts.pack or os.environ.get("B2C_STARTERPACK") or \
-        os.path.join(root, "..", "shared", "b2c-starterpack")
+    pack = opts.pack or os.environ.get("B2C_STARTERPACK")
+    if not pack:
+        near = [os.path.join(root, up, "shared", "b2c-starterpack") for up in ("..", "../..")]
+        pack = ([p for p in near if os.path.isdir(p)] or near)[0]
     pack = os.path.abspath(pack)
     xsd = os.path.join(pack, XSD_NAME)
     missing = [p for p in [xsd] + [os.path.join(pack, f) for f in PACK_FILES]
