@@ -22,6 +22,7 @@ Python 3 standard library only; xmllint is run as a subprocess.
 """
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -603,10 +604,11 @@ class Pages:
         """True if the profile (or a validation) writes to the directory."""
         if depth > 6:
             return False
-        for node in self.js.nodes(ident):
-            if "AzureActiveDirectoryProvider" in policy_paths._handler(node) and \
-                    metadata(node).get("Operation") in ("Write", "DeleteClaimsPrincipal"):
-                return True
+        nodes = self.js.nodes(ident)
+        if any("AzureActiveDirectoryProvider" in policy_paths._handler(n) for n in nodes) and \
+                any(metadata(n).get("Operation") in ("Write", "DeleteClaimsPrincipal")
+                    for n in nodes):
+            return True
         return any(self.writes(v, depth + 1) for v in self.chain(ident))
 
 
@@ -624,7 +626,7 @@ def check_gate(pg):
     problems = []
     steps = pg.steps
     if not steps or steps[-1].attrs.get("Type") != "SendClaims":
-        return ["the journey does not end with SendClaims"]
+        return ["the journey does not end with SendClaims"], [], []
     if sum(1 for s in steps if s.attrs.get("Type") == "SendClaims") != 1:
         problems.append("more than one SendClaims step")
     gates = [i for i, step, _ in pg.find(pg.js.is_assertion)
@@ -824,12 +826,9 @@ def tenant_paths(pset):
     return results
 
 
-def analyse(paths, mode, contract, ours=None):
-    """Every check of one policy set: [(name, problems)]. ours: our files in
-    paths (default: the paths named like ours, outside the starter pack)."""
-    if ours is None:
-        ours = [p for p in paths if os.path.basename(p) in OUR_FILES and
-                not any(os.path.basename(p) == f and "b2c-starterpack" in p for f in OUR_FILES)]
+def analyse(paths, mode, contract, ours):
+    """Every check of one policy set: [(name, problems)]. ours: the paths of
+    our files among paths (the rest is the pack's or the tenant's)."""
     pset = PolicySet(paths, ours)
     results = [("%s: %s" % (mode, name), probs) for name, probs in check_references(pset)]
     results += [("%s: %s" % (mode, name), probs)
@@ -959,22 +958,110 @@ SCHEMA_MUTATIONS = [
 def mutated_copy(src_dir, dst_dir, name, old, new, regex=False):
     """Copy our files and replace the first old (a string, or a regex) by new
     in name. False if old does not occur."""
+    return edited_copy(src_dir, dst_dir, [(name, old, new, regex)])
+
+
+def edited_copy(src_dir, dst_dir, edits):
+    """Copy our files and apply every (file, old, new, regex) edit, each to
+    its first occurrence. False if one of them does not apply."""
     os.makedirs(dst_dir, exist_ok=True)
     for f in OUR_FILES:
         shutil.copy(os.path.join(src_dir, f), os.path.join(dst_dir, f))
-    path = os.path.join(dst_dir, name)
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    if regex:
-        text, n = re.subn(old, new, text, count=1)
-    else:
-        n = text.count(old)
-        text = text.replace(old, new, 1)
-    if n == 0:
-        return False
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    for name, old, new, regex in edits:
+        path = os.path.join(dst_dir, name)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        if regex:
+            text, n = re.subn(old, new, text, count=1, flags=re.S)
+        else:
+            n = text.count(old)
+            text = text.replace(old, new, 1)
+        if n == 0:
+            return False
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
     return True
+
+
+def step_re(order, exchange):
+    """A regex for the whole orchestration step of that order and exchange id."""
+    return (r'(<!--[^\n]*-->\s*)?<OrchestrationStep Order="%d" Type="ClaimsExchange">'
+            r'(?:(?!</OrchestrationStep>).)*?ClaimsExchange Id="%s".*?</OrchestrationStep>\s*'
+            % (order, exchange))
+
+
+EXT = "TrustFrameworkExtensions.xml"
+SKIP_ON_PUSH = ('<Preconditions><Precondition Type="ClaimEquals" ExecuteActionsIf="true">'
+                '<Value>authyMethod</Value><Value>push</Value>'
+                '<Action>SkipThisOrchestrationStep</Action></Precondition></Preconditions>')
+
+# Ways of skipping the approval: (what, [(file, regex, replacement)], text expected
+# in a reported problem). Each must make the analysis fail.
+BYPASSES = [
+    ("sign-in without the assertion step", [(EXT, step_re(12, "AuthyAssertApproved"), "")],
+     "B2C_1A_signup_signin (SignUpOrSignin.xml): journey SignUpOrSignInWithAuthy reaches"),
+    ("profile edit without the assertion step", [(EXT, step_re(10, "AuthyAssertApproved"), "")],
+     "B2C_1A_ProfileEdit (ProfileEdit.xml): journey ProfileEditWithAuthy reaches"),
+    ("password reset without the assertion step", [(EXT, step_re(6, "AuthyAssertApproved"), "")],
+     "B2C_1A_PasswordReset (PasswordReset.xml): journey PasswordResetWithAuthy reaches"),
+    ("an assertion that the push choice skips",
+     [(EXT, r'(<OrchestrationStep Order="6" Type="ClaimsExchange">)(\s*<ClaimsExchanges>\s*'
+       r'<ClaimsExchange Id="AuthyAssertApproved")', r"\1" + SKIP_ON_PUSH + r"\2")],
+     "journey PasswordResetWithAuthy reaches SendClaims without"),
+    ("an assertion that authyApproved is false",
+     [(EXT, r'(Id="valueToCompareTo" DataType="boolean" Value=)"true"', r'\1"false"')],
+     "journey SignUpOrSignInWithAuthy reaches SendClaims without"),
+    ("SendClaims before the assertion",
+     [(EXT, r'(<OrchestrationStep Order=)"6"( Type="ClaimsExchange">\s*<ClaimsExchanges>\s*'
+       r'<ClaimsExchange Id="AuthyAssertApproved")', r'\1"9"\2')],
+     "journey PasswordResetWithAuthy reaches SendClaims without"),
+    ("the verification step removed (the wait never runs)",
+     [(EXT, step_re(8, "AuthyVerify"), "")], "verification step missing"),
+    ("ProfileEdit running the pack's unprotected journey",
+     [("ProfileEdit.xml", 'ReferenceId="ProfileEditWithAuthy"', 'ReferenceId="ProfileEdit"')],
+     "B2C_1A_ProfileEdit (ProfileEdit.xml): journey ProfileEdit reaches"),
+    ("authyApproved defaulting to true in the token",
+     [("SignUpOrSignin.xml", '<OutputClaim ClaimTypeReferenceId="authyApproved" />',
+       '<OutputClaim ClaimTypeReferenceId="authyApproved" DefaultValue="true" />')],
+     "has DefaultValue 'true'"),
+    ("a claims transformation that sets authyApproved",
+     [(EXT, r'(TransformationClaimType="inputClaim" />\s*</InputClaims>)',
+       r'\1<OutputClaims><OutputClaim ClaimTypeReferenceId="authyApproved" '
+       r'TransformationClaimType="outputClaim" /></OutputClaims>')],
+     "outputs authyApproved"),
+    ("a code page validated by another REST call instead of verifytoken",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyCodeReset">.*?)REST-AuthyVerifyToken',
+       r"\1REST-AuthyRegister"),
+      (EXT, step_re(6, "AuthyAssertApproved"), "")],
+     "journey PasswordResetWithAuthy reaches SendClaims without"),
+    ("a wait that may fail on the page (ContinueOnError) and no assertion",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyEnrol">.*?<ValidationTechnicalProfile '
+       r'ReferenceId="REST-AuthyWaitForApproval")', r'\1 ContinueOnError="true"'),
+      (EXT, step_re(12, "AuthyAssertApproved"), "")],
+     "journey SignUpOrSignInWithAuthy reaches SendClaims without"),
+    ("password reset with SSO (no fresh push)",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyVerifyReset">.*?ReferenceId=)"SM-Noop"',
+       r'\1"SM-AuthyMFA"')], "a reset must push anew"),
+    ("password reset that enrols",
+     [(EXT, 'TechnicalProfileReferenceId="SelfAsserted-AuthyResetNotEnrolled"',
+       'TechnicalProfileReferenceId="SelfAsserted-AuthyEnrol"')],
+     "enrols or sets up push on a password reset"),
+    ("refreshed tokens without authyApproved",
+     [(EXT, r'(<TechnicalProfile Id="RefreshTokenReadAndSetup">\s*<OutputClaims>\s*)'
+       r'<OutputClaim ClaimTypeReferenceId="authyApproved" />', r'\1<OutputClaim '
+       r'ClaimTypeReferenceId="objectId" />')], "refreshed tokens lose authyApproved"),
+    ("the wait without the transaction's correlation id",
+     [(EXT, r'(<TechnicalProfile Id="REST-AuthyWaitForApproval">.*?PartnerClaimType="correlationId" '
+       r'DefaultValue="\{Context:CorrelationId\}") AlwaysUseDefaultValue="true"', r"\1")],
+     "must always send correlationId"),
+    ("claim resolvers without IncludeClaimResolvingInClaimsHandling",
+     [(EXT, r'(<TechnicalProfile Id="REST-AuthyVerifyToken">.*?)<Item Key="IncludeClaimResolving'
+       r'InClaimsHandling">true</Item>', r"\1")], "IncludeClaimResolvingInClaimsHandling"),
+    ("directory write before the approval on profile edit",
+     [(EXT, r'(<UserJourney Id="ProfileEditWithAuthy">.*?TechnicalProfileReferenceId=)'
+       r'"AAD-UserReadUsingObjectId"', r'\1"SelfAsserted-ProfileUpdate"')],
+     "writes to the directory before the approval assertion"),
+]
 
 
 def self_tests(rep, src, pack, xsd, contract, tmp):
@@ -985,10 +1072,20 @@ def self_tests(rep, src, pack, xsd, contract, tmp):
         if not mutated_copy(src, dst, name, old, new):
             rep.check("self-test: %s is caught" % what, ["mutation did not apply"])
             continue
-        paths = packs + [os.path.join(dst, f) for f in OUR_FILES]
-        found = [p for _, probs in analyse(paths, "raw", contract) for p in probs]
+        mine = [os.path.join(dst, f) for f in OUR_FILES]
+        found = [p for _, probs in analyse(packs + mine, "raw", contract, mine) for p in probs]
         hit = [p for p in found if expect in p]
         rep.check("self-test: %s is caught" % what,
+                  [] if hit else ["not reported; problems seen: %s" % found[:5]])
+    for i, (what, edits, expect) in enumerate(BYPASSES):
+        dst = os.path.join(tmp, "bypass%d" % i)
+        if not edited_copy(src, dst, [(f, old, new, True) for f, old, new in edits]):
+            rep.check("self-test: bypass caught: %s" % what, ["mutation did not apply"])
+            continue
+        mine = [os.path.join(dst, f) for f in OUR_FILES]
+        found = [p for _, probs in analyse(packs + mine, "raw", contract, mine) for p in probs]
+        hit = [p for p in found if expect in p]
+        rep.check("self-test: bypass caught: %s" % what,
                   [] if hit else ["not reported; problems seen: %s" % found[:5]])
     for i, (what, name, old, new) in enumerate(SCHEMA_MUTATIONS):
         dst = os.path.join(tmp, "schema%d" % i)
@@ -1004,6 +1101,49 @@ def self_tests(rep, src, pack, xsd, contract, tmp):
     errors = xmllint(xsd, os.path.join(dst, "TrustFrameworkExtensions.xml")) if ok else []
     rep.check("self-test: schema rejects a session profile outside ClaimsProviders",
               [] if ok and errors else ["not rejected"])
+
+
+def pack_rps_kept(pack, our_rp_paths):
+    """The pack's relying parties that none of ours replaces (same PolicyId)."""
+    ours = {load_xml(p).attrs.get("PolicyId", "").lower() for p in our_rp_paths}
+    return [os.path.join(pack, f) for f in PACK_RPS
+            if load_xml(os.path.join(pack, f)).attrs.get("PolicyId", "").lower() not in ours]
+
+
+def path_failures(paths, ours):
+    """The path check's problems for a tenant's set of files."""
+    pset = PolicySet(paths, ours)
+    return [p for name, probs in tenant_paths(pset) if name.startswith("path check")
+            for p in probs]
+
+
+def check_tenant_sets(rep, root, pack):
+    """The path check fails where a token is issued without Authy: on the set
+    before the protected journeys, and on the starter pack alone."""
+    base = [os.path.join(pack, f) for f in PACK_FILES]
+    fixture = os.path.join(root, "tests", "policy", "fixtures", "unprotected")
+    old = [os.path.join(fixture, f) for f in ("TrustFrameworkExtensions.xml",
+                                              "SignUpOrSignin.xml")]
+    kept = pack_rps_kept(pack, old[1:])
+    bad = path_failures(base + old + kept, old)
+    want = ["B2C_1A_ProfileEdit", "B2C_1A_PasswordReset"]
+    rep.check("path check fails on the unprotected set (its sign-in plus the pack's "
+              "ProfileEdit and PasswordReset)",
+              [] if all(any(w in p for p in bad) for w in want) else
+              ["expected failures for %s; got %s" % (want, bad[:4])])
+    alone = base + [os.path.join(pack, PACK_EXT)] + [os.path.join(pack, f) for f in PACK_RPS]
+    bad = path_failures(alone, [])
+    want = ["B2C_1A_signup_signin", "B2C_1A_ProfileEdit", "B2C_1A_PasswordReset"]
+    rep.check("path check fails on the starter pack alone, for each of its relying parties",
+              [] if all(any(w in p for p in bad) for w in want) else
+              ["expected failures for %s; got %s" % (want, bad[:4])])
+    digests = {}
+    for f in PACK_VERSION:
+        with open(os.path.join(pack, f), "rb") as fh:
+            digests[f] = hashlib.sha256(fh.read()).hexdigest()[:16]
+    if digests != PACK_VERSION:
+        print("note: the starter pack differs from the version the policy was checked against "
+              "(docs/policy.md): %s" % digests)
 
 
 def main():
@@ -1037,17 +1177,19 @@ def main():
               [] if all(contract) else ["found inputs %s, outputs %s" % contract])
     with tempfile.TemporaryDirectory(prefix="check_policy.") as tmp:
         out = check_builder(rep, root, pack, tmp)
-        sets = [("raw", [os.path.join(pack, f) for f in PACK_FILES] +
-                 [os.path.join(src, f) for f in OUR_FILES]),
-                ("out", [os.path.join(out, f) for f in PACK_FILES + OUR_FILES])]
-        for mode, paths in sets:
-            for path in paths:
-                if os.path.basename(path) in OUR_FILES:
-                    rep.check("%s: schema-valid %s" % (mode, os.path.basename(path)),
-                              xmllint(xsd, path) if os.path.isfile(path) else ["missing"])
+        sets = [("raw", [os.path.join(pack, f) for f in PACK_FILES], src),
+                ("out", [os.path.join(out, f) for f in PACK_FILES], out)]
+        for mode, base, where in sets:
+            mine = [os.path.join(where, f) for f in OUR_FILES]
+            for path in mine:
+                rep.check("%s: schema-valid %s" % (mode, os.path.basename(path)),
+                          xmllint(xsd, path) if os.path.isfile(path) else ["missing"])
+            # The tenant's set: ours plus every pack relying party ours do not replace.
+            paths = base + mine + pack_rps_kept(pack, mine[1:])
             if all(os.path.isfile(p) for p in paths):
-                for name, problems in analyse(paths, mode, contract):
+                for name, problems in analyse(paths, mode, contract, mine):
                     rep.check(name, problems)
+        check_tenant_sets(rep, root, pack)
         self_tests(rep, src, pack, xsd, contract, tmp)
     return rep.finish()
 
