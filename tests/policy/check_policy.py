@@ -994,6 +994,10 @@ EXT = "TrustFrameworkExtensions.xml"
 SKIP_ON_PUSH = ('<Preconditions><Precondition Type="ClaimEquals" ExecuteActionsIf="true">'
                 '<Value>authyMethod</Value><Value>push</Value>'
                 '<Action>SkipThisOrchestrationStep</Action></Precondition></Preconditions>')
+SKIP_ON_CODE = SKIP_ON_PUSH.replace("push", "code")
+# The reset's assertion skipped on the code path: the code page alone must then approve.
+RESET_GATE = (r'(<OrchestrationStep Order="6" Type="ClaimsExchange">)(\s*<ClaimsExchanges>\s*'
+              r'<ClaimsExchange Id="AuthyAssertApproved")')
 
 # Ways of skipping the approval: (what, [(file, regex, replacement)], text expected
 # in a reported problem). Each must make the analysis fail.
@@ -1005,8 +1009,7 @@ BYPASSES = [
     ("password reset without the assertion step", [(EXT, step_re(6, "AuthyAssertApproved"), "")],
      "B2C_1A_PasswordReset (PasswordReset.xml): journey PasswordResetWithAuthy reaches"),
     ("an assertion that the push choice skips",
-     [(EXT, r'(<OrchestrationStep Order="6" Type="ClaimsExchange">)(\s*<ClaimsExchanges>\s*'
-       r'<ClaimsExchange Id="AuthyAssertApproved")', r"\1" + SKIP_ON_PUSH + r"\2")],
+     [(EXT, RESET_GATE, r"\1" + SKIP_ON_PUSH + r"\2")],
      "journey PasswordResetWithAuthy reaches SendClaims without"),
     ("an assertion that authyApproved is false",
      [(EXT, r'(Id="valueToCompareTo" DataType="boolean" Value=)"true"', r'\1"false"')],
@@ -1031,14 +1034,13 @@ BYPASSES = [
      "outputs authyApproved"),
     ("a code page validated by another REST call instead of verifytoken",
      [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyCodeReset">.*?)REST-AuthyVerifyToken',
-       r"\1REST-AuthyRegister"),
-      (EXT, step_re(6, "AuthyAssertApproved"), "")],
+       r"\1REST-AuthyRegister"), (EXT, RESET_GATE, r"\1" + SKIP_ON_CODE + r"\2")],
      "journey PasswordResetWithAuthy reaches SendClaims without"),
-    ("a wait that may fail on the page (ContinueOnError) and no assertion",
-     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyEnrol">.*?<ValidationTechnicalProfile '
-       r'ReferenceId="REST-AuthyWaitForApproval")', r'\1 ContinueOnError="true"'),
-      (EXT, step_re(12, "AuthyAssertApproved"), "")],
-     "journey SignUpOrSignInWithAuthy reaches SendClaims without"),
+    ("a code check that may fail on the page (ContinueOnError)",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyCodeReset">.*?<ValidationTechnicalProfile '
+       r'ReferenceId="REST-AuthyVerifyToken")', r'\1 ContinueOnError="true"'),
+      (EXT, RESET_GATE, r"\1" + SKIP_ON_CODE + r"\2")],
+     "journey PasswordResetWithAuthy reaches SendClaims without"),
     ("password reset with SSO (no fresh push)",
      [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyVerifyReset">.*?ReferenceId=)"SM-Noop"',
        r'\1"SM-AuthyMFA"')], "a reset must push anew"),
@@ -1087,6 +1089,14 @@ def self_tests(rep, src, pack, xsd, contract, tmp):
         hit = [p for p in found if expect in p]
         rep.check("self-test: bypass caught: %s" % what,
                   [] if hit else ["not reported; problems seen: %s" % found[:5]])
+    # Control for the two code-page bypasses: with the code page intact, the
+    # code path counts as an approval (verifytoken), so skipping the assertion
+    # on it alone is no path failure.
+    dst = os.path.join(tmp, "control")
+    ok = edited_copy(src, dst, [(EXT, RESET_GATE, r"\1" + SKIP_ON_CODE + r"\2", True)])
+    mine = [os.path.join(dst, f) for f in OUR_FILES]
+    found = path_failures(packs + mine, mine) if ok else ["edit did not apply"]
+    rep.check("self-test: control: the code page (verifytoken) counts as an approval", found)
     for i, (what, name, old, new) in enumerate(SCHEMA_MUTATIONS):
         dst = os.path.join(tmp, "schema%d" % i)
         applied = mutated_copy(src, dst, name, old, new, regex=True)
