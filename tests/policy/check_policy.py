@@ -731,6 +731,96 @@ def check_journeys(pset):
     return results
 
 
+OK = 200
+APPROVED_REPLY = (OK, {"authyApproved": True})
+NO_FACTOR = (OK, {"factorStatus": "none"})
+PUSH = {"authyMethod": "push", "authyPhoneNumber": "+1 555 123 4567"}
+CODE = {"authyMethod": "code", "authyToken": "1234567"}
+
+# (relying party file, what, directory, responder answers per endpoint, user,
+#  expected outcome, log lines that must appear in this order, log lines that must not).
+RUNS = [
+    ("SignUpOrSignin.xml", "Authy: a new user enrols; the ID is stored only after the approval",
+     {}, {REGISTER_PATH: [(OK, {"authyId": "1234567"})], WAIT_PATH: [APPROVED_REPLY]}, PUSH,
+     "token", ["call register", "call waitforauthyapproval", "write", "assert", "token"],
+     ["page SelfAsserted-AuthySetup", "page SelfAsserted-AuthyVerify"]),
+    ("SignUpOrSignin.xml", "Verify: register, store the identity, set up push, approve, token",
+     {}, {REGISTER_PATH: [(OK, {"authyId": "8a1f"})],
+          WAIT_PATH: [NO_FACTOR, NO_FACTOR, APPROVED_REPLY]}, PUSH,
+     "token", ["call register", "call waitforauthyapproval", "write",
+               "page SelfAsserted-AuthySetup", "call waitforauthyapproval",
+               "call waitforauthyapproval", "assert", "token"], []),
+    ("ProfileEdit.xml", "Verify: profile edit of a new user sets up push before the profile write",
+     {}, {REGISTER_PATH: [(OK, {"authyId": "8a1f"})], WAIT_PATH: [NO_FACTOR, APPROVED_REPLY]},
+     PUSH, "token", ["page SelfAsserted-AuthySetup", "assert",
+                     "write AAD-UserWriteProfileUsingObjectId", "token"], []),
+    ("SignUpOrSignin.xml", "enrolled: a denied push keeps the user on the page; the next counts",
+     {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [(409, {}), APPROVED_REPLY]}, PUSH, "token",
+     ["page SelfAsserted-AuthyVerify", "call waitforauthyapproval", "call waitforauthyapproval",
+      "assert", "token"], ["call register", "page SelfAsserted-AuthyEnrol"]),
+    ("SignUpOrSignin.xml", "enrolled: a code from the app instead of the push",
+     {AUTHY_CLAIM: "1234567"}, {CODE_PATH: [APPROVED_REPLY]}, CODE, "token",
+     ["page SelfAsserted-AuthyVerify", "page SelfAsserted-AuthyCode", "call verifytoken",
+      "assert", "token"], ["call waitforauthyapproval"]),
+    ("SignUpOrSignin.xml", "enrolled: wrong codes only never give a token",
+     {AUTHY_CLAIM: "1234567"}, {CODE_PATH: [(409, {})] * 4}, CODE, "stuck", [], ["token"]),
+    ("SignUpOrSignin.xml", "a 200 without authyApproved fails at the assertion (fail closed)",
+     {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [(OK, {})]}, PUSH, "refused",
+     ["call waitforauthyapproval", "assert"], ["token"]),
+    ("SignUpOrSignin.xml", "Verify: a factor never set up never gives a token",
+     {}, {REGISTER_PATH: [(OK, {"authyId": "8a1f"})], WAIT_PATH: [NO_FACTOR] * 6}, PUSH,
+     "stuck", ["page SelfAsserted-AuthySetup"], ["token"]),
+    ("PasswordReset.xml", "reset of an account without an Authy ID stops; nothing is enrolled",
+     {}, {}, PUSH, "stopped", ["page SelfAsserted-AuthyResetNotEnrolled"],
+     ["call register", "call waitforauthyapproval", "write", "token"]),
+    ("PasswordReset.xml", "reset, Verify identity without a push factor: no set-up, no token",
+     {AUTHY_CLAIM: "8a1f"}, {WAIT_PATH: [NO_FACTOR] * 6}, PUSH, "stuck",
+     ["page SelfAsserted-AuthyVerifyReset"], ["page SelfAsserted-AuthySetup", "write", "token"]),
+    ("PasswordReset.xml", "reset of an enrolled account: approval, then the new password",
+     {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "token",
+     ["call waitforauthyapproval", "assert", "write AAD-UserWritePasswordUsingObjectId",
+      "token"], []),
+]
+
+
+def in_order(log, want):
+    """The first line of want that is not found, in order, in log; else None."""
+    i = 0
+    for line in want:
+        while i < len(log) and not log[i].startswith(line):
+            i += 1
+        if i == len(log):
+            return line
+        i += 1
+    return None
+
+
+def check_runs(pset):
+    """[(name, problems)]: each journey run with given responder answers."""
+    js = policy_paths.Journeys(pset)
+    results = []
+    for rp_name, what, directory, replies, user, expect, order, never in RUNS:
+        rp = [p for p in pset.relying_parties() if p.ours and p.name == rp_name]
+        name, journey = journey_of(pset, rp[0]) if rp else (None, None)
+        if journey is None:
+            results.append(("run %s: %s" % (rp_name, what), ["journey not found"]))
+            continue
+        run = policy_paths.Run(js, journey, directory, replies, user)
+        outcome = run.run()
+        problems = []
+        if outcome != expect:
+            problems.append("ended '%s', expected '%s'" % (outcome, expect))
+        missing = in_order(run.log, order)
+        if missing:
+            problems.append("'%s' missing or out of order" % missing)
+        problems += ["'%s' happened" % n for n in never
+                     if any(line.startswith(n) for line in run.log)]
+        if problems:
+            problems.append("log: %s" % run.log)
+        results.append(("run %s: %s" % (rp_name, what), problems))
+    return results
+
+
 def check_session_claims(pset):
     """The MFA session keeps the approval and what the journey branches on."""
     ext = pset.policy("TrustFrameworkExtensions.xml")
@@ -835,6 +925,8 @@ def analyse(paths, mode, contract, ours):
                 for name, probs in check_rest(pset, mode, contract)]
     results += [("%s: %s" % (mode, name), probs) for name, probs in check_journeys(pset)]
     results.append(("%s: the MFA session keeps the approval" % mode, check_session_claims(pset)))
+    if mode == "raw":
+        results += check_runs(pset)
     results += [("%s: %s" % (mode, name), probs) for name, probs in tenant_paths(pset)]
     results.append(("%s: session management profiles are SSO providers" % mode,
                     check_sessions(pset)))
