@@ -984,7 +984,10 @@ def check_builder(rep, root, pack, tmp):
     rep.check("policy.sh builds the substituted set", [] if rc == 0 and files == want else
               ["exit %d, files %s" % (rc, files)] + text.splitlines())
     bad = [
-        ("tenant with upper case and '_'", "TENANT=Contoso_1"),
+        ("PACK together with EXTENDS", "EXTENDS=B2C_1A_TrustFrameworkExtensions"),
+        ("a relying party PolicyId without B2C_1A_", "SIGNIN_POLICY_ID=signin"),
+        ("two relying parties with one PolicyId", "PROFILEEDIT_POLICY_ID=B2C_1A_signup_signin"),
+        ("AUTHY_EXTENSIONS_ID without EXTENDS", "AUTHY_EXTENSIONS_ID=B2C_1A_AuthyExtensions"),
         ("http:// BASE_URL", "BASE_URL=http://authy.example.com"),
         ("BASE_URL with a query", "BASE_URL=https://authy.example.com/?a=1&b=2"),
         ("EXTENSIONS_APP_ID not a GUID", "EXTENSIONS_APP_ID=not-a-guid"),
@@ -995,11 +998,42 @@ def check_builder(rep, root, pack, tmp):
         key = arg.split("=")[0]
         args = [a for a in TEST_ARGS if not a.startswith(key + "=")] + [arg]
         bad_out = os.path.join(tmp, "bad")
-        rc, text = run_policy_sh(root, args + ["OUT_DIR=" + bad_out])
+        rc, text = run_policy_sh(root, args + ["OUT_DIR=" + bad_out, "PACK=" + pack])
         written = os.listdir(bad_out) if os.path.isdir(bad_out) else []
         rep.check("policy.sh refuses %s" % what, [] if rc != 0 and not written else
                   ["exit %d, wrote %s" % (rc, written)])
     return out
+
+
+def check_layered(rep, root, pack, tmp, contract):
+    """A layered build (EXTENDS) sits on the tenant's own extensions (here the
+    pack's) with its own PolicyId and the tenant's relying party PolicyIds,
+    and passes every check on top of them."""
+    out = os.path.join(tmp, "layered")
+    ids = ["SIGNIN_POLICY_ID=B2C_1A_signin_contoso", "PROFILEEDIT_POLICY_ID=B2C_1A_edit_contoso",
+           "PASSWORDRESET_POLICY_ID=B2C_1A_reset_contoso"]
+    args = [a for a in TEST_ARGS if a.split("=")[0] not in
+            ("IEF_APP_ID", "PROXY_IEF_APP_ID", "FACEBOOK_CLIENT_ID")]
+    rc, text = run_policy_sh(root, args + ids + ["EXTENDS=B2C_1A_TrustFrameworkExtensions",
+                                                 "OUT_DIR=" + out])
+    files = sorted(os.listdir(out)) if os.path.isdir(out) else []
+    rep.check("policy.sh EXTENDS= builds a layered set with the tenant's PolicyIds",
+              [] if rc == 0 and files == sorted(OUR_FILES) else
+              ["exit %d, files %s" % (rc, files)] + text.splitlines())
+    if files != sorted(OUR_FILES):
+        return
+    mine = [os.path.join(out, f) for f in OUR_FILES]
+    got = [load_xml(p).attrs.get("PolicyId") for p in mine]
+    want = ["B2C_1A_AuthyExtensions"] + [a.split("=")[1] for a in ids]
+    with open(mine[0], encoding="utf-8") as f:
+        text = f.read()
+    left = [m for m in ("pack:begin", "Facebook-OAUTH\">", "login-NonInteractive") if m in text]
+    rep.check("layered: PolicyIds are the given ones, the pack's settings are left out",
+              ([] if got == want else ["PolicyIds %s, expected %s" % (got, want)]) +
+              ["still in the layered extensions: %s" % m for m in left])
+    base = [os.path.join(pack, f) for f in PACK_FILES + [PACK_EXT]]
+    for name, problems in analyse(base + mine, "layered", contract, mine):
+        rep.check(name, problems)
 
 
 # Mutations of our files: (what, file, old, new, text expected in a problem).
@@ -1292,6 +1326,7 @@ def main():
                 for name, problems in analyse(paths, mode, contract, mine):
                     rep.check(name, problems)
         check_tenant_sets(rep, root, pack)
+        check_layered(rep, root, pack, tmp, contract)
         self_tests(rep, src, pack, xsd, contract, tmp)
     return rep.finish()
 
