@@ -1036,6 +1036,63 @@ def check_layered(rep, root, pack, tmp, contract):
         rep.check(name, problems)
 
 
+def pfx_recipes(doc):
+    """The `openssl pkcs12 -export` command lines of a document (continuation
+    lines joined)."""
+    with open(doc, encoding="utf-8") as f:
+        text = re.sub(r"\\\n\s*", " ", f.read())
+    return [line.strip() for line in text.splitlines()
+            if line.strip().startswith("openssl pkcs12 -export")]
+
+
+def pfx_problems(pfx, password):
+    """[] if the .pfx has what B2C accepts: SHA-1 MAC, a TripleDES key bag, no PBES2."""
+    proc = subprocess.run(["openssl", "pkcs12", "-in", pfx, "-info", "-noout", "-legacy",
+                           "-passin", "pass:" + password],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    info = proc.stdout
+    problems = [] if proc.returncode == 0 else ["openssl cannot read it: %s" % info.strip()]
+    if "MAC: sha1" not in info:
+        problems.append("MAC is not SHA-1")
+    if "Shrouded Keybag: pbeWithSHA1And3-KeyTripleDES-CBC" not in info:
+        problems.append("the key is not encrypted with PBE-SHA1-3DES")
+    if "PBES2" in info:
+        problems.append("PBES2/AES encryption, which B2C refuses")
+    return problems
+
+
+def check_pfx(rep, root, tmp):
+    """Every .pfx recipe in docs/policy.md, run on a fresh key and certificate,
+    gives a file B2C accepts; OpenSSL 3's default export does not."""
+    if shutil.which("openssl") is None:
+        print("skipped: openssl not installed (the .pfx recipe check)")
+        return
+    work = os.path.join(tmp, "pfx")
+    os.makedirs(work)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=b2c-authy test", "-keyout", os.path.join(work, "client.key"),
+                    "-out", os.path.join(work, "client.crt")],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    recipes = pfx_recipes(os.path.join(root, "docs", "policy.md"))
+    rep.check("docs/policy.md gives the .pfx recipe with -legacy and with explicit PBE-SHA1-3DES",
+              [] if any("-legacy" in r for r in recipes) and
+              any("-keypbe PBE-SHA1-3DES" in r for r in recipes) else ["found %s" % recipes])
+    recipes.append("openssl pkcs12 -export -in client.crt -inkey client.key -out default.pfx")
+    for i, recipe in enumerate(recipes):
+        args = recipe.split()[1:] + ["-passout", "pass:test-only-pass"]
+        proc = subprocess.run(["openssl"] + args, cwd=work, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        outs = [args[j + 1] for j, a in enumerate(args[:-1]) if a == "-out"]
+        found = pfx_problems(os.path.join(work, outs[0]), "test-only-pass") \
+            if proc.returncode == 0 and outs else ["did not run: %s" % proc.stdout.strip()]
+        if i == len(recipes) - 1:
+            rep.check("self-test: the .pfx check refuses OpenSSL 3's default export",
+                      [] if found else ["accepted"])
+        else:
+            rep.check("the documented .pfx recipe gives SHA-1 MAC and TripleDES: %s" % recipe,
+                      found)
+
+
 # Mutations of our files: (what, file, old, new, text expected in a problem).
 MUTATIONS = [
     ("dangling ValidationTechnicalProfile", "TrustFrameworkExtensions.xml",
@@ -1327,6 +1384,7 @@ def main():
                     rep.check(name, problems)
         check_tenant_sets(rep, root, pack)
         check_layered(rep, root, pack, tmp, contract)
+        check_pfx(rep, root, tmp)
         self_tests(rep, src, pack, xsd, contract, tmp)
     return rep.finish()
 
