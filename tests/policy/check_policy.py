@@ -1062,8 +1062,9 @@ def pfx_problems(pfx, password):
 
 
 def check_pfx(rep, root, tmp):
-    """Every .pfx recipe in docs/policy.md, run on a fresh key and certificate,
-    gives a file B2C accepts; OpenSSL 3's default export does not."""
+    """Every .pfx recipe in docs/policy.md and docs/deployment.md, run on a
+    fresh key and certificate, gives a file B2C accepts; OpenSSL 3's default
+    export does not."""
     if shutil.which("openssl") is None:
         print("skipped: openssl not installed (the .pfx recipe check)")
         return
@@ -1077,9 +1078,14 @@ def check_pfx(rep, root, tmp):
     rep.check("docs/policy.md gives the .pfx recipe with -legacy and with explicit PBE-SHA1-3DES",
               [] if any("-legacy" in r for r in recipes) and
               any("-keypbe PBE-SHA1-3DES" in r for r in recipes) else ["found %s" % recipes])
+    recipes += pfx_recipes(os.path.join(root, "docs", "deployment.md"))
     recipes.append("openssl pkcs12 -export -in client.crt -inkey client.key -out default.pfx")
     for i, recipe in enumerate(recipes):
         args = recipe.split()[1:] + ["-passout", "pass:test-only-pass"]
+        for flag, src in (("-in", "client.crt"), ("-inkey", "client.key")):
+            name = args[args.index(flag) + 1] if flag in args else src
+            if not os.path.exists(os.path.join(work, name)):
+                shutil.copy(os.path.join(work, src), os.path.join(work, name))
         proc = subprocess.run(["openssl"] + args, cwd=work, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
         outs = [args[j + 1] for j, a in enumerate(args[:-1]) if a == "-out"]
