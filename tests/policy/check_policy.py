@@ -910,7 +910,8 @@ def tenant_paths(pset):
         results.append(("path check %s (%s): every path to SendClaims passes an Authy approval" %
                         (rp.id, rp.name), policy_paths.check_rp(js, rp)))
         results.append(("refresh %s (%s): the token endpoint only redeems refresh tokens and "
-                        "keeps authyApproved" % (rp.id, rp.name), policy_paths.check_refresh(js, rp)))
+                        "keeps authyApproved" % (rp.id, rp.name),
+                        policy_paths.check_refresh(js, rp)))
     results.append(("authyApproved comes only from the wait and verifytoken",
                     policy_paths.check_sources(js, pset.policies)))
     return results
@@ -1242,8 +1243,9 @@ BYPASSES = [
        r'<OutputClaim ClaimTypeReferenceId="authyApproved" />', r'\1<OutputClaim '
        r'ClaimTypeReferenceId="objectId" />')], "refreshed tokens lose authyApproved"),
     ("the wait without the transaction's correlation id",
-     [(EXT, r'(<TechnicalProfile Id="REST-AuthyWaitForApproval">.*?PartnerClaimType="correlationId" '
-       r'DefaultValue="\{Context:CorrelationId\}") AlwaysUseDefaultValue="true"', r"\1")],
+     [(EXT, r'(<TechnicalProfile Id="REST-AuthyWaitForApproval">.*?'
+       r'PartnerClaimType="correlationId" DefaultValue="\{Context:CorrelationId\}") '
+       r'AlwaysUseDefaultValue="true"', r"\1")],
      "must always send correlationId"),
     ("claim resolvers without IncludeClaimResolvingInClaimsHandling",
      [(EXT, r'(<TechnicalProfile Id="REST-AuthyVerifyToken">.*?)<Item Key="IncludeClaimResolving'
