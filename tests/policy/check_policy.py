@@ -605,7 +605,7 @@ class Pages:
         if depth > 6:
             return False
         nodes = self.js.nodes(ident)
-        if any("AzureActiveDirectoryProvider" in policy_paths._handler(n) for n in nodes) and \
+        if any("AzureActiveDirectoryProvider" in policy_paths.handler_of(n) for n in nodes) and \
                 any(metadata(n).get("Operation") in ("Write", "DeleteClaimsPrincipal")
                     for n in nodes):
             return True

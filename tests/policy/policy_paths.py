@@ -25,7 +25,7 @@ def _meta(tp):
     return {i.attrs.get("Key"): i.text for i in tp.walk("Metadata", "Item")}
 
 
-def _handler(tp):
+def handler_of(tp):
     proto = tp.child("Protocol")
     return proto.attrs.get("Handler", "") if proto is not None else ""
 
@@ -57,7 +57,7 @@ class Journeys:
     def calls(self, ident, path):
         """True if the technical profile is a REST profile calling path."""
         for node in self.nodes(ident):
-            if "RestfulProvider" in _handler(node) and \
+            if "RestfulProvider" in handler_of(node) and \
                     _meta(node).get("ServiceUrl", "").rstrip("/").lower().endswith(path):
                 return True
         return False
@@ -296,7 +296,7 @@ def check_sources(js, policies):
             reads = [c for c in tp.walk("OutputClaims", "OutputClaim")
                      if c.attrs.get("ClaimTypeReferenceId") == APPROVED]
             ident = tp.attrs.get("Id", "")
-            if not reads or not any("RestfulProvider" in _handler(n) for n in js.nodes(ident)):
+            if not reads or not any("RestfulProvider" in handler_of(n) for n in js.nodes(ident)):
                 continue
             if not (js.calls(ident, WAIT_PATH) or js.calls(ident, CODE_PATH)):
                 problems.append("%s: REST profile %s reads %s but is not the wait or verifytoken" %
@@ -410,7 +410,7 @@ class Run:
         return "stuck"
 
     def run_tp(self, ident):
-        handlers = " ".join(_handler(n) for n in self.js.nodes(ident))
+        handlers = " ".join(handler_of(n) for n in self.js.nodes(ident))
         if "RestfulProvider" in handlers:
             return self._rest(ident)
         if "AzureActiveDirectoryProvider" in handlers:
