@@ -1035,6 +1035,13 @@ def check_layered(rep, root, pack, tmp, contract):
     base = [os.path.join(pack, f) for f in PACK_FILES + [PACK_EXT]]
     for name, problems in analyse(base + mine, "layered", contract, mine):
         rep.check(name, problems)
+    # With new PolicyIds the tenant's old relying parties (here the pack's) stay
+    # and still issue tokens without Authy, as docs/policy.md warns.
+    kept = pack_rps_kept(pack, mine[1:])
+    bad = path_failures(base + mine + kept, mine)
+    rep.check("layered with new PolicyIds: the old relying parties left in place fail the "
+              "path check", [] if len(kept) == 3 and len(bad) >= 3 else
+              ["kept %s, failures %s" % (kept, bad[:3])])
 
 
 def pfx_recipes(doc):
@@ -1210,6 +1217,12 @@ BYPASSES = [
      "journey PasswordResetWithAuthy reaches SendClaims without"),
     ("the verification step removed (the wait never runs)",
      [(EXT, step_re(8, "AuthyVerify"), "")], "verification step missing"),
+    ("the enrolment page without its wait",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyEnrol">.*?)<ValidationTechnicalProfile '
+       r'ReferenceId="REST-AuthyWaitForApproval" />', r"\1")], "enrolment step missing"),
+    ("the wait without the client's IP address",
+     [(EXT, r'\s*<InputClaim ClaimTypeReferenceId="authyIpAddress"[^>]*/>', "")],
+     "must always send ipAddress"),
     ("ProfileEdit running the pack's unprotected journey",
      [("ProfileEdit.xml", 'ReferenceId="ProfileEditWithAuthy"', 'ReferenceId="ProfileEdit"')],
      "B2C_1A_ProfileEdit (ProfileEdit.xml): journey ProfileEdit reaches"),

@@ -26,6 +26,7 @@ def _meta(tp):
 
 
 def handler_of(tp):
+    """The Protocol Handler of one technical profile node, or ''."""
     proto = tp.child("Protocol")
     return proto.attrs.get("Handler", "") if proto is not None else ""
 
