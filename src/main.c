@@ -114,7 +114,7 @@ load_config(const struct options *o, struct config *cfg)
 	if (rc == STATUS_OK)
 		rc = config_load_env(cfg, environ, err, sizeof(err));
 	if (rc == STATUS_OK)
-		rc = config_validate(cfg, err, sizeof(err));
+		rc = provider_config_validate(cfg, err, sizeof(err));
 	if (rc != STATUS_OK) {
 		fprintf(stderr, PROG ": configuration error: %s\n", err[0] ? err : status_str(rc));
 		config_free(cfg);

@@ -382,6 +382,18 @@ status_reply(struct provider_job *job, int step, long http_status, const char *b
 	return authy_approval_status_reply(&job->call, http_status, body, len);
 }
 
+/* Authy authenticates with the API key. */
+static enum status
+config_check(const struct config *cfg, char *msg, size_t msglen)
+{
+	if (cfg->api_key != NULL && cfg->api_key[0] != '\0')
+		return STATUS_OK;
+	snprintf(msg, msglen,
+	         "authy_api_key: required; set authy_api_key or authy_api_key_file "
+	         "(environment AUTHY_API_KEY or AUTHY_API_KEY_FILE)");
+	return STATUS_CONFIG;
+}
+
 static const struct provider_op user_create = {"authy users/new", user_build, user_reply};
 static const struct provider_op approval_create = {"authy approval_requests", approval_build,
                                                    approval_reply};
@@ -396,6 +408,7 @@ const struct provider_ops authy_provider = {
     .user_create = &user_create,
     .approval_create = &approval_create,
     .approval_status = &approval_status,
+    .config_check = config_check,
     .upstream_opts = authy_upstream_opts,
     .callback_verify = authy_callback_check,
     .callback_result = authy_callback_outcome,

@@ -46,6 +46,20 @@ provider_init(const struct config *cfg, struct provider *out)
 	return STATUS_CONFIG;
 }
 
+enum status
+provider_config_validate(const struct config *cfg, char *err, size_t errlen)
+{
+	struct provider p;
+	enum status rc = provider_init(cfg, &p);
+
+	if (rc != STATUS_OK) {
+		snprintf(err, errlen, "provider: expected authy or verify");
+		return rc;
+	}
+	rc = p.ops->config_check(cfg, err, errlen);
+	return rc == STATUS_OK ? config_validate(cfg, err, errlen) : rc;
+}
+
 void
 provider_job_init(struct provider_job *job, const struct provider *p)
 {

@@ -104,6 +104,15 @@ struct provider_ops {
 	const struct provider_op *user_create;
 	const struct provider_op *approval_create;
 	const struct provider_op *approval_status;
+	/*
+	 * config_check - what the provider needs in cfg: Authy its API key;
+	 * Verify verify_service_sid, verify_identity_secret and either
+	 * twilio_api_key with twilio_api_secret or twilio_account_sid with
+	 * twilio_auth_token, approval_ttl_s at most 3600 and approval_details
+	 * within Verify's field limits (labels 36, values 128 characters).
+	 * STATUS_OK or STATUS_CONFIG with msg naming the key (no secret).
+	 */
+	enum status (*config_check)(const struct config *cfg, char *msg, size_t msglen);
 	/* upstream_opts - the API's connection settings; strings borrowed from cfg. */
 	void (*upstream_opts)(const struct config *cfg, struct upstream_opts *opts);
 	/*
@@ -140,6 +149,13 @@ extern const struct provider_ops verify_provider;
  * filled (cfg borrowed), or STATUS_CONFIG for an unknown name. Pure.
  */
 enum status provider_init(const struct config *cfg, struct provider *out);
+
+/*
+ * provider_config_validate - the whole configuration: what its provider
+ * needs (config_check), then config_validate. STATUS_OK or STATUS_CONFIG with
+ * err naming the key. Pure.
+ */
+enum status provider_config_validate(const struct config *cfg, char *err, size_t errlen);
 
 /* provider_job_init - an empty job of p. */
 void provider_job_init(struct provider_job *job, const struct provider *p);

@@ -649,6 +649,71 @@ status_reply(struct provider_job *job, int step, long http_status, const char *b
 	return verify_challenge_status_reply(&job->call, http_status, body, len);
 }
 
+static bool
+nonempty(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/* Verify's Details.Fields take labels of 36 and values of 128 characters. */
+static enum status
+config_details(const struct config *cfg, char *msg, size_t msglen)
+{
+	for (int i = 0; i < cfg->n_details && i < CONFIG_MAX_DETAILS; i++) {
+		if ((long)utf8_chars(cfg->details[i].key) > VERIFY_LABEL_MAX ||
+		    (long)utf8_chars(cfg->details[i].value) > VERIFY_VALUE_MAX) {
+			snprintf(
+			    msg, msglen,
+			    "approval_details: item %d: with provider = verify keys are at most "
+			    "%d and values at most %d characters",
+			    i + 1, VERIFY_LABEL_MAX, VERIFY_VALUE_MAX);
+			return STATUS_CONFIG;
+		}
+	}
+	return STATUS_OK;
+}
+
+/* What provider = verify needs: a service, the identity key and one credential pair. */
+static enum status
+config_check(const struct config *cfg, char *msg, size_t msglen)
+{
+	bool key = nonempty(cfg->twilio_api_key), secret = nonempty(cfg->twilio_api_secret);
+
+	if (!nonempty(cfg->verify_service_sid)) {
+		snprintf(msg, msglen, "verify_service_sid: required with provider = verify");
+		return STATUS_CONFIG;
+	}
+	if (!nonempty(cfg->verify_identity_secret)) {
+		snprintf(msg, msglen, "verify_identity_secret: required with provider = verify");
+		return STATUS_CONFIG;
+	}
+	if (key != secret) {
+		snprintf(msg, msglen,
+		         "%s: required with %s; set both twilio_api_key and twilio_api_secret "
+		         "(or twilio_api_secret_file)",
+		         key ? "twilio_api_secret" : "twilio_api_key",
+		         key ? "twilio_api_key" : "twilio_api_secret");
+		return STATUS_CONFIG;
+	}
+	if (!key && !(nonempty(cfg->twilio_account_sid) && nonempty(cfg->twilio_auth_token))) {
+		snprintf(msg, msglen,
+		         "%s: required with provider = verify; set twilio_account_sid and "
+		         "twilio_auth_token (or twilio_auth_token_file), or twilio_api_key and "
+		         "twilio_api_secret",
+		         nonempty(cfg->twilio_account_sid) ? "twilio_auth_token"
+		                                           : "twilio_account_sid");
+		return STATUS_CONFIG;
+	}
+	if (cfg->approval_ttl_s > VERIFY_TTL_MAX_S) {
+		snprintf(msg, msglen,
+		         "approval_ttl_s: expected at most %d with provider = verify (a challenge "
+		         "lives at most 60 minutes), got %ld",
+		         VERIFY_TTL_MAX_S, cfg->approval_ttl_s);
+		return STATUS_CONFIG;
+	}
+	return config_details(cfg, msg, msglen);
+}
+
 static const struct provider_op user_create = {"verify entities", entity_build, entity_reply};
 static const struct provider_op approval_create = {"verify challenges", challenge_build,
                                                    challenge_reply};
@@ -663,6 +728,7 @@ const struct provider_ops verify_provider = {
     .user_create = &user_create,
     .approval_create = &approval_create,
     .approval_status = &approval_status,
+    .config_check = config_check,
     .upstream_opts = verify_upstream_opts,
     .callback_verify = verify_callback_check,
     .callback_result = verify_callback_outcome,

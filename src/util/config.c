@@ -31,9 +31,6 @@
 #define DETAIL_KEY_MAX 40
 #define DETAIL_VALUE_MAX 200
 #define MASK "********"
-#define VERIFY_TTL_MAX_S 3600 /* a Verify challenge lives at most 60 minutes */
-#define VERIFY_LABEL_MAX 36   /* Verify's Details.Fields label limit, characters */
-#define VERIFY_VALUE_MAX 128  /* and value limit */
 
 enum ktype {
 	KT_STRING,      /* char *, length min..max characters; min 0 = optional */
@@ -1072,8 +1069,8 @@ validate_key(const struct config *cfg, const struct key *k, char *msg, size_t ms
 		return STATUS_OK;
 	v = *(char *const *)field(cfg, k);
 	if (v == NULL || *v == '\0') {
-		/* Verify authenticates with Twilio credentials: no Authy API key then. */
-		if (k->min == 0 || ((k->flags & KF_APIKEY) && config_is_verify(cfg)))
+		/* Whether the provider needs an API key is the provider's check. */
+		if (k->min == 0 || (k->flags & KF_APIKEY))
 			return STATUS_OK;
 		msgf(msg, msglen, "%s: required", k->name);
 		return STATUS_CONFIG;
@@ -1116,96 +1113,17 @@ validate_cross(const struct config *cfg, char *msg, size_t msglen)
 	return STATUS_OK;
 }
 
-static bool
-nonempty(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
-
-/* Verify's Details.Fields take labels of 36 and values of 128 characters. */
-static enum status
-validate_verify_details(const struct config *cfg, char *msg, size_t msglen)
-{
-	for (int i = 0; i < cfg->n_details && i < CONFIG_MAX_DETAILS; i++) {
-		if ((long)utf8_chars(cfg->details[i].key) > VERIFY_LABEL_MAX ||
-		    (long)utf8_chars(cfg->details[i].value) > VERIFY_VALUE_MAX) {
-			msgf(msg, msglen,
-			     "approval_details: item %d: with provider = verify keys are at most "
-			     "%d and values at most %d characters",
-			     i + 1, VERIFY_LABEL_MAX, VERIFY_VALUE_MAX);
-			return STATUS_CONFIG;
-		}
-	}
-	return STATUS_OK;
-}
-
-/* What provider = verify needs: a service, the identity key and one credential pair. */
-static enum status
-validate_verify(const struct config *cfg, char *msg, size_t msglen)
-{
-	bool key = nonempty(cfg->twilio_api_key), secret = nonempty(cfg->twilio_api_secret);
-
-	if (!nonempty(cfg->verify_service_sid)) {
-		msgf(msg, msglen, "verify_service_sid: required with provider = verify");
-		return STATUS_CONFIG;
-	}
-	if (!nonempty(cfg->verify_identity_secret)) {
-		msgf(msg, msglen, "verify_identity_secret: required with provider = verify");
-		return STATUS_CONFIG;
-	}
-	if (key != secret) {
-		msgf(msg, msglen,
-		     "%s: required with %s; set both twilio_api_key and twilio_api_secret "
-		     "(or twilio_api_secret_file)",
-		     key ? "twilio_api_secret" : "twilio_api_key",
-		     key ? "twilio_api_key" : "twilio_api_secret");
-		return STATUS_CONFIG;
-	}
-	if (!key && !(nonempty(cfg->twilio_account_sid) && nonempty(cfg->twilio_auth_token))) {
-		msgf(msg, msglen,
-		     "%s: required with provider = verify; set twilio_account_sid and "
-		     "twilio_auth_token (or twilio_auth_token_file), or twilio_api_key and "
-		     "twilio_api_secret",
-		     nonempty(cfg->twilio_account_sid) ? "twilio_auth_token"
-		                                       : "twilio_account_sid");
-		return STATUS_CONFIG;
-	}
-	if (cfg->approval_ttl_s > VERIFY_TTL_MAX_S) {
-		msgf(msg, msglen,
-		     "approval_ttl_s: expected at most %d with provider = verify (a challenge "
-		     "lives at most 60 minutes), got %ld",
-		     VERIFY_TTL_MAX_S, cfg->approval_ttl_s);
-		return STATUS_CONFIG;
-	}
-	return validate_verify_details(cfg, msg, msglen);
-}
-
-bool
-config_is_verify(const struct config *cfg)
-{
-	return cfg != NULL && cfg->provider != NULL && strcmp(cfg->provider, "verify") == 0;
-}
-
 enum status
 config_validate(const struct config *cfg, char *err, size_t errlen)
 {
 	enum status rc;
 
-	if (!config_is_verify(cfg) && (cfg->api_key == NULL || cfg->api_key[0] == '\0')) {
-		msgf(err, errlen,
-		     "authy_api_key: required; set authy_api_key or authy_api_key_file "
-		     "(environment AUTHY_API_KEY or AUTHY_API_KEY_FILE)");
-		return STATUS_CONFIG;
-	}
 	for (size_t i = 0; i < NKEYS; i++) {
 		rc = validate_key(cfg, &keys[i], err, errlen);
 		if (rc != STATUS_OK)
 			return rc;
 	}
-	rc = validate_cross(cfg, err, errlen);
-	if (rc == STATUS_OK && config_is_verify(cfg))
-		rc = validate_verify(cfg, err, errlen);
-	return rc;
+	return validate_cross(cfg, err, errlen);
 }
 
 /* Quote a value when reading it back would otherwise change it. */

@@ -104,22 +104,13 @@ enum status config_load_env(struct config *cfg, char **envp, char *err, size_t e
 
 /*
  * config_validate - every range and format again plus cross-field checks after
- * loading: api key present (1..128 printable characters, no spaces), api URL
- * https:// without userinfo, query or fragment, at least one thumbprint while
- * client_cert_check is on, poll_interval_ms below wait_budget_ms. With provider = verify the Authy
- * API key is not required; instead verify_service_sid, verify_identity_secret and either
- * twilio_api_key with twilio_api_secret or twilio_account_sid with twilio_auth_token are,
- * approval_ttl_s is at most 3600 and approval_details fit Verify's field
- * limits (labels 36, values 128 characters). STATUS_OK or STATUS_CONFIG with
- * err naming the key.
+ * loading: api key, when set, 1..128 printable characters without spaces, api
+ * URL https:// without userinfo, query or fragment, at least one thumbprint
+ * while client_cert_check is on, poll_interval_ms below wait_budget_ms. What a
+ * provider needs besides is its own check (provider_config_validate).
+ * STATUS_OK or STATUS_CONFIG with err naming the key.
  */
 enum status config_validate(const struct config *cfg, char *err, size_t errlen);
-
-/*
- * config_is_verify - true when cfg->provider is "verify" (Twilio Verify v2
- * Push), false for "authy" or unset. Thread-safe.
- */
-bool config_is_verify(const struct config *cfg);
 
 /*
  * config_print - write the effective configuration as "key = value" lines to

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "harness.h"
+#include "provider.h"
 
 #define NFILES 8
 
@@ -799,7 +800,7 @@ check_invalid(const struct config *cfg, const char *needle)
 {
 	char err[512] = "";
 
-	CHECK_INT(config_validate(cfg, err, sizeof(err)), STATUS_CONFIG);
+	CHECK_INT(provider_config_validate(cfg, err, sizeof(err)), STATUS_CONFIG);
 	CHECK(starts_with(err, needle));
 	if (!starts_with(err, needle))
 		fprintf(stderr, "    err was: %s\n", err);
@@ -812,10 +813,10 @@ test_validate(void)
 	char err[512];
 
 	valid_cfg(&cfg);
-	CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_OK);
+	CHECK_INT(provider_config_validate(&cfg, err, sizeof(err)), STATUS_OK);
 	cfg.client_cert_check = false;
 	cfg.n_thumbprints = 0;
-	CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_OK);
+	CHECK_INT(provider_config_validate(&cfg, err, sizeof(err)), STATUS_OK);
 	cfg.client_cert_check = true;
 	check_invalid(&cfg, "client_cert_thumbprints: at least one");
 	config_free(&cfg);
@@ -828,7 +829,7 @@ test_validate(void)
 	free(cfg.api_key);
 	cfg.api_key = strdup("hunter2 hunter3");
 	check_invalid(&cfg, "authy_api_key: expected");
-	CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_CONFIG);
+	CHECK_INT(provider_config_validate(&cfg, err, sizeof(err)), STATUS_CONFIG);
 	CHECK(strstr(err, "hunter") == NULL);
 	free(cfg.api_key);
 	cfg.api_key = calloc(1, 130);
@@ -847,7 +848,7 @@ test_validate(void)
 	cfg.wait_budget_ms = 5000;
 	check_invalid(&cfg, "poll_interval_ms: expected a value below wait_budget_ms");
 	cfg.poll_interval_ms = 4999;
-	CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_OK);
+	CHECK_INT(provider_config_validate(&cfg, err, sizeof(err)), STATUS_OK);
 	cfg.upstream_connections = 0;
 	check_invalid(&cfg, "upstream_connections: expected an integer in 1..256");
 	cfg.upstream_connections = 8;
@@ -1096,7 +1097,7 @@ check_verify_invalid(const char *extra, const char *needle)
 	CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_OK);
 	if (err[0] != '\0')
 		fprintf(stderr, "    load: %s\n", err);
-	CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_CONFIG);
+	CHECK_INT(provider_config_validate(&cfg, err, sizeof(err)), STATUS_CONFIG);
 	CHECK(starts_with(err, needle));
 	if (!starts_with(err, needle))
 		fprintf(stderr, "    err was: %s\n", err);
@@ -1112,15 +1113,14 @@ test_verify_validate(void)
 	char err[512];
 
 	CHECK_INT(load(&cfg, verify_conf, 0600, err, sizeof(err)), STATUS_OK);
-	CHECK(config_is_verify(&cfg));
+	CHECK_STR(cfg.provider, "verify");
 	CHECK(cfg.api_key == NULL);
 	CHECK_STR(cfg.verify_api_url, "https://verify.twilio.com");
 	CHECK_STR(cfg.twilio_auth_token, "tok3n-abcdef0123456789");
-	CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_OK);
+	CHECK_INT(provider_config_validate(&cfg, err, sizeof(err)), STATUS_OK);
 	config_free(&cfg);
 	/* The default provider is Authy, and it still needs its key. */
 	config_defaults(&cfg);
-	CHECK(!config_is_verify(&cfg));
 	CHECK_STR(cfg.provider, "authy");
 	config_free(&cfg);
 
@@ -1151,7 +1151,7 @@ test_verify_validate(void)
 					         "%s\n", line);
 			}
 			CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_OK);
-			CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_CONFIG);
+			CHECK_INT(provider_config_validate(&cfg, err, sizeof(err)), STATUS_CONFIG);
 			CHECK(starts_with(err, cases[i].needle));
 			if (!starts_with(err, cases[i].needle))
 				fprintf(stderr, "    %s: %s\n", cases[i].drop, err);
@@ -1168,7 +1168,7 @@ test_verify_validate(void)
 	               "client_cert_check = false\n",
 	               0600, err, sizeof(err)),
 	          STATUS_OK);
-	CHECK_INT(config_validate(&cfg, err, sizeof(err)), STATUS_OK);
+	CHECK_INT(provider_config_validate(&cfg, err, sizeof(err)), STATUS_OK);
 	config_free(&cfg);
 }
 
