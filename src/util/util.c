@@ -2,14 +2,11 @@
  * util.c - bounded copies, secret wiping, constant-time compare, monotonic
  * time, strict number parsing and masking of personal data for logs.
  */
-#define _GNU_SOURCE /* pthread_getattr_np */
 #include "util.h"
 
 #include <ctype.h>
 #include <stdio.h>
-#include <pthread.h>
 #include <stdint.h>
-#include <sys/mman.h>
 #include <unistd.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -195,40 +192,6 @@ util_hexval(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
-}
-
-void
-util_cond_init_monotonic(pthread_cond_t *c)
-{
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &ca);
-	pthread_condattr_destroy(&ca);
-}
-
-#define STACK_KEEP_BYTES 1024
-
-void
-util_stack_trim(void)
-{
-	pthread_attr_t attr;
-	void *addr = NULL;
-	size_t size = 0;
-	char here;
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t lo, hi;
-
-	if (pthread_getattr_np(pthread_self(), &attr) != 0)
-		return;
-	pthread_attr_getstack(&attr, &addr, &size);
-	pthread_attr_destroy(&attr);
-	/* The stack grows down: everything below our frame is dead. */
-	lo = ((uintptr_t)addr + page - 1) & ~(page - 1);
-	hi = ((uintptr_t)&here - STACK_KEEP_BYTES) & ~(page - 1);
-	if (addr != NULL && hi > lo && hi < (uintptr_t)addr + size)
-		madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 char *

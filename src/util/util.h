@@ -4,7 +4,6 @@
 #ifndef B2CAUTHY_UTIL_H
 #define B2CAUTHY_UTIL_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -86,20 +85,6 @@ char *util_quote(const char *s, char *out, size_t outlen);
 
 /* util_hexval - value of one hex digit (either case), or -1. Pure. */
 int util_hexval(int c);
-
-/*
- * util_cond_init_monotonic - initialise c so that timed waits measure
- * CLOCK_MONOTONIC deadlines (those of util_now_ms).
- */
-void util_cond_init_monotonic(pthread_cond_t *c);
-
-/*
- * util_stack_trim - give the pages of the calling thread's stack below the
- * current frame (minus a small margin) back to the kernel (MADV_DONTNEED).
- * For a thread about to sleep for long: pages a deep call (TLS, JSON) once
- * touched otherwise stay resident for the thread's life. Thread-safe.
- */
-void util_stack_trim(void);
 
 /*
  * util_trim - strip leading and trailing ASCII white space in place; returns s.
