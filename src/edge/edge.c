@@ -40,6 +40,7 @@
 #define DRAIN_GRACE_MS 2000  /* after the wait budget, before in-flight requests are aborted */
 #define ACCEPT_BATCH 64
 #define ACCEPT_PAUSE_MS 100 /* out of file descriptors: retry accepting after this */
+#define LINGER_MS 2000      /* reading and dropping the rest of an oversized body */
 
 struct ereq;
 
@@ -52,6 +53,7 @@ struct conn {
 	unsigned char *buf; /* bytes of the request read so far, NULL while idle */
 	size_t cap, len;
 	struct ereq *req; /* the request in flight, or NULL */
+	int lingering;    /* reply sent, the rest of an oversized body is read and dropped */
 	struct conn *prev, *next;
 };
 
@@ -136,7 +138,9 @@ on_deadline(void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->len == 0)
+	if (c->lingering)
+		log_debug("stopped dropping an oversized body");
+	else if (c->len == 0)
 		log_debug("idle FastCGI connection closed after %ld ms",
 		          c->e->o.cfg->request_read_timeout_ms);
 	else
@@ -169,6 +173,18 @@ check_abort(struct conn *c)
 	abort_request(c->req);
 }
 
+/* Read and drop what arrives; returns 0 at EOF or on an error. */
+static int
+discard(struct conn *c)
+{
+	char b[4096];
+	ssize_t n;
+
+	while ((n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
+		;
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+}
+
 static void
 on_conn(void *arg, int fd, unsigned events)
 {
@@ -176,10 +192,29 @@ on_conn(void *arg, int fd, unsigned events)
 
 	(void)fd;
 	(void)events;
-	if (c->req != NULL)
+	if (c->lingering) {
+		if (!discard(c))
+			conn_close(c);
+	} else if (c->req != NULL && c->req->too_large) {
+		/* The 413 does not need the body: drop it, closing would reset the reply. */
+		if (!discard(c)) {
+			loop_watch_mod(c->e->o.loop, c->w, 0);
+			abort_request(c->req);
+		}
+	} else if (c->req != NULL) {
 		check_abort(c);
-	else
+	} else {
 		conn_read(c);
+	}
+}
+
+/* After a 413: drop the rest of the body for a while, so the reply is read. */
+static void
+conn_linger(struct conn *c)
+{
+	c->lingering = 1;
+	shutdown(c->fd, SHUT_WR);
+	loop_timer_arm(c->deadline, loop_now_ms(c->e->o.loop) + LINGER_MS);
 }
 
 /* A request id from the web server when it is sane, else a generated one. */
@@ -230,11 +265,11 @@ reply(struct ereq *r)
 static int
 end_request(struct ereq *r)
 {
-	if (!fcgi_io_finish(r->fc)) {
+	int fin = fcgi_io_finish(r->fc);
+
+	if (fin < 0)
 		r->c->fd = -1; /* libfcgi closed it */
-		return 0;
-	}
-	return !r->too_large && !r->c->e->draining;
+	return fin == 1 && !r->too_large && !r->c->e->draining;
 }
 
 /* The one end of every request: reply, access line, metrics, free. */
@@ -243,13 +278,14 @@ finish(struct ereq *r, enum status rc)
 {
 	struct conn *c = r->c;
 	struct edge *e = c->e;
-	int keep;
+	int sent, keep, linger;
 
 	log_set_request_id(r->ctx.id);
-	keep = reply(r);
+	sent = reply(r);
 	access_line(r, rc);
 	metrics_request(r->ctx.route, rc);
-	keep = keep && end_request(r);
+	keep = sent && end_request(r);
+	linger = sent && !keep && r->too_large && c->fd >= 0 && !e->draining;
 	fcgi_io_conn_free(r->fc);
 	response_free(&r->res);
 	free(r);
@@ -259,6 +295,8 @@ finish(struct ereq *r, enum status rc)
 	if (keep) {
 		conn_idle(c);
 		conn_read(c); /* the next request may be there already */
+	} else if (linger) {
+		conn_linger(c);
 	} else {
 		conn_close(c);
 	}

@@ -34,10 +34,17 @@ def raise_nofile():
 
 
 def connect(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(path)
-    return s
+    """A connection to the responder (the socket file appears just before listen())."""
+    for _ in range(50):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        try:
+            s.connect(path)
+            return s
+        except ConnectionRefusedError:
+            s.close()
+            time.sleep(0.05)
+    raise RuntimeError("the responder does not accept connections")
 
 
 def begin(keep=False):
@@ -129,6 +136,7 @@ def stalled_and_idle(t, work, base):
 
 def deadline(t, work, base):
     r = stack.Responder(work, dict(base, request_read_timeout_ms=500), name="deadline")
+    stalled = idle = None
     try:
         stalled = connect(r.sock)
         stalled.sendall(begin()[:5])
@@ -143,8 +151,9 @@ def deadline(t, work, base):
         t.check(True, "deadline: logged")
         t.check(healthz(r.sock).status == 200, "deadline: still serving")
     finally:
-        stalled.close()
-        idle.close()
+        for s in (stalled, idle):
+            if s is not None:
+                s.close()
         r.stop()
 
 
