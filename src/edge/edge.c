@@ -36,7 +36,6 @@
 
 #define BUF_START 4096
 #define SEND_TIMEOUT_MS 2000 /* a web server that does not read the reply */
-#define RECV_TIMEOUT_MS 1000 /* libfcgi only reads what has arrived; a bound anyway */
 #define DRAIN_GRACE_MS 2000  /* after the wait budget, before in-flight requests are aborted */
 #define ACCEPT_BATCH 64
 #define ACCEPT_PAUSE_MS 100 /* out of file descriptors: retry accepting after this */
@@ -80,7 +79,7 @@ struct edge {
 	int draining;
 	void (*drained)(void *arg);
 	void *drained_arg;
-	size_t params_max, body_max, peek_max;
+	size_t params_max, body_max, buf_max;
 	char id_prefix[17];
 	unsigned long next_id;
 };
@@ -487,7 +486,7 @@ start_request(struct conn *c, int too_large)
 static int
 read_more(struct conn *c)
 {
-	size_t max = c->e->peek_max;
+	size_t max = c->e->buf_max;
 
 	while (c->len < max) {
 		ssize_t n;
@@ -528,8 +527,8 @@ conn_read(struct conn *c)
 	} else if (r == FCGI_SCAN_BAD) {
 		log_warnx("FastCGI protocol violation: %s: connection closed", c->scan.why);
 		conn_close(c);
-	} else if (r == FCGI_SCAN_MORE && c->len >= e->peek_max) {
-		log_warnx("FastCGI request over %zu bytes: connection closed", e->peek_max);
+	} else if (r == FCGI_SCAN_MORE && c->len >= e->buf_max) {
+		log_warnx("FastCGI request over %zu bytes: connection closed", e->buf_max);
 		conn_close(c);
 	} else if (r != FCGI_SCAN_MORE) {
 		start_request(c, r == FCGI_SCAN_TOO_LARGE);
@@ -541,11 +540,9 @@ set_timeouts(int fd)
 {
 	struct timeval snd = {.tv_sec = SEND_TIMEOUT_MS / 1000,
 	                      .tv_usec = (SEND_TIMEOUT_MS % 1000) * 1000};
-	struct timeval rcv = {.tv_sec = RECV_TIMEOUT_MS / 1000,
-	                      .tv_usec = (RECV_TIMEOUT_MS % 1000) * 1000};
 
+	/* libfcgi writes the reply with blocking writes: bound them. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
 }
 
 static void
@@ -585,17 +582,15 @@ on_accept_pause(void *arg)
 		loop_watch_mod(e->o.loop, e->lw, LOOP_READ);
 }
 
-/* accept() failed: true when the listener should be retried later. */
-static int
+/* accept() failed: out of descriptors (or worse) pauses the listener instead of spinning. */
+static void
 accept_failed(struct edge *e)
 {
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
-		return 0;
+		return;
 	log_warn("accept");
-	/* Out of descriptors (or worse): do not spin; look again shortly. */
 	loop_watch_mod(e->o.loop, e->lw, 0);
 	loop_timer_arm(e->accept_pause, loop_now_ms(e->o.loop) + ACCEPT_PAUSE_MS);
-	return 1;
 }
 
 static void
@@ -647,7 +642,7 @@ edge_init(struct edge *e, const struct edge_opts *opts)
 	e->o = *opts;
 	e->params_max = (size_t)cfg->max_params_bytes;
 	e->body_max = (size_t)cfg->max_body_bytes;
-	e->peek_max = e->params_max + e->body_max + 2 * 65536;
+	e->buf_max = e->params_max + e->body_max + 2 * 65536;
 	if (fl < 0 || fcntl(opts->listen_fd, F_SETFL, fl | O_NONBLOCK) != 0)
 		return STATUS_INTERNAL;
 	if (crypto_random_hex(4, e->id_prefix, sizeof(e->id_prefix)) != STATUS_OK)

@@ -372,7 +372,7 @@ test_env_names(void)
 			fprintf(stderr, "    %s: %s\n", *names, err);
 		config_free(&cfg);
 	}
-	CHECK_INT(n, 38);
+	CHECK_INT(n, 41);
 }
 
 /* Every printed default is accepted back through the environment unchanged. */
@@ -546,6 +546,10 @@ test_ranges(void)
 	    {"tracker_connections", 1, 64, offsetof(struct config, tracker_connections)},
 	    {"max_body_bytes", 1024, 1048576, offsetof(struct config, max_body_bytes)},
 	    {"callback_max_age_s", 10, 3600, offsetof(struct config, callback_max_age_s)},
+	    {"max_connections", 16, 1048576, offsetof(struct config, max_connections)},
+	    {"request_read_timeout_ms", 100, 600000,
+	     offsetof(struct config, request_read_timeout_ms)},
+	    {"max_params_bytes", 4096, 1048576, offsetof(struct config, max_params_bytes)},
 	};
 
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
@@ -973,7 +977,7 @@ test_key_names(void)
 		for (int j = 0; j < n; j++)
 			CHECK(strcmp(names[j], names[n]) != 0);
 	}
-	CHECK_INT(n, 38);
+	CHECK_INT(n, 41);
 	CHECK(config_key_help("nope") == NULL);
 	CHECK(config_key_names() == names);
 }
