@@ -123,11 +123,9 @@ static void
 conn_idle(struct conn *c)
 {
 	memset(&c->scan, 0, sizeof(c->scan));
-	if (c->len == 0) {
-		free(c->buf);
-		c->buf = NULL;
-		c->cap = 0;
-	}
+	free(c->buf);
+	c->buf = NULL;
+	c->cap = c->len = 0;
 	loop_timer_arm(c->deadline,
 	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
 }
@@ -268,7 +266,8 @@ end_request(struct ereq *r)
 
 	if (fin < 0)
 		r->c->fd = -1; /* libfcgi closed it */
-	return fin == 1 && !r->too_large && !r->c->e->draining;
+	/* Bytes sent after a request, before its reply, are not FastCGI: close. */
+	return fin == 1 && !r->too_large && !r->c->e->draining && r->c->len == 0;
 }
 
 /* The one end of every request: reply, access line, metrics, free. */
@@ -293,7 +292,6 @@ finish(struct ereq *r, enum status rc)
 	log_set_request_id(NULL);
 	if (keep) {
 		conn_idle(c);
-		conn_read(c); /* the next request may be there already */
 	} else if (linger) {
 		conn_linger(c);
 	} else {
@@ -398,7 +396,8 @@ ereq_new(struct conn *c, int fd, int too_large)
 
 /*
  * A socketpair holding the request's bytes, for libfcgi to parse: its read
- * end in *fd. The bytes leave the buffer (a next request stays in it).
+ * end in *fd. The bytes leave the buffer (anything after them stays, and
+ * closes the connection after the reply).
  */
 static enum status
 load_pair(struct conn *c, int *fd)
