@@ -84,7 +84,7 @@ valgrind: all unit component
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 # gcc's truncation analysis at -O1 sees ranges the -O2 build does not: a warning only.
 SAN_WNO     := -Wno-error=format-truncation
-ASAN_SUITES ?= unit component e2e e2e-verify cli faults
+ASAN_SUITES ?= unit component e2e e2e-verify cli faults robust
 ASAN_ENV    := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 

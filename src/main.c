@@ -61,7 +61,11 @@ usage(FILE *out)
 	    "\n"
 	    "Socket: `listen` (a Unix socket path, created mode 0660, or host:port);\n"
 	    "without it the socket is inherited: systemd socket activation (fd 3) or\n"
-	    "spawn-fcgi (fd 0).\n"
+	    "spawn-fcgi (fd 0). At most max_connections connections; each must deliver a\n"
+	    "whole request within request_read_timeout_ms, with params up to\n"
+	    "max_params_bytes and a body up to max_body_bytes.\n"
+	    "SIGTERM/SIGINT: stop accepting, close connections without a request, let\n"
+	    "requests in flight finish within the wait budget, exit.\n"
 	    "Exit status: 0 on clean shutdown (SIGTERM/SIGINT), 1 on a runtime failure,\n"
 	    "2 on a usage or configuration error.\n");
 }

@@ -34,10 +34,10 @@
 
 #define BUF_START 4096
 #define SEND_TIMEOUT_MS 2000 /* a web server that does not read the reply */
-#define RECV_TIMEOUT_MS 1000 /* libfcgi only reads what has arrived; a bound anyway */
 #define DRAIN_GRACE_MS 2000  /* after the wait budget, before in-flight requests are aborted */
 #define ACCEPT_BATCH 64
 #define ACCEPT_PAUSE_MS 100 /* out of file descriptors: retry accepting after this */
+#define LINGER_MS 2000      /* reading and dropping the rest of an oversized body */
 
 struct ereq;
 
@@ -50,6 +50,7 @@ struct conn {
 	unsigned char *buf; /* bytes of the request read so far, NULL while idle */
 	size_t cap, len;
 	struct ereq *req; /* the request in flight, or NULL */
+	int lingering;    /* reply sent, the rest of an oversized body is read and dropped */
 	struct conn *prev, *next;
 };
 
@@ -73,7 +74,7 @@ struct edge {
 	int draining;
 	void (*drained)(void *arg);
 	void *drained_arg;
-	size_t params_max, body_max, peek_max;
+	size_t params_max, body_max, buf_max;
 	char id_prefix[17];
 	unsigned long next_id;
 };
@@ -117,11 +118,9 @@ static void
 conn_idle(struct conn *c)
 {
 	memset(&c->scan, 0, sizeof(c->scan));
-	if (c->len == 0) {
-		free(c->buf);
-		c->buf = NULL;
-		c->cap = 0;
-	}
+	free(c->buf);
+	c->buf = NULL;
+	c->cap = c->len = 0;
 	loop_timer_arm(c->deadline,
 	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
 }
@@ -131,7 +130,9 @@ on_deadline(void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->len == 0)
+	if (c->lingering)
+		log_debug("stopped dropping an oversized body");
+	else if (c->len == 0)
 		log_debug("idle FastCGI connection closed after %ld ms",
 		          c->e->o.cfg->request_read_timeout_ms);
 	else
@@ -165,6 +166,18 @@ check_abort(struct conn *c)
 	abort_request(c->req);
 }
 
+/* Read and drop what arrives; returns 0 at EOF or on an error. */
+static int
+discard(struct conn *c)
+{
+	char b[4096];
+	ssize_t n;
+
+	while ((n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
+		;
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+}
+
 static void
 on_conn(void *arg, int fd, unsigned events)
 {
@@ -172,10 +185,29 @@ on_conn(void *arg, int fd, unsigned events)
 
 	(void)fd;
 	(void)events;
-	if (c->req != NULL)
+	if (c->lingering) {
+		if (!discard(c))
+			conn_close(c);
+	} else if (c->req != NULL && c->req->too_large) {
+		/* The 413 does not need the body: drop it, closing would reset the reply. */
+		if (!discard(c)) {
+			loop_watch_mod(c->e->o.loop, c->w, 0);
+			abort_request(c->req);
+		}
+	} else if (c->req != NULL) {
 		check_abort(c);
-	else
+	} else {
 		conn_read(c);
+	}
+}
+
+/* After a 413: drop the rest of the body for a while, so the reply is read. */
+static void
+conn_linger(struct conn *c)
+{
+	c->lingering = 1;
+	shutdown(c->fd, SHUT_WR);
+	loop_timer_arm(c->deadline, loop_now_ms(c->e->o.loop) + LINGER_MS);
 }
 
 /* A request id from the web server when it is sane, else a generated one. */
@@ -226,11 +258,12 @@ reply(struct ereq *r)
 static int
 end_request(struct ereq *r)
 {
-	if (!fcgi_io_finish(r->fc)) {
+	int fin = fcgi_io_finish(r->fc);
+
+	if (fin < 0)
 		r->c->fd = -1; /* libfcgi closed it */
-		return 0;
-	}
-	return !r->too_large && !r->c->e->draining;
+	/* Bytes sent after a request, before its reply, are not FastCGI: close. */
+	return fin == 1 && !r->too_large && !r->c->e->draining && r->c->len == 0;
 }
 
 /* The one end of every request: reply, access line, metrics, free. */
@@ -239,13 +272,14 @@ finish(struct ereq *r, enum status rc)
 {
 	struct conn *c = r->c;
 	struct edge *e = c->e;
-	int keep;
+	int sent, keep, linger;
 
 	log_set_request_id(r->ctx.id);
-	keep = reply(r);
+	sent = reply(r);
 	access_line(r, rc);
 	metrics_request(r->ctx.route, rc);
-	keep = keep && end_request(r);
+	keep = sent && end_request(r);
+	linger = sent && !keep && r->too_large && c->fd >= 0 && !e->draining;
 	fcgi_io_conn_free(r->fc);
 	response_free(&r->res);
 	free(r);
@@ -254,7 +288,8 @@ finish(struct ereq *r, enum status rc)
 	log_set_request_id(NULL);
 	if (keep) {
 		conn_idle(c);
-		conn_read(c); /* the next request may be there already */
+	} else if (linger) {
+		conn_linger(c);
 	} else {
 		conn_close(c);
 	}
@@ -317,7 +352,8 @@ ereq_new(struct conn *c, int fd, int too_large)
 
 /*
  * A socketpair holding the request's bytes, for libfcgi to parse: its read
- * end in *fd. The bytes leave the buffer (a next request stays in it).
+ * end in *fd. The bytes leave the buffer (anything after them stays, and
+ * closes the connection after the reply).
  */
 static enum status
 load_pair(struct conn *c, int *fd)
@@ -403,7 +439,7 @@ start_request(struct conn *c, int too_large)
 static int
 read_more(struct conn *c)
 {
-	size_t max = c->e->peek_max;
+	size_t max = c->e->buf_max;
 
 	while (c->len < max) {
 		ssize_t n;
@@ -444,8 +480,8 @@ conn_read(struct conn *c)
 	} else if (r == FCGI_SCAN_BAD) {
 		log_warnx("FastCGI protocol violation: %s: connection closed", c->scan.why);
 		conn_close(c);
-	} else if (r == FCGI_SCAN_MORE && c->len >= e->peek_max) {
-		log_warnx("FastCGI request over %zu bytes: connection closed", e->peek_max);
+	} else if (r == FCGI_SCAN_MORE && c->len >= e->buf_max) {
+		log_warnx("FastCGI request over %zu bytes: connection closed", e->buf_max);
 		conn_close(c);
 	} else if (r != FCGI_SCAN_MORE) {
 		start_request(c, r == FCGI_SCAN_TOO_LARGE);
@@ -457,11 +493,9 @@ set_timeouts(int fd)
 {
 	struct timeval snd = {.tv_sec = SEND_TIMEOUT_MS / 1000,
 	                      .tv_usec = (SEND_TIMEOUT_MS % 1000) * 1000};
-	struct timeval rcv = {.tv_sec = RECV_TIMEOUT_MS / 1000,
-	                      .tv_usec = (RECV_TIMEOUT_MS % 1000) * 1000};
 
+	/* libfcgi writes the reply with blocking writes: bound them. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
 }
 
 static void
@@ -501,17 +535,15 @@ on_accept_pause(void *arg)
 		loop_watch_mod(e->o.loop, e->lw, LOOP_READ);
 }
 
-/* accept() failed: true when the listener should be retried later. */
-static int
+/* accept() failed: out of descriptors (or worse) pauses the listener instead of spinning. */
+static void
 accept_failed(struct edge *e)
 {
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
-		return 0;
+		return;
 	log_warn("accept");
-	/* Out of descriptors (or worse): do not spin; look again shortly. */
 	loop_watch_mod(e->o.loop, e->lw, 0);
 	loop_timer_arm(e->accept_pause, loop_now_ms(e->o.loop) + ACCEPT_PAUSE_MS);
-	return 1;
 }
 
 static void
@@ -563,7 +595,7 @@ edge_init(struct edge *e, const struct edge_opts *opts)
 	e->o = *opts;
 	e->params_max = (size_t)cfg->max_params_bytes;
 	e->body_max = (size_t)cfg->max_body_bytes;
-	e->peek_max = e->params_max + e->body_max + 2 * 65536;
+	e->buf_max = e->params_max + e->body_max + 2 * 65536;
 	if (fl < 0 || fcntl(opts->listen_fd, F_SETFL, fl | O_NONBLOCK) != 0)
 		return STATUS_INTERNAL;
 	if (crypto_random_hex(4, e->id_prefix, sizeof(e->id_prefix)) != STATUS_OK)

@@ -302,6 +302,12 @@ fcgi_io_write_response(struct fcgi_conn *c, const struct response *res)
 int
 fcgi_io_finish(struct fcgi_conn *c)
 {
+	int keep = c->req.keepConnection;
+
+	/* The connection is the edge's: libfcgi closes it only after an error. */
+	c->req.keepConnection = 1;
 	FCGX_Finish_r(&c->req);
-	return c->req.ipcFd >= 0;
+	if (c->req.ipcFd < 0)
+		return -1;
+	return keep ? 1 : 0;
 }

@@ -78,9 +78,10 @@ enum status fcgi_io_read_request(struct fcgi_conn *c, size_t max_body, int too_l
 enum status fcgi_io_write_response(struct fcgi_conn *c, const struct response *res);
 
 /*
- * fcgi_io_finish - end the request (FCGI_END_REQUEST). Returns 1 when the
- * connection stays open for the next request (FCGI_KEEP_CONN, no error), 0
- * when libfcgi has closed it.
+ * fcgi_io_finish - end the request (FCGI_END_REQUEST) and free libfcgi's
+ * params (the request's strings). Returns 1 when the web server keeps the
+ * connection for another request (FCGI_KEEP_CONN), 0 when the caller should
+ * close it, -1 when libfcgi has closed it after a write error.
  */
 int fcgi_io_finish(struct fcgi_conn *c);
 

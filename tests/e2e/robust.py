@@ -5,8 +5,9 @@ params record with overflowing lengths, 100 MB of announced params and params
 over the cap each close their connection with a log line while the process
 lives; the connection cap holds; FCGI_KEEP_CONN carries two requests on one
 connection; a client that goes away aborts its wait at once; SIGTERM drains
-with idle and stalled connections open; quotes and spaces in the method and
-path cannot forge fields of the access line. Ends with "N passed, N failed".
+with idle and stalled connections open; RLIMIT_NOFILE is raised to the hard
+limit, with a warning when that cannot hold max_connections; quotes and
+spaces in the method and path cannot forge fields of the access line. Ends with "N passed, N failed".
 """
 import json
 import os
@@ -15,6 +16,7 @@ import resource
 import shutil
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -34,10 +36,17 @@ def raise_nofile():
 
 
 def connect(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(path)
-    return s
+    """A connection to the responder (the socket file appears just before listen())."""
+    for _ in range(50):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        try:
+            s.connect(path)
+            return s
+        except ConnectionRefusedError:
+            s.close()
+            time.sleep(0.05)
+    raise RuntimeError("the responder does not accept connections")
 
 
 def begin(keep=False):
@@ -129,6 +138,7 @@ def stalled_and_idle(t, work, base):
 
 def deadline(t, work, base):
     r = stack.Responder(work, dict(base, request_read_timeout_ms=500), name="deadline")
+    stalled = idle = None
     try:
         stalled = connect(r.sock)
         stalled.sendall(begin()[:5])
@@ -143,8 +153,9 @@ def deadline(t, work, base):
         t.check(True, "deadline: logged")
         t.check(healthz(r.sock).status == 200, "deadline: still serving")
     finally:
-        stalled.close()
-        idle.close()
+        for s in (stalled, idle):
+            if s is not None:
+                s.close()
         r.stop()
 
 
@@ -284,6 +295,37 @@ def abort_and_drain(t, work, base, certs):
         r.stop()
 
 
+def open_file_limit(t, work, base):
+    """The soft limit goes up to the hard one; too low a hard limit is warned about."""
+    def start(name, soft, hard, conns):
+        conf = os.path.join(work, f"{name}.conf")
+        sock = os.path.join(work, f"{name}.sock")
+        with open(conf, "w") as f:
+            for k, v in dict(base, listen=sock, max_connections=conns).items():
+                f.write(f"{k} = {v}\n")
+        os.chmod(conf, 0o600)
+        log = open(os.path.join(work, f"{name}.log"), "wb")
+        p = subprocess.Popen(stack.wrapper() + [stack.BIN, "-c", conf], stdout=log, stderr=log,
+                             env=stack.child_env(),
+                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                                                   (soft, hard)))
+        stack.wait_for(lambda: os.path.exists(sock) or p.poll() is not None, 10 * SLOW,
+                       "the socket")
+        limits = open(f"/proc/{p.pid}/limits").read()
+        p.terminate()
+        p.wait(10 * SLOW)
+        log.close()
+        return limits, open(log.name).read()
+    limits, text = start("nofile-raise", 256, 2048, 1024)
+    m = re.search(r"Max open files\s+(\d+)\s+(\d+)", limits)
+    t.check(m is not None and m.group(1) == m.group(2) == "2048",
+            "RLIMIT_NOFILE raised to the hard limit at start", limits)
+    t.check("cannot hold max_connections" not in text, "no warning when the limit suffices")
+    limits, text = start("nofile-low", 256, 256, 4096)
+    t.check("open file limit 256 cannot hold max_connections (4096)" in text,
+            "a hard limit below max_connections is warned about", text[-800:])
+
+
 def forged_access_line(t, work, base):
     r = stack.Responder(work, base, name="forge")
     try:
@@ -327,6 +369,7 @@ def main():
         connection_cap(t, work, base)
         keep_conn(t, work, base)
         abort_and_drain(t, work, base, certs)
+        open_file_limit(t, work, base)
         forged_access_line(t, work, base)
     except Exception as e:  # a broken scenario is a failure, not a crash of the suite
         t.check(False, "robustness scenarios ran to the end", repr(e))

@@ -2,6 +2,6 @@
 # Stalled and hostile FastCGI clients against the real responder: crowds of
 # idle and stalled connections, the request deadline, overflowing and
 # oversized params, the connection cap, keep-alive, client abort, SIGTERM
-# drain and access-line forging.
+# drain, the open file limit and access-line forging.
 set -u
 exec /usr/bin/python3 "$(dirname "$0")/../e2e/robust.py"

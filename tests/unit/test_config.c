@@ -548,6 +548,10 @@ test_ranges(void)
 	    {"max_waits", 1, 1000000, offsetof(struct config, max_waits)},
 	    {"max_body_bytes", 1024, 1048576, offsetof(struct config, max_body_bytes)},
 	    {"callback_max_age_s", 10, 3600, offsetof(struct config, callback_max_age_s)},
+	    {"max_connections", 16, 1048576, offsetof(struct config, max_connections)},
+	    {"request_read_timeout_ms", 100, 600000,
+	     offsetof(struct config, request_read_timeout_ms)},
+	    {"max_params_bytes", 4096, 1048576, offsetof(struct config, max_params_bytes)},
 	};
 
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
