@@ -584,7 +584,8 @@ class Run:
                 "the wait ends at the budget, not cut by the web server", f"{r.elapsed:.2f}s")
 
     def outcome_of(self, aid):
-        m = re.findall(rf"authy_id={aid} outcome=(\w+)", self.responder.log_text())
+        m = re.findall(rf"authy_id={aid} correlation_id=\S+ outcome=(\w+)",
+                       self.responder.log_text())
         return m[-1] if m else None
 
     def check_abort(self, aid, killed):
