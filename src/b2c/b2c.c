@@ -62,7 +62,7 @@ static const struct err_map err_table[] = {
     [STATUS_ABORTED] = {409, B2C_MSG_ABORTED, 0},
     [STATUS_UNAVAILABLE] = {503, B2C_MSG_UNAVAILABLE, 5},
     [STATUS_NO_FACTOR] = {409, B2C_MSG_NO_FACTOR, 0},
-    [STATUS_CORRELATION_MISSING] = {409, B2C_MSG_CORRELATION_MISSING, 0},
+    [STATUS_NO_CORRELATION] = {409, B2C_MSG_CORRELATION_MISSING, 0},
     [STATUS_PUSH_LIMITED] = {409, B2C_MSG_PUSH_LIMITED, 0},
 };
 
@@ -257,7 +257,7 @@ b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c)
 	rc = read_authy_id(j, c->authy_id, sizeof(c->authy_id));
 	mark(rc, STATUS_AUTHYID_INVALID, &c->authy_id_rc, c->authy_id);
 	rc = read_correlation_id(j, c->correlation_id, sizeof(c->correlation_id));
-	mark(rc, STATUS_CORRELATION_MISSING, &c->correlation_rc, c->correlation_id);
+	mark(rc, STATUS_NO_CORRELATION, &c->correlation_rc, c->correlation_id);
 	rc = read_ip_address(j, c->ip_address, sizeof(c->ip_address));
 	mark(rc, STATUS_BAD_REQUEST, &c->ip_rc, c->ip_address);
 	rc = STATUS_OK;
@@ -393,9 +393,9 @@ enum status
 b2c_validate_binding(const struct b2c_claims *c, bool require)
 {
 	if (c->correlation_rc != STATUS_OK)
-		return STATUS_CORRELATION_MISSING;
+		return STATUS_NO_CORRELATION;
 	if (c->correlation_id[0] == '\0' && require)
-		return STATUS_CORRELATION_MISSING;
+		return STATUS_NO_CORRELATION;
 	return STATUS_OK;
 }
 

@@ -96,7 +96,7 @@ struct b2c_claims {
 	enum status email_rc;            /* STATUS_OK, or the invalid status found while parsing */
 	enum status phone_rc;
 	enum status authy_id_rc;
-	enum status correlation_rc; /* STATUS_CORRELATION_MISSING when sent but invalid */
+	enum status correlation_rc; /* STATUS_NO_CORRELATION when sent but invalid */
 	enum status ip_rc;          /* STATUS_BAD_REQUEST when sent but not an IP literal */
 	/*
 	 * STATUS_IDENTITY_MISSING when signInName was sent but is unusable (wrong
@@ -157,7 +157,7 @@ bool b2c_correlation_id_valid(const char *s);
 /*
  * b2c_validate_binding - the wait's binding to its B2C transaction: STATUS_OK
  * when a valid correlationId was sent, or when none was sent and require is
- * false; else STATUS_CORRELATION_MISSING (also for an invalid one). Pure.
+ * false; else STATUS_NO_CORRELATION (also for an invalid one). Pure.
  */
 enum status b2c_validate_binding(const struct b2c_claims *c, bool require);
 

@@ -71,16 +71,17 @@ struct response {
 struct req_ctx {
 	const struct request *req;
 	const struct config *cfg;
-	struct executor *exec;        /* runs upstream calls on threads owning connections */
-	struct tracker *tracker;      /* the process-wide approval tracker */
-	struct ratelimit *push_limit; /* new pushes per authyId (max_pushes_per_user) */
-	char id[64];                  /* request id for logs */
-	char route[32];               /* route name for the access line */
-	char err[256];                /* detail of the last failure (logged, never sent) */
-	unsigned upstream_calls;      /* number of calls to Authy */
-	long upstream_ms;             /* time spent in them */
-	long long start_ms;           /* monotonic ms when the request was accepted */
-	long long deadline_ms;        /* monotonic ms by which the reply must be sent */
+	struct executor *exec;   /* runs upstream calls on threads owning connections */
+	struct tracker *tracker; /* the process-wide approval tracker */
+	/* new pushes per authyId (max_pushes_per_user) */
+	struct ratelimit *push_limit;
+	char id[64];             /* request id for logs */
+	char route[32];          /* route name for the access line */
+	char err[256];           /* detail of the last failure (logged, never sent) */
+	unsigned upstream_calls; /* number of calls to Authy */
+	long upstream_ms;        /* time spent in them */
+	long long start_ms;      /* monotonic ms when the request was accepted */
+	long long deadline_ms;   /* monotonic ms by which the reply must be sent */
 };
 
 /*

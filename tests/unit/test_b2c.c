@@ -519,7 +519,7 @@ struct binding_case {
 };
 
 #define GUID "0f8fad5b-d9cb-469f-a165-70867728950e"
-#define CM STATUS_CORRELATION_MISSING
+#define CM STATUS_NO_CORRELATION
 #define BR STATUS_BAD_REQUEST
 
 static const struct binding_case binding_cases[] = {
@@ -747,7 +747,7 @@ static const struct status_case status_cases[STATUS__COUNT] = {
     [STATUS_ABORTED] = {409, B2C_MSG_ABORTED},
     [STATUS_UNAVAILABLE] = {503, B2C_MSG_UNAVAILABLE},
     [STATUS_NO_FACTOR] = {409, B2C_MSG_NO_FACTOR},
-    [STATUS_CORRELATION_MISSING] = {409, B2C_MSG_CORRELATION_MISSING},
+    [STATUS_NO_CORRELATION] = {409, B2C_MSG_CORRELATION_MISSING},
     [STATUS_PUSH_LIMITED] = {409, B2C_MSG_PUSH_LIMITED},
 };
 
