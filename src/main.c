@@ -18,12 +18,15 @@
 #include "log.h"
 #include "executor.h"
 #include "provider.h"
+#include "ratelimit.h"
 #include "tracker.h"
 #include "upstream.h"
 #include "worker.h"
 
 #define PROG "b2c-authy"
 #define STACK_SIZE (256 * 1024)
+/* Users tracked by the push limiter: as many as the tracker holds approvals. */
+#define PUSH_LIMIT_KEYS TRACKER_MAX_ENTRIES
 
 extern char **environ;
 
@@ -173,6 +176,7 @@ wait_for_stop(const sigset_t *set)
 struct runtime {
 	struct executor *exec;
 	struct tracker *tracker;
+	struct ratelimit *push_limit;
 	struct workers *workers;
 };
 
@@ -193,8 +197,12 @@ start(const struct config *cfg, int fd, struct runtime *rt)
 	to.upstream = &uo;
 	if (tracker_new(&to, &rt->tracker) != STATUS_OK)
 		fatalx("cannot start the approval tracker");
+	if (ratelimit_new(PUSH_LIMIT_KEYS, cfg->max_pushes_per_user, cfg->push_window_s,
+	                  &rt->push_limit) != STATUS_OK)
+		fatalx("cannot create the push limiter");
 	wo.exec = rt->exec;
 	wo.tracker = rt->tracker;
+	wo.push_limit = rt->push_limit;
 	if (workers_start(&wo, &rt->workers) != STATUS_OK)
 		fatalx("cannot start the worker threads");
 }
@@ -244,6 +252,7 @@ main(int argc, char **argv)
 	wait_for_stop(&set);
 	workers_stop(rt.workers);
 	tracker_free(rt.tracker);
+	ratelimit_free(rt.push_limit);
 	executor_free(rt.exec);
 	if (cfg.listen != NULL && cfg.listen[0] == '/')
 		unlink(cfg.listen);
