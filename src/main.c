@@ -22,11 +22,14 @@
 #include "edge.h"
 #include "loop.h"
 #include "provider.h"
+#include "ratelimit.h"
 #include "tracker.h"
 #include "upstream.h"
 
 #define PROG "b2c-authy"
 #define NOFILE_MARGIN 64 /* log, config, loop, signalfd, eventfd, listener... */
+/* Users tracked by the push limiter: as many as the tracker holds approvals. */
+#define PUSH_LIMIT_KEYS TRACKER_MAX_ENTRIES
 
 extern char **environ;
 
@@ -195,6 +198,7 @@ struct runtime {
 	struct upstream *up;
 	struct handler_poller poller;
 	struct tracker *tracker;
+	struct ratelimit *push_limit;
 	struct edge *edge;
 	struct loop_watch *sigw;
 	int sigfd;
@@ -270,10 +274,14 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	to.loop = rt->loop;
 	if (tracker_new(&to, &rt->tracker) != STATUS_OK)
 		fatalx("cannot start the approval tracker");
+	if (ratelimit_new(PUSH_LIMIT_KEYS, cfg->max_pushes_per_user, cfg->push_window_s,
+	                  &rt->push_limit) != STATUS_OK)
+		fatalx("cannot create the push limiter");
 	eo.provider = &rt->provider;
 	eo.loop = rt->loop;
 	eo.up = rt->up;
 	eo.tracker = rt->tracker;
+	eo.push_limit = rt->push_limit;
 	if (edge_start(&eo, &rt->edge) != STATUS_OK)
 		fatalx("cannot start accepting connections");
 }
@@ -283,6 +291,7 @@ stop(struct runtime *rt)
 {
 	edge_free(rt->edge);
 	tracker_free(rt->tracker);
+	ratelimit_free(rt->push_limit);
 	upstream_free(rt->up);
 	loop_watch_del(rt->loop, rt->sigw);
 	close(rt->sigfd);

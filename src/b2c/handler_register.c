@@ -27,11 +27,13 @@ struct register_state {
 
 /* The name registered: Authy's email, or the sign-in name Verify's identity hides. */
 static void
-log_registered(const struct req_ctx *ctx, const struct provider_user *u, const char *id)
+log_registered(const struct req_ctx *ctx, const struct provider_user *u, const char *id,
+               const char *correlation_id)
 {
 	char mphone[32], memail[80];
 
-	log_info("registered authy_id=%s phone=+%s%s email=%s", id, u->phone->country_code,
+	log_info("registered authy_id=%s correlation_id=%s phone=+%s%s email=%s", id,
+	         correlation_id[0] != '\0' ? correlation_id : "-", u->phone->country_code,
 	         util_mask_phone(u->phone->national, mphone, sizeof(mphone)),
 	         util_mask_email(ctx->provider->ops->user_name(u), memail, sizeof(memail)));
 }
@@ -57,7 +59,7 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 	log_set_request_id(ctx->id);
 	rc = handler_account(ctx, ctx->provider->ops->user_create, job, rc);
 	if (rc == STATUS_OK) {
-		log_registered(ctx, &st->u, job->id);
+		log_registered(ctx, &st->u, job->id, st->c.correlation_id);
 		rc = b2c_reply_authy_id(st->res, job->id);
 	}
 	complete(st, rc);

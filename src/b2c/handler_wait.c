@@ -18,11 +18,16 @@
 #include "loop.h"
 #include "metrics.h"
 #include "provider.h"
+#include "ratelimit.h"
 #include "util.h"
 
 #define DETAIL_SIGNIN "Sign-in name"
+#define DETAIL_APP "Application"
+#define DETAIL_IP "IP address"
 #define HIDDEN_REQUEST_ID "request_id"
+#define HIDDEN_CORRELATION_ID "correlation_id"
 #define KEY_SEP "\x1f"
+#define N_OWN_DETAILS 3 /* sign-in name, application, IP address */
 
 /* One wait in progress. */
 struct wait_state {
@@ -34,16 +39,37 @@ struct wait_state {
 	struct loop_timer *budget;
 	struct provider_call *pc; /* creating the approval */
 	struct provider_job *job; /* its job, while creating */
-	bool waited;              /* the outcome came from a wait: log it */
 };
 
 /* The creation of one approval: the job and what it points to. */
 struct create_job {
 	struct provider_job job;
 	struct provider_approval a;
-	struct api_kv details[CONFIG_MAX_DETAILS + 1];
-	struct api_kv hidden[1];
+	struct api_kv details[CONFIG_MAX_DETAILS + N_OWN_DETAILS];
+	struct api_kv hidden[2];
 };
+
+/* For log lines: the correlation id (safe characters only), or "-". */
+static const char *
+cid(const struct b2c_claims *c)
+{
+	return c->correlation_id[0] != '\0' ? c->correlation_id : "-";
+}
+
+/*
+ * The 200 replies: approved, or a user who has not set up push yet when the
+ * provider enrols in its app (the policy shows the set-up page on
+ * factorStatus "none").
+ */
+static enum status
+wait_reply(const struct req_ctx *ctx, enum status rc, struct response *res)
+{
+	if (rc == STATUS_OK)
+		return b2c_reply_approved(res);
+	if (rc == STATUS_NO_FACTOR && ctx->provider->ops->no_factor_is_setup)
+		return b2c_reply_factor_status(res, B2C_FACTOR_NONE);
+	return rc;
+}
 
 /* The reply for outcome rc; st is freed. Returns the request's status. */
 static enum status
@@ -51,12 +77,10 @@ finish(struct wait_state *st, enum status rc)
 {
 	struct req_ctx *ctx = st->ctx;
 
-	if (st->waited)
-		log_info("approval outcome authy_id=%s outcome=%s after_ms=%lld", st->c.authy_id,
-		         rc == STATUS_OK ? "approved" : status_str(rc),
-		         util_now_ms() - ctx->start_ms);
-	if (rc == STATUS_OK)
-		rc = b2c_reply_ok(st->res);
+	log_info("approval outcome authy_id=%s correlation_id=%s outcome=%s after_ms=%lld",
+	         st->c.authy_id, cid(&st->c), rc == STATUS_OK ? "approved" : status_str(rc),
+	         util_now_ms() - ctx->start_ms);
+	rc = wait_reply(ctx, rc, st->res);
 	loop_timer_free(st->budget);
 	if (st->e != NULL)
 		tracker_release(ctx->tracker, st->e);
@@ -126,7 +150,6 @@ wait_outcome(struct wait_state *st)
 
 	if (util_now_ms() >= ctx->deadline_ms)
 		return STATUS_TIMEOUT;
-	st->waited = true;
 	rc = tracker_wait(ctx->tracker, st->e, on_outcome, st, &st->w);
 	if (rc == STATUS_PENDING)
 		loop_timer_arm(st->budget, ctx->deadline_ms);
@@ -142,12 +165,17 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 	st->pc = NULL;
 	log_set_request_id(ctx->id);
 	rc = handler_account(ctx, ctx->provider->ops->approval_create, job, rc);
+	/* No push went out: it does not count against the user. */
+	if (rc == STATUS_NO_FACTOR || rc == STATUS_USER_NOT_FOUND)
+		ratelimit_undo(ctx->push_limit, st->c.authy_id);
 	if (rc != STATUS_OK) {
 		tracker_fail(ctx->tracker, st->e, rc);
 	} else {
 		tracker_publish(ctx->tracker, st->e, job->handle,
 		                util_now_ms() + ctx->cfg->approval_ttl_s * 1000);
-		log_info("approval requested authy_id=%s uuid=%s", st->c.authy_id, job->handle);
+		log_info("approval requested authy_id=%s correlation_id=%s ip=%s uuid=%s",
+		         st->c.authy_id, cid(&st->c), st->c.ip_address[0] ? st->c.ip_address : "-",
+		         job->handle);
 		rc = wait_outcome(st);
 	}
 	free(st->job);
@@ -155,6 +183,28 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 	if (rc != STATUS_PENDING)
 		complete(st, rc);
 	log_set_request_id(NULL);
+}
+
+/*
+ * What the user sees in the push: who signs in (the sign-in name, else the
+ * email), the application when configured, the caller's IP address when B2C
+ * sent a valid one, then the configured details. Returns the count.
+ */
+static int
+push_details(const struct config *cfg, const struct b2c_claims *c, struct api_kv *details)
+{
+	int n = 0;
+
+	if (c->sign_in_name[0] != '\0' || c->email[0] != '\0')
+		details[n++] =
+		    (struct api_kv){DETAIL_SIGNIN, c->sign_in_name[0] ? c->sign_in_name : c->email};
+	if (cfg->approval_app_name != NULL && cfg->approval_app_name[0] != '\0')
+		details[n++] = (struct api_kv){DETAIL_APP, cfg->approval_app_name};
+	if (c->ip_address[0] != '\0')
+		details[n++] = (struct api_kv){DETAIL_IP, c->ip_address};
+	for (int i = 0; i < cfg->n_details; i++)
+		details[n++] = (struct api_kv){cfg->details[i].key, cfg->details[i].value};
+	return n;
 }
 
 /* Start creating the approval for a new entry. */
@@ -165,24 +215,18 @@ create_approval(struct wait_state *st)
 	const struct config *cfg = ctx->cfg;
 	const struct b2c_claims *c = &st->c;
 	struct create_job *cj = calloc(1, sizeof(*cj));
-	int n = 0;
 	enum status rc;
 
 	if (cj == NULL)
 		return STATUS_NOMEM;
-	/* The user sees who is signing in: the sign-in name, else the email. */
-	if (c->sign_in_name[0] != '\0' || c->email[0] != '\0')
-		cj->details[n++] =
-		    (struct api_kv){DETAIL_SIGNIN, c->sign_in_name[0] ? c->sign_in_name : c->email};
-	for (int i = 0; i < cfg->n_details; i++)
-		cj->details[n++] = (struct api_kv){cfg->details[i].key, cfg->details[i].value};
 	cj->hidden[0] = (struct api_kv){HIDDEN_REQUEST_ID, ctx->id};
+	cj->hidden[1] = (struct api_kv){HIDDEN_CORRELATION_ID, c->correlation_id};
 	cj->a = (struct provider_approval){.authy_id = c->authy_id,
 	                                   .message = cfg->approval_message,
 	                                   .details = cj->details,
-	                                   .n_details = n,
+	                                   .n_details = push_details(cfg, c, cj->details),
 	                                   .hidden = cj->hidden,
-	                                   .n_hidden = 1,
+	                                   .n_hidden = c->correlation_id[0] != '\0' ? 2 : 1,
 	                                   .seconds_to_expire = cfg->approval_ttl_s};
 	provider_job_init(&cj->job, ctx->provider);
 	cj->job.approval = &cj->a;
@@ -197,18 +241,57 @@ create_approval(struct wait_state *st)
 	return rc;
 }
 
+/*
+ * Count a new push for the user against max_pushes_per_user. STATUS_OK, or
+ * STATUS_PUSH_LIMITED (logged and counted), or STATUS_UNAVAILABLE when the
+ * limiter is full (fail closed).
+ */
+static enum status
+push_limit_hit(struct req_ctx *ctx, const struct b2c_claims *c)
+{
+	long retry_after_s = 0;
+	enum status rc = ratelimit_hit(ctx->push_limit, c->authy_id, &retry_after_s);
+
+	if (rc == STATUS_RATE_LIMITED) {
+		metrics_push_limited();
+		log_warnx(
+		    "push limit: authy_id=%s correlation_id=%s had %ld pushes in %ld s, next in "
+		    "%ld s",
+		    c->authy_id, cid(c), ctx->cfg->max_pushes_per_user, ctx->cfg->push_window_s,
+		    retry_after_s);
+		ctx_seterr(ctx, "more than max_pushes_per_user pushes in push_window_s");
+		return STATUS_PUSH_LIMITED;
+	}
+	if (rc != STATUS_OK) {
+		ctx_seterr(ctx, "push limiter: %s", status_str(rc));
+		return STATUS_UNAVAILABLE;
+	}
+	return STATUS_OK;
+}
+
+/*
+ * The re-attach key: the same user in the same B2C transaction. Without a
+ * correlation id (require_correlation_id = false) sign-ins of one user share it.
+ */
+static void
+attach_key(const struct b2c_claims *c, char *key, size_t keylen)
+{
+	snprintf(key, keylen, "%s" KEY_SEP "%s" KEY_SEP "%s" KEY_SEP "%s", c->authy_id,
+	         c->sign_in_name, c->email, c->correlation_id);
+}
+
 /* Join the entry of this sign-in, creating its approval when it is new. */
 static enum status
 attach(struct wait_state *st)
 {
 	const struct b2c_claims *c = &st->c;
 	struct req_ctx *ctx = st->ctx;
-	char key[sizeof(c->authy_id) + sizeof(c->sign_in_name) + sizeof(c->email) + 2];
+	char key[sizeof(c->authy_id) + sizeof(c->sign_in_name) + sizeof(c->email) +
+	         sizeof(c->correlation_id) + 3];
 	bool created = false;
 	enum status rc;
 
-	snprintf(key, sizeof(key), "%s" KEY_SEP "%s" KEY_SEP "%s", c->authy_id, c->sign_in_name,
-	         c->email);
+	attach_key(c, key, sizeof(key));
 	rc = tracker_attach(ctx->tracker, key, &st->e, &created);
 	if (rc != STATUS_OK) {
 		st->e = NULL;
@@ -216,15 +299,43 @@ attach(struct wait_state *st)
 		return rc;
 	}
 	if (!created) {
-		log_info("re-attached to the pending approval of authy_id=%s", c->authy_id);
+		log_info("re-attached to the pending approval of authy_id=%s correlation_id=%s",
+		         c->authy_id, cid(c));
 		return wait_outcome(st);
 	}
-	rc = create_approval(st);
+	rc = push_limit_hit(ctx, c);
+	if (rc == STATUS_OK)
+		rc = create_approval(st);
 	if (rc != STATUS_OK) {
 		tracker_fail(ctx->tracker, st->e, rc);
 		return rc;
 	}
 	return STATUS_PENDING;
+}
+
+/*
+ * The claims of a wait that may send a push: an enrolled user bound to its
+ * B2C transaction. An ipAddress that is no IP literal is dropped (logged).
+ */
+static enum status
+wait_claims(struct req_ctx *ctx, struct b2c_claims *c)
+{
+	enum status rc = b2c_parse_claims(ctx->req->body, ctx->req->body_len, c);
+
+	if (rc == STATUS_OK)
+		rc = b2c_validate_wait(c);
+	if (rc != STATUS_OK)
+		return rc;
+	if (c->ip_rc != STATUS_OK)
+		log_warnx("ipAddress of authy_id=%s is not an IP address: left out of the push",
+		          c->authy_id);
+	rc = b2c_validate_binding(c, ctx->cfg->require_correlation_id);
+	if (rc != STATUS_OK) {
+		log_warnx("wait refused: authy_id=%s without a valid correlationId (%s)",
+		          c->authy_id, c->correlation_rc != STATUS_OK ? "invalid" : "absent");
+		ctx_seterr(ctx, "no valid correlationId: no push sent");
+	}
+	return rc;
 }
 
 enum status
@@ -237,9 +348,7 @@ handler_wait(struct req_ctx *ctx, struct response *res)
 		return STATUS_NOMEM;
 	st->ctx = ctx;
 	st->res = res;
-	rc = b2c_parse_claims(ctx->req->body, ctx->req->body_len, &st->c);
-	if (rc == STATUS_OK)
-		rc = b2c_validate_wait(&st->c);
+	rc = wait_claims(ctx, &st->c);
 	if (rc != STATUS_OK) {
 		free(st);
 		return rc;

@@ -12,6 +12,7 @@
 struct config;
 struct loop;
 struct provider;
+struct ratelimit;
 struct tracker;
 struct upstream;
 struct edge;
@@ -22,6 +23,7 @@ struct edge_opts {
 	const struct provider *provider;
 	struct loop *loop;
 	struct tracker *tracker;
+	struct ratelimit *push_limit; /* new pushes per authyId */
 	struct upstream *up;
 };
 

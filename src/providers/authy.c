@@ -297,8 +297,9 @@ user_check(const struct provider_user *u, char *err, size_t errlen)
 {
 	if (user_email(u) != NULL)
 		return STATUS_OK;
+	/* A username sign-in: Authy cannot register a user without an email. */
 	snprintf(err, errlen, "no email claim and the sign-in name is not an email address");
-	return STATUS_EMAIL_INVALID;
+	return STATUS_IDENTITY_MISSING;
 }
 
 /* A status returned by a form builder, as the operation's result. */

@@ -82,10 +82,17 @@ struct provider_ops {
 	const char *name;          /* "authy" or "verify", the value of the provider key */
 	const char *callback_name; /* what the API calls its callbacks, for logs */
 	/*
+	 * no_factor_is_setup - a user without a verified push factor has yet to
+	 * set up push in the app (Verify): the wait answers 200 factorStatus
+	 * "none" instead of an error.
+	 */
+	bool no_factor_is_setup;
+	/*
 	 * user_check - what the provider needs beyond the B2C validation: Authy
 	 * an email (the email claim, else a sign-in name that is one), Verify a
 	 * sign-in name or email to derive the identity from. STATUS_OK, or
-	 * STATUS_EMAIL_INVALID / STATUS_IDENTITY_MISSING with the reason in err.
+	 * STATUS_IDENTITY_MISSING (for Authy also a username sign-in: a sign-in
+	 * name that is no email and no email claim) with the reason in err.
 	 */
 	enum status (*user_check)(const struct provider_user *u, char *err, size_t errlen);
 	/* user_name - the name the provider registers u under (for logs). */

@@ -723,6 +723,7 @@ static const struct provider_op approval_status = {"verify challenge status", st
 const struct provider_ops verify_provider = {
     .name = "verify",
     .callback_name = "webhook",
+    .no_factor_is_setup = true,
     .user_check = user_check,
     .user_name = user_name,
     .user_create = &user_create,
