@@ -177,7 +177,8 @@ async def hold_waits(resp, mock, n, users):
     t0 = time.monotonic()
 
     async def one(i):
-        body = json.dumps({"authyId": ids[i % users], "signInName": f"hold{i}"}).encode()
+        body = json.dumps({"authyId": ids[i % users], "signInName": f"hold{i}",
+                           "correlationId": f"cid-hold{i}"}).encode()
         try:
             st, _ = await fcgi_client.request(resp.sock, fparams("/api/identity/waitforauthyapproval"),
                                               body, timeout=90)
@@ -223,7 +224,8 @@ async def latency(resp, mock, mode, samples):
     aid = await register(resp.sock, f"never+lat{mode}@example.com", "+1 720 555 0199")
     lat = []
     for i in range(samples):
-        body = json.dumps({"authyId": aid, "signInName": f"lat-{mode}-{i}"}).encode()
+        body = json.dumps({"authyId": aid, "signInName": f"lat-{mode}-{i}",
+                           "correlationId": f"cid-lat-{mode}-{i}"}).encode()
         task = asyncio.ensure_future(fcgi_client.request(
             resp.sock, fparams("/api/identity/waitforauthyapproval"), body, timeout=40))
         uuid = None
@@ -277,14 +279,15 @@ def main():
         # poll at the longest interval so that every approval is created in time.
         resp = stack.Responder(work, dict(base, wait_budget_ms=29000, poll_interval_ms=10000,
                                           max_waits=args.waits + 500, approval_ttl_s=300,
-                                          listen_backlog=4096),
+                                          listen_backlog=4096, max_pushes_per_user=1000),
                                name="hold")
         asyncio.run(hold_waits(resp, mock, args.waits, 100))
         resp.stop(60)
         print("== latency")
         for mode, interval in (("poll", 1000), ("callback", 5000)):
             resp = stack.Responder(work, dict(base, poll_interval_ms=interval,
-                                              wait_budget_ms=25000), name=f"lat-{mode}")
+                                              wait_budget_ms=25000, max_pushes_per_user=100),
+                                   name=f"lat-{mode}")
             lat = asyncio.run(latency(resp, mock, mode, 21))
             if mode == "poll":
                 lat_row(f"approval -> response, polling every {interval} ms", lat,
