@@ -125,7 +125,8 @@ def conf_page(example, version):
     out += [".SH FILES", ".TP", ".I /etc/b2c-authy/b2c-authy.conf",
             "The configuration file read with \\fB\\-c\\fR.",
             ".TP", ".I /usr/share/doc/b2c-authy/examples/b2c-authy.conf.example",
-            "The annotated reference this page is generated from.",
+            "The annotated reference this page is generated from (after \\fBmake install\\fR:",
+            ".IR /etc/b2c-authy/b2c-authy.conf.example ).",
             ".SH SEE ALSO", ".BR b2c-authy (8)"]
     return "\n".join(out) + "\n"
 

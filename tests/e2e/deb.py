@@ -9,7 +9,8 @@ installed unit's ExecStart the way b2c-authy.socket would start it (the
 socket passed as fd 3 by systemd-socket-activate, as the unit's User and
 Group, the socket's group and mode from the socket unit) behind a private
 nginx running the installed nginx site, against the mock Authy API; then
-removes the package (configuration and user stay) and purges it (nothing is
+reinstalls it (the edited configuration stays as it is), removes it
+(configuration and user stay) and purges it (nothing is
 left: files, configuration, user, group, stat override, unit state).
 
 Root only; skips ("0 passed, 0 failed") otherwise, and when the package is
@@ -257,6 +258,19 @@ class Run:
 
     # ---- remove and purge ----
 
+    def check_reinstall(self):
+        """An upgrade (here: the same version again) keeps the edited
+        configuration, its owner and its mode."""
+        t = self.t
+        r = run(["apt-get", "install", "-y", "-q", "--reinstall", self.deb])
+        t.check(r.returncode == 0 and pkg_status() == "ii", "apt-get install --reinstall",
+                r.stdout[-2000:])
+        st = os.stat(CONF)
+        t.check("set by the test" in open(CONF).read() and stat.S_IMODE(st.st_mode) == 0o640
+                and grp.getgrgid(st.st_gid).gr_name == PKG,
+                "reinstall keeps the edited configuration, root:b2c-authy 0640",
+                f"{oct(st.st_mode)} gid={st.st_gid}")
+
     def check_remove(self):
         t = self.t
         r = run(["apt-get", "remove", "-y", "-q", PKG])
@@ -323,6 +337,7 @@ def main():
         r.configure()
         r.start_activated()
         r.check_through_nginx()
+        r.check_reinstall()
         r.check_remove()
         r.check_purge()
     except Exception as e:
