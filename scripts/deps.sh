@@ -18,7 +18,7 @@ packages=(
 	valgrind clang libclang-rt-14-dev # make valgrind, make asan, libFuzzer targets
 	cppcheck clang-format # make lint
 	lighttpd # the lighttpd suite
-	dpkg-dev debhelper lintian man-db # make deb, the deb and docs suites
+	dpkg-dev debhelper lintian man-db systemd # make deb, the deb and docs suites
 )
 web_servers=(nginx apache2 lighttpd)
 

@@ -41,6 +41,8 @@ ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteracti
 
 
 def run(cmd, timeout=600, **kw):
+    if cmd[0] == "apt-get":  # wait for another apt or dpkg run instead of failing
+        cmd = cmd[:1] + ["-o", "DPkg::Lock::Timeout=300"] + cmd[1:]
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           env=ENV, timeout=timeout, **kw)
 
