@@ -166,6 +166,15 @@ class Run:
             r = run(["systemctl", "is-enabled", unit])
             t.check(r.stdout.strip() == "disabled", f"{unit} installed, not enabled",
                     r.stdout.strip())
+        for installed, src in ((NGINX_SITE, "nginx/b2c-authy.conf"),
+                               ("/etc/apache2/sites-available/b2c-authy.conf",
+                                "apache/b2c-authy.conf"),
+                               ("/etc/lighttpd/conf-available/50-b2c-authy.conf",
+                                "lighttpd/b2c-authy.conf"),
+                               (CONF, "etc/b2c-authy.conf.example")):
+            same = (os.path.exists(installed) and open(installed).read() ==
+                    open(os.path.join(stack.ROOT, src)).read())
+            t.check(same, f"{installed} is the tested {src}")
         for args in (["8", "b2c-authy"], ["5", "b2c-authy.conf"]):
             r = run(["man", "-w"] + args)
             t.check(r.returncode == 0 and r.stdout.startswith("/usr/share/man/"),
