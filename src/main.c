@@ -18,12 +18,15 @@
 #include "log.h"
 #include "executor.h"
 #include "provider.h"
+#include "ratelimit.h"
 #include "tracker.h"
 #include "upstream.h"
 #include "worker.h"
 
 #define PROG "b2c-authy"
 #define STACK_SIZE (256 * 1024)
+/* Users tracked by the push limiter: as many as the tracker holds approvals. */
+#define PUSH_LIMIT_KEYS TRACKER_MAX_ENTRIES
 
 extern char **environ;
 
@@ -173,6 +176,7 @@ wait_for_stop(const sigset_t *set)
 struct runtime {
 	struct executor *exec;
 	struct tracker *tracker;
+	struct ratelimit *push_limit;
 	struct workers *workers;
 };
 
@@ -193,10 +197,26 @@ start(const struct config *cfg, int fd, struct runtime *rt)
 	to.upstream = &uo;
 	if (tracker_new(&to, &rt->tracker) != STATUS_OK)
 		fatalx("cannot start the approval tracker");
+	if (ratelimit_new(PUSH_LIMIT_KEYS, cfg->max_pushes_per_user, cfg->push_window_s,
+	                  &rt->push_limit) != STATUS_OK)
+		fatalx("cannot create the push limiter");
 	wo.exec = rt->exec;
 	wo.tracker = rt->tracker;
+	wo.push_limit = rt->push_limit;
 	if (workers_start(&wo, &rt->workers) != STATUS_OK)
 		fatalx("cannot start the worker threads");
+}
+
+/* Settings that weaken the client-certificate check are allowed, but never silently. */
+static void
+warn_weak_settings(const struct config *cfg)
+{
+	if (!cfg->client_cert_check)
+		log_warnx("client_cert_check is off: any caller the web server lets through is "
+		          "accepted. Use this for local development only");
+	else if (cfg->cert_allow_no_dates)
+		log_warnx("client_cert_allow_no_dates is on: a certificate passed as a bare "
+		          "fingerprint is accepted without a validity check");
 }
 
 int
@@ -219,9 +239,7 @@ main(int argc, char **argv)
 	}
 	log_level_parse(cfg.log_level, &lvl);
 	log_init(PROG, lvl, o.use_syslog);
-	if (!cfg.client_cert_check)
-		log_warnx("client_cert_check is off: any caller the web server lets through is "
-		          "accepted. Use this for local development only");
+	warn_weak_settings(&cfg);
 	block_signals(&set);
 	if (upstream_global_init() != STATUS_OK || fcgi_io_init() != STATUS_OK)
 		fatalx("library initialisation failed");
@@ -234,6 +252,7 @@ main(int argc, char **argv)
 	wait_for_stop(&set);
 	workers_stop(rt.workers);
 	tracker_free(rt.tracker);
+	ratelimit_free(rt.push_limit);
 	executor_free(rt.exec);
 	if (cfg.listen != NULL && cfg.listen[0] == '/')
 		unlink(cfg.listen);

@@ -96,6 +96,7 @@ handle(struct workers *w, struct fcgi_conn *c, bool overloaded)
 	struct req_ctx ctx = {.cfg = cfg, .exec = w->opts.exec, .tracker = w->opts.tracker};
 	enum status rc;
 
+	ctx.push_limit = w->opts.push_limit;
 	ctx.start_ms = util_now_ms();
 	ctx.deadline_ms = ctx.start_ms + cfg->wait_budget_ms;
 	ctx.req = &req;

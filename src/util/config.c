@@ -158,6 +158,14 @@ static const struct key keys[] = {
      "public https URL of the callback as configured at Authy; empty = https://Host/path"},
     {"callback_max_age_s", KT_INT, 10, 3600, F(callback_max_age_s), "300", NULL, 0,
      "accepted age of a callback nonce in s"},
+    {"require_correlation_id", KT_BOOL, 0, 1, F(require_correlation_id), "true", NULL, 0,
+     "refuse a wait without correlationId (false lets sign-ins share a push: unsafe)"},
+    {"approval_app_name", KT_STRING, 0, 100, F(approval_app_name), NULL, NULL, 0,
+     "application name shown in the push as Application; empty = not shown"},
+    {"max_pushes_per_user", KT_INT, 1, 1000, F(max_pushes_per_user), "5", NULL, 0,
+     "new pushes allowed per authyId within push_window_s (re-attaches do not count)"},
+    {"push_window_s", KT_INT, 60, 86400, F(push_window_s), "900", NULL, 0,
+     "window of max_pushes_per_user in s"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

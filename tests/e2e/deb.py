@@ -252,9 +252,10 @@ class Run:
         t.check(r.status == 200 and aid, "installed service: register through nginx -> 200",
                 repr(r))
         r = curl(self.web.url + webservers.WAIT,
-                 body={"authyId": str(aid), "signInName": "deb@example.com"})
-        t.check(r.status == 200 and r.json == {},
-                "installed service: wait through nginx -> approved 200 {}", repr(r))
+                 body={"authyId": str(aid), "signInName": "deb@example.com",
+                       "correlationId": "cid-deb"})
+        t.check(r.status == 200 and r.json == {"authyApproved": True},
+                "installed service: wait through nginx -> approved 200 authyApproved", repr(r))
         r = curl(self.web.url + webservers.REGISTER, cert="client2",
                  body={"email": "a@example.com", "phoneNumber": "+1 415 555 0143"})
         t.check(webservers.b2c_error(r, 403), "a certificate not allow-listed: 403", repr(r))

@@ -23,6 +23,7 @@ import webservers  # noqa: E402
 from webservers import REGISTER, WAIT, SOCKET  # noqa: E402
 
 BUDGET_MS = 4000
+APPROVED = {"authyApproved": True}
 INSTANCES = os.path.join(stack.ROOT, "nginx", "b2c-authy-instances.conf")
 
 
@@ -97,7 +98,8 @@ class Run:
         return str(aid)
 
     def body(self, aid, name):
-        return {"authyId": aid, "signInName": f"{name}@example.com"}
+        return {"authyId": aid, "signInName": f"{name}@example.com",
+                "correlationId": f"cid-{name}"}
 
     def served_by(self, aid):
         """Indexes of the responders whose log shows a wait for aid."""
@@ -112,7 +114,7 @@ class Run:
         started = [self.curl.start(self.web.url + WAIT, body=self.body(a, f"spread{i}"))
                    for i, a in enumerate(aids)]
         replies = [self.curl.finish(p) for p in started]
-        t.check(all(r.status == 200 and r.json == {} for r in replies),
+        t.check(all(r.status == 200 and r.json == APPROVED for r in replies),
                 "10 sign-ins through the upstream: all approved", repr(replies[:3]))
         where = {a: self.served_by(a) for a in aids}
         t.check(all(len(w) == 1 for w in where.values()), "each wait ran on one instance",
@@ -135,7 +137,7 @@ class Run:
         if reqs:
             self.mock.call("POST", f"/_mock/approval_requests/{reqs[0]['uuid']}/approve")
         r = self.curl.finish(p)
-        t.check(r.status == 200 and r.json == {}, "the retry gets the approval", repr(r))
+        t.check(r.status == 200 and r.json == APPROVED, "the retry gets the approval", repr(r))
         where = self.served_by(aid)
         t.check(len(where) == 1, "both tries reached the same instance", repr(where))
         if where:
@@ -163,17 +165,19 @@ class Run:
                 repr(reqs))
         self.mock.call("POST", f"/_mock/approval_requests/{reqs[-1]['uuid']}/approve")
         r = self.curl.finish(p)
-        t.check(r.status == 200, "the retry is approved on the other instance", repr(r))
+        t.check(r.status == 200 and r.json == APPROVED,
+                "the retry is approved on the other instance", repr(r))
         # Sign-ins whose body hashed to the dead instance, and new ones.
         moved = [a for a, w in self.spread.items() if w == [dead]]
         calls = [self.body(a, f"spread{i}") for i, a in enumerate(self.spread) if a in moved]
         calls += [self.body(self.new_user("autoapprove200"), f"new{i}") for i in range(4)]
         replies = [self.curl(self.web.url + WAIT, body=b) for b in calls]
-        t.check(moved and all(r.status == 200 for r in replies),
+        t.check(moved and all(r.status == 200 and r.json == APPROVED for r in replies),
                 f"{len(calls)} sign-ins after the death, {len(moved)} of them hashed to the "
                 "dead instance: all approved", repr([r.status for r in replies]))
         log = self.resp[alive].log_text()
-        t.check(all(f"authy_id={b['authyId']} outcome=approved" in log for b in calls),
+        t.check(all(re.search(rf"authy_id={b['authyId']} correlation_id=\S+ outcome=approved",
+                              log) for b in calls),
                 "all of them served by the surviving instance")
 
 
