@@ -34,6 +34,7 @@ import webservers  # noqa: E402
 
 PKG = "b2c-authy"
 CONF = "/etc/b2c-authy/b2c-authy.conf"
+KEY_FILE = "/etc/b2c-authy/authy-api-key"
 UNITS = "/lib/systemd/system"
 NGINX_SITE = "/etc/nginx/sites-available/b2c-authy.conf"
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
@@ -213,7 +214,12 @@ class Run:
     def configure(self):
         """Fill in the installed configuration as an administrator would."""
         tp = stack.thumbprints(self.certs)
-        self.settings = {"authy_api_key": stack.API_KEY, "authy_api_url": self.mock.url,
+        # The key in a file of its own, as docs/deployment.md recommends.
+        with open(KEY_FILE, "w") as f:
+            f.write(stack.API_KEY + "\n")
+        shutil.chown(KEY_FILE, "root", PKG)
+        os.chmod(KEY_FILE, 0o640)
+        self.settings = {"authy_api_key_file": KEY_FILE, "authy_api_url": self.mock.url,
                          "authy_ca_file": os.path.join(self.certs, "ca.pem"),
                          "client_cert_thumbprints": tp["client"], "wait_budget_ms": 8000,
                          "poll_interval_ms": 200, "workers": 4}
@@ -265,7 +271,7 @@ class Run:
         print(f"# stopped in {time.monotonic() - stopping:.1f}s")
         t.check(rc == 0, "installed service exits 0 on SIGTERM", f"rc={rc}")
         log = open(os.path.join(self.work, "service.log"), errors="replace").read()
-        stack.scan_secrets(log, "installed service", self.settings)
+        stack.scan_secrets(log, "installed service", {"authy_api_key": stack.API_KEY})
         t.check("started version=" in log, "the service logged its start", log[-500:])
 
     # ---- remove and purge ----
@@ -290,8 +296,8 @@ class Run:
         t.check(not os.path.exists("/usr/lib/b2c-authy/b2c-authy.fcgi") and
                 not os.path.exists(f"{UNITS}/b2c-authy.service"),
                 "remove: the binary and the units are gone")
-        t.check(os.path.exists(CONF) and "set by the test" in open(CONF).read(),
-                "remove: the edited configuration stays")
+        t.check(os.path.exists(CONF) and "set by the test" in open(CONF).read()
+                and os.path.exists(KEY_FILE), "remove: the edited configuration and key file stay")
         t.check(has_user(PKG), "remove: the user stays")
 
     def check_purge(self):
@@ -299,7 +305,8 @@ class Run:
         r = run(["apt-get", "purge", "-y", "-q", PKG])
         t.check(r.returncode == 0 and pkg_status() in ("", "un"), "apt-get purge",
                 r.stdout[-2000:])
-        t.check(not os.path.exists("/etc/b2c-authy"), "purge: /etc/b2c-authy is gone")
+        t.check(not os.path.exists("/etc/b2c-authy"),
+                "purge: /etc/b2c-authy is gone, with the administrator's key file")
         t.check(not has_user(PKG) and not has_group(PKG), "purge: user and group are gone")
         t.check(run(["dpkg-statoverride", "--list", CONF]).returncode != 0,
                 "purge: no stat override left")
