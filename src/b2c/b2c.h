@@ -68,10 +68,19 @@
 #define B2C_MSG_UNAVAILABLE "The service is busy. Please try again in a moment."
 #define B2C_MSG_INTERNAL "An internal error occurred. Please try again."
 #define B2C_MSG_NO_FACTOR "Set up push approval in the app first."
+#define B2C_MSG_TOKEN_MISSING "Enter the code shown in the Authy app."
+#define B2C_MSG_TOKEN_INVALID "The code is 6 to 10 digits. Enter it as shown in the Authy app."
+#define B2C_MSG_TOKEN_WRONG "The code is not valid. Please try again."
+#define B2C_MSG_TOKEN_LIMITED                                                                      \
+	"Too many codes were not valid. Please wait a few minutes or approve the push instead."
+#define B2C_MSG_NO_TOTP_FACTOR                                                                     \
+	"Codes from an app are not set up for your account. Please approve the push instead."
 
 #define B2C_EMAIL_MAX 254
 #define B2C_NAME_MAX 256
 #define B2C_AUTHY_ID_MAX 20 /* digits */
+#define B2C_TOKEN_MIN 6     /* digits of a one-time code (the Authy app shows 7) */
+#define B2C_TOKEN_MAX 10
 
 /*
  * The input claims of one call. Empty string = claim absent (or null), or
@@ -85,9 +94,11 @@ struct b2c_claims {
 	char phone[64];
 	char country_code[16];
 	char authy_id[B2C_AUTHY_ID_MAX + 1];
+	char token[B2C_TOKEN_MAX + 1]; /* one-time code: wipe with b2c_claims_wipe, never log */
 	enum status email_rc; /* STATUS_OK, or the invalid status found while parsing */
 	enum status phone_rc;
 	enum status authy_id_rc;
+	enum status token_rc; /* STATUS_TOKEN_INVALID: not a string of B2C_TOKEN_MIN..MAX digits */
 	/*
 	 * STATUS_IDENTITY_MISSING when signInName was sent but is unusable (wrong
 	 * type, over B2C_NAME_MAX bytes, control characters). B2C has no message
@@ -105,8 +116,10 @@ struct b2c_claims {
  * and the matching *_rc records the invalid status for the validators
  * (email_rc STATUS_EMAIL_INVALID when not b2c_email_valid, name_rc, phone_rc
  * STATUS_PHONE_INVALID for phoneNumber or countryCode, authy_id_rc
- * STATUS_AUTHYID_INVALID when not 1..B2C_AUTHY_ID_MAX digits). Integers are
- * accepted for authyId, appCode, phoneNumber and countryCode. authyId wins
+ * STATUS_AUTHYID_INVALID when not 1..B2C_AUTHY_ID_MAX digits, token_rc
+ * STATUS_TOKEN_INVALID when token is not a string of B2C_TOKEN_MIN..MAX
+ * digits). Integers are accepted for authyId, appCode, phoneNumber and
+ * countryCode, never for token (a number loses a code's leading zeros). authyId wins
  * over appCode when it is present (even when invalid). Thread-safe.
  */
 enum status b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c);
@@ -143,6 +156,22 @@ bool b2c_sign_in_name_valid(const char *s);
 enum status b2c_validate_wait(const struct b2c_claims *c);
 
 /*
+ * b2c_validate_token - check the claims of a verifytoken call: authyId as
+ * b2c_validate_wait, then the code: STATUS_OK, STATUS_AUTHYID_MISSING,
+ * STATUS_AUTHYID_INVALID, STATUS_TOKEN_MISSING or STATUS_TOKEN_INVALID.
+ */
+enum status b2c_validate_token(const struct b2c_claims *c);
+
+/*
+ * b2c_token_valid - true for B2C_TOKEN_MIN..B2C_TOKEN_MAX ASCII digits and
+ * nothing else. NULL is false. Pure.
+ */
+bool b2c_token_valid(const char *s);
+
+/* b2c_claims_wipe - erase the one-time code held in c (explicit_bzero). */
+void b2c_claims_wipe(struct b2c_claims *c);
+
+/*
  * b2c_reply_authy_id - 200 {"authyId":"<id>"} into res, content type
  * B2C_CONTENT_TYPE. STATUS_OK, STATUS_NOMEM (res unchanged) or STATUS_INTERNAL
  * for a NULL id.
@@ -154,6 +183,13 @@ enum status b2c_reply_authy_id(struct response *res, const char *authy_id);
  * STATUS_NOMEM (res unchanged).
  */
 enum status b2c_reply_ok(struct response *res);
+
+/*
+ * b2c_reply_approved - 200 {"authyApproved":true} into res, content type
+ * B2C_CONTENT_TYPE: the approval claim the policy asserts before issuing a
+ * token. STATUS_OK or STATUS_NOMEM (res unchanged).
+ */
+enum status b2c_reply_approved(struct response *res);
 
 /*
  * b2c_reply_error - turn rc into the HTTP reply: status code per b2c_http_status
