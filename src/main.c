@@ -18,6 +18,7 @@
 #include "log.h"
 #include "executor.h"
 #include "provider.h"
+#include "ratelimit.h"
 #include "tracker.h"
 #include "upstream.h"
 #include "worker.h"
@@ -170,9 +171,13 @@ wait_for_stop(const sigset_t *set)
 	log_info("signal %d: stopping; in-flight requests finish first", sig);
 }
 
+/* authyIds whose code attempts are remembered at once (a few MB at most). */
+#define CODE_LIMIT_KEYS 100000
+
 struct runtime {
 	struct executor *exec;
 	struct tracker *tracker;
+	struct ratelimit *code_limit;
 	struct workers *workers;
 };
 
@@ -193,8 +198,12 @@ start(const struct config *cfg, int fd, struct runtime *rt)
 	to.upstream = &uo;
 	if (tracker_new(&to, &rt->tracker) != STATUS_OK)
 		fatalx("cannot start the approval tracker");
+	if (ratelimit_new(CODE_LIMIT_KEYS, cfg->max_code_attempts, cfg->code_window_s,
+	                  &rt->code_limit) != STATUS_OK)
+		fatalx("cannot create the one-time code limiter");
 	wo.exec = rt->exec;
 	wo.tracker = rt->tracker;
+	wo.code_limit = rt->code_limit;
 	if (workers_start(&wo, &rt->workers) != STATUS_OK)
 		fatalx("cannot start the worker threads");
 }
@@ -235,6 +244,7 @@ main(int argc, char **argv)
 	workers_stop(rt.workers);
 	tracker_free(rt.tracker);
 	executor_free(rt.exec);
+	ratelimit_free(rt.code_limit);
 	if (cfg.listen != NULL && cfg.listen[0] == '/')
 		unlink(cfg.listen);
 	upstream_global_cleanup();

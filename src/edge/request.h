@@ -12,6 +12,7 @@
 
 struct config;
 struct executor;
+struct ratelimit;
 struct tracker;
 
 /* FastCGI parameter names the responder reads (set by nginx/Apache). */
@@ -72,6 +73,7 @@ struct req_ctx {
 	const struct config *cfg;
 	struct executor *exec;   /* runs upstream calls on threads owning connections */
 	struct tracker *tracker; /* the process-wide approval tracker */
+	struct ratelimit *code_limit; /* one-time codes not accepted, per authyId */
 	char id[64];             /* request id for logs */
 	char route[32];          /* route name for the access line */
 	char err[256];           /* detail of the last failure (logged, never sent) */

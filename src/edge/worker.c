@@ -93,7 +93,10 @@ handle(struct workers *w, struct fcgi_conn *c, bool overloaded)
 	const struct config *cfg = w->opts.cfg;
 	struct request req;
 	struct response res = {0};
-	struct req_ctx ctx = {.cfg = cfg, .exec = w->opts.exec, .tracker = w->opts.tracker};
+	struct req_ctx ctx = {.cfg = cfg,
+	                      .exec = w->opts.exec,
+	                      .tracker = w->opts.tracker,
+	                      .code_limit = w->opts.code_limit};
 	enum status rc;
 
 	ctx.start_ms = util_now_ms();

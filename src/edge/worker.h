@@ -11,6 +11,7 @@
 struct config;
 struct tracker;
 struct executor;
+struct ratelimit;
 struct workers;
 
 struct worker_opts {
@@ -18,6 +19,7 @@ struct worker_opts {
 	const struct config *cfg;
 	struct executor *exec;
 	struct tracker *tracker;
+	struct ratelimit *code_limit; /* one-time codes not accepted, per authyId */
 	long stack_size; /* bytes per thread stack */
 };
 

@@ -158,6 +158,10 @@ static const struct key keys[] = {
      "public https URL of the callback as configured at Authy; empty = https://Host/path"},
     {"callback_max_age_s", KT_INT, 10, 3600, F(callback_max_age_s), "300", NULL, 0,
      "accepted age of a callback nonce in s"},
+    {"max_code_attempts", KT_INT, 1, 100, F(max_code_attempts), "5", NULL, 0,
+     "one-time codes not accepted per authyId within code_window_s before codes are refused"},
+    {"code_window_s", KT_INT, 60, 86400, F(code_window_s), "900", NULL, 0,
+     "window of max_code_attempts in s"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -73,6 +73,10 @@ struct config {
 	char *callback_path;       /* callback_path: OneTouch callback route, /api/authy/callback */
 	char *callback_url;        /* callback_url: signed URL; NULL = https://HTTP_HOST + path */
 	long callback_max_age_s;   /* callback_max_age_s: nonce freshness window, default 300 */
+
+	/* One-time codes (verifytoken) */
+	long max_code_attempts; /* max_code_attempts: codes not accepted per authyId, default 5 */
+	long code_window_s;     /* code_window_s: their sliding window, default 900 */
 };
 
 /*
