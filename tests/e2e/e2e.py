@@ -21,6 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+import codes  # noqa: E402
 import provider  # noqa: E402
 import stack  # noqa: E402
 
@@ -515,6 +516,7 @@ def main():
         callback = flow_callback if backend.name == "authy" else provider.flow_webhook
         for flow in (flow_approve, flow_outcomes, flow_retry_reattach, flow_abort, flow_faults,
                      flow_concurrency, callback, flow_overload, *backend.extra_flows(),
+                     *codes.flows(backend),
                      flow_health_metrics,
                      flow_shutdown):
             try:
