@@ -204,9 +204,13 @@ def flow_verify_no_totp(t, env):
     r = send(env, aid, "123456789")
     t.check(is_409(env, r, "B2C_MSG_TOKEN_WRONG", "token_wrong"),
             "verify: a code longer than a TOTP code -> 409 token_wrong", repr(r))
-    calls = p.verify_calls(env)
-    t.check(all("AuthPayload" in c["params"] and "FactorSid" in c["params"] for c in calls
-                if c["params"].get("AuthPayload")), "verify: the code goes as AuthPayload")
+    right = p.code(env, aid)
+    r = send(env, aid, right)
+    last = (p.verify_calls(env) or [{}])[-1].get("params", {})
+    t.check(r.status == 200 and last.get("AuthPayload") == right and
+            last.get("FactorSid") == p.factors[aid],
+            "verify: the code goes as AuthPayload of a challenge on the TOTP factor",
+            f"{r!r} {sorted(last)}")
 
 
 def flows(backend):
