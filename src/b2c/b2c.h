@@ -94,17 +94,19 @@ struct b2c_claims {
 	char phone[64];
 	char country_code[16];
 	char authy_id[B2C_AUTHY_ID_MAX + 1];
-	char token[B2C_TOKEN_MAX + 1]; /* one-time code: wipe with b2c_claims_wipe, never log */
 	enum status email_rc; /* STATUS_OK, or the invalid status found while parsing */
 	enum status phone_rc;
 	enum status authy_id_rc;
-	enum status token_rc; /* STATUS_TOKEN_INVALID: not a string of B2C_TOKEN_MIN..MAX digits */
 	/*
 	 * STATUS_IDENTITY_MISSING when signInName was sent but is unusable (wrong
 	 * type, over B2C_NAME_MAX bytes, control characters). B2C has no message
 	 * for a bad sign-in name; without a valid email the identity is missing.
 	 */
 	enum status name_rc;
+	/* the one-time code (verifytoken): wipe with b2c_claims_wipe, never log */
+	char token[B2C_TOKEN_MAX + 1];
+	/* STATUS_TOKEN_INVALID when token is not a string of B2C_TOKEN_MIN..MAX digits */
+	enum status token_rc;
 };
 
 /*

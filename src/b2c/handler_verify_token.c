@@ -48,9 +48,10 @@ take_attempt(struct req_ctx *ctx, const struct b2c_claims *c)
 		return STATUS_OK;
 	if (rc == STATUS_RATE_LIMITED) {
 		metrics_code_limited();
-		log_warnx("code attempts limited authy_id=%s max=%ld window_s=%ld retry_after_s=%ld",
-		          c->authy_id, ctx->cfg->max_code_attempts, ctx->cfg->code_window_s,
-		          retry_after_s);
+		log_warnx(
+		    "code attempts limited authy_id=%s max=%ld window_s=%ld retry_after_s=%ld",
+		    c->authy_id, ctx->cfg->max_code_attempts, ctx->cfg->code_window_s,
+		    retry_after_s);
 		ctx_seterr(ctx, "too many codes not accepted for this authyId");
 		return STATUS_TOKEN_LIMITED;
 	}
@@ -77,7 +78,8 @@ log_outcome(const struct req_ctx *ctx, const struct b2c_claims *c, enum status r
 		log_info("code accepted authy_id=%s", c->authy_id);
 	else if (rc == STATUS_TOKEN_WRONG)
 		log_info("code not accepted authy_id=%s attempts=%ld/%ld", c->authy_id,
-		         ratelimit_count(ctx->code_limit, c->authy_id), ctx->cfg->max_code_attempts);
+		         ratelimit_count(ctx->code_limit, c->authy_id),
+		         ctx->cfg->max_code_attempts);
 }
 
 enum status

@@ -30,12 +30,12 @@ struct upstream_opts {
 struct upstream_call {
 	const char *method; /* "GET" or "POST" */
 	const char *path;   /* appended to base_url, must start with '/' */
-	/* path as written to logs, with one-time codes masked; NULL logs path */
-	const char *log_path;
 	const char *form;   /* application/x-www-form-urlencoded body for POST, or NULL */
 	/* absolute monotonic ms; the call's timeout is min(deadline - now, request_timeout);
 	 * 0 (or less) means no deadline: request_timeout alone */
 	long long deadline_ms;
+	/* path as written to logs, with one-time codes masked; NULL logs path */
+	const char *log_path;
 };
 
 struct upstream_response {

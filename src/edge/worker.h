@@ -19,8 +19,9 @@ struct worker_opts {
 	const struct config *cfg;
 	struct executor *exec;
 	struct tracker *tracker;
-	struct ratelimit *code_limit; /* one-time codes not accepted, per authyId */
 	long stack_size; /* bytes per thread stack */
+	/* one-time codes not accepted, per authyId (verifytoken) */
+	struct ratelimit *code_limit;
 };
 
 /*

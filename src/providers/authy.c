@@ -333,7 +333,8 @@ authy_call_logged(struct authy_call *call, const char *api, const char *method, 
 {
 	if (!status_is_answer(rc))
 		log_debug("%s %s %s: %s (%s)", api, method,
-		          call->log_path != NULL ? call->log_path : path, status_str(rc), call->err);
+		          call->log_path != NULL ? call->log_path : path, status_str(rc),
+		          call->err);
 	return rc;
 }
 

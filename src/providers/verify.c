@@ -420,7 +420,8 @@ factors_pick(struct authy_call *call, long http_status, const char *body, size_t
 	}
 	/* A user who reinstalled the app has several: the newest is on the phone in use. */
 	for (size_t i = 0; i < n && i < VERIFY_MAX_FACTORS; i++) {
-		if (verified_factor(j, i, want, &sid, &created) && strcmp(created, best_date) >= 0) {
+		if (verified_factor(j, i, want, &sid, &created) &&
+		    strcmp(created, best_date) >= 0) {
 			best = sid;
 			best_date = created;
 		}
@@ -448,8 +449,8 @@ enum status
 verify_totp_factors_reply(struct authy_call *call, long http_status, const char *body, size_t len,
                           char *factor_sid, size_t sidlen)
 {
-	return factors_pick(call, http_status, body, len, "totp", STATUS_NO_TOTP_FACTOR,
-	                    factor_sid, sidlen);
+	return factors_pick(call, http_status, body, len, "totp", STATUS_NO_TOTP_FACTOR, factor_sid,
+	                    sidlen);
 }
 
 enum status

@@ -10,9 +10,8 @@
 #include "buf.h"
 #include "tracker.h"
 
-static const char *const routes[] = {"register", "wait",        "health",
-                                     "metrics",  "callback",    "verifytoken",
-                                     "other"}; /* "other" last */
+static const char *const routes[] = {"register", "wait",        "health", "metrics",
+                                     "callback", "verifytoken", "other"}; /* "other" last */
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static const long buckets_ms[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
@@ -136,9 +135,10 @@ metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_
 		rc = gauge(out, "upstream_connections_in_use", "gauge",
 		           "Upstream connections borrowed by requests.", upstream_in_use);
 	if (rc == STATUS_OK)
-		rc = gauge(out, "code_limited_total", "counter",
-		           "One-time codes refused unchecked: too many not accepted for the authyId.",
-		           atomic_load(&code_limited));
+		rc = gauge(
+		    out, "code_limited_total", "counter",
+		    "One-time codes refused unchecked: too many not accepted for the authyId.",
+		    atomic_load(&code_limited));
 	if (rc != STATUS_OK || ts == NULL)
 		return rc;
 	rc = gauge(out, "pending_approvals", "gauge", "Approval requests still pending.",

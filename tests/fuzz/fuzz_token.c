@@ -44,8 +44,8 @@ claims(const char *body, size_t len)
 	            rc == STATUS_AUTHYID_INVALID || rc == STATUS_TOKEN_MISSING ||
 	            rc == STATUS_TOKEN_INVALID);
 	/* Whatever is kept is a well-formed code: nothing else reaches a URL. */
-	FUZZ_ASSERT(c.token[0] == '\0' || (fuzz_all_digits(c.token) && strlen(c.token) >= 6 &&
-	                                   strlen(c.token) <= 10));
+	FUZZ_ASSERT(c.token[0] == '\0' ||
+	            (fuzz_all_digits(c.token) && strlen(c.token) >= 6 && strlen(c.token) <= 10));
 	if (rc == STATUS_OK)
 		FUZZ_ASSERT(c.token[0] != '\0' && fuzz_all_digits(c.authy_id));
 	b2c_claims_wipe(&c);

@@ -211,7 +211,8 @@ test_token_verify_reply(void)
 	    {404, "{\"success\":false,\"message\":\"User not found\",\"error_code\":\"60026\"}",
 	     STATUS_USER_NOT_FOUND, "", "60026"},
 	    {429, "{\"success\":false,\"error_code\":\"60003\"}", STATUS_RATE_LIMITED, "", "60003"},
-	    {400, "{\"success\":false,\"error_code\":\"60002\"}", STATUS_USER_REJECTED, "", "60002"},
+	    {400, "{\"success\":false,\"error_code\":\"60002\"}", STATUS_USER_REJECTED, "",
+	     "60002"},
 	    {503, "", STATUS_UPSTREAM_HTTP, "", ""},
 	};
 
@@ -242,13 +243,21 @@ test_token_paths(void)
 	CHECK_STR(path, "/protected/json/verify/0123456789/1?force=true");
 	CHECK_INT(authy_token_paths("12345678901234567890", "123456", path, masked), STATUS_OK);
 	static const char *const bad[][2] = {
-	    {"1000001", "12345"},          {"1000001", "12345678901"}, {"1000001", "12345a7"},
-	    {"1000001", "../../x1"},       {"1000001", ""},            {"", "1234567"},
-	    {"10/../1", "1234567"},        {"1000001", "1234567?a"},   {"1000001", NULL},
-	    {NULL, "1234567"},             {"123456789012345678901", "1234567"},
+	    {"1000001", "12345"},
+	    {"1000001", "12345678901"},
+	    {"1000001", "12345a7"},
+	    {"1000001", "../../x1"},
+	    {"1000001", ""},
+	    {"", "1234567"},
+	    {"10/../1", "1234567"},
+	    {"1000001", "1234567?a"},
+	    {"1000001", NULL},
+	    {NULL, "1234567"},
+	    {"123456789012345678901", "1234567"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		CHECK_INT(authy_token_paths(bad[i][0], bad[i][1], path, masked), STATUS_BAD_REQUEST);
+		CHECK_INT(authy_token_paths(bad[i][0], bad[i][1], path, masked),
+		          STATUS_BAD_REQUEST);
 		CHECK_STR(path, "");
 		CHECK_STR(masked, "");
 	}

@@ -592,22 +592,22 @@ test_totp(void)
 	              sid, sizeof(sid)),
 	          STATUS_OK);
 	CHECK_STR(sid, "YF00000000000000000000000000000002");
-	CHECK_INT(verify_totp_factors_reply(
-	              &call, 200,
-	              B("{\"factors\":[{\"sid\":\"" FACTOR "\",\"factor_type\":\"push\","
-	                "\"status\":\"verified\"}],\"meta\":{}}"),
-	              sid, sizeof(sid)),
+	CHECK_INT(verify_totp_factors_reply(&call, 200,
+	                                    B("{\"factors\":[{\"sid\":\"" FACTOR
+	                                      "\",\"factor_type\":\"push\","
+	                                      "\"status\":\"verified\"}],\"meta\":{}}"),
+	                                    sid, sizeof(sid)),
 	          STATUS_NO_TOTP_FACTOR);
 	CHECK_STR(sid, "");
 	CHECK_INT(verify_totp_factors_reply(&call, 404, B("{\"code\":20404,\"status\":404}"), sid,
 	                                    sizeof(sid)),
 	          STATUS_USER_NOT_FOUND);
 	/* A TOTP challenge is decided at creation. */
-	CHECK_INT(verify_totp_check_reply(
-	              &call, 201, B("{\"sid\":\"" CHALLENGE "\",\"status\":\"approved\"}")),
+	CHECK_INT(verify_totp_check_reply(&call, 201,
+	                                  B("{\"sid\":\"" CHALLENGE "\",\"status\":\"approved\"}")),
 	          STATUS_OK);
-	CHECK_INT(verify_totp_check_reply(
-	              &call, 201, B("{\"sid\":\"" CHALLENGE "\",\"status\":\"pending\"}")),
+	CHECK_INT(verify_totp_check_reply(&call, 201,
+	                                  B("{\"sid\":\"" CHALLENGE "\",\"status\":\"pending\"}")),
 	          STATUS_TOKEN_WRONG);
 	CHECK_INT(verify_totp_check_reply(&call, 201, B("{\"status\":\"denied\"}")),
 	          STATUS_TOKEN_WRONG);
