@@ -1,7 +1,9 @@
 """docs_check.py - keep the documentation true to the code: every user message
 in src/b2c/b2c.h appears in README.md's error table, every configuration key of
-the binary (from --check-config) is in README.md and in the example file, and
-every option of --help is in README.md. Ends with "N passed, N failed"."""
+the binary (from --check-config) is in README.md and in the example file,
+every option of --help is in README.md, every B2C route of src/edge/router.h has
+its README section and is passed on by the nginx and Apache sites, and every
+metric of src/util/metrics.c is in README.md. Ends with "N passed, N failed"."""
 import os
 import re
 import subprocess
@@ -9,6 +11,32 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "e2e"))
 import stack  # noqa: E402
+
+
+def read(*parts):
+    return open(os.path.join(stack.ROOT, *parts)).read()
+
+
+def check_routes_and_metrics(t, readme):
+    """A route B2C calls is documented and reachable through both web servers."""
+    routes = re.findall(r'#define ROUTE_\w+\s+"(/api/identity/[^"]+)"', read("src", "edge",
+                                                                           "router.h"))
+    t.check(len(routes) >= 3, "B2C routes found in router.h", repr(routes))
+    nginx, apache = read("nginx", "b2c-authy.conf"), read("apache", "b2c-authy.conf")
+    m = re.search(r'ProxyPassMatch "\^/api/identity/\(([^)]*)\)\$"', apache)
+    apache_names = m.group(1).split("|") if m else []
+    for r in routes:
+        t.check(f"### `POST {r}`" in readme, f"README has a section for {r}")
+        t.check(f"location = {r} {{" in nginx, f"nginx passes {r} on")
+        t.check(r.rsplit("/", 1)[1] in apache_names, f"Apache passes {r} on", repr(apache_names))
+    names = re.findall(r'METRICS_PREFIX\s*"(\w+?)(?:_bucket|\{|\s|")', read("src", "util",
+                                                                          "metrics.c"))
+    names += re.findall(r'gauge\(\s*out,\s*"(\w+)"', read("src", "util", "metrics.c"))
+    names = sorted(set(n for n in names if n not in ("upstream_seconds_sum",
+                                                      "upstream_seconds_count")))
+    t.check(len(names) >= 8, "metrics found in metrics.c", repr(names))
+    for n in names:
+        t.check(f"b2c_authy_{n}" in readme, f"README lists the metric b2c_authy_{n}")
 
 
 def main():
@@ -22,6 +50,7 @@ def main():
     t.check(len(msgs) >= 20, "user messages found in b2c.h", str(len(msgs)))
     for name, text in msgs:
         t.check(text in readme, f"README lists {name}", text)
+    check_routes_and_metrics(t, readme)
     if not os.access(stack.BIN, os.X_OK):
         print("skipped: binary missing for the key and option checks")
         return t.summary()
