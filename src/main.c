@@ -25,6 +25,10 @@
 
 #define PROG "b2c-authy"
 #define STACK_SIZE (256 * 1024)
+/* Users tracked by the push limiter: as many as the tracker holds approvals. */
+#define PUSH_LIMIT_KEYS TRACKER_MAX_ENTRIES
+/* authyIds whose code attempts are remembered at once (a few MB at most). */
+#define CODE_LIMIT_KEYS 100000
 
 extern char **environ;
 
@@ -171,12 +175,10 @@ wait_for_stop(const sigset_t *set)
 	log_info("signal %d: stopping; in-flight requests finish first", sig);
 }
 
-/* authyIds whose code attempts are remembered at once (a few MB at most). */
-#define CODE_LIMIT_KEYS 100000
-
 struct runtime {
 	struct executor *exec;
 	struct tracker *tracker;
+	struct ratelimit *push_limit;
 	struct ratelimit *code_limit;
 	struct workers *workers;
 };
@@ -198,11 +200,15 @@ start(const struct config *cfg, int fd, struct runtime *rt)
 	to.upstream = &uo;
 	if (tracker_new(&to, &rt->tracker) != STATUS_OK)
 		fatalx("cannot start the approval tracker");
+	if (ratelimit_new(PUSH_LIMIT_KEYS, cfg->max_pushes_per_user, cfg->push_window_s,
+	                  &rt->push_limit) != STATUS_OK)
+		fatalx("cannot create the push limiter");
 	if (ratelimit_new(CODE_LIMIT_KEYS, cfg->max_code_attempts, cfg->code_window_s,
 	                  &rt->code_limit) != STATUS_OK)
 		fatalx("cannot create the one-time code limiter");
 	wo.exec = rt->exec;
 	wo.tracker = rt->tracker;
+	wo.push_limit = rt->push_limit;
 	wo.code_limit = rt->code_limit;
 	if (workers_start(&wo, &rt->workers) != STATUS_OK)
 		fatalx("cannot start the worker threads");
@@ -253,8 +259,9 @@ main(int argc, char **argv)
 	wait_for_stop(&set);
 	workers_stop(rt.workers);
 	tracker_free(rt.tracker);
-	executor_free(rt.exec);
+	ratelimit_free(rt.push_limit);
 	ratelimit_free(rt.code_limit);
+	executor_free(rt.exec);
 	if (cfg.listen != NULL && cfg.listen[0] == '/')
 		unlink(cfg.listen);
 	upstream_global_cleanup();

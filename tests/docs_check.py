@@ -3,9 +3,11 @@ in src/b2c/b2c.h appears in README.md's error table, every configuration key of
 the binary (from --check-config) is in README.md and in the example file,
 every option of --help is in README.md, every B2C route of src/edge/router.h has
 its README section and is passed on by the nginx and Apache sites, every metric
-of src/util/metrics.c is in README.md, and every claim of the B2C policy (and
-each name its REST profiles exchange with the responder) is documented.
-Ends with "N passed, N failed"."""
+of src/util/metrics.c is in README.md, every input and output claim the code
+uses and every error `code` a reply can carry are in README.md, and every claim
+of the B2C policy (and each name its REST profiles exchange with the responder)
+is documented. Ends with "N passed, N failed"."""
+import glob
 import os
 import re
 import subprocess
@@ -42,6 +44,28 @@ def check_routes_and_metrics(t, readme):
         t.check(f"b2c_authy_{n}" in readme, f"README lists the metric b2c_authy_{n}")
 
 
+def check_claims(t, readme, hdr):
+    """Every claim #define of b2c.h that some source file uses is in the README."""
+    src = "".join(open(p).read() for p in glob.glob(os.path.join(stack.ROOT, "src", "*", "*.c")))
+    claims = re.findall(r'#define (B2C_(?:CLAIM|OUT)_\w+)\s+"([^"]+)"', hdr)
+    used = [(d, c) for d, c in claims if re.search(rf"\b{d}\b", src)]
+    t.check(len(used) >= 10, "claims used by the code found", str(used))
+    for d, c in used:
+        t.check(re.search(rf'[`"]{c}[`"]', readme) is not None, f"README names claim {c}", d)
+
+
+def check_codes(t, readme):
+    """Every error code (status_str) a reply can carry is in the README's error table."""
+    status_c = open(os.path.join(stack.ROOT, "src", "util", "status.c")).read()
+    codes = re.findall(r'\[STATUS_\w+\] = "(\w+)"', status_c)
+    t.check(len(codes) >= 30, "error codes found in status.c", str(len(codes)))
+    for code in codes:
+        if code in ("ok", "pending"):  # never an error reply (pending ends as timeout)
+            continue
+        name = "upstream_*" if code.startswith("upstream_") else code
+        t.check(f"`{name}`" in readme, f"README error table has code {code}")
+
+
 def main():
     t = stack.Counter()
     readme = open(os.path.join(stack.ROOT, "README.md")).read()
@@ -54,6 +78,8 @@ def main():
     for name, text in msgs:
         t.check(text in readme, f"README lists {name}", text)
     check_routes_and_metrics(t, readme)
+    check_claims(t, readme, hdr)
+    check_codes(t, readme)
     policy_claims(t, readme)
     if not os.access(stack.BIN, os.X_OK):
         print("skipped: binary missing for the key and option checks")

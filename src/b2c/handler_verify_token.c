@@ -23,6 +23,13 @@ struct token_job {
 	const struct b2c_claims *c;
 };
 
+/* For log lines: B2C's correlation id, or "-". */
+static const char *
+cid(const struct b2c_claims *c)
+{
+	return c->correlation_id[0] != '\0' ? c->correlation_id : "-";
+}
+
 /* Runs on an executor thread. */
 static enum status
 run_verify_token(void *arg, struct upstream *up)
@@ -48,10 +55,10 @@ take_attempt(struct req_ctx *ctx, const struct b2c_claims *c)
 		return STATUS_OK;
 	if (rc == STATUS_RATE_LIMITED) {
 		metrics_code_limited();
-		log_warnx(
-		    "code attempts limited authy_id=%s max=%ld window_s=%ld retry_after_s=%ld",
-		    c->authy_id, ctx->cfg->max_code_attempts, ctx->cfg->code_window_s,
-		    retry_after_s);
+		log_warnx("code attempts limited authy_id=%s correlation_id=%s max=%ld "
+		          "window_s=%ld retry_after_s=%ld",
+		          c->authy_id, cid(c), ctx->cfg->max_code_attempts, ctx->cfg->code_window_s,
+		          retry_after_s);
 		ctx_seterr(ctx, "too many codes not accepted for this authyId");
 		return STATUS_TOKEN_LIMITED;
 	}
@@ -75,10 +82,10 @@ static void
 log_outcome(const struct req_ctx *ctx, const struct b2c_claims *c, enum status rc)
 {
 	if (rc == STATUS_OK)
-		log_info("code accepted authy_id=%s", c->authy_id);
+		log_info("code accepted authy_id=%s correlation_id=%s", c->authy_id, cid(c));
 	else if (rc == STATUS_TOKEN_WRONG)
-		log_info("code not accepted authy_id=%s attempts=%ld/%ld", c->authy_id,
-		         ratelimit_count(ctx->code_limit, c->authy_id),
+		log_info("code not accepted authy_id=%s correlation_id=%s attempts=%ld/%ld",
+		         c->authy_id, cid(c), ratelimit_count(ctx->code_limit, c->authy_id),
 		         ctx->cfg->max_code_attempts);
 }
 

@@ -271,6 +271,23 @@ ratelimit_hit(struct ratelimit *rl, const char *key, long *retry_after_s)
 }
 
 void
+ratelimit_undo(struct ratelimit *rl, const char *key)
+{
+	struct rl_entry *e;
+
+	if (!key_ok(key))
+		return;
+	pthread_mutex_lock(&rl->mu);
+	e = *find_slot(rl, key);
+	if (e != NULL) {
+		prune(rl, e, rl->now_ms(rl->now_arg));
+		if (e->n > 0)
+			e->n--;
+	}
+	pthread_mutex_unlock(&rl->mu);
+}
+
+void
 ratelimit_reset(struct ratelimit *rl, const char *key)
 {
 	struct rl_entry **pp, *e;

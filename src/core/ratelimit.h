@@ -52,6 +52,13 @@ enum status ratelimit_allowed(struct ratelimit *rl, const char *key, long *retry
 enum status ratelimit_hit(struct ratelimit *rl, const char *key, long *retry_after_s);
 
 /*
+ * ratelimit_undo - take back the newest event of key, for an action that was
+ * counted by ratelimit_hit but then did not happen (e.g. no push could be
+ * sent). An unknown key or one without live events is a no-op. Thread-safe.
+ */
+void ratelimit_undo(struct ratelimit *rl, const char *key);
+
+/*
  * ratelimit_reset - forget every event of key (e.g. after a successful
  * sign-in). An unknown or invalid key is a no-op. Thread-safe.
  */

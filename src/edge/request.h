@@ -73,6 +73,10 @@ struct req_ctx {
 	const struct config *cfg;
 	struct executor *exec;   /* runs upstream calls on threads owning connections */
 	struct tracker *tracker; /* the process-wide approval tracker */
+	/* new pushes per authyId (max_pushes_per_user) */
+	struct ratelimit *push_limit;
+	/* one-time codes not accepted per authyId (max_code_attempts) */
+	struct ratelimit *code_limit;
 	char id[64];             /* request id for logs */
 	char route[32];          /* route name for the access line */
 	char err[256];           /* detail of the last failure (logged, never sent) */
@@ -80,8 +84,6 @@ struct req_ctx {
 	long upstream_ms;        /* time spent in them */
 	long long start_ms;      /* monotonic ms when the request was accepted */
 	long long deadline_ms;   /* monotonic ms by which the reply must be sent */
-	/* one-time codes not accepted, per authyId (verifytoken) */
-	struct ratelimit *code_limit;
 };
 
 /*

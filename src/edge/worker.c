@@ -93,12 +93,11 @@ handle(struct workers *w, struct fcgi_conn *c, bool overloaded)
 	const struct config *cfg = w->opts.cfg;
 	struct request req;
 	struct response res = {0};
-	struct req_ctx ctx = {.cfg = cfg,
-	                      .exec = w->opts.exec,
-	                      .tracker = w->opts.tracker,
-	                      .code_limit = w->opts.code_limit};
+	struct req_ctx ctx = {.cfg = cfg, .exec = w->opts.exec, .tracker = w->opts.tracker};
 	enum status rc;
 
+	ctx.push_limit = w->opts.push_limit;
+	ctx.code_limit = w->opts.code_limit;
 	ctx.start_ms = util_now_ms();
 	ctx.deadline_ms = ctx.start_ms + cfg->wait_budget_ms;
 	ctx.req = &req;

@@ -19,9 +19,9 @@ struct worker_opts {
 	const struct config *cfg;
 	struct executor *exec;
 	struct tracker *tracker;
-	long stack_size; /* bytes per thread stack */
-	/* one-time codes not accepted, per authyId (verifytoken) */
+	struct ratelimit *push_limit;
 	struct ratelimit *code_limit;
+	long stack_size; /* bytes per thread stack */
 };
 
 /*

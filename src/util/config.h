@@ -74,6 +74,11 @@ struct config {
 	char *callback_url;        /* callback_url: signed URL; NULL = https://HTTP_HOST + path */
 	long callback_max_age_s;   /* callback_max_age_s: nonce freshness window, default 300 */
 
+	/* Binding of approvals to their sign-in, and push-bombing limit */
+	bool require_correlation_id; /* require_correlation_id, default true */
+	char *approval_app_name;     /* approval_app_name: shown in the push, NULL = none */
+	long max_pushes_per_user;    /* max_pushes_per_user per push_window_s, default 5 */
+	long push_window_s;          /* push_window_s, default 900 */
 	/* One-time codes (verifytoken) */
 	long max_code_attempts; /* max_code_attempts: codes not accepted per authyId, default 5 */
 	long code_window_s;     /* code_window_s: their sliding window, default 900 */

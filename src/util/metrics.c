@@ -21,6 +21,7 @@ static atomic_long requests[N_ROUTES][STATUS__COUNT];
 static atomic_long upstream_bucket[N_BUCKETS + 1];
 static atomic_long upstream_sum_ms;
 static atomic_long upstream_errors[STATUS__COUNT];
+static atomic_long push_limited;
 static atomic_long code_limited;
 
 static size_t
@@ -51,6 +52,12 @@ metrics_upstream(long elapsed_ms, enum status rc)
 	atomic_fetch_add(&upstream_sum_ms, elapsed_ms);
 	if (rc != STATUS_OK && (int)rc > 0 && rc < STATUS__COUNT)
 		atomic_fetch_add(&upstream_errors[rc], 1);
+}
+
+void
+metrics_push_limited(void)
+{
+	atomic_fetch_add(&push_limited, 1);
 }
 
 void
@@ -135,6 +142,10 @@ metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_
 		rc = gauge(out, "upstream_connections_in_use", "gauge",
 		           "Upstream connections borrowed by requests.", upstream_in_use);
 	if (rc == STATUS_OK)
+		rc = gauge(out, "push_limited_total", "counter",
+		           "Waits refused by the per-user push limit (max_pushes_per_user).",
+		           atomic_load(&push_limited));
+	if (rc == STATUS_OK)
 		rc = gauge(
 		    out, "code_limited_total", "counter",
 		    "One-time codes refused unchecked: too many not accepted for the authyId.",
@@ -169,4 +180,5 @@ metrics_reset(void)
 	atomic_store(&code_limited, 0);
 	for (int s = 0; s < STATUS__COUNT; s++)
 		atomic_store(&upstream_errors[s], 0);
+	atomic_store(&push_limited, 0);
 }

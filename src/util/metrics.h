@@ -26,6 +26,12 @@ void metrics_request(const char *route, enum status rc);
 void metrics_upstream(long elapsed_ms, enum status rc);
 
 /*
+ * metrics_push_limited - count one wait refused by the per-user push limit.
+ * Thread-safe.
+ */
+void metrics_push_limited(void);
+
+/*
  * metrics_code_limited - count one one-time code refused because its authyId
  * used up max_code_attempts (b2c_authy_code_limited_total). Thread-safe.
  */

@@ -89,6 +89,36 @@ test_keys_independent_and_reset(void)
 }
 
 static void
+test_undo(void)
+{
+	long long now = 0;
+	struct ratelimit *rl = mk(4, 2, 10, &now);
+	long retry = 0;
+
+	CHECK_INT(ratelimit_hit(rl, "u", NULL), STATUS_OK);
+	now = 4000;
+	CHECK_INT(ratelimit_hit(rl, "u", NULL), STATUS_OK);
+	CHECK_INT(ratelimit_hit(rl, "u", NULL), STATUS_RATE_LIMITED);
+	/* the newest event goes: one more is allowed, the oldest still counts */
+	ratelimit_undo(rl, "u");
+	CHECK_INT(ratelimit_count(rl, "u"), 1);
+	now = 5000;
+	CHECK_INT(ratelimit_hit(rl, "u", NULL), STATUS_OK);
+	CHECK_INT(ratelimit_hit(rl, "u", &retry), STATUS_RATE_LIMITED);
+	CHECK_INT(retry, 5); /* the event at 0 leaves at 10 s */
+	now = 10000;
+	CHECK_INT(ratelimit_count(rl, "u"), 1);
+	ratelimit_undo(rl, "u");
+	ratelimit_undo(rl, "u"); /* nothing left: no-op */
+	ratelimit_undo(rl, "unknown");
+	CHECK_INT(ratelimit_count(rl, "u"), 0);
+	CHECK_INT(ratelimit_hit(rl, "u", NULL), STATUS_OK);
+	CHECK_INT(ratelimit_hit(rl, "u", NULL), STATUS_OK);
+	CHECK_INT(ratelimit_hit(rl, "u", NULL), STATUS_RATE_LIMITED);
+	ratelimit_free(rl);
+}
+
+static void
 test_bad_arguments(void)
 {
 	struct ratelimit *rl = (struct ratelimit *)&rl;
@@ -213,6 +243,7 @@ main(void)
 {
 	RUN(test_limit_and_window);
 	RUN(test_keys_independent_and_reset);
+	RUN(test_undo);
 	RUN(test_bad_arguments);
 	RUN(test_full_table_fails_closed_then_evicts);
 	RUN(test_many_keys_lookup);
