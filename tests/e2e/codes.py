@@ -196,12 +196,12 @@ def flow_code_debug_log(t, env):
 def flow_verify_no_totp(t, env):
     """Verify: an entity with only a push factor has no codes."""
     aid = env["e2e"].new_user(t, env, "never", "+1 415 555 0308")
-    r = send(env, aid, "1234567")
+    r = send(env, aid, "7305194")
     t.check(is_409(env, r, "B2C_MSG_NO_TOTP_FACTOR", "no_totp_factor"),
             "verify: no TOTP factor -> 409 no_totp_factor", repr(r))
     p = codes(env)
     aid = p.user(t, env, "+1 415 555 0309")
-    r = send(env, aid, "123456789")
+    r = send(env, aid, "730519482")
     t.check(is_409(env, r, "B2C_MSG_TOKEN_WRONG", "token_wrong"),
             "verify: a code longer than a TOTP code -> 409 token_wrong", repr(r))
     right = p.code(env, aid)
