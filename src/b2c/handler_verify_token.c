@@ -7,8 +7,6 @@
  */
 #include "handlers.h"
 
-#include <string.h>
-
 #include "authy.h"
 #include "b2c.h"
 #include "config.h"
@@ -43,7 +41,7 @@ run_verify_token(void *arg, struct upstream *up)
 /*
  * Count this attempt before the code is checked, atomically with the limit
  * check, so parallel guesses cannot pass the limit; a right code clears the
- * count again (reset_attempts). Over the limit nothing is sent upstream.
+ * count again (ratelimit_reset below). Over the limit nothing is sent upstream.
  */
 static enum status
 take_attempt(struct req_ctx *ctx, const struct b2c_claims *c)
