@@ -48,7 +48,7 @@ usage(FILE *out)
 	    "FastCGI responder for Azure AD B2C: push-approval MFA through the Authy API\n"
 	    "or Twilio Verify v2 Push (provider = authy | verify).\n"
 	    "POST /api/identity/register, POST /api/identity/waitforauthyapproval,\n"
-	    "GET /healthz, GET /metrics.\n"
+	    "POST /api/identity/verifytoken, GET /healthz, GET /metrics.\n"
 	    "\n"
 	    "  -c, --config FILE   read key = value settings from FILE (mode 0600/0640)\n"
 	    "  -t, --check-config  validate the configuration, print it (secrets masked), exit\n"
