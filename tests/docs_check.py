@@ -78,9 +78,9 @@ def main():
     for name, text in msgs:
         t.check(text in readme, f"README lists {name}", text)
     check_routes_and_metrics(t, readme)
+    policy_claims(t, readme)
     check_claims(t, readme, hdr)
     check_codes(t, readme)
-    policy_claims(t, readme)
     if not os.access(stack.BIN, os.X_OK):
         print("skipped: binary missing for the key and option checks")
         return t.summary()
