@@ -27,7 +27,7 @@
 #define STACK_SIZE (256 * 1024)
 /* Users tracked by the push limiter: as many as the tracker holds approvals. */
 #define PUSH_LIMIT_KEYS TRACKER_MAX_ENTRIES
-/* authyIds whose code attempts are remembered at once (a few MB at most). */
+/* authyIds whose code attempts are remembered at once (about 10 MB at the default limit). */
 #define CODE_LIMIT_KEYS 100000
 
 extern char **environ;
