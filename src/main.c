@@ -27,6 +27,8 @@
 #define STACK_SIZE (256 * 1024)
 /* Users tracked by the push limiter: as many as the tracker holds approvals. */
 #define PUSH_LIMIT_KEYS TRACKER_MAX_ENTRIES
+/* authyIds whose code attempts are remembered at once (about 10 MB at the default limit). */
+#define CODE_LIMIT_KEYS 100000
 
 extern char **environ;
 
@@ -46,7 +48,7 @@ usage(FILE *out)
 	    "FastCGI responder for Azure AD B2C: push-approval MFA through the Authy API\n"
 	    "or Twilio Verify v2 Push (provider = authy | verify).\n"
 	    "POST /api/identity/register, POST /api/identity/waitforauthyapproval,\n"
-	    "GET /healthz, GET /metrics.\n"
+	    "POST /api/identity/verifytoken, GET /healthz, GET /metrics.\n"
 	    "\n"
 	    "  -c, --config FILE   read key = value settings from FILE (mode 0600/0640)\n"
 	    "  -t, --check-config  validate the configuration, print it (secrets masked), exit\n"
@@ -177,6 +179,7 @@ struct runtime {
 	struct executor *exec;
 	struct tracker *tracker;
 	struct ratelimit *push_limit;
+	struct ratelimit *code_limit;
 	struct workers *workers;
 };
 
@@ -200,9 +203,13 @@ start(const struct config *cfg, int fd, struct runtime *rt)
 	if (ratelimit_new(PUSH_LIMIT_KEYS, cfg->max_pushes_per_user, cfg->push_window_s,
 	                  &rt->push_limit) != STATUS_OK)
 		fatalx("cannot create the push limiter");
+	if (ratelimit_new(CODE_LIMIT_KEYS, cfg->max_code_attempts, cfg->code_window_s,
+	                  &rt->code_limit) != STATUS_OK)
+		fatalx("cannot create the one-time code limiter");
 	wo.exec = rt->exec;
 	wo.tracker = rt->tracker;
 	wo.push_limit = rt->push_limit;
+	wo.code_limit = rt->code_limit;
 	if (workers_start(&wo, &rt->workers) != STATUS_OK)
 		fatalx("cannot start the worker threads");
 }
@@ -253,6 +260,7 @@ main(int argc, char **argv)
 	workers_stop(rt.workers);
 	tracker_free(rt.tracker);
 	ratelimit_free(rt.push_limit);
+	ratelimit_free(rt.code_limit);
 	executor_free(rt.exec);
 	if (cfg.listen != NULL && cfg.listen[0] == '/')
 		unlink(cfg.listen);

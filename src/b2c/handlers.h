@@ -22,6 +22,13 @@ enum status handler_register(struct req_ctx *ctx, struct response *res);
 enum status handler_wait(struct req_ctx *ctx, struct response *res);
 
 /*
+ * handler_verify_token.c: POST /api/identity/verifytoken -> {"authyApproved":
+ * true} when the one-time code from the app is right; codes not accepted are
+ * limited per authyId (max_code_attempts per code_window_s).
+ */
+enum status handler_verify_token(struct req_ctx *ctx, struct response *res);
+
+/*
  * handler_wait_poll - the tracker's poll function: GET the status of the
  * approval handle uuid with handle up from the configured provider. arg is
  * the const struct config * (NULL means the Authy API). See tracker_poll_fn.

@@ -510,6 +510,8 @@ attempt(struct upstream *up, const struct upstream_call *call, struct upstream_r
 		return STATUS_INTERNAL;
 	}
 	cc = curl_easy_perform(up->easy);
+	/* The path may carry a one-time code (Authy's token verification). */
+	explicit_bzero(url, sizeof(url));
 	x->cc = cc;
 	curl_easy_getinfo(up->easy, CURLINFO_RESPONSE_CODE, &out->http_status);
 	curl_easy_getinfo(up->easy, CURLINFO_NUM_CONNECTS, &x->connects);
@@ -549,6 +551,15 @@ call_valid(const struct upstream_call *call)
 	return strcmp(call->method, "GET") == 0 || strcmp(call->method, "POST") == 0;
 }
 
+/* The path for logs: the masked one when the caller gave it. */
+static const char *
+logged_path(const struct upstream_call *call)
+{
+	if (call == NULL || call->path == NULL)
+		return "-";
+	return call->log_path != NULL ? call->log_path : call->path;
+}
+
 enum status
 upstream_request(struct upstream *up, const struct upstream_call *call,
                  struct upstream_response *out)
@@ -574,13 +585,13 @@ upstream_request(struct upstream *up, const struct upstream_call *call,
 		if (!may_retry(call, out, &x, rc))
 			break;
 		log_debug("upstream %s %s: reused connection closed (%s), retrying", call->method,
-		          call->path, out->err);
+		          logged_path(call), out->err);
 	}
 out:
 	buf_free(&x.body);
 	out->elapsed_ms = (long)(util_now_ms() - start);
 	log_debug("upstream method=%s path=%s status=%ld ms=%ld result=%s",
-	          call && call->method ? call->method : "-", call && call->path ? call->path : "-",
-	          out->http_status, out->elapsed_ms, status_str(rc));
+	          call && call->method ? call->method : "-", logged_path(call), out->http_status,
+	          out->elapsed_ms, status_str(rc));
 	return rc;
 }

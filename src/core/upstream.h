@@ -34,6 +34,8 @@ struct upstream_call {
 	/* absolute monotonic ms; the call's timeout is min(deadline - now, request_timeout);
 	 * 0 (or less) means no deadline: request_timeout alone */
 	long long deadline_ms;
+	/* path as written to logs, with one-time codes masked; NULL logs path */
+	const char *log_path;
 };
 
 struct upstream_response {

@@ -75,6 +75,8 @@ struct req_ctx {
 	struct tracker *tracker; /* the process-wide approval tracker */
 	/* new pushes per authyId (max_pushes_per_user) */
 	struct ratelimit *push_limit;
+	/* one-time codes not accepted per authyId (max_code_attempts) */
+	struct ratelimit *code_limit;
 	char id[64];             /* request id for logs */
 	char route[32];          /* route name for the access line */
 	char err[256];           /* detail of the last failure (logged, never sent) */

@@ -97,6 +97,7 @@ handle(struct workers *w, struct fcgi_conn *c, bool overloaded)
 	enum status rc;
 
 	ctx.push_limit = w->opts.push_limit;
+	ctx.code_limit = w->opts.code_limit;
 	ctx.start_ms = util_now_ms();
 	ctx.deadline_ms = ctx.start_ms + cfg->wait_budget_ms;
 	ctx.req = &req;

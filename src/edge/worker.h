@@ -20,6 +20,7 @@ struct worker_opts {
 	struct executor *exec;
 	struct tracker *tracker;
 	struct ratelimit *push_limit;
+	struct ratelimit *code_limit;
 	long stack_size; /* bytes per thread stack */
 };
 

@@ -43,6 +43,7 @@ authy_call_reset(struct authy_call *call)
 	call->retry_after_s = 0;
 	call->elapsed_ms = 0;
 	call->err[0] = '\0';
+	call->log_path = NULL;
 }
 
 static bool
@@ -305,8 +306,11 @@ enum status
 authy_call_perform(struct authy_call *call, const char *method, const char *path, const char *form,
                    struct upstream_response *res)
 {
-	struct upstream_call uc = {
-	    .method = method, .path = path, .form = form, .deadline_ms = call->deadline_ms};
+	struct upstream_call uc = {.method = method,
+	                           .path = path,
+	                           .log_path = call->log_path,
+	                           .form = form,
+	                           .deadline_ms = call->deadline_ms};
 	enum status rc;
 
 	memset(res, 0, sizeof(*res));
@@ -328,7 +332,9 @@ authy_call_logged(struct authy_call *call, const char *api, const char *method, 
                   enum status rc)
 {
 	if (!status_is_answer(rc))
-		log_debug("%s %s %s: %s (%s)", api, method, path, status_str(rc), call->err);
+		log_debug("%s %s %s: %s (%s)", api, method,
+		          call->log_path != NULL ? call->log_path : path, status_str(rc),
+		          call->err);
 	return rc;
 }
 
@@ -419,6 +425,87 @@ authy_approval_status(struct authy_call *call, const char *uuid)
 		rc = authy_approval_status_reply(call, res.http_status, res.body, res.body_len);
 		rc = authy_call_logged(call, "authy", "GET", path, rc);
 	}
+	upstream_response_free(&res);
+	return rc;
+}
+
+enum status
+authy_token_paths(const char *authy_id, const char *token, char *path, char *masked)
+{
+	size_t n = token != NULL ? strnlen(token, AUTHY_TOKEN_MAX + 1) : 0;
+
+	path[0] = masked[0] = '\0';
+	/* Both go into the URL path: digits only, so nothing can be injected. */
+	if (!util_is_digits(authy_id, AUTHY_ID_MAX) || n < AUTHY_TOKEN_MIN ||
+	    !util_is_digits(token, AUTHY_TOKEN_MAX))
+		return STATUS_BAD_REQUEST;
+	snprintf(path, AUTHY_TOKEN_PATH_MAX, AUTHY_PATH_VERIFY_TOKEN_FMT, token, authy_id);
+	snprintf(masked, AUTHY_TOKEN_PATH_MAX, AUTHY_PATH_VERIFY_TOKEN_FMT, AUTHY_TOKEN_MASK,
+	         authy_id);
+	return STATUS_OK;
+}
+
+/* Does a 401 reply say that the code was wrong (rather than the API key)? */
+static bool
+token_rejected(const struct authy_call *call, const char *body, size_t len)
+{
+	struct json *j = NULL;
+	const char *t = NULL;
+	bool rejected;
+
+	if (code_is(call->error_code, AUTHY_E_TOKEN_INVALID))
+		return true;
+	if (code_is(call->error_code, "60001") || json_parse(body, len, &j) != STATUS_OK)
+		return false;
+	rejected = json_get_string(j, "token", &t) == STATUS_OK && strcmp(t, "is invalid") == 0;
+	json_free(j);
+	return rejected;
+}
+
+enum status
+authy_token_verify_reply(struct authy_call *call, long http_status, const char *body, size_t len)
+{
+	struct json *j = NULL;
+	const char *t = NULL;
+	enum status rc;
+
+	rc = interpret(call, http_status, body, len, &j);
+	if (rc != STATUS_OK) {
+		if (http_status == 401 && token_rejected(call, body, len))
+			rc = STATUS_TOKEN_WRONG;
+		return rc;
+	}
+	/* Approve only on the documented answer, never on a bare 200. */
+	if (json_get_string(j, "token", &t) != STATUS_OK || strcmp(t, "is valid") != 0) {
+		authy_call_seterr(call, "200 reply without \"token\":\"is valid\"");
+		rc = STATUS_UPSTREAM_PROTOCOL;
+	}
+	json_free(j);
+	return rc;
+}
+
+enum status
+authy_token_verify(struct authy_call *call, const char *authy_id, const char *token)
+{
+	char path[AUTHY_TOKEN_PATH_MAX], masked[AUTHY_TOKEN_PATH_MAX];
+	struct upstream_response res;
+	enum status rc;
+
+	authy_call_reset(call);
+	memset(&res, 0, sizeof(res));
+	rc = authy_token_paths(authy_id, token, path, masked);
+	if (rc != STATUS_OK) {
+		authy_call_seterr(call, "invalid authy id or code");
+		return rc;
+	}
+	call->log_path = masked;
+	rc = authy_call_perform(call, "GET", path, NULL, &res);
+	if (rc == STATUS_OK) {
+		rc = authy_token_verify_reply(call, res.http_status, res.body, res.body_len);
+		rc = authy_call_logged(call, "authy", "GET", masked, rc);
+	}
+	call->log_path = NULL; /* masked is about to go out of scope */
+	explicit_bzero(path, sizeof(path));
 	upstream_response_free(&res);
 	return rc;
 }

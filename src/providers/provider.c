@@ -164,6 +164,43 @@ provider_approval_status(const struct config *cfg, struct authy_call *call, cons
 	return verify_challenge_status(call, cfg->verify_service_sid, identity, sid);
 }
 
+static enum status
+verify_token_verify(const struct config *cfg, struct authy_call *call, const char *authy_id,
+                    const char *token)
+{
+	char factor[VERIFY_SID_LEN + 1];
+	long first_ms;
+	enum status rc;
+
+	if (!verify_identity_valid(authy_id)) {
+		snprintf(call->err, sizeof(call->err), "authyId is not a Verify identity");
+		return STATUS_USER_NOT_FOUND;
+	}
+	/* A TOTP factor's codes have at most 8 digits: a longer one cannot be right. */
+	if (strlen(token) > VERIFY_TOTP_CODE_MAX) {
+		snprintf(call->err, sizeof(call->err), "code longer than a Verify TOTP code");
+		return STATUS_TOKEN_WRONG;
+	}
+	rc = verify_totp_factor_find(call, cfg->verify_service_sid, authy_id, factor,
+	                             sizeof(factor));
+	if (rc != STATUS_OK)
+		return rc;
+	/* Two calls on one connection: account the time of both. */
+	first_ms = call->elapsed_ms;
+	rc = verify_totp_check(call, cfg->verify_service_sid, authy_id, factor, token);
+	call->elapsed_ms += first_ms;
+	return rc;
+}
+
+enum status
+provider_token_verify(const struct config *cfg, struct authy_call *call, const char *authy_id,
+                      const char *token)
+{
+	if (config_is_verify(cfg))
+		return verify_token_verify(cfg, call, authy_id, token);
+	return authy_token_verify(call, authy_id, token);
+}
+
 void
 provider_upstream_opts(const struct config *cfg, struct upstream_opts *opts)
 {

@@ -82,6 +82,19 @@ enum status provider_approval_status(const struct config *cfg, struct authy_call
                                      const char *handle);
 
 /*
+ * provider_token_verify - check a one-time code (6..10 digits) from the app
+ * of authy_id. Authy: token verification, always forced. Verify: the
+ * entity's verified TOTP factor (none: STATUS_NO_TOTP_FACTOR), then a TOTP
+ * challenge with the code as AuthPayload; a code Verify cannot hold (over
+ * VERIFY_TOTP_CODE_MAX digits) is STATUS_TOKEN_WRONG without a call, an
+ * authyId that is no Verify identity STATUS_USER_NOT_FOUND. Returns
+ * STATUS_OK (right code), STATUS_TOKEN_WRONG, or the errors of the calls.
+ * The code is never logged. Thread-safe for distinct calls.
+ */
+enum status provider_token_verify(const struct config *cfg, struct authy_call *call,
+                                  const char *authy_id, const char *token);
+
+/*
  * provider_upstream_opts - the upstream_opts of the configured API. Strings
  * are borrowed from cfg.
  */

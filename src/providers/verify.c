@@ -381,9 +381,10 @@ verify_entity_reply(struct authy_call *call, long http_status, const char *body,
 	return rc;
 }
 
-/* Is element i of "factors" a verified push factor? Its SID and creation date then. */
+/* Is element i of "factors" a verified factor of this type? Its SID and creation date then. */
 static bool
-verified_push(const struct json *j, size_t i, const char **sid, const char **created)
+verified_factor(const struct json *j, size_t i, const char *want, const char **sid,
+                const char **created)
 {
 	const char *type = NULL, *status = NULL;
 
@@ -393,13 +394,14 @@ verified_push(const struct json *j, size_t i, const char **sid, const char **cre
 		return false;
 	if (json_get_elem_string(j, "factors", i, "date_created", created) != STATUS_OK)
 		*created = "";
-	return strcmp(type, "push") == 0 && strcmp(status, "verified") == 0 &&
+	return strcmp(type, want) == 0 && strcmp(status, "verified") == 0 &&
 	       verify_sid_valid(*sid, "YF");
 }
 
-enum status
-verify_factors_reply(struct authy_call *call, long http_status, const char *body, size_t len,
-                     char *factor_sid, size_t sidlen)
+/* The newest verified factor of type want, or none_rc. */
+static enum status
+factors_pick(struct authy_call *call, long http_status, const char *body, size_t len,
+             const char *want, enum status none_rc, char *factor_sid, size_t sidlen)
 {
 	const char *best = NULL, *best_date = "", *sid = NULL, *created = NULL;
 	struct json *j = NULL;
@@ -418,20 +420,37 @@ verify_factors_reply(struct authy_call *call, long http_status, const char *body
 	}
 	/* A user who reinstalled the app has several: the newest is on the phone in use. */
 	for (size_t i = 0; i < n && i < VERIFY_MAX_FACTORS; i++) {
-		if (verified_push(j, i, &sid, &created) && strcmp(created, best_date) >= 0) {
+		if (verified_factor(j, i, want, &sid, &created) &&
+		    strcmp(created, best_date) >= 0) {
 			best = sid;
 			best_date = created;
 		}
 	}
 	if (best == NULL || strlen(best) >= sidlen) {
-		authy_call_seterr(call, "no verified push factor among %zu", n);
-		rc = STATUS_NO_FACTOR;
+		authy_call_seterr(call, "no verified %s factor among %zu", want, n);
+		rc = none_rc;
 		goto out;
 	}
 	util_strlcpy(factor_sid, best, sidlen);
 out:
 	json_free(j);
 	return rc;
+}
+
+enum status
+verify_factors_reply(struct authy_call *call, long http_status, const char *body, size_t len,
+                     char *factor_sid, size_t sidlen)
+{
+	return factors_pick(call, http_status, body, len, "push", STATUS_NO_FACTOR, factor_sid,
+	                    sidlen);
+}
+
+enum status
+verify_totp_factors_reply(struct authy_call *call, long http_status, const char *body, size_t len,
+                          char *factor_sid, size_t sidlen)
+{
+	return factors_pick(call, http_status, body, len, "totp", STATUS_NO_TOTP_FACTOR, factor_sid,
+	                    sidlen);
 }
 
 enum status
@@ -616,6 +635,111 @@ verify_challenge_status(struct authy_call *call, const char *service_sid, const 
 		    call, "verify", "GET", path,
 		    verify_challenge_status_reply(call, res.http_status, res.body, res.body_len));
 	upstream_response_free(&res);
+	return rc;
+}
+
+enum status
+verify_totp_form(const char *factor_sid, const char *code, struct buf *out)
+{
+	size_t n = code != NULL ? strnlen(code, VERIFY_TOTP_CODE_MAX + 1) : 0;
+	enum status rc;
+
+	if (!verify_sid_valid(factor_sid, "YF") || n < VERIFY_TOTP_CODE_MIN ||
+	    !util_is_digits(code, VERIFY_TOTP_CODE_MAX))
+		return STATUS_BAD_REQUEST;
+	rc = add_param(out, VERIFY_F_FACTOR_SID, factor_sid, VERIFY_SID_LEN);
+	/* Digits only: nothing to cut, and no copy of the code is made. */
+	if (rc == STATUS_OK)
+		rc = form_add(out, VERIFY_F_AUTH_PAYLOAD, NULL, code);
+	return rc;
+}
+
+enum status
+verify_totp_check_reply(struct authy_call *call, long http_status, const char *body, size_t len)
+{
+	struct json *j = NULL;
+	const char *s = NULL;
+	enum status rc;
+
+	rc = interpret(call, http_status, body, len, VERIFY_OP_CHALLENGE_CREATE, &j);
+	/* 60318: the TOTP factor is not verified (any more). */
+	if (rc == STATUS_NO_FACTOR)
+		rc = STATUS_NO_TOTP_FACTOR;
+	if (rc != STATUS_OK)
+		goto out;
+	if (j == NULL || json_get_string(j, "status", &s) != STATUS_OK)
+		s = NULL;
+	/* A TOTP challenge is decided at creation: approved, or the code was wrong. */
+	if (s != NULL && strcmp(s, "approved") == 0) {
+		rc = STATUS_OK;
+	} else if (s != NULL && (strcmp(s, "pending") == 0 || strcmp(s, "denied") == 0 ||
+	                         strcmp(s, "expired") == 0)) {
+		rc = STATUS_TOKEN_WRONG;
+	} else {
+		authy_call_seterr(call, "TOTP challenge without a known status");
+		rc = STATUS_UPSTREAM_PROTOCOL;
+	}
+out:
+	json_free(j);
+	return rc;
+}
+
+enum status
+verify_totp_factor_find(struct authy_call *call, const char *service_sid, const char *identity,
+                        char *factor_sid, size_t sidlen)
+{
+	char path[PATH_MAX_LEN];
+	struct upstream_response res;
+	enum status rc;
+
+	authy_call_reset(call);
+	memset(&res, 0, sizeof(res));
+	if (sidlen > 0)
+		factor_sid[0] = '\0';
+	if (!path_ids_ok(call, service_sid, identity))
+		return STATUS_BAD_REQUEST;
+	snprintf(path, sizeof(path), VERIFY_PATH_FACTORS_FMT, service_sid, identity);
+	rc = authy_call_perform(call, "GET", path, NULL, &res);
+	if (rc == STATUS_OK)
+		rc = authy_call_logged(call, "verify", "GET", path,
+		                       verify_totp_factors_reply(call, res.http_status, res.body,
+		                                                 res.body_len, factor_sid, sidlen));
+	upstream_response_free(&res);
+	return rc;
+}
+
+enum status
+verify_totp_check(struct authy_call *call, const char *service_sid, const char *identity,
+                  const char *factor_sid, const char *code)
+{
+	char path[PATH_MAX_LEN];
+	struct upstream_response res;
+	struct buf form;
+	enum status rc = STATUS_BAD_REQUEST;
+
+	authy_call_reset(call);
+	memset(&res, 0, sizeof(res));
+	buf_init(&form, FORM_MAX);
+	if (!path_ids_ok(call, service_sid, identity))
+		goto out;
+	rc = verify_totp_form(factor_sid, code, &form);
+	if (rc != STATUS_OK) {
+		authy_call_seterr(call, "invalid TOTP challenge fields (%s)", status_str(rc));
+		rc = rc == STATUS_NOMEM ? rc : STATUS_BAD_REQUEST;
+		goto out;
+	}
+	snprintf(path, sizeof(path), VERIFY_PATH_CHALLENGES_FMT, service_sid, identity);
+	/* The code travels in the form body, which is never logged. */
+	rc = authy_call_perform(call, "POST", path, buf_cstr(&form), &res);
+	if (rc == STATUS_OK)
+		rc = authy_call_logged(
+		    call, "verify", "POST", path,
+		    verify_totp_check_reply(call, res.http_status, res.body, res.body_len));
+out:
+	upstream_response_free(&res);
+	if (form.data != NULL)
+		explicit_bzero(form.data, form.len);
+	buf_free(&form);
 	return rc;
 }
 

@@ -63,7 +63,10 @@ authy_handle(void)
 static char *
 ctl_call(const char *method, const char *path, const char *json_body)
 {
-	struct upstream_call c = {method, path, json_body, util_now_ms() + CTL_TIMEOUT_MS};
+	struct upstream_call c = {.method = method,
+	                          .path = path,
+	                          .form = json_body,
+	                          .deadline_ms = util_now_ms() + CTL_TIMEOUT_MS};
 	struct upstream_response r;
 	char *body = NULL;
 
@@ -280,6 +283,68 @@ test_wrong_api_key(void)
 	upstream_free(up);
 }
 
+/* The code the mock's Authy app shows for id now, into code; 0 on success. */
+static int
+app_code(const char *id, char *code, size_t len)
+{
+	char path[96], *b;
+	struct json *j = NULL;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "/_mock/users/%s/token", id);
+	b = ctl_call("GET", path, NULL);
+	if (b != NULL && json_parse(b, strlen(b), &j) == STATUS_OK &&
+	    json_get_scalar(j, "token", code, len) == STATUS_OK)
+		rc = 0;
+	json_free(j);
+	free(b);
+	return rc;
+}
+
+/* Another code of the same length. */
+static void
+wrong_code(const char *code, char *out, size_t len)
+{
+	snprintf(out, len, "%s", code);
+	out[0] = out[0] == '9' ? '0' : (char)(out[0] + 1);
+}
+
+static void
+test_token_verify(void)
+{
+	struct upstream *up = authy_handle();
+	char id[AUTHY_ID_MAX + 1], code[16] = "", wrong[16], path[96];
+	struct authy_call call;
+
+	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call), STATUS_OK);
+	CHECK(app_code(id, code, sizeof(code)) == 0 && strlen(code) == 7);
+	wrong_code(code, wrong, sizeof(wrong));
+	/* No app registered yet: only force=true makes Authy check the code at all. */
+	call = new_call(up, 5000);
+	CHECK_INT(authy_token_verify(&call, id, wrong), STATUS_TOKEN_WRONG);
+	CHECK_INT(call.http_status, 401);
+	CHECK_STR(call.error_code, "60020");
+	call = new_call(up, 5000);
+	CHECK_INT(authy_token_verify(&call, id, code), STATUS_OK);
+	snprintf(path, sizeof(path), "/_mock/users/%s/app", id);
+	CHECK(ctl_ok("POST", path, NULL));
+	call = new_call(up, 5000);
+	CHECK_INT(authy_token_verify(&call, id, wrong), STATUS_TOKEN_WRONG);
+	call = new_call(up, 5000);
+	CHECK_INT(authy_token_verify(&call, "987654321", code), STATUS_USER_NOT_FOUND);
+	call = new_call(up, 5000);
+	CHECK_INT(authy_token_verify(&call, id, "12ab567"), STATUS_BAD_REQUEST);
+	CHECK_INT(call.http_status, 0);
+	CHECK(strstr(call.err, code) == NULL && strstr(call.err, wrong) == NULL);
+	upstream_free(up);
+	/* A 401 for the API key is not a wrong code. */
+	up = handle(mock_url, mock_ca, "wrong-key-0123", 10000);
+	call = new_call(up, 5000);
+	CHECK_INT(authy_token_verify(&call, id, code), STATUS_UPSTREAM_AUTH);
+	CHECK_STR(call.error_code, "60001");
+	upstream_free(up);
+}
+
 static void
 test_approval_approved(void)
 {
@@ -480,7 +545,8 @@ static void
 test_oversize(void)
 {
 	struct upstream *up = authy_handle();
-	struct upstream_call c = {"GET", "/onetouch/json/approval_requests/" NEVER_UUID, NULL, 0};
+	struct upstream_call c = {.method = "GET",
+	                          .path = "/onetouch/json/approval_requests/" NEVER_UUID};
 	struct upstream_response r;
 	struct authy_call call;
 
@@ -684,6 +750,7 @@ main(void)
 	RUN(test_deadline_passed);
 	RUN(test_connect_failures);
 	RUN(test_oversize);
+	RUN(test_token_verify);
 	RUN(test_keepalive);
 	RUN(test_retry_reused_get);
 	RUN(test_concurrent_handles);

@@ -33,6 +33,7 @@ BUDGET_MS = 10000
 POLL_MS = 200
 REGISTER = "/api/identity/register"
 WAIT = "/api/identity/waitforauthyapproval"
+VERIFY_TOKEN = "/api/identity/verifytoken"
 IS_ROOT = os.geteuid() == 0
 WEB_USER = "www-data"
 
@@ -497,6 +498,11 @@ class Run:
                 repr(r))
         t.check(r.headers.get("content-type", "").startswith("application/json"),
                 "200 reply is application/json", repr(r.headers))
+        code = self.mock.call("GET", f"/_mock/users/{aid}/token")["token"]
+        stack.ONE_TIME_CODES.add(code)
+        r = self.post(VERIFY_TOKEN, {"authyId": aid, "token": code, "correlationId": "cid-code"})
+        t.check(r.status == 200 and r.json == {"authyApproved": True},
+                "verifytoken passed on by the web server -> 200 authyApproved", repr(r))
         rid = r.headers.get("x-request-id", "")
         if self.kind == "nginx":
             t.check(re.fullmatch(r"[0-9a-f]{32}", rid) and f"rid={rid} " in
