@@ -486,23 +486,30 @@ take_json(struct json *j, enum status rc, char **text, size_t *len)
 	return rc;
 }
 
-enum status
-b2c_reply_authy_id(struct response *res, const char *authy_id)
+/* 200 with one string claim: {"<name>":"<value>"}. */
+static enum status
+reply_string_claim(struct response *res, const char *name, const char *value)
 {
 	struct json *j;
 	char *text = NULL;
 	size_t len = 0;
 	enum status rc;
 
-	if (authy_id == NULL)
+	if (value == NULL)
 		return STATUS_INTERNAL;
 	j = json_new_object();
-	rc = j ? json_add_string(j, B2C_OUT_AUTHY_ID, authy_id) : STATUS_NOMEM;
+	rc = j ? json_add_string(j, name, value) : STATUS_NOMEM;
 	rc = take_json(j, rc, &text, &len);
 	if (rc == STATUS_OK)
 		rc = reply_200(res, text, len);
 	free(text);
 	return rc;
+}
+
+enum status
+b2c_reply_authy_id(struct response *res, const char *authy_id)
+{
+	return reply_string_claim(res, B2C_OUT_AUTHY_ID, authy_id);
 }
 
 enum status
@@ -516,20 +523,7 @@ b2c_reply_approved(struct response *res)
 enum status
 b2c_reply_factor_status(struct response *res, const char *status)
 {
-	struct json *j;
-	char *text = NULL;
-	size_t len = 0;
-	enum status rc;
-
-	if (status == NULL)
-		return STATUS_INTERNAL;
-	j = json_new_object();
-	rc = j ? json_add_string(j, B2C_OUT_FACTOR_STATUS, status) : STATUS_NOMEM;
-	rc = take_json(j, rc, &text, &len);
-	if (rc == STATUS_OK)
-		rc = reply_200(res, text, len);
-	free(text);
-	return rc;
+	return reply_string_claim(res, B2C_OUT_FACTOR_STATUS, status);
 }
 
 static enum status
