@@ -30,6 +30,8 @@
 #define NOFILE_MARGIN 64 /* log, config, loop, signalfd, eventfd, listener... */
 /* Users tracked by the push limiter: as many as the tracker holds approvals. */
 #define PUSH_LIMIT_KEYS TRACKER_MAX_ENTRIES
+/* authyIds whose code attempts are remembered at once (about 10 MB at the default limit). */
+#define CODE_LIMIT_KEYS 100000
 
 extern char **environ;
 
@@ -49,7 +51,7 @@ usage(FILE *out)
 	    "FastCGI responder for Azure AD B2C: push-approval MFA through the Authy API\n"
 	    "or Twilio Verify v2 Push (provider = authy | verify).\n"
 	    "POST /api/identity/register, POST /api/identity/waitforauthyapproval,\n"
-	    "GET /healthz, GET /metrics.\n"
+	    "POST /api/identity/verifytoken, GET /healthz, GET /metrics.\n"
 	    "\n"
 	    "  -c, --config FILE   read key = value settings from FILE (mode 0600/0640)\n"
 	    "  -t, --check-config  validate the configuration, print it (secrets masked), exit\n"
@@ -199,6 +201,7 @@ struct runtime {
 	struct handler_poller poller;
 	struct tracker *tracker;
 	struct ratelimit *push_limit;
+	struct ratelimit *code_limit;
 	struct edge *edge;
 	struct loop_watch *sigw;
 	int sigfd;
@@ -277,11 +280,15 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	if (ratelimit_new(PUSH_LIMIT_KEYS, cfg->max_pushes_per_user, cfg->push_window_s,
 	                  &rt->push_limit) != STATUS_OK)
 		fatalx("cannot create the push limiter");
+	if (ratelimit_new(CODE_LIMIT_KEYS, cfg->max_code_attempts, cfg->code_window_s,
+	                  &rt->code_limit) != STATUS_OK)
+		fatalx("cannot create the one-time code limiter");
 	eo.provider = &rt->provider;
 	eo.loop = rt->loop;
 	eo.up = rt->up;
 	eo.tracker = rt->tracker;
 	eo.push_limit = rt->push_limit;
+	eo.code_limit = rt->code_limit;
 	if (edge_start(&eo, &rt->edge) != STATUS_OK)
 		fatalx("cannot start accepting connections");
 }
@@ -292,6 +299,7 @@ stop(struct runtime *rt)
 	edge_free(rt->edge);
 	tracker_free(rt->tracker);
 	ratelimit_free(rt->push_limit);
+	ratelimit_free(rt->code_limit);
 	upstream_free(rt->up);
 	loop_watch_del(rt->loop, rt->sigw);
 	close(rt->sigfd);

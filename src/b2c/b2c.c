@@ -66,6 +66,11 @@ static const struct err_map err_table[] = {
     [STATUS_ASYNC] = {500, B2C_MSG_INTERNAL, 0},
     [STATUS_NO_CORRELATION] = {409, B2C_MSG_CORRELATION_MISSING, 0},
     [STATUS_PUSH_LIMITED] = {409, B2C_MSG_PUSH_LIMITED, 0},
+    [STATUS_TOKEN_MISSING] = {409, B2C_MSG_TOKEN_MISSING, 0},
+    [STATUS_TOKEN_INVALID] = {409, B2C_MSG_TOKEN_INVALID, 0},
+    [STATUS_TOKEN_WRONG] = {409, B2C_MSG_TOKEN_WRONG, 0},
+    [STATUS_TOKEN_LIMITED] = {409, B2C_MSG_TOKEN_LIMITED, 0},
+    [STATUS_NO_TOTP_FACTOR] = {409, B2C_MSG_NO_TOTP_FACTOR, 0},
 };
 
 _Static_assert(sizeof(err_table) / sizeof(err_table[0]) == STATUS__COUNT,
@@ -262,6 +267,10 @@ b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c)
 	mark(rc, STATUS_NO_CORRELATION, &c->correlation_rc, c->correlation_id);
 	rc = read_ip_address(j, c->ip_address, sizeof(c->ip_address));
 	mark(rc, STATUS_BAD_REQUEST, &c->ip_rc, c->ip_address);
+	rc = read_claim(j, B2C_CLAIM_TOKEN, false, c->token, sizeof(c->token));
+	if (rc == STATUS_OK && c->token[0] != '\0' && !b2c_token_valid(c->token))
+		rc = STATUS_BAD_REQUEST;
+	mark(rc, STATUS_TOKEN_INVALID, &c->token_rc, c->token);
 	rc = STATUS_OK;
 out:
 	json_free(j);
@@ -413,6 +422,38 @@ b2c_validate_wait(const struct b2c_claims *c)
 	return STATUS_OK;
 }
 
+bool
+b2c_token_valid(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return false;
+	n = strnlen(s, B2C_TOKEN_MAX + 1);
+	return n >= B2C_TOKEN_MIN && util_is_digits(s, B2C_TOKEN_MAX);
+}
+
+enum status
+b2c_validate_token(const struct b2c_claims *c)
+{
+	enum status rc = b2c_validate_wait(c);
+
+	if (rc != STATUS_OK)
+		return rc;
+	if (c->token_rc != STATUS_OK)
+		return STATUS_TOKEN_INVALID;
+	if (c->token[0] == '\0')
+		return STATUS_TOKEN_MISSING;
+	return b2c_token_valid(c->token) ? STATUS_OK : STATUS_TOKEN_INVALID;
+}
+
+void
+b2c_claims_wipe(struct b2c_claims *c)
+{
+	if (c != NULL)
+		explicit_bzero(c->token, sizeof(c->token));
+}
+
 /*
  * ---- replies ----
  * B2C reads output claims by top-level key and needs 200 with a JSON object;
@@ -447,23 +488,30 @@ take_json(struct json *j, enum status rc, char **text, size_t *len)
 	return rc;
 }
 
-enum status
-b2c_reply_authy_id(struct response *res, const char *authy_id)
+/* 200 with one string claim: {"<name>":"<value>"}. */
+static enum status
+reply_string_claim(struct response *res, const char *name, const char *value)
 {
 	struct json *j;
 	char *text = NULL;
 	size_t len = 0;
 	enum status rc;
 
-	if (authy_id == NULL)
+	if (value == NULL)
 		return STATUS_INTERNAL;
 	j = json_new_object();
-	rc = j ? json_add_string(j, B2C_OUT_AUTHY_ID, authy_id) : STATUS_NOMEM;
+	rc = j ? json_add_string(j, name, value) : STATUS_NOMEM;
 	rc = take_json(j, rc, &text, &len);
 	if (rc == STATUS_OK)
 		rc = reply_200(res, text, len);
 	free(text);
 	return rc;
+}
+
+enum status
+b2c_reply_authy_id(struct response *res, const char *authy_id)
+{
+	return reply_string_claim(res, B2C_OUT_AUTHY_ID, authy_id);
 }
 
 enum status
@@ -477,20 +525,7 @@ b2c_reply_approved(struct response *res)
 enum status
 b2c_reply_factor_status(struct response *res, const char *status)
 {
-	struct json *j;
-	char *text = NULL;
-	size_t len = 0;
-	enum status rc;
-
-	if (status == NULL)
-		return STATUS_INTERNAL;
-	j = json_new_object();
-	rc = j ? json_add_string(j, B2C_OUT_FACTOR_STATUS, status) : STATUS_NOMEM;
-	rc = take_json(j, rc, &text, &len);
-	if (rc == STATUS_OK)
-		rc = reply_200(res, text, len);
-	free(text);
-	return rc;
+	return reply_string_claim(res, B2C_OUT_FACTOR_STATUS, status);
 }
 
 static enum status

@@ -72,12 +72,21 @@
 #define B2C_MSG_CORRELATION_MISSING                                                                \
 	"This sign-in could not be linked to its session. Please contact support."
 #define B2C_MSG_PUSH_LIMITED "Too many sign-in requests. Please wait a few minutes and try again."
+#define B2C_MSG_TOKEN_MISSING "Enter the code shown in the Authy app."
+#define B2C_MSG_TOKEN_INVALID "The code is 6 to 10 digits. Enter it as shown in the Authy app."
+#define B2C_MSG_TOKEN_WRONG "The code is not valid. Please try again."
+#define B2C_MSG_TOKEN_LIMITED                                                                      \
+	"Too many codes were not valid. Please wait a few minutes or approve the push instead."
+#define B2C_MSG_NO_TOTP_FACTOR                                                                     \
+	"Codes from an app are not set up for your account. Please approve the push instead."
 
 #define B2C_EMAIL_MAX 254
 #define B2C_NAME_MAX 256
 #define B2C_AUTHY_ID_MAX 20       /* digits */
 #define B2C_CORRELATION_ID_MAX 64 /* B2C sends a GUID (36 characters) */
 #define B2C_IP_MAX 45             /* INET6_ADDRSTRLEN - 1 */
+#define B2C_TOKEN_MIN 6           /* digits of a one-time code (the Authy app shows 7) */
+#define B2C_TOKEN_MAX 10
 
 /*
  * The input claims of one call. Empty string = claim absent (or null), or
@@ -104,6 +113,10 @@ struct b2c_claims {
 	 * for a bad sign-in name; without a valid email the identity is missing.
 	 */
 	enum status name_rc;
+	/* the one-time code (verifytoken): wipe with b2c_claims_wipe, never log */
+	char token[B2C_TOKEN_MAX + 1];
+	/* STATUS_TOKEN_INVALID when token is not a string of B2C_TOKEN_MIN..MAX digits */
+	enum status token_rc;
 };
 
 /*
@@ -115,12 +128,14 @@ struct b2c_claims {
  * and the matching *_rc records the invalid status for the validators
  * (email_rc STATUS_EMAIL_INVALID when not b2c_email_valid, name_rc, phone_rc
  * STATUS_PHONE_INVALID for phoneNumber or countryCode, authy_id_rc
- * STATUS_AUTHYID_INVALID when not 1..B2C_AUTHY_ID_MAX digits). Integers are
- * accepted for authyId, appCode, phoneNumber and countryCode. authyId wins
- * over appCode when it is present (even when invalid). correlationId must
- * pass b2c_correlation_id_valid (else correlation_rc); ipAddress must be an
- * IPv4 or IPv6 literal (inet_pton) and is kept in inet_ntop's canonical form
- * (else dropped, ip_rc). Thread-safe.
+ * STATUS_AUTHYID_INVALID when not 1..B2C_AUTHY_ID_MAX digits, token_rc
+ * STATUS_TOKEN_INVALID when token is not a string of B2C_TOKEN_MIN..MAX
+ * digits). Integers are accepted for authyId, appCode, phoneNumber and
+ * countryCode, never for token (a number loses a code's leading zeros).
+ * authyId wins over appCode when it is present (even when invalid).
+ * correlationId must pass b2c_correlation_id_valid (else correlation_rc);
+ * ipAddress must be an IPv4 or IPv6 literal (inet_pton) and is kept in
+ * inet_ntop's canonical form (else dropped, ip_rc). Thread-safe.
  */
 enum status b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c);
 
@@ -167,6 +182,22 @@ enum status b2c_validate_binding(const struct b2c_claims *c, bool require);
  * STATUS_AUTHYID_INVALID.
  */
 enum status b2c_validate_wait(const struct b2c_claims *c);
+
+/*
+ * b2c_validate_token - check the claims of a verifytoken call: authyId as
+ * b2c_validate_wait, then the code: STATUS_OK, STATUS_AUTHYID_MISSING,
+ * STATUS_AUTHYID_INVALID, STATUS_TOKEN_MISSING or STATUS_TOKEN_INVALID.
+ */
+enum status b2c_validate_token(const struct b2c_claims *c);
+
+/*
+ * b2c_token_valid - true for B2C_TOKEN_MIN..B2C_TOKEN_MAX ASCII digits and
+ * nothing else. NULL is false. Pure.
+ */
+bool b2c_token_valid(const char *s);
+
+/* b2c_claims_wipe - erase the one-time code held in c (explicit_bzero). */
+void b2c_claims_wipe(struct b2c_claims *c);
 
 /*
  * b2c_reply_authy_id - 200 {"authyId":"<id>"} into res, content type

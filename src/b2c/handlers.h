@@ -39,6 +39,14 @@ struct handler_poller {
 };
 
 /*
+ * handler_verify_token.c: POST /api/identity/verifytoken -> {"authyApproved":
+ * true} when the one-time code from the app is right; codes not accepted are
+ * limited per authyId (max_code_attempts per code_window_s). Asynchronous once
+ * the claims are valid.
+ */
+enum status handler_verify_token(struct req_ctx *ctx, struct response *res);
+
+/*
  * handler_wait_poll / handler_wait_poll_cancel - the tracker's poll
  * functions (tracker_poll_fn, tracker_poll_cancel_fn): the provider's
  * approval_status operation on the pool; arg is a struct handler_poller.

@@ -524,6 +524,7 @@ xfer_new(struct upstream *up, const struct upstream_call *call, struct upstream_
 	struct upstream_xfer *x = calloc(1, sizeof(*x));
 	char url[URL_MAX];
 	long timeout_ms;
+	int bad;
 
 	*out = NULL;
 	if (x == NULL)
@@ -544,7 +545,10 @@ xfer_new(struct upstream *up, const struct upstream_call *call, struct upstream_
 		return STATUS_NOMEM;
 	}
 	attempt_timeout(up, call->deadline_ms, &timeout_ms);
-	if (set_transport(x, timeout_ms) || set_request(x, call, url)) {
+	bad = set_transport(x, timeout_ms) || set_request(x, call, url);
+	/* curl keeps its own copy; the path may carry a one-time code. */
+	explicit_bzero(url, sizeof(url));
+	if (bad) {
 		curl_easy_cleanup(x->easy);
 		free(x);
 		return STATUS_INTERNAL;

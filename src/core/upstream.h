@@ -33,13 +33,14 @@ struct upstream_opts {
 };
 
 struct upstream_call {
-	const char *method;   /* "GET" or "POST" */
-	const char *path;     /* appended to base_url, must start with '/' */
-	const char *log_path; /* logged instead of path when set (path holds a secret) */
-	const char *form; /* application/x-www-form-urlencoded body for POST (copied), or NULL */
+	const char *method; /* "GET" or "POST" */
+	const char *path;   /* appended to base_url, must start with '/' */
+	const char *form;   /* application/x-www-form-urlencoded body for POST (copied), or NULL */
 	/* absolute monotonic ms; the call's timeout is min(deadline - now, request_timeout);
 	 * 0 (or less) means no deadline: request_timeout alone */
 	long long deadline_ms;
+	/* path as written to logs, with one-time codes masked; NULL logs path */
+	const char *log_path;
 };
 
 /* What came back; borrowed by the done callback for its duration. */

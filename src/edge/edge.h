@@ -24,6 +24,7 @@ struct edge_opts {
 	struct loop *loop;
 	struct tracker *tracker;
 	struct ratelimit *push_limit; /* new pushes per authyId */
+	struct ratelimit *code_limit; /* one-time codes not accepted per authyId */
 	struct upstream *up;
 };
 

@@ -83,6 +83,8 @@ struct req_ctx {
 	void (*done_fn)(struct req_ctx *ctx, enum status rc);
 	/* new pushes per authyId (max_pushes_per_user) */
 	struct ratelimit *push_limit;
+	/* one-time codes not accepted per authyId (max_code_attempts) */
+	struct ratelimit *code_limit;
 	char id[64];             /* request id for logs */
 	char route[32];          /* route name for the access line */
 	char err[256];           /* detail of the last failure (logged, never sent) */

@@ -31,6 +31,7 @@ struct route {
 static const struct route routes[] = {
     {"register", "POST", ROUTE_REGISTER, handler_register, true, true},
     {"wait", "POST", ROUTE_WAIT, handler_wait, true, true},
+    {"verifytoken", "POST", ROUTE_VERIFY_TOKEN, handler_verify_token, true, true},
     {"health", "GET", ROUTE_HEALTH, handler_health, false, false},
     {"metrics", "GET", ROUTE_METRICS, handler_metrics, false, false},
     /* Authy calls back without a client certificate: its signature is checked instead. */

@@ -11,6 +11,7 @@
 
 #define ROUTE_REGISTER "/api/identity/register"
 #define ROUTE_WAIT "/api/identity/waitforauthyapproval"
+#define ROUTE_VERIFY_TOKEN "/api/identity/verifytoken"
 #define ROUTE_HEALTH "/healthz"
 #define ROUTE_METRICS "/metrics"
 

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 
@@ -31,13 +32,18 @@ api_request_init(struct api_request *req)
 {
 	req->method = "GET";
 	req->path[0] = '\0';
+	req->log_path[0] = '\0';
 	buf_init(&req->form, API_FORM_MAX);
 }
 
 void
 api_request_free(struct api_request *req)
 {
+	/* The path or the form may hold a one-time code. */
+	if (req->form.data != NULL)
+		explicit_bzero(req->form.data, req->form.len);
 	buf_free(&req->form);
+	explicit_bzero(req->path, sizeof(req->path));
 }
 
 enum status
@@ -45,7 +51,8 @@ api_call_logged(const struct api_call *call, const char *what, const struct api_
                 enum status rc)
 {
 	if (!status_is_answer(rc))
-		log_debug("%s %s %s: %s (%s)", what, req->method, req->path, status_str(rc),
+		log_debug("%s %s %s: %s (%s)", what, req->method,
+		          req->log_path[0] != '\0' ? req->log_path : req->path, status_str(rc),
 		          call->err);
 	return rc;
 }

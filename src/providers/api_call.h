@@ -34,9 +34,10 @@ struct api_kv {
 
 /* The HTTP request one step of an operation makes. */
 struct api_request {
-	const char *method;      /* "GET" or "POST", static */
-	char path[API_PATH_MAX]; /* below the API's base URL, starts with '/' */
-	struct buf form;         /* application/x-www-form-urlencoded body of a POST */
+	const char *method;          /* "GET" or "POST", static */
+	char path[API_PATH_MAX];     /* below the API's base URL, starts with '/' */
+	char log_path[API_PATH_MAX]; /* path as logged when it holds a secret, else "" */
+	struct buf form;             /* application/x-www-form-urlencoded body of a POST */
 };
 
 /* api_call_seterr - printf into call->err (truncating). */
@@ -48,14 +49,16 @@ void api_call_reset(struct api_call *call);
 
 /*
  * api_request_init / api_request_free - an empty request whose form may grow
- * to API_FORM_MAX bytes; free its form. Never fail.
+ * to API_FORM_MAX bytes; free its form and wipe its path (it may hold a
+ * one-time code). Never fail.
  */
 void api_request_init(struct api_request *req);
 void api_request_free(struct api_request *req);
 
 /*
  * api_call_logged - log a call whose reply did not give its result (rc is
- * not OK, PENDING, DENIED or EXPIRED) at debug level as "what METHOD path",
+ * not OK, PENDING, DENIED or EXPIRED) at debug level as "what METHOD path"
+ * (log_path when set),
  * the caller logging the failure itself with call->err. Returns rc.
  */
 enum status api_call_logged(const struct api_call *call, const char *what,

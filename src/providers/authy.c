@@ -279,6 +279,61 @@ authy_approval_status_reply(struct api_call *call, long http_status, const char 
 	return rc;
 }
 
+enum status
+authy_token_paths(const char *authy_id, const char *token, char *path, char *masked)
+{
+	size_t n = token != NULL ? strnlen(token, AUTHY_TOKEN_MAX + 1) : 0;
+
+	path[0] = masked[0] = '\0';
+	/* Both go into the URL path: digits only, so nothing can be injected. */
+	if (!util_is_digits(authy_id, AUTHY_ID_MAX) || n < AUTHY_TOKEN_MIN ||
+	    !util_is_digits(token, AUTHY_TOKEN_MAX))
+		return STATUS_BAD_REQUEST;
+	snprintf(path, AUTHY_TOKEN_PATH_MAX, AUTHY_PATH_VERIFY_TOKEN_FMT, token, authy_id);
+	snprintf(masked, AUTHY_TOKEN_PATH_MAX, AUTHY_PATH_VERIFY_TOKEN_FMT, AUTHY_TOKEN_MASK,
+	         authy_id);
+	return STATUS_OK;
+}
+
+/* Does a 401 reply say that the code was wrong (rather than the API key)? */
+static bool
+token_rejected(const struct api_call *call, const char *body, size_t len)
+{
+	struct json *j = NULL;
+	const char *t = NULL;
+	bool rejected;
+
+	if (code_is(call->error_code, AUTHY_E_TOKEN_INVALID))
+		return true;
+	if (code_is(call->error_code, "60001") || json_parse(body, len, &j) != STATUS_OK)
+		return false;
+	rejected = json_get_string(j, "token", &t) == STATUS_OK && strcmp(t, "is invalid") == 0;
+	json_free(j);
+	return rejected;
+}
+
+enum status
+authy_token_verify_reply(struct api_call *call, long http_status, const char *body, size_t len)
+{
+	struct json *j = NULL;
+	const char *t = NULL;
+	enum status rc;
+
+	rc = interpret(call, http_status, body, len, &j);
+	if (rc != STATUS_OK) {
+		if (http_status == 401 && token_rejected(call, body, len))
+			rc = STATUS_TOKEN_WRONG;
+		return rc;
+	}
+	/* Approve only on the documented answer, never on a bare 200. */
+	if (json_get_string(j, "token", &t) != STATUS_OK || strcmp(t, "is valid") != 0) {
+		api_call_seterr(call, "200 reply without \"token\":\"is valid\"");
+		rc = STATUS_UPSTREAM_PROTOCOL;
+	}
+	json_free(j);
+	return rc;
+}
+
 /* ---- the operations of authy_provider ---- */
 
 /* Authy needs an email: the email claim, else a sign-in name that is one. */
@@ -383,6 +438,28 @@ status_reply(struct provider_job *job, int step, long http_status, const char *b
 	return authy_approval_status_reply(&job->call, http_status, body, len);
 }
 
+static enum status
+token_build(struct provider_job *job, int step, struct api_request *req)
+{
+	(void)step;
+	req->method = "GET";
+	if (authy_token_paths(job->token->authy_id, job->token->code, req->path, req->log_path) !=
+	    STATUS_OK) {
+		api_call_seterr(&job->call, "invalid authy id or code");
+		return STATUS_BAD_REQUEST;
+	}
+	return STATUS_OK;
+}
+
+static enum status
+token_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
+            bool *more)
+{
+	(void)step;
+	*more = false;
+	return authy_token_verify_reply(&job->call, http_status, body, len);
+}
+
 /* Authy authenticates with the API key. */
 static enum status
 config_check(const struct config *cfg, char *msg, size_t msglen)
@@ -400,6 +477,8 @@ static const struct provider_op approval_create = {"authy approval_requests", ap
                                                    approval_reply};
 static const struct provider_op approval_status = {"authy approval status", status_build,
                                                    status_reply};
+static const struct provider_op token_verify = {"authy token verification", token_build,
+                                                token_reply};
 
 const struct provider_ops authy_provider = {
     .name = "authy",
@@ -409,6 +488,7 @@ const struct provider_ops authy_provider = {
     .user_create = &user_create,
     .approval_create = &approval_create,
     .approval_status = &approval_status,
+    .token_verify = &token_verify,
     .config_check = config_check,
     .upstream_opts = authy_upstream_opts,
     .callback_verify = authy_callback_check,

@@ -20,6 +20,16 @@ struct provider_approval;
 #define AUTHY_PATH_USERS_NEW "/protected/json/users/new"
 #define AUTHY_PATH_APPROVAL_CREATE_FMT "/onetouch/json/users/%s/approval_requests"
 #define AUTHY_PATH_APPROVAL_STATUS_FMT "/onetouch/json/approval_requests/%s"
+/*
+ * Token verification. force=true always: without it Authy accepts any code
+ * for a user who has not yet registered the app or signed in once.
+ */
+#define AUTHY_PATH_VERIFY_TOKEN_FMT "/protected/json/verify/%s/%s?force=true"
+#define AUTHY_TOKEN_MASK "*******" /* stands for the code in logged paths */
+#define AUTHY_E_TOKEN_INVALID "60020"
+#define AUTHY_TOKEN_MIN 6
+#define AUTHY_TOKEN_MAX 10
+#define AUTHY_TOKEN_PATH_MAX 160
 #define AUTHY_MESSAGE_MAX 200
 #define AUTHY_UUID_MAX 64
 #define AUTHY_ID_MAX 20
@@ -30,6 +40,26 @@ struct authy_user {
 	const char *country_code; /* digits, no '+' */
 	bool send_install_link;
 };
+
+/*
+ * authy_token_paths - the request path of a token verification into path and
+ * the same path with the code replaced by AUTHY_TOKEN_MASK into masked (both
+ * of at least AUTHY_TOKEN_PATH_MAX bytes). STATUS_OK, or STATUS_BAD_REQUEST
+ * when authy_id is not 1..AUTHY_ID_MAX digits or token not
+ * AUTHY_TOKEN_MIN..AUTHY_TOKEN_MAX digits (both outputs then ""). Pure.
+ */
+enum status authy_token_paths(const char *authy_id, const char *token, char *path, char *masked);
+
+/*
+ * authy_token_verify_reply - interpret the reply to a token verification:
+ * STATUS_OK for a 2xx whose "token" is "is valid" (any other 2xx is
+ * STATUS_UPSTREAM_PROTOCOL: never approve on a doubtful reply);
+ * STATUS_TOKEN_WRONG for a 401 with error code 60020 or "token":"is invalid"
+ * (a 401 with 60001 is the API key: STATUS_UPSTREAM_AUTH); otherwise as
+ * authy_map_error. Sets call->error_code and call->err only. Pure.
+ */
+enum status authy_token_verify_reply(struct api_call *call, long http_status, const char *body,
+                                     size_t len);
 
 /*
  * authy_user_create_reply / authy_approval_create_reply /

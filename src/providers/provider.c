@@ -121,12 +121,14 @@ step_start(struct provider_call *pc)
 	uc = (struct upstream_call){
 	    .method = pc->req.method,
 	    .path = pc->req.path,
+	    .log_path = pc->req.log_path[0] != '\0' ? pc->req.log_path : NULL,
 	    .form = strcmp(pc->req.method, "POST") == 0 ? buf_cstr(&pc->req.form) : NULL,
 	    .deadline_ms = pc->deadline_ms};
 	rc = upstream_start(pc->up, &uc, on_reply, pc, &pc->xfer);
 	if (rc != STATUS_OK)
 		api_call_seterr(&pc->job->call, "%s %s: %s before the call", pc->req.method,
-		                pc->req.path, status_str(rc));
+		                pc->req.log_path[0] != '\0' ? pc->req.log_path : pc->req.path,
+		                status_str(rc));
 	return rc;
 }
 

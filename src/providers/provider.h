@@ -37,6 +37,12 @@ struct provider_user {
 	const struct phone_number *phone; /* the split phone number */
 };
 
+/* A one-time code to check (borrowed; the code is a secret, never logged). */
+struct provider_token {
+	const char *authy_id; /* the id register returned */
+	const char *code;     /* the digits the app shows */
+};
+
 /* A push approval to send. */
 struct provider_approval {
 	const char *authy_id;         /* the id register returned */
@@ -59,6 +65,7 @@ struct provider_job {
 	struct api_call call;
 	const struct provider_user *user;         /* user_create */
 	const struct provider_approval *approval; /* approval_create */
+	const struct provider_token *token;       /* token_verify */
 	char handle[PROVIDER_HANDLE_MAX + 1];     /* approval_status in, approval_create out */
 	char id[PROVIDER_ID_MAX + 1];             /* user_create out */
 	char scratch[PROVIDER_SCRATCH_MAX];
@@ -111,6 +118,17 @@ struct provider_ops {
 	const struct provider_op *user_create;
 	const struct provider_op *approval_create;
 	const struct provider_op *approval_status;
+	/*
+	 * token_verify: job->token -> STATUS_OK (the code is right),
+	 * STATUS_TOKEN_WRONG, or the errors of the calls. Authy: token
+	 * verification, always forced (the code is masked in logged paths).
+	 * Verify: the entity's verified TOTP factor (none: STATUS_NO_TOTP_FACTOR),
+	 * then a TOTP challenge with the code as AuthPayload; a code Verify
+	 * cannot hold (over VERIFY_TOTP_CODE_MAX digits) is STATUS_TOKEN_WRONG
+	 * without a call, an authyId that is no Verify identity
+	 * STATUS_USER_NOT_FOUND.
+	 */
+	const struct provider_op *token_verify;
 	/*
 	 * config_check - what the provider needs in cfg: Authy its API key;
 	 * Verify verify_service_sid, verify_identity_secret and either

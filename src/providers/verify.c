@@ -379,9 +379,10 @@ verify_entity_reply(struct api_call *call, long http_status, const char *body, s
 	return rc;
 }
 
-/* Is element i of "factors" a verified push factor? Its SID and creation date then. */
+/* Is element i of "factors" a verified factor of this type? Its SID and creation date then. */
 static bool
-verified_push(const struct json *j, size_t i, const char **sid, const char **created)
+verified_factor(const struct json *j, size_t i, const char *want, const char **sid,
+                const char **created)
 {
 	const char *type = NULL, *status = NULL;
 
@@ -391,13 +392,14 @@ verified_push(const struct json *j, size_t i, const char **sid, const char **cre
 		return false;
 	if (json_get_elem_string(j, "factors", i, "date_created", created) != STATUS_OK)
 		*created = "";
-	return strcmp(type, "push") == 0 && strcmp(status, "verified") == 0 &&
+	return strcmp(type, want) == 0 && strcmp(status, "verified") == 0 &&
 	       verify_sid_valid(*sid, "YF");
 }
 
-enum status
-verify_factors_reply(struct api_call *call, long http_status, const char *body, size_t len,
-                     char *factor_sid, size_t sidlen)
+/* The newest verified factor of type want, or none_rc. */
+static enum status
+factors_pick(struct api_call *call, long http_status, const char *body, size_t len,
+             const char *want, enum status none_rc, char *factor_sid, size_t sidlen)
 {
 	const char *best = NULL, *best_date = "", *sid = NULL, *created = NULL;
 	struct json *j = NULL;
@@ -416,20 +418,37 @@ verify_factors_reply(struct api_call *call, long http_status, const char *body, 
 	}
 	/* A user who reinstalled the app has several: the newest is on the phone in use. */
 	for (size_t i = 0; i < n && i < VERIFY_MAX_FACTORS; i++) {
-		if (verified_push(j, i, &sid, &created) && strcmp(created, best_date) >= 0) {
+		if (verified_factor(j, i, want, &sid, &created) &&
+		    strcmp(created, best_date) >= 0) {
 			best = sid;
 			best_date = created;
 		}
 	}
 	if (best == NULL || strlen(best) >= sidlen) {
-		api_call_seterr(call, "no verified push factor among %zu", n);
-		rc = STATUS_NO_FACTOR;
+		api_call_seterr(call, "no verified %s factor among %zu", want, n);
+		rc = none_rc;
 		goto out;
 	}
 	util_strlcpy(factor_sid, best, sidlen);
 out:
 	json_free(j);
 	return rc;
+}
+
+enum status
+verify_factors_reply(struct api_call *call, long http_status, const char *body, size_t len,
+                     char *factor_sid, size_t sidlen)
+{
+	return factors_pick(call, http_status, body, len, "push", STATUS_NO_FACTOR, factor_sid,
+	                    sidlen);
+}
+
+enum status
+verify_totp_factors_reply(struct api_call *call, long http_status, const char *body, size_t len,
+                          char *factor_sid, size_t sidlen)
+{
+	return factors_pick(call, http_status, body, len, "totp", STATUS_NO_TOTP_FACTOR, factor_sid,
+	                    sidlen);
 }
 
 enum status
@@ -622,6 +641,52 @@ challenge_reply(struct provider_job *job, int step, long http_status, const char
 	return rc;
 }
 
+enum status
+verify_totp_form(const char *factor_sid, const char *code, struct buf *out)
+{
+	size_t n = code != NULL ? strnlen(code, VERIFY_TOTP_CODE_MAX + 1) : 0;
+	enum status rc;
+
+	if (!verify_sid_valid(factor_sid, "YF") || n < VERIFY_TOTP_CODE_MIN ||
+	    !util_is_digits(code, VERIFY_TOTP_CODE_MAX))
+		return STATUS_BAD_REQUEST;
+	rc = add_param(out, VERIFY_F_FACTOR_SID, factor_sid, VERIFY_SID_LEN);
+	/* Digits only: nothing to cut, and no copy of the code is made. */
+	if (rc == STATUS_OK)
+		rc = form_add(out, VERIFY_F_AUTH_PAYLOAD, NULL, code);
+	return rc;
+}
+
+enum status
+verify_totp_check_reply(struct api_call *call, long http_status, const char *body, size_t len)
+{
+	struct json *j = NULL;
+	const char *s = NULL;
+	enum status rc;
+
+	rc = interpret(call, http_status, body, len, VERIFY_OP_CHALLENGE_CREATE, &j);
+	/* 60318: the TOTP factor is not verified (any more). */
+	if (rc == STATUS_NO_FACTOR)
+		rc = STATUS_NO_TOTP_FACTOR;
+	if (rc != STATUS_OK)
+		goto out;
+	if (j == NULL || json_get_string(j, "status", &s) != STATUS_OK)
+		s = NULL;
+	/* A TOTP challenge is decided at creation: approved, or the code was wrong. */
+	if (s != NULL && strcmp(s, "approved") == 0) {
+		rc = STATUS_OK;
+	} else if (s != NULL && (strcmp(s, "pending") == 0 || strcmp(s, "denied") == 0 ||
+	                         strcmp(s, "expired") == 0)) {
+		rc = STATUS_TOKEN_WRONG;
+	} else {
+		api_call_seterr(call, "TOTP challenge without a known status");
+		rc = STATUS_UPSTREAM_PROTOCOL;
+	}
+out:
+	json_free(j);
+	return rc;
+}
+
 static enum status
 status_build(struct provider_job *job, int step, struct api_request *req)
 {
@@ -647,6 +712,56 @@ status_reply(struct provider_job *job, int step, long http_status, const char *b
 	(void)step;
 	*more = false;
 	return verify_challenge_status_reply(&job->call, http_status, body, len);
+}
+
+/* Step 0: GET the entity's factors. Step 1: POST a TOTP challenge with the code. */
+static enum status
+totp_build(struct provider_job *job, int step, struct api_request *req)
+{
+	const struct provider_token *tk = job->token;
+	const char *service = job->p->cfg->verify_service_sid;
+
+	if (!verify_identity_valid(tk->authy_id)) {
+		api_call_seterr(&job->call, "authyId is not a Verify identity");
+		return STATUS_USER_NOT_FOUND;
+	}
+	/* A TOTP factor's codes have at most 8 digits: a longer one cannot be right. */
+	if (strlen(tk->code) > VERIFY_TOTP_CODE_MAX) {
+		api_call_seterr(&job->call, "code longer than a Verify TOTP code");
+		return STATUS_TOKEN_WRONG;
+	}
+	if (!path_ids_ok(&job->call, service, tk->authy_id))
+		return STATUS_BAD_REQUEST;
+	if (step == 0) {
+		req->method = "GET";
+		snprintf(req->path, sizeof(req->path), VERIFY_PATH_FACTORS_FMT, service,
+		         tk->authy_id);
+		return STATUS_OK;
+	}
+	/* The code travels in the form body, which is never logged. */
+	if (verify_totp_form(job->scratch, tk->code, &req->form) != STATUS_OK) {
+		api_call_seterr(&job->call, "invalid TOTP challenge fields");
+		return STATUS_BAD_REQUEST;
+	}
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), VERIFY_PATH_CHALLENGES_FMT, service, tk->authy_id);
+	return STATUS_OK;
+}
+
+static enum status
+totp_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
+           bool *more)
+{
+	enum status rc;
+
+	*more = false;
+	if (step == 0) {
+		rc = verify_totp_factors_reply(&job->call, http_status, body, len, job->scratch,
+		                               sizeof(job->scratch));
+		*more = rc == STATUS_OK;
+		return rc;
+	}
+	return verify_totp_check_reply(&job->call, http_status, body, len);
 }
 
 static bool
@@ -719,6 +834,7 @@ static const struct provider_op approval_create = {"verify challenges", challeng
                                                    challenge_reply};
 static const struct provider_op approval_status = {"verify challenge status", status_build,
                                                    status_reply};
+static const struct provider_op token_verify = {"verify totp challenge", totp_build, totp_reply};
 
 const struct provider_ops verify_provider = {
     .name = "verify",
@@ -729,6 +845,7 @@ const struct provider_ops verify_provider = {
     .user_create = &user_create,
     .approval_create = &approval_create,
     .approval_status = &approval_status,
+    .token_verify = &token_verify,
     .config_check = config_check,
     .upstream_opts = verify_upstream_opts,
     .callback_verify = verify_callback_check,

@@ -33,6 +33,9 @@ struct upstream_opts;
 #define VERIFY_F_FIELDS "Details.Fields"
 #define VERIFY_F_EXPIRATION "ExpirationDate"
 #define VERIFY_F_HIDDEN "HiddenDetails"
+#define VERIFY_F_AUTH_PAYLOAD "AuthPayload" /* the TOTP code of a TOTP challenge */
+#define VERIFY_TOTP_CODE_MIN 3              /* AuthPayload of a TOTP challenge: 3..8 */
+#define VERIFY_TOTP_CODE_MAX 8
 
 /*
  * The identity is 20 decimal digits: it is returned to B2C as authyId, which
@@ -154,6 +157,27 @@ enum status verify_challenge_create_reply(struct api_call *call, long http_statu
                                           size_t len, char *sid, size_t sidlen);
 enum status verify_challenge_status_reply(struct api_call *call, long http_status, const char *body,
                                           size_t len);
+
+/*
+ * verify_totp_form - the form body of a TOTP challenge: FactorSid and the
+ * code as AuthPayload. STATUS_OK, STATUS_BAD_REQUEST (factor SID malformed,
+ * code not VERIFY_TOTP_CODE_MIN..MAX digits) or a buf error. Pure.
+ */
+enum status verify_totp_form(const char *factor_sid, const char *code, struct buf *out);
+
+/*
+ * verify_totp_factors_reply - as verify_factors_reply for the newest
+ * verified factor of type totp; STATUS_NO_TOTP_FACTOR when there is none.
+ * verify_totp_check_reply - the reply to a TOTP challenge, which Verify
+ * decides at creation: STATUS_OK for status approved, STATUS_TOKEN_WRONG for
+ * pending (the code did not match), denied or expired, STATUS_NO_TOTP_FACTOR
+ * for 60318, else as verify_map_error with VERIFY_OP_CHALLENGE_CREATE; a 2xx
+ * without a known status STATUS_UPSTREAM_PROTOCOL. Pure.
+ */
+enum status verify_totp_factors_reply(struct api_call *call, long http_status, const char *body,
+                                      size_t len, char *factor_sid, size_t sidlen);
+enum status verify_totp_check_reply(struct api_call *call, long http_status, const char *body,
+                                    size_t len);
 
 /*
  * verify_upstream_opts - fill an upstream_opts for the Verify API from cfg:

@@ -166,6 +166,10 @@ static const struct key keys[] = {
      "new pushes allowed per authyId within push_window_s (re-attaches do not count)"},
     {"push_window_s", KT_INT, 60, 86400, F(push_window_s), "900", NULL, 0,
      "window of max_pushes_per_user in s"},
+    {"max_code_attempts", KT_INT, 1, 100, F(max_code_attempts), "5", NULL, 0,
+     "one-time codes not accepted per authyId within code_window_s before codes are refused"},
+    {"code_window_s", KT_INT, 60, 86400, F(code_window_s), "900", NULL, 0,
+     "window of max_code_attempts in s"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

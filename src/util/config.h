@@ -80,6 +80,9 @@ struct config {
 	char *approval_app_name;     /* approval_app_name: shown in the push, NULL = none */
 	long max_pushes_per_user;    /* max_pushes_per_user per push_window_s, default 5 */
 	long push_window_s;          /* push_window_s, default 900 */
+	/* One-time codes (verifytoken) */
+	long max_code_attempts; /* max_code_attempts: codes not accepted per authyId, default 5 */
+	long code_window_s;     /* code_window_s: their sliding window, default 900 */
 };
 
 /*

@@ -10,7 +10,8 @@
 #include "buf.h"
 #include "tracker.h"
 
-static const char *const routes[] = {"register", "wait", "health", "metrics", "callback", "other"};
+static const char *const routes[] = {"register", "wait",        "health", "metrics",
+                                     "callback", "verifytoken", "other"}; /* "other" last */
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static const long buckets_ms[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
@@ -21,6 +22,7 @@ static atomic_long upstream_bucket[N_BUCKETS + 1];
 static atomic_long upstream_sum_ms;
 static atomic_long upstream_errors[STATUS__COUNT];
 static atomic_long push_limited;
+static atomic_long code_limited;
 
 static size_t
 route_index(const char *route)
@@ -56,6 +58,12 @@ void
 metrics_push_limited(void)
 {
 	atomic_fetch_add(&push_limited, 1);
+}
+
+void
+metrics_code_limited(void)
+{
+	atomic_fetch_add(&code_limited, 1);
 }
 
 static enum status
@@ -137,6 +145,11 @@ metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_
 		rc = gauge(out, "push_limited_total", "counter",
 		           "Waits refused by the per-user push limit (max_pushes_per_user).",
 		           atomic_load(&push_limited));
+	if (rc == STATUS_OK)
+		rc = gauge(
+		    out, "code_limited_total", "counter",
+		    "One-time codes refused unchecked: too many not accepted for the authyId.",
+		    atomic_load(&code_limited));
 	if (rc != STATUS_OK || ts == NULL)
 		return rc;
 	rc = gauge(out, "pending_approvals", "gauge", "Approval requests still pending.",
@@ -164,6 +177,7 @@ metrics_reset(void)
 	for (size_t b = 0; b <= N_BUCKETS; b++)
 		atomic_store(&upstream_bucket[b], 0);
 	atomic_store(&upstream_sum_ms, 0);
+	atomic_store(&code_limited, 0);
 	for (int s = 0; s < STATUS__COUNT; s++)
 		atomic_store(&upstream_errors[s], 0);
 	atomic_store(&push_limited, 0);

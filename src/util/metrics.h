@@ -32,6 +32,12 @@ void metrics_upstream(long elapsed_ms, enum status rc);
 void metrics_push_limited(void);
 
 /*
+ * metrics_code_limited - count one one-time code refused because its authyId
+ * used up max_code_attempts (b2c_authy_code_limited_total). Thread-safe.
+ */
+void metrics_code_limited(void);
+
+/*
  * metrics_render - append the exposition text to out, including the tracker
  * gauges from ts (may be NULL) and the upstream connections in use.
  * STATUS_OK or the buf error.

@@ -42,6 +42,11 @@ static const char *const names[STATUS__COUNT] = {
     [STATUS_ASYNC] = "async",
     [STATUS_NO_CORRELATION] = "correlation_missing",
     [STATUS_PUSH_LIMITED] = "push_limited",
+    [STATUS_TOKEN_MISSING] = "token_missing",
+    [STATUS_TOKEN_INVALID] = "token_invalid",
+    [STATUS_TOKEN_WRONG] = "token_wrong",
+    [STATUS_TOKEN_LIMITED] = "token_limited",
+    [STATUS_NO_TOTP_FACTOR] = "no_totp_factor",
 };
 
 int

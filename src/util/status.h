@@ -43,6 +43,11 @@ enum status {
 	STATUS_ASYNC,              /* handler keeps the request; req_ctx_done follows on the loop */
 	STATUS_NO_CORRELATION,     /* wait without a usable correlationId (binding required) */
 	STATUS_PUSH_LIMITED,       /* too many new pushes for one authyId in the window */
+	STATUS_TOKEN_MISSING,      /* verifytoken without a code */
+	STATUS_TOKEN_INVALID,      /* the code is not a string of 6..10 digits */
+	STATUS_TOKEN_WRONG,        /* the API did not accept the code (Authy 60020) */
+	STATUS_TOKEN_LIMITED,      /* too many codes not accepted for one authyId in the window */
+	STATUS_NO_TOTP_FACTOR,     /* Verify: the entity has no verified TOTP factor */
 	STATUS__COUNT
 };
 

@@ -220,6 +220,17 @@ t_approval_status(struct tcall *tc, const char *uuid)
 	return run_op(tc, authy.ops->approval_status, &job);
 }
 
+static enum status
+t_token_verify(struct tcall *tc, const char *authy_id, const char *code)
+{
+	struct provider_token tk = {.authy_id = authy_id, .code = code};
+	struct provider_job job;
+
+	provider_job_init(&job, &authy);
+	job.token = &tk;
+	return run_op(tc, authy.ops->token_verify, &job);
+}
+
 static struct tcall
 new_call(struct upstream *up, long budget_ms)
 {
@@ -389,6 +400,68 @@ test_wrong_api_key(void)
 	CHECK_INT(call.http_status, 401);
 	CHECK_STR(call.error_code, "60001");
 	CHECK(strstr(call.err, "wrong-key-0123") == NULL);
+	upstream_free(up);
+}
+
+/* The code the mock's Authy app shows for id now, into code; 0 on success. */
+static int
+app_code(const char *id, char *code, size_t len)
+{
+	char path[96], *b;
+	struct json *j = NULL;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "/_mock/users/%s/token", id);
+	b = ctl_call("GET", path, NULL);
+	if (b != NULL && json_parse(b, strlen(b), &j) == STATUS_OK &&
+	    json_get_scalar(j, "token", code, len) == STATUS_OK)
+		rc = 0;
+	json_free(j);
+	free(b);
+	return rc;
+}
+
+/* Another code of the same length. */
+static void
+wrong_code(const char *code, char *out, size_t len)
+{
+	snprintf(out, len, "%s", code);
+	out[0] = out[0] == '9' ? '0' : (char)(out[0] + 1);
+}
+
+static void
+test_token_verify(void)
+{
+	struct upstream *up = authy_handle();
+	char id[AUTHY_ID_MAX + 1], code[16] = "", wrong[16], path[96];
+	struct tcall call;
+
+	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call), STATUS_OK);
+	CHECK(app_code(id, code, sizeof(code)) == 0 && strlen(code) == 7);
+	wrong_code(code, wrong, sizeof(wrong));
+	/* No app registered yet: only force=true makes Authy check the code at all. */
+	call = new_call(up, 5000);
+	CHECK_INT(t_token_verify(&call, id, wrong), STATUS_TOKEN_WRONG);
+	CHECK_INT(call.http_status, 401);
+	CHECK_STR(call.error_code, "60020");
+	call = new_call(up, 5000);
+	CHECK_INT(t_token_verify(&call, id, code), STATUS_OK);
+	snprintf(path, sizeof(path), "/_mock/users/%s/app", id);
+	CHECK(ctl_ok("POST", path, NULL));
+	call = new_call(up, 5000);
+	CHECK_INT(t_token_verify(&call, id, wrong), STATUS_TOKEN_WRONG);
+	call = new_call(up, 5000);
+	CHECK_INT(t_token_verify(&call, "987654321", code), STATUS_USER_NOT_FOUND);
+	call = new_call(up, 5000);
+	CHECK_INT(t_token_verify(&call, id, "12ab567"), STATUS_BAD_REQUEST);
+	CHECK_INT(call.http_status, 0);
+	CHECK(strstr(call.err, code) == NULL && strstr(call.err, wrong) == NULL);
+	upstream_free(up);
+	/* A 401 for the API key is not a wrong code. */
+	up = handle(mock_url, mock_ca, "wrong-key-0123", 10000);
+	call = new_call(up, 5000);
+	CHECK_INT(t_token_verify(&call, id, code), STATUS_UPSTREAM_AUTH);
+	CHECK_STR(call.error_code, "60001");
 	upstream_free(up);
 }
 
@@ -892,6 +965,7 @@ main(void)
 	RUN(test_deadline_passed);
 	RUN(test_connect_failures);
 	RUN(test_oversize);
+	RUN(test_token_verify);
 	RUN(test_keepalive);
 	RUN(test_retry_reused_get);
 	RUN(test_concurrent_on_one_loop);

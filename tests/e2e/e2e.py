@@ -21,6 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+import codes  # noqa: E402
 import provider  # noqa: E402
 import stack  # noqa: E402
 
@@ -697,7 +698,7 @@ def main():
         for flow in (flow_approve, flow_outcomes, flow_retry_reattach, flow_abort, flow_faults,
                      flow_concurrency, callback, flow_overload, flow_binding,
                      flow_late_approval, flow_no_correlation, flow_push_details,
-                     flow_push_limit, *backend.extra_flows(),
+                     flow_push_limit, *backend.extra_flows(), *codes.flows(backend),
                      flow_health_metrics,
                      flow_shutdown):
             try:

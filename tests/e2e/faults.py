@@ -19,6 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+import codes  # noqa: E402
 import e2e  # noqa: E402
 import stack  # noqa: E402
 
@@ -68,6 +69,11 @@ class Target:
 
     def wait(self, authy_id, sign_in):
         return stack.fcgi_finish(self.wait_start(authy_id, sign_in))
+
+    def verify_token(self, authy_id, token):
+        stack.ONE_TIME_CODES.add(token)
+        return self.request("POST", codes.VERIFY_TOKEN,
+                            json.dumps({"authyId": authy_id, "token": token}))
 
     def resources(self):
         pid = self.resp.pid()
@@ -139,10 +145,12 @@ def broken_upstream(t, work, certs, name, url, cause, extra=None, reps=2):
                    409, "B2C_MSG_UPSTREAM")
             expect(t, f"{name}: wait #{i + 1}", tgt.wait("1234567", f"{name}-{i}"), 409,
                    "B2C_MSG_UPSTREAM")
+            expect(t, f"{name}: verifytoken #{i + 1}", tgt.verify_token("1234567", "4082361"),
+                   409, "B2C_MSG_UPSTREAM")
         alive = tgt.request("GET", "/healthz", cert=False)
         t.check(alive.status == 200, f"{name}: still serving")
         check_no_leak(t, tgt)
-        check_metrics(t, tgt, {cause: 1 + 2 * reps})
+        check_metrics(t, tgt, {cause: 1 + 3 * reps})
     finally:
         tgt.resp.stop(timeout=10)
 
@@ -204,6 +212,29 @@ def approval_faults(t, tgt, mock):
         mock.clear_faults()
 
 
+def token_faults(t, tgt, mock):
+    """Token verification failing at the mock: never an approval, always the cause's 409;
+    a right code afterwards still passes (the failures counted as attempts, fewer than the
+    limit)."""
+    match = "/protected/json/verify/"
+    aid = new_user(t, tgt, "never.codes", "+1 415 555 0169")
+    cases = [
+        ("verifytoken 503", {"mode": "status", "status": 503}, "B2C_MSG_UPSTREAM"),
+        ("verifytoken 429", {"mode": "ratelimit"}, "B2C_MSG_RATE_LIMITED"),
+        ("verifytoken garbage", {"mode": "garbage"}, "B2C_MSG_UPSTREAM"),
+        ("verifytoken stall", {"mode": "stall"}, "B2C_MSG_UPSTREAM"),
+    ]
+    for what, fault, msg in cases:
+        mock.fault(match=match, **fault)
+        code = mock.call("GET", f"/_mock/users/{aid}/token")["token"]
+        expect(t, f"{tgt.name}: {what}", tgt.verify_token(aid, code), 409, msg)
+        mock.clear_faults()
+    code = mock.call("GET", f"/_mock/users/{aid}/token")["token"]
+    r = tgt.verify_token(aid, code)
+    t.check(r.status == 200 and r.json == {"authyApproved": True},
+            f"{tgt.name}: verifytoken after the faults -> 200", repr(r))
+
+
 def drain_on_sigterm(t, tgt):
     """SIGTERM with five waits in flight: each gets its approval, then exit 0."""
     ids = [new_user(t, tgt, f"autoapprove1500.drain{i}", f"+1 650 555 02{i:02d}")
@@ -232,11 +263,12 @@ def mock_faults(t, work, certs, mock):
         t.check(r.status == 200, "mockfaults: warm-up approval", repr(r))
         tgt.take_baseline()
         approval_faults(t, tgt, mock)
+        token_faults(t, tgt, mock)
         alive = tgt.request("GET", "/healthz", cert=False)
         t.check(alive.status == 200, "mockfaults: still serving")
         check_no_leak(t, tgt)
-        check_metrics(t, tgt, {"upstream_http": 2, "rate_limited": 2,
-                               "upstream_protocol": 2, "upstream_timeout": 3})
+        check_metrics(t, tgt, {"upstream_http": 3, "rate_limited": 3,
+                               "upstream_protocol": 3, "upstream_timeout": 4})
         drain_on_sigterm(t, tgt)
     finally:
         tgt.resp.stop(timeout=10)

@@ -63,6 +63,8 @@ def scan_findings(text, what):
 
 SECRET_KEYS = ("authy_api_key", "twilio_auth_token", "twilio_api_secret",
                "verify_identity_secret")
+# One-time codes the tests sent (tests add them here): never in a responder's log.
+ONE_TIME_CODES = set()
 # A phone number written out: '+' and 8 or more digits (masked ones carry '*').
 PHONE_RE = re.compile(r"\+\d(?:[ ().-]?\d){7,}")
 
@@ -72,6 +74,7 @@ def scan_secrets(text, what, settings):
     responder's log; returns True when there was one."""
     leaked = [f"secret {k}" for k, v in settings.items()
               if k in SECRET_KEYS and len(str(v)) >= 8 and str(v) in text]
+    leaked += [f"one-time code {c[:2]}..." for c in sorted(ONE_TIME_CODES) if c in text]
     leaked += [f"phone {m.group(0)[:4]}..." for m in PHONE_RE.finditer(text)]
     leaked += [f"phone field {m.group(0)[:12]}..."
                for m in re.finditer(r"phone=[^ *]*[0-9]{5}", text) if "*" not in m.group(0)]

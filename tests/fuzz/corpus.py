@@ -24,6 +24,15 @@ def authy(call, code, body):
     return bytes([(CODES.index(code) << 2) | call]) + body.encode()
 
 
+# fuzz_token: byte 0 = (index into TOKEN_CODES << 2) | target (0 claims, 1 Authy
+# reply, 2 Verify TOTP reply, 3 request path from "authyId\0token").
+TOKEN_CODES = [200, 201, 204, 301, 400, 401, 403, 404, 409, 429, 500, 502, 503, 0, 999]
+
+
+def token(target, code, body):
+    return bytes([(TOKEN_CODES.index(code) << 2) | target]) + body.encode()
+
+
 def cert(mask, *values):
     return bytes([mask]) + b"\0".join(v.encode() if isinstance(v, str) else v
                                       for v in values)
@@ -112,6 +121,23 @@ def seeds():
         "form-get": b"\x02" + b"\0".join([b"nonce", b"sig", b"https://mfa.example.com/cb",
                                         b"uuid=%s&status=denied&approval_request%%5Btransaction%%5D%%5Bdetails%%5D%%5BName%%5D=a+b&list%%5B0%%5D=x" % uuid.encode()]),
         "form-post-empty": b"\x00" + b"\0".join([b"n", b"", b"https://x/", b""]),
+    }
+    out["fuzz_token"] = {
+        "claims": token(0, 200, '{"authyId":"1000001","token":"0123456","signInName":"a"}'),
+        "claims-number": token(0, 200, '{"authyId":1000001,"token":1234567}'),
+        "claims-letters": token(0, 200, '{"authyId":"1","token":"12a4567"}'),
+        "authy-valid": token(1, 200, '{"message":"Token is valid.","token":"is valid",'
+                                     '"success":true}'),
+        "authy-60020": token(1, 401, '{"success":false,"message":"Token is invalid",'
+                                     '"token":"is invalid","error_code":"60020"}'),
+        "authy-60001": token(1, 401, '{"success":false,"error_code":"60001"}'),
+        "authy-60026": token(1, 404, '{"success":false,"error_code":"60026"}'),
+        "verify-approved": token(2, 201, '{"sid":"YC0123456789abcdef0123456789abcdef",'
+                                         '"status":"approved","factor_type":"totp"}'),
+        "verify-pending": token(2, 201, '{"status":"pending"}'),
+        "verify-60318": token(2, 403, '{"code":60318,"status":403}'),
+        "path": token(3, 200, "1000001\x000123456"),
+        "path-bad": token(3, 200, "1000001\x00../x"),
     }
     return out
 

@@ -50,6 +50,8 @@ APPROVAL_MAGIC = {
 }
 APPROVAL_MAGIC_RE = re.compile(r"^(autoapprove|autodeny|autoexpire|slowapprove)(\d*)", re.I)
 FAULT_MODES = ("status", "garbage", "stall", "drip", "close", "ratelimit", "oversize")
+TOKEN_DIGITS = 7  # the Authy app shows 7-digit codes
+TOKEN_STEP_S = 30
 FINAL_STATUSES = ("approved", "denied", "expired")
 
 
@@ -63,6 +65,21 @@ def iso_utc(epoch):
 
 def local_part(email):
     return (email or "").split("@", 1)[0].lower()
+
+
+def totp(secret, digits, step_s, offset=0):
+    """RFC 6238 TOTP (HMAC-SHA1) of secret for the current time step plus offset."""
+    counter = int(time.time() // step_s) + offset
+    mac = hmac.new(secret, counter.to_bytes(8, "big"), hashlib.sha1).digest()
+    o = mac[-1] & 0x0F
+    value = int.from_bytes(mac[o:o + 4], "big") & 0x7FFFFFFF
+    return str(value % 10 ** digits).zfill(digits)
+
+
+def totp_ok(secret, digits, step_s, code):
+    """A code of the current step or the one before (clock drift), compared in constant time."""
+    return any(hmac.compare_digest(code.encode(), totp(secret, digits, step_s, off).encode())
+               for off in (0, -1))
 
 
 def error_body(message, code=None, errors=None):
@@ -317,8 +334,32 @@ class State:
                 uid = self.next_id
                 self.next_id += 1
                 self.by_phone[key] = uid
-                self.users[uid] = {"email": email, "cellphone": cellphone, "cc": country_code}
+                self.users[uid] = {"email": email, "cellphone": cellphone, "cc": country_code,
+                                   "secret": os.urandom(20), "registered": False}
             return uid
+
+    def user_token(self, uid):
+        """The code the user's Authy app shows now, or None for an unknown user."""
+        with self.lock:
+            user = self.users.get(uid)
+            return None if user is None else totp(user["secret"], TOKEN_DIGITS, TOKEN_STEP_S)
+
+    def set_registered(self, uid):
+        """The user installed the app and signed in once: tokens are enforced from now on."""
+        with self.lock:
+            user = self.users.get(uid)
+            if user is not None:
+                user["registered"] = True
+            return user is not None
+
+    def check_token(self, uid, token):
+        """(user found, user registered, token right) for a token verification."""
+        with self.lock:
+            user = self.users.get(uid)
+            if user is None:
+                return False, False, False
+            ok = totp_ok(user["secret"], TOKEN_DIGITS, TOKEN_STEP_S, token)
+            return True, user["registered"], ok
 
     def user_exists(self, uid):
         with self.lock:
@@ -444,6 +485,11 @@ class AuthyApi:
         m = re.fullmatch(r"/onetouch/json/approval_requests/([^/]+)", path)
         if m:
             return self.approval_status(m.group(1)) if method == "GET" else self.not_allowed()
+        m = re.fullmatch(r"/protected/json/verify/([^/]+)/([^/]+)", path)
+        if m:
+            if method != "GET":
+                return self.not_allowed()
+            return self.token_verify(m.group(1), m.group(2), params.get("force", ""))
         return Reply(404, error_body("Resource not found"))
 
     def not_allowed(self):
@@ -499,6 +545,26 @@ class AuthyApi:
         if uuid is None:
             return Reply(404, error_body("User not found", "60026"))
         return Reply(200, {"approval_request": {"uuid": uuid}, "success": True})
+
+    def token_verify(self, token, sid, force):
+        """GET /protected/json/verify/{token}/{authy_id}. Like the real API, a
+        user who has not registered the app yet passes with any code unless
+        force=true is sent."""
+        uid = parse_int(sid, 0, 10**12)
+        found, registered, ok = (False, False, False) if uid is None else \
+            self.state.check_token(uid, token)
+        if not found:
+            return Reply(404, error_body("User not found", "60026"))
+        if not re.fullmatch(r"\d{6,10}", token):
+            return Reply(400, error_body("Invalid token format", "60002",
+                                         {"message": "token is invalid"}))
+        if ok or (not registered and force.lower() != "true"):
+            return Reply(200, {"message": "Token is valid.", "token": "is valid",
+                               "success": True,
+                               "device": {"id": None, "os_type": "android", "registration_date": 0}})
+        body = error_body("Token is invalid", "60020")
+        body["token"] = "is invalid"
+        return Reply(401, body)
 
     def approval_status(self, uuid):
         snap = self.state.approval(uuid)
@@ -564,6 +630,15 @@ class Control:
             final = "approved" if m.group(2) == "approve" else "denied"
             n = None if uid is None else s.resolve_user(uid, final)
             return Reply(404, {"ok": False}) if n is None else Reply(200, {"ok": True, "count": n})
+        m = re.fullmatch(r"/_mock/users/([^/]+)/(token|app)", path)
+        if m:
+            uid = parse_int(m.group(1), 0, 10**12)
+            if m.group(2) == "token" and method == "GET":
+                code = None if uid is None else s.user_token(uid)
+                return Reply(404, {"ok": False}) if code is None else Reply(200, {"token": code})
+            if m.group(2) == "app" and method == "POST":
+                ok = uid is not None and s.set_registered(uid)
+                return Reply(200 if ok else 404, {"ok": ok})
         if path == "/_mock/approval_requests" and method == "GET":
             aid = query.get("authy_id")
             uid = None if aid is None else parse_int(aid, 0, 10**12)

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -26,6 +27,9 @@ VALUE_MAX = 128
 FIELDS_MAX = 20
 HIDDEN_MAX = 1024
 DEFAULT_TTL_S = 300
+TOTP_DIGITS = 6  # Verify TOTP factors' default CodeLength
+TOTP_STEP_S = 30  # and TimeStep
+AUTH_PAYLOAD_MIN, AUTH_PAYLOAD_MAX = 3, 8  # a TOTP AuthPayload's length
 MAX_TTL_S = 3600
 IDENTITY_RE = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
 SID_RE = r"[0-9a-fA-F]{32}"
@@ -79,6 +83,15 @@ def behaviour(friendly_name):
     return (status, delay)
 
 
+def totp(secret, offset=0):
+    """RFC 6238 TOTP (HMAC-SHA1) of a factor's secret for the current step plus offset."""
+    counter = int(time.time() // TOTP_STEP_S) + offset
+    mac = hmac.new(secret, counter.to_bytes(8, "big"), hashlib.sha1).digest()
+    o = mac[-1] & 0x0F
+    value = int.from_bytes(mac[o:o + 4], "big") & 0x7FFFFFFF
+    return str(value % 10 ** TOTP_DIGITS).zfill(TOTP_DIGITS)
+
+
 class Challenge:
     def __init__(self, entity, factor, message, fields, hidden, expires):
         self.sid = new_sid("YC")
@@ -111,7 +124,7 @@ class Challenge:
             "details": {"message": self.message, "date": iso(self.created),
                         "fields": [dict(f) for f in self.fields]},
             "hidden_details": dict(self.hidden) if self.hidden else None,
-            "metadata": None, "factor_type": "push",
+            "metadata": None, "factor_type": self.factor["factor_type"],
             "url": "https://verify.twilio.com/v2/Services/%s/Entities/%s/Challenges/%s" % (
                 service_sid, self.entity["identity"], self.sid),
             "links": {},
@@ -287,6 +300,11 @@ class VerifyMock:
 
     def challenge_create(self, identity, pairs):
         params = dict(pairs)
+        with self.lock:
+            f = self.factors.get(params.get("FactorSid", ""))
+            totp_factor = f is not None and f["factor_type"] == "totp"
+        if totp_factor:
+            return self.totp_challenge(identity, params)
         message = params.get("Details.Message", "")
         if not message or len(message) > MESSAGE_MAX:
             return self.error(400, 60200, "Invalid parameter: Details.Message")
@@ -311,6 +329,31 @@ class VerifyMock:
             self.challenges[c.sid] = c
             body = c.to_json(self.service_sid, self.account_sid)
         self.log("verify challenge %s created for %s" % (c.sid, identity))
+        return self.Reply(201, body)
+
+    def totp_challenge(self, identity, params):
+        """A Challenge on a TOTP factor: AuthPayload (the code) is checked at
+        creation; the challenge is approved when it matches, else it stays
+        pending."""
+        code = params.get("AuthPayload", "")
+        if not AUTH_PAYLOAD_MIN <= len(code) <= AUTH_PAYLOAD_MAX:
+            return self.error(400, 60200, "Invalid parameter: AuthPayload")
+        with self.lock:
+            e = self.entities.get(identity)
+            f = self.factors.get(params.get("FactorSid", ""))
+            if e is None or f is None or f["identity"] != identity:
+                return self.error(404, 20404, "The requested resource was not found")
+            if f["status"] != "verified":
+                return self.error(403, 60318, "Factor is unverified")
+            c = Challenge(e, f, "", [], {}, time.time() + DEFAULT_TTL_S)
+            c.resolve_to, c.resolve_at = None, None  # a code decides, not the device name
+            if any(hmac.compare_digest(code.encode(), totp(f["secret"], off).encode())
+                   for off in (0, -1)):
+                c.status = "approved"
+                c.responded = c.created
+            self.challenges[c.sid] = c
+            body = c.to_json(self.service_sid, self.account_sid)
+        self.log("verify totp challenge %s for %s: %s" % (c.sid, identity, c.status))
         return self.Reply(201, body)
 
     def challenge_fetch(self, identity, sid):
@@ -390,6 +433,12 @@ class VerifyMock:
         m = re.fullmatch(r"/_mock/verify/entities/([^/]+)/factors", path)
         if m and method == "POST":
             return self.ctl_factor(m.group(1), data)
+        m = re.fullmatch(r"/_mock/verify/factors/(YF%s)/code" % SID_RE, path)
+        if m and method == "GET":
+            with self.lock:
+                f = self.factors.get(m.group(1))
+                code = totp(f["secret"]) if f is not None and f["factor_type"] == "totp" else None
+            return self.Reply(404, {"ok": False}) if code is None else self.Reply(200, {"code": code})
         m = re.fullmatch(r"/_mock/verify/factors/(YF%s)/verify" % SID_RE, path)
         if m and method == "POST":
             return self.ctl_verify_factor(m.group(1))
@@ -429,7 +478,7 @@ class VerifyMock:
             e = self.entities.get(identity) or self._entity(identity)
             f = {"sid": new_sid("YF"), "identity": identity, "entity_sid": e["sid"],
                  "friendly_name": str(name), "status": status, "factor_type": ftype,
-                 "created": time.time()}
+                 "created": time.time(), "secret": os.urandom(20)}
             self.factors[f["sid"]] = f
             body = self.factor_json(f)
         if status == "verified":

@@ -182,6 +182,88 @@ test_approval_status_reply(void)
 	}
 }
 
+static void
+test_token_verify_reply(void)
+{
+	static const struct row rows[] = {
+	    {200, "{\"message\":\"Token is valid.\",\"token\":\"is valid\",\"success\":true}",
+	     STATUS_OK, "", ""},
+	    /* Authy has sent success as a string in this reply */
+	    {200, "{\"message\":\"Token is valid.\",\"token\":\"is valid\",\"success\":\"true\"}",
+	     STATUS_OK, "", ""},
+	    /* never approve without the documented answer */
+	    {200, "{\"success\":true}", STATUS_UPSTREAM_PROTOCOL, "", ""},
+	    {200, "{\"token\":\"is invalid\",\"success\":true}", STATUS_UPSTREAM_PROTOCOL, "", ""},
+	    {200, "{\"token\":\"is valid\",\"success\":false}", STATUS_UPSTREAM_PROTOCOL, "", ""},
+	    {200, "{\"token\":true}", STATUS_UPSTREAM_PROTOCOL, "", ""},
+	    {200, "", STATUS_UPSTREAM_PROTOCOL, "", ""},
+	    {401,
+	     "{\"success\":false,\"message\":\"Token is invalid\",\"token\":\"is invalid\","
+	     "\"error_code\":\"60020\"}",
+	     STATUS_TOKEN_WRONG, "", "60020"},
+	    {401, "{\"success\":false,\"error_code\":60020}", STATUS_TOKEN_WRONG, "", "60020"},
+	    {401, "{\"success\":false,\"token\":\"is invalid\",\"error_code\":\"60019\"}",
+	     STATUS_TOKEN_WRONG, "", "60019"},
+	    {401, "{\"success\":false,\"message\":\"Invalid API key\",\"error_code\":\"60001\"}",
+	     STATUS_UPSTREAM_AUTH, "", "60001"},
+	    {401, "{\"success\":false,\"token\":\"is invalid\",\"error_code\":\"60001\"}",
+	     STATUS_UPSTREAM_AUTH, "", "60001"},
+	    {401, "not json", STATUS_UPSTREAM_AUTH, "", ""},
+	    {404, "{\"success\":false,\"message\":\"User not found\",\"error_code\":\"60026\"}",
+	     STATUS_USER_NOT_FOUND, "", "60026"},
+	    {429, "{\"success\":false,\"error_code\":\"60003\"}", STATUS_RATE_LIMITED, "", "60003"},
+	    {400, "{\"success\":false,\"error_code\":\"60002\"}", STATUS_USER_REJECTED, "",
+	     "60002"},
+	    {503, "", STATUS_UPSTREAM_HTTP, "", ""},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct api_call call;
+		enum status rc;
+
+		memset(&call, 0, sizeof(call));
+		rc = authy_token_verify_reply(&call, rows[i].http, rows[i].body,
+		                              strlen(rows[i].body));
+		if (rc != rows[i].want)
+			fprintf(stderr, "  row %zu: %s\n", i, status_str(rc));
+		CHECK_INT(rc, rows[i].want);
+		CHECK_STR(call.error_code, rows[i].code);
+	}
+}
+
+static void
+test_token_paths(void)
+{
+	char path[AUTHY_TOKEN_PATH_MAX], masked[AUTHY_TOKEN_PATH_MAX];
+
+	CHECK_INT(authy_token_paths("1000001", "0123456", path, masked), STATUS_OK);
+	CHECK_STR(path, "/protected/json/verify/0123456/1000001?force=true");
+	CHECK_STR(masked, "/protected/json/verify/*******/1000001?force=true");
+	CHECK(strstr(masked, "0123456") == NULL);
+	CHECK_INT(authy_token_paths("1", "0123456789", path, masked), STATUS_OK);
+	CHECK_STR(path, "/protected/json/verify/0123456789/1?force=true");
+	CHECK_INT(authy_token_paths("12345678901234567890", "123456", path, masked), STATUS_OK);
+	static const char *const bad[][2] = {
+	    {"1000001", "12345"},
+	    {"1000001", "12345678901"},
+	    {"1000001", "12345a7"},
+	    {"1000001", "../../x1"},
+	    {"1000001", ""},
+	    {"", "1234567"},
+	    {"10/../1", "1234567"},
+	    {"1000001", "1234567?a"},
+	    {"1000001", NULL},
+	    {NULL, "1234567"},
+	    {"123456789012345678901", "1234567"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_INT(authy_token_paths(bad[i][0], bad[i][1], path, masked),
+		          STATUS_BAD_REQUEST);
+		CHECK_STR(path, "");
+		CHECK_STR(masked, "");
+	}
+}
+
 int
 main(void)
 {
@@ -189,5 +271,7 @@ main(void)
 	RUN(test_user_create_reply_bounds);
 	RUN(test_approval_create_reply);
 	RUN(test_approval_status_reply);
+	RUN(test_token_verify_reply);
+	RUN(test_token_paths);
 	HARNESS_END();
 }

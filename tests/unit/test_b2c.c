@@ -578,6 +578,57 @@ test_binding(void)
 	CHECK(!b2c_correlation_id_valid("a/b"));
 }
 
+static const struct {
+	const char *body;
+	enum status want;
+	const char *token; /* the code kept when valid */
+} token_cases[] = {
+    {"{\"authyId\":\"42\",\"token\":\"1234567\"}", STATUS_OK, "1234567"},
+    {"{\"authyId\":\"42\",\"token\":\"012345\"}", STATUS_OK, "012345"},
+    {"{\"authyId\":\"42\",\"token\":\"0123456789\"}", STATUS_OK, "0123456789"},
+    {"{\"authyId\":\"42\",\"token\":\" 1234567 \"}", STATUS_OK, "1234567"},
+    {"{\"authyId\":\"42\"}", STATUS_TOKEN_MISSING, ""},
+    {"{\"authyId\":\"42\",\"token\":null}", STATUS_TOKEN_MISSING, ""},
+    {"{\"authyId\":\"42\",\"token\":\"\"}", STATUS_TOKEN_MISSING, ""},
+    {"{\"authyId\":\"42\",\"token\":\"   \"}", STATUS_TOKEN_MISSING, ""},
+    {"{\"authyId\":\"42\",\"token\":\"12345\"}", STATUS_TOKEN_INVALID, ""},
+    {"{\"authyId\":\"42\",\"token\":\"01234567890\"}", STATUS_TOKEN_INVALID, ""},
+    {"{\"authyId\":\"42\",\"token\":\"<<40 digits>>1234567890123456789012345678901\"}",
+     STATUS_TOKEN_INVALID, ""},
+    {"{\"authyId\":\"42\",\"token\":\"12345a7\"}", STATUS_TOKEN_INVALID, ""},
+    {"{\"authyId\":\"42\",\"token\":\"123 4567\"}", STATUS_TOKEN_INVALID, ""},
+    {"{\"authyId\":\"42\",\"token\":\"-123456\"}", STATUS_TOKEN_INVALID, ""},
+    {"{\"authyId\":\"42\",\"token\":\"\\u0661\\u0662\\u0663\\u0664\\u0665\\u0666\"}",
+     STATUS_TOKEN_INVALID, ""},
+    {"{\"authyId\":\"42\",\"token\":1234567}", STATUS_TOKEN_INVALID, ""},
+    {"{\"authyId\":\"42\",\"token\":true}", STATUS_TOKEN_INVALID, ""},
+    {"{\"authyId\":\"42\",\"token\":[\"1234567\"]}", STATUS_TOKEN_INVALID, ""},
+    {"{\"authyId\":\"42\",\"token\":{\"v\":\"1234567\"}}", STATUS_TOKEN_INVALID, ""},
+    {"{\"token\":\"1234567\"}", STATUS_AUTHYID_MISSING, "1234567"},
+    {"{\"authyId\":\"4x2\",\"token\":\"1234567\"}", STATUS_AUTHYID_INVALID, "1234567"},
+};
+
+static void
+test_validate_token(void)
+{
+	for (size_t i = 0; i < sizeof(token_cases) / sizeof(token_cases[0]); i++) {
+		struct b2c_claims c;
+
+		CHECK_INT(b2c_parse_claims(token_cases[i].body, strlen(token_cases[i].body), &c),
+		          STATUS_OK);
+		if (b2c_validate_token(&c) != token_cases[i].want)
+			fprintf(stderr, "  case %zu: %s\n", i, token_cases[i].body);
+		CHECK_INT(b2c_validate_token(&c), token_cases[i].want);
+		CHECK_STR(c.token, token_cases[i].token);
+		b2c_claims_wipe(&c);
+		CHECK_STR(c.token, "");
+	}
+	CHECK(!b2c_token_valid(NULL));
+	CHECK(!b2c_token_valid(""));
+	CHECK(b2c_token_valid("000000"));
+	CHECK(!b2c_token_valid("12345678901"));
+}
+
 /* ---- replies ---- */
 
 static void
@@ -750,6 +801,11 @@ static const struct status_case status_cases[STATUS__COUNT] = {
     [STATUS_ASYNC] = {500, B2C_MSG_INTERNAL},
     [STATUS_NO_CORRELATION] = {409, B2C_MSG_CORRELATION_MISSING},
     [STATUS_PUSH_LIMITED] = {409, B2C_MSG_PUSH_LIMITED},
+    [STATUS_TOKEN_MISSING] = {409, B2C_MSG_TOKEN_MISSING},
+    [STATUS_TOKEN_INVALID] = {409, B2C_MSG_TOKEN_INVALID},
+    [STATUS_TOKEN_WRONG] = {409, B2C_MSG_TOKEN_WRONG},
+    [STATUS_TOKEN_LIMITED] = {409, B2C_MSG_TOKEN_LIMITED},
+    [STATUS_NO_TOTP_FACTOR] = {409, B2C_MSG_NO_TOTP_FACTOR},
 };
 
 /* Parse a reply body back and check it has the B2C error shape. */
@@ -822,6 +878,7 @@ main(void)
 	RUN(test_validate_direct);
 	RUN(test_validate_wait);
 	RUN(test_binding);
+	RUN(test_validate_token);
 	RUN(test_reply_200);
 	RUN(test_reply_exact);
 	RUN(test_reply_long_request_id);

@@ -685,6 +685,73 @@ test_provider_approval_create(void)
 	config_free(&cfg);
 }
 
+static void
+test_totp(void)
+{
+	struct api_call call = {0};
+	char sid[VERIFY_SID_LEN + 1];
+	struct buf b;
+
+	/* The newest verified TOTP factor; push factors are not codes. */
+	CHECK_INT(verify_totp_factors_reply(
+	              &call, 200,
+	              B("{\"factors\":["
+	                "{\"sid\":\"YF00000000000000000000000000000001\",\"factor_type\":\"push\","
+	                "\"status\":\"verified\",\"date_created\":\"2026-01-01T00:00:00Z\"},"
+	                "{\"sid\":\"YF00000000000000000000000000000002\",\"factor_type\":\"totp\","
+	                "\"status\":\"verified\",\"date_created\":\"2024-03-01T00:00:00Z\"},"
+	                "{\"sid\":\"YF00000000000000000000000000000003\",\"factor_type\":\"totp\","
+	                "\"status\":\"unverified\",\"date_created\":\"2025-01-01T00:00:00Z\"}],"
+	                "\"meta\":{}}"),
+	              sid, sizeof(sid)),
+	          STATUS_OK);
+	CHECK_STR(sid, "YF00000000000000000000000000000002");
+	CHECK_INT(verify_totp_factors_reply(&call, 200,
+	                                    B("{\"factors\":[{\"sid\":\"" FACTOR
+	                                      "\",\"factor_type\":\"push\","
+	                                      "\"status\":\"verified\"}],\"meta\":{}}"),
+	                                    sid, sizeof(sid)),
+	          STATUS_NO_TOTP_FACTOR);
+	CHECK_STR(sid, "");
+	CHECK_INT(verify_totp_factors_reply(&call, 404, B("{\"code\":20404,\"status\":404}"), sid,
+	                                    sizeof(sid)),
+	          STATUS_USER_NOT_FOUND);
+	/* A TOTP challenge is decided at creation. */
+	CHECK_INT(verify_totp_check_reply(&call, 201,
+	                                  B("{\"sid\":\"" CHALLENGE "\",\"status\":\"approved\"}")),
+	          STATUS_OK);
+	CHECK_INT(verify_totp_check_reply(&call, 201,
+	                                  B("{\"sid\":\"" CHALLENGE "\",\"status\":\"pending\"}")),
+	          STATUS_TOKEN_WRONG);
+	CHECK_INT(verify_totp_check_reply(&call, 201, B("{\"status\":\"denied\"}")),
+	          STATUS_TOKEN_WRONG);
+	CHECK_INT(verify_totp_check_reply(&call, 201, B("{\"status\":\"maybe\"}")),
+	          STATUS_UPSTREAM_PROTOCOL);
+	CHECK_INT(verify_totp_check_reply(&call, 201, B("{\"sid\":\"" CHALLENGE "\"}")),
+	          STATUS_UPSTREAM_PROTOCOL);
+	CHECK_INT(verify_totp_check_reply(&call, 403, B("{\"code\":60318,\"status\":403}")),
+	          STATUS_NO_TOTP_FACTOR);
+	CHECK_INT(verify_totp_check_reply(&call, 401, B("{\"code\":20003,\"status\":401}")),
+	          STATUS_UPSTREAM_AUTH);
+	CHECK_INT(verify_totp_check_reply(&call, 429, B("{\"code\":20429,\"status\":429}")),
+	          STATUS_RATE_LIMITED);
+	/* The form: FactorSid and the code as AuthPayload, digits only. */
+	buf_init(&b, 4096);
+	CHECK_INT(verify_totp_form(FACTOR, "012345", &b), STATUS_OK);
+	CHECK_STR(buf_cstr(&b), "FactorSid=" FACTOR "&AuthPayload=012345");
+	buf_free(&b);
+	static const char *const bad[] = {"12", "123456789", "12a456", "", NULL};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		buf_init(&b, 4096);
+		CHECK_INT(verify_totp_form(FACTOR, bad[i], &b), STATUS_BAD_REQUEST);
+		buf_free(&b);
+	}
+	buf_init(&b, 4096);
+	CHECK_INT(verify_totp_form("YC0123456789abcdef0123456789abcdef", "123456", &b),
+	          STATUS_BAD_REQUEST);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -695,6 +762,7 @@ main(void)
 	RUN(test_map_error);
 	RUN(test_entity_and_challenge_replies);
 	RUN(test_factors_reply);
+	RUN(test_totp);
 	RUN(test_webhook_signatures);
 	RUN(test_webhook_tampering);
 	RUN(test_webhook_result);

@@ -1,0 +1,147 @@
+/*
+ * handler_verify_token.c - POST /api/identity/verifytoken: the fallback when
+ * the push does not arrive. B2C sends the one-time code the app shows; the
+ * provider checks it (Authy token verification, or a Verify TOTP challenge)
+ * on the loop, and a right code answers the same approval claim as the wait.
+ * Codes that are not accepted are limited per authyId against guessing.
+ */
+#include "handlers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "b2c.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "provider.h"
+#include "ratelimit.h"
+
+/* One code check in progress; the code is wiped before the state is freed. */
+struct token_state {
+	struct req_ctx *ctx;
+	struct response *res;
+	struct b2c_claims c;
+	struct provider_token tk;
+	struct provider_job job;
+	struct provider_call *pc;
+};
+
+/* For log lines: B2C's correlation id, or "-". */
+static const char *
+cid(const struct b2c_claims *c)
+{
+	return c->correlation_id[0] != '\0' ? c->correlation_id : "-";
+}
+
+/*
+ * Count this attempt before the code is checked, atomically with the limit
+ * check, so parallel guesses cannot pass the limit; a right code clears the
+ * count again (ratelimit_reset below). Over the limit nothing is sent upstream.
+ */
+static enum status
+take_attempt(struct req_ctx *ctx, const struct b2c_claims *c)
+{
+	long retry_after_s = 0;
+	enum status rc = ratelimit_hit(ctx->code_limit, c->authy_id, &retry_after_s);
+
+	if (rc == STATUS_OK)
+		return STATUS_OK;
+	if (rc == STATUS_RATE_LIMITED) {
+		metrics_code_limited();
+		log_warnx("code attempts limited authy_id=%s correlation_id=%s max=%ld "
+		          "window_s=%ld retry_after_s=%ld",
+		          c->authy_id, cid(c), ctx->cfg->max_code_attempts, ctx->cfg->code_window_s,
+		          retry_after_s);
+		ctx_seterr(ctx, "too many codes not accepted for this authyId");
+		return STATUS_TOKEN_LIMITED;
+	}
+	/* The limiter's table is full of live keys: fail closed. */
+	ctx_seterr(ctx, "code limiter: %s", status_str(rc));
+	return rc == STATUS_BAD_REQUEST ? STATUS_AUTHYID_INVALID : STATUS_UNAVAILABLE;
+}
+
+/* One log line per outcome; the code itself is never written. */
+static void
+log_outcome(const struct req_ctx *ctx, const struct b2c_claims *c, enum status rc)
+{
+	if (rc == STATUS_OK)
+		log_info("code accepted authy_id=%s correlation_id=%s", c->authy_id, cid(c));
+	else if (rc == STATUS_TOKEN_WRONG)
+		log_info("code not accepted authy_id=%s correlation_id=%s attempts=%ld/%ld",
+		         c->authy_id, cid(c), ratelimit_count(ctx->code_limit, c->authy_id),
+		         ctx->cfg->max_code_attempts);
+}
+
+/* Wipe the code and free st; returns rc. */
+static enum status
+state_free(struct token_state *st, enum status rc)
+{
+	b2c_claims_wipe(&st->c);
+	explicit_bzero(st, sizeof(*st));
+	free(st);
+	return rc;
+}
+
+static void
+on_checked(void *arg, enum status rc, struct provider_job *job)
+{
+	struct token_state *st = arg;
+	struct req_ctx *ctx = st->ctx;
+
+	st->pc = NULL;
+	log_set_request_id(ctx->id);
+	rc = handler_account(ctx, ctx->provider->ops->token_verify, job, rc);
+	log_outcome(ctx, &st->c, rc);
+	if (rc == STATUS_OK) {
+		ratelimit_reset(ctx->code_limit, st->c.authy_id);
+		rc = b2c_reply_approved(st->res);
+	}
+	ctx->on_abort = NULL;
+	ctx->handler_state = NULL;
+	req_ctx_done(ctx, state_free(st, rc));
+	log_set_request_id(NULL);
+}
+
+static void
+on_abort(struct req_ctx *ctx)
+{
+	struct token_state *st = ctx->handler_state;
+
+	provider_cancel(st->pc);
+	ctx->on_abort = NULL;
+	ctx->handler_state = NULL;
+	req_ctx_done(ctx, state_free(st, STATUS_ABORTED));
+}
+
+enum status
+handler_verify_token(struct req_ctx *ctx, struct response *res)
+{
+	struct token_state *st = calloc(1, sizeof(*st));
+	const struct provider_op *op = ctx->provider->ops->token_verify;
+	enum status rc;
+
+	if (st == NULL)
+		return STATUS_NOMEM;
+	st->ctx = ctx;
+	st->res = res;
+	rc = b2c_parse_claims(ctx->req->body, ctx->req->body_len, &st->c);
+	if (rc == STATUS_OK)
+		rc = b2c_validate_token(&st->c);
+	if (rc == STATUS_OK)
+		rc = take_attempt(ctx, &st->c);
+	if (rc != STATUS_OK)
+		return state_free(st, rc);
+	st->tk = (struct provider_token){.authy_id = st->c.authy_id, .code = st->c.token};
+	provider_job_init(&st->job, ctx->provider);
+	st->job.token = &st->tk;
+	rc = provider_start(op, &st->job, ctx->up, ctx->deadline_ms, on_checked, st, &st->pc);
+	if (rc != STATUS_OK) {
+		rc = handler_account(ctx, op, &st->job, rc);
+		log_outcome(ctx, &st->c, rc);
+		return state_free(st, rc);
+	}
+	ctx->handler_state = st;
+	ctx->on_abort = on_abort;
+	return STATUS_ASYNC;
+}
