@@ -62,10 +62,14 @@ struct ereq {
 	struct req_ctx ctx;
 	int gone; /* the web server dropped the connection */
 	int too_large;
+	int dispatching;     /* inside the handler's first call */
+	int done_early;      /* ... which already called req_ctx_done */
+	enum status done_rc; /* with this */
 };
 
 struct edge {
 	struct edge_opts o;
+	struct fcgi_feed *feed; /* what libfcgi parses requests from */
 	struct loop_watch *lw;
 	struct loop_timer *accept_pause, *drain_timer;
 	struct conn *conns;
@@ -247,7 +251,7 @@ access_line(const struct ereq *r, enum status rc)
 static int
 reply(struct ereq *r)
 {
-	if (r->gone || fcgi_io_write_response(r->fc, &r->res) != STATUS_OK) {
+	if (r->gone || fcgi_io_write_response(r->c->e->feed, r->fc, &r->res) != STATUS_OK) {
 		log_info("web server closed the connection before the reply");
 		return 0;
 	}
@@ -308,29 +312,47 @@ on_done(struct req_ctx *ctx, enum status rc)
 {
 	struct ereq *r = ereq_of(ctx);
 
+	if (r->dispatching) {
+		r->done_early = 1;
+		r->done_rc = rc;
+		return;
+	}
 	router_complete(ctx, rc, &r->res);
 	finish(r, rc);
 }
 
-/* Run the handler on the loop; an asynchronous one finishes through on_done. */
+/*
+ * Run the handler on the loop; an asynchronous one finishes through on_done,
+ * and while it waits the request holds only its params, path and body.
+ */
 static void
 dispatch(struct ereq *r)
 {
-	enum status rc = router_dispatch(&r->ctx, &r->res);
+	enum status rc;
 
-	if (rc != STATUS_ASYNC)
-		finish(r, rc);
+	r->dispatching = 1;
+	rc = router_dispatch(&r->ctx, &r->res);
+	r->dispatching = 0;
+	if (rc == STATUS_ASYNC && r->done_early) {
+		rc = r->done_rc;
+		router_complete(&r->ctx, rc, &r->res);
+	} else if (rc == STATUS_ASYNC) {
+		if (fcgi_io_release(r->fc, &r->req) != STATUS_OK)
+			log_debug("request kept whole while it waits: out of memory");
+		return;
+	}
+	finish(r, rc);
 }
 
 static struct ereq *
-ereq_new(struct conn *c, int fd, int too_large)
+ereq_new(struct conn *c, int too_large)
 {
 	struct edge *e = c->e;
 	struct ereq *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
 		return NULL;
-	r->fc = fcgi_io_conn_new(fd);
+	r->fc = fcgi_io_conn_new();
 	if (r->fc == NULL) {
 		free(r);
 		return NULL;
@@ -353,54 +375,37 @@ ereq_new(struct conn *c, int fd, int too_large)
 }
 
 /*
- * A socketpair holding the request's bytes, for libfcgi to parse: its read
- * end in *fd. The bytes leave the buffer (anything after them stays, and
- * closes the connection after the reply).
+ * libfcgi parses the request's bytes; they leave the buffer (anything after
+ * them stays, and closes the connection after the reply). The reply goes to
+ * the connection.
  */
-static enum status
-load_pair(struct conn *c, int *fd)
-{
-	size_t used = c->scan.used;
-	int sp[2], sz = (int)(2 * used + 65536);
-	ssize_t n;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
-		return STATUS_INTERNAL;
-	setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	n = send(sp[1], c->buf, used, MSG_DONTWAIT | MSG_NOSIGNAL);
-	close(sp[1]);
-	if (n != (ssize_t)used) {
-		close(sp[0]);
-		return STATUS_INTERNAL;
-	}
-	memmove(c->buf, c->buf + used, c->len - used);
-	c->len -= used;
-	*fd = sp[0];
-	return STATUS_OK;
-}
-
-/* libfcgi parses the request from the pair; the reply goes to the connection. */
 static struct ereq *
 parse_request(struct conn *c, int too_large)
 {
-	struct ereq *r;
-	int fd;
+	struct ereq *r = ereq_new(c, too_large);
+	enum status rc;
 
-	if (load_pair(c, &fd) != STATUS_OK) {
-		log_warn("cannot hand a request to libfcgi");
-		return NULL;
-	}
-	r = ereq_new(c, fd, too_large);
 	if (r == NULL) {
 		log_warnx("out of memory for a request");
-		close(fd);
 		return NULL;
 	}
-	if (fcgi_io_parse(r->fc) != STATUS_OK) {
-		log_warnx("FastCGI request refused by libfcgi");
-		fcgi_io_conn_free(r->fc); /* libfcgi closed fd */
+	rc = fcgi_io_parse(c->e->feed, r->fc, c->buf, c->scan.used);
+	if (rc != STATUS_OK) {
+		if (rc == STATUS_BAD_REQUEST)
+			log_warnx("FastCGI request refused by libfcgi");
+		else
+			log_warn("cannot hand a request to libfcgi");
+		fcgi_io_conn_free(r->fc);
 		free(r);
 		return NULL;
+	}
+	c->len -= c->scan.used;
+	if (c->len > 0) {
+		memmove(c->buf, c->buf + c->scan.used, c->len);
+	} else {
+		free(c->buf); /* nothing to hold while the request runs */
+		c->buf = NULL;
+		c->cap = 0;
 	}
 	return r;
 }
@@ -422,7 +427,7 @@ start_request(struct conn *c, int too_large)
 	c->req = r;
 	e->inflight++;
 	rc = fcgi_io_read_request(r->fc, e->body_max, too_large, &r->req);
-	close(fcgi_io_attach(r->fc, c->fd));
+	fcgi_io_attach(e->feed, r->fc, c->fd);
 	r->req.now_s = (long long)time(NULL);
 	set_request_id(e, &r->ctx, &r->req);
 	if (rc == STATUS_OK && e->draining)
@@ -602,6 +607,8 @@ edge_init(struct edge *e, const struct edge_opts *opts)
 		return STATUS_INTERNAL;
 	if (crypto_random_hex(4, e->id_prefix, sizeof(e->id_prefix)) != STATUS_OK)
 		return STATUS_INTERNAL;
+	if (fcgi_io_feed_new(e->buf_max, &e->feed) != STATUS_OK)
+		return STATUS_INTERNAL;
 	if (loop_timer_new(opts->loop, on_accept_pause, e, &e->accept_pause) != STATUS_OK ||
 	    loop_timer_new(opts->loop, on_drain_timeout, e, &e->drain_timer) != STATUS_OK)
 		return STATUS_NOMEM;
@@ -668,5 +675,6 @@ edge_free(struct edge *e)
 	loop_watch_del(e->o.loop, e->lw);
 	loop_timer_free(e->accept_pause);
 	loop_timer_free(e->drain_timer);
+	fcgi_io_feed_free(e->feed);
 	free(e);
 }

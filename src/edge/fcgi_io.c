@@ -9,6 +9,7 @@
 #include "fcgi_io.h"
 
 #include <errno.h>
+#include <fastcgi.h>
 #include <fcgiapp.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 
 struct fcgi_conn {
 	FCGX_Request req;
+	char **env; /* the params, copied while the request waits */
 	char *body;
 	char *path;
 };
@@ -128,8 +130,114 @@ fcgi_io_inherited_fd(void)
 	return is_listening_socket(0) ? 0 : -1;
 }
 
+/* The socketpair libfcgi reads requests from: one per loop, reused. */
+struct fcgi_feed {
+	int rd, wr;
+	int sndbuf;
+};
+
+static void
+feed_close(struct fcgi_feed *f)
+{
+	if (f->rd >= 0)
+		close(f->rd);
+	if (f->wr >= 0)
+		close(f->wr);
+	f->rd = f->wr = -1;
+}
+
+/* A fresh pair; after an error libfcgi may have closed the read end, or bytes stay behind. */
+static enum status
+feed_open(struct fcgi_feed *f)
+{
+	int sp[2];
+
+	feed_close(f);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+		return STATUS_INTERNAL;
+	setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &f->sndbuf, sizeof(f->sndbuf));
+	f->rd = sp[0];
+	f->wr = sp[1];
+	return STATUS_OK;
+}
+
+enum status
+fcgi_io_feed_new(size_t max_request, struct fcgi_feed **out)
+{
+	struct fcgi_feed *f = calloc(1, sizeof(*f));
+	enum status rc;
+
+	*out = NULL;
+	if (f == NULL)
+		return STATUS_NOMEM;
+	f->rd = f->wr = -1;
+	f->sndbuf = max_request < (1u << 29) ? (int)(2 * max_request + 65536) : 1 << 30;
+	rc = feed_open(f);
+	if (rc != STATUS_OK) {
+		free(f);
+		return rc;
+	}
+	*out = f;
+	return STATUS_OK;
+}
+
+void
+fcgi_io_feed_free(struct fcgi_feed *f)
+{
+	if (f == NULL)
+		return;
+	feed_close(f);
+	free(f);
+}
+
+/* Put len bytes into the pair for libfcgi; it holds nothing else. */
+static enum status
+feed_put(struct fcgi_feed *f, const void *bytes, size_t len)
+{
+	ssize_t n;
+
+	if (f->rd < 0 && feed_open(f) != STATUS_OK)
+		return STATUS_INTERNAL;
+	n = send(f->wr, bytes, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n == (ssize_t)len)
+		return STATUS_OK;
+	feed_open(f);
+	return STATUS_INTERNAL;
+}
+
+/*
+ * libfcgi parses what the pair holds, and reads the request's stdin from it
+ * until fcgi_io_attach; c's fd is kept when libfcgi refuses the bytes.
+ */
+static enum status
+feed_accept(struct fcgi_feed *f, struct fcgi_conn *c)
+{
+	int fd = c->req.ipcFd;
+
+	/* keepConnection stops the FCGX_Finish_r that FCGX_Accept_r starts
+	 * with from closing the fd it holds. */
+	c->req.ipcFd = f->rd;
+	c->req.keepConnection = 1;
+	if (FCGX_Accept_r(&c->req) == 0)
+		return STATUS_OK;
+	/* libfcgi closes the read end when it gives up on the bytes. */
+	if (c->req.ipcFd != f->rd)
+		f->rd = -1;
+	feed_open(f);
+	c->req.ipcFd = fd;
+	return STATUS_BAD_REQUEST;
+}
+
+/* After the parse: the pair must be empty for the next request. */
+static void
+feed_done(struct fcgi_feed *f, struct fcgi_conn *c)
+{
+	if (!FCGX_HasSeenEOF(c->req.in))
+		feed_open(f);
+}
+
 struct fcgi_conn *
-fcgi_io_conn_new(int fd)
+fcgi_io_conn_new(void)
 {
 	struct fcgi_conn *c = calloc(1, sizeof(*c));
 
@@ -137,10 +245,6 @@ fcgi_io_conn_new(int fd)
 		free(c);
 		return NULL;
 	}
-	/* FCGX_Accept_r skips its accept() for a preset ipcFd; keepConnection
-	 * stops the FCGX_Finish_r it starts with from closing that fd. */
-	c->req.ipcFd = fd;
-	c->req.keepConnection = 1;
 	return c;
 }
 
@@ -150,28 +254,35 @@ fcgi_io_conn_free(struct fcgi_conn *c)
 	if (c == NULL)
 		return;
 	FCGX_Free(&c->req, 0);
+	free(c->env);
 	free(c->body);
 	free(c->path);
 	free(c);
 }
 
-int
-fcgi_io_attach(struct fcgi_conn *c, int fd)
+void
+fcgi_io_attach(struct fcgi_feed *f, struct fcgi_conn *c, int fd)
 {
-	int old = c->req.ipcFd;
-
+	feed_done(f, c);
 	c->req.ipcFd = fd;
-	return old;
 }
 
 enum status
-fcgi_io_parse(struct fcgi_conn *c)
+fcgi_io_parse(struct fcgi_feed *f, struct fcgi_conn *c, const void *bytes, size_t len)
 {
-	if (FCGX_Accept_r(&c->req) == 0)
-		return STATUS_OK;
-	/* libfcgi closed the connection when it gave up on it. */
-	c->req.ipcFd = -1;
-	return STATUS_BAD_REQUEST;
+	if (feed_put(f, bytes, len) != STATUS_OK)
+		return STATUS_INTERNAL;
+	return feed_accept(f, c);
+}
+
+/* Read stdin to its end (the empty STDIN record): the pair is then empty. */
+static void
+skip_stdin(struct fcgi_conn *c)
+{
+	char b[256];
+
+	while (FCGX_GetStr(b, (int)sizeof(b), c->req.in) > 0)
+		;
 }
 
 static enum status
@@ -236,9 +347,83 @@ fcgi_io_read_request(struct fcgi_conn *c, size_t max_body, int too_large, struct
 	req->env = c->req.envp;
 	req->method = m ? m : "";
 	rc = read_path(c, req);
-	if (rc != STATUS_OK)
-		return rc;
-	return read_body(c, max_body, too_large, req);
+	if (rc == STATUS_OK)
+		rc = read_body(c, max_body, too_large, req);
+	if (rc == STATUS_OK && req->body_status == STATUS_OK)
+		skip_stdin(c);
+	return rc;
+}
+
+/* The params in one block: the pointers, then the "NAME=value" strings. */
+static char **
+copy_env(char **env)
+{
+	size_t n = 0, bytes = 0, len;
+	char **v, *p;
+
+	for (char **e = env; e != NULL && *e != NULL; e++, n++)
+		bytes += strlen(*e) + 1;
+	v = malloc((n + 1) * sizeof(*v) + bytes);
+	if (v == NULL)
+		return NULL;
+	p = (char *)(v + n + 1);
+	for (size_t i = 0; i < n; i++) {
+		len = strlen(env[i]) + 1;
+		memcpy(p, env[i], len);
+		v[i] = p;
+		p += len;
+	}
+	v[n] = NULL;
+	return v;
+}
+
+enum status
+fcgi_io_release(struct fcgi_conn *c, struct request *req)
+{
+	char **env = copy_env(c->req.envp);
+
+	if (env == NULL)
+		return STATUS_NOMEM;
+	c->env = env;
+	req->env = env;
+	req->method = request_param(req, REQUEST_P_METHOD);
+	if (req->method == NULL)
+		req->method = "";
+	FCGX_Free(&c->req, 0); /* the streams and params; the fd stays */
+	c->req.envp = NULL;
+	return STATUS_OK;
+}
+
+/*
+ * libfcgi's streams again for a released request: it parses a request of
+ * no params and no body with the same id and flags from the pair, and then
+ * writes the reply to the connection.
+ */
+static enum status
+reopen(struct fcgi_feed *f, struct fcgi_conn *c)
+{
+	FCGI_BeginRequestRecord begin = {
+	    .header = {.version = FCGI_VERSION_1,
+	               .type = FCGI_BEGIN_REQUEST,
+	               .requestIdB1 = (unsigned char)(c->req.requestId >> 8),
+	               .requestIdB0 = (unsigned char)c->req.requestId,
+	               .contentLengthB0 = sizeof(begin.body)},
+	    .body = {.roleB0 = FCGI_RESPONDER,
+	             .flags = c->req.keepConnection ? FCGI_KEEP_CONN : 0}};
+	FCGI_Header end[2] = {begin.header, begin.header};
+	unsigned char bytes[sizeof(begin) + sizeof(end)];
+	int fd = c->req.ipcFd; /* the connection */
+
+	end[0].type = FCGI_PARAMS;
+	end[1].type = FCGI_STDIN;
+	end[0].contentLengthB0 = end[1].contentLengthB0 = 0;
+	memcpy(bytes, &begin, sizeof(begin));
+	memcpy(bytes + sizeof(begin), end, sizeof(end));
+	if (feed_put(f, bytes, sizeof(bytes)) != STATUS_OK || feed_accept(f, c) != STATUS_OK)
+		return STATUS_INTERNAL;
+	skip_stdin(c);
+	fcgi_io_attach(f, c, fd);
+	return STATUS_OK;
 }
 
 static const char *
@@ -271,11 +456,13 @@ reason(int code)
 }
 
 enum status
-fcgi_io_write_response(struct fcgi_conn *c, const struct response *res)
+fcgi_io_write_response(struct fcgi_feed *f, struct fcgi_conn *c, const struct response *res)
 {
 	char head[512];
 	int n, extra;
 
+	if (c->req.out == NULL && reopen(f, c) != STATUS_OK)
+		return STATUS_INTERNAL;
 	n = snprintf(head, sizeof(head),
 	             "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 	             "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n",
@@ -296,7 +483,10 @@ fcgi_io_write_response(struct fcgi_conn *c, const struct response *res)
 	if (res->body_len > 0 &&
 	    FCGX_PutStr(res->body, (int)res->body_len, c->req.out) != (int)res->body_len)
 		return STATUS_ABORTED;
-	return FCGX_FFlush(c->req.out) == 0 ? STATUS_OK : STATUS_ABORTED;
+	/* stderr first, so that closing stdout writes the reply, the end of
+	 * stdout and FCGI_END_REQUEST in one write. */
+	FCGX_FClose(c->req.err);
+	return FCGX_FClose(c->req.out) == 0 ? STATUS_OK : STATUS_ABORTED;
 }
 
 int

@@ -35,30 +35,33 @@ enum status fcgi_io_listen(const char *spec, int backlog, int *fd, char *err, si
 int fcgi_io_inherited_fd(void);
 
 /*
- * fcgi_io_conn_new - request state reading from fd, which holds a whole
- * request (up to the empty STDIN record, see fcgi_scan.h). The fd stays the
- * caller's, except that fcgi_io_parse and fcgi_io_finish may close it. NULL
- * when out of memory. Thread-safe for
- * distinct connections.
+ * fcgi_io_feed_new - the socketpair libfcgi reads requests from, reused for
+ * every request of one loop; max_request is the largest request the edge
+ * hands over (its send buffer). STATUS_OK and *out (fcgi_io_feed_free), or
+ * STATUS_NOMEM / STATUS_INTERNAL. One thread at a time.
  */
-struct fcgi_conn *fcgi_io_conn_new(int fd);
+struct fcgi_feed;
+enum status fcgi_io_feed_new(size_t max_request, struct fcgi_feed **out);
+
+/* fcgi_io_feed_free - close the pair and free f; NULL is a no-op. */
+void fcgi_io_feed_free(struct fcgi_feed *f);
+
+/*
+ * fcgi_io_conn_new - empty request state (fcgi_io_conn_free). NULL when out
+ * of memory. Thread-safe for distinct requests.
+ */
+struct fcgi_conn *fcgi_io_conn_new(void);
 
 /* fcgi_io_conn_free - free the request state; never closes the fd. NULL is a no-op. */
 void fcgi_io_conn_free(struct fcgi_conn *c);
 
 /*
- * fcgi_io_parse - let libfcgi read BEGIN_REQUEST and the params (without
- * waiting: they have arrived). STATUS_OK, or STATUS_BAD_REQUEST when libfcgi
- * refused them (it has then closed the fd).
+ * fcgi_io_parse - let libfcgi read BEGIN_REQUEST and the params of the whole
+ * request in bytes[0..len) (checked by fcgi_scan), through f without waiting.
+ * STATUS_OK, STATUS_BAD_REQUEST when libfcgi refused them, STATUS_INTERNAL
+ * when f cannot take them.
  */
-enum status fcgi_io_parse(struct fcgi_conn *c);
-
-/*
- * fcgi_io_attach - after fcgi_io_read_request, point the request at fd (the
- * web server's connection) for the reply. Returns the fd read so far, which
- * the caller closes.
- */
-int fcgi_io_attach(struct fcgi_conn *c, int fd);
+enum status fcgi_io_parse(struct fcgi_feed *f, struct fcgi_conn *c, const void *bytes, size_t len);
 
 /*
  * fcgi_io_read_request - fill req from the parsed request: params, method,
@@ -71,15 +74,33 @@ enum status fcgi_io_read_request(struct fcgi_conn *c, size_t max_body, int too_l
                                  struct request *req);
 
 /*
- * fcgi_io_write_response - write Status, Content-Type, Content-Length, the
- * extra headers and the body. STATUS_OK or STATUS_ABORTED when the web server
- * has gone (or does not read within the socket's send timeout).
+ * fcgi_io_attach - after fcgi_io_read_request, point the request at fd (the
+ * web server's connection, still the caller's) for the reply, and leave f
+ * ready for the next request.
  */
-enum status fcgi_io_write_response(struct fcgi_conn *c, const struct response *res);
+void fcgi_io_attach(struct fcgi_feed *f, struct fcgi_conn *c, int fd);
 
 /*
- * fcgi_io_finish - end the request (FCGI_END_REQUEST) and free libfcgi's
- * params (the request's strings). Returns 1 when the web server keeps the
+ * fcgi_io_release - while the request waits: keep a compact copy of the
+ * params (req->env and req->method point at it, path and body stay) and free
+ * libfcgi's streams and params. fcgi_io_write_response re-creates the streams.
+ * STATUS_OK, or STATUS_NOMEM with nothing changed.
+ */
+enum status fcgi_io_release(struct fcgi_conn *c, struct request *req);
+
+/*
+ * fcgi_io_write_response - write Status, Content-Type, Content-Length, the
+ * extra headers and the body, the end of stdout and FCGI_END_REQUEST (a
+ * released request gets its streams back through f first). STATUS_OK,
+ * STATUS_ABORTED when the web server has gone (or does not read within the
+ * socket's send timeout), STATUS_INTERNAL when the streams cannot be re-created.
+ */
+enum status fcgi_io_write_response(struct fcgi_feed *f, struct fcgi_conn *c,
+                                   const struct response *res);
+
+/*
+ * fcgi_io_finish - after a reply went out, free libfcgi's streams and params
+ * (the request's strings). Returns 1 when the web server keeps the
  * connection for another request (FCGI_KEEP_CONN), 0 when the caller should
  * close it, -1 when libfcgi has closed it after a write error.
  */
