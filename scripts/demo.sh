@@ -198,7 +198,7 @@ flow() {
 	say "2. wait: POST /api/identity/waitforauthyapproval (in the background)"
 	out=$dir/wait.out
 	post /api/identity/waitforauthyapproval \
-		"{\"authyId\":\"$aid\",\"signInName\":\"$email\"}" >"$out" &
+		"{\"authyId\":\"$aid\",\"signInName\":\"$email\",\"correlationId\":\"demo-$$-$aid\",\"ipAddress\":\"127.0.0.1\"}" >"$out" &
 	local wait_pid=$!
 	if [ -n "$mock_url" ]; then
 		# shellcheck disable=SC2317 # called through wait_until
@@ -240,7 +240,7 @@ Try it yourself (another terminal):
 
   curl --cacert $certs/ca.pem --cert $certs/client.pem --key $certs/client.key \\
        -H 'Content-Type: application/json' \\
-       -d '{"authyId":"<authyId from above>","signInName":"alice@example.com"}' \\
+       -d '{"authyId":"<authyId from above>","signInName":"alice@example.com","correlationId":"try-1"}' \\
        $url/api/identity/waitforauthyapproval
 EOF
 if [ -n "$mock_url" ]; then

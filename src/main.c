@@ -23,11 +23,14 @@
 #include "executor.h"
 #include "loop.h"
 #include "provider.h"
+#include "ratelimit.h"
 #include "tracker.h"
 #include "upstream.h"
 
 #define PROG "b2c-authy"
 #define NOFILE_MARGIN 64 /* log, config, loop, signalfd, eventfd, listener... */
+/* Users tracked by the push limiter: as many as the tracker holds approvals. */
+#define PUSH_LIMIT_KEYS TRACKER_MAX_ENTRIES
 
 extern char **environ;
 
@@ -194,6 +197,7 @@ struct runtime {
 	struct loop *loop;
 	struct executor *exec;
 	struct tracker *tracker;
+	struct ratelimit *push_limit;
 	struct edge *edge;
 	struct loop_watch *sigw;
 	int sigfd;
@@ -264,9 +268,13 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	to.upstream = &uo;
 	if (tracker_new(&to, &rt->tracker) != STATUS_OK)
 		fatalx("cannot start the approval tracker");
+	if (ratelimit_new(PUSH_LIMIT_KEYS, cfg->max_pushes_per_user, cfg->push_window_s,
+	                  &rt->push_limit) != STATUS_OK)
+		fatalx("cannot create the push limiter");
 	eo.loop = rt->loop;
 	eo.exec = rt->exec;
 	eo.tracker = rt->tracker;
+	eo.push_limit = rt->push_limit;
 	if (edge_start(&eo, &rt->edge) != STATUS_OK)
 		fatalx("cannot start accepting connections");
 }
@@ -276,6 +284,7 @@ stop(struct runtime *rt)
 {
 	edge_free(rt->edge);
 	tracker_free(rt->tracker);
+	ratelimit_free(rt->push_limit);
 	executor_free(rt->exec);
 	loop_watch_del(rt->loop, rt->sigw);
 	close(rt->sigfd);

@@ -1,9 +1,11 @@
 """docs_check.py - keep the documentation true to the code: every user message
 in src/b2c/b2c.h appears in README.md's error table, every configuration key of
 the binary (from --check-config) is in README.md and in the example file, and
-every option of --help is in README.md, and every claim of the B2C policy
-(and each name its REST profiles exchange with the responder) is documented.
+every option of --help is in README.md; every input and output claim the code
+uses, every error `code` a reply can carry, and every claim of the B2C policy
+(and each name its REST profiles exchange with the responder) are in README.md.
 Ends with "N passed, N failed"."""
+import glob
 import os
 import re
 import subprocess
@@ -12,6 +14,29 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "e2e"))
 import stack  # noqa: E402
+
+
+def check_claims(t, readme, hdr):
+    """Every claim #define of b2c.h that some source file uses is in the README."""
+    src = "".join(open(p).read() for p in glob.glob(os.path.join(stack.ROOT, "src", "*", "*.c")))
+    claims = re.findall(r'#define (B2C_(?:CLAIM|OUT)_\w+)\s+"([^"]+)"', hdr)
+    used = [(d, c) for d, c in claims if re.search(rf"\b{d}\b", src)]
+    t.check(len(used) >= 10, "claims used by the code found", str(used))
+    for d, c in used:
+        t.check(re.search(rf'[`"]{c}[`"]', readme) is not None, f"README names claim {c}", d)
+
+
+def check_codes(t, readme):
+    """Every error code (status_str) a reply can carry is in the README's error table."""
+    status_c = open(os.path.join(stack.ROOT, "src", "util", "status.c")).read()
+    codes = re.findall(r'\[STATUS_\w+\] = "(\w+)"', status_c)
+    t.check(len(codes) >= 30, "error codes found in status.c", str(len(codes)))
+    for code in codes:
+        # never an error reply: pending ends as timeout, async completes later
+        if code in ("ok", "pending", "async"):
+            continue
+        name = "upstream_*" if code.startswith("upstream_") else code
+        t.check(f"`{name}`" in readme, f"README error table has code {code}")
 
 
 def main():
@@ -26,6 +51,8 @@ def main():
     for name, text in msgs:
         t.check(text in readme, f"README lists {name}", text)
     policy_claims(t, readme)
+    check_claims(t, readme, hdr)
+    check_codes(t, readme)
     if not os.access(stack.BIN, os.X_OK):
         print("skipped: binary missing for the key and option checks")
         return t.summary()

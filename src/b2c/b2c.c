@@ -6,6 +6,8 @@
  */
 #include "b2c.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,8 @@ static const struct err_map err_table[] = {
     [STATUS_ABORTED] = {409, B2C_MSG_ABORTED, 0},
     [STATUS_UNAVAILABLE] = {503, B2C_MSG_UNAVAILABLE, 5},
     [STATUS_NO_FACTOR] = {409, B2C_MSG_NO_FACTOR, 0},
+    [STATUS_NO_CORRELATION] = {409, B2C_MSG_CORRELATION_MISSING, 0},
+    [STATUS_PUSH_LIMITED] = {409, B2C_MSG_PUSH_LIMITED, 0},
     /* never a reply: the edge waits for req_ctx_done */
     [STATUS_ASYNC] = {500, B2C_MSG_INTERNAL, 0},
 };
@@ -177,6 +181,60 @@ mark(enum status rc, enum status invalid, enum status *field_rc, char *field)
 	field[0] = '\0';
 }
 
+bool
+b2c_correlation_id_valid(const char *s)
+{
+	size_t len;
+
+	if (s == NULL)
+		return false;
+	len = strnlen(s, B2C_CORRELATION_ID_MAX + 1);
+	if (len == 0 || len > B2C_CORRELATION_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == '_' || c == ':'))
+			return false;
+	}
+	return true;
+}
+
+/* correlationId: a claim with content that is safe in logs and push details. */
+static enum status
+read_correlation_id(const struct json *j, char *dst, size_t dstlen)
+{
+	enum status rc = read_claim(j, B2C_CLAIM_CORRELATION_ID, false, dst, dstlen);
+
+	if (rc == STATUS_OK && dst[0] != '\0' && !b2c_correlation_id_valid(dst))
+		rc = STATUS_BAD_REQUEST;
+	return rc;
+}
+
+/* ipAddress: only an IPv4 or IPv6 literal, re-printed canonically; else nothing. */
+static enum status
+read_ip_address(const struct json *j, char *dst, size_t dstlen)
+{
+	char raw[B2C_IP_MAX + 1];
+	unsigned char addr[sizeof(struct in6_addr)];
+	int af = AF_INET;
+	enum status rc = read_claim(j, B2C_CLAIM_IP_ADDRESS, false, raw, sizeof(raw));
+
+	dst[0] = '\0';
+	if (rc != STATUS_OK || raw[0] == '\0')
+		return rc;
+	if (inet_pton(af, raw, addr) != 1) {
+		af = AF_INET6;
+		if (inet_pton(af, raw, addr) != 1)
+			return STATUS_BAD_REQUEST;
+	}
+	if (inet_ntop(af, addr, dst, (socklen_t)dstlen) == NULL) {
+		dst[0] = '\0';
+		return STATUS_BAD_REQUEST;
+	}
+	return STATUS_OK;
+}
+
 enum status
 b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c)
 {
@@ -200,6 +258,10 @@ b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c)
 	mark(rc, STATUS_PHONE_INVALID, &c->phone_rc, c->country_code);
 	rc = read_authy_id(j, c->authy_id, sizeof(c->authy_id));
 	mark(rc, STATUS_AUTHYID_INVALID, &c->authy_id_rc, c->authy_id);
+	rc = read_correlation_id(j, c->correlation_id, sizeof(c->correlation_id));
+	mark(rc, STATUS_NO_CORRELATION, &c->correlation_rc, c->correlation_id);
+	rc = read_ip_address(j, c->ip_address, sizeof(c->ip_address));
+	mark(rc, STATUS_BAD_REQUEST, &c->ip_rc, c->ip_address);
 	rc = STATUS_OK;
 out:
 	json_free(j);
@@ -330,6 +392,16 @@ b2c_validate_register(const struct b2c_claims *c, struct phone_number *phone)
 }
 
 enum status
+b2c_validate_binding(const struct b2c_claims *c, bool require)
+{
+	if (c->correlation_rc != STATUS_OK)
+		return STATUS_NO_CORRELATION;
+	if (c->correlation_id[0] == '\0' && require)
+		return STATUS_NO_CORRELATION;
+	return STATUS_OK;
+}
+
+enum status
 b2c_validate_wait(const struct b2c_claims *c)
 {
 	if (c->authy_id_rc != STATUS_OK)
@@ -395,9 +467,30 @@ b2c_reply_authy_id(struct response *res, const char *authy_id)
 }
 
 enum status
-b2c_reply_ok(struct response *res)
+b2c_reply_approved(struct response *res)
 {
-	return reply_200(res, "{}", 2);
+	static const char body[] = "{\"" B2C_OUT_APPROVED "\":true}";
+
+	return reply_200(res, body, sizeof(body) - 1);
+}
+
+enum status
+b2c_reply_factor_status(struct response *res, const char *status)
+{
+	struct json *j;
+	char *text = NULL;
+	size_t len = 0;
+	enum status rc;
+
+	if (status == NULL)
+		return STATUS_INTERNAL;
+	j = json_new_object();
+	rc = j ? json_add_string(j, B2C_OUT_FACTOR_STATUS, status) : STATUS_NOMEM;
+	rc = take_json(j, rc, &text, &len);
+	if (rc == STATUS_OK)
+		rc = reply_200(res, text, len);
+	free(text);
+	return rc;
 }
 
 static enum status

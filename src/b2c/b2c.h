@@ -29,6 +29,7 @@
 #define B2C_OUT_AUTHY_ID "authyId"
 #define B2C_OUT_APPROVED "authyApproved"     /* true: the push (or a code) was approved */
 #define B2C_OUT_FACTOR_STATUS "factorStatus" /* Verify: "none" until the app has set up push */
+#define B2C_FACTOR_NONE "none"               /* factorStatus: no verified push factor yet */
 
 /* Error body fields. */
 #define B2C_ERR_VERSION "1.0.0"
@@ -48,9 +49,9 @@
 	"The phone number is not valid. Enter it in international format, for example +1 "         \
 	"555 123 4567."
 #define B2C_MSG_AUTHYID_MISSING "Your account is not enrolled for Authy approval."
-#define B2C_MSG_AUTHYID_INVALID "Your Authy enrolment is not valid. Please enrol again."
+#define B2C_MSG_AUTHYID_INVALID "Your Authy enrolment is not valid. Please contact support."
 #define B2C_MSG_USER_REJECTED "Authy could not register this phone number. Check it and try again."
-#define B2C_MSG_USER_NOT_FOUND "Your Authy registration was not found. Please enrol again."
+#define B2C_MSG_USER_NOT_FOUND "Your Authy registration was not found. Please contact support."
 #define B2C_MSG_APPROVAL_NOT_FOUND "The sign-in request was not found. Please try again."
 #define B2C_MSG_ABORTED "The sign-in request was cancelled. Please try again."
 #define B2C_MSG_DENIED "The sign-in request was denied in the Authy app."
@@ -68,10 +69,15 @@
 #define B2C_MSG_UNAVAILABLE "The service is busy. Please try again in a moment."
 #define B2C_MSG_INTERNAL "An internal error occurred. Please try again."
 #define B2C_MSG_NO_FACTOR "Set up push approval in the app first."
+#define B2C_MSG_CORRELATION_MISSING                                                                \
+	"This sign-in could not be linked to its session. Please contact support."
+#define B2C_MSG_PUSH_LIMITED "Too many sign-in requests. Please wait a few minutes and try again."
 
 #define B2C_EMAIL_MAX 254
 #define B2C_NAME_MAX 256
-#define B2C_AUTHY_ID_MAX 20 /* digits */
+#define B2C_AUTHY_ID_MAX 20       /* digits */
+#define B2C_CORRELATION_ID_MAX 64 /* B2C sends a GUID (36 characters) */
+#define B2C_IP_MAX 45             /* INET6_ADDRSTRLEN - 1 */
 
 /*
  * The input claims of one call. Empty string = claim absent (or null), or
@@ -85,9 +91,13 @@ struct b2c_claims {
 	char phone[64];
 	char country_code[16];
 	char authy_id[B2C_AUTHY_ID_MAX + 1];
-	enum status email_rc; /* STATUS_OK, or the invalid status found while parsing */
+	char correlation_id[B2C_CORRELATION_ID_MAX + 1]; /* b2c_correlation_id_valid */
+	char ip_address[B2C_IP_MAX + 1]; /* a valid IPv4/IPv6 literal, in canonical form */
+	enum status email_rc;            /* STATUS_OK, or the invalid status found while parsing */
 	enum status phone_rc;
 	enum status authy_id_rc;
+	enum status correlation_rc; /* STATUS_NO_CORRELATION when sent but invalid */
+	enum status ip_rc;          /* STATUS_BAD_REQUEST when sent but not an IP literal */
 	/*
 	 * STATUS_IDENTITY_MISSING when signInName was sent but is unusable (wrong
 	 * type, over B2C_NAME_MAX bytes, control characters). B2C has no message
@@ -107,7 +117,10 @@ struct b2c_claims {
  * STATUS_PHONE_INVALID for phoneNumber or countryCode, authy_id_rc
  * STATUS_AUTHYID_INVALID when not 1..B2C_AUTHY_ID_MAX digits). Integers are
  * accepted for authyId, appCode, phoneNumber and countryCode. authyId wins
- * over appCode when it is present (even when invalid). Thread-safe.
+ * over appCode when it is present (even when invalid). correlationId must
+ * pass b2c_correlation_id_valid (else correlation_rc); ipAddress must be an
+ * IPv4 or IPv6 literal (inet_pton) and is kept in inet_ntop's canonical form
+ * (else dropped, ip_rc). Thread-safe.
  */
 enum status b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c);
 
@@ -136,6 +149,19 @@ bool b2c_email_valid(const char *s);
 bool b2c_sign_in_name_valid(const char *s);
 
 /*
+ * b2c_correlation_id_valid - true for 1..B2C_CORRELATION_ID_MAX characters of
+ * [A-Za-z0-9._:-] (B2C's correlation id is a GUID). Thread-safe.
+ */
+bool b2c_correlation_id_valid(const char *s);
+
+/*
+ * b2c_validate_binding - the wait's binding to its B2C transaction: STATUS_OK
+ * when a valid correlationId was sent, or when none was sent and require is
+ * false; else STATUS_NO_CORRELATION (also for an invalid one). Pure.
+ */
+enum status b2c_validate_binding(const struct b2c_claims *c, bool require);
+
+/*
  * b2c_validate_wait - check the claims of a wait call: authyId (or appCode)
  * present and 1..B2C_AUTHY_ID_MAX digits. STATUS_OK, STATUS_AUTHYID_MISSING or
  * STATUS_AUTHYID_INVALID.
@@ -150,10 +176,17 @@ enum status b2c_validate_wait(const struct b2c_claims *c);
 enum status b2c_reply_authy_id(struct response *res, const char *authy_id);
 
 /*
- * b2c_reply_ok - 200 {} into res, content type B2C_CONTENT_TYPE. STATUS_OK or
- * STATUS_NOMEM (res unchanged).
+ * b2c_reply_approved - 200 {"authyApproved":true} into res, content type
+ * B2C_CONTENT_TYPE. STATUS_OK or STATUS_NOMEM (res unchanged).
  */
-enum status b2c_reply_ok(struct response *res);
+enum status b2c_reply_approved(struct response *res);
+
+/*
+ * b2c_reply_factor_status - 200 {"factorStatus":"<status>"} into res (e.g.
+ * B2C_FACTOR_NONE), content type B2C_CONTENT_TYPE. STATUS_OK, STATUS_NOMEM
+ * (res unchanged) or STATUS_INTERNAL for a NULL status.
+ */
+enum status b2c_reply_factor_status(struct response *res, const char *status);
 
 /*
  * b2c_reply_error - turn rc into the HTTP reply: status code per b2c_http_status

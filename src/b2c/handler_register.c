@@ -43,13 +43,15 @@ create_user(struct req_ctx *ctx, const struct provider_user *u, char *id, size_t
 
 /* The name registered: Authy's email, or the sign-in name Verify's identity hides. */
 static void
-log_registered(const struct req_ctx *ctx, const struct provider_user *u, const char *id)
+log_registered(const struct req_ctx *ctx, const struct provider_user *u, const char *id,
+               const char *correlation_id)
 {
 	const char *first = config_is_verify(ctx->cfg) ? u->sign_in_name : u->email;
 	const char *other = config_is_verify(ctx->cfg) ? u->email : u->sign_in_name;
 	char mphone[32], memail[80];
 
-	log_info("registered authy_id=%s phone=+%s%s email=%s", id, u->phone->country_code,
+	log_info("registered authy_id=%s correlation_id=%s phone=+%s%s email=%s", id,
+	         correlation_id[0] != '\0' ? correlation_id : "-", u->phone->country_code,
 	         util_mask_phone(u->phone->national, mphone, sizeof(mphone)),
 	         util_mask_email(first[0] != '\0' ? first : other, memail, sizeof(memail)));
 }
@@ -77,7 +79,7 @@ handler_register(struct req_ctx *ctx, struct response *res)
 	rc = create_user(ctx, &u, id, sizeof(id));
 	if (rc != STATUS_OK)
 		goto out;
-	log_registered(ctx, &u, id);
+	log_registered(ctx, &u, id, c.correlation_id);
 	rc = b2c_reply_authy_id(res, id);
 out:
 	return rc;

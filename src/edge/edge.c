@@ -390,6 +390,7 @@ ereq_new(struct conn *c, int fd, int too_large)
 	                          .up = e->o.up,
 	                          .exec = e->o.exec,
 	                          .tracker = e->o.tracker,
+	                          .push_limit = e->o.push_limit,
 	                          .done_fn = on_done};
 	r->ctx.start_ms = loop_now_ms(e->o.loop);
 	r->ctx.deadline_ms = r->ctx.start_ms + e->o.cfg->wait_budget_ms;

@@ -12,6 +12,7 @@
 struct config;
 struct executor;
 struct loop;
+struct ratelimit;
 struct tracker;
 struct upstream;
 struct edge;
@@ -23,6 +24,7 @@ struct edge_opts {
 	struct executor *exec;
 	struct tracker *tracker;
 	struct upstream *up;
+	struct ratelimit *push_limit;
 };
 
 /*

@@ -13,6 +13,7 @@
 struct config;
 struct executor;
 struct loop;
+struct ratelimit;
 struct tracker;
 struct upstream;
 
@@ -87,6 +88,8 @@ struct req_ctx {
 	void *handler_state;                   /* the async handler's own state */
 	/* set by the edge: req_ctx_done lands here */
 	void (*done_fn)(struct req_ctx *ctx, enum status rc);
+	/* new pushes per authyId (max_pushes_per_user) */
+	struct ratelimit *push_limit;
 	char id[64];             /* request id for logs */
 	char route[32];          /* route name for the access line */
 	char err[256];           /* detail of the last failure (logged, never sent) */

@@ -63,8 +63,9 @@ provider_user_check(const struct config *cfg, const struct provider_user *u, cha
 	}
 	if (authy_email(u) != NULL)
 		return STATUS_OK;
+	/* A username sign-in: Authy cannot register a user without an email. */
 	snprintf(err, errlen, "no email claim and the sign-in name is not an email address");
-	return STATUS_EMAIL_INVALID;
+	return STATUS_IDENTITY_MISSING;
 }
 
 static enum status

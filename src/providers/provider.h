@@ -40,8 +40,9 @@ const char *provider_name(const struct config *cfg);
  * provider_user_check - what the provider needs beyond the B2C validation,
  * before any connection is borrowed: Authy needs an email (the email claim,
  * else a sign-in name that is one), Verify a sign-in name or email to derive
- * the identity from. STATUS_OK, or STATUS_EMAIL_INVALID / STATUS_IDENTITY_MISSING
- * with the reason in err. Pure.
+ * the identity from. STATUS_OK, or STATUS_IDENTITY_MISSING (for Authy also a
+ * username sign-in: a sign-in name that is no email and no email claim) with
+ * the reason in err. Pure.
  */
 enum status provider_user_check(const struct config *cfg, const struct provider_user *u, char *err,
                                 size_t errlen);

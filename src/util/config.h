@@ -73,7 +73,13 @@ struct config {
 	char *callback_path;       /* callback_path: OneTouch callback route, /api/authy/callback */
 	char *callback_url;        /* callback_url: signed URL; NULL = https://HTTP_HOST + path */
 	long callback_max_age_s;   /* callback_max_age_s: nonce freshness window, default 300 */
-	long max_connections;      /* max_connections: open FastCGI connections, default 4096 */
+
+	/* Binding of approvals to their sign-in, and push-bombing limit */
+	bool require_correlation_id;  /* require_correlation_id, default true */
+	char *approval_app_name;      /* approval_app_name: shown in the push, NULL = none */
+	long max_pushes_per_user;     /* max_pushes_per_user per push_window_s, default 5 */
+	long push_window_s;           /* push_window_s, default 900 */
+	long max_connections;         /* max_connections: open FastCGI connections, default 4096 */
 	long request_read_timeout_ms; /* request_read_timeout_ms: deadline to deliver a request */
 	long max_params_bytes;        /* max_params_bytes: FastCGI params per request, 65536 */
 };

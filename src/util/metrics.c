@@ -20,6 +20,7 @@ static atomic_long requests[N_ROUTES][STATUS__COUNT];
 static atomic_long upstream_bucket[N_BUCKETS + 1];
 static atomic_long upstream_sum_ms;
 static atomic_long upstream_errors[STATUS__COUNT];
+static atomic_long push_limited;
 
 static size_t
 route_index(const char *route)
@@ -49,6 +50,12 @@ metrics_upstream(long elapsed_ms, enum status rc)
 	atomic_fetch_add(&upstream_sum_ms, elapsed_ms);
 	if (rc != STATUS_OK && (int)rc > 0 && rc < STATUS__COUNT)
 		atomic_fetch_add(&upstream_errors[rc], 1);
+}
+
+void
+metrics_push_limited(void)
+{
+	atomic_fetch_add(&push_limited, 1);
 }
 
 static enum status
@@ -126,6 +133,10 @@ metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_
 	if (rc == STATUS_OK)
 		rc = gauge(out, "upstream_connections_in_use", "gauge",
 		           "Upstream connections borrowed by requests.", upstream_in_use);
+	if (rc == STATUS_OK)
+		rc = gauge(out, "push_limited_total", "counter",
+		           "Waits refused by the per-user push limit (max_pushes_per_user).",
+		           atomic_load(&push_limited));
 	if (rc != STATUS_OK || ts == NULL)
 		return rc;
 	rc = gauge(out, "pending_approvals", "gauge", "Approval requests still pending.",
@@ -155,4 +166,5 @@ metrics_reset(void)
 	atomic_store(&upstream_sum_ms, 0);
 	for (int s = 0; s < STATUS__COUNT; s++)
 		atomic_store(&upstream_errors[s], 0);
+	atomic_store(&push_limited, 0);
 }

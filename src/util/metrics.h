@@ -26,6 +26,12 @@ void metrics_request(const char *route, enum status rc);
 void metrics_upstream(long elapsed_ms, enum status rc);
 
 /*
+ * metrics_push_limited - count one wait refused by the per-user push limit.
+ * Thread-safe.
+ */
+void metrics_push_limited(void);
+
+/*
  * metrics_render - append the exposition text to out, including the tracker
  * gauges from ts (may be NULL) and the upstream connections in use.
  * STATUS_OK or the buf error.

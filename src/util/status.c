@@ -39,6 +39,8 @@ static const char *const names[STATUS__COUNT] = {
     [STATUS_ABORTED] = "aborted",
     [STATUS_UNAVAILABLE] = "unavailable",
     [STATUS_NO_FACTOR] = "no_factor",
+    [STATUS_NO_CORRELATION] = "correlation_missing",
+    [STATUS_PUSH_LIMITED] = "push_limited",
     [STATUS_ASYNC] = "async",
 };
 

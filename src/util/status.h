@@ -40,6 +40,8 @@ enum status {
 	STATUS_ABORTED,            /* the web server / client went away */
 	STATUS_UNAVAILABLE,        /* overloaded or shutting down */
 	STATUS_NO_FACTOR,          /* Verify: the entity has no verified push factor yet */
+	STATUS_NO_CORRELATION,     /* wait without a usable correlationId (binding required) */
+	STATUS_PUSH_LIMITED,       /* too many new pushes for one authyId in the window */
 	STATUS_ASYNC,              /* handler keeps the request; req_ctx_done follows on the loop */
 	STATUS__COUNT
 };

@@ -184,16 +184,33 @@ def register(env, email, phone="+1 415 555 0100", sign_in=None):
                       json.dumps(body))
 
 
-def wait(env, authy_id, email="", sign_in="user1", key="authyId"):
+SAME = object()  # wait(): the correlation id of the sign-in name (one sign-in per name)
+
+
+def cid_of(sign_in):
+    """A B2C-like correlation id per sign-in name, so retries of one name re-attach."""
+    return "cid-" + re.sub(r"[^A-Za-z0-9]", "-", sign_in)
+
+
+def wait_body(authy_id, email="", sign_in="user1", key="authyId", cid=SAME, ip=None):
     body = {key: authy_id, "email": email, "signInName": sign_in}
-    return stack.fcgi(env["sock"], "POST", WAIT, stack.cert_params(env["certs"], "client"),
-                      json.dumps(body))
+    if cid is not None:
+        body["correlationId"] = cid_of(sign_in) if cid is SAME else cid
+    if ip is not None:
+        body["ipAddress"] = ip
+    return json.dumps(body)
 
 
-def wait_start(env, authy_id, sign_in="user1"):
-    body = json.dumps({"authyId": authy_id, "signInName": sign_in})
-    return stack.fcgi_start(env["sock"], "POST", WAIT,
-                            stack.cert_params(env["certs"], "client"), body)
+def wait(env, authy_id, email="", sign_in="user1", key="authyId", cid=SAME, ip=None, sock=None):
+    return stack.fcgi(sock or env["sock"], "POST", WAIT,
+                      stack.cert_params(env["certs"], "client"),
+                      wait_body(authy_id, email, sign_in, key, cid, ip))
+
+
+def wait_start(env, authy_id, sign_in="user1", cid=SAME, ip=None, sock=None):
+    return stack.fcgi_start(sock or env["sock"], "POST", WAIT,
+                            stack.cert_params(env["certs"], "client"),
+                            wait_body(authy_id, "", sign_in, "authyId", cid, ip))
 
 
 def new_user(t, env, prefix, phone):
@@ -212,7 +229,8 @@ def flow_approve(t, env):
     t.check(again.json == {"authyId": aid}, "same phone registers to the same authyId",
             repr(again))
     r = wait(env, aid, sign_in="alice@example.com")
-    t.check(r.status == 200 and r.json == {}, "wait -> approved -> 200 {}", repr(r))
+    t.check(r.status == 200 and r.json == {"authyApproved": True},
+            'wait -> approved -> 200 {"authyApproved":true}', repr(r))
     t.check(r.elapsed < 3, "approval seen within a poll interval", f"{r.elapsed:.2f}s")
     reqs = prov(env).approvals(env["mock"], aid)
     t.check(len(reqs) == 1, "one approval request sent", repr(reqs))
@@ -243,8 +261,9 @@ def flow_outcomes(t, env):
     t.check(BUDGET_MS / 1000 - 0.3 <= r.elapsed <= BUDGET_MS / 1000 + 1.5,
             "timeout answered at the wait budget", f"{r.elapsed:.2f}s")
     r = wait(env, "987654321")
-    t.check(r.status == 409 and r.json.get("userMessage") == MSG["B2C_MSG_USER_NOT_FOUND"],
-            "unknown authyId -> 409 user not found", repr(r))
+    t.check(r.status == 409 and r.json.get("userMessage") == MSG["B2C_MSG_USER_NOT_FOUND"] and
+            "contact support" in r.json.get("userMessage", ""),
+            "unknown authyId -> 409 user not found, contact support", repr(r))
 
 
 def flow_retry_reattach(t, env):
@@ -337,7 +356,173 @@ def flow_concurrency(t, env):
             f"{new} new connections, {st!r}")
 
 
+def pushes(env, aid, cid=None):
+    """The approvals sent for aid (only those bound to correlation id cid)."""
+    reqs = prov(env).approvals(env["mock"], aid)
+    return [r for r in reqs if cid is None or
+            (r.get("hidden_details") or {}).get("correlation_id") == cid]
+
+
+def code_of(r):
+    return r.json.get("code") if isinstance(r.json, dict) else None
+
+
+APPROVED = {"authyApproved": True}
+
+
+def flow_binding(t, env):
+    """Two sign-ins of one account at once: two pushes; approving one answers only it."""
+    aid = new_user(t, env, "never", "+1 312 555 0150")
+    pa = wait_start(env, aid, sign_in="twin", cid="cid-twin-a")
+    pb = wait_start(env, aid, sign_in="twin", cid="cid-twin-b")
+    stack.wait_for(lambda: len(pushes(env, aid)) >= 2, 5, "two pushes")
+    a, b = pushes(env, aid, "cid-twin-a"), pushes(env, aid, "cid-twin-b")
+    t.check(len(pushes(env, aid)) == 2 and len(a) == 1 and len(b) == 1,
+            "two sign-ins with different correlation ids -> two pushes", repr(pushes(env, aid)))
+    prov(env).resolve(env["mock"], a[0]["uuid"], "approve")
+    ra = stack.fcgi_finish(pa)
+    t.check(ra.status == 200 and ra.json == APPROVED, "approving one push answers its sign-in",
+            repr(ra))
+    time.sleep(POLL_MS * 3 / 1000)
+    t.check(pb.poll() is None, "the other sign-in is not answered by that approval")
+    prov(env).resolve(env["mock"], b[0]["uuid"], "deny")
+    rb = stack.fcgi_finish(pb)
+    t.check(rb.status == 409 and code_of(rb) == "denied", "the other sign-in gets its own outcome",
+            repr(rb))
+
+
+def flow_late_approval(t, env):
+    """A push approved after its wait gave up: collected by its own sign-in only."""
+    aid = new_user(t, env, "never", "+1 312 555 0151")
+    r = wait(env, aid, sign_in="late", cid="cid-late-1")
+    t.check(r.status == 409 and code_of(r) == "timeout", "first sign-in times out", repr(r))
+    first = pushes(env, aid, "cid-late-1")
+    if first:
+        prov(env).resolve(env["mock"], first[0]["uuid"], "approve")
+    p = wait_start(env, aid, sign_in="late", cid="cid-late-2")
+    stack.wait_for(lambda: pushes(env, aid, "cid-late-2"), 5, "the second sign-in's push")
+    time.sleep(POLL_MS * 3 / 1000)
+    t.check(p.poll() is None, "a late approval is never collected by another sign-in")
+    t.check(len(pushes(env, aid)) == 2, "another correlation id sends its own push",
+            repr(pushes(env, aid)))
+    prov(env).resolve(env["mock"], pushes(env, aid, "cid-late-2")[0]["uuid"], "deny")
+    r2 = stack.fcgi_finish(p)
+    t.check(r2.status == 409 and code_of(r2) == "denied", "the second sign-in: its own denial",
+            repr(r2))
+    r3 = wait(env, aid, sign_in="late", cid="cid-late-1")
+    t.check(r3.status == 200 and r3.json == APPROVED and r3.elapsed < 1.5,
+            "the same correlation id collects the late approval", f"{r3!r} {r3.elapsed:.2f}s")
+    t.check(len(pushes(env, aid)) == 2, "collecting it sends no new push")
+
+
+def flow_no_correlation(t, env):
+    """A wait without a (valid) correlation id: refused without a push, unless allowed."""
+    aid = new_user(t, env, "autoapprove200", "+1 312 555 0152")
+    for cid, what in ((None, "absent"), ("bad id;", "invalid"), ("", "empty")):
+        r = wait(env, aid, sign_in="nocid", cid=cid)
+        t.check(r.status == 409 and code_of(r) == "correlation_missing" and
+                r.json.get("userMessage") == MSG["B2C_MSG_CORRELATION_MISSING"],
+                f"correlation id {what} -> 409 correlation_missing", repr(r))
+    t.check(not pushes(env, aid), "no push without a correlation id", repr(pushes(env, aid)))
+    t.check("wait refused: authy_id=%s without a valid correlationId" % aid in
+            env["responder"].log_text(), "the refusal is logged")
+    loose = stack.Responder(env["work"], dict(env["settings"], require_correlation_id="false"),
+                            name="loose")
+    try:
+        r = wait(env, aid, sign_in="nocid", cid=None, sock=loose.sock)
+        t.check(r.status == 200 and r.json == APPROVED,
+                "require_correlation_id = false: a wait without it is served", repr(r))
+        r = wait(env, aid, sign_in="nocid", cid="bad id;", sock=loose.sock)
+        t.check(r.status == 409 and code_of(r) == "correlation_missing",
+                "require_correlation_id = false: an invalid one is still refused", repr(r))
+    finally:
+        loose.stop()
+
+
+def flow_push_details(t, env):
+    """The push shows the IP address and the application; the id is in the hidden details."""
+    aid = new_user(t, env, "autoapprove100", "+1 312 555 0153")
+    for n, (ip, shown) in enumerate((("203.0.113.7", "203.0.113.7"),
+                                     ("2001:DB8:0::7", "2001:db8::7"))):
+        cid = f"cid-ip-{n}"
+        r = wait(env, aid, sign_in="ip-user", cid=cid, ip=ip)
+        req = pushes(env, aid, cid)
+        det = req[0].get("details", {}) if req else {}
+        hid = req[0].get("hidden_details", {}) if req else {}
+        t.check(r.status == 200 and det.get("IP address") == shown and
+                det.get("Application") == APP_NAME and det.get("Sign-in name") == "ip-user",
+                f"push shows IP {shown} and the application", f"{r!r} {req!r}"[:400])
+        t.check(hid.get("correlation_id") == cid and hid.get("request_id"),
+                "hidden details carry correlation id and request id", repr(hid))
+    bad = ["203.0.113.8, 10.9.8.7", "evil.example.net", "<b>198.51.100.9</b>", "300.1.2.3",
+           "fe80::1%eth0"]
+    for n, ip in enumerate(bad):
+        cid = f"cid-badip-{n}"
+        r = wait(env, aid, sign_in="ip-user", cid=cid, ip=ip)
+        req = pushes(env, aid, cid)
+        det = req[0].get("details", {}) if req else {"missing": 1}
+        t.check(r.status == 200 and "IP address" not in det,
+                f"malformed IP {ip!r} left out of the push", f"{r!r} {det!r}")
+    sent = json.dumps(env["mock"].requests())
+    t.check(not any(ip in sent for ip in bad), "a malformed IP is never forwarded")
+
+
+def flow_push_limit(t, env):
+    """max_pushes_per_user: new pushes counted per user, re-attaches not."""
+    lim = stack.Responder(env["work"], dict(env["settings"], max_pushes_per_user=2),
+                          name="limit")
+    try:
+        aid = new_user(t, env, "never", "+1 312 555 0154")
+        p1 = wait_start(env, aid, sign_in="lim", cid="cid-lim-1", sock=lim.sock)
+        stack.wait_for(lambda: pushes(env, aid), 5, "the first push")
+        p1b = wait_start(env, aid, sign_in="lim", cid="cid-lim-1", sock=lim.sock)
+        time.sleep(0.5)
+        p2 = wait_start(env, aid, sign_in="lim", cid="cid-lim-2", sock=lim.sock)
+        stack.wait_for(lambda: len(pushes(env, aid)) >= 2, 5, "the second push")
+        r3 = wait(env, aid, sign_in="lim", cid="cid-lim-3", sock=lim.sock)
+        t.check(r3.status == 409 and code_of(r3) == "push_limited" and
+                r3.json.get("userMessage") == MSG["B2C_MSG_PUSH_LIMITED"],
+                "third push within the window -> 409 push_limited", repr(r3))
+        p2b = wait_start(env, aid, sign_in="lim", cid="cid-lim-2", sock=lim.sock)
+        time.sleep(0.5)
+        t.check(len(pushes(env, aid)) == 2, "re-attaches do not count, no push over the limit",
+                repr(pushes(env, aid)))
+        for req in pushes(env, aid):
+            prov(env).resolve(env["mock"], req["uuid"], "deny")
+        done = [stack.fcgi_finish(p) for p in (p1, p1b, p2, p2b)]
+        t.check(all(d.status == 409 and code_of(d) == "denied" for d in done),
+                "the counted sign-ins and their retries get their outcome",
+                repr([code_of(d) for d in done]))
+        other = new_user(t, env, "autoapprove100", "+1 312 555 0155")
+        r = wait(env, other, sign_in="lim-other", cid="cid-lim-other", sock=lim.sock)
+        t.check(r.status == 200, "the limit is per user", repr(r))
+        m = stack.fcgi(lim.sock, "GET", "/metrics", {}, b"", None).body.decode()
+        t.check("b2c_authy_push_limited_total 1" in m, "push_limited metric counts the refusal",
+                m[-300:])
+        t.check("push limit: authy_id=%s correlation_id=cid-lim-3" % aid in lim.log_text(),
+                "the refusal is logged")
+        if prov(env).name == "verify":
+            flow_limit_no_factor(t, env, lim)
+    finally:
+        lim.stop()
+
+
+def flow_limit_no_factor(t, env, lim):
+    """Verify: waits that find no push factor send no push and do not count."""
+    r = register(env, "setup-later@example.com", "+1 312 555 0156")
+    aid = r.json["authyId"]
+    for i in range(3):
+        w = wait(env, aid, sign_in="setup-later", cid=f"cid-nf-{i}", sock=lim.sock)
+        t.check(w.status == 200 and w.json == {"factorStatus": "none"},
+                f"verify: no factor, try {i + 1} -> 200 factorStatus none", repr(w))
+    prov(env).enrol(env, aid, "autoapprove100")
+    w = wait(env, aid, sign_in="setup-later", cid="cid-nf-ok", sock=lim.sock)
+    t.check(w.status == 200 and w.json == APPROVED,
+            "verify: after set-up the push is sent (set-up tries did not count)", repr(w))
+
+
 CALLBACK_URL = "https://b2c.example.com/api/authy/callback"
+APP_NAME = "Contoso Web"
 
 
 def send_callback(sock, cb, signature=None, nonce=None, body=None):
@@ -359,8 +544,7 @@ def flow_callback(t, env):
                        json.dumps({"email": "never+cb@example.com",
                                    "phoneNumber": "+1 720 555 0142"}))
         aid = r.json["authyId"]
-        p = stack.fcgi_start(slow.sock, "POST", WAIT, stack.cert_params(env["certs"], "client"),
-                             json.dumps({"authyId": aid, "signInName": "cb-user"}))
+        p = wait_start(env, aid, sign_in="cb-user", sock=slow.sock)
         time.sleep(0.5)
         uuid = env["mock"].approvals(aid)[0]["uuid"]
         env["mock"].call("POST", f"/_mock/approval_requests/{uuid}/approve")
@@ -407,13 +591,9 @@ def flow_overload(t, env):
                            name="overload")
     try:
         aid = new_user(t, env, "never", "+1 720 555 0166")
-        busy = [stack.fcgi_start(full.sock, "POST", WAIT,
-                                 stack.cert_params(env["certs"], "client"),
-                                 json.dumps({"authyId": aid, "signInName": f"ov{i}"}))
-                for i in range(2)]
+        busy = [wait_start(env, aid, sign_in=f"ov{i}", sock=full.sock) for i in range(2)]
         time.sleep(0.8)
-        extra = stack.fcgi(full.sock, "POST", WAIT, stack.cert_params(env["certs"], "client"),
-                           json.dumps({"authyId": aid, "signInName": "ov-extra"}))
+        extra = wait(env, aid, sign_in="ov-extra", sock=full.sock)
         t.check(extra.status == 503 and b2c_shaped(extra) and extra.elapsed < 1.0 and
                 extra.headers.get("retry-after") == "5",
                 "all workers busy -> 503 with Retry-After at once", f"{extra!r} {extra.elapsed:.2f}s")
@@ -499,7 +679,9 @@ def main():
             "authy_ca_file": os.path.join(env["certs"], "ca.pem"),
             "client_cert_thumbprints": f"{tp['client']}, {tp['client-expired']}",
             "wait_budget_ms": BUDGET_MS, "poll_interval_ms": POLL_MS, "approval_ttl_s": 30,
-            "workers": 4, "log_level": "info"})
+            "workers": 4, "log_level": "info", "approval_app_name": APP_NAME,
+            # the concurrency flow pushes one user eight times; flow_push_limit tests the limit
+            "max_pushes_per_user": 100})
         env["settings"] = settings
         env["responder"] = stack.Responder(work, settings)
         env["sock"] = env["responder"].sock
@@ -514,7 +696,9 @@ def main():
         t.check(bad >= 50, "the catalogue holds at least 50 bad requests", str(bad))
         callback = flow_callback if backend.name == "authy" else provider.flow_webhook
         for flow in (flow_approve, flow_outcomes, flow_retry_reattach, flow_abort, flow_faults,
-                     flow_concurrency, callback, flow_overload, *backend.extra_flows(),
+                     flow_concurrency, callback, flow_overload, flow_binding,
+                     flow_late_approval, flow_no_correlation, flow_push_details,
+                     flow_push_limit, *backend.extra_flows(),
                      flow_health_metrics,
                      flow_shutdown):
             try:

@@ -41,7 +41,8 @@ class Target:
                 "wait_budget_ms": BUDGET_MS, "poll_interval_ms": POLL_MS,
                 "approval_ttl_s": 30, "workers": 4, "upstream_connections": 2,
                 "tracker_connections": 1, "upstream_connect_timeout_ms": BUDGET_MS,
-                "log_level": "info"}
+                # the fault runs push one user many times on purpose
+                "max_pushes_per_user": 1000, "log_level": "info"}
         base.update(settings)
         self.name = name
         self.certs = certs
@@ -61,7 +62,7 @@ class Target:
 
     def wait_start(self, authy_id, sign_in):
         self.sent += 1
-        body = json.dumps({"authyId": authy_id, "signInName": sign_in})
+        body = e2e.wait_body(authy_id, sign_in=sign_in)
         return stack.fcgi_start(self.resp.sock, "POST", e2e.WAIT,
                                 stack.cert_params(self.certs, "client"), body)
 

@@ -132,30 +132,33 @@ def flow_verify_identity(t, env):
 
 
 def flow_verify_factor(t, env):
-    """No verified push factor: a clear 409; once the app verifies it, approval works."""
+    """No verified push factor: 200 factorStatus none (the policy shows the set-up
+    page), no challenge; once the app verifies the factor, the push is approved."""
     e2e = env["e2e"]
     r = e2e.register(env, "nofactor@example.com", "+1 415 555 0193", sign_in="no-factor-user")
     aid = r.json["authyId"]
     w = e2e.wait(env, aid, sign_in="no-factor-user")
-    t.check(w.status == 409 and w.json.get("userMessage") == e2e.MSG["B2C_MSG_NO_FACTOR"],
-            "verify: no factor -> 409 set up push approval", repr(w))
+    t.check(w.status == 200 and w.json == {"factorStatus": "none"},
+            "verify: no factor -> 200 factorStatus none", repr(w))
     f = env["provider"].enrol(env, aid, "autoapprove200", status="unverified")
     w = e2e.wait(env, aid, sign_in="no-factor-user")
-    t.check(w.status == 409 and w.json.get("userMessage") == e2e.MSG["B2C_MSG_NO_FACTOR"],
-            "verify: unverified factor -> 409 set up push approval", repr(w))
+    t.check(w.status == 200 and w.json == {"factorStatus": "none"},
+            "verify: unverified factor -> 200 factorStatus none", repr(w))
+    t.check(not env["provider"].approvals(env["mock"], aid), "verify: no challenge without a factor")
     env["mock"].call("POST", f"/_mock/verify/factors/{f['sid']}/verify")
     w = e2e.wait(env, aid, sign_in="no-factor-user")
-    t.check(w.status == 200, "verify: verified factor -> approved", repr(w))
+    t.check(w.status == 200 and w.json == {"authyApproved": True},
+            "verify: verified factor -> 200 authyApproved", repr(w))
     ch = env["provider"].approvals(env["mock"], aid)
     t.check(len(ch) == 1 and ch[0]["factor_sid"] == f["sid"] and
             ch[0]["hidden_details"].get("request_id"),
             "verify: one challenge on that factor, request id hidden", repr(ch)[:300])
     w = e2e.wait(env, "1234567", sign_in="authy-era-user")
     t.check(w.status == 409 and w.json.get("userMessage") == e2e.MSG["B2C_MSG_USER_NOT_FOUND"],
-            "verify: an Authy-era authyId -> enrol again", repr(w))
+            "verify: an Authy-era authyId -> contact support", repr(w))
     w = e2e.wait(env, identity("never-registered"), sign_in="never-registered")
     t.check(w.status == 409 and w.json.get("userMessage") == e2e.MSG["B2C_MSG_USER_NOT_FOUND"],
-            "verify: unknown entity -> enrol again", repr(w))
+            "verify: unknown entity -> contact support", repr(w))
 
 
 def flow_verify_refusals(t, env):
@@ -197,9 +200,7 @@ def flow_webhook(t, env):
                                    "phoneNumber": "+1 720 555 0142"}))
         aid = r.json["authyId"]
         env["provider"].enrol(env, aid, "never")
-        p = stack.fcgi_start(slow.sock, "POST", e2e.WAIT,
-                             stack.cert_params(env["certs"], "client"),
-                             json.dumps({"authyId": aid, "signInName": "wh-user"}))
+        p = e2e.wait_start(env, aid, sign_in="wh-user", sock=slow.sock)
         time.sleep(0.5)
         sid = env["provider"].approvals(env["mock"], aid)[0]["uuid"]
         env["provider"].resolve(env["mock"], sid, "approve")

@@ -418,7 +418,7 @@ class Run:
         return str(aid) if ok else "0"
 
     def wait_body(self, aid, name="user"):
-        return {"authyId": aid, "signInName": f"{name}@example.com"}
+        return {"authyId": aid, "signInName": f"{name}@example.com", "correlationId": f"cid-{name}"}
 
     def polls(self, aid):
         reqs = self.mock.approvals(aid)
@@ -444,7 +444,7 @@ class Run:
         t = self.t
         aid = self.new_user("autoapprove300")
         r = self.post(WAIT, self.wait_body(aid, "alice"))
-        t.check(r.status == 200 and r.json == {}, "allowed certificate: wait -> approved 200 {}",
+        t.check(r.status == 200 and r.json == {"authyApproved": True}, "allowed certificate: wait -> approved 200 authyApproved",
                 repr(r))
         t.check(r.headers.get("content-type", "").startswith("application/json"),
                 "200 reply is application/json", repr(r.headers))
@@ -539,7 +539,7 @@ class Run:
         uuid = self.mock.approvals(aid)[0]["uuid"]
         self.mock.call("POST", f"/_mock/approval_requests/{uuid}/approve")
         r = self.curl.finish(p)
-        t.check(r.status == 200 and r.json == {}, "approved while a callback is on its way: 200",
+        t.check(r.status == 200 and r.json == {"authyApproved": True}, "approved while a callback is on its way: 200",
                 repr(r))
         stack.wait_for(lambda: "route=callback status=200" in self.responder.log_text(), 5,
                        "the callback")
@@ -584,7 +584,8 @@ class Run:
                 "the wait ends at the budget, not cut by the web server", f"{r.elapsed:.2f}s")
 
     def outcome_of(self, aid):
-        m = re.findall(rf"authy_id={aid} outcome=(\w+)", self.responder.log_text())
+        m = re.findall(rf"authy_id={aid} correlation_id=\S+ outcome=(\w+)",
+                       self.responder.log_text())
         return m[-1] if m else None
 
     def check_abort(self, aid, killed):
@@ -621,7 +622,7 @@ class Run:
         time.sleep(1.0)
         self.responder.proc.send_signal(signal.SIGTERM)
         r = self.curl.finish(p)
-        t.check(r.status == 200 and r.json == {} and r.elapsed > 6,
+        t.check(r.status == 200 and r.json == {"authyApproved": True} and r.elapsed > 6,
                 "slow approval (8 s) -> 200, finished during a graceful stop", repr(r))
         try:
             rc = self.responder.proc.wait(BUDGET_MS / 1000 + 5)
@@ -685,7 +686,7 @@ class Run:
             os.chmod(self.sock, 0o660)
             aid = self.new_user("autoapprove200")
             r = self.post(WAIT, self.wait_body(aid, "activated"))
-            t.check(r.status == 200 and r.json == {},
+            t.check(r.status == 200 and r.json == {"authyApproved": True},
                     "socket activation (fd 3): register and wait through nginx", repr(r))
         finally:
             if p.poll() is None:

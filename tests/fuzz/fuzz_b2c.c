@@ -6,6 +6,9 @@
  */
 #include "fuzz.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "b2c.h"
 #include "json.h"
 #include "phone.h"
@@ -31,6 +34,23 @@ check_reply(const struct response *res, int want_status)
 	json_free(j);
 }
 
+/* The correlation id and the IP address reach logs and pushes only when well-formed. */
+static void
+check_binding(const struct b2c_claims *c)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	FUZZ_ASSERT(c->correlation_id[0] == '\0' || b2c_correlation_id_valid(c->correlation_id));
+	FUZZ_ASSERT(c->correlation_rc == STATUS_OK || c->correlation_id[0] == '\0');
+	FUZZ_ASSERT(c->ip_rc == STATUS_OK || c->ip_address[0] == '\0');
+	FUZZ_ASSERT(c->ip_address[0] == '\0' || inet_pton(AF_INET, c->ip_address, addr) == 1 ||
+	            inet_pton(AF_INET6, c->ip_address, addr) == 1);
+	if (b2c_validate_binding(c, true) == STATUS_OK)
+		FUZZ_ASSERT(c->correlation_id[0] != '\0');
+	if (b2c_validate_binding(c, false) != STATUS_OK)
+		FUZZ_ASSERT(c->correlation_rc != STATUS_OK);
+}
+
 static void
 check_claims(const struct b2c_claims *c)
 {
@@ -51,6 +71,7 @@ check_claims(const struct b2c_claims *c)
 	}
 	if (b2c_validate_wait(c) == STATUS_OK)
 		FUZZ_ASSERT(util_is_digits(c->authy_id, B2C_AUTHY_ID_MAX));
+	check_binding(c);
 }
 
 static void

@@ -54,8 +54,9 @@ grep -q 'demo: mock Authy API on https://127.0.0.1:' "$work/out"
 check $? "runs the mock Authy API without AUTHY_API_KEY"
 grep -A1 -E '^ +\{"authyId":"[0-9]+"\}$' "$work/out" | grep -qE '^ +HTTP 200$'
 check $? "register -> 200 with an authyId"
-grep -A2 'the reply B2C gets' "$work/out" | tr -d ' \n' | grep -q '^demo:4.thereplyB2Cgets:{}HTTP200$'
-check $? "wait -> approved -> 200 {}"
+grep -A2 'the reply B2C gets' "$work/out" | tr -d ' \n' |
+	grep -q '^demo:4.thereplyB2Cgets:{"authyApproved":true}HTTP200$'
+check $? "wait -> approved -> 200 {\"authyApproved\":true}"
 grep -q 'flow succeeded' "$work/out"
 check $? "reports the flow as succeeded"
 case "$out" in

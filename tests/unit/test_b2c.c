@@ -507,6 +507,77 @@ test_validate_wait(void)
 	}
 }
 
+/* ---- binding: correlationId and ipAddress ---- */
+
+struct binding_case {
+	const char *body;
+	const char *cid; /* correlation_id kept */
+	enum status cid_rc;
+	const char *ip; /* ip_address kept */
+	enum status ip_rc;
+	enum status required, optional; /* b2c_validate_binding(require true / false) */
+};
+
+#define GUID "0f8fad5b-d9cb-469f-a165-70867728950e"
+#define CM STATUS_NO_CORRELATION
+#define BR STATUS_BAD_REQUEST
+
+static const struct binding_case binding_cases[] = {
+    {"{\"correlationId\":\"" GUID "\",\"ipAddress\":\"203.0.113.9\"}", GUID, STATUS_OK,
+     "203.0.113.9", STATUS_OK, STATUS_OK, STATUS_OK},
+    {"{\"correlationId\":\" " GUID " \",\"ipAddress\":\"2001:DB8:0:0::1\"}", GUID, STATUS_OK,
+     "2001:db8::1", STATUS_OK, STATUS_OK, STATUS_OK},
+    {"{}", "", STATUS_OK, "", STATUS_OK, CM, STATUS_OK},
+    {"{\"correlationId\":null,\"ipAddress\":null}", "", STATUS_OK, "", STATUS_OK, CM, STATUS_OK},
+    {"{\"correlationId\":\"\"}", "", STATUS_OK, "", STATUS_OK, CM, STATUS_OK},
+    /* invalid ids are refused even when not required: never silently unbound */
+    {"{\"correlationId\":\"a b\"}", "", CM, "", STATUS_OK, CM, CM},
+    {"{\"correlationId\":\"a\\u0001b\"}", "", CM, "", STATUS_OK, CM, CM},
+    {"{\"correlationId\":\"a;drop\"}", "", CM, "", STATUS_OK, CM, CM},
+    {"{\"correlationId\":\"x\\u00e9\"}", "", CM, "", STATUS_OK, CM, CM},
+    {"{\"correlationId\":123}", "", CM, "", STATUS_OK, CM, CM},
+    {"{\"correlationId\":{}}", "", CM, "", STATUS_OK, CM, CM},
+    {"{\"correlationId\":\"" GUID GUID "\"}", "", CM, "", STATUS_OK, CM, CM},
+    {"{\"correlationId\":\"c1\",\"ipAddress\":\"203.0.113.9:443\"}", "c1", STATUS_OK, "", BR,
+     STATUS_OK, STATUS_OK},
+    {"{\"correlationId\":\"c1\",\"ipAddress\":\"evil.example.com\"}", "c1", STATUS_OK, "", BR,
+     STATUS_OK, STATUS_OK},
+    {"{\"correlationId\":\"c1\",\"ipAddress\":\"1.2.3.4<script>\"}", "c1", STATUS_OK, "", BR,
+     STATUS_OK, STATUS_OK},
+    {"{\"correlationId\":\"c1\",\"ipAddress\":\"256.1.1.1\"}", "c1", STATUS_OK, "", BR, STATUS_OK,
+     STATUS_OK},
+    {"{\"correlationId\":\"c1\",\"ipAddress\":\"fe80::1%eth0\"}", "c1", STATUS_OK, "", BR,
+     STATUS_OK, STATUS_OK},
+    {"{\"correlationId\":\"c1\",\"ipAddress\":16909060}", "c1", STATUS_OK, "", BR, STATUS_OK,
+     STATUS_OK},
+    {"{\"correlationId\":\"c1\",\"ipAddress\":\"::ffff:192.0.2.1\"}", "c1", STATUS_OK,
+     "::ffff:192.0.2.1", STATUS_OK, STATUS_OK, STATUS_OK},
+};
+
+static void
+test_binding(void)
+{
+	for (size_t i = 0; i < sizeof(binding_cases) / sizeof(binding_cases[0]); i++) {
+		const struct binding_case *bc = &binding_cases[i];
+		struct b2c_claims c;
+
+		CHECK_INT(b2c_parse_claims(bc->body, strlen(bc->body), &c), STATUS_OK);
+		if (strcmp(c.correlation_id, bc->cid) != 0 || strcmp(c.ip_address, bc->ip) != 0 ||
+		    c.correlation_rc != bc->cid_rc || c.ip_rc != bc->ip_rc)
+			fprintf(stderr, "  case %zu: %s\n", i, bc->body);
+		CHECK_STR(c.correlation_id, bc->cid);
+		CHECK_INT(c.correlation_rc, bc->cid_rc);
+		CHECK_STR(c.ip_address, bc->ip);
+		CHECK_INT(c.ip_rc, bc->ip_rc);
+		CHECK_INT(b2c_validate_binding(&c, true), bc->required);
+		CHECK_INT(b2c_validate_binding(&c, false), bc->optional);
+	}
+	CHECK(b2c_correlation_id_valid("A-Z_a.z:09"));
+	CHECK(!b2c_correlation_id_valid(""));
+	CHECK(!b2c_correlation_id_valid(NULL));
+	CHECK(!b2c_correlation_id_valid("a/b"));
+}
+
 /* ---- replies ---- */
 
 static void
@@ -523,15 +594,19 @@ test_reply_200(void)
 	CHECK_INT(res.retry_after_s, 0);
 	/* replacing an earlier error reply clears its headers */
 	b2c_reply_error(&res, STATUS_RATE_LIMITED, "r");
-	CHECK_INT(b2c_reply_ok(&res), STATUS_OK);
+	CHECK_INT(b2c_reply_approved(&res), STATUS_OK);
 	CHECK_INT(res.http_status, 200);
-	CHECK_STR(res.body, "{}");
-	CHECK_INT(res.body_len, 2);
+	CHECK_STR(res.body, "{\"authyApproved\":true}");
+	CHECK_INT(res.body_len, strlen("{\"authyApproved\":true}"));
 	CHECK_STR(res.content_type, "application/json; charset=utf-8");
 	CHECK_INT(res.retry_after_s, 0);
 	CHECK(res.allow == NULL);
 	CHECK_INT(b2c_reply_authy_id(&res, NULL), STATUS_INTERNAL);
-	CHECK_STR(res.body, "{}");
+	CHECK_INT(b2c_reply_factor_status(&res, NULL), STATUS_INTERNAL);
+	CHECK_STR(res.body, "{\"authyApproved\":true}");
+	CHECK_INT(b2c_reply_factor_status(&res, B2C_FACTOR_NONE), STATUS_OK);
+	CHECK_INT(res.http_status, 200);
+	CHECK_STR(res.body, "{\"factorStatus\":\"none\"}");
 	response_free(&res);
 }
 
@@ -672,6 +747,8 @@ static const struct status_case status_cases[STATUS__COUNT] = {
     [STATUS_ABORTED] = {409, B2C_MSG_ABORTED},
     [STATUS_UNAVAILABLE] = {503, B2C_MSG_UNAVAILABLE},
     [STATUS_NO_FACTOR] = {409, B2C_MSG_NO_FACTOR},
+    [STATUS_NO_CORRELATION] = {409, B2C_MSG_CORRELATION_MISSING},
+    [STATUS_PUSH_LIMITED] = {409, B2C_MSG_PUSH_LIMITED},
     [STATUS_ASYNC] = {500, B2C_MSG_INTERNAL},
 };
 
@@ -744,6 +821,7 @@ main(void)
 	RUN(test_validate_register);
 	RUN(test_validate_direct);
 	RUN(test_validate_wait);
+	RUN(test_binding);
 	RUN(test_reply_200);
 	RUN(test_reply_exact);
 	RUN(test_reply_long_request_id);

@@ -522,10 +522,11 @@ test_upstream_opts_and_provider(void)
 	CHECK_STR(o.key_header, AUTHY_HEADER_API_KEY);
 	CHECK(o.basic_user == NULL);
 	CHECK_STR(provider_name(&cfg), "authy");
-	/* Authy needs an email; a sign-in name that is one will do. */
-	CHECK_INT(provider_user_check(&cfg, &u, err, sizeof(err)), STATUS_EMAIL_INVALID);
+	/* Authy needs an email; a sign-in name that is one will do. A username is
+	 * answered like a missing identity. */
+	CHECK_INT(provider_user_check(&cfg, &u, err, sizeof(err)), STATUS_IDENTITY_MISSING);
 	u.sign_in_name = "alice";
-	CHECK_INT(provider_user_check(&cfg, &u, err, sizeof(err)), STATUS_EMAIL_INVALID);
+	CHECK_INT(provider_user_check(&cfg, &u, err, sizeof(err)), STATUS_IDENTITY_MISSING);
 	u.sign_in_name = "alice@example.com";
 	CHECK_INT(provider_user_check(&cfg, &u, err, sizeof(err)), STATUS_OK);
 
