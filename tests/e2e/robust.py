@@ -256,7 +256,8 @@ def register_user(sock, certs, email):
 def wait_bytes(certs, aid, who):
     return request_bytes("POST", e2e.WAIT, params=dict(stack.cert_params(certs, "client"),
                                                       CONTENT_TYPE="application/json"),
-                         body=json.dumps({"authyId": aid, "signInName": who}).encode())
+                         body=json.dumps({"authyId": aid, "signInName": who,
+                                          "correlationId": e2e.cid_of(who)}).encode())
 
 
 def abort_and_drain(t, work, base, certs):
