@@ -1,5 +1,6 @@
 # b2c-authy: plain GNU make + pkg-config.
-# Targets: all, check (= test), unit, valgrind, asan, fuzz, lint, format, install, clean, distclean.
+# Targets: all, check (= test), unit, valgrind, asan, fuzz, lint, format, man, install, deb,
+# clean, distclean.
 
 NAME      := b2c-authy
 VERSION   := 0.1.0
@@ -7,6 +8,8 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 BUILD     ?= build
 BIN       ?= cgi-bin/$(NAME).fcgi
+MANDIR    ?= $(PREFIX)/share/man
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 
 CC        ?= cc
 PKGS      := libcurl json-c openssl fcgi
@@ -34,7 +37,7 @@ COMP_BIN  := $(COMP_SRC:tests/component/%.c=$(BUILD)/component/%)
 HDRS      := $(wildcard src/*.h src/*/*.h)
 
 .PHONY: all unit component check test valgrind asan lint format format-check hdrcheck install \
-        uninstall clean distclean demo policy fuzz fuzz-build fuzz-targets bench
+        uninstall clean distclean demo policy fuzz fuzz-build fuzz-targets bench man deb
 
 all: $(BIN)
 
@@ -133,23 +136,42 @@ format-check:
 	clang-format --dry-run --Werror src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h \
 		tests/fuzz/*.c tests/fuzz/*.h
 
-install: all
+# Manual pages b2c-authy(8) and b2c-authy.conf(5), generated from --help,
+# man/b2c-authy.8.in and the example configuration (see scripts/gen-man.py).
+MAN_PAGES := $(BUILD)/man/$(NAME).8 $(BUILD)/man/$(NAME).conf.5
+
+man: $(MAN_PAGES)
+
+$(MAN_PAGES) &: $(BIN) scripts/gen-man.py man/$(NAME).8.in etc/$(NAME).conf.example
+	python3 scripts/gen-man.py --bin $(BIN) --version $(VERSION) --out $(BUILD)/man
+
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/lib/$(NAME) $(DESTDIR)$(PREFIX)/share/doc/$(NAME) \
-		$(DESTDIR)/etc/$(NAME) $(DESTDIR)$(PREFIX)/lib/systemd/system \
-		$(DESTDIR)$(PREFIX)/share/$(NAME)/nginx $(DESTDIR)$(PREFIX)/share/$(NAME)/apache
+		$(DESTDIR)/etc/$(NAME) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(PREFIX)/share/$(NAME)/nginx \
+		$(DESTDIR)$(PREFIX)/share/$(NAME)/apache $(DESTDIR)$(PREFIX)/share/$(NAME)/lighttpd
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/lib/$(NAME)/$(NAME).fcgi
 	install -m 0640 etc/$(NAME).conf.example $(DESTDIR)/etc/$(NAME)/$(NAME).conf.example
-	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/$(NAME)/README.md
-	if [ -d systemd ] && ls systemd/*.s* >/dev/null 2>&1; then \
-		for f in systemd/*.service systemd/*.socket; do \
-			sed 's|@PREFIX@|$(PREFIX)|g' $$f > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$f); \
-		done; fi
-	if ls nginx/*.conf >/dev/null 2>&1; then install -m 0644 nginx/*.conf $(DESTDIR)$(PREFIX)/share/$(NAME)/nginx/; fi
-	if ls apache/*.conf >/dev/null 2>&1; then install -m 0644 apache/*.conf $(DESTDIR)$(PREFIX)/share/$(NAME)/apache/; fi
+	install -m 0644 README.md docs/deployment.md $(DESTDIR)$(PREFIX)/share/doc/$(NAME)/
+	install -m 0644 $(BUILD)/man/$(NAME).8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(BUILD)/man/$(NAME).conf.5 $(DESTDIR)$(MANDIR)/man5/
+	for f in systemd/*.service systemd/*.socket; do \
+		sed 's|@PREFIX@|$(PREFIX)|g' $$f > $(DESTDIR)$(UNITDIR)/$$(basename $$f); \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$f); done
+	install -m 0644 nginx/*.conf $(DESTDIR)$(PREFIX)/share/$(NAME)/nginx/
+	install -m 0644 apache/*.conf $(DESTDIR)$(PREFIX)/share/$(NAME)/apache/
+	install -m 0644 lighttpd/*.conf $(DESTDIR)$(PREFIX)/share/$(NAME)/lighttpd/
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/lib/$(NAME) $(DESTDIR)$(PREFIX)/share/doc/$(NAME) \
 		$(DESTDIR)$(PREFIX)/share/$(NAME)
+	rm -f $(DESTDIR)$(MANDIR)/man8/$(NAME).8 $(DESTDIR)$(MANDIR)/man5/$(NAME).conf.5 \
+		$(DESTDIR)$(UNITDIR)/$(NAME).service $(DESTDIR)$(UNITDIR)/$(NAME).socket
+
+# The Debian package (debian/), built in a private copy of the tree so that
+# the build leaves nothing here; the .deb files land in $(BUILD)/deb.
+deb:
+	scripts/build-deb.sh $(BUILD)/deb
 
 demo: all
 	scripts/demo.sh

@@ -6,7 +6,7 @@
 #   --check   only report what is missing (exit 1 when something is)
 #
 # Runs apt-get update only when a missing package has no install candidate.
-# Installing nginx or apache2 must not leave them serving on port 80: their
+# Installing nginx, apache2 or lighttpd must not leave them serving on port 80: their
 # start during installation is suppressed (policy-rc.d), and when systemd runs,
 # freshly installed ones are disabled and stopped.
 set -euo pipefail
@@ -17,8 +17,10 @@ packages=(
 	libxml2-utils ca-certificates
 	valgrind clang libclang-rt-14-dev # make valgrind, make asan, libFuzzer targets
 	cppcheck clang-format # make lint
+	lighttpd # the lighttpd suite
+	dpkg-dev debhelper lintian man-db systemd # make deb, the deb and docs suites
 )
-web_servers=(nginx apache2)
+web_servers=(nginx apache2 lighttpd)
 
 installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]

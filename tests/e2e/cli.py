@@ -265,7 +265,10 @@ def check_install(t, work):
             "systemd unit installed with PREFIX filled in")
     t.check(os.path.exists(os.path.join(dest, "usr/lib/systemd/system/b2c-authy.socket")),
             "systemd socket unit installed")
-    for snippet in ("nginx/b2c-authy.conf", "apache/b2c-authy.conf"):
+    for page in ("man8/b2c-authy.8", "man5/b2c-authy.conf.5"):
+        t.check(os.path.exists(os.path.join(dest, "usr/share/man", page)),
+                f"manual page {page} installed")
+    for snippet in ("nginx/b2c-authy.conf", "apache/b2c-authy.conf", "lighttpd/b2c-authy.conf"):
         t.check(os.path.exists(os.path.join(dest, "usr/share/b2c-authy", snippet)),
                 f"{snippet} installed")
     r = subprocess.run([binary, "--version"], capture_output=True, text=True)

@@ -1,0 +1,377 @@
+"""deb.py - the Debian package of b2c-authy, built, installed, run and purged
+on this machine as an administrator would.
+
+Builds the package with scripts/build-deb.sh (dpkg-buildpackage in a private
+copy of the tree), checks it with lintian, installs it with
+`apt-get install ./b2c-authy_*.deb` (nothing to download), checks the user, the
+configuration's owner and mode, the units and the manual pages, runs the
+installed unit's ExecStart the way b2c-authy.socket would start it (the
+socket passed as fd 3 by systemd-socket-activate, as the unit's User and
+Group, the socket's group and mode from the socket unit) behind a private
+nginx running the installed nginx site, against the mock Authy API; then
+reinstalls it (the edited configuration stays as it is), removes it
+(configuration and user stay) and purges it (nothing is
+left: files, configuration, user, group, stat override, unit state).
+
+Root only; skips ("0 passed, 0 failed") otherwise, and when the package is
+already installed or the tools are missing. Ends with "N passed, N failed".
+"""
+import glob
+import grp
+import os
+import pwd
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import stack  # noqa: E402
+import webservers  # noqa: E402
+
+PKG = "b2c-authy"
+CONF = "/etc/b2c-authy/b2c-authy.conf"
+KEY_FILE = "/etc/b2c-authy/authy-api-key"
+UNITS = "/lib/systemd/system"
+NGINX_SITE = "/etc/nginx/sites-available/b2c-authy.conf"
+ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
+       "LC_ALL": "C.UTF-8"}
+
+
+def run(cmd, timeout=600, **kw):
+    if cmd[0] == "apt-get":  # wait for another apt or dpkg run instead of failing
+        cmd = cmd[:1] + ["-o", "DPkg::Lock::Timeout=300"] + cmd[1:]
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env=ENV, timeout=timeout, **kw)
+
+
+def pkg_status():
+    r = run(["dpkg-query", "-W", "-f=${db:Status-Abbrev}", PKG])
+    return r.stdout.strip() if r.returncode == 0 else ""
+
+
+def has_user(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def has_group(name):
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def unit_values(path):
+    """key -> [values] of a unit file (every occurrence, in order)."""
+    out = {}
+    for line in open(path):
+        m = re.match(r"^([A-Za-z]+)=(.*)$", line.strip())
+        if m:
+            out.setdefault(m.group(1), []).append(m.group(2))
+    return out
+
+
+def missing():
+    if os.geteuid() != 0:
+        return "not root (the suite installs and purges a package)"
+    for tool in ("dpkg-buildpackage", "lintian", "apt-get", "systemd-socket-activate", "setpriv",
+                 "nginx", "curl", "git"):
+        if webservers.which(tool) is None:
+            return f"{tool} not installed"
+    if pkg_status() not in ("", "un"):
+        return f"package {PKG} is installed here already ({pkg_status()}); not touching it"
+    if has_user(PKG) or os.path.exists("/etc/b2c-authy"):
+        return "a b2c-authy user or /etc/b2c-authy exists already; not touching it"
+    if run(["git", "-C", stack.ROOT, "rev-parse"]).returncode != 0:
+        return "not a git checkout"
+    return None
+
+
+class InstalledNginx(webservers.Nginx):
+    """A private nginx running the site the package installed."""
+    shipped = NGINX_SITE
+
+
+class Run:
+    def __init__(self, t, work):
+        self.t = t
+        self.work = work
+        self.files = []
+        self.mock = None
+        self.web = None
+        self.proc = None
+        self.sock = os.path.join(work, "b2c-authy.sock")
+
+    # ---- build and install ----
+
+    def build(self):
+        t = self.t
+        out = os.path.join(self.work, "deb")
+        r = run(["bash", os.path.join(stack.ROOT, "scripts", "build-deb.sh"), out])
+        debs = glob.glob(os.path.join(out, f"{PKG}_*.deb"))
+        if not t.check(r.returncode == 0 and len(debs) == 1,
+                       "dpkg-buildpackage -us -uc -b builds the package", r.stdout[-3000:]):
+            raise RuntimeError("no package")
+        self.deb = debs[0]
+        changes = glob.glob(os.path.join(out, "*.changes"))
+        r = run(["lintian", "--fail-on", "error,warning"] + changes, timeout=300)
+        tags = [line for line in r.stdout.splitlines() if re.match(r"^[EW]: ", line)]
+        t.check(r.returncode == 0 and not tags,
+                "lintian: no errors, every warning explained in an override", r.stdout[-2000:])
+        r = run(["dpkg-deb", "-c", self.deb])
+        for path in ("./etc/nginx/sites-available/b2c-authy.conf",
+                     "./etc/apache2/sites-available/b2c-authy.conf",
+                     "./etc/lighttpd/conf-available/50-b2c-authy.conf",
+                     "./usr/share/man/man8/b2c-authy.8.gz",
+                     "./usr/share/man/man5/b2c-authy.conf.5.gz"):
+            t.check(re.search(rf" {re.escape(path)}$", r.stdout, re.M) is not None,
+                    f"package holds {path[1:]}")
+
+    def install(self):
+        t = self.t
+        r = run(["apt-get", "install", "-y", "-q", self.deb])
+        if not t.check(r.returncode == 0 and pkg_status() == "ii" and
+                       not re.search(r"^Get:\d+ [a-z+]+://", r.stdout, re.M),
+                       "apt-get install ./b2c-authy_*.deb (nothing downloaded)",
+                       r.stdout[-3000:]):
+            raise RuntimeError("install failed")
+        self.files = run(["dpkg-query", "-L", PKG]).stdout.split()
+
+    def check_installed(self):
+        t = self.t
+        try:
+            pw = pwd.getpwnam(PKG)
+        except KeyError:
+            pw = None
+        t.check(pw is not None and pw.pw_uid < 1000 and pw.pw_shell.endswith("nologin")
+                and not os.path.exists(pw.pw_dir), "system user b2c-authy without a home",
+                repr(pw))
+        t.check(has_group(PKG), "group b2c-authy")
+        st = os.stat(CONF)
+        t.check(stat.S_IMODE(st.st_mode) == 0o640 and st.st_uid == 0 and
+                grp.getgrgid(st.st_gid).gr_name == PKG,
+                f"{CONF} root:b2c-authy 0640", f"{oct(st.st_mode)} {st.st_uid}:{st.st_gid}")
+        conffiles = run(["dpkg-query", "-W", "-f=${Conffiles}", PKG]).stdout
+        t.check(CONF in conffiles, f"{CONF} is a conffile", conffiles)
+        t.check(run(["dpkg-statoverride", "--list", CONF]).returncode == 0,
+                "the owner and mode are a stat override (kept across upgrades)")
+        for unit in ("b2c-authy.socket", "b2c-authy.service"):
+            r = run(["systemctl", "is-enabled", unit])
+            t.check(r.stdout.strip() == "disabled", f"{unit} installed, not enabled",
+                    r.stdout.strip())
+        for installed, src in ((NGINX_SITE, "nginx/b2c-authy.conf"),
+                               ("/etc/apache2/sites-available/b2c-authy.conf",
+                                "apache/b2c-authy.conf"),
+                               ("/etc/lighttpd/conf-available/50-b2c-authy.conf",
+                                "lighttpd/b2c-authy.conf"),
+                               (CONF, "etc/b2c-authy.conf.example")):
+            same = (os.path.exists(installed) and open(installed).read() ==
+                    open(os.path.join(stack.ROOT, src)).read())
+            t.check(same, f"{installed} is the tested {src}")
+        for args in (["8", "b2c-authy"], ["5", "b2c-authy.conf"]):
+            r = run(["man", "-w"] + args)
+            t.check(r.returncode == 0 and r.stdout.startswith("/usr/share/man/"),
+                    f"man {' '.join(args)} finds the installed page", r.stdout)
+        p = subprocess.run(["systemd-analyze", "verify", "--man=no",
+                            f"{UNITS}/b2c-authy.socket", f"{UNITS}/b2c-authy.service"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           env=dict(ENV, SYSTEMD_LOG_TARGET="console"))
+        t.check(p.returncode == 0 and not p.stdout.strip(),
+                "systemd-analyze verify: installed units clean", p.stdout[-1500:])
+
+    # ---- the installed unit, run ----
+
+    def exec_start(self):
+        """ExecStart, User and Group of the installed service; SocketGroup and
+        SocketMode of the installed socket."""
+        svc = unit_values(f"{UNITS}/b2c-authy.service")
+        sock = unit_values(f"{UNITS}/b2c-authy.socket")
+        return (svc["ExecStart"][0].split(), svc["User"][0], svc["Group"][0],
+                sock["SocketGroup"][0], int(sock["SocketMode"][0], 8), svc)
+
+    def check_unconfigured(self):
+        """With the shipped configuration (no API key) the service refuses to
+        start with status 2, which the unit does not restart."""
+        t = self.t
+        cmd, user, group, _, _, svc = self.exec_start()
+        r = run(["setpriv", f"--reuid={user}", f"--regid={group}", "--init-groups"] + cmd,
+                timeout=10)
+        t.check(r.returncode == 2 and "configuration error" in r.stdout and
+                "authy_api_key" in r.stdout,
+                "unconfigured: ExecStart exits 2 naming the missing API key", r.stdout[-500:])
+        t.check("2" in " ".join(svc.get("RestartPreventExitStatus", [])).split(),
+                "the unit does not restart on status 2 (no crash loop)",
+                repr(svc.get("RestartPreventExitStatus")))
+
+    def configure(self):
+        """Fill in the installed configuration as an administrator would."""
+        tp = stack.thumbprints(self.certs)
+        # The key in a file of its own, as docs/deployment.md recommends.
+        with open(KEY_FILE, "w") as f:
+            f.write(stack.API_KEY + "\n")
+        shutil.chown(KEY_FILE, "root", PKG)
+        os.chmod(KEY_FILE, 0o640)
+        self.settings = {"authy_api_key_file": KEY_FILE, "authy_api_url": self.mock.url,
+                         "authy_ca_file": os.path.join(self.certs, "ca.pem"),
+                         "client_cert_thumbprints": tp["client"], "wait_budget_ms": 8000,
+                         "poll_interval_ms": 200, "workers": 4}
+        with open(CONF, "a") as f:  # keeps the owner and mode of the conffile
+            f.write("\n# set by the test\n")
+            for k, v in self.settings.items():
+                f.write(f"{k} = {v}\n")
+
+    def start_activated(self):
+        """The service as systemd would start it from b2c-authy.socket."""
+        t = self.t
+        cmd, user, group, sgroup, smode, _ = self.exec_start()
+        t.check(os.access(cmd[0], os.X_OK) and cmd[0].startswith("/usr/lib/b2c-authy/"),
+                "ExecStart runs the installed binary", cmd[0])
+        self.log = open(os.path.join(self.work, "service.log"), "ab")
+        self.proc = subprocess.Popen(
+            [webservers.which("systemd-socket-activate"), "-l", self.sock, "--",
+             "setpriv", f"--reuid={user}", f"--regid={group}", "--init-groups"] + cmd,
+            stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
+            env={"PATH": "/usr/bin:/bin"})
+        stack.wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None, 10,
+                       "the activation socket")
+        shutil.chown(self.sock, "root", sgroup)
+        os.chmod(self.sock, smode)
+
+    def check_through_nginx(self):
+        t = self.t
+        self.web = InstalledNginx(self.work, self.certs, self.sock)
+        ok, out = self.web.check_config()
+        t.check(ok, "nginx accepts the installed site", out[-1500:])
+        self.web.start()
+        curl = webservers.Curl(self.work, self.certs)
+        r = curl(self.web.url + webservers.REGISTER,
+                 body={"email": "autoapprove200@example.com", "phoneNumber": "+1 415 555 0142"})
+        aid = (r.json or {}).get("authyId") if isinstance(r.json, dict) else None
+        t.check(r.status == 200 and aid, "installed service: register through nginx -> 200",
+                repr(r))
+        r = curl(self.web.url + webservers.WAIT,
+                 body={"authyId": str(aid), "signInName": "deb@example.com",
+                       "correlationId": "cid-deb"})
+        t.check(r.status == 200 and r.json == {"authyApproved": True},
+                "installed service: wait through nginx -> approved 200 authyApproved", repr(r))
+        r = curl(self.web.url + webservers.REGISTER, cert="client2",
+                 body={"email": "a@example.com", "phoneNumber": "+1 415 555 0143"})
+        t.check(webservers.b2c_error(r, 403), "a certificate not allow-listed: 403", repr(r))
+        self.proc.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        rc = self.proc.wait(15)
+        print(f"# stopped in {time.monotonic() - stopping:.1f}s")
+        t.check(rc == 0, "installed service exits 0 on SIGTERM", f"rc={rc}")
+        log = open(os.path.join(self.work, "service.log"), errors="replace").read()
+        stack.scan_secrets(log, "installed service", {"authy_api_key": stack.API_KEY})
+        t.check("started version=" in log, "the service logged its start", log[-500:])
+
+    # ---- remove and purge ----
+
+    def check_reinstall(self):
+        """An upgrade (here: the same version again) keeps the edited
+        configuration, its owner and its mode."""
+        t = self.t
+        r = run(["apt-get", "install", "-y", "-q", "--reinstall", self.deb])
+        t.check(r.returncode == 0 and pkg_status() == "ii", "apt-get install --reinstall",
+                r.stdout[-2000:])
+        st = os.stat(CONF)
+        t.check("set by the test" in open(CONF).read() and stat.S_IMODE(st.st_mode) == 0o640
+                and grp.getgrgid(st.st_gid).gr_name == PKG,
+                "reinstall keeps the edited configuration, root:b2c-authy 0640",
+                f"{oct(st.st_mode)} gid={st.st_gid}")
+
+    def check_remove(self):
+        t = self.t
+        r = run(["apt-get", "remove", "-y", "-q", PKG])
+        t.check(r.returncode == 0 and pkg_status() == "rc", "apt-get remove", r.stdout[-2000:])
+        t.check(not os.path.exists("/usr/lib/b2c-authy/b2c-authy.fcgi") and
+                not os.path.exists(f"{UNITS}/b2c-authy.service"),
+                "remove: the binary and the units are gone")
+        t.check(os.path.exists(CONF) and "set by the test" in open(CONF).read()
+                and os.path.exists(KEY_FILE), "remove: the edited configuration and key file stay")
+        t.check(has_user(PKG), "remove: the user stays")
+
+    def check_purge(self):
+        t = self.t
+        r = run(["apt-get", "purge", "-y", "-q", PKG])
+        t.check(r.returncode == 0 and pkg_status() in ("", "un"), "apt-get purge",
+                r.stdout[-2000:])
+        t.check(not os.path.exists("/etc/b2c-authy"),
+                "purge: /etc/b2c-authy is gone, with the administrator's key file")
+        t.check(not has_user(PKG) and not has_group(PKG), "purge: user and group are gone")
+        t.check(run(["dpkg-statoverride", "--list", CONF]).returncode != 0,
+                "purge: no stat override left")
+        left = [f for f in self.files if (os.path.isfile(f) and not os.path.islink(f))
+                or (os.path.isdir(f) and "b2c-authy" in f)]
+        t.check(self.files and not left, "purge: nothing of the package's file list is left",
+                repr(left[:10]))
+        state = glob.glob("/var/lib/systemd/deb-systemd-helper-*/**/*b2c-authy*", recursive=True)
+        state += glob.glob("/etc/systemd/system/**/*b2c-authy*", recursive=True)
+        state += glob.glob(f"/var/lib/dpkg/info/{PKG}.*")
+        t.check(not state, "purge: no unit state or dpkg metadata left", repr(state[:10]))
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for part in (self.web, self.mock):
+            if part is not None:
+                try:
+                    part.stop() if hasattr(part, "stop") else part.close()
+                except Exception as e:  # keep stopping the rest
+                    print(f"# stopping {part}: {e!r}")
+        if pkg_status() not in ("", "un"):
+            print("# purging the package left behind by a failed step")
+            run(["apt-get", "purge", "-y", "-q", PKG])
+
+
+def main():
+    t = stack.Counter()
+    why = missing()
+    if why:
+        print(f"skipped: {why}")
+        print("0 passed, 0 failed")
+        return 0
+    work = stack.tempdir()
+    os.chmod(work, 0o711)  # the service user and nginx's workers reach files inside
+    started = time.monotonic()
+    r = Run(t, work)
+    try:
+        r.build()
+        r.install()
+        r.check_installed()
+        r.check_unconfigured()
+        r.certs = stack.make_certs(work)
+        os.chmod(r.certs, 0o755)
+        r.mock = stack.Mock(work, r.certs)
+        r.configure()
+        r.start_activated()
+        r.check_through_nginx()
+        r.check_reinstall()
+        r.check_remove()
+        r.check_purge()
+    except Exception as e:
+        t.check(False, "deb suite step", repr(e))
+    finally:
+        r.close()
+        if t.failed and r.web is not None:
+            print(r.web.errors())
+        if os.environ.get("KEEP_E2E"):
+            print("kept", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"# deb suite took {time.monotonic() - started:.1f}s")
+    return t.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
