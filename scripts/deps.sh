@@ -17,6 +17,7 @@ packages=(
 	libxml2-utils ca-certificates
 	valgrind clang libclang-rt-14-dev # make valgrind, make asan, libFuzzer targets
 	cppcheck clang-format # make lint
+	wrk nodejs iproute2 # bench/run.sh
 )
 web_servers=(nginx apache2)
 
