@@ -254,11 +254,12 @@ def wrk(port, seconds, work):
 async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
     """Open n waits through the front nginx, wait until the upstream saw n
     approvals, hold them for `seconds`, then drop them. Returns the figures."""
-    body_fmt = '{{"authyId":"4815162342","signInName":"hold{0}@example.com","correlationId":"c{0}"}}'
+    # One user per wait: a push limit per user must not be what answers.
+    body_fmt = '{{"authyId":"{1}","signInName":"hold{0}@example.com","correlationId":"c{0}"}}'
     early = []
 
     async def one(i):
-        body = body_fmt.format(i).encode()
+        body = body_fmt.format(i, 1000000000 + i).encode()
         r, w = await asyncio.open_connection("127.0.0.1", port)
         w.write(b"POST /api/identity/waitforauthyapproval HTTP/1.1\r\nHost: bench\r\n"
                 b"Content-Type: application/json\r\nConnection: close\r\n"
@@ -370,6 +371,7 @@ def run(args, work):
             res["upstream_bound"] = impl.upstream_bound
         else:
             impl = NodePeer(args, work, node_port, up["pending"], key, certs, "node-pending")
+        wrk(fronts[name], args.warmup, work)  # the same warm start as for throughput
         time.sleep(1)
         res["hold"][name] = asyncio.run(hold(fronts[name], args.waits, args.hold_seconds,
                                              impl.pid, approvals_log, pending,
@@ -430,7 +432,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--waits", type=int, default=5000, help="pending waits to hold (try 10000)")
     ap.add_argument("--seconds", type=int, default=5, help="wrk duration per path")
-    ap.add_argument("--warmup", type=int, default=2, help="wrk warm-up per path")
+    ap.add_argument("--warmup", type=int, default=3, help="wrk warm-up per path and process")
     ap.add_argument("--hold-seconds", type=int, default=15)
     ap.add_argument("--poll-ms", type=int, default=1000, help="status poll interval of both")
     ap.add_argument("--wait-budget-ms", type=int, default=29000)
