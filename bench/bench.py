@@ -51,6 +51,7 @@ REGISTER_BODY = '{"email":"bench@example.com","phoneNumber":"+1 415 555 0100"}'
 # the binary knows is raised so that N waits fit.
 CAPACITY_KEYS = ("max_workers", "max_connections", "max_waits", "max_waiters")
 UPSTREAM_BOUND_KEYS = ("upstream_connections", "tracker_connections")
+RAMP_PER_S = 2000  # new waits a second: 10,000 are open after 5 s, well within the budget
 
 
 def log(msg):
@@ -276,11 +277,11 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
         status_field(proc_pid, "Threads")
     t0 = time.monotonic()
     conns, watchers = [], []
-    for start_i in range(0, n, 250):
-        batch = await asyncio.gather(*(one(i) for i in range(start_i, min(n, start_i + 250))))
+    for start_i in range(0, n, 100):  # at most RAMP_PER_S waits a second
+        batch = await asyncio.gather(*(one(i) for i in range(start_i, min(n, start_i + 100))))
         conns += batch
         watchers += [asyncio.ensure_future(watch(r)) for r, _ in batch]
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(max(0.0, t0 + (start_i + 100) / RAMP_PER_S - time.monotonic()))
     deadline = t0 + budget_ms / 1000 - seconds - 1
     while count_lines(approvals_log) - a0 < n and time.monotonic() < deadline and not early:
         await asyncio.sleep(0.1)
@@ -345,7 +346,7 @@ def run(args, work):
     res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "bin": args.bin,
            "version": subprocess.run([args.bin, "-V"], capture_output=True,
                                      text=True).stdout.strip(),
-           "cores": os.cpu_count(), "args": vars(args)}
+           "cores": os.cpu_count(), "load_before": os.getloadavg()[0], "args": vars(args)}
 
     log("== functional check and register throughput (approved upstream)")
     resp = Responder(args, work, sock, up["approved"], key, certs, "responder-approved")
@@ -378,6 +379,7 @@ def run(args, work):
                                              args.wait_budget_ms))
         log(f"  {name}: {res['hold'][name]}")
         stop(impl.proc, 30)
+    res["load_after"] = os.getloadavg()[0]
     return res
 
 
@@ -421,7 +423,8 @@ def table(res):
         ("status polls/s during the hold", f"{r['polls_per_s']:,}", f"{nd['polls_per_s']:,}", "",
          "", "", ""),
     ]
-    out = [f"b2c-authy benchmark, {res['date']}, {res['version']}, {res['cores']} cores",
+    out = [f"b2c-authy benchmark, {res['date']}, {res['version']}, {res['cores']} cores, "
+           f"load average {res['load_before']:.1f} before, {res['load_after']:.1f} after",
            "", "| measure | responder | Node peer | limit | ratio | target | met |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
     out += ["| " + " | ".join(x) + " |" for x in rows]
