@@ -142,8 +142,8 @@ def fill(template, work, values):
 def start_nginx(name, conf, work, ports):
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         os.makedirs(os.path.join(work, f"{name}-{d}"), exist_ok=True)
-    p = start(name, ["nginx", "-c", conf, "-p", work, "-e", os.path.join(work, f"{name}-error.log")],
-              work)
+    errlog = os.path.join(work, f"{name}-error.log")
+    p = start(name, ["nginx", "-c", conf, "-p", work, "-e", errlog], work)
     for port in ports:
         wait_until(lambda: port_open(port), 10, f"nginx {name} on port {port}", p)
     return p
@@ -194,6 +194,8 @@ class Responder:
                 want[k] = max(int(known[k]), args.waits + 1000)
         want.update(dict(kv.split("=", 1) for kv in args.set))
         self.settings = {k: v for k, v in want.items() if k in known}
+        for k in sorted(set(want) - set(known)):
+            log(f"  note: the responder has no setting {k}; left out")
         self.upstream_bound = sum(int(self.settings.get(k, known[k]))
                                   for k in UPSTREAM_BOUND_KEYS if k in known)
         env = {"PATH": "/usr/bin:/bin"}
@@ -209,8 +211,11 @@ def known_keys(binary, want):
     """The settings the binary knows, with their values, from --check-config."""
     env = {"PATH": "/usr/bin:/bin", "AUTHY_API_KEY": want["authy_api_key"],
            "CLIENT_CERT_CHECK": "false", "LISTEN": want["listen"]}
-    out = subprocess.run([binary, "-t"], capture_output=True, text=True, env=env).stdout
-    return dict(m.groups() for m in re.finditer(r"^([a-z_]+) = (.*)$", out, re.M))
+    p = subprocess.run([binary, "-t"], capture_output=True, text=True, env=env)
+    known = dict(m.groups() for m in re.finditer(r"^([a-z_0-9]+) = (.*)$", p.stdout, re.M))
+    if not known:
+        raise RuntimeError(f"{binary} -t listed no settings: {p.stderr[-500:]}")
+    return known
 
 
 class NodePeer:
@@ -261,7 +266,11 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
 
     async def one(i):
         body = body_fmt.format(i, 1000000000 + i).encode()
-        r, w = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+        except OSError as e:
+            early.append(f"connect: {e.strerror}")
+            return None
         w.write(b"POST /api/identity/waitforauthyapproval HTTP/1.1\r\nHost: bench\r\n"
                 b"Content-Type: application/json\r\nConnection: close\r\n"
                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
@@ -279,6 +288,7 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
     conns, watchers = [], []
     for start_i in range(0, n, 100):  # at most RAMP_PER_S waits a second
         batch = await asyncio.gather(*(one(i) for i in range(start_i, min(n, start_i + 100))))
+        batch = [c for c in batch if c is not None]
         conns += batch
         watchers += [asyncio.ensure_future(watch(r)) for r, _ in batch]
         await asyncio.sleep(max(0.0, t0 + (start_i + 100) / RAMP_PER_S - time.monotonic()))
@@ -333,8 +343,9 @@ def run(args, work):
     key = secrets.token_hex(16)
     approved, pending, f_resp, f_node, f_limit, node_port = free_ports(6, args.port_base)
     nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    common = {"USER": pwd.getpwuid(os.getuid()).pw_name, "WORK": work, "CERTS": certs, "API_KEY": key, "NOFILE": nofile,
-              "APPROVED_PORT": approved, "PENDING_PORT": pending}
+    common = {"USER": pwd.getpwuid(os.getuid()).pw_name, "WORK": work, "CERTS": certs,
+              "API_KEY": key, "NOFILE": nofile, "APPROVED_PORT": approved,
+              "PENDING_PORT": pending}
     start_nginx("upstream", fill("upstream.conf", work, common), work, (approved, pending))
     sock = os.path.join(work, "responder.sock")
     start_nginx("front", fill("front.conf", work, dict(
@@ -406,9 +417,10 @@ def table(res):
          f"{nd['cpu_hold_s']}", "", f"{ratio(r['cpu_hold_s'], nd['cpu_hold_s'])}× Node",
          "≤ 0.5× Node", met(r["cpu_hold_s"] <= 0.5 * nd["cpu_hold_s"])),
         (f"CPU-s taking the {n:,} waits (ramp)", f"{r['cpu_ramp_s']} ({r['ramp_s']} s)",
-         f"{nd['cpu_ramp_s']} ({nd['ramp_s']} s)", "", f"{ratio(r['cpu_ramp_s'], nd['cpu_ramp_s'])}× Node",
-         "", ""),
-        ("memory per wait, KiB (RSS delta / N)", f"{r['kib_per_wait']}", f"{nd['kib_per_wait']}", "",
+         f"{nd['cpu_ramp_s']} ({nd['ramp_s']} s)", "",
+         f"{ratio(r['cpu_ramp_s'], nd['cpu_ramp_s'])}× Node", "", ""),
+        ("memory per wait, KiB (RSS delta / N)", f"{r['kib_per_wait']}",
+         f"{nd['kib_per_wait']}", "",
          f"{ratio(r['kib_per_wait'], nd['kib_per_wait'])}× Node", "≤ 0.5× Node",
          met(r["kib_per_wait"] <= 0.5 * nd["kib_per_wait"])),
         (f"threads idle → at {n:,} waits", f"{r['threads_idle']} → {r['threads']}",

@@ -28,7 +28,8 @@ function authy(method, path, form) {
       let data = '';
       res.setEncoding('utf8').on('data', (c) => { data += c; });
       res.on('end', () => {
-        try { resolve({ status: res.statusCode, json: JSON.parse(data) }); } catch (e) { reject(e); }
+        try { resolve({ status: res.statusCode, json: JSON.parse(data) }); }
+        catch (e) { reject(e); }
       });
     });
     req.on('timeout', () => req.destroy(new Error('timeout'))).on('error', reject);
@@ -62,7 +63,10 @@ function startApproval(key, c) {
   const who = c.signInName || c.email || '';
   authy('POST', `/onetouch/json/users/${c.authyId}/approval_requests`,
     { message: 'Sign-in request', 'details[Sign-in name]': who, seconds_to_expire: 120 })
-    .then((r) => { if (r.status !== 200) throw new Error('create'); poll(key, p, r.json.approval_request.uuid); })
+    .then((r) => {
+      if (r.status !== 200) throw new Error('create');
+      poll(key, p, r.json.approval_request.uuid);
+    })
     .catch(() => finish(key, p, 'error'));
   return p;
 }
