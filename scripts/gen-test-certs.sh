@@ -110,7 +110,9 @@ sign client "b2c client" ca "$client_ext"
 sign client2 "b2c client 2" ca "$client_ext"
 sign_expired client-expired "b2c client expired"
 sign client-other "b2c client other" other-ca "$client_ext"
+# TripleDES and SHA-1: the only .pfx encryption B2C accepts (docs/policy.md).
 run openssl pkcs12 -export -in "$dir/client.pem" -inkey "$dir/client.key" \
+	-keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 \
 	-name "b2c client" -passout pass:test -out "$dir/client.pfx"
 
 : >"$tmp/thumbprints.txt"

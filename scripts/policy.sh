@@ -13,13 +13,21 @@
 #   and ProxyIdentityExperienceFramework Application IDs).
 # Optional: FACEBOOK_CLIENT_ID (digits; default 0 = Facebook not configured),
 #   OUT_DIR, PACK.
+# Relying party PolicyIds (default the pack's, so that ours replace the pack's
+#   unprotected ones): SIGNIN_POLICY_ID, PROFILEEDIT_POLICY_ID, PASSWORDRESET_POLICY_ID.
+# Layered build for a tenant with its own customised policies: EXTENDS=PolicyId
+#   of the tenant's extensions file. Our extensions file then becomes
+#   AUTHY_EXTENSIONS_ID (default B2C_1A_AuthyExtensions) on top of it, without
+#   the pack's settings (the tenant's file has them), so IEF_APP_ID,
+#   PROXY_IEF_APP_ID and FACEBOOK_CLIENT_ID are not used; PACK is refused.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 src="$root/policy"
-files=(TrustFrameworkExtensions.xml SignUpOrSignin.xml)
+files=(TrustFrameworkExtensions.xml SignUpOrSignin.xml ProfileEdit.xml PasswordReset.xml)
 pack_files=(TrustFrameworkBase.xml TrustFrameworkLocalization.xml)
+policy_re='^B2C_1A_[A-Za-z0-9_]{1,80}$'
 guid_re='^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 url_re='^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*$'
 left_re='yourtenant|\{(BASE_URL|EXTENSIONS_APP_ID|EXTENSIONS_OBJECT_ID)\}'
@@ -27,11 +35,15 @@ left_re+='|IdentityExperienceFrameworkAppId|facebook_clientid'
 
 TENANT='' BASE_URL='' EXTENSIONS_APP_ID='' EXTENSIONS_OBJECT_ID='' IEF_APP_ID=''
 PROXY_IEF_APP_ID='' FACEBOOK_CLIENT_ID='' OUT_DIR="$root/policy/out" PACK=''
+SIGNIN_POLICY_ID=B2C_1A_signup_signin PROFILEEDIT_POLICY_ID=B2C_1A_ProfileEdit
+PASSWORDRESET_POLICY_ID=B2C_1A_PasswordReset EXTENDS='' AUTHY_EXTENSIONS_ID=''
 
 usage() {
     echo "usage: $0 TENANT=name BASE_URL=https://host[/path] EXTENSIONS_APP_ID=guid" \
         "EXTENSIONS_OBJECT_ID=guid IEF_APP_ID=guid PROXY_IEF_APP_ID=guid" \
-        "[FACEBOOK_CLIENT_ID=digits] [OUT_DIR=dir] [PACK=dir]" >&2
+        "[FACEBOOK_CLIENT_ID=digits] [OUT_DIR=dir] [PACK=dir]" \
+        "[SIGNIN_POLICY_ID=id] [PROFILEEDIT_POLICY_ID=id] [PASSWORDRESET_POLICY_ID=id]" \
+        "[EXTENDS=id [AUTHY_EXTENSIONS_ID=id]]" >&2
     exit 2
 }
 
@@ -44,7 +56,8 @@ err() {
 for arg in "$@"; do
     case $arg in
     TENANT=* | BASE_URL=* | EXTENSIONS_APP_ID=* | EXTENSIONS_OBJECT_ID=* | IEF_APP_ID=* | \
-        PROXY_IEF_APP_ID=* | FACEBOOK_CLIENT_ID=* | OUT_DIR=* | PACK=*)
+        PROXY_IEF_APP_ID=* | FACEBOOK_CLIENT_ID=* | OUT_DIR=* | PACK=* | SIGNIN_POLICY_ID=* | \
+        PROFILEEDIT_POLICY_ID=* | PASSWORDRESET_POLICY_ID=* | EXTENDS=* | AUTHY_EXTENSIONS_ID=*)
         printf -v "${arg%%=*}" '%s' "${arg#*=}"
         ;;
     *)
@@ -71,7 +84,30 @@ elif ! [[ $BASE_URL =~ $url_re ]]; then
     err "BASE_URL must be https://host[:port][/path], no query: '$BASE_URL'"
 fi
 
-for name in EXTENSIONS_APP_ID EXTENSIONS_OBJECT_ID IEF_APP_ID PROXY_IEF_APP_ID; do
+# Layered: our extensions go on top of the tenant's own, under their own PolicyId.
+ext_id=B2C_1A_TrustFrameworkExtensions
+ext_base=B2C_1A_TrustFrameworkLocalization
+guids=(EXTENSIONS_APP_ID EXTENSIONS_OBJECT_ID IEF_APP_ID PROXY_IEF_APP_ID)
+if [ -n "$EXTENDS" ]; then
+    ext_id=${AUTHY_EXTENSIONS_ID:-B2C_1A_AuthyExtensions}
+    ext_base=$EXTENDS
+    guids=(EXTENSIONS_APP_ID EXTENSIONS_OBJECT_ID)
+    [ -z "$PACK" ] || err "PACK and EXTENDS exclude each other (a layered build keeps your own Base)"
+elif [ -n "$AUTHY_EXTENSIONS_ID" ]; then
+    err "AUTHY_EXTENSIONS_ID needs EXTENDS (the PolicyId of your extensions file)"
+fi
+for name in EXTENDS ext_id SIGNIN_POLICY_ID PROFILEEDIT_POLICY_ID PASSWORDRESET_POLICY_ID; do
+    value=${!name}
+    if [ -n "$value" ] && ! [[ $value =~ $policy_re ]]; then
+        err "${name/ext_id/AUTHY_EXTENSIONS_ID} must be a PolicyId, B2C_1A_ and letters, digits or _: '$value'"
+    fi
+done
+ids="$ext_id $SIGNIN_POLICY_ID $PROFILEEDIT_POLICY_ID $PASSWORDRESET_POLICY_ID $EXTENDS"
+if [ "$(tr ' ' '\n' <<<"$ids" | sed '/^$/d' | sort -fu | wc -l)" -ne "$(wc -w <<<"$ids")" ]; then
+    err "the PolicyIds must differ from each other: $ids"
+fi
+
+for name in "${guids[@]}"; do
     value=${!name}
     if [ -z "$value" ]; then
         err "$name is required (a GUID; see docs/policy.md)"
@@ -80,7 +116,9 @@ for name in EXTENSIONS_APP_ID EXTENSIONS_OBJECT_ID IEF_APP_ID PROXY_IEF_APP_ID; 
     fi
 done
 
-if [ -z "$FACEBOOK_CLIENT_ID" ]; then
+if [ -n "$EXTENDS" ]; then
+    [ -z "$FACEBOOK_CLIENT_ID" ] || err "FACEBOOK_CLIENT_ID is not used by a layered build (EXTENDS)"
+elif [ -z "$FACEBOOK_CLIENT_ID" ]; then
     FACEBOOK_CLIENT_ID=0
     echo "policy: note: FACEBOOK_CLIENT_ID not set; the Facebook button will not work" >&2
 elif ! [[ $FACEBOOK_CLIENT_ID =~ ^[0-9]{1,32}$ ]]; then
@@ -95,11 +133,29 @@ fi
 [ -n "$OUT_DIR" ] || err "OUT_DIR must not be empty"
 [ "$errors" -eq 0 ] || exit 1
 
-# subst FILE LABEL: the file with every placeholder replaced. The header comment that
-# lists the placeholders (a column-0 "<!--" ... "-->" block) becomes a note
-# that the file is generated. Proxy first: its placeholder contains the other.
+# policy_ids FILE: sed expressions that set the PolicyIds of one of our files.
+policy_ids() {
+    local rp=''
+    case $1 in
+    SignUpOrSignin.xml) rp="s/B2C_1A_signup_signin/$SIGNIN_POLICY_ID/g" ;;
+    ProfileEdit.xml) rp="s/B2C_1A_ProfileEdit/$PROFILEEDIT_POLICY_ID/g" ;;
+    PasswordReset.xml) rp="s/B2C_1A_PasswordReset/$PASSWORDRESET_POLICY_ID/g" ;;
+    esac
+    if [ -n "$rp" ]; then
+        printf '%s\n' "$rp" "s|<PolicyId>B2C_1A_TrustFrameworkExtensions</PolicyId>|<PolicyId>$ext_id</PolicyId>|"
+    elif [ "$1" = TrustFrameworkExtensions.xml ] && [ -n "$EXTENDS" ]; then
+        printf '%s\n' '/<!-- pack:begin -->/,/<!-- pack:end -->/d' \
+            "s/B2C_1A_TrustFrameworkExtensions\"/$ext_id\"/g" \
+            "s|<PolicyId>B2C_1A_TrustFrameworkLocalization</PolicyId>|<PolicyId>$ext_base</PolicyId>|"
+    fi
+}
+
+# subst FILE LABEL [SED-SCRIPT]: the file with every placeholder replaced. The
+# header comment that lists the placeholders (a column-0 "<!--" ... "-->" block)
+# becomes a note that the file is generated. Proxy first: its placeholder
+# contains the other.
 subst() {
-    sed -e '/^<!--$/,/^-->$/d' \
+    sed -e "${3:-}" -e '/^<!--$/,/^-->$/d' \
         -e "1a <!-- Generated by scripts/policy.sh from $2 for $TENANT; do not edit. -->" \
         -e "s/yourtenant\.onmicrosoft\.com/$TENANT.onmicrosoft.com/g" \
         -e "s|{BASE_URL}|$BASE_URL|g" \
@@ -116,7 +172,7 @@ tmp=$(mktemp -d "$OUT_DIR/.policy.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 for f in "${files[@]}"; do
-    subst "$src/$f" "policy/$f" >"$tmp/$f"
+    subst "$src/$f" "policy/$f" "$(policy_ids "$f")" >"$tmp/$f"
 done
 if [ -n "$PACK" ]; then
     for f in "${pack_files[@]}"; do
@@ -137,3 +193,7 @@ for f in "$tmp"/*.xml; do
 done
 echo "policy: wrote ${written[*]} to $OUT_DIR" \
     "(tenant $TENANT.onmicrosoft.com, responder $BASE_URL)"
+if [ -n "$EXTENDS" ]; then
+    echo "policy: layered on $EXTENDS: upload TrustFrameworkExtensions.xml (PolicyId $ext_id)" \
+        "after your own files, then the relying parties"
+fi

@@ -199,6 +199,18 @@ start(const struct config *cfg, int fd, struct runtime *rt)
 		fatalx("cannot start the worker threads");
 }
 
+/* Settings that weaken the client-certificate check are allowed, but never silently. */
+static void
+warn_weak_settings(const struct config *cfg)
+{
+	if (!cfg->client_cert_check)
+		log_warnx("client_cert_check is off: any caller the web server lets through is "
+		          "accepted. Use this for local development only");
+	else if (cfg->cert_allow_no_dates)
+		log_warnx("client_cert_allow_no_dates is on: a certificate passed as a bare "
+		          "fingerprint is accepted without a validity check");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -219,9 +231,7 @@ main(int argc, char **argv)
 	}
 	log_level_parse(cfg.log_level, &lvl);
 	log_init(PROG, lvl, o.use_syslog);
-	if (!cfg.client_cert_check)
-		log_warnx("client_cert_check is off: any caller the web server lets through is "
-		          "accepted. Use this for local development only");
+	warn_weak_settings(&cfg);
 	block_signals(&set);
 	if (upstream_global_init() != STATUS_OK || fcgi_io_init() != STATUS_OK)
 		fatalx("library initialisation failed");

@@ -206,9 +206,45 @@ def check_spawn_fcgi(t, work, conf):
     t.check(healthz(sock), "serves on the socket spawn-fcgi passed as fd 0")
     pid = int(open(pidfile).read().strip())
     os.kill(pid, signal.SIGTERM)
-    stack.wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
-                   open(f"/proc/{pid}/stat").read().split()[2] == "Z", 5, "exit")
-    t.check(True, "spawn-fcgi child exits on SIGTERM")
+    end = time.monotonic() + 5
+    while time.monotonic() < end and not exited(pid):
+        time.sleep(0.05)
+    t.check(exited(pid), "spawn-fcgi child exits on SIGTERM", f"pid {pid} still running")
+
+
+def exited(pid):
+    """True when pid is gone or a zombie (spawn-fcgi does not reap its child)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def check_warnings(t, work):
+    """Settings that weaken the client-certificate check are named in a warning at start."""
+    for key, val, needle in (("client_cert_check", "false", "client_cert_check is off"),
+                             ("client_cert_allow_no_dates", "true",
+                              "client_cert_allow_no_dates is on")):
+        sock = os.path.join(work, f"warn-{key}.sock")
+        settings = dict(BASE, listen=sock, client_cert_check="true",
+                        client_cert_thumbprints="ab" * 20)
+        settings[key] = val
+        conf = write_conf(work, f"warn-{key}.conf", settings)
+        p = subprocess.Popen([stack.BIN, "-c", conf], stderr=subprocess.PIPE, text=True)
+        stack.wait_for(lambda: os.path.exists(sock), 5, "socket")
+        p.send_signal(signal.SIGTERM)
+        err = p.communicate(timeout=10)[1]
+        t.check(needle in err, f"{key} = {val} is warned about at start", err[-400:])
+    sock = os.path.join(work, "nowarn.sock")
+    conf = write_conf(work, "nowarn.conf", dict(BASE, listen=sock, client_cert_check="true",
+                                                client_cert_thumbprints="ab" * 20))
+    p = subprocess.Popen([stack.BIN, "-c", conf], stderr=subprocess.PIPE, text=True)
+    stack.wait_for(lambda: os.path.exists(sock), 5, "socket")
+    p.send_signal(signal.SIGTERM)
+    err = p.communicate(timeout=10)[1]
+    t.check("warn" not in err.lower() or "client_cert" not in err,
+            "no certificate warning with the strict defaults", err[-400:])
 
 
 def check_install(t, work):
@@ -246,6 +282,7 @@ def main():
         check_usage(t)
         check_config_cli(t, work)
         check_sockets(t, work)
+        check_warnings(t, work)
         check_install(t, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -4,18 +4,25 @@
 Validates policy/*.xml (with placeholders) and the output of scripts/policy.sh
 against the starter pack's XSD with xmllint, then loads the pack's Base and
 Localization files with ours and checks that every reference resolves across
-the four files, that the REST technical profiles send and read exactly the
-claim names the responder knows (parsed from src/b2c/b2c.h), and that the journey
-verifies enrolled users and enrols the others. Mutated copies prove that the
-checks catch dangling references, misspelled claim names and schema errors.
+the files, that the REST technical profiles send and read exactly the claim
+names the responder knows (parsed from src/b2c/b2c.h), that the journeys
+verify enrolled users, enrol the others (also with provider = verify) and
+never enrol on a password reset, and that every relying party the tenant
+would have reaches SendClaims only through an Authy approval (policy_paths.py).
+The same path check must fail on the unprotected set kept in
+fixtures/unprotected and on the starter pack alone. Mutated copies prove that
+the checks catch dangling references, misspelled claim names, schema errors
+and every way of skipping the approval.
 
 Usage: check_policy.py [--root DIR] [--pack DIR]
-The pack defaults to $B2C_STARTERPACK, else ROOT/../shared/b2c-starterpack;
+The pack defaults to $B2C_STARTERPACK, else ROOT/../shared/b2c-starterpack
+(or ROOT/../../shared/b2c-starterpack for a worktree);
 without it the script prints a skip line and "0 passed, 0 failed".
 Python 3 standard library only; xmllint is run as a subprocess.
 """
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -24,14 +31,25 @@ import sys
 import tempfile
 import xml.parsers.expat
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import policy_paths  # noqa: E402
+
 XSD_NAME = "TrustFrameworkPolicy_0.3.0.0.libxml2.xsd"
 PACK_FILES = ["TrustFrameworkBase.xml", "TrustFrameworkLocalization.xml"]
-OUR_FILES = ["TrustFrameworkExtensions.xml", "SignUpOrSignin.xml"]
+OUR_RPS = ["SignUpOrSignin.xml", "ProfileEdit.xml", "PasswordReset.xml"]
+OUR_FILES = ["TrustFrameworkExtensions.xml"] + OUR_RPS
+PACK_EXT = "TrustFrameworkExtensions.xml"
+PACK_RPS = ["SignUpOrSignin.xml", "ProfileEdit.xml", "PasswordReset.xml"]
+# The starter pack files the policy was checked against (SHA-256, first 16 hex
+# digits); docs/policy.md names the same version.
+PACK_VERSION = {"TrustFrameworkBase.xml": "21f7c4b2e2e4ac16",
+                "TrustFrameworkLocalization.xml": "3c80990adb31d9b5"}
 REST_HANDLER = ("Web.TPEngine.Providers.RestfulProvider, Web.TPEngine, "
                 "Version=1.0.0.0, Culture=neutral, PublicKeyToken=null")
 CERT_KEY = "B2C_1A_AuthyClientCert"
 REGISTER_PATH = "/api/identity/register"
 WAIT_PATH = "/api/identity/waitforauthyapproval"
+CODE_PATH = "/api/identity/verifytoken"
 AUTHY_CLAIM = "extension_authyId"
 PLACEHOLDERS = ["yourtenant.onmicrosoft.com", "{BASE_URL}", "{EXTENSIONS_APP_ID}",
                 "{EXTENSIONS_OBJECT_ID}", "ProxyIdentityExperienceFrameworkAppId",
@@ -161,8 +179,9 @@ class Policy:
 class PolicySet:
     """Base, localization, extensions and relying party, loaded together."""
 
-    def __init__(self, paths, our_names):
-        self.policies = [Policy(p, os.path.basename(p) in our_names) for p in paths]
+    def __init__(self, paths, our_paths):
+        ours = {os.path.abspath(p) for p in our_paths}
+        self.policies = [Policy(p, os.path.abspath(p) in ours) for p in paths]
         self.defs = {}
         for pol in self.policies:
             for kind, ident, node in pol.definitions():
@@ -170,9 +189,12 @@ class PolicySet:
 
     def policy(self, name):
         for pol in self.policies:
-            if pol.name == name:
+            if pol.name == name and pol.ours:
                 return pol
         return None
+
+    def relying_parties(self):
+        return [p for p in self.policies if p.root.child("RelyingParty") is not None]
 
     def resolve(self, kind, ident, ours):
         """None when ident is defined; else a problem text. B2C matches ids
@@ -333,13 +355,11 @@ def check_protocols(pset):
     return problems
 
 
-def check_chain(pset):
+def chain_of(pset, rp):
+    """(policies from rp down to the root, problems)."""
     problems = []
     by_id = {p.id: p for p in pset.policies}
-    rps = [p for p in pset.policies if p.root.child("RelyingParty") is not None]
-    if len(rps) != 1:
-        return ["expected exactly one relying party file, found %d" % len(rps)]
-    chain, pol = [], rps[0]
+    chain, pol = [], rp
     while pol is not None and pol not in chain:
         chain.append(pol)
         if pol.base is None:
@@ -355,11 +375,25 @@ def check_chain(pset):
         pol = by_id.get(ident)
     if pol is not None:
         problems.append("BasePolicy chain loops at %s" % pol.name)
-    if len(chain) != len(pset.policies) and not problems:
-        missing = [p.name for p in pset.policies if p not in chain]
-        problems.append("not on the relying party's chain: %s" % ", ".join(missing))
-    if chain and chain[-1].base is not None and not problems:
-        problems.append("the chain does not end at a policy without BasePolicy")
+    return chain, problems
+
+
+def check_chain(pset):
+    """Every relying party chains down to the one policy without a base, and
+    every loaded file is on a relying party's chain."""
+    rps = pset.relying_parties()
+    if not rps:
+        return ["no relying party file loaded"]
+    problems, seen = [], set()
+    for rp in rps:
+        chain, probs = chain_of(pset, rp)
+        problems += probs
+        seen |= {id(p) for p in chain}
+        if chain and chain[-1].base is not None and not probs:
+            problems.append("%s: the chain does not end at a policy without BasePolicy" % rp.name)
+    missing = [p.name for p in pset.policies if id(p) not in seen]
+    if missing and not problems:
+        problems.append("not on any relying party's chain: %s" % ", ".join(missing))
     return problems
 
 
@@ -370,7 +404,8 @@ def responder_claims(header):
     inputs, outputs = set(), set()
     pattern = re.compile(r'^\s*#\s*define\s+(B2C_(CLAIM|OUT)_\w+)\s+"([^"]*)"')
     with open(header, encoding="utf-8") as f:
-        for line in f:
+        text = re.sub(r"\\\n\s*", " ", f.read())
+        for line in text.splitlines():
             m = pattern.match(line)
             if m:
                 (inputs if m.group(2) == "CLAIM" else outputs).add(m.group(3))
@@ -401,7 +436,7 @@ def check_rest_profile(tp, mode, contract):
         problems.append("%s: Protocol Handler is not exactly '%s'" % (tp.where(), REST_HANDLER))
     url = meta.get("ServiceUrl", "")
     prefix = "{BASE_URL}/" if mode == "raw" else TEST_BASE_URL + "/"
-    if not url.startswith(prefix) or not url.endswith((REGISTER_PATH, WAIT_PATH)):
+    if not url.startswith(prefix) or not url.endswith((REGISTER_PATH, WAIT_PATH, CODE_PATH)):
         problems.append("%s: ServiceUrl '%s' is not %s + a responder path" %
                         (tp.where(), url, prefix.rstrip("/")))
     for key, want in (("AuthenticationType", "ClientCertificate"), ("SendClaimsIn", "Body")):
@@ -413,6 +448,11 @@ def check_rest_profile(tp, mode, contract):
     if ("ClientCertificate", CERT_KEY) not in keys:
         problems.append("%s: no Key Id=ClientCertificate StorageReferenceId=%s" %
                         (tp.where(), CERT_KEY))
+    resolvers = [n for n in tp.walk("InputClaims", "InputClaim")
+                 if "{Context:" in n.attrs.get("DefaultValue", "")]
+    if resolvers and meta.get("IncludeClaimResolvingInClaimsHandling", "").lower() != "true":
+        problems.append("%s: claim resolvers without IncludeClaimResolvingInClaimsHandling=true "
+                        "(B2C would send the text '{Context:...}')" % tp.where())
     for node, name, _ in claim_names(tp, "InputClaims", "InputClaim"):
         if name not in inputs:
             problems.append("%s: sends '%s', which the responder does not read (%s)" %
@@ -424,20 +464,49 @@ def check_rest_profile(tp, mode, contract):
     return problems
 
 
+def resolved(tp, partner):
+    """The claim resolver a REST profile sends as partner (always), else None."""
+    for n in tp.walk("InputClaims", "InputClaim"):
+        if n.attrs.get("PartnerClaimType", n.attrs.get("ClaimTypeReferenceId")) == partner and \
+                n.attrs.get("AlwaysUseDefaultValue", "").lower() == "true":
+            return n.attrs.get("DefaultValue")
+    return None
+
+
+# What each endpoint must send and read: (path, sent, one of, read (partner, claim),
+# claim resolvers (partner, value)).
+ENDPOINTS = [
+    (REGISTER_PATH, {"phoneNumber"}, {"email", "signInName"}, {("authyId", AUTHY_CLAIM)},
+     {("correlationId", "{Context:CorrelationId}")}),
+    (WAIT_PATH, {"authyId"}, {"email", "signInName"},
+     {("authyApproved", "authyApproved"), ("factorStatus", "authyFactorStatus")},
+     {("correlationId", "{Context:CorrelationId}"), ("ipAddress", "{Context:IPAddress}")}),
+    (CODE_PATH, {"authyId", "token"}, {"email", "signInName"}, {("authyApproved", "authyApproved")},
+     {("correlationId", "{Context:CorrelationId}")}),
+]
+
+
 def check_endpoint_claims(tp):
-    """The claims each endpoint needs are sent, and authyId lands in the directory claim."""
+    """The claims each endpoint needs are sent, its answers land in the right
+    policy claims, and the transaction's correlation id (and, for the wait, the
+    client's IP address) come from claim resolvers, never from the user."""
     url = metadata(tp).get("ServiceUrl", "")
     sent = {name for _, name, _ in claim_names(tp, "InputClaims", "InputClaim")}
     read = {(name, claim) for _, name, claim in claim_names(tp, "OutputClaims", "OutputClaim")}
     problems = []
-    if url.endswith(REGISTER_PATH):
-        if "phoneNumber" not in sent or not sent & {"email", "signInName"}:
-            problems.append("%s: register must send phoneNumber and email or signInName" %
-                            tp.where())
-        if ("authyId", AUTHY_CLAIM) not in read:
-            problems.append("%s: register must map authyId to %s" % (tp.where(), AUTHY_CLAIM))
-    elif url.endswith(WAIT_PATH) and not sent & {"authyId", "appCode"}:
-        problems.append("%s: waitforauthyapproval must send authyId" % tp.where())
+    for path, need, one_of, reads, resolvers in ENDPOINTS:
+        if not url.endswith(path):
+            continue
+        what = path.rsplit("/", 1)[-1]
+        if not need <= sent or not sent & one_of:
+            problems.append("%s: %s must send %s and one of %s" %
+                            (tp.where(), what, sorted(need), sorted(one_of)))
+        for partner, claim in sorted(reads - read):
+            problems.append("%s: %s must map %s to %s" % (tp.where(), what, partner, claim))
+        for partner, value in sorted(resolvers):
+            if resolved(tp, partner) != value:
+                problems.append("%s: %s must always send %s from %s" %
+                                (tp.where(), what, partner, value))
     return problems
 
 
@@ -445,7 +514,7 @@ def check_rest(pset, mode, contract):
     ext = pset.policy("TrustFrameworkExtensions.xml")
     profiles = rest_profiles(ext)
     results = []
-    for path in (REGISTER_PATH, WAIT_PATH):
+    for path in (REGISTER_PATH, WAIT_PATH, CODE_PATH):
         n = sum(1 for tp in profiles if metadata(tp).get("ServiceUrl", "").endswith(path))
         results.append(("one REST technical profile calls %s" % path,
                         [] if n == 1 else ["found %d" % n]))
@@ -453,90 +522,315 @@ def check_rest(pset, mode, contract):
         ident = tp.attrs.get("Id")
         problems = check_rest_profile(tp, mode, contract)
         names = [p for p in problems if "responder does not" in p]
-        results.append(("REST %s: handler, ServiceUrl, client certificate, body" % ident,
-                        [p for p in problems if p not in names]))
+        results.append(("REST %s: handler, ServiceUrl, client certificate, body, resolvers" %
+                        ident, [p for p in problems if p not in names]))
         results.append(("REST %s: claim names are the responder's (src/b2c/b2c.h)" % ident,
                         names + check_endpoint_claims(tp)))
     return results
 
 
-# --- the journey ------------------------------------------------------------
+# --- the journeys -----------------------------------------------------------
 
 def validations(tp):
     return [v.attrs.get("ReferenceId") for v in tp.walk("ValidationTechnicalProfiles",
                                                          "ValidationTechnicalProfile")]
 
 
-def rest_ids(ext, path):
-    return {tp.attrs.get("Id") for tp in rest_profiles(ext)
-            if metadata(tp).get("ServiceUrl", "").endswith(path)}
-
-
-def step_for(journey, tp_id):
-    for step in journey.kids("OrchestrationSteps")[0].kids("OrchestrationStep"):
-        if any(x.attrs.get("TechnicalProfileReferenceId") == tp_id
-               for x in step.walk("ClaimsExchanges", "ClaimsExchange")):
-            return step
-    return None
-
-
-def skips_on_authy_id(step, when):
-    """True if step is skipped when extension_authyId exists (when=True) or not."""
+def has_pre(step, kind, values, when):
+    """True if step is skipped when the precondition (kind, values) is when."""
     for pre in step.walk("Preconditions", "Precondition"):
-        values = [v.text for v in pre.kids("Value")]
-        actions = [a.text for a in pre.kids("Action")]
-        if (pre.attrs.get("Type") == "ClaimsExist" and values == [AUTHY_CLAIM] and
-                pre.attrs.get("ExecuteActionsIf") == ("true" if when else "false") and
-                "SkipThisOrchestrationStep" in actions):
+        if (pre.attrs.get("Type") == kind and [v.text for v in pre.kids("Value")] == values and
+                pre.attrs.get("ExecuteActionsIf") == when and
+                "SkipThisOrchestrationStep" in [a.text for a in pre.kids("Action")]):
             return True
     return False
 
 
-def find_pages(ext):
-    """(enrol, verify) self-asserted profiles, recognised by their validations."""
-    register, wait = rest_ids(ext, REGISTER_PATH), rest_ids(ext, WAIT_PATH)
-    enrol = verify = None
-    for tp in ext.technical_profiles():
-        chain = validations(tp)
-        if len(chain) == 3 and chain[0] in register and chain[1] in wait:
-            enrol = tp
-        elif chain and all(v in wait for v in chain):
-            verify = tp
-    return enrol, verify
+class Pages:
+    """The Authy pages of one journey, recognised by what they call."""
+
+    def __init__(self, pset, journey):
+        self.js = policy_paths.Journeys(pset)
+        self.pset = pset
+        self.steps = policy_paths.steps_of(journey)
+
+    def tp(self, ident):
+        nodes = self.pset.tp_nodes(ident)
+        return nodes[-1] if nodes else None
+
+    def chain(self, ident):
+        tp = self.tp(ident)
+        return validations(tp) if tp is not None else []
+
+    def find(self, test):
+        """[(index, step, profile id)] of the steps whose one exchange passes test."""
+        out = []
+        for i, step in enumerate(self.steps):
+            refs = policy_paths.exchanges(step)
+            if len(refs) == 1 and test(refs[0]):
+                out.append((i, step, refs[0]))
+        return out
+
+    def calls(self, ident, path):
+        return self.js.calls(ident, path)
+
+    def is_enrol(self, ident):
+        c = self.chain(ident)
+        return len(c) == 3 and self.calls(c[0], REGISTER_PATH) and self.calls(c[1], WAIT_PATH)
+
+    def is_verify(self, ident):
+        c = self.chain(ident)
+        return bool(c) and self.calls(c[0], WAIT_PATH) and not self.is_setup(ident)
+
+    def is_setup(self, ident):
+        tp = self.tp(ident)
+        c = self.chain(ident)
+        return len(c) == 2 and self.calls(c[0], WAIT_PATH) and self.js.is_assertion(c[1]) and \
+            not tp.walk("ValidationTechnicalProfiles", "ValidationTechnicalProfile",
+                        "Preconditions")
+
+    def is_code(self, ident):
+        return any(self.calls(v, CODE_PATH) for v in self.chain(ident))
+
+    def registers(self, ident):
+        return any(self.calls(v, REGISTER_PATH) for v in self.chain(ident) + [ident])
+
+    def session(self, ident):
+        tp = self.tp(ident)
+        sm = tp.child("UseTechnicalProfileForSessionManagement") if tp is not None else None
+        return sm.attrs.get("ReferenceId") if sm is not None else None
+
+    def writes(self, ident, depth=0):
+        """True if the profile (or a validation) writes to the directory."""
+        if depth > 6:
+            return False
+        nodes = self.js.nodes(ident)
+        if any("AzureActiveDirectoryProvider" in policy_paths.handler_of(n) for n in nodes) and \
+                any(metadata(n).get("Operation") in ("Write", "DeleteClaimsPrincipal")
+                    for n in nodes):
+            return True
+        return any(self.writes(v, depth + 1) for v in self.chain(ident))
 
 
-def check_journey(pset):
-    """The relying party's journey verifies the enrolled and enrols the others."""
-    ext = pset.policy("TrustFrameworkExtensions.xml")
-    rp = pset.policy("SignUpOrSignin.xml")
+def journey_of(pset, rp):
     ref = rp.root.walk("RelyingParty", "DefaultUserJourney")
     name = ref[0].attrs.get("ReferenceId") if ref else None
-    journeys = [j for j in ext.journeys() if j.attrs.get("Id") == name]
-    if not journeys:
-        return ["the relying party's journey '%s' is not defined in our extensions" % name]
-    journey = journeys[0]
-    enrol, verify = find_pages(ext)
-    if enrol is None or verify is None:
-        return ["no enrolment page (register, wait, write) or verification page (wait)"]
+    ext = pset.policy("TrustFrameworkExtensions.xml")
+    found = [j for j in ext.journeys() if j.attrs.get("Id") == name] if ext else []
+    return name, (found[0] if found else None)
+
+
+def check_gate(pg):
+    """Common to every journey: verification (push, or a code instead) for the
+    enrolled, and the approval assertion as the step right before SendClaims."""
     problems = []
-    writer = pset.tp_nodes(validations(enrol)[2])
-    if not any(AUTHY_CLAIM in [p.attrs.get("ClaimTypeReferenceId")
-                               for p in w.walk("PersistedClaims", "PersistedClaim")]
-               for w in writer):
-        problems.append("enrolment's third validation does not persist %s" % AUTHY_CLAIM)
-    s_verify = step_for(journey, verify.attrs.get("Id"))
-    s_enrol = step_for(journey, enrol.attrs.get("Id"))
-    if s_verify is None or not skips_on_authy_id(s_verify, False):
-        problems.append("verification step missing or not skipped without %s" % AUTHY_CLAIM)
-    if s_enrol is None or not skips_on_authy_id(s_enrol, True):
-        problems.append("enrolment step missing or not skipped with %s" % AUTHY_CLAIM)
-    if s_verify is not None and s_enrol is not None and \
-            int(s_verify.attrs["Order"]) > int(s_enrol.attrs["Order"]):
-        problems.append("enrolment runs before verification: a new user would be asked twice")
-    steps = journey.kids("OrchestrationSteps")[0].kids("OrchestrationStep")
+    steps = pg.steps
     if not steps or steps[-1].attrs.get("Type") != "SendClaims":
-        problems.append("the journey does not end with SendClaims")
-    return problems
+        return ["the journey does not end with SendClaims"], [], []
+    if sum(1 for s in steps if s.attrs.get("Type") == "SendClaims") != 1:
+        problems.append("more than one SendClaims step")
+    gates = [i for i, step, _ in pg.find(pg.js.is_assertion)
+             if not step.walk("Preconditions", "Precondition")]
+    if not gates:
+        problems.append("no unconditional approval assertion step before SendClaims")
+    else:
+        for step in steps[gates[-1] + 1:-1]:
+            if any("authyApproved" in pg.js.outputs(r) for r in policy_paths.exchanges(step)):
+                problems.append("step %s may set authyApproved after the assertion" %
+                                step.attrs.get("Order"))
+    verify = pg.find(pg.is_verify)
+    code = pg.find(pg.is_code)
+    if len(verify) != 1 or not has_pre(verify[0][1], "ClaimsExist", [AUTHY_CLAIM], "false"):
+        problems.append("verification step missing or not skipped without %s" % AUTHY_CLAIM)
+    if len(code) != 1 or not has_pre(code[0][1], "ClaimEquals", ["authyMethod", "code"], "false"):
+        problems.append("code step (verifytoken) missing or not skipped unless authyMethod is code")
+    elif verify and code[0][0] < verify[0][0]:
+        problems.append("the code step runs before the verification page that offers it")
+    if verify:
+        tp = pg.tp(verify[0][2])
+        offered = [c.attrs.get("ClaimTypeReferenceId") for c in tp.walk("OutputClaims",
+                                                                        "OutputClaim")]
+        if "authyMethod" not in offered:
+            problems.append("the verification page does not offer authyMethod (push or code)")
+        outputs = [c.attrs.get("ClaimTypeReferenceId") for c in tp.walk("OutputClaims",
+                                                                        "OutputClaim")]
+        if "authyApproved" not in outputs:
+            problems.append("the verification page does not output authyApproved")
+    return problems, verify, code
+
+
+def check_signin_like(pg, name):
+    """Sign-in and profile edit: enrol the not-enrolled after verification,
+    then (provider = verify) the push set-up page when factorStatus is none."""
+    problems, verify, _ = check_gate(pg)
+    enrol = pg.find(pg.is_enrol)
+    setup = pg.find(pg.is_setup)
+    if len(enrol) != 1 or not has_pre(enrol[0][1], "ClaimsExist", [AUTHY_CLAIM], "true"):
+        problems.append("enrolment step missing or not skipped with %s" % AUTHY_CLAIM)
+    elif verify and enrol[0][0] < verify[0][0]:
+        problems.append("enrolment runs before verification: a new user would be asked twice")
+    if len(setup) != 1 or not has_pre(setup[0][1], "ClaimEquals",
+                                      ["authyFactorStatus", "none"], "false"):
+        problems.append("push set-up step (wait, then assertion) missing or not skipped unless "
+                        "authyFactorStatus is none")
+    elif enrol and setup[0][0] < enrol[0][0]:
+        problems.append("the push set-up step runs before enrolment")
+    return ["%s: %s" % (name, p) for p in problems]
+
+
+def check_reset(pg, name):
+    """Password reset: a fresh approval (no SSO), never an enrolment or a push
+    set-up (the mailbox must not bind a phone), a stop page for the not
+    enrolled, and no directory write before the assertion."""
+    problems, verify, code = check_gate(pg)
+    for i, step, ident in pg.find(lambda t: pg.registers(t) or pg.is_setup(t)):
+        problems.append("step %s (%s) enrols or sets up push on a password reset" %
+                        (step.attrs.get("Order"), ident))
+    for _, step, ident in verify + code:
+        sm = pg.session(ident)
+        if sm is None or not any("NoopSSOSessionProvider" in h
+                                 for h in handlers(pg.pset, sm, set())):
+            problems.append("%s uses session %s: a reset must push anew (SM-Noop)" % (ident, sm))
+    stop = [(i, s, t) for i, s, t in pg.find(lambda t: True)
+            if has_pre(s, "ClaimsExist", [AUTHY_CLAIM], "true")]
+    if not stop or metadata(pg.tp(stop[0][2])).get("setting.showContinueButton") != "false":
+        problems.append("no stop page (without Continue) for an account without %s" % AUTHY_CLAIM)
+    return ["%s: %s" % (name, p) for p in problems]
+
+
+def check_writes(pg, name):
+    """No directory write before the approval assertion, except the enrolment
+    page's own (it writes only after its wait)."""
+    gate = [i for i, _, _ in pg.find(pg.js.is_assertion)]
+    first = gate[0] if gate else len(pg.steps)
+    return ["%s: step %s (%s) writes to the directory before the approval assertion" %
+            (name, step.attrs.get("Order"), ident)
+            for i, step, ident in pg.find(pg.writes)
+            if i < first and not pg.is_enrol(ident) and name != "SignUpOrSignin.xml"]
+
+
+def check_journeys(pset):
+    """[(name, problems)] for the journeys of our relying parties."""
+    results = []
+    for rp in [p for p in pset.relying_parties() if p.ours]:
+        name, journey = journey_of(pset, rp)
+        if journey is None:
+            results.append(("%s: journey %s is ours" % (rp.name, name),
+                            ["journey '%s' is not defined in our extensions" % name]))
+            continue
+        pg = Pages(pset, journey)
+        if rp.name == "PasswordReset.xml":
+            probs = check_reset(pg, rp.name)
+            what = "fresh approval, no enrolment, stop page for the not enrolled"
+        else:
+            probs = check_signin_like(pg, rp.name)
+            what = "verify (push or code), enrol, set up push, assert before SendClaims"
+        results.append(("%s (%s): %s" % (rp.name, name, what), probs))
+        results.append(("%s (%s): no directory write before the approval" % (rp.name, name),
+                        check_writes(pg, rp.name)))
+    return results
+
+
+OK = 200
+APPROVED_REPLY = (OK, {"authyApproved": True})
+NO_FACTOR = (OK, {"factorStatus": "none"})
+PUSH = {"authyMethod": "push", "authyPhoneNumber": "+1 555 123 4567"}
+CODE = {"authyMethod": "code", "authyToken": "1234567"}
+
+# (relying party file, what, directory, responder answers per endpoint, user,
+#  expected outcome, log lines that must appear in this order, log lines that must not).
+RUNS = [
+    ("SignUpOrSignin.xml", "Authy: a new user enrols; the ID is stored only after the approval",
+     {}, {REGISTER_PATH: [(OK, {"authyId": "1234567"})], WAIT_PATH: [APPROVED_REPLY]}, PUSH,
+     "token", ["call register", "call waitforauthyapproval", "write", "assert", "token"],
+     ["page SelfAsserted-AuthySetup", "page SelfAsserted-AuthyVerify"]),
+    ("SignUpOrSignin.xml", "Verify: register, store the identity, set up push, approve, token",
+     {}, {REGISTER_PATH: [(OK, {"authyId": "8a1f"})],
+          WAIT_PATH: [NO_FACTOR, NO_FACTOR, APPROVED_REPLY]}, PUSH,
+     "token", ["call register", "call waitforauthyapproval", "write",
+               "page SelfAsserted-AuthySetup", "call waitforauthyapproval",
+               "call waitforauthyapproval", "assert", "token"], []),
+    ("ProfileEdit.xml", "Verify: profile edit of a new user sets up push before the profile write",
+     {}, {REGISTER_PATH: [(OK, {"authyId": "8a1f"})], WAIT_PATH: [NO_FACTOR, APPROVED_REPLY]},
+     PUSH, "token", ["page SelfAsserted-AuthySetup", "assert",
+                     "write AAD-UserWriteProfileUsingObjectId", "token"], []),
+    ("SignUpOrSignin.xml", "enrolled: a denied push keeps the user on the page; the next counts",
+     {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [(409, {}), APPROVED_REPLY]}, PUSH, "token",
+     ["page SelfAsserted-AuthyVerify", "call waitforauthyapproval", "call waitforauthyapproval",
+      "assert", "token"], ["call register", "page SelfAsserted-AuthyEnrol"]),
+    ("SignUpOrSignin.xml", "enrolled: a code from the app instead of the push",
+     {AUTHY_CLAIM: "1234567"}, {CODE_PATH: [APPROVED_REPLY]}, CODE, "token",
+     ["page SelfAsserted-AuthyVerify", "page SelfAsserted-AuthyCode", "call verifytoken",
+      "assert", "token"], ["call waitforauthyapproval"]),
+    ("SignUpOrSignin.xml", "enrolled: wrong codes only never give a token",
+     {AUTHY_CLAIM: "1234567"}, {CODE_PATH: [(409, {})] * 4}, CODE, "stuck", [], ["token"]),
+    ("SignUpOrSignin.xml", "a 200 without authyApproved fails at the assertion (fail closed)",
+     {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [(OK, {})]}, PUSH, "refused",
+     ["call waitforauthyapproval", "assert"], ["token"]),
+    ("SignUpOrSignin.xml", "Verify: a factor never set up never gives a token",
+     {}, {REGISTER_PATH: [(OK, {"authyId": "8a1f"})], WAIT_PATH: [NO_FACTOR] * 6}, PUSH,
+     "stuck", ["page SelfAsserted-AuthySetup"], ["token"]),
+    ("PasswordReset.xml", "reset of an account without an Authy ID stops; nothing is enrolled",
+     {}, {}, PUSH, "stopped", ["page SelfAsserted-AuthyResetNotEnrolled"],
+     ["call register", "call waitforauthyapproval", "write", "token"]),
+    ("PasswordReset.xml", "reset, Verify identity without a push factor: no set-up, no token",
+     {AUTHY_CLAIM: "8a1f"}, {WAIT_PATH: [NO_FACTOR] * 6}, PUSH, "stuck",
+     ["page SelfAsserted-AuthyVerifyReset"], ["page SelfAsserted-AuthySetup", "write", "token"]),
+    ("PasswordReset.xml", "reset of an enrolled account: approval, then the new password",
+     {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "token",
+     ["call waitforauthyapproval", "assert", "write AAD-UserWritePasswordUsingObjectId",
+      "token"], []),
+]
+
+
+def in_order(log, want):
+    """The first line of want that is not found, in order, in log; else None."""
+    i = 0
+    for line in want:
+        while i < len(log) and not log[i].startswith(line):
+            i += 1
+        if i == len(log):
+            return line
+        i += 1
+    return None
+
+
+def check_runs(pset):
+    """[(name, problems)]: each journey run with given responder answers."""
+    js = policy_paths.Journeys(pset)
+    results = []
+    for rp_name, what, directory, replies, user, expect, order, never in RUNS:
+        rp = [p for p in pset.relying_parties() if p.ours and p.name == rp_name]
+        name, journey = journey_of(pset, rp[0]) if rp else (None, None)
+        if journey is None:
+            results.append(("run %s: %s" % (rp_name, what), ["journey not found"]))
+            continue
+        run = policy_paths.Run(js, journey, directory, replies, user)
+        outcome = run.run()
+        problems = []
+        if outcome != expect:
+            problems.append("ended '%s', expected '%s'" % (outcome, expect))
+        missing = in_order(run.log, order)
+        if missing:
+            problems.append("'%s' missing or out of order" % missing)
+        problems += ["'%s' happened" % n for n in never
+                     if any(line.startswith(n) for line in run.log)]
+        if problems:
+            problems.append("log: %s" % run.log)
+        results.append(("run %s: %s" % (rp_name, what), problems))
+    return results
+
+
+def check_session_claims(pset):
+    """The MFA session keeps the approval and what the journey branches on."""
+    ext = pset.policy("TrustFrameworkExtensions.xml")
+    sm = [tp for tp in ext.technical_profiles() if tp.attrs.get("Id") == "SM-AuthyMFA"]
+    if not sm:
+        return ["SM-AuthyMFA is not defined"]
+    kept = {c.attrs.get("ClaimTypeReferenceId") for c in sm[0].walk("PersistedClaims",
+                                                                    "PersistedClaim")}
+    want = {AUTHY_CLAIM, "authyApproved", "authyMethod", "authyFactorStatus"}
+    return ["SM-AuthyMFA does not persist %s" % c for c in sorted(want - kept)]
 
 
 def handlers(pset, ident, seen):
@@ -608,14 +902,33 @@ def check_placeholders(pset, mode):
     return problems
 
 
-def analyse(paths, mode, contract):
-    """Every check of one set of four files: [(name, problems)]."""
-    pset = PolicySet(paths, OUR_FILES)
+def tenant_paths(pset):
+    """[(name, problems)]: the path check for every relying party loaded."""
+    js = policy_paths.Journeys(pset)
+    results = []
+    for rp in pset.relying_parties():
+        results.append(("path check %s (%s): every path to SendClaims passes an Authy approval" %
+                        (rp.id, rp.name), policy_paths.check_rp(js, rp)))
+        results.append(("refresh %s (%s): the token endpoint only redeems refresh tokens and "
+                        "keeps authyApproved" % (rp.id, rp.name),
+                        policy_paths.check_refresh(js, rp)))
+    results.append(("authyApproved comes only from the wait and verifytoken",
+                    policy_paths.check_sources(js, pset.policies)))
+    return results
+
+
+def analyse(paths, mode, contract, ours):
+    """Every check of one policy set: [(name, problems)]. ours: the paths of
+    our files among paths (the rest is the pack's or the tenant's)."""
+    pset = PolicySet(paths, ours)
     results = [("%s: %s" % (mode, name), probs) for name, probs in check_references(pset)]
     results += [("%s: %s" % (mode, name), probs)
                 for name, probs in check_rest(pset, mode, contract)]
-    results.append(("%s: journey verifies enrolled users and enrols the others" % mode,
-                    check_journey(pset)))
+    results += [("%s: %s" % (mode, name), probs) for name, probs in check_journeys(pset)]
+    results.append(("%s: the MFA session keeps the approval" % mode, check_session_claims(pset)))
+    if mode == "raw":
+        results += check_runs(pset)
+    results += [("%s: %s" % (mode, name), probs) for name, probs in tenant_paths(pset)]
     results.append(("%s: session management profiles are SSO providers" % mode,
                     check_sessions(pset)))
     results.append(("%s: extension_authyId and the b2c-extensions-app IDs" % mode,
@@ -672,7 +985,10 @@ def check_builder(rep, root, pack, tmp):
     rep.check("policy.sh builds the substituted set", [] if rc == 0 and files == want else
               ["exit %d, files %s" % (rc, files)] + text.splitlines())
     bad = [
-        ("tenant with upper case and '_'", "TENANT=Contoso_1"),
+        ("PACK together with EXTENDS", "EXTENDS=B2C_1A_TrustFrameworkExtensions"),
+        ("a relying party PolicyId without B2C_1A_", "SIGNIN_POLICY_ID=signin"),
+        ("two relying parties with one PolicyId", "PROFILEEDIT_POLICY_ID=B2C_1A_signup_signin"),
+        ("AUTHY_EXTENSIONS_ID without EXTENDS", "AUTHY_EXTENSIONS_ID=B2C_1A_AuthyExtensions"),
         ("http:// BASE_URL", "BASE_URL=http://authy.example.com"),
         ("BASE_URL with a query", "BASE_URL=https://authy.example.com/?a=1&b=2"),
         ("EXTENSIONS_APP_ID not a GUID", "EXTENSIONS_APP_ID=not-a-guid"),
@@ -683,11 +999,112 @@ def check_builder(rep, root, pack, tmp):
         key = arg.split("=")[0]
         args = [a for a in TEST_ARGS if not a.startswith(key + "=")] + [arg]
         bad_out = os.path.join(tmp, "bad")
-        rc, text = run_policy_sh(root, args + ["OUT_DIR=" + bad_out])
+        rc, text = run_policy_sh(root, args + ["OUT_DIR=" + bad_out, "PACK=" + pack])
         written = os.listdir(bad_out) if os.path.isdir(bad_out) else []
         rep.check("policy.sh refuses %s" % what, [] if rc != 0 and not written else
                   ["exit %d, wrote %s" % (rc, written)])
     return out
+
+
+def check_layered(rep, root, pack, tmp, contract):
+    """A layered build (EXTENDS) sits on the tenant's own extensions (here the
+    pack's) with its own PolicyId and the tenant's relying party PolicyIds,
+    and passes every check on top of them."""
+    out = os.path.join(tmp, "layered")
+    ids = ["SIGNIN_POLICY_ID=B2C_1A_signin_contoso", "PROFILEEDIT_POLICY_ID=B2C_1A_edit_contoso",
+           "PASSWORDRESET_POLICY_ID=B2C_1A_reset_contoso"]
+    args = [a for a in TEST_ARGS if a.split("=")[0] not in
+            ("IEF_APP_ID", "PROXY_IEF_APP_ID", "FACEBOOK_CLIENT_ID")]
+    rc, text = run_policy_sh(root, args + ids + ["EXTENDS=B2C_1A_TrustFrameworkExtensions",
+                                                 "OUT_DIR=" + out])
+    files = sorted(os.listdir(out)) if os.path.isdir(out) else []
+    rep.check("policy.sh EXTENDS= builds a layered set with the tenant's PolicyIds",
+              [] if rc == 0 and files == sorted(OUR_FILES) else
+              ["exit %d, files %s" % (rc, files)] + text.splitlines())
+    if files != sorted(OUR_FILES):
+        return
+    mine = [os.path.join(out, f) for f in OUR_FILES]
+    got = [load_xml(p).attrs.get("PolicyId") for p in mine]
+    want = ["B2C_1A_AuthyExtensions"] + [a.split("=")[1] for a in ids]
+    with open(mine[0], encoding="utf-8") as f:
+        text = f.read()
+    left = [m for m in ("pack:begin", "Facebook-OAUTH\">", "login-NonInteractive") if m in text]
+    rep.check("layered: PolicyIds are the given ones, the pack's settings are left out",
+              ([] if got == want else ["PolicyIds %s, expected %s" % (got, want)]) +
+              ["still in the layered extensions: %s" % m for m in left])
+    base = [os.path.join(pack, f) for f in PACK_FILES + [PACK_EXT]]
+    for name, problems in analyse(base + mine, "layered", contract, mine):
+        rep.check(name, problems)
+    # With new PolicyIds the tenant's old relying parties (here the pack's) stay
+    # and still issue tokens without Authy, as docs/policy.md warns.
+    kept = pack_rps_kept(pack, mine[1:])
+    bad = path_failures(base + mine + kept, mine)
+    rep.check("layered with new PolicyIds: the old relying parties left in place fail the "
+              "path check", [] if len(kept) == 3 and len(bad) >= 3 else
+              ["kept %s, failures %s" % (kept, bad[:3])])
+
+
+def pfx_recipes(doc):
+    """The `openssl pkcs12 -export` command lines of a document (continuation
+    lines joined)."""
+    with open(doc, encoding="utf-8") as f:
+        text = re.sub(r"\\\n\s*", " ", f.read())
+    return [line.strip() for line in text.splitlines()
+            if line.strip().startswith("openssl pkcs12 -export")]
+
+
+def pfx_problems(pfx, password):
+    """[] if the .pfx has what B2C accepts: SHA-1 MAC, a TripleDES key bag, no PBES2."""
+    proc = subprocess.run(["openssl", "pkcs12", "-in", pfx, "-info", "-noout", "-legacy",
+                           "-passin", "pass:" + password],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    info = proc.stdout
+    problems = [] if proc.returncode == 0 else ["openssl cannot read it: %s" % info.strip()]
+    if "MAC: sha1" not in info:
+        problems.append("MAC is not SHA-1")
+    if "Shrouded Keybag: pbeWithSHA1And3-KeyTripleDES-CBC" not in info:
+        problems.append("the key is not encrypted with PBE-SHA1-3DES")
+    if "PBES2" in info:
+        problems.append("PBES2/AES encryption, which B2C refuses")
+    return problems
+
+
+def check_pfx(rep, root, tmp):
+    """Every .pfx recipe in docs/policy.md and docs/deployment.md, run on a
+    fresh key and certificate, gives a file B2C accepts; OpenSSL 3's default
+    export does not."""
+    if shutil.which("openssl") is None:
+        print("skipped: openssl not installed (the .pfx recipe check)")
+        return
+    work = os.path.join(tmp, "pfx")
+    os.makedirs(work)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=b2c-authy test", "-keyout", os.path.join(work, "client.key"),
+                    "-out", os.path.join(work, "client.crt")],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    recipes = pfx_recipes(os.path.join(root, "docs", "policy.md"))
+    rep.check("docs/policy.md gives the .pfx recipe with -legacy and with explicit PBE-SHA1-3DES",
+              [] if any("-legacy" in r for r in recipes) and
+              any("-keypbe PBE-SHA1-3DES" in r for r in recipes) else ["found %s" % recipes])
+    recipes += pfx_recipes(os.path.join(root, "docs", "deployment.md"))
+    recipes.append("openssl pkcs12 -export -in client.crt -inkey client.key -out default.pfx")
+    for i, recipe in enumerate(recipes):
+        args = recipe.split()[1:] + ["-passout", "pass:test-only-pass"]
+        for flag, src in (("-in", "client.crt"), ("-inkey", "client.key")):
+            name = args[args.index(flag) + 1] if flag in args else src
+            if not os.path.exists(os.path.join(work, name)):
+                shutil.copy(os.path.join(work, src), os.path.join(work, name))
+        proc = subprocess.run(["openssl"] + args, cwd=work, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        outs = [args[j + 1] for j, a in enumerate(args[:-1]) if a == "-out"]
+        found = pfx_problems(os.path.join(work, outs[0]), "test-only-pass") \
+            if proc.returncode == 0 and outs else ["did not run: %s" % proc.stdout.strip()]
+        if i == len(recipes) - 1:
+            rep.check("self-test: the .pfx check refuses OpenSSL 3's default export",
+                      [] if found else ["accepted"])
+        else:
+            rep.check("the documented .pfx recipe gives SHA-1 MAC and TripleDES: %s" % recipe,
+                      found)
 
 
 # Mutations of our files: (what, file, old, new, text expected in a problem).
@@ -738,22 +1155,119 @@ SCHEMA_MUTATIONS = [
 def mutated_copy(src_dir, dst_dir, name, old, new, regex=False):
     """Copy our files and replace the first old (a string, or a regex) by new
     in name. False if old does not occur."""
+    return edited_copy(src_dir, dst_dir, [(name, old, new, regex)])
+
+
+def edited_copy(src_dir, dst_dir, edits):
+    """Copy our files and apply every (file, old, new, regex) edit, each to
+    its first occurrence. False if one of them does not apply."""
     os.makedirs(dst_dir, exist_ok=True)
     for f in OUR_FILES:
         shutil.copy(os.path.join(src_dir, f), os.path.join(dst_dir, f))
-    path = os.path.join(dst_dir, name)
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    if regex:
-        text, n = re.subn(old, new, text, count=1)
-    else:
-        n = text.count(old)
-        text = text.replace(old, new, 1)
-    if n == 0:
-        return False
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    for name, old, new, regex in edits:
+        path = os.path.join(dst_dir, name)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        if regex:
+            text, n = re.subn(old, new, text, count=1, flags=re.S)
+        else:
+            n = text.count(old)
+            text = text.replace(old, new, 1)
+        if n == 0:
+            return False
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
     return True
+
+
+def step_re(order, exchange):
+    """A regex for the whole orchestration step of that order and exchange id."""
+    return (r'(<!--[^\n]*-->\s*)?<OrchestrationStep Order="%d" Type="ClaimsExchange">'
+            r'(?:(?!</OrchestrationStep>).)*?ClaimsExchange Id="%s".*?</OrchestrationStep>\s*'
+            % (order, exchange))
+
+
+EXT = "TrustFrameworkExtensions.xml"
+SKIP_ON_PUSH = ('<Preconditions><Precondition Type="ClaimEquals" ExecuteActionsIf="true">'
+                '<Value>authyMethod</Value><Value>push</Value>'
+                '<Action>SkipThisOrchestrationStep</Action></Precondition></Preconditions>')
+SKIP_ON_CODE = SKIP_ON_PUSH.replace("push", "code")
+# The reset's assertion skipped on the code path: the code page alone must then approve.
+RESET_GATE = (r'(<OrchestrationStep Order="6" Type="ClaimsExchange">)(\s*<ClaimsExchanges>\s*'
+              r'<ClaimsExchange Id="AuthyAssertApproved")')
+
+# Ways of skipping the approval: (what, [(file, regex, replacement)], text expected
+# in a reported problem). Each must make the analysis fail.
+BYPASSES = [
+    ("sign-in without the assertion step", [(EXT, step_re(12, "AuthyAssertApproved"), "")],
+     "B2C_1A_signup_signin (SignUpOrSignin.xml): journey SignUpOrSignInWithAuthy reaches"),
+    ("profile edit without the assertion step", [(EXT, step_re(10, "AuthyAssertApproved"), "")],
+     "B2C_1A_ProfileEdit (ProfileEdit.xml): journey ProfileEditWithAuthy reaches"),
+    ("password reset without the assertion step", [(EXT, step_re(6, "AuthyAssertApproved"), "")],
+     "B2C_1A_PasswordReset (PasswordReset.xml): journey PasswordResetWithAuthy reaches"),
+    ("an assertion that the push choice skips",
+     [(EXT, RESET_GATE, r"\1" + SKIP_ON_PUSH + r"\2")],
+     "journey PasswordResetWithAuthy reaches SendClaims without"),
+    ("an assertion that authyApproved is false",
+     [(EXT, r'(Id="valueToCompareTo" DataType="boolean" Value=)"true"', r'\1"false"')],
+     "journey SignUpOrSignInWithAuthy reaches SendClaims without"),
+    ("SendClaims before the assertion",
+     [(EXT, r'(<OrchestrationStep Order=)"6"( Type="ClaimsExchange">\s*<ClaimsExchanges>\s*'
+       r'<ClaimsExchange Id="AuthyAssertApproved")', r'\1"9"\2')],
+     "journey PasswordResetWithAuthy reaches SendClaims without"),
+    ("the verification step removed (the wait never runs)",
+     [(EXT, step_re(8, "AuthyVerify"), "")], "verification step missing"),
+    ("the enrolment page without its wait",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyEnrol">.*?)<ValidationTechnicalProfile '
+       r'ReferenceId="REST-AuthyWaitForApproval" />', r"\1")], "enrolment step missing"),
+    ("the wait without the client's IP address",
+     [(EXT, r'\s*<InputClaim ClaimTypeReferenceId="authyIpAddress"[^>]*/>', "")],
+     "must always send ipAddress"),
+    ("ProfileEdit running the pack's unprotected journey",
+     [("ProfileEdit.xml", 'ReferenceId="ProfileEditWithAuthy"', 'ReferenceId="ProfileEdit"')],
+     "B2C_1A_ProfileEdit (ProfileEdit.xml): journey ProfileEdit reaches"),
+    ("authyApproved defaulting to true in the token",
+     [("SignUpOrSignin.xml", '<OutputClaim ClaimTypeReferenceId="authyApproved" />',
+       '<OutputClaim ClaimTypeReferenceId="authyApproved" DefaultValue="true" />')],
+     "has DefaultValue 'true'"),
+    ("a claims transformation that sets authyApproved",
+     [(EXT, r'(TransformationClaimType="inputClaim" />\s*</InputClaims>)',
+       r'\1<OutputClaims><OutputClaim ClaimTypeReferenceId="authyApproved" '
+       r'TransformationClaimType="outputClaim" /></OutputClaims>')],
+     "outputs authyApproved"),
+    ("a code page validated by another REST call instead of verifytoken",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyCodeReset">.*?)REST-AuthyVerifyToken',
+       r"\1REST-AuthyRegister"), (EXT, RESET_GATE, r"\1" + SKIP_ON_CODE + r"\2")],
+     "journey PasswordResetWithAuthy reaches SendClaims without"),
+    ("a code check that may fail on the page (ContinueOnError)",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyCodeReset">.*?<ValidationTechnicalProfile '
+       r'ReferenceId="REST-AuthyVerifyToken")', r'\1 ContinueOnError="true"'),
+      (EXT, RESET_GATE, r"\1" + SKIP_ON_CODE + r"\2")],
+     "journey PasswordResetWithAuthy reaches SendClaims without"),
+    ("password reset with SSO (no fresh push)",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyVerifyReset">.*?ReferenceId=)"SM-Noop"',
+       r'\1"SM-AuthyMFA"')], "a reset must push anew"),
+    ("password reset that enrols",
+     [(EXT, 'TechnicalProfileReferenceId="SelfAsserted-AuthyResetNotEnrolled"',
+       'TechnicalProfileReferenceId="SelfAsserted-AuthyEnrol"')],
+     "enrols or sets up push on a password reset"),
+    ("refreshed tokens without authyApproved",
+     [(EXT, r'(<TechnicalProfile Id="RefreshTokenReadAndSetup">\s*<OutputClaims>\s*)'
+       r'<OutputClaim ClaimTypeReferenceId="authyApproved" />', r'\1<OutputClaim '
+       r'ClaimTypeReferenceId="objectId" />')], "refreshed tokens lose authyApproved"),
+    ("the wait without the transaction's correlation id",
+     [(EXT, r'(<TechnicalProfile Id="REST-AuthyWaitForApproval">.*?'
+       r'PartnerClaimType="correlationId" DefaultValue="\{Context:CorrelationId\}") '
+       r'AlwaysUseDefaultValue="true"', r"\1")],
+     "must always send correlationId"),
+    ("claim resolvers without IncludeClaimResolvingInClaimsHandling",
+     [(EXT, r'(<TechnicalProfile Id="REST-AuthyVerifyToken">.*?)<Item Key="IncludeClaimResolving'
+       r'InClaimsHandling">true</Item>', r"\1")], "IncludeClaimResolvingInClaimsHandling"),
+    ("directory write before the approval on profile edit",
+     [(EXT, r'(<UserJourney Id="ProfileEditWithAuthy">.*?TechnicalProfileReferenceId=)'
+       r'"AAD-UserReadUsingObjectId"', r'\1"SelfAsserted-ProfileUpdate"')],
+     "writes to the directory before the approval assertion"),
+]
 
 
 def self_tests(rep, src, pack, xsd, contract, tmp):
@@ -764,11 +1278,29 @@ def self_tests(rep, src, pack, xsd, contract, tmp):
         if not mutated_copy(src, dst, name, old, new):
             rep.check("self-test: %s is caught" % what, ["mutation did not apply"])
             continue
-        paths = packs + [os.path.join(dst, f) for f in OUR_FILES]
-        found = [p for _, probs in analyse(paths, "raw", contract) for p in probs]
+        mine = [os.path.join(dst, f) for f in OUR_FILES]
+        found = [p for _, probs in analyse(packs + mine, "raw", contract, mine) for p in probs]
         hit = [p for p in found if expect in p]
         rep.check("self-test: %s is caught" % what,
                   [] if hit else ["not reported; problems seen: %s" % found[:5]])
+    for i, (what, edits, expect) in enumerate(BYPASSES):
+        dst = os.path.join(tmp, "bypass%d" % i)
+        if not edited_copy(src, dst, [(f, old, new, True) for f, old, new in edits]):
+            rep.check("self-test: bypass caught: %s" % what, ["mutation did not apply"])
+            continue
+        mine = [os.path.join(dst, f) for f in OUR_FILES]
+        found = [p for _, probs in analyse(packs + mine, "raw", contract, mine) for p in probs]
+        hit = [p for p in found if expect in p]
+        rep.check("self-test: bypass caught: %s" % what,
+                  [] if hit else ["not reported; problems seen: %s" % found[:5]])
+    # Control for the two code-page bypasses: with the code page intact, the
+    # code path counts as an approval (verifytoken), so skipping the assertion
+    # on it alone is no path failure.
+    dst = os.path.join(tmp, "control")
+    ok = edited_copy(src, dst, [(EXT, RESET_GATE, r"\1" + SKIP_ON_CODE + r"\2", True)])
+    mine = [os.path.join(dst, f) for f in OUR_FILES]
+    found = path_failures(packs + mine, mine) if ok else ["edit did not apply"]
+    rep.check("self-test: control: the code page (verifytoken) counts as an approval", found)
     for i, (what, name, old, new) in enumerate(SCHEMA_MUTATIONS):
         dst = os.path.join(tmp, "schema%d" % i)
         applied = mutated_copy(src, dst, name, old, new, regex=True)
@@ -785,6 +1317,49 @@ def self_tests(rep, src, pack, xsd, contract, tmp):
               [] if ok and errors else ["not rejected"])
 
 
+def pack_rps_kept(pack, our_rp_paths):
+    """The pack's relying parties that none of ours replaces (same PolicyId)."""
+    ours = {load_xml(p).attrs.get("PolicyId", "").lower() for p in our_rp_paths}
+    return [os.path.join(pack, f) for f in PACK_RPS
+            if load_xml(os.path.join(pack, f)).attrs.get("PolicyId", "").lower() not in ours]
+
+
+def path_failures(paths, ours):
+    """The path check's problems for a tenant's set of files."""
+    pset = PolicySet(paths, ours)
+    return [p for name, probs in tenant_paths(pset) if name.startswith("path check")
+            for p in probs]
+
+
+def check_tenant_sets(rep, root, pack):
+    """The path check fails where a token is issued without Authy: on the set
+    before the protected journeys, and on the starter pack alone."""
+    base = [os.path.join(pack, f) for f in PACK_FILES]
+    fixture = os.path.join(root, "tests", "policy", "fixtures", "unprotected")
+    old = [os.path.join(fixture, f) for f in ("TrustFrameworkExtensions.xml",
+                                              "SignUpOrSignin.xml")]
+    kept = pack_rps_kept(pack, old[1:])
+    bad = path_failures(base + old + kept, old)
+    want = ["B2C_1A_ProfileEdit", "B2C_1A_PasswordReset"]
+    rep.check("path check fails on the unprotected set (its sign-in plus the pack's "
+              "ProfileEdit and PasswordReset)",
+              [] if all(any(w in p for p in bad) for w in want) else
+              ["expected failures for %s; got %s" % (want, bad[:4])])
+    alone = base + [os.path.join(pack, PACK_EXT)] + [os.path.join(pack, f) for f in PACK_RPS]
+    bad = path_failures(alone, [])
+    want = ["B2C_1A_signup_signin", "B2C_1A_ProfileEdit", "B2C_1A_PasswordReset"]
+    rep.check("path check fails on the starter pack alone, for each of its relying parties",
+              [] if all(any(w in p for p in bad) for w in want) else
+              ["expected failures for %s; got %s" % (want, bad[:4])])
+    digests = {}
+    for f in PACK_VERSION:
+        with open(os.path.join(pack, f), "rb") as fh:
+            digests[f] = hashlib.sha256(fh.read()).hexdigest()[:16]
+    if digests != PACK_VERSION:
+        print("note: the starter pack differs from the version the policy was checked against "
+              "(docs/policy.md): %s" % digests)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description="static checks of the B2C custom policy")
@@ -793,8 +1368,10 @@ def main():
     ap.add_argument("--pack", default=None)
     opts = ap.parse_args()
     root = os.path.abspath(opts.root)
-    pack = opts.pack or os.environ.get("B2C_STARTERPACK") or \
-        os.path.join(root, "..", "shared", "b2c-starterpack")
+    pack = opts.pack or os.environ.get("B2C_STARTERPACK")
+    if not pack:
+        near = [os.path.join(root, up, "shared", "b2c-starterpack") for up in ("..", "../..")]
+        pack = ([p for p in near if os.path.isdir(p)] or near)[0]
     pack = os.path.abspath(pack)
     xsd = os.path.join(pack, XSD_NAME)
     missing = [p for p in [xsd] + [os.path.join(pack, f) for f in PACK_FILES]
@@ -814,17 +1391,21 @@ def main():
               [] if all(contract) else ["found inputs %s, outputs %s" % contract])
     with tempfile.TemporaryDirectory(prefix="check_policy.") as tmp:
         out = check_builder(rep, root, pack, tmp)
-        sets = [("raw", [os.path.join(pack, f) for f in PACK_FILES] +
-                 [os.path.join(src, f) for f in OUR_FILES]),
-                ("out", [os.path.join(out, f) for f in PACK_FILES + OUR_FILES])]
-        for mode, paths in sets:
-            for path in paths:
-                if os.path.basename(path) in OUR_FILES:
-                    rep.check("%s: schema-valid %s" % (mode, os.path.basename(path)),
-                              xmllint(xsd, path) if os.path.isfile(path) else ["missing"])
+        sets = [("raw", [os.path.join(pack, f) for f in PACK_FILES], src),
+                ("out", [os.path.join(out, f) for f in PACK_FILES], out)]
+        for mode, base, where in sets:
+            mine = [os.path.join(where, f) for f in OUR_FILES]
+            for path in mine:
+                rep.check("%s: schema-valid %s" % (mode, os.path.basename(path)),
+                          xmllint(xsd, path) if os.path.isfile(path) else ["missing"])
+            # The tenant's set: ours plus every pack relying party ours do not replace.
+            paths = base + mine + pack_rps_kept(pack, mine[1:])
             if all(os.path.isfile(p) for p in paths):
-                for name, problems in analyse(paths, mode, contract):
+                for name, problems in analyse(paths, mode, contract, mine):
                     rep.check(name, problems)
+        check_tenant_sets(rep, root, pack)
+        check_layered(rep, root, pack, tmp, contract)
+        check_pfx(rep, root, tmp)
         self_tests(rep, src, pack, xsd, contract, tmp)
     return rep.finish()
 

@@ -1,0 +1,443 @@
+"""policy_paths.py - the approval path check of the b2c-authy policy.
+
+For one relying party, walks every path through its journey to SendClaims and
+reports the paths that pass neither an Authy approval way nor the approval
+assertion. An approval way is a REST profile that calls waitforauthyapproval
+or verifytoken, or a page whose validation chain calls one unconditionally
+(no precondition, no ContinueOnError); the assertion is a claims
+transformation profile that asserts authyApproved equals true. Nothing else
+counts. Each precondition is treated as possibly true or false; the value of
+a claim test stays fixed until a step that may output the claim runs, and
+ClaimsExist/ClaimEquals on one claim are kept consistent (a claim that does
+not exist equals nothing, and equals at most one value).
+
+Also here: which technical profiles may output a claim, and the "nothing else
+sets authyApproved" check. Python 3 standard library only.
+"""
+
+WAIT_PATH = "/api/identity/waitforauthyapproval"
+CODE_PATH = "/api/identity/verifytoken"
+APPROVED = "authyApproved"
+ASSERT_METHOD = "AssertBooleanClaimIsEqualToValue"
+
+
+def _meta(tp):
+    return {i.attrs.get("Key"): i.text for i in tp.walk("Metadata", "Item")}
+
+
+def handler_of(tp):
+    """The Protocol Handler of one technical profile node, or ''."""
+    proto = tp.child("Protocol")
+    return proto.attrs.get("Handler", "") if proto is not None else ""
+
+
+class Journeys:
+    """Questions about technical profiles and journeys of one loaded PolicySet."""
+
+    def __init__(self, pset):
+        self.pset = pset
+
+    def nodes(self, ident, seen=None):
+        """Every node of a technical profile, its overrides and its includes."""
+        seen = set() if seen is None else seen
+        if ident.lower() in seen:
+            return []
+        seen.add(ident.lower())
+        out = []
+        for node in self.pset.tp_nodes(ident):
+            out.append(node)
+            inc = node.child("IncludeTechnicalProfile")
+            if inc is not None:
+                out += self.nodes(inc.attrs.get("ReferenceId", ""), seen)
+        return out
+
+    def transformation(self, ident):
+        found = self.pset.defs.get("transformation", {}).get(ident, [])
+        return found[0] if found else None
+
+    def calls(self, ident, path):
+        """True if the technical profile is a REST profile calling path."""
+        for node in self.nodes(ident):
+            if "RestfulProvider" in handler_of(node) and \
+                    _meta(node).get("ServiceUrl", "").rstrip("/").lower().endswith(path):
+                return True
+        return False
+
+    def is_assertion(self, ident):
+        """True if the profile asserts authyApproved == true."""
+        for node in self.nodes(ident):
+            for ref in node.walk("OutputClaimsTransformations", "OutputClaimsTransformation") + \
+                    node.walk("InputClaimsTransformations", "InputClaimsTransformation"):
+                ct = self.transformation(ref.attrs.get("ReferenceId", ""))
+                if ct is None or ct.attrs.get("TransformationMethod") != ASSERT_METHOD:
+                    continue
+                claims = [c.attrs.get("ClaimTypeReferenceId")
+                          for c in ct.walk("InputClaims", "InputClaim")]
+                params = [(p.attrs.get("Id"), p.attrs.get("Value", "").lower())
+                          for p in ct.walk("InputParameters", "InputParameter")]
+                if claims == [APPROVED] and ("valueToCompareTo", "true") in params:
+                    return True
+        return False
+
+    def validations(self, ident):
+        """(reference, unconditional) for the validation profiles of a profile."""
+        out = []
+        for node in self.nodes(ident):
+            for v in node.walk("ValidationTechnicalProfiles", "ValidationTechnicalProfile"):
+                uncond = not v.walk("Preconditions", "Precondition") and \
+                    v.attrs.get("ContinueOnError", "false").lower() != "true"
+                out.append((v.attrs.get("ReferenceId", ""), uncond))
+        return out
+
+    def approves(self, ident, depth=0):
+        """True if running this profile means an approval was asked and given."""
+        if depth > 8:
+            return False
+        if self.calls(ident, WAIT_PATH) or self.calls(ident, CODE_PATH) or \
+                self.is_assertion(ident):
+            return True
+        return any(uncond and self.approves(ref, depth + 1)
+                   for ref, uncond in self.validations(ident))
+
+    def outputs(self, ident, depth=0):
+        """Claims a profile may set: its outputs, validations, transformations
+        and session provider's persisted claims, following includes."""
+        claims = set()
+        if depth > 8:
+            return claims
+        for node in self.nodes(ident):
+            for tag in (("OutputClaims", "OutputClaim"), ("PersistedClaims", "PersistedClaim")):
+                claims |= {c.attrs.get("ClaimTypeReferenceId") for c in node.walk(*tag)}
+            for ref in node.walk("OutputClaimsTransformations", "OutputClaimsTransformation") + \
+                    node.walk("InputClaimsTransformations", "InputClaimsTransformation"):
+                ct = self.transformation(ref.attrs.get("ReferenceId", ""))
+                if ct is not None:
+                    claims |= {c.attrs.get("ClaimTypeReferenceId")
+                               for c in ct.walk("OutputClaims", "OutputClaim")}
+            for tag in ("UseTechnicalProfileForSessionManagement",):
+                sm = node.child(tag)
+                if sm is not None:
+                    claims |= self.outputs(sm.attrs.get("ReferenceId", ""), depth + 1)
+        for ref, _ in self.validations(ident):
+            claims |= self.outputs(ref, depth + 1)
+        return claims
+
+    def journey(self, ident):
+        found = self.pset.defs.get("journey", {}).get(ident, [])
+        return found[-1] if found else None
+
+
+def steps_of(journey):
+    steps = journey.walk("OrchestrationSteps", "OrchestrationStep")
+    return sorted(steps, key=lambda s: int(s.attrs.get("Order", "0")))
+
+
+def exchanges(step):
+    return [x.attrs.get("TechnicalProfileReferenceId", "")
+            for x in step.walk("ClaimsExchanges", "ClaimsExchange")]
+
+
+def _atom(pre):
+    values = [v.text for v in pre.kids("Value")]
+    kind = pre.attrs.get("Type")
+    if kind == "ClaimsExist" and values:
+        return ("exist", values[0])
+    if kind == "ClaimEquals" and len(values) >= 2:
+        return ("eq", values[0], values[1])
+    return ("other", kind, tuple(values))
+
+
+def _consistent(state):
+    """False if the assumed claim tests contradict each other."""
+    for atom, val in state.items():
+        if atom[0] != "eq" or not val:
+            continue
+        if state.get(("exist", atom[1])) is False:
+            return False
+        for other, oval in state.items():
+            if other[0] == "eq" and other[1] == atom[1] and other[2] != atom[2] and oval:
+                return False
+    return True
+
+
+def _assign(state, atom, val):
+    new = dict(state)
+    new[atom] = val
+    if atom[0] == "eq" and val:
+        new[("exist", atom[1])] = True
+    return new if _consistent(new) else None
+
+
+def _skip_branches(step, state):
+    """[(skipped, state)] for every consistent outcome of the step's preconditions."""
+    outcomes = [(False, state)]
+    for pre in step.walk("Preconditions", "Precondition"):
+        actions = [a.text for a in pre.kids("Action")]
+        if "SkipThisOrchestrationStep" not in actions:
+            continue
+        when = pre.attrs.get("ExecuteActionsIf", "true").lower() == "true"
+        atom = _atom(pre)
+        nxt = []
+        for skipped, st in outcomes:
+            if skipped:
+                nxt.append((True, st))
+                continue
+            for val in (True, False):
+                if atom in st and st[atom] != val:
+                    continue
+                st2 = _assign(st, atom, val) if atom not in st else st
+                if st2 is not None:
+                    nxt.append((val == when, st2))
+        outcomes = nxt
+    return outcomes
+
+
+def _forget(state, claims):
+    return {a: v for a, v in state.items() if a[0] == "other" or a[1] not in claims}
+
+
+def bad_paths(js, journey, limit=5):
+    """Paths (lists of step orders run) that reach SendClaims without an approval."""
+    steps = steps_of(journey)
+    bad = []
+    count = [0]
+
+    def walk(i, state, approved, trail):
+        if len(bad) >= limit:
+            return
+        if i == len(steps):
+            count[0] += 1
+            return
+        step = steps[i]
+        order = step.attrs.get("Order", "?")
+        if step.attrs.get("Type") == "SendClaims":
+            count[0] += 1
+            if not approved:
+                bad.append(trail + [order + ":SendClaims"])
+            return
+        for skipped, st in _skip_branches(step, state):
+            if skipped:
+                walk(i + 1, st, approved, trail)
+                continue
+            refs = exchanges(step)
+            ok = bool(refs) and step.attrs.get("Type") == "ClaimsExchange" and \
+                all(js.approves(r) for r in refs)
+            out = set()
+            for r in refs:
+                out |= js.outputs(r)
+            walk(i + 1, _forget(st, out), approved or ok, trail + [order])
+
+    walk(0, {}, False, [])
+    return bad, count[0]
+
+
+def check_rp(js, rp):
+    """Problems of one relying party: every path of its journey to SendClaims
+    passes an approval way or the assertion."""
+    ref = rp.root.walk("RelyingParty", "DefaultUserJourney")
+    name = ref[0].attrs.get("ReferenceId", "") if ref else ""
+    journey = js.journey(name)
+    if journey is None:
+        return ["%s (%s): journey '%s' is not defined" % (rp.id, rp.name, name)]
+    bad, _ = bad_paths(js, journey)
+    return ["%s (%s): journey %s reaches SendClaims without an Authy approval: steps %s" %
+            (rp.id, rp.name, name, " -> ".join(p)) for p in bad]
+
+
+def check_refresh(js, rp):
+    """The token endpoint's journey redeems a refresh token (no sign-in) and,
+    when the relying party issues authyApproved, carries it over."""
+    problems = []
+    issues = APPROVED in [c.attrs.get("ClaimTypeReferenceId") for c in
+                          rp.root.walk("RelyingParty", "TechnicalProfile", "OutputClaims",
+                                       "OutputClaim")]
+    for ep in rp.root.walk("RelyingParty", "Endpoints", "Endpoint"):
+        name = ep.attrs.get("UserJourneyReferenceId", "")
+        journey = js.journey(name)
+        if journey is None:
+            problems.append("%s: endpoint journey '%s' is not defined" % (rp.id, name))
+            continue
+        steps = steps_of(journey)
+        first = exchanges(steps[0]) if steps else []
+        if first != ["RefreshTokenReadAndSetup"]:
+            problems.append("%s: endpoint %s journey %s does not start by redeeming a refresh "
+                            "token (RefreshTokenReadAndSetup)" % (rp.id, ep.attrs.get("Id"), name))
+        elif issues and APPROVED not in js.outputs("RefreshTokenReadAndSetup"):
+            problems.append("%s: refreshed tokens lose %s: RefreshTokenReadAndSetup does not "
+                            "output it" % (rp.id, APPROVED))
+    return problems
+
+
+def check_sources(js, policies):
+    """authyApproved comes from the responder and nowhere else: no default
+    other than false, no transformation output, no user input, and only the
+    wait and verifytoken REST profiles read it from a partner."""
+    problems = []
+    for pol in policies:
+        for n in pol.root.iter():
+            if n.attrs.get("ClaimTypeReferenceId") != APPROVED:
+                continue
+            default = n.attrs.get("DefaultValue")
+            if default is not None and default.lower() != "false":
+                problems.append("%s: %s of %s has DefaultValue '%s'" %
+                                (n.where(), n.tag, APPROVED, default))
+            if n.attrs.get("AlwaysUseDefaultValue", "false").lower() == "true":
+                problems.append("%s: %s of %s has AlwaysUseDefaultValue" %
+                                (n.where(), n.tag, APPROVED))
+        for ct in pol.root.walk("BuildingBlocks", "ClaimsTransformations", "ClaimsTransformation"):
+            if APPROVED in [c.attrs.get("ClaimTypeReferenceId")
+                            for c in ct.walk("OutputClaims", "OutputClaim")]:
+                problems.append("%s: claims transformation %s outputs %s" %
+                                (ct.where(), ct.attrs.get("Id"), APPROVED))
+        for ctype in pol.root.walk("BuildingBlocks", "ClaimsSchema", "ClaimType"):
+            if ctype.attrs.get("Id") == APPROVED and ctype.child("UserInputType") is not None:
+                problems.append("%s: %s has a UserInputType: the user could type it" %
+                                (ctype.where(), APPROVED))
+        for tp in pol.technical_profiles():
+            reads = [c for c in tp.walk("OutputClaims", "OutputClaim")
+                     if c.attrs.get("ClaimTypeReferenceId") == APPROVED]
+            ident = tp.attrs.get("Id", "")
+            if not reads or not any("RestfulProvider" in handler_of(n) for n in js.nodes(ident)):
+                continue
+            if not (js.calls(ident, WAIT_PATH) or js.calls(ident, CODE_PATH)):
+                problems.append("%s: REST profile %s reads %s but is not the wait or verifytoken" %
+                                (tp.where(), ident, APPROVED))
+    return problems
+
+
+# --- running one journey with given answers ---------------------------------
+
+class Run:
+    """Runs a journey from the step that reads the Authy ID, with a directory,
+    the responder's answers per path and what the user enters, and records
+    what happened. A page whose validation fails is submitted again (the user
+    presses Continue), at most `tries` times."""
+
+    PATHS = ("/api/identity/register", WAIT_PATH, CODE_PATH)
+
+    def __init__(self, js, journey, directory, replies, user, tries=4):
+        self.js = js
+        self.steps = steps_of(journey)
+        self.directory = dict(directory)
+        self.replies = {k: list(v) for k, v in replies.items()}
+        self.user = user
+        self.tries = tries
+        self.bag = {"objectId": "0000-objectid", "email": "user@example.com"}
+        self.log = []
+
+    @staticmethod
+    def _text(value):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    def _skipped(self, pres, action):
+        for pre in pres:
+            if action not in [a.text for a in pre.kids("Action")]:
+                continue
+            values = [v.text for v in pre.kids("Value")]
+            kind = pre.attrs.get("Type")
+            if kind == "ClaimsExist":
+                hit = self.bag.get(values[0]) is not None
+            else:
+                hit = values[0] in self.bag and self._text(self.bag[values[0]]) == values[1]
+            if hit == (pre.attrs.get("ExecuteActionsIf", "true").lower() == "true"):
+                return True
+        return False
+
+    def _meta(self, ident):
+        meta = {}
+        for node in reversed(self.js.nodes(ident)):
+            meta.update(_meta(node))
+        return meta
+
+    def _rest(self, ident):
+        path = [p for p in self.PATHS if self.js.calls(ident, p)][0]
+        queue = self.replies.get(path, [])
+        status, body = queue.pop(0) if queue else (503, {})
+        self.log.append("call " + path.rsplit("/", 1)[-1])
+        if status != 200:
+            return "error"
+        for node in self.js.nodes(ident):
+            for c in node.walk("OutputClaims", "OutputClaim"):
+                claim = c.attrs.get("ClaimTypeReferenceId")
+                partner = c.attrs.get("PartnerClaimType", claim)
+                if partner in body:
+                    self.bag[claim] = body[partner]
+                elif c.attrs.get("DefaultValue") is not None:
+                    default = c.attrs["DefaultValue"]
+                    self.bag[claim] = {"false": False, "true": True}.get(default, default)
+        return "ok"
+
+    def _aad(self, ident):
+        op = self._meta(ident).get("Operation")
+        nodes = self.js.nodes(ident)
+        if op == "Write":
+            for node in nodes:
+                for c in node.walk("PersistedClaims", "PersistedClaim"):
+                    claim = c.attrs.get("ClaimTypeReferenceId")
+                    if claim != "objectId" and claim in self.bag:
+                        self.directory[claim] = self.bag[claim]
+            self.log.append("write " + ident)
+        else:
+            for node in nodes:
+                for c in node.walk("OutputClaims", "OutputClaim"):
+                    claim = c.attrs.get("ClaimTypeReferenceId")
+                    if self.directory.get(claim) is not None:
+                        self.bag[claim] = self.directory[claim]
+        return "ok"
+
+    def _page(self, ident):
+        self.log.append("page " + ident)
+        if self._meta(ident).get("setting.showContinueButton") == "false":
+            return "stopped"
+        for _ in range(self.tries):
+            for node in self.js.nodes(ident):
+                for c in node.walk("OutputClaims", "OutputClaim"):
+                    claim = c.attrs.get("ClaimTypeReferenceId")
+                    if claim in self.user:
+                        self.bag[claim] = self.user[claim]
+            failed = False
+            for node in self.js.nodes(ident):
+                for v in node.walk("ValidationTechnicalProfiles", "ValidationTechnicalProfile"):
+                    if self._skipped(v.walk("Preconditions", "Precondition"),
+                                     "SkipThisValidationTechnicalProfile"):
+                        continue
+                    if self.run_tp(v.attrs.get("ReferenceId", "")) != "ok":
+                        failed = True
+                        break
+                if failed:
+                    break
+            if not failed:
+                return "ok"
+        return "stuck"
+
+    def run_tp(self, ident):
+        handlers = " ".join(handler_of(n) for n in self.js.nodes(ident))
+        if "RestfulProvider" in handlers:
+            return self._rest(ident)
+        if "AzureActiveDirectoryProvider" in handlers:
+            return self._aad(ident)
+        if "ClaimsTransformationProtocolProvider" in handlers:
+            self.log.append("assert " + ident)
+            if self.js.is_assertion(ident) and self.bag.get(APPROVED) is not True:
+                return "refused"
+            return "ok"
+        if "SelfAssertedAttributeProvider" in handlers:
+            return self._page(ident)
+        return "ok"
+
+    def run(self):
+        """'token', 'refused' (the journey fails), 'stopped' or 'stuck'."""
+        start = [i for i, s in enumerate(self.steps)
+                 if exchanges(s) == ["AAD-UserReadAuthyIdUsingObjectId"]]
+        for step in self.steps[start[0] if start else 0:]:
+            if self._skipped(step.walk("Preconditions", "Precondition"),
+                             "SkipThisOrchestrationStep"):
+                continue
+            if step.attrs.get("Type") == "SendClaims":
+                self.log.append("token")
+                return "token"
+            for ident in exchanges(step)[:1]:
+                outcome = self.run_tp(ident)
+                if outcome != "ok":
+                    return outcome
+        return "no SendClaims"
