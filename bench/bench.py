@@ -241,11 +241,13 @@ def post(port, path, body, timeout=10):
         return e.code, e.read()[:200]
 
 
-def wrk(port, seconds, work):
+def wrk(port, seconds, work, pid=None):
+    """Register calls at c=64 for `seconds`; with pid, also that process's CPU per call."""
     lua = os.path.join(work, "register.lua")
     with open(lua, "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                 f"wrk.body = [[{REGISTER_BODY}]]\n")
+    cpu0 = cpu_s(pid) if pid else 0.0
     out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", lua,
                           f"http://127.0.0.1:{port}/api/identity/register"],
                          capture_output=True, text=True).stdout
@@ -253,8 +255,12 @@ def wrk(port, seconds, work):
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errs = re.search(r"Socket errors: (.*)", out)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
-    return {"rps": float(rps.group(1)) if rps else 0.0, "non2xx": int(bad.group(1)) if bad else 0,
-            "socket_errors": errs.group(1) if errs else "", "p99": p99.group(1) if p99 else "?"}
+    total = re.search(r"^\s+(\d+) requests in", out, re.M)
+    fig = {"rps": float(rps.group(1)) if rps else 0.0, "non2xx": int(bad.group(1)) if bad else 0,
+           "socket_errors": errs.group(1) if errs else "", "p99": p99.group(1) if p99 else "?"}
+    if pid and total and int(total.group(1)):
+        fig["cpu_ms_per_call"] = round((cpu_s(pid) - cpu0) * 1000 / int(total.group(1)), 3)
+    return fig
 
 
 async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
@@ -367,9 +373,10 @@ def run(args, work):
     for what, ok in res["checks"].items():
         log(f"  {what}: {'ok' if ok is True else 'FAILED ' + str(ok)}")
     res["register"] = {}
+    pids = {"responder": resp.pid, "node": node.pid, "limit": None}
     for name, port in fronts.items():
         wrk(port, args.warmup, work)
-        res["register"][name] = wrk(port, args.seconds, work)
+        res["register"][name] = wrk(port, args.seconds, work, pids[name])
         log(f"  {name}: {res['register'][name]}")
     stop(resp.proc)
     stop(node.proc)
@@ -410,6 +417,10 @@ def table(res):
         ("register req/s, wrk c=64", f"{rr:,.0f}", f"{rn:,.0f}", f"{rl:,.0f}",
          f"{ratio(rr, rn)}× Node, {ratio(rr, rl)}× limit", "≥ 1.5× Node, ≥ 0.6× limit",
          met(rr >= 1.5 * rn and rr >= 0.6 * rl)),
+        ("register: CPU-ms of the process per call", f"{reg['responder']['cpu_ms_per_call']}",
+         f"{reg['node']['cpu_ms_per_call']}", "",
+         f"{ratio(reg['responder']['cpu_ms_per_call'], reg['node']['cpu_ms_per_call'])}× Node",
+         "", ""),
         ("register non-2xx / p99", f"{reg['responder']['non2xx']} / {reg['responder']['p99']}",
          f"{reg['node']['non2xx']} / {reg['node']['p99']}",
          f"{reg['limit']['non2xx']} / {reg['limit']['p99']}", "", "", ""),

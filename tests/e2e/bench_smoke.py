@@ -23,8 +23,8 @@ BENCH = os.path.join(stack.ROOT, "bench", "bench.py")
 WAITS = 20
 TINY = ["--waits", str(WAITS), "--seconds", "1", "--warmup", "1", "--hold-seconds", "1",
         "--poll-ms", "200", "--bin", stack.BIN]
-ROWS = ("register req/s", "register non-2xx / p99", "CPU-s holding", "CPU-s taking",
-        "memory per wait", "threads idle", "upstream connections", "waits held",
+ROWS = ("register req/s", "register: CPU-ms", "register non-2xx / p99", "CPU-s holding",
+        "CPU-s taking", "memory per wait", "threads idle", "upstream connections", "waits held",
         "status polls/s")
 
 
@@ -48,6 +48,8 @@ def check_figures(t, res):
         reg = res["register"][path]
         t.check(reg["rps"] > 0 and reg["non2xx"] == 0 and reg["p99"] != "?",
                 f"register figures for {path}", reg)
+        if path != "limit":
+            t.check(reg["cpu_ms_per_call"] > 0, f"CPU per register call for {path}", reg)
     for impl in ("responder", "node"):
         h = res["hold"][impl]
         t.check(h["held"] == WAITS and h["approvals_created"] >= WAITS
