@@ -7,7 +7,8 @@ to the upstream (the limit). The upstream is a TLS nginx playing the Authy API
 with fixed answers (bench/nginx/upstream.conf), in an "approved" and a
 "pending" variant, so the upstream is not what is measured.
 
-1. Register throughput: wrk -c64 on each path after a warm-up; ratios.
+1. Register throughput: wrk -c64 on each path after a warm-up, in rounds taking
+   turns (the best round of each path counts), and each process's CPU per call.
 2. Holding N pending waits (against "pending") for --hold-seconds, for the
    responder and for Node, one after the other: CPU-seconds (utime+stime from
    /proc/PID/stat), memory per wait (RSS delta / N), threads at N waits, and
@@ -376,8 +377,14 @@ def run(args, work):
     pids = {"responder": resp.pid, "node": node.pid, "limit": None}
     for name, port in fronts.items():
         wrk(port, args.warmup, work)
-        res["register"][name] = wrk(port, args.seconds, work, pids[name])
-        log(f"  {name}: {res['register'][name]}")
+    # Rounds take turns so that a burst of other load hits one round, not one path;
+    # each path keeps its best round.
+    for rnd in range(args.rounds):
+        for name, port in fronts.items():
+            fig = wrk(port, args.seconds, work, pids[name])
+            log(f"  round {rnd + 1} {name}: {fig}")
+            if fig["rps"] >= res["register"].get(name, {"rps": -1})["rps"]:
+                res["register"][name] = fig
     stop(resp.proc)
     stop(node.proc)
 
@@ -458,6 +465,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--waits", type=int, default=5000, help="pending waits to hold (try 10000)")
     ap.add_argument("--seconds", type=int, default=5, help="wrk duration per path")
+    ap.add_argument("--rounds", type=int, default=2, help="wrk rounds per path (best kept)")
     ap.add_argument("--warmup", type=int, default=3, help="wrk warm-up per path and process")
     ap.add_argument("--hold-seconds", type=int, default=15)
     ap.add_argument("--poll-ms", type=int, default=1000, help="status poll interval of both")
