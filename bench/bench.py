@@ -53,6 +53,7 @@ REGISTER_BODY = '{"email":"bench@example.com","phoneNumber":"+1 415 555 0100"}'
 CAPACITY_KEYS = ("max_workers", "max_connections", "max_waits", "max_waiters")
 UPSTREAM_BOUND_KEYS = ("upstream_connections", "tracker_connections")
 RAMP_PER_S = 2000  # new waits a second: 10,000 are open after 5 s, well within the budget
+SETTLE_S = 3  # longest wait for the approvals after the last wait went out
 
 
 def log(msg):
@@ -299,16 +300,21 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
         conns += batch
         watchers += [asyncio.ensure_future(watch(r)) for r, _ in batch]
         await asyncio.sleep(max(0.0, t0 + (start_i + 100) / RAMP_PER_S - time.monotonic()))
-    deadline = t0 + budget_ms / 1000 - seconds - 1
-    while count_lines(approvals_log) - a0 < n and time.monotonic() < deadline and not early:
+    # The hold starts once the upstream has seen every approval, or SETTLE_S after
+    # the last wait went out: one window for both, whether or not one keeps up.
+    settle_end = time.monotonic() + SETTLE_S
+    while count_lines(approvals_log) - a0 < n and time.monotonic() < settle_end and not early:
         await asyncio.sleep(0.1)
     created = count_lines(approvals_log) - a0
     t1 = time.monotonic()
+    if t1 + seconds > t0 + budget_ms / 1000:
+        log("  warning: the first waits reach their budget before the hold ends")
     cpu1 = cpu_s(proc_pid)
     polls_log = approvals_log.replace("approvals", "polls")
     p1 = count_lines(polls_log)
     await asyncio.sleep(seconds)
-    fig = {"waits": n, "approvals_created": created, "ramp_s": round(t1 - t0, 2),
+    fig = {"waits": n, "approvals_at_start": created,
+           "approvals_created": count_lines(approvals_log) - a0, "ramp_s": round(t1 - t0, 2),
            "cpu_ramp_s": round(cpu1 - cpu0, 2), "cpu_hold_s": round(cpu_s(proc_pid) - cpu1, 2),
            "rss_idle_kib": rss0, "rss_kib": status_field(proc_pid, "VmRSS"),
            "threads_idle": thr0, "threads": status_field(proc_pid, "Threads"),
@@ -316,7 +322,7 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
            "polls_per_s": round((count_lines(polls_log) - p1) / seconds, 1),
            "answered_early": len(early), "early_sample": early[:3]}
     fig["kib_per_wait"] = round((fig["rss_kib"] - rss0) / n, 1)
-    fig["held"] = n - len(early) if created >= n else min(created, n - len(early))
+    fig["held"] = n - len(early)
     for w in watchers:
         w.cancel()
     for _, w in conns:
@@ -447,14 +453,19 @@ def table(res):
         (f"upstream connections at {n:,} waits", f"{r['upstream_conns']}",
          f"{nd['upstream_conns']}", "", f"configured bound {res['upstream_bound']}", "bounded",
          met(0 < r["upstream_conns"] <= res["upstream_bound"])),
-        ("waits held (approvals created, none answered early)",
+        ("waits held to the end of the hold (none answered early)",
          f"{r['held']:,} / {n:,}", f"{nd['held']:,} / {n:,}", "", "", f"{n:,}",
-         met(r["held"] == n and nd["held"] == n)),
+         met(r["held"] == n)),
+        ("approvals created: at the start / end of the hold",
+         f"{r['approvals_at_start']:,} / {r['approvals_created']:,}",
+         f"{nd['approvals_at_start']:,} / {nd['approvals_created']:,}", "", "", f"{n:,}",
+         met(r["approvals_at_start"] >= n)),
         ("status polls/s during the hold", f"{r['polls_per_s']:,}", f"{nd['polls_per_s']:,}", "",
          "", "", ""),
     ]
+    # Only the load before the run tells of other work: waiting threads count in it.
     out = [f"b2c-authy benchmark, {res['date']}, {res['version']}, {res['cores']} cores, "
-           f"load average {res['load_before']:.1f} before, {res['load_after']:.1f} after",
+           f"load average {res['load_before']:.1f} before the run",
            "", "| measure | responder | Node peer | limit | ratio | target | met |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
     out += ["| " + " | ".join(x) + " |" for x in rows]

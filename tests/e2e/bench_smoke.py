@@ -26,6 +26,7 @@ TINY = ["--waits", str(WAITS), "--seconds", "1", "--rounds", "1", "--warmup", "1
         "--poll-ms", "200", "--bin", stack.BIN]
 ROWS = ("register req/s", "register: CPU-ms", "register non-2xx / p99", "CPU-s holding",
         "CPU-s taking", "memory per wait", "threads idle", "upstream connections", "waits held",
+        "approvals created",
         "status polls/s")
 
 
