@@ -19,6 +19,7 @@ packages=(
 	cppcheck clang-format # make lint
 	lighttpd # the lighttpd suite
 	dpkg-dev debhelper lintian man-db systemd # make deb, the deb and docs suites
+	wrk nodejs iproute2 # bench/run.sh
 )
 web_servers=(nginx apache2 lighttpd)
 

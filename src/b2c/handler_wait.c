@@ -156,6 +156,14 @@ wait_outcome(struct wait_state *st)
 	return rc;
 }
 
+/* No push went out (no factor, unknown user): it does not count against the user. */
+static void
+push_not_sent(struct req_ctx *ctx, const struct b2c_claims *c, enum status rc)
+{
+	if (rc == STATUS_NO_FACTOR || rc == STATUS_USER_NOT_FOUND)
+		ratelimit_undo(ctx->push_limit, c->authy_id);
+}
+
 static void
 on_created(void *arg, enum status rc, struct provider_job *job)
 {
@@ -165,9 +173,7 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 	st->pc = NULL;
 	log_set_request_id(ctx->id);
 	rc = handler_account(ctx, ctx->provider->ops->approval_create, job, rc);
-	/* No push went out: it does not count against the user. */
-	if (rc == STATUS_NO_FACTOR || rc == STATUS_USER_NOT_FOUND)
-		ratelimit_undo(ctx->push_limit, st->c.authy_id);
+	push_not_sent(ctx, &st->c, rc);
 	if (rc != STATUS_OK) {
 		tracker_fail(ctx->tracker, st->e, rc);
 	} else {
@@ -304,8 +310,10 @@ attach(struct wait_state *st)
 		return wait_outcome(st);
 	}
 	rc = push_limit_hit(ctx, c);
-	if (rc == STATUS_OK)
+	if (rc == STATUS_OK) {
 		rc = create_approval(st);
+		push_not_sent(ctx, c, rc);
+	}
 	if (rc != STATUS_OK) {
 		tracker_fail(ctx->tracker, st->e, rc);
 		return rc;

@@ -32,6 +32,7 @@
 #define RETRY_AFTER_MAX 3600
 #define PATH_LOG_MAX 200
 #define XFER_BUFFER 4096 /* bytes curl reads at once per transfer */
+#define IDLE_HANDLES_MAX 64 /* easy handles kept for the next transfers */
 
 struct upstream {
 	struct loop *loop;
@@ -45,7 +46,9 @@ struct upstream {
 	long connect_timeout_ms;
 	long request_timeout_ms;
 	bool allow_http;
-	int active;                  /* transfers in the multi */
+	int active;                   /* transfers in the multi */
+	CURL *idle[IDLE_HANDLES_MAX]; /* easy handles of finished transfers, for reuse */
+	int n_idle;
 	struct upstream_xfer *xfers; /* every transfer, for upstream_free */
 };
 
@@ -253,6 +256,29 @@ upstream_new(const struct upstream_opts *opts, struct loop *loop, struct upstrea
 	return STATUS_OK;
 }
 
+/* An easy handle for a new transfer: a finished one reset, else a new one. */
+static CURL *
+easy_get(struct upstream *up)
+{
+	CURL *h;
+
+	if (up->n_idle == 0)
+		return curl_easy_init();
+	h = up->idle[--up->n_idle];
+	curl_easy_reset(h);
+	return h;
+}
+
+/* Keep h (out of the multi) for the next transfer, or clean it up. */
+static void
+easy_put(struct upstream *up, CURL *h)
+{
+	if (up->n_idle < IDLE_HANDLES_MAX)
+		up->idle[up->n_idle++] = h;
+	else
+		curl_easy_cleanup(h);
+}
+
 static void
 xfer_free(struct upstream_xfer *x)
 {
@@ -260,7 +286,7 @@ xfer_free(struct upstream_xfer *x)
 
 	if (x->easy != NULL) {
 		curl_multi_remove_handle(up->multi, x->easy);
-		curl_easy_cleanup(x->easy);
+		easy_put(up, x->easy);
 		up->active--;
 	}
 	if (x->prev != NULL)
@@ -280,6 +306,8 @@ upstream_free(struct upstream *up)
 		return;
 	while (up->xfers != NULL)
 		xfer_free(up->xfers);
+	while (up->n_idle > 0)
+		curl_easy_cleanup(up->idle[--up->n_idle]);
 	if (up->multi != NULL)
 		curl_multi_cleanup(up->multi);
 	loop_timer_free(up->timer);
@@ -542,7 +570,7 @@ xfer_new(struct upstream *up, const struct upstream_call *call, struct upstream_
 	buf_init(&x->body, UPSTREAM_RESPONSE_MAX);
 	build_headers(x);
 	snprintf(url, sizeof(url), "%s%s", up->base_url, call->path);
-	x->easy = curl_easy_init();
+	x->easy = easy_get(up);
 	if (x->easy == NULL) {
 		free(x);
 		return STATUS_NOMEM;
@@ -552,7 +580,7 @@ xfer_new(struct upstream *up, const struct upstream_call *call, struct upstream_
 	/* curl keeps its own copy; the path may carry a one-time code. */
 	explicit_bzero(url, sizeof(url));
 	if (bad) {
-		curl_easy_cleanup(x->easy);
+		easy_put(up, x->easy);
 		free(x);
 		return STATUS_INTERNAL;
 	}
@@ -580,7 +608,7 @@ upstream_start(struct upstream *up, const struct upstream_call *call, upstream_d
 	x->fn = fn;
 	x->arg = arg;
 	if (curl_multi_add_handle(up->multi, x->easy) != CURLM_OK) {
-		curl_easy_cleanup(x->easy);
+		easy_put(up, x->easy);
 		buf_free(&x->body);
 		free(x);
 		return STATUS_INTERNAL;

@@ -37,7 +37,6 @@
 #define DRAIN_GRACE_MS 2000  /* after the wait budget, before in-flight requests are aborted */
 #define ACCEPT_BATCH 64
 #define ACCEPT_PAUSE_MS 100 /* out of file descriptors: retry accepting after this */
-#define LINGER_MS 2000      /* reading and dropping the rest of an oversized body */
 
 struct ereq;
 
@@ -205,13 +204,17 @@ on_conn(void *arg, int fd, unsigned events)
 	}
 }
 
-/* After a 413: drop the rest of the body for a while, so the reply is read. */
+/*
+ * After a 413: drop the rest of the body until the web server closes (within
+ * request_read_timeout_ms), so that closing first does not reset the reply.
+ */
 static void
 conn_linger(struct conn *c)
 {
 	c->lingering = 1;
 	shutdown(c->fd, SHUT_WR);
-	loop_timer_arm(c->deadline, loop_now_ms(c->e->o.loop) + LINGER_MS);
+	loop_timer_arm(c->deadline,
+	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
 }
 
 /* A request id from the web server when it is sane, else a generated one. */
