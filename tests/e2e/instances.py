@@ -46,7 +46,7 @@ class ClusterNginx(webservers.Nginx):
     def tls_subs(self):
         # The two edits the instances file asks for, instead of the socket path.
         return [s for s in super().tls_subs() if s[0] != SOCKET] + [
-            (f"fastcgi_pass unix:{SOCKET};", "fastcgi_pass b2c_authy;"),
+            ("fastcgi_pass b2c_authy_local;", "fastcgi_pass b2c_authy;"),
             ("fastcgi_next_upstream off;", "fastcgi_next_upstream error timeout;")]
 
 
