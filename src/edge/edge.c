@@ -37,6 +37,7 @@
 #define DRAIN_GRACE_MS 2000  /* after the wait budget, before in-flight requests are aborted */
 #define ACCEPT_BATCH 64
 #define ACCEPT_PAUSE_MS 100 /* out of file descriptors: retry accepting after this */
+#define RELEASE_AFTER_MS 25 /* an async request still running after this waits lean */
 
 struct ereq;
 
@@ -64,6 +65,8 @@ struct ereq {
 	int dispatching;     /* inside the handler's first call */
 	int done_early;      /* ... which already called req_ctx_done */
 	enum status done_rc; /* with this */
+	int young;           /* async, in the edge's list of requests to release */
+	struct ereq *yprev, *ynext;
 };
 
 struct edge {
@@ -71,6 +74,8 @@ struct edge {
 	struct fcgi_feed *feed; /* what libfcgi parses requests from */
 	struct loop_watch *lw;
 	struct loop_timer *accept_pause, *drain_timer;
+	struct loop_timer *release_timer; /* armed while young is not empty */
+	struct ereq *young;               /* async requests that still hold libfcgi's streams */
 	struct conn *conns;
 	long nconns, inflight;
 	int cap_logged;
@@ -273,6 +278,52 @@ end_request(struct ereq *r)
 	return fin == 1 && !r->too_large && !r->c->e->draining && r->c->len == 0;
 }
 
+static void
+young_del(struct edge *e, struct ereq *r)
+{
+	if (!r->young)
+		return;
+	if (r->yprev != NULL)
+		r->yprev->ynext = r->ynext;
+	else
+		e->young = r->ynext;
+	if (r->ynext != NULL)
+		r->ynext->yprev = r->yprev;
+	r->young = 0;
+	r->yprev = r->ynext = NULL;
+}
+
+/*
+ * An async request that runs past RELEASE_AFTER_MS (a wait, a slow call)
+ * keeps only its params, path and body; most calls end before that and keep
+ * libfcgi's streams for their reply.
+ */
+static void
+young_add(struct edge *e, struct ereq *r)
+{
+	if (e->young == NULL)
+		loop_timer_arm(e->release_timer, loop_now_ms(e->o.loop) + RELEASE_AFTER_MS);
+	r->young = 1;
+	r->yprev = NULL;
+	r->ynext = e->young;
+	if (e->young != NULL)
+		e->young->yprev = r;
+	e->young = r;
+}
+
+static void
+on_release(void *arg)
+{
+	struct edge *e = arg;
+
+	while (e->young != NULL) {
+		struct ereq *r = e->young;
+		young_del(e, r);
+		if (fcgi_io_release(r->fc, &r->req) != STATUS_OK)
+			log_debug("request kept whole while it waits: out of memory");
+	}
+}
+
 /* The one end of every request: reply, access line, metrics, free. */
 static void
 finish(struct ereq *r, enum status rc)
@@ -281,6 +332,7 @@ finish(struct ereq *r, enum status rc)
 	struct edge *e = c->e;
 	int sent, keep, linger;
 
+	young_del(e, r);
 	log_set_request_id(r->ctx.id);
 	sent = reply(r);
 	access_line(r, rc);
@@ -324,10 +376,7 @@ on_done(struct req_ctx *ctx, enum status rc)
 	finish(r, rc);
 }
 
-/*
- * Run the handler on the loop; an asynchronous one finishes through on_done,
- * and while it waits the request holds only its params, path and body.
- */
+/* Run the handler on the loop; an asynchronous one finishes through on_done. */
 static void
 dispatch(struct ereq *r)
 {
@@ -340,8 +389,7 @@ dispatch(struct ereq *r)
 		rc = r->done_rc;
 		router_complete(&r->ctx, rc, &r->res);
 	} else if (rc == STATUS_ASYNC) {
-		if (fcgi_io_release(r->fc, &r->req) != STATUS_OK)
-			log_debug("request kept whole while it waits: out of memory");
+		young_add(r->c->e, r);
 		return;
 	}
 	finish(r, rc);
@@ -463,7 +511,10 @@ read_more(struct conn *c)
 		}
 		n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
 		if (n > 0) {
+			size_t room = c->cap - c->len;
 			c->len += (size_t)n;
+			if ((size_t)n < room)
+				break; /* all there was: the loop calls again when more arrives */
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -613,7 +664,8 @@ edge_init(struct edge *e, const struct edge_opts *opts)
 	if (fcgi_io_feed_new(e->buf_max, &e->feed) != STATUS_OK)
 		return STATUS_INTERNAL;
 	if (loop_timer_new(opts->loop, on_accept_pause, e, &e->accept_pause) != STATUS_OK ||
-	    loop_timer_new(opts->loop, on_drain_timeout, e, &e->drain_timer) != STATUS_OK)
+	    loop_timer_new(opts->loop, on_drain_timeout, e, &e->drain_timer) != STATUS_OK ||
+	    loop_timer_new(opts->loop, on_release, e, &e->release_timer) != STATUS_OK)
 		return STATUS_NOMEM;
 	return loop_watch_add(opts->loop, opts->listen_fd, LOOP_READ, 0, on_listen, e, &e->lw);
 }
@@ -678,6 +730,7 @@ edge_free(struct edge *e)
 	loop_watch_del(e->o.loop, e->lw);
 	loop_timer_free(e->accept_pause);
 	loop_timer_free(e->drain_timer);
+	loop_timer_free(e->release_timer);
 	fcgi_io_feed_free(e->feed);
 	free(e);
 }
