@@ -31,7 +31,6 @@
 #define HEADER_LINE_MAX 1024
 #define RETRY_AFTER_MAX 3600
 #define PATH_LOG_MAX 200
-#define XFER_BUFFER 4096 /* bytes curl reads at once per transfer */
 #define IDLE_HANDLES_MAX 64 /* easy handles kept for the next transfers */
 
 struct upstream {
@@ -407,8 +406,6 @@ set_transport(const struct upstream_xfer *x, long timeout_ms)
 	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
-	/* Replies are small: a transfer's receive buffer need not be curl's 16 KiB. */
-	bad |= curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)XFER_BUFFER) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, up->connect_timeout_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, "b2c-authy/" B2CAUTHY_VERSION) != CURLE_OK;
