@@ -60,6 +60,7 @@ struct upstream_xfer {
 	void *arg;
 	bool post;
 	bool retried;
+	bool reusable; /* completed cleanly: its easy handle may serve the next transfer */
 	long long start_ms;
 	long long deadline_ms;
 	char method[8];
@@ -285,7 +286,11 @@ xfer_free(struct upstream_xfer *x)
 
 	if (x->easy != NULL) {
 		curl_multi_remove_handle(up->multi, x->easy);
-		easy_put(up, x->easy);
+		/* A failed or cancelled transfer may leave the handle in any state. */
+		if (x->reusable)
+			easy_put(up, x->easy);
+		else
+			curl_easy_cleanup(x->easy);
 		up->active--;
 	}
 	if (x->prev != NULL)
@@ -567,17 +572,20 @@ xfer_new(struct upstream *up, const struct upstream_call *call, struct upstream_
 	buf_init(&x->body, UPSTREAM_RESPONSE_MAX);
 	build_headers(x);
 	snprintf(url, sizeof(url), "%s%s", up->base_url, call->path);
-	x->easy = easy_get(up);
-	if (x->easy == NULL) {
-		free(x);
-		return STATUS_NOMEM;
-	}
 	attempt_timeout(up, call->deadline_ms, &timeout_ms);
-	bad = set_transport(x, timeout_ms) || set_request(x, call, url);
+	x->easy = easy_get(up);
+	bad = x->easy == NULL || set_transport(x, timeout_ms) || set_request(x, call, url);
+	if (bad && x->easy != NULL) {
+		/* A kept handle that refuses an option: start with a new one. */
+		curl_easy_cleanup(x->easy);
+		x->easy = curl_easy_init();
+		bad = x->easy == NULL || set_transport(x, timeout_ms) || set_request(x, call, url);
+	}
 	/* curl keeps its own copy; the path may carry a one-time code. */
 	explicit_bzero(url, sizeof(url));
 	if (bad) {
-		easy_put(up, x->easy);
+		if (x->easy != NULL)
+			curl_easy_cleanup(x->easy);
 		free(x);
 		return STATUS_INTERNAL;
 	}
@@ -605,7 +613,7 @@ upstream_start(struct upstream *up, const struct upstream_call *call, upstream_d
 	x->fn = fn;
 	x->arg = arg;
 	if (curl_multi_add_handle(up->multi, x->easy) != CURLM_OK) {
-		easy_put(up, x->easy);
+		curl_easy_cleanup(x->easy);
 		buf_free(&x->body);
 		free(x);
 		return STATUS_INTERNAL;
@@ -683,6 +691,7 @@ finish(struct upstream_xfer *x, CURLcode cc)
 		if (retry(x) == STATUS_OK)
 			return;
 	}
+	x->reusable = cc == CURLE_OK;
 	rc = cc == CURLE_OK ? STATUS_OK : map_curl(cc, x);
 	if (cc != CURLE_OK)
 		set_err(x, &r, cc);

@@ -657,6 +657,9 @@ test_connect_failures(void)
 		CHECK_INT(call.http_status, 0);
 		CHECK(call.err[0] != '\0');
 		CHECK(call.elapsed_ms < 2000);
+		/* The pool goes on after the failure: the next call fails the same way. */
+		call = new_call(up, 5000);
+		CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_CONNECT);
 		upstream_free(up);
 	}
 }
