@@ -259,11 +259,15 @@ access_line(const struct ereq *r, enum status rc)
 static int
 reply(struct ereq *r)
 {
-	if (r->gone || fcgi_io_write_response(r->c->e->feed, r->fc, &r->res) != STATUS_OK) {
+	enum status rc = STATUS_ABORTED;
+
+	if (!r->gone)
+		rc = fcgi_io_write_response(r->c->e->feed, r->fc, &r->res);
+	if (rc == STATUS_INTERNAL)
+		log_warnx("cannot hand the reply to libfcgi: connection closed");
+	else if (rc != STATUS_OK)
 		log_info("web server closed the connection before the reply");
-		return 0;
-	}
-	return 1;
+	return rc == STATUS_OK;
 }
 
 /* End the request (this frees libfcgi's params); 1 when the connection stays open. */
