@@ -4,7 +4,7 @@ connections are open; the request deadline closes a stalled connection; a
 params record with overflowing lengths, 100 MB of announced params and params
 over the cap each close their connection with a log line while the process
 lives; the connection cap holds; FCGI_KEEP_CONN carries two requests on one
-connection; a client that goes away aborts its wait at once; SIGTERM drains
+connection, also after a wait that outlived its libfcgi streams; a client that goes away aborts its wait at once; SIGTERM drains
 with idle and stalled connections open; RLIMIT_NOFILE is raised to the hard
 limit, with a warning when that cannot hold max_connections; quotes and
 spaces in the method and path cannot forge fields of the access line. Ends with "N passed, N failed".
@@ -247,15 +247,66 @@ def keep_conn(t, work, base):
         r.stop()
 
 
-def register_user(sock, certs, email):
+def with_id(data, rid):
+    """The records in data with request id rid instead of 1."""
+    out, i = b"", 0
+    while i < len(data):
+        clen, plen = struct.unpack(">HB", data[i + 4:i + 7])
+        out += data[i:i + 2] + struct.pack(">H", rid) + data[i + 4:i + 8 + clen + plen]
+        i += 8 + clen + plen
+    return out
+
+
+def reply_records(s):
+    """(type, request id) of every record up to FCGI_END_REQUEST, and the stdout."""
+    recs, out, buf = [], b"", b""
+    while not recs or recs[-1][0] != stack.FCGI_END:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 8:
+            _, rtype, rid, clen, plen = struct.unpack(">BBHHB", buf[:7])
+            if len(buf) < 8 + clen + plen:
+                break
+            recs.append((rtype, rid))
+            if rtype == stack.FCGI_STDOUT:
+                out += buf[8:8 + clen]
+            buf = buf[8 + clen + plen:]
+    return recs, stack.Reply(out, 0)
+
+
+def kept_wait(t, work, base, certs):
+    """A wait answered after it was released (params copied, libfcgi's streams freed) still
+    replies with its own request id and keeps its FCGI_KEEP_CONN connection."""
+    r = stack.Responder(work, base, name="keptwait")
+    try:
+        aid = register_user(r.sock, certs, "autoapprove300@example.com", "+1 720 555 0198")
+        s = connect(r.sock)
+        s.settimeout(BUDGET_MS / 1000 + 5)
+        s.sendall(with_id(wait_bytes(certs, aid, "kept", keep=True), 0x1234))
+        recs, a = reply_records(s)
+        t.check(a.status == 200 and a.json == e2e.APPROVED and
+                all(rid == 0x1234 for _, rid in recs) and recs[-1][0] == stack.FCGI_END,
+                "a wait answered after 300 ms carries its request id", f"{recs} {a!r}")
+        s.sendall(request_bytes("GET", "/healthz", keep=True))
+        b = read_reply(s)
+        t.check(b is not None and b.status == 200, "its kept connection serves the next request",
+                repr(b))
+        s.close()
+    finally:
+        r.stop()
+
+
+def register_user(sock, certs, email, phone="+1 720 555 0199"):
     r = stack.fcgi(sock, "POST", e2e.REGISTER, stack.cert_params(certs, "client"),
-                   json.dumps({"email": email, "phoneNumber": "+1 720 555 0199"}))
+                   json.dumps({"email": email, "phoneNumber": phone}))
     return r.json["authyId"]
 
 
-def wait_bytes(certs, aid, who):
-    return request_bytes("POST", e2e.WAIT, params=dict(stack.cert_params(certs, "client"),
-                                                      CONTENT_TYPE="application/json"),
+def wait_bytes(certs, aid, who, keep=False):
+    return request_bytes("POST", e2e.WAIT, keep, params=dict(stack.cert_params(certs, "client"),
+                                                            CONTENT_TYPE="application/json"),
                          body=json.dumps({"authyId": aid, "signInName": who,
                                           "correlationId": e2e.cid_of(who)}).encode())
 
@@ -369,6 +420,7 @@ def main():
         hostile_params(t, work, base)
         connection_cap(t, work, base)
         keep_conn(t, work, base)
+        kept_wait(t, work, base, certs)
         abort_and_drain(t, work, base, certs)
         open_file_limit(t, work, base)
         forged_access_line(t, work, base)
