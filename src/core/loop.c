@@ -100,12 +100,6 @@ loop_now_ms(struct loop *l)
 	return l->now_ms;
 }
 
-void
-loop_update_now(struct loop *l)
-{
-	l->now_ms = util_now_ms();
-}
-
 static uint32_t
 epoll_bits(unsigned events, int edge)
 {

@@ -38,10 +38,9 @@ void loop_free(struct loop *l);
 
 /*
  * loop_now_ms - the monotonic clock in ms, cached at the start of the current
- * loop iteration (call loop_update_now after a long computation). Loop thread only.
+ * loop iteration. Loop thread only.
  */
 long long loop_now_ms(struct loop *l);
-void loop_update_now(struct loop *l);
 
 /*
  * loop_watch_add - watch fd for events (LOOP_READ and/or LOOP_WRITE; edge-triggered

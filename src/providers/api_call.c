@@ -22,12 +22,6 @@ api_call_seterr(struct api_call *call, const char *fmt, ...)
 }
 
 void
-api_call_reset(struct api_call *call)
-{
-	memset(call, 0, sizeof(*call));
-}
-
-void
 api_request_init(struct api_request *req)
 {
 	req->method = "GET";

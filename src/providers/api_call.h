@@ -44,9 +44,6 @@ struct api_request {
 void api_call_seterr(struct api_call *call, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* api_call_reset - clear call. */
-void api_call_reset(struct api_call *call);
-
 /*
  * api_request_init / api_request_free - an empty request whose form may grow
  * to API_FORM_MAX bytes; free its form and wipe its path (it may hold a

@@ -137,7 +137,6 @@ LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
 LOG_FN(log_info, LOG_LVL_INFO, 0)
 LOG_FN(log_warnx, LOG_LVL_WARN, 0)
 LOG_FN(log_warn, LOG_LVL_WARN, 1)
-LOG_FN(log_errorx, LOG_LVL_ERROR, 0)
 
 void
 log_fields(enum log_level lvl, const char *fmt, ...)

@@ -37,7 +37,6 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warnx: a warning; log_warn: the same with ": strerror(errno)" appended. */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * log_fields - print a line of ready logfmt fields (key=value ...) at lvl, for

@@ -167,18 +167,3 @@ metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_
 		           "Waits that joined a pending approval (B2C retries).", ts->reattached);
 	return rc;
 }
-
-void
-metrics_reset(void)
-{
-	for (size_t r = 0; r < N_ROUTES; r++)
-		for (int s = 0; s < STATUS__COUNT; s++)
-			atomic_store(&requests[r][s], 0);
-	for (size_t b = 0; b <= N_BUCKETS; b++)
-		atomic_store(&upstream_bucket[b], 0);
-	atomic_store(&upstream_sum_ms, 0);
-	atomic_store(&code_limited, 0);
-	for (int s = 0; s < STATUS__COUNT; s++)
-		atomic_store(&upstream_errors[s], 0);
-	atomic_store(&push_limited, 0);
-}

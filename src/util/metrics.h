@@ -44,7 +44,4 @@ void metrics_code_limited(void);
  */
 enum status metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_use);
 
-/* metrics_reset - zero every counter (tests). Not thread-safe. */
-void metrics_reset(void);
-
 #endif
