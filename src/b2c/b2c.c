@@ -5,6 +5,7 @@
  * the user should read on the B2C page, 4xx/5xx for the rest).
  */
 #include "b2c.h"
+#include "b2c_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -5,6 +5,7 @@
  * while the provider asks for another step.
  */
 #include "provider.h"
+#include "provider_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

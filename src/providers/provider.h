@@ -218,12 +218,4 @@ enum status provider_start(const struct provider_op *op, struct provider_job *jo
 /* provider_cancel - stop pc; no callback follows. NULL is a no-op. Loop thread only. */
 void provider_cancel(struct provider_call *pc);
 
-/*
- * provider_run - provider_start on up and run loop (the loop up was made
- * on, owned by the calling thread) until the operation ends: its status.
- */
-struct loop;
-enum status provider_run(const struct provider_op *op, struct provider_job *job,
-                         struct upstream *up, struct loop *loop, long long deadline_ms);
-
 #endif

@@ -3,6 +3,7 @@
  * buffer so no client or upstream can make the responder allocate without limit.
  */
 #include "buf.h"
+#include "buf_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>

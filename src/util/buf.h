@@ -37,9 +37,6 @@ enum status buf_append_urlenc(struct buf *b, const char *s);
 /* buf_cstr - the contents as a string ("" for an empty buffer); borrowed. */
 const char *buf_cstr(const struct buf *b);
 
-/* buf_reset - drop the contents, keep the memory and max. */
-void buf_reset(struct buf *b);
-
 /* buf_free - free the memory (wiping it first) and reset to empty; NULL is a no-op. */
 void buf_free(struct buf *b);
 

@@ -5,6 +5,7 @@
  * The keys[] table below is the single source of truth for all of them.
  */
 #include "config.h"
+#include "config_int.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -138,10 +138,4 @@ void config_free(struct config *cfg);
  */
 const char *const *config_key_names(void);
 
-/*
- * config_key_help - one-line description of key (from the parse table), or
- * NULL for an unknown key. Static string. Thread-safe.
- */
-const char *config_key_help(const char *key);
-
 #endif

@@ -25,6 +25,7 @@
 #include "json.h"
 #include "upstream.h"
 #include "util.h"
+#include "provider_int.h"
 
 #define CTL_TIMEOUT_MS 5000
 #define NEVER_UUID "a4b2c3d4-e5f6-4789-abcd-ef0123456789"

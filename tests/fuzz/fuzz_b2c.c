@@ -14,6 +14,7 @@
 #include "phone.h"
 #include "request.h"
 #include "util.h"
+#include "b2c_int.h"
 
 /* A built reply: the status it promises and a body that parses as an object. */
 static void

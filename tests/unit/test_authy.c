@@ -15,6 +15,8 @@
 #include "provider.h"
 #include "upstream.h"
 #include "util.h"
+#include "provider_int.h"
+#include "buf_int.h"
 
 static void
 test_map_error(void)

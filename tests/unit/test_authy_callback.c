@@ -9,6 +9,7 @@
 #include "authy.h"
 #include "buf.h"
 #include "harness.h"
+#include "buf_int.h"
 
 #define KEY "test-api-key-123"
 #define URL "https://b2c.example.com/api/authy/callback"

@@ -12,6 +12,7 @@
 #include "harness.h"
 /* By path: json-c's own json.h comes first on the pkg-config include path. */
 #include "json.h"
+#include "b2c_int.h"
 
 /* ---- parsing ---- */
 

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "harness.h"
+#include "buf_int.h"
 
 static void
 test_empty(void)

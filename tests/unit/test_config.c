@@ -15,6 +15,7 @@
 #include "config.h"
 #include "harness.h"
 #include "provider.h"
+#include "config_int.h"
 
 #define NFILES 8
 

@@ -19,6 +19,8 @@
 #include "upstream.h"
 #include "util.h"
 #include "verify.h"
+#include "provider_int.h"
+#include "buf_int.h"
 
 #define SECRET "id-secret-0123456789"
 #define TOKEN "tok3n-abcdef0123456789"

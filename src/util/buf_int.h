@@ -1,0 +1,12 @@
+/*
+ * buf_int.h - test-only buffer helpers.
+ */
+#ifndef B2CAUTHY_BUF_INT_H
+#define B2CAUTHY_BUF_INT_H
+
+#include "buf.h"
+
+/* buf_reset - drop the contents, keep the memory and max. */
+void buf_reset(struct buf *b);
+
+#endif
