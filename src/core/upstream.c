@@ -918,6 +918,8 @@ on_kick(void *arg)
 			next = x->expiry_ms;
 	if (next != 0)
 		kick_at(up, next > now + KICK_MIN_MS ? next : now + KICK_MIN_MS);
+	/* Calls queued behind one that could not start. */
+	pump(up);
 }
 
 /* Every transfer curl has finished since the last look. */
