@@ -3,9 +3,12 @@
  * includes curl/curl.h. One curl multi handle per struct upstream, driven by
  * the event loop: curl's sockets become loop watches and its timeout one loop
  * timer; curl_multi_socket_action runs when either fires. The multi keeps a
- * bounded pool of keep-alive connections and queues transfers beyond it. DNS
- * answers and TLS sessions are shared between pools. Verification is always
- * on, redirects are never followed.
+ * bounded pool of keep-alive connections; a transfer gets an easy handle and
+ * enters the multi only while fewer than that many are in flight, the others
+ * wait in a FIFO here. Easy handles of clean transfers are kept and reused
+ * with only the per-call options set again. DNS answers and TLS sessions are
+ * shared between pools. Verification is always on, redirects are never
+ * followed.
  */
 #include "upstream.h"
 
@@ -31,7 +34,8 @@
 #define HEADER_LINE_MAX 1024
 #define RETRY_AFTER_MAX 3600
 #define PATH_LOG_MAX 200
-#define IDLE_HANDLES_MAX 64 /* easy handles kept for the next transfers */
+#define IDLE_HANDLES_MAX 256 /* easy handles kept: upstream_connections at most */
+#define KICK_MIN_MS 50       /* queued deadlines are checked at most this often */
 
 struct upstream {
 	struct loop *loop;
@@ -45,7 +49,15 @@ struct upstream {
 	long connect_timeout_ms;
 	long request_timeout_ms;
 	bool allow_http;
-	int active;                   /* transfers in the multi */
+	int max_active;              /* upstream connections: transfers in the multi at most */
+	int active;                  /* transfers in the multi */
+	int n_queued;                /* transfers waiting for a turn */
+	struct upstream_xfer *qhead; /* FIFO of the waiting transfers */
+	struct upstream_xfer *qtail;
+	struct loop_timer *kick;      /* deadlines and failures of waiting transfers */
+	long long kick_at;            /* when kick is armed for, 0 = disarmed */
+	struct curl_slist hdr_get[3]; /* request headers, built once */
+	struct curl_slist hdr_post[4];
 	CURL *idle[IDLE_HANDLES_MAX]; /* easy handles of finished transfers, for reuse */
 	int n_idle;
 	struct upstream_xfer *xfers; /* every transfer, for upstream_free */
@@ -55,7 +67,12 @@ struct upstream {
 struct upstream_xfer {
 	struct upstream *up;
 	struct upstream_xfer *prev, *next;
-	CURL *easy;
+	struct upstream_xfer *qprev, *qnext; /* in the FIFO while queued */
+	bool queued;
+	enum status fail_rc; /* a queued transfer that could not start */
+	CURL *easy;          /* NULL while queued */
+	char *url;           /* until it starts; may carry a one-time code */
+	char *form;          /* POST body until it starts (copy) */
 	upstream_done_fn fn;
 	void *arg;
 	bool post;
@@ -63,9 +80,9 @@ struct upstream_xfer {
 	bool reusable; /* completed cleanly: its easy handle may serve the next transfer */
 	long long start_ms;
 	long long deadline_ms;
+	long long expiry_ms; /* when the first attempt times out, queueing included */
 	char method[8];
 	char path[PATH_LOG_MAX]; /* for the log: log_path when given */
-	struct curl_slist headers[4];
 	struct buf body;
 	bool overflow;      /* the body went over UPSTREAM_RESPONSE_MAX */
 	bool nomem;         /* the body could not be stored */
@@ -191,6 +208,7 @@ key_header_line(const struct upstream_opts *o, bool *fail)
 }
 
 static void on_timer(void *arg);
+static void on_kick(void *arg);
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
 static int on_timeout(CURLM *multi, long timeout_ms, void *userp);
 
@@ -219,6 +237,28 @@ new_multi(struct upstream *up, long max_connections)
 	return bad ? STATUS_INTERNAL : STATUS_OK;
 }
 
+/* The two header lists of every request, in up; no copies of the key. */
+static void
+build_headers(struct upstream *up)
+{
+	struct curl_slist *g = up->hdr_get, *p = up->hdr_post;
+	int n = 0;
+
+	g[n].data = p[n].data = (char *)"Accept: application/json";
+	/* An empty Expect disables 100-continue round trips on POST. */
+	g[n + 1].data = p[n + 1].data = (char *)"Expect:";
+	n += 2;
+	p[n].data = (char *)"Content-Type: application/x-www-form-urlencoded";
+	if (up->key_header != NULL) {
+		g[n].data = up->key_header;
+		p[n + 1].data = up->key_header;
+	}
+	for (int i = 0; i < 4; i++)
+		p[i].next = i + 1 < 4 && p[i + 1].data != NULL ? &p[i + 1] : NULL;
+	for (int i = 0; i < 3; i++)
+		g[i].next = i + 1 < 3 && g[i + 1].data != NULL ? &g[i + 1] : NULL;
+}
+
 enum status
 upstream_new(const struct upstream_opts *opts, struct loop *loop, struct upstream **out)
 {
@@ -242,9 +282,13 @@ upstream_new(const struct upstream_opts *opts, struct loop *loop, struct upstrea
 	up->connect_timeout_ms = opts->connect_timeout_ms;
 	up->request_timeout_ms = opts->request_timeout_ms;
 	up->allow_http = opts->allow_http;
+	up->max_active = opts->max_connections > 0 ? (int)opts->max_connections : 1;
+	build_headers(up);
 	rc = fail ? STATUS_NOMEM : loop_timer_new(loop, on_timer, up, &up->timer);
 	if (rc == STATUS_OK)
-		rc = new_multi(up, opts->max_connections);
+		rc = loop_timer_new(loop, on_kick, up, &up->kick);
+	if (rc == STATUS_OK)
+		rc = new_multi(up, up->max_active);
 	if (rc != STATUS_OK) {
 		upstream_free(up);
 		return rc;
@@ -256,34 +300,59 @@ upstream_new(const struct upstream_opts *opts, struct loop *loop, struct upstrea
 	return STATUS_OK;
 }
 
-/* An easy handle for a new transfer: a finished one reset, else a new one. */
+/*
+ * An easy handle for a new transfer: one of a clean finished transfer, with
+ * its transport options still set (*fresh false), else a new one.
+ */
 static CURL *
-easy_get(struct upstream *up)
+easy_get(struct upstream *up, bool *fresh)
 {
-	CURL *h;
-
-	if (up->n_idle == 0)
+	*fresh = up->n_idle == 0;
+	if (*fresh)
 		return curl_easy_init();
-	h = up->idle[--up->n_idle];
-	curl_easy_reset(h);
-	return h;
+	return up->idle[--up->n_idle];
 }
 
 /* Keep h (out of the multi) for the next transfer, or clean it up. */
 static void
 easy_put(struct upstream *up, CURL *h)
 {
+	/* The transfer that owned these is about to be freed. */
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
 	if (up->n_idle < IDLE_HANDLES_MAX)
 		up->idle[up->n_idle++] = h;
 	else
 		curl_easy_cleanup(h);
 }
 
+/* Take a queued transfer out of the FIFO. */
+static void
+dequeue(struct upstream_xfer *x)
+{
+	struct upstream *up = x->up;
+
+	if (x->qprev != NULL)
+		x->qprev->qnext = x->qnext;
+	else
+		up->qhead = x->qnext;
+	if (x->qnext != NULL)
+		x->qnext->qprev = x->qprev;
+	else
+		up->qtail = x->qprev;
+	x->qprev = x->qnext = NULL;
+	x->queued = false;
+	up->n_queued--;
+}
+
+/* Free x, queued or in flight, without a callback. */
 static void
 xfer_free(struct upstream_xfer *x)
 {
 	struct upstream *up = x->up;
 
+	if (x->queued)
+		dequeue(x);
 	if (x->easy != NULL) {
 		curl_multi_remove_handle(up->multi, x->easy);
 		/* A failed or cancelled transfer may leave the handle in any state. */
@@ -300,6 +369,8 @@ xfer_free(struct upstream_xfer *x)
 	if (x->next != NULL)
 		x->next->prev = x->prev;
 	buf_free(&x->body);
+	util_zero_free_str(x->url);
+	util_zero_free_str(x->form);
 	free(x);
 }
 
@@ -315,6 +386,7 @@ upstream_free(struct upstream *up)
 	if (up->multi != NULL)
 		curl_multi_cleanup(up->multi);
 	loop_timer_free(up->timer);
+	loop_timer_free(up->kick);
 	free(up->base_url);
 	util_zero_free_str(up->key_header);
 	free(up->basic_user);
@@ -383,12 +455,10 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
-/* Transport and security options, set on every new transfer. */
+/* Transport and security options and callbacks: once per easy handle. */
 static int
-set_transport(const struct upstream_xfer *x, long timeout_ms)
+set_transport(const struct upstream *up, CURL *h)
 {
-	const struct upstream *up = x->up;
-	CURL *h = x->easy;
 	const char *protos = up->allow_http ? "http,https" : "https";
 	int bad = 0;
 
@@ -412,41 +482,42 @@ set_transport(const struct upstream_xfer *x, long timeout_ms)
 	bad |= curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, up->connect_timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, "b2c-authy/" B2CAUTHY_VERSION) != CURLE_OK;
 	if (up->basic_user != NULL) {
 		bad |= curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) != CURLE_OK;
 		bad |= curl_easy_setopt(h, CURLOPT_USERNAME, up->basic_user) != CURLE_OK;
 		bad |= curl_easy_setopt(h, CURLOPT_PASSWORD, up->basic_pass) != CURLE_OK;
 	}
+	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+	if (share != NULL)
+		bad |= curl_easy_setopt(h, CURLOPT_SHARE, share) != CURLE_OK;
 	return bad;
 }
 
-/* The request itself: URL, method, body, headers and the callbacks. */
+/* What differs per call: URL, method, body, headers, timeout, the transfer. */
 static int
-set_request(struct upstream_xfer *x, const struct upstream_call *call, const char *url)
+set_request(struct upstream_xfer *x, long timeout_ms)
 {
 	CURL *h = x->easy;
 	int bad = 0;
 
-	bad |= curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_URL, x->url) != CURLE_OK;
 	if (x->post) {
-		const char *form = call->form ? call->form : "";
 		bad |= curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK;
-		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(form)) != CURLE_OK;
-		bad |= curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, form) != CURLE_OK;
+		bad |=
+		    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(x->form)) != CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, x->form) != CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->up->hdr_post) != CURLE_OK;
 	} else {
 		bad |= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->up->hdr_get) != CURLE_OK;
 	}
-	bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->headers) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, x) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_PRIVATE, x) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK;
-	if (share != NULL)
-		bad |= curl_easy_setopt(h, CURLOPT_SHARE, share) != CURLE_OK;
 	return bad;
 }
 
@@ -521,25 +592,6 @@ attempt_timeout(const struct upstream *up, long long deadline_ms, long *timeout_
 	return STATUS_OK;
 }
 
-/* Headers live in the transfer; no copies of the key. */
-static void
-build_headers(struct upstream_xfer *x)
-{
-	struct curl_slist *h = x->headers;
-	int n = 0;
-
-	h[n].data = (char *)"Accept: application/json";
-	/* An empty Expect disables 100-continue round trips on POST. */
-	h[n + 1].data = (char *)"Expect:";
-	n += 2;
-	if (x->post)
-		h[n++].data = (char *)"Content-Type: application/x-www-form-urlencoded";
-	if (x->up->key_header != NULL)
-		h[n++].data = x->up->key_header;
-	for (int i = 0; i < n; i++)
-		h[i].next = i + 1 < n ? &h[i + 1] : NULL;
-}
-
 static bool
 call_valid(const struct upstream_call *call)
 {
@@ -550,14 +602,13 @@ call_valid(const struct upstream_call *call)
 	return strcmp(call->method, "GET") == 0 || strcmp(call->method, "POST") == 0;
 }
 
-/* A new transfer for call, not yet in the multi. */
+/* A new transfer for call, without an easy handle yet. */
 static enum status
-xfer_new(struct upstream *up, const struct upstream_call *call, struct upstream_xfer **out)
+xfer_new(struct upstream *up, const struct upstream_call *call, long timeout_ms,
+         struct upstream_xfer **out)
 {
 	struct upstream_xfer *x = calloc(1, sizeof(*x));
 	char url[URL_MAX];
-	long timeout_ms;
-	int bad;
 
 	*out = NULL;
 	if (x == NULL)
@@ -566,31 +617,139 @@ xfer_new(struct upstream *up, const struct upstream_call *call, struct upstream_
 	x->post = strcmp(call->method, "POST") == 0;
 	x->start_ms = util_now_ms();
 	x->deadline_ms = call->deadline_ms;
+	x->expiry_ms = x->start_ms + timeout_ms;
 	util_strlcpy(x->method, call->method, sizeof(x->method));
 	util_strlcpy(x->path, call->log_path != NULL ? call->log_path : call->path,
 	             sizeof(x->path));
 	buf_init(&x->body, UPSTREAM_RESPONSE_MAX);
-	build_headers(x);
 	snprintf(url, sizeof(url), "%s%s", up->base_url, call->path);
-	attempt_timeout(up, call->deadline_ms, &timeout_ms);
-	x->easy = easy_get(up);
-	bad = x->easy == NULL || set_transport(x, timeout_ms) || set_request(x, call, url);
-	if (bad && x->easy != NULL) {
-		/* A kept handle that refuses an option: start with a new one. */
-		curl_easy_cleanup(x->easy);
-		x->easy = curl_easy_init();
-		bad = x->easy == NULL || set_transport(x, timeout_ms) || set_request(x, call, url);
-	}
-	/* curl keeps its own copy; the path may carry a one-time code. */
+	x->url = strdup(url);
+	/* The path may carry a one-time code. */
 	explicit_bzero(url, sizeof(url));
-	if (bad) {
-		if (x->easy != NULL)
-			curl_easy_cleanup(x->easy);
+	if (x->post)
+		x->form = strdup(call->form != NULL ? call->form : "");
+	if (x->url == NULL || (x->post && x->form == NULL)) {
+		util_zero_free_str(x->url);
 		free(x);
-		return STATUS_INTERNAL;
+		return STATUS_NOMEM;
 	}
 	*out = x;
 	return STATUS_OK;
+}
+
+/* Options on the transfer's easy handle; a kept one that refuses is replaced. */
+static enum status
+xfer_setup(struct upstream_xfer *x, long timeout_ms)
+{
+	bool fresh;
+	int bad;
+
+	x->easy = easy_get(x->up, &fresh);
+	bad = x->easy == NULL || (fresh && set_transport(x->up, x->easy)) ||
+	      set_request(x, timeout_ms);
+	if (bad && !fresh) {
+		curl_easy_cleanup(x->easy);
+		x->easy = curl_easy_init();
+		bad =
+		    x->easy == NULL || set_transport(x->up, x->easy) || set_request(x, timeout_ms);
+	}
+	if (bad && x->easy != NULL) {
+		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+	}
+	return bad ? STATUS_INTERNAL : STATUS_OK;
+}
+
+/* Hand x to the multi. On failure x holds no easy handle. */
+static enum status
+xfer_launch(struct upstream_xfer *x)
+{
+	long long left = x->expiry_ms - util_now_ms();
+	enum status rc;
+
+	if (left <= 0)
+		return STATUS_UPSTREAM_TIMEOUT;
+	rc = xfer_setup(x, (long)left);
+	if (rc != STATUS_OK)
+		return rc;
+	if (curl_multi_add_handle(x->up->multi, x->easy) != CURLM_OK) {
+		curl_easy_cleanup(x->easy);
+		x->easy = NULL;
+		return STATUS_INTERNAL;
+	}
+	x->up->active++;
+	/* curl holds its own copies now. */
+	util_zero_free_str(x->url);
+	util_zero_free_str(x->form);
+	x->url = x->form = NULL;
+	return STATUS_OK;
+}
+
+/* Arm the kick timer for at_ms unless it fires sooner already. */
+static void
+kick_at(struct upstream *up, long long at_ms)
+{
+	if (up->kick_at != 0 && up->kick_at <= at_ms)
+		return;
+	up->kick_at = at_ms;
+	loop_timer_arm(up->kick, at_ms);
+}
+
+static void
+enqueue(struct upstream_xfer *x, bool front)
+{
+	struct upstream *up = x->up;
+
+	x->queued = true;
+	if (front) {
+		x->qnext = up->qhead;
+		if (up->qhead != NULL)
+			up->qhead->qprev = x;
+		else
+			up->qtail = x;
+		up->qhead = x;
+	} else {
+		x->qprev = up->qtail;
+		if (up->qtail != NULL)
+			up->qtail->qnext = x;
+		else
+			up->qhead = x;
+		up->qtail = x;
+	}
+	up->n_queued++;
+}
+
+/* Start queued transfers while connections are free; failures go to the kick. */
+static void
+pump(struct upstream *up)
+{
+	struct upstream_xfer *x = up->qhead;
+
+	while (x != NULL && up->active < up->max_active) {
+		struct upstream_xfer *next = x->qnext;
+
+		if (x->fail_rc == STATUS_OK) {
+			dequeue(x);
+			x->fail_rc = xfer_launch(x);
+			if (x->fail_rc != STATUS_OK) {
+				enqueue(x, true);
+				kick_at(up, util_now_ms());
+			}
+		}
+		x = next;
+	}
+}
+
+/* Link x into the list of every transfer. */
+static void
+xfer_link(struct upstream_xfer *x)
+{
+	struct upstream *up = x->up;
+
+	x->next = up->xfers;
+	if (up->xfers != NULL)
+		up->xfers->prev = x;
+	up->xfers = x;
 }
 
 enum status
@@ -607,22 +766,22 @@ upstream_start(struct upstream *up, const struct upstream_call *call, upstream_d
 		return STATUS_BAD_REQUEST;
 	if (attempt_timeout(up, call->deadline_ms, &timeout_ms) != STATUS_OK)
 		return STATUS_UPSTREAM_TIMEOUT;
-	rc = xfer_new(up, call, &x);
+	rc = xfer_new(up, call, timeout_ms, &x);
 	if (rc != STATUS_OK)
 		return rc;
 	x->fn = fn;
 	x->arg = arg;
-	if (curl_multi_add_handle(up->multi, x->easy) != CURLM_OK) {
-		curl_easy_cleanup(x->easy);
-		buf_free(&x->body);
-		free(x);
-		return STATUS_INTERNAL;
+	xfer_link(x);
+	if (up->qhead == NULL && up->active < up->max_active) {
+		rc = xfer_launch(x);
+		if (rc != STATUS_OK) {
+			xfer_free(x);
+			return rc;
+		}
+	} else {
+		enqueue(x, false);
+		kick_at(up, x->expiry_ms);
 	}
-	up->active++;
-	x->next = up->xfers;
-	if (up->xfers != NULL)
-		up->xfers->prev = x;
-	up->xfers = x;
 	if (out != NULL)
 		*out = x;
 	return STATUS_OK;
@@ -631,8 +790,13 @@ upstream_start(struct upstream *up, const struct upstream_call *call, upstream_d
 void
 upstream_cancel(struct upstream_xfer *x)
 {
-	if (x != NULL)
-		xfer_free(x);
+	struct upstream *up;
+
+	if (x == NULL)
+		return;
+	up = x->up;
+	xfer_free(x);
+	pump(up);
 }
 
 /*
@@ -678,6 +842,7 @@ retry(struct upstream_xfer *x)
 static void
 finish(struct upstream_xfer *x, CURLcode cc)
 {
+	struct upstream *up = x->up;
 	struct upstream_response r;
 	long connects = -1;
 	enum status rc;
@@ -708,6 +873,53 @@ finish(struct upstream_xfer *x, CURLcode cc)
 	          r.http_status, r.elapsed_ms, status_str(rc));
 	x->fn(x->arg, rc, &r);
 	xfer_free(x);
+	pump(up);
+}
+
+/* A queued transfer that cannot go on: its callback, then it is gone. */
+static void
+fail_queued(struct upstream_xfer *x, enum status rc)
+{
+	struct upstream_response r;
+
+	memset(&r, 0, sizeof(r));
+	r.body = "";
+	r.elapsed_ms = (long)(util_now_ms() - x->start_ms);
+	snprintf(r.err, sizeof(r.err), "%s",
+	         rc == STATUS_UPSTREAM_TIMEOUT ? "deadline reached while waiting for a connection"
+	                                       : "the transfer could not be started");
+	log_debug("upstream method=%s path=%s status=0 ms=%ld result=%s (queued)", x->method,
+	          x->path, r.elapsed_ms, status_str(rc));
+	dequeue(x);
+	x->fn(x->arg, rc, &r);
+	xfer_free(x);
+}
+
+/* Queued transfers past their deadline or unable to start get their callback. */
+static void
+on_kick(void *arg)
+{
+	struct upstream *up = arg;
+	struct upstream_xfer *x = up->qhead;
+	long long now = util_now_ms(), next = 0;
+
+	up->kick_at = 0;
+	while (x != NULL) {
+		if (x->fail_rc != STATUS_OK || x->expiry_ms <= now) {
+			fail_queued(x,
+			            x->fail_rc != STATUS_OK ? x->fail_rc : STATUS_UPSTREAM_TIMEOUT);
+			x = up->qhead; /* the callback may have changed the queue */
+			continue;
+		}
+		x = x->qnext;
+	}
+	for (x = up->qhead; x != NULL; x = x->qnext)
+		if (next == 0 || x->expiry_ms < next)
+			next = x->expiry_ms;
+	if (next != 0)
+		kick_at(up, next > now + KICK_MIN_MS ? next : now + KICK_MIN_MS);
+	/* Calls queued behind one that could not start. */
+	pump(up);
 }
 
 /* Every transfer curl has finished since the last look. */

@@ -2,7 +2,7 @@
  * upstream.h - the only interface to libcurl: HTTPS calls to the Authy (or
  * Verify) API driven by the event loop (curl multi over loop watches and one
  * loop timer), over a bounded pool of keep-alive connections; transfers
- * queue while every connection is busy. Certificate verification is always
+ * queue (without a curl handle) while every connection is busy. Certificate verification is always
  * on, redirects are never followed, responses are capped.
  */
 #ifndef B2CAUTHY_UPSTREAM_H
@@ -88,7 +88,10 @@ void upstream_free(struct upstream *up);
  * upstream_start - start one call; fn(arg, ...) follows exactly once on the
  * loop thread, never from inside this function. A GET is retried once on a
  * reused connection that the server had closed (never after a timeout, never
- * a POST). Returns STATUS_OK with *out the transfer (for upstream_cancel;
+ * a POST). While every connection is busy the call waits in a FIFO (its
+ * deadline still counts) and starts when one frees up; a call that cannot
+ * start then gets STATUS_UPSTREAM_TIMEOUT or STATUS_INTERNAL through fn.
+ * Returns STATUS_OK with *out the transfer (for upstream_cancel;
  * out may be NULL), or without a callback STATUS_BAD_REQUEST (invalid call),
  * STATUS_UPSTREAM_TIMEOUT (deadline passed) or STATUS_NOMEM / STATUS_INTERNAL.
  */
@@ -98,7 +101,10 @@ enum status upstream_start(struct upstream *up, const struct upstream_call *call
 /* upstream_cancel - stop x before its callback; none follows. NULL is a no-op. */
 void upstream_cancel(struct upstream_xfer *x);
 
-/* upstream_active - transfers started and not yet done (for metrics). */
+/*
+ * upstream_active - transfers in flight, at most max_connections; those
+ * waiting for a connection are not counted (for metrics).
+ */
 int upstream_active(const struct upstream *up);
 
 #endif

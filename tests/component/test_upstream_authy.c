@@ -836,9 +836,12 @@ test_bounded_connections(void)
 
 	CHECK(ctl_ok("POST", "/_mock/reset", ""));
 	start_registrations(up, "never@example.com", 10, &b);
+	CHECK_INT(upstream_active(up), 2);
 	while (b.left > 0)
 		loop_run(lp);
 	CHECK_INT(b.ok, 10);
+	CHECK_INT(b.fails, 0);
+	CHECK_INT(upstream_active(up), 0);
 	CHECK(ctl_stat("connections_opened") >= 1);
 	CHECK(ctl_stat("connections_opened") <= 2);
 	upstream_free(up);
@@ -852,6 +855,80 @@ never_called(void *arg, enum status rc, const struct upstream_response *r)
 	(void)rc;
 	(void)r;
 	(*calls)++;
+}
+
+/*
+ * Transfers waiting for a connection can be cancelled; the others behind them
+ * still start and complete.
+ */
+static void
+test_cancel_queued(void)
+{
+	struct upstream *up = pool(1);
+	struct upstream_call slow = {.method = "POST",
+	                             .path = AUTHY_PATH_USERS_NEW,
+	                             .form =
+	                                 "user%5Bemail%5D=failslow%40example.com"
+	                                 "&user%5Bcellphone%5D=5550300002&user%5Bcountry_code%5D=1",
+	                             .deadline_ms = util_now_ms() + 10000};
+	struct upstream_xfer *q1 = NULL, *q2 = NULL;
+	struct batch b = {0};
+	int calls = 0;
+
+	start_registrations(up, "failslow@example.com", 1, &b);
+	CHECK_INT(upstream_start(up, &slow, never_called, &calls, &q1), STATUS_OK);
+	start_registrations(up, "never@example.com", 2, &b);
+	CHECK_INT(upstream_start(up, &slow, never_called, &calls, &q2), STATUS_OK);
+	CHECK_INT(upstream_active(up), 1);
+	upstream_cancel(q1);
+	upstream_cancel(q2);
+	CHECK_INT(upstream_active(up), 1);
+	while (b.left > 0)
+		loop_run(lp);
+	CHECK_INT(b.ok, 3);
+	CHECK_INT(b.fails, 0);
+	CHECK_INT(calls, 0);
+	CHECK_INT(upstream_active(up), 0);
+	upstream_free(up);
+}
+
+static void
+timeout_done(void *arg, enum status rc, const struct upstream_response *r)
+{
+	struct batch *b = arg;
+
+	if (rc == STATUS_UPSTREAM_TIMEOUT && r->http_status == 0 && r->err[0] != '\0')
+		b->fails++;
+	else
+		b->ok++;
+	if (--b->left == 0)
+		loop_stop(lp);
+}
+
+/* A call whose deadline passes while it waits for a connection times out then. */
+static void
+test_queued_deadline(void)
+{
+	struct upstream *up = pool(1);
+	struct upstream_call quick = {.method = "GET",
+	                              .path = "/protected/json/users/1/status",
+	                              .deadline_ms = util_now_ms() + 500};
+	struct batch slow = {0}, late = {0};
+	long long t0 = util_now_ms();
+
+	start_registrations(up, "failslow@example.com", 1, &slow);
+	CHECK_INT(upstream_start(up, &quick, timeout_done, &late, NULL), STATUS_OK);
+	late.left = 1;
+	while (late.left > 0)
+		loop_run(lp);
+	CHECK_INT(late.fails, 1);
+	CHECK(util_now_ms() - t0 >= 500);
+	CHECK(util_now_ms() - t0 < 1000 + slack_ms);
+	CHECK_INT(upstream_active(up), 1);
+	while (slow.left > 0)
+		loop_run(lp);
+	CHECK_INT(slow.ok, 1);
+	upstream_free(up);
 }
 
 /* A cancelled transfer gives no callback; the pool goes on serving the others. */
@@ -975,6 +1052,8 @@ main(void)
 	RUN(test_concurrent_on_one_loop);
 	RUN(test_bounded_connections);
 	RUN(test_cancel);
+	RUN(test_cancel_queued);
+	RUN(test_queued_deadline);
 	RUN(test_key_never_logged);
 	upstream_free(ctl);
 	loop_free(lp);
