@@ -365,10 +365,7 @@ def main():
         r.close()
         if t.failed and r.web is not None:
             print(r.web.errors())
-        if os.environ.get("KEEP_E2E"):
-            print("kept", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stack.remove_tempdir(work)
     print(f"# deb suite took {time.monotonic() - started:.1f}s")
     return t.summary()
 

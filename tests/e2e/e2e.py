@@ -711,10 +711,7 @@ def main():
             env["responder"].stop(timeout=10)
         if "mock" in env:
             env["mock"].close()
-        if os.environ.get("KEEP_E2E"):
-            print("kept", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stack.remove_tempdir(work)
     return t.summary()
 
 

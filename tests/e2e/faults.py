@@ -307,10 +307,7 @@ def main():
                 m.close()
         if hole is not None:
             hole.close()
-        if os.environ.get("KEEP_E2E"):
-            print("kept", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stack.remove_tempdir(work)
     return t.summary()
 
 

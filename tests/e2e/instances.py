@@ -12,7 +12,6 @@ Ends with "N passed, N failed"; skips when nginx, spawn-fcgi or curl is missing.
 """
 import os
 import re
-import shutil
 import signal
 import sys
 import time
@@ -217,10 +216,7 @@ def main():
                 print(f"# {os.path.basename(r.log)} (tail):\n" + r.log_text()[-2000:])
             if run.web is not None:
                 print(run.web.errors())
-        if os.environ.get("KEEP_E2E"):
-            print("kept", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stack.remove_tempdir(work)
     print(f"# instances suite took {time.monotonic() - started:.1f}s")
     return t.summary()
 

@@ -429,10 +429,7 @@ def main():
     finally:
         if mock is not None:
             mock.close()
-        if os.environ.get("KEEP_E2E"):
-            print("kept", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stack.remove_tempdir(work)
     return t.summary()
 
 

@@ -21,6 +21,7 @@ import struct
 import socket
 import ssl
 import subprocess
+import shutil
 import tempfile
 import threading
 import time
@@ -408,3 +409,11 @@ def free_port():
 
 def tempdir():
     return tempfile.mkdtemp(prefix="b2c-authy-e2e-")
+
+
+def remove_tempdir(work):
+    """Remove a suite's work directory, or keep it (and say where) with KEEP_E2E=1."""
+    if os.environ.get("KEEP_E2E"):
+        print("kept", work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)

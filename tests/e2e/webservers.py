@@ -834,10 +834,7 @@ def main(kind):
         if t.failed and run.web is not None:
             print(f"# {kind} error log (tail):")
             print(run.web.errors())
-        if os.environ.get("KEEP_E2E"):
-            print("kept", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stack.remove_tempdir(work)
     print(f"# {kind} suite took {time.monotonic() - started:.1f}s")
     return t.summary()
 
