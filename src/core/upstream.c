@@ -6,7 +6,10 @@
  * bounded pool of keep-alive connections; a transfer gets an easy handle and
  * enters the multi only while fewer than that many are in flight, the others
  * wait in a FIFO here. Easy handles of clean transfers are kept and reused
- * with only the per-call options set again. DNS answers and TLS sessions are
+ * with only the per-call options set again. A connection's socket stays in
+ * the loop's epoll set between the transfers that reuse it (parked), so that
+ * a keep-alive call costs no epoll_ctl; a parked socket that turns readable
+ * (the server closed it) leaves the set. DNS answers and TLS sessions are
  * shared between pools. Verification is always on, redirects are never
  * followed.
  */
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -61,6 +65,17 @@ struct upstream {
 	CURL *idle[IDLE_HANDLES_MAX]; /* easy handles of finished transfers, for reuse */
 	int n_idle;
 	struct upstream_xfer *xfers; /* every transfer, for upstream_free */
+	struct upsock *socks;        /* every socket in the loop, watched or parked */
+};
+
+/* A socket of curl's in the loop: watched for curl, or parked between transfers. */
+struct upsock {
+	struct upstream *up;
+	int fd;
+	struct loop_watch *w;
+	unsigned events;
+	bool parked; /* curl has no interest in it now; it is still in the epoll set */
+	struct upsock *prev, *next;
 };
 
 /* One transfer: its easy handle, request and what came back so far. */
@@ -210,6 +225,8 @@ key_header_line(const struct upstream_opts *o, bool *fail)
 static void on_timer(void *arg);
 static void on_kick(void *arg);
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
+static int on_close_socket(void *clientp, curl_socket_t s);
+static void sock_free(struct upsock *k);
 static int on_timeout(CURLM *multi, long timeout_ms, void *userp);
 
 /* The multi handle: the bounded pool and the loop callbacks. */
@@ -384,7 +401,9 @@ upstream_free(struct upstream *up)
 	while (up->n_idle > 0)
 		curl_easy_cleanup(up->idle[--up->n_idle]);
 	if (up->multi != NULL)
-		curl_multi_cleanup(up->multi);
+		curl_multi_cleanup(up->multi); /* closes the sockets: on_close_socket */
+	while (up->socks != NULL)
+		sock_free(up->socks);
 	loop_timer_free(up->timer);
 	loop_timer_free(up->kick);
 	free(up->base_url);
@@ -490,6 +509,8 @@ set_transport(const struct upstream *up, CURL *h)
 	}
 	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, (void *)up) != CURLE_OK;
 	if (share != NULL)
 		bad |= curl_easy_setopt(h, CURLOPT_SHARE, share) != CURLE_OK;
 	return bad;
@@ -951,11 +972,32 @@ on_timer(void *arg)
 }
 
 static void
+sock_free(struct upsock *k)
+{
+	struct upstream *up = k->up;
+
+	loop_watch_del(up->loop, k->w);
+	if (k->prev != NULL)
+		k->prev->next = k->next;
+	else
+		up->socks = k->next;
+	if (k->next != NULL)
+		k->next->prev = k->prev;
+	free(k);
+}
+
+static void
 on_ready(void *arg, int fd, unsigned events)
 {
-	struct upstream *up = arg;
+	struct upsock *k = arg;
+	struct upstream *up = k->up;
 	int flags = 0, running = 0;
 
+	if (k->parked) {
+		/* An idle connection spoke: curl finds it dead when it next looks. */
+		sock_free(k);
+		return;
+	}
 	if (events & LOOP_READ)
 		flags |= CURL_CSELECT_IN;
 	if (events & LOOP_WRITE)
@@ -966,30 +1008,84 @@ on_ready(void *arg, int fd, unsigned events)
 	check_done(up);
 }
 
-/* curl's socket callback: what it wants to wait for on s becomes a loop watch. */
+static struct upsock *
+sock_parked(struct upstream *up, int fd)
+{
+	for (struct upsock *k = up->socks; k != NULL; k = k->next)
+		if (k->fd == fd && k->parked)
+			return k;
+	return NULL;
+}
+
+static struct upsock *
+sock_new(struct upstream *up, int fd, unsigned events)
+{
+	struct upsock *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return NULL;
+	*k = (struct upsock){.up = up, .fd = fd, .events = events, .next = up->socks};
+	if (loop_watch_add(up->loop, fd, events, 0, on_ready, k, &k->w) != STATUS_OK) {
+		free(k);
+		return NULL;
+	}
+	if (up->socks != NULL)
+		up->socks->prev = k;
+	up->socks = k;
+	return k;
+}
+
+/*
+ * curl's socket callback: what it wants to wait for on s becomes a loop
+ * watch. A removed socket is parked: curl closes it through on_close_socket,
+ * or wants it again for the next transfer on that connection.
+ */
 static int
 on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct upstream *up = userp;
-	struct loop_watch *w = socketp;
+	struct upsock *k = socketp;
 	unsigned ev = 0;
 
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
-		loop_watch_del(up->loop, w);
-		curl_multi_assign(up->multi, s, NULL);
+		if (k != NULL)
+			k->parked = true;
 		return 0;
 	}
 	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
 		ev |= LOOP_READ;
 	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
 		ev |= LOOP_WRITE;
-	if (w != NULL)
-		return loop_watch_mod(up->loop, w, ev) == STATUS_OK ? 0 : -1;
-	if (loop_watch_add(up->loop, s, ev, 0, on_ready, up, &w) != STATUS_OK)
-		return -1;
-	curl_multi_assign(up->multi, s, w);
+	if (k == NULL)
+		k = sock_parked(up, s);
+	if (k == NULL) {
+		k = sock_new(up, s, ev);
+		if (k == NULL)
+			return -1;
+	} else if (k->events != ev) {
+		if (loop_watch_mod(up->loop, k->w, ev) != STATUS_OK)
+			return -1;
+		k->events = ev;
+	}
+	k->parked = false;
+	curl_multi_assign(up->multi, s, k);
 	return 0;
+}
+
+/* curl closes a connection: its socket leaves the loop first. */
+static int
+on_close_socket(void *clientp, curl_socket_t s)
+{
+	struct upstream *up = clientp;
+
+	for (struct upsock *k = up->socks; k != NULL; k = k->next) {
+		if (k->fd == s) {
+			sock_free(k);
+			break;
+		}
+	}
+	return close(s);
 }
 
 /* curl's timer callback: one loop timer, -1 disarms it. */

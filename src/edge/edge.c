@@ -66,6 +66,7 @@ struct ereq {
 	int done_early;      /* ... which already called req_ctx_done */
 	enum status done_rc; /* with this */
 	int young;           /* async, in the edge's list of requests to release */
+	long long young_ms;  /* when it went into that list */
 	struct ereq *yprev, *ynext;
 };
 
@@ -75,7 +76,7 @@ struct edge {
 	struct loop_watch *lw;
 	struct loop_timer *accept_pause, *drain_timer;
 	struct loop_timer *release_timer; /* armed while young is not empty */
-	struct ereq *young;               /* async requests that still hold libfcgi's streams */
+	struct ereq *young, *young_tail;  /* async requests holding libfcgi's streams, oldest first */
 	struct conn *conns;
 	long nconns, inflight;
 	int cap_logged;
@@ -293,6 +294,8 @@ young_del(struct edge *e, struct ereq *r)
 		e->young = r->ynext;
 	if (r->ynext != NULL)
 		r->ynext->yprev = r->yprev;
+	else
+		e->young_tail = r->yprev;
 	r->young = 0;
 	r->yprev = r->ynext = NULL;
 }
@@ -300,32 +303,41 @@ young_del(struct edge *e, struct ereq *r)
 /*
  * An async request that runs past RELEASE_AFTER_MS (a wait, a slow call)
  * keeps only its params, path and body; most calls end before that and keep
- * libfcgi's streams for their reply.
+ * libfcgi's streams for their reply. The list is in arrival order, so the
+ * timer only ever looks at its head.
  */
 static void
 young_add(struct edge *e, struct ereq *r)
 {
+	long long now = loop_now_ms(e->o.loop);
+
 	if (e->young == NULL)
-		loop_timer_arm(e->release_timer, loop_now_ms(e->o.loop) + RELEASE_AFTER_MS);
+		loop_timer_arm(e->release_timer, now + RELEASE_AFTER_MS);
 	r->young = 1;
-	r->yprev = NULL;
-	r->ynext = e->young;
-	if (e->young != NULL)
-		e->young->yprev = r;
-	e->young = r;
+	r->young_ms = now;
+	r->ynext = NULL;
+	r->yprev = e->young_tail;
+	if (e->young_tail != NULL)
+		e->young_tail->ynext = r;
+	else
+		e->young = r;
+	e->young_tail = r;
 }
 
 static void
 on_release(void *arg)
 {
 	struct edge *e = arg;
+	long long cut = loop_now_ms(e->o.loop) - RELEASE_AFTER_MS;
 
-	while (e->young != NULL) {
+	while (e->young != NULL && e->young->young_ms <= cut) {
 		struct ereq *r = e->young;
 		young_del(e, r);
 		if (fcgi_io_release(r->fc, &r->req) != STATUS_OK)
 			log_debug("request kept whole while it waits: out of memory");
 	}
+	if (e->young != NULL)
+		loop_timer_arm(e->release_timer, e->young->young_ms + RELEASE_AFTER_MS);
 }
 
 /* The one end of every request: reply, access line, metrics, free. */
