@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "authy.h"
@@ -716,6 +717,62 @@ test_keepalive(void)
 }
 
 static void
+stop_loop(void *arg)
+{
+	(void)arg;
+	loop_stop(lp);
+}
+
+/* CPU-ms the process spends while its loop runs idle for ms. */
+static long
+idle_cpu_ms(long ms)
+{
+	struct loop_timer *t = NULL;
+	struct rusage a, b;
+
+	getrusage(RUSAGE_SELF, &a);
+	if (loop_timer_new(lp, stop_loop, NULL, &t) != STATUS_OK)
+		return -1;
+	loop_timer_arm(t, util_now_ms() + ms);
+	loop_run(lp);
+	loop_timer_free(t);
+	getrusage(RUSAGE_SELF, &b);
+	return (b.ru_utime.tv_sec - a.ru_utime.tv_sec + b.ru_stime.tv_sec - a.ru_stime.tv_sec) *
+	           1000 +
+	       (b.ru_utime.tv_usec - a.ru_utime.tv_usec + b.ru_stime.tv_usec - a.ru_stime.tv_usec) /
+	           1000;
+}
+
+/*
+ * A kept connection stays in the loop's epoll set between calls. When the
+ * server closes it while it is idle, the loop lets go of it without turning
+ * busy, and the next call goes out on a new connection.
+ */
+static void
+test_idle_close(void)
+{
+	struct upstream *up = authy_handle();
+	struct tcall call;
+
+	CHECK(ctl_ok("POST", "/_mock/reset", ""));
+	call = new_call(up, 5000);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"hangup\"}"));
+	call = new_call(up, 5000);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK_INT(ctl_stat("connections_opened"), 1);
+	/* The close arrives within 50 ms; a loop woken by it over and over would
+	 * spend the whole 400 ms on the CPU. */
+	CHECK(idle_cpu_ms(400) < 200);
+	call = new_call(up, 5000);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK_INT(ctl_stat("connections_opened"), 2);
+	CHECK_INT(upstream_active(up), 0);
+	upstream_free(up);
+}
+
+static void
 test_retry_reused_get(void)
 {
 	struct upstream *up = authy_handle();
@@ -1048,6 +1105,7 @@ main(void)
 	RUN(test_oversize);
 	RUN(test_token_verify);
 	RUN(test_keepalive);
+	RUN(test_idle_close);
 	RUN(test_retry_reused_get);
 	RUN(test_concurrent_on_one_loop);
 	RUN(test_bounded_connections);

@@ -49,7 +49,8 @@ APPROVAL_MAGIC = {
     "slowapprove": ("approved", 8000),
 }
 APPROVAL_MAGIC_RE = re.compile(r"^(autoapprove|autodeny|autoexpire|slowapprove)(\d*)", re.I)
-FAULT_MODES = ("status", "garbage", "stall", "drip", "close", "ratelimit", "oversize")
+FAULT_MODES = ("status", "garbage", "stall", "drip", "close", "hangup", "ratelimit",
+               "oversize")
 TOKEN_DIGITS = 7  # the Authy app shows 7-digit codes
 TOKEN_STEP_S = 30
 FINAL_STATUSES = ("approved", "denied", "expired")
@@ -770,6 +771,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_reply(reply, drip_ms=fault["delay_ms"] or 100)
         else:
             self.send_reply(reply)
+        if fault is not None and fault["mode"] == "hangup":
+            # As a server ending a keep-alive connection: the reply promised
+            # to keep it, the close comes while the client holds it idle.
+            self.wfile.flush()
+            time.sleep((fault["delay_ms"] or 50) / 1000.0)
+            self.close_connection = True
 
     def apply_fault(self, f):
         """Act on a fault; True when the request is fully handled."""
