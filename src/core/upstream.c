@@ -26,6 +26,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "crypto.h"
 #include "log.h"
 #include "loop.h"
 #include "util.h"
@@ -474,6 +475,16 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 	return len;
 }
 
+/* curl's TLS context callback, before each new connection's handshake. */
+static CURLcode
+on_ssl_ctx(CURL *h, void *ssl_ctx, void *arg)
+{
+	(void)h;
+	(void)arg;
+	crypto_tls_keep_buffers(ssl_ctx);
+	return CURLE_OK;
+}
+
 /* Transport and security options and callbacks: once per easy handle. */
 static int
 set_transport(const struct upstream *up, CURL *h)
@@ -496,6 +507,7 @@ set_transport(const struct upstream *up, CURL *h)
 	bad |= curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
 	if (up->ca_file != NULL)
 		bad |= curl_easy_setopt(h, CURLOPT_CAINFO, up->ca_file) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) != CURLE_OK;
 	/* The API key header must never follow a redirect to another host. */
 	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;

@@ -33,6 +33,7 @@
 #include "util.h"
 
 #define BUF_START 4096
+#define SPARE_BUFS 64 /* read buffers of BUF_START bytes kept for the next requests */
 #define SEND_TIMEOUT_MS 2000 /* a web server that does not read the reply */
 #define DRAIN_GRACE_MS 2000  /* after the wait budget, before in-flight requests are aborted */
 #define ACCEPT_BATCH 64
@@ -84,12 +85,28 @@ struct edge {
 	void (*drained)(void *arg);
 	void *drained_arg;
 	size_t params_max, body_max, buf_max;
+	unsigned char *spare[SPARE_BUFS]; /* free read buffers of BUF_START bytes */
+	int nspare;
 	char id_prefix[17];
 	unsigned long next_id;
 };
 
 static void conn_read(struct conn *c);
 static void finish(struct ereq *r, enum status rc);
+
+/* c gives up its read buffer: a first-size one is kept for the next request. */
+static void
+buf_drop(struct conn *c)
+{
+	struct edge *e = c->e;
+
+	if (c->buf != NULL && c->cap == BUF_START && e->nspare < SPARE_BUFS)
+		e->spare[e->nspare++] = c->buf;
+	else
+		free(c->buf);
+	c->buf = NULL;
+	c->cap = 0;
+}
 
 static void
 check_drained(struct edge *e)
@@ -111,7 +128,7 @@ conn_close(struct conn *c)
 	loop_timer_free(c->deadline);
 	if (c->fd >= 0)
 		close(c->fd);
-	free(c->buf);
+	buf_drop(c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -127,9 +144,8 @@ static void
 conn_idle(struct conn *c)
 {
 	memset(&c->scan, 0, sizeof(c->scan));
-	free(c->buf);
-	c->buf = NULL;
-	c->cap = c->len = 0;
+	buf_drop(c);
+	c->len = 0;
 	loop_timer_arm(c->deadline,
 	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
 }
@@ -470,9 +486,7 @@ parse_request(struct conn *c, int too_large)
 	if (c->len > 0) {
 		memmove(c->buf, c->buf + c->scan.used, c->len);
 	} else {
-		free(c->buf); /* nothing to hold while the request runs */
-		c->buf = NULL;
-		c->cap = 0;
+		buf_drop(c); /* nothing to hold while the request runs */
 	}
 	return r;
 }
@@ -517,6 +531,10 @@ read_more(struct conn *c)
 
 	while (c->len < max) {
 		ssize_t n;
+		if (c->cap == 0 && c->e->nspare > 0) {
+			c->buf = c->e->spare[--c->e->nspare];
+			c->cap = BUF_START;
+		}
 		if (c->len == c->cap) {
 			size_t want = c->cap ? c->cap * 2 : BUF_START;
 			unsigned char *b = realloc(c->buf, want < max ? want : max);
@@ -748,5 +766,7 @@ edge_free(struct edge *e)
 	loop_timer_free(e->drain_timer);
 	loop_timer_free(e->release_timer);
 	fcgi_io_feed_free(e->feed);
+	while (e->nspare > 0)
+		free(e->spare[--e->nspare]);
 	free(e);
 }

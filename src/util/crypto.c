@@ -1,7 +1,8 @@
 /*
  * crypto.c - the only OpenSSL user: client-certificate parsing (thumbprint,
  * validity, RFC 2253 names) for PEM as nginx and Apache pass it, HMAC for the
- * OneTouch callback signature, SHA-256 and CSPRNG identifiers.
+ * OneTouch callback signature, SHA-256, CSPRNG identifiers, and the one TLS
+ * setting the upstream connections need beyond libcurl's options.
  */
 #include "crypto.h"
 
@@ -16,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "form.h"
@@ -260,4 +262,10 @@ crypto_random_hex(size_t nbytes, char *out, size_t outlen)
 	out[2 * nbytes] = '\0';
 	OPENSSL_cleanse(chunk, sizeof(chunk));
 	return STATUS_OK;
+}
+
+void
+crypto_tls_keep_buffers(void *ssl_ctx)
+{
+	SSL_CTX_clear_mode((SSL_CTX *)ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
 }
