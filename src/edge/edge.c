@@ -33,7 +33,7 @@
 #include "util.h"
 
 #define BUF_START 4096
-#define SPARE_BUFS 64 /* read buffers of BUF_START bytes kept for the next requests */
+#define SPARE_BUFS 64        /* read buffers of BUF_START bytes kept for the next requests */
 #define SEND_TIMEOUT_MS 2000 /* a web server that does not read the reply */
 #define DRAIN_GRACE_MS 2000  /* after the wait budget, before in-flight requests are aborted */
 #define ACCEPT_BATCH 64
@@ -77,7 +77,8 @@ struct edge {
 	struct loop_watch *lw;
 	struct loop_timer *accept_pause, *drain_timer;
 	struct loop_timer *release_timer; /* armed while young is not empty */
-	struct ereq *young, *young_tail;  /* async requests holding libfcgi's streams, oldest first */
+	struct ereq *young,
+	    *young_tail; /* async requests holding libfcgi's streams, oldest first */
 	struct conn *conns;
 	long nconns, inflight;
 	int cap_logged;
