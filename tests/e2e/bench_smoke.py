@@ -22,7 +22,7 @@ import stack  # noqa: E402
 BENCH = os.path.join(stack.ROOT, "bench", "bench.py")
 WAITS = 20
 TINY = ["--waits", str(WAITS), "--seconds", "1", "--rounds", "1", "--warmup", "1",
-        "--hold-seconds", "1",
+        "--hold-seconds", "1", "--hold-rounds", "1",
         "--poll-ms", "200", "--bin", stack.BIN]
 ROWS = ("register req/s", "register: CPU-ms", "register non-2xx / p99", "CPU-s holding",
         "CPU-s taking", "memory per wait", "threads idle", "upstream connections", "waits held",
