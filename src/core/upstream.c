@@ -1020,11 +1020,12 @@ on_ready(void *arg, int fd, unsigned events)
 	check_done(up);
 }
 
+/* The loop's entry for fd: parked, or one curl dropped without removing it. */
 static struct upsock *
-sock_parked(struct upstream *up, int fd)
+sock_find(struct upstream *up, int fd)
 {
 	for (struct upsock *k = up->socks; k != NULL; k = k->next)
-		if (k->fd == fd && k->parked)
+		if (k->fd == fd)
 			return k;
 	return NULL;
 }
@@ -1070,7 +1071,7 @@ on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
 		ev |= LOOP_WRITE;
 	if (k == NULL)
-		k = sock_parked(up, s);
+		k = sock_find(up, s);
 	if (k == NULL) {
 		k = sock_new(up, s, ev);
 		if (k == NULL)
@@ -1090,13 +1091,10 @@ static int
 on_close_socket(void *clientp, curl_socket_t s)
 {
 	struct upstream *up = clientp;
+	struct upsock *k = sock_find(up, s);
 
-	for (struct upsock *k = up->socks; k != NULL; k = k->next) {
-		if (k->fd == s) {
-			sock_free(k);
-			break;
-		}
-	}
+	if (k != NULL)
+		sock_free(k);
 	return close(s);
 }
 
