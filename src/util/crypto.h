@@ -53,7 +53,7 @@ enum status crypto_random_hex(size_t nbytes, char *out, size_t outlen);
  * crypto_tls_keep_buffers - make the connections of ssl_ctx (an SSL_CTX *) keep
  * their record buffers between records instead of freeing them when idle (the
  * mode libcurl sets): a kept-alive connection then allocates nothing per call,
- * at about 34 KiB per connection. Any thread that owns the context.
+ * at about 35 KiB per connection. Any thread that owns the context.
  */
 void crypto_tls_keep_buffers(void *ssl_ctx);
 
