@@ -9,11 +9,12 @@ with fixed answers (bench/nginx/upstream.conf), in an "approved" and a
 
 1. Register throughput: wrk -c64 on each path after a warm-up, in rounds taking
    turns (the best round of each path counts), and each process's CPU per call.
-2. Holding N pending waits (against "pending") for --hold-seconds, for the
-   responder and for Node, taking turns in --hold-rounds rounds (each side keeps
-   its round of least CPU): CPU-seconds (utime+stime from /proc/PID/stat), memory
-   per wait (peak RSS growth / N), threads at N waits, and established upstream
-   connections (ss).
+2. Holding N pending waits (against "pending") for --hold-seconds, the
+   responder and Node at the same time, each against its own upstream port (one
+   after the other when the open file limit cannot take both), in --hold-rounds
+   rounds (each side keeps its round of least CPU): CPU-seconds
+   (utime+stime from /proc/PID/stat), memory per wait (peak RSS growth / N),
+   threads at N waits, and established upstream connections (ss).
 A functional check first proves every path answers the contract.
 
 The responder is configured through the environment; only the settings its
@@ -65,8 +66,10 @@ def log(msg):
 
 def start(name, argv, work, env=None):
     """Start a process whose output goes to WORK/NAME.log; it is stopped by cleanup()."""
-    out = open(os.path.join(work, f"{name}.log"), "ab")
+    path = os.path.join(work, f"{name}.log")
+    out = open(path, "ab")
     p = subprocess.Popen(argv, stdout=out, stderr=out, env=env, start_new_session=True)
+    p.log_path = path
     PROCS.append(p)
     log(f"  started {name} pid {p.pid}")
     return p
@@ -99,7 +102,11 @@ def wait_until(pred, timeout, what, proc=None):
         if pred():
             return
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what}: process exited with {proc.returncode}")
+            tail = ""
+            if getattr(proc, "log_path", None):
+                with open(proc.log_path, "rb") as f:
+                    tail = ": " + f.read()[-400:].decode("utf-8", "replace").strip()
+            raise RuntimeError(f"{what}: process exited with {proc.returncode}{tail}")
         time.sleep(0.05)
     raise RuntimeError(f"timed out waiting for {what}")
 
@@ -172,10 +179,12 @@ def upstream_conns(pid, port):
     return sum(1 for line in out.splitlines() if f"pid={pid}," in line)
 
 
-def count_lines(path):
+def count_lines(path, port):
+    """Lines of an upstream log that a request to port wrote."""
+    tag = b"%d " % port
     try:
         with open(path, "rb") as f:
-            return sum(1 for _ in f)
+            return sum(1 for line in f if line.startswith(tag))
     except FileNotFoundError:
         return 0
 
@@ -267,8 +276,8 @@ def wrk(port, seconds, work, pid=None):
 
 
 async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
-    """Open n waits through the front nginx, wait until the upstream saw n
-    approvals, hold them for `seconds`, then drop them. Returns the figures."""
+    """Open n waits through the front nginx, wait until the upstream (on up_port)
+    saw n approvals, hold them for `seconds`, then drop them. Returns the figures."""
     # One user per wait: a push limit per user must not be what answers.
     body_fmt = '{{"authyId":"{1}","signInName":"hold{0}@example.com","correlationId":"c{0}"}}'
     early = []
@@ -290,7 +299,7 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
         head = await r.read(64)
         early.append(head.split(b"\r\n", 1)[0].decode("latin-1") or "closed")
 
-    a0 = count_lines(approvals_log)
+    a0 = count_lines(approvals_log, up_port)
     cpu0, rss0, thr0 = cpu_s(proc_pid), status_field(proc_pid, "VmRSS"), \
         status_field(proc_pid, "Threads")
     t0 = time.monotonic()
@@ -304,27 +313,27 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
     # The hold starts once the upstream has seen every approval, or SETTLE_S after
     # the last wait went out: one window for both, whether or not one keeps up.
     settle_end = time.monotonic() + SETTLE_S
-    while count_lines(approvals_log) - a0 < n and time.monotonic() < settle_end and not early:
+    while count_lines(approvals_log, up_port) - a0 < n and time.monotonic() < settle_end and not early:
         await asyncio.sleep(0.1)
-    created = count_lines(approvals_log) - a0
+    created = count_lines(approvals_log, up_port) - a0
     t1 = time.monotonic()
     if t1 + seconds > t0 + budget_ms / 1000:
         log("  warning: the first waits reach their budget before the hold ends")
     cpu1 = cpu_s(proc_pid)
     polls_log = approvals_log.replace("approvals", "polls")
-    p1 = count_lines(polls_log)
+    p1 = count_lines(polls_log, up_port)
     peak_rss, t_end = 0, t1 + seconds
     while time.monotonic() < t_end:  # the peak: a garbage collector lowers RSS at times
         peak_rss = max(peak_rss, status_field(proc_pid, "VmRSS"))
         await asyncio.sleep(min(0.5, max(0.0, t_end - time.monotonic())))
     peak_rss = max(peak_rss, status_field(proc_pid, "VmRSS"))
     fig = {"waits": n, "approvals_at_start": created,
-           "approvals_created": count_lines(approvals_log) - a0, "ramp_s": round(t1 - t0, 2),
+           "approvals_created": count_lines(approvals_log, up_port) - a0, "ramp_s": round(t1 - t0, 2),
            "cpu_ramp_s": round(cpu1 - cpu0, 2), "cpu_hold_s": round(cpu_s(proc_pid) - cpu1, 2),
            "rss_idle_kib": rss0, "rss_kib": peak_rss,
            "threads_idle": thr0, "threads": status_field(proc_pid, "Threads"),
            "upstream_conns": upstream_conns(proc_pid, up_port),
-           "polls_per_s": round((count_lines(polls_log) - p1) / seconds, 1),
+           "polls_per_s": round((count_lines(polls_log, up_port) - p1) / seconds, 1),
            "answered_early": len(early), "early_sample": early[:3]}
     fig["kib_per_wait"] = round((fig["rss_kib"] - rss0) / n, 1)
     fig["held"] = n - len(early)
@@ -337,6 +346,11 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
 
 
 # ---- the run ----
+
+def nofile_for(waits, sides):
+    """Open files the waits of `sides` sides need in this process (one socket a
+    wait) and in each front nginx worker (two connections a wait, two workers)."""
+    return 2 * sides * waits + 4096
 
 def functional(fronts):
     """Every path answers register; responder and Node answer an approved wait."""
@@ -359,19 +373,23 @@ def run(args, work):
     subprocess.run(["bash", os.path.join(ROOT, "scripts", "gen-test-certs.sh"), certs],
                    check=True, stdout=subprocess.DEVNULL)
     key = secrets.token_hex(16)
-    approved, pending, f_resp, f_node, f_limit, node_port = free_ports(6, args.port_base)
+    approved, pending, pending2, f_resp, f_node, f_limit, node_port = \
+        free_ports(7, args.port_base)
     nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     common = {"USER": pwd.getpwuid(os.getuid()).pw_name, "WORK": work, "CERTS": certs,
               "API_KEY": key, "NOFILE": nofile, "APPROVED_PORT": approved,
-              "PENDING_PORT": pending}
-    start_nginx("upstream", fill("upstream.conf", work, common), work, (approved, pending))
+              "PENDING_PORT": pending, "PENDING2_PORT": pending2}
+    start_nginx("upstream", fill("upstream.conf", work, common), work,
+                (approved, pending, pending2))
     sock = os.path.join(work, "responder.sock")
+    # Both sides hold their waits at once: two connections a wait each.
     start_nginx("front", fill("front.conf", work, dict(
-        common, WORKER_CONNECTIONS=min(nofile - 100, 2 * args.waits + 1024), RESP_SOCK=sock,
+        common, WORKER_CONNECTIONS=min(nofile - 100, 4 * args.waits + 1024), RESP_SOCK=sock,
         NODE_PORT=node_port, FRONT_RESP=f_resp, FRONT_NODE=f_node, FRONT_LIMIT=f_limit)),
         work, (f_resp, f_node, f_limit))
     fronts = {"responder": f_resp, "node": f_node, "limit": f_limit}
-    up = {"approved": f"https://127.0.0.1:{approved}", "pending": f"https://127.0.0.1:{pending}"}
+    up = {"approved": f"https://127.0.0.1:{approved}", "pending": f"https://127.0.0.1:{pending}",
+          "pending2": f"https://127.0.0.1:{pending2}"}
     res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "bin": args.bin,
            "version": subprocess.run([args.bin, "-V"], capture_output=True,
                                      text=True).stdout.strip(),
@@ -399,25 +417,43 @@ def run(args, work):
     stop(resp.proc)
     stop(node.proc)
 
-    log(f"== holding {args.waits} pending waits for {args.hold_seconds} s (pending upstream)")
+    # Both sides hold at the same time, each against its own upstream port, so
+    # that other load on the machine weighs on both alike; when the open file
+    # limit cannot take both at once, they take turns. Each side keeps its
+    # round of least CPU.
+    together = resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= nofile_for(args.waits, 2)
+    res["hold_together"] = together
+    log(f"== holding {args.waits} pending waits for {args.hold_seconds} s, "
+        f"{'both sides at once' if together else 'one side after the other'}")
     res["hold"] = {}
     approvals_log = os.path.join(work, "upstream-approvals.log")
-    # Rounds take turns here too; each side keeps its round of least CPU.
+    ports = {"responder": pending, "node": pending2}
+
+    def start_side(name):
+        if name == "responder":
+            impl = Responder(args, work, sock, up["pending"], key, certs, "responder-pending")
+            res["upstream_bound"] = impl.upstream_bound
+        else:
+            impl = NodePeer(args, work, node_port, up["pending2"], key, certs, "node-pending")
+        wrk(fronts[name], args.warmup, work)  # the same warm start as for throughput
+        return impl
+
+    async def holds(impls):
+        return await asyncio.gather(*(
+            hold(fronts[name], args.waits, args.hold_seconds, impl.pid, approvals_log,
+                 ports[name], args.wait_budget_ms) for name, impl in impls.items()))
+
     for rnd in range(args.hold_rounds):
-        for name in ("responder", "node"):
-            if name == "responder":
-                impl = Responder(args, work, sock, up["pending"], key, certs, "responder-pending")
-                res["upstream_bound"] = impl.upstream_bound
-            else:
-                impl = NodePeer(args, work, node_port, up["pending"], key, certs, "node-pending")
-            wrk(fronts[name], args.warmup, work)  # the same warm start as for throughput
+        groups = [("responder", "node")] if together else [("responder",), ("node",)]
+        for group in groups:
+            impls = {name: start_side(name) for name in group}
             time.sleep(1)
-            fig = asyncio.run(hold(fronts[name], args.waits, args.hold_seconds, impl.pid,
-                                   approvals_log, pending, args.wait_budget_ms))
-            log(f"  round {rnd + 1} {name}: {fig}")
-            stop(impl.proc, 30)
-            if name not in res["hold"] or fig["cpu_hold_s"] < res["hold"][name]["cpu_hold_s"]:
-                res["hold"][name] = fig
+            for name, fig in zip(group, asyncio.run(holds(impls))):
+                log(f"  round {rnd + 1} {name}: {fig}")
+                if name not in res["hold"] or fig["cpu_hold_s"] < res["hold"][name]["cpu_hold_s"]:
+                    res["hold"][name] = fig
+            for impl in impls.values():
+                stop(impl.proc, 30)
     res["load_after"] = os.getloadavg()[0]
     return res
 
@@ -472,8 +508,9 @@ def table(res):
          "", "", ""),
     ]
     # Only the load before the run tells of other work: waiting threads count in it.
+    how = "both sides at once" if res.get("hold_together") else "one side after the other"
     out = [f"b2c-authy benchmark, {res['date']}, {res['version']}, {res['cores']} cores, "
-           f"load average {res['load_before']:.1f} before the run",
+           f"load average {res['load_before']:.1f} before the run, waits held {how}",
            "", "| measure | responder | Node peer | limit | ratio | target | met |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
     out += ["| " + " | ".join(x) + " |" for x in rows]
@@ -502,7 +539,7 @@ def main():
     args.bin = os.path.abspath(args.bin)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if hard < 2 * args.waits + 2048:
+    if hard < nofile_for(args.waits, 1):
         log(f"warning: RLIMIT_NOFILE {hard} is tight for {args.waits} waits")
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, on_signal)
