@@ -349,8 +349,9 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
 
 def nofile_for(waits, sides):
     """Open files the waits of `sides` sides need in this process (one socket a
-    wait) and in each front nginx worker (two connections a wait, two workers)."""
-    return 2 * sides * waits + 4096
+    wait) and in each of the two front nginx workers (two connections a wait,
+    split between them, with a fifth more for an uneven split)."""
+    return sides * waits * 6 // 5 + 2048
 
 def functional(fronts):
     """Every path answers register; responder and Node answer an approved wait."""
