@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "list.h"
 #include "util.h"
 
 #define LOOP_BATCH 128
@@ -24,7 +25,7 @@ struct loop_watch {
 	loop_fd_fn fn;
 	void *arg;
 	struct loop_watch *next_dead;
-	struct loop_watch *prev, *next; /* every live watch, for loop_free */
+	struct list_link link; /* in the loop's watches, for loop_free */
 };
 
 struct loop_timer {
@@ -33,7 +34,7 @@ struct loop_timer {
 	size_t slot; /* index in the heap, or SIZE_MAX when disarmed */
 	loop_timer_fn fn;
 	void *arg;
-	struct loop_timer *prev, *next; /* every timer, for loop_free */
+	struct list_link link; /* in the loop's timers, for loop_free */
 };
 
 struct loop {
@@ -46,8 +47,8 @@ struct loop {
 	size_t cap;     /* heap capacity: at least the number of timers alive */
 	size_t ntimers; /* timers alive, armed or not */
 	struct loop_watch *dead;
-	struct loop_watch *watches;
-	struct loop_timer *timers;
+	struct list_head watches;
+	struct list_head timers;
 };
 
 #define DISARMED ((size_t)-1)
@@ -84,10 +85,10 @@ loop_free(struct loop *l)
 {
 	if (l == NULL)
 		return;
-	while (l->watches != NULL)
-		loop_watch_del(l, l->watches);
-	while (l->timers != NULL)
-		loop_timer_free(l->timers);
+	while (l->watches.first != NULL)
+		loop_watch_del(l, LIST_ITEM(l->watches.first, struct loop_watch, link));
+	while (l->timers.first != NULL)
+		loop_timer_free(LIST_ITEM(l->timers.first, struct loop_timer, link));
 	free_dead(l);
 	free(l->heap);
 	close(l->epfd);
@@ -131,10 +132,7 @@ loop_watch_add(struct loop *l, int fd, unsigned events, int edge, loop_fd_fn fn,
 		free(w);
 		return errno == ENOMEM || errno == ENOSPC ? STATUS_NOMEM : STATUS_INTERNAL;
 	}
-	w->next = l->watches;
-	if (l->watches != NULL)
-		l->watches->prev = w;
-	l->watches = w;
+	list_push_front(&l->watches, &w->link);
 	*out = w;
 	return STATUS_OK;
 }
@@ -156,12 +154,7 @@ loop_watch_del(struct loop *l, struct loop_watch *w)
 	if (w == NULL)
 		return;
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
-	if (w->prev != NULL)
-		w->prev->next = w->next;
-	else
-		l->watches = w->next;
-	if (w->next != NULL)
-		w->next->prev = w->prev;
+	list_unlink(&l->watches, &w->link);
 	if (!l->dispatching) {
 		free(w);
 		return;
@@ -244,10 +237,7 @@ loop_timer_new(struct loop *l, loop_timer_fn fn, void *arg, struct loop_timer **
 		return STATUS_NOMEM;
 	*t = (struct loop_timer){.loop = l, .slot = DISARMED, .fn = fn, .arg = arg};
 	l->ntimers++;
-	t->next = l->timers;
-	if (l->timers != NULL)
-		l->timers->prev = t;
-	l->timers = t;
+	list_push_front(&l->timers, &t->link);
 	*out = t;
 	return STATUS_OK;
 }
@@ -284,12 +274,7 @@ loop_timer_free(struct loop_timer *t)
 		return;
 	l = t->loop;
 	loop_timer_disarm(t);
-	if (t->prev != NULL)
-		t->prev->next = t->next;
-	else
-		l->timers = t->next;
-	if (t->next != NULL)
-		t->next->prev = t->prev;
+	list_unlink(&l->timers, &t->link);
 	l->ntimers--;
 	free(t);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "list.h"
 #include "loop.h"
 #include "util.h"
 
@@ -22,7 +23,7 @@ enum entry_state { ENTRY_CREATING, ENTRY_PENDING, ENTRY_DONE };
 
 struct tracker_waiter {
 	struct tracker_entry *e;
-	struct tracker_waiter *prev, *next;
+	struct list_link link; /* in its entry's waiters */
 	tracker_wait_fn fn;
 	void *arg;
 };
@@ -41,7 +42,7 @@ struct tracker_entry {
 	bool in_map;
 	int refs;      /* attachments (tracker_attach until tracker_release) */
 	int n_waiters; /* requests in tracker_wait */
-	struct tracker_waiter *waiters;
+	struct list_head waiters;
 	int errors; /* consecutive failed polls, for back-off */
 	long long next_poll_ms;
 	long long expires_ms;
@@ -172,14 +173,12 @@ static void
 complete_waiters(struct tracker *t, struct tracker_entry *e)
 {
 	e->refs++;
-	while (e->waiters != NULL) {
-		struct tracker_waiter *w = e->waiters;
+	while (e->waiters.first != NULL) {
+		struct tracker_waiter *w = LIST_ITEM(e->waiters.first, struct tracker_waiter, link);
 		tracker_wait_fn fn = w->fn;
 		void *arg = w->arg;
 
-		e->waiters = w->next;
-		if (e->waiters != NULL)
-			e->waiters->prev = NULL;
+		list_unlink(&e->waiters, &w->link);
 		e->n_waiters--;
 		t->stats.waiters--;
 		if (!e->failed)
@@ -412,10 +411,8 @@ tracker_wait(struct tracker *t, struct tracker_entry *e, tracker_wait_fn fn, voi
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return STATUS_NOMEM;
-	*w = (struct tracker_waiter){.e = e, .next = e->waiters, .fn = fn, .arg = arg};
-	if (e->waiters != NULL)
-		e->waiters->prev = w;
-	e->waiters = w;
+	*w = (struct tracker_waiter){.e = e, .fn = fn, .arg = arg};
+	list_push_front(&e->waiters, &w->link);
 	e->n_waiters++;
 	t->stats.waiters++;
 	/*
@@ -439,12 +436,7 @@ tracker_unwait(struct tracker *t, struct tracker_waiter *w)
 	if (w == NULL)
 		return STATUS_TIMEOUT;
 	e = w->e;
-	if (w->prev != NULL)
-		w->prev->next = w->next;
-	else
-		e->waiters = w->next;
-	if (w->next != NULL)
-		w->next->prev = w->prev;
+	list_unlink(&e->waiters, &w->link);
 	e->n_waiters--;
 	t->stats.waiters--;
 	free(w);

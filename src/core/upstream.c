@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "crypto.h"
+#include "list.h"
 #include "log.h"
 #include "loop.h"
 #include "util.h"
@@ -54,19 +55,18 @@ struct upstream {
 	long connect_timeout_ms;
 	long request_timeout_ms;
 	bool allow_http;
-	int max_active;              /* upstream connections: transfers in the multi at most */
-	int active;                  /* transfers in the multi */
-	int n_queued;                /* transfers waiting for a turn */
-	struct upstream_xfer *qhead; /* FIFO of the waiting transfers */
-	struct upstream_xfer *qtail;
+	int max_active;               /* upstream connections: transfers in the multi at most */
+	int active;                   /* transfers in the multi */
+	int n_queued;                 /* transfers waiting for a turn */
+	struct list_head queue;       /* FIFO of the waiting transfers */
 	struct loop_timer *kick;      /* deadlines and failures of waiting transfers */
 	long long kick_at;            /* when kick is armed for, 0 = disarmed */
 	struct curl_slist hdr_get[3]; /* request headers, built once */
 	struct curl_slist hdr_post[4];
 	CURL *idle[IDLE_HANDLES_MAX]; /* easy handles of finished transfers, for reuse */
 	int n_idle;
-	struct upstream_xfer *xfers; /* every transfer, for upstream_free */
-	struct upsock *socks;        /* every socket in the loop, watched or parked */
+	struct list_head xfers; /* every transfer, for upstream_free */
+	struct list_head socks; /* every socket in the loop, watched or parked */
 };
 
 /* A socket of curl's in the loop: watched for curl, or parked between transfers. */
@@ -75,15 +75,15 @@ struct upsock {
 	int fd;
 	struct loop_watch *w;
 	unsigned events;
-	bool parked; /* curl has no interest in it now; it is still in the epoll set */
-	struct upsock *prev, *next;
+	bool parked;           /* curl has no interest in it now; it is still in the epoll set */
+	struct list_link link; /* in socks */
 };
 
 /* One transfer: its easy handle, request and what came back so far. */
 struct upstream_xfer {
 	struct upstream *up;
-	struct upstream_xfer *prev, *next;
-	struct upstream_xfer *qprev, *qnext; /* in the FIFO while queued */
+	struct list_link link;  /* in xfers */
+	struct list_link qlink; /* in the FIFO while queued */
 	bool queued;
 	enum status fail_rc; /* a queued transfer that could not start */
 	CURL *easy;          /* NULL while queued */
@@ -105,6 +105,15 @@ struct upstream_xfer {
 	long retry_after_s; /* from the Retry-After header of the final response */
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+/* The transfer queued at link l, or NULL. */
+#define QUEUED(l) LIST_ITEM(l, struct upstream_xfer, qlink)
+
+static struct upstream_xfer *
+queue_first(const struct upstream *up)
+{
+	return QUEUED(up->queue.first);
+}
 
 static CURLSH *share;
 static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
@@ -350,15 +359,7 @@ dequeue(struct upstream_xfer *x)
 {
 	struct upstream *up = x->up;
 
-	if (x->qprev != NULL)
-		x->qprev->qnext = x->qnext;
-	else
-		up->qhead = x->qnext;
-	if (x->qnext != NULL)
-		x->qnext->qprev = x->qprev;
-	else
-		up->qtail = x->qprev;
-	x->qprev = x->qnext = NULL;
+	list_unlink(&up->queue, &x->qlink);
 	x->queued = false;
 	up->n_queued--;
 }
@@ -380,12 +381,7 @@ xfer_free(struct upstream_xfer *x)
 			curl_easy_cleanup(x->easy);
 		up->active--;
 	}
-	if (x->prev != NULL)
-		x->prev->next = x->next;
-	else
-		up->xfers = x->next;
-	if (x->next != NULL)
-		x->next->prev = x->prev;
+	list_unlink(&up->xfers, &x->link);
 	buf_free(&x->body);
 	util_zero_free_str(x->url);
 	util_zero_free_str(x->form);
@@ -397,14 +393,14 @@ upstream_free(struct upstream *up)
 {
 	if (up == NULL)
 		return;
-	while (up->xfers != NULL)
-		xfer_free(up->xfers);
+	while (up->xfers.first != NULL)
+		xfer_free(LIST_ITEM(up->xfers.first, struct upstream_xfer, link));
 	while (up->n_idle > 0)
 		curl_easy_cleanup(up->idle[--up->n_idle]);
 	if (up->multi != NULL)
 		curl_multi_cleanup(up->multi); /* closes the sockets: on_close_socket */
-	while (up->socks != NULL)
-		sock_free(up->socks);
+	while (up->socks.first != NULL)
+		sock_free(LIST_ITEM(up->socks.first, struct upsock, link));
 	loop_timer_free(up->timer);
 	loop_timer_free(up->kick);
 	free(up->base_url);
@@ -734,21 +730,10 @@ enqueue(struct upstream_xfer *x, bool front)
 	struct upstream *up = x->up;
 
 	x->queued = true;
-	if (front) {
-		x->qnext = up->qhead;
-		if (up->qhead != NULL)
-			up->qhead->qprev = x;
-		else
-			up->qtail = x;
-		up->qhead = x;
-	} else {
-		x->qprev = up->qtail;
-		if (up->qtail != NULL)
-			up->qtail->qnext = x;
-		else
-			up->qhead = x;
-		up->qtail = x;
-	}
+	if (front)
+		list_push_front(&up->queue, &x->qlink);
+	else
+		list_push_back(&up->queue, &x->qlink);
 	up->n_queued++;
 }
 
@@ -756,10 +741,10 @@ enqueue(struct upstream_xfer *x, bool front)
 static void
 pump(struct upstream *up)
 {
-	struct upstream_xfer *x = up->qhead;
+	struct upstream_xfer *x = queue_first(up);
 
 	while (x != NULL && up->active < up->max_active) {
-		struct upstream_xfer *next = x->qnext;
+		struct upstream_xfer *next = QUEUED(x->qlink.next);
 
 		if (x->fail_rc == STATUS_OK) {
 			dequeue(x);
@@ -779,10 +764,7 @@ xfer_link(struct upstream_xfer *x)
 {
 	struct upstream *up = x->up;
 
-	x->next = up->xfers;
-	if (up->xfers != NULL)
-		up->xfers->prev = x;
-	up->xfers = x;
+	list_push_front(&up->xfers, &x->link);
 }
 
 enum status
@@ -805,7 +787,7 @@ upstream_start(struct upstream *up, const struct upstream_call *call, upstream_d
 	x->fn = fn;
 	x->arg = arg;
 	xfer_link(x);
-	if (up->qhead == NULL && up->active < up->max_active) {
+	if (up->queue.first == NULL && up->active < up->max_active) {
 		rc = xfer_launch(x);
 		if (rc != STATUS_OK) {
 			xfer_free(x);
@@ -933,7 +915,7 @@ static void
 on_kick(void *arg)
 {
 	struct upstream *up = arg;
-	struct upstream_xfer *x = up->qhead;
+	struct upstream_xfer *x = queue_first(up);
 	long long now = util_now_ms(), next = 0;
 
 	up->kick_at = 0;
@@ -941,12 +923,12 @@ on_kick(void *arg)
 		if (x->fail_rc != STATUS_OK || x->expiry_ms <= now) {
 			fail_queued(x,
 			            x->fail_rc != STATUS_OK ? x->fail_rc : STATUS_UPSTREAM_TIMEOUT);
-			x = up->qhead; /* the callback may have changed the queue */
+			x = queue_first(up); /* the callback may have changed the queue */
 			continue;
 		}
-		x = x->qnext;
+		x = QUEUED(x->qlink.next);
 	}
-	for (x = up->qhead; x != NULL; x = x->qnext)
+	for (x = queue_first(up); x != NULL; x = QUEUED(x->qlink.next))
 		if (next == 0 || x->expiry_ms < next)
 			next = x->expiry_ms;
 	if (next != 0)
@@ -986,15 +968,8 @@ on_timer(void *arg)
 static void
 sock_free(struct upsock *k)
 {
-	struct upstream *up = k->up;
-
-	loop_watch_del(up->loop, k->w);
-	if (k->prev != NULL)
-		k->prev->next = k->next;
-	else
-		up->socks = k->next;
-	if (k->next != NULL)
-		k->next->prev = k->prev;
+	loop_watch_del(k->up->loop, k->w);
+	list_unlink(&k->up->socks, &k->link);
 	free(k);
 }
 
@@ -1024,9 +999,11 @@ on_ready(void *arg, int fd, unsigned events)
 static struct upsock *
 sock_find(struct upstream *up, int fd)
 {
-	for (struct upsock *k = up->socks; k != NULL; k = k->next)
+	for (struct list_link *l = up->socks.first; l != NULL; l = l->next) {
+		struct upsock *k = LIST_ITEM(l, struct upsock, link);
 		if (k->fd == fd)
 			return k;
+	}
 	return NULL;
 }
 
@@ -1037,14 +1014,12 @@ sock_new(struct upstream *up, int fd, unsigned events)
 
 	if (k == NULL)
 		return NULL;
-	*k = (struct upsock){.up = up, .fd = fd, .events = events, .next = up->socks};
+	*k = (struct upsock){.up = up, .fd = fd, .events = events};
 	if (loop_watch_add(up->loop, fd, events, 0, on_ready, k, &k->w) != STATUS_OK) {
 		free(k);
 		return NULL;
 	}
-	if (up->socks != NULL)
-		up->socks->prev = k;
-	up->socks = k;
+	list_push_front(&up->socks, &k->link);
 	return k;
 }
 

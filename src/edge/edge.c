@@ -26,6 +26,7 @@
 #include "crypto.h"
 #include "fcgi_io.h"
 #include "fcgi_scan.h"
+#include "list.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
@@ -50,9 +51,9 @@ struct conn {
 	struct fcgi_scan scan;
 	unsigned char *buf; /* bytes of the request read so far, NULL while idle */
 	size_t cap, len;
-	struct ereq *req; /* the request in flight, or NULL */
-	int lingering;    /* reply sent, the rest of an oversized body is read and dropped */
-	struct conn *prev, *next;
+	struct ereq *req;      /* the request in flight, or NULL */
+	int lingering;         /* reply sent, the rest of an oversized body is read and dropped */
+	struct list_link link; /* in the edge's conns */
 };
 
 struct ereq {
@@ -63,12 +64,12 @@ struct ereq {
 	struct req_ctx ctx;
 	int gone; /* the web server dropped the connection */
 	int too_large;
-	int dispatching;     /* inside the handler's first call */
-	int done_early;      /* ... which already called req_ctx_done */
-	enum status done_rc; /* with this */
-	int young;           /* async, in the edge's list of requests to release */
-	long long young_ms;  /* when it went into that list */
-	struct ereq *yprev, *ynext;
+	int dispatching;        /* inside the handler's first call */
+	int done_early;         /* ... which already called req_ctx_done */
+	enum status done_rc;    /* with this */
+	int young;              /* async, in the edge's list of requests to release */
+	long long young_ms;     /* when it went into that list */
+	struct list_link ylink; /* in young while young */
 };
 
 struct edge {
@@ -77,9 +78,8 @@ struct edge {
 	struct loop_watch *lw;
 	struct loop_timer *accept_pause, *drain_timer;
 	struct loop_timer *release_timer; /* armed while young is not empty */
-	struct ereq *young,
-	    *young_tail; /* async requests holding libfcgi's streams, oldest first */
-	struct conn *conns;
+	struct list_head young; /* async requests holding libfcgi's streams, oldest first */
+	struct list_head conns;
 	long nconns, inflight;
 	int cap_logged;
 	int draining;
@@ -91,6 +91,15 @@ struct edge {
 	char id_prefix[17];
 	unsigned long next_id;
 };
+
+#define CONN(l) LIST_ITEM(l, struct conn, link)
+
+/* The async request that has held libfcgi's streams longest, or NULL. */
+static struct ereq *
+oldest_young(const struct edge *e)
+{
+	return LIST_ITEM(e->young.first, struct ereq, ylink);
+}
 
 static void conn_read(struct conn *c);
 static void finish(struct ereq *r, enum status rc);
@@ -130,12 +139,7 @@ conn_close(struct conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	buf_drop(c);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		e->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	list_unlink(&e->conns, &c->link);
 	e->nconns--;
 	free(c);
 }
@@ -305,16 +309,8 @@ young_del(struct edge *e, struct ereq *r)
 {
 	if (!r->young)
 		return;
-	if (r->yprev != NULL)
-		r->yprev->ynext = r->ynext;
-	else
-		e->young = r->ynext;
-	if (r->ynext != NULL)
-		r->ynext->yprev = r->yprev;
-	else
-		e->young_tail = r->yprev;
+	list_unlink(&e->young, &r->ylink);
 	r->young = 0;
-	r->yprev = r->ynext = NULL;
 }
 
 /*
@@ -328,17 +324,11 @@ young_add(struct edge *e, struct ereq *r)
 {
 	long long now = loop_now_ms(e->o.loop);
 
-	if (e->young == NULL)
+	if (e->young.first == NULL)
 		loop_timer_arm(e->release_timer, now + RELEASE_AFTER_MS);
 	r->young = 1;
 	r->young_ms = now;
-	r->ynext = NULL;
-	r->yprev = e->young_tail;
-	if (e->young_tail != NULL)
-		e->young_tail->ynext = r;
-	else
-		e->young = r;
-	e->young_tail = r;
+	list_push_back(&e->young, &r->ylink);
 }
 
 static void
@@ -347,14 +337,15 @@ on_release(void *arg)
 	struct edge *e = arg;
 	long long cut = loop_now_ms(e->o.loop) - RELEASE_AFTER_MS;
 
-	while (e->young != NULL && e->young->young_ms <= cut) {
-		struct ereq *r = e->young;
+	struct ereq *r;
+
+	while ((r = oldest_young(e)) != NULL && r->young_ms <= cut) {
 		young_del(e, r);
 		if (fcgi_io_release(r->fc, &r->req) != STATUS_OK)
 			log_debug("request kept whole while it waits: out of memory");
 	}
-	if (e->young != NULL)
-		loop_timer_arm(e->release_timer, e->young->young_ms + RELEASE_AFTER_MS);
+	if ((r = oldest_young(e)) != NULL)
+		loop_timer_arm(e->release_timer, r->young_ms + RELEASE_AFTER_MS);
 }
 
 /* The one end of every request: reply, access line, metrics, free. */
@@ -614,10 +605,7 @@ conn_new(struct edge *e, int fd)
 		log_warnx("cannot watch a new connection");
 		return;
 	}
-	c->next = e->conns;
-	if (e->conns != NULL)
-		e->conns->prev = c;
-	e->conns = c;
+	list_push_front(&e->conns, &c->link);
 	e->nconns++;
 	conn_idle(c);
 }
@@ -672,11 +660,12 @@ static void
 on_drain_timeout(void *arg)
 {
 	struct edge *e = arg;
-	struct conn *next;
+	struct list_link *next;
 
 	log_warnx("requests still running after the drain budget: aborting them");
-	for (struct conn *c = e->conns; c != NULL; c = next) {
-		next = c->next;
+	for (struct list_link *l = e->conns.first; l != NULL; l = next) {
+		struct conn *c = CONN(l);
+		next = l->next;
 		if (c->req != NULL)
 			abort_request(c->req);
 	}
@@ -725,7 +714,7 @@ edge_start(const struct edge_opts *opts, struct edge **out)
 void
 edge_drain(struct edge *e, void (*drained)(void *arg), void *arg)
 {
-	struct conn *next;
+	struct list_link *next;
 	long idle = 0;
 
 	e->draining = 1;
@@ -734,8 +723,9 @@ edge_drain(struct edge *e, void (*drained)(void *arg), void *arg)
 	loop_watch_del(e->o.loop, e->lw);
 	e->lw = NULL;
 	loop_timer_disarm(e->accept_pause);
-	for (struct conn *c = e->conns; c != NULL; c = next) {
-		next = c->next;
+	for (struct list_link *l = e->conns.first; l != NULL; l = next) {
+		struct conn *c = CONN(l);
+		next = l->next;
 		if (c->req == NULL) {
 			conn_close(c);
 			idle++;
@@ -753,8 +743,8 @@ edge_free(struct edge *e)
 {
 	if (e == NULL)
 		return;
-	while (e->conns != NULL) {
-		struct conn *c = e->conns;
+	while (e->conns.first != NULL) {
+		struct conn *c = CONN(e->conns.first);
 		if (c->req != NULL) {
 			fcgi_io_conn_free(c->req->fc);
 			response_free(&c->req->res);
