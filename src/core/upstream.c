@@ -107,7 +107,7 @@ struct upstream_xfer {
 };
 
 /* The transfer queued at link l, or NULL. */
-#define QUEUED(l) LIST_ITEM(l, struct upstream_xfer, qlink)
+#define QUEUED(l) LIST_ITEM_OR_NULL(l, struct upstream_xfer, qlink)
 
 static struct upstream_xfer *
 queue_first(const struct upstream *up)

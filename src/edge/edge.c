@@ -98,7 +98,7 @@ struct edge {
 static struct ereq *
 oldest_young(const struct edge *e)
 {
-	return LIST_ITEM(e->young.first, struct ereq, ylink);
+	return LIST_ITEM_OR_NULL(e->young.first, struct ereq, ylink);
 }
 
 static void conn_read(struct conn *c);

@@ -17,9 +17,11 @@ struct list_head {
 	struct list_link *first, *last;
 };
 
-/* The struct of type TYPE whose MEMBER is the link L (L may be NULL). */
-#define LIST_ITEM(l, type, member)                                                                 \
-	((l) != NULL ? (type *)(void *)((char *)(l)-offsetof(type, member)) : (type *)NULL)
+/* The struct of type TYPE whose MEMBER is the link L; L must not be NULL. */
+#define LIST_ITEM(l, type, member) ((type *)(void *)((char *)(l)-offsetof(type, member)))
+
+/* LIST_ITEM of L, or NULL when L is NULL (the end of a list, an empty list). */
+#define LIST_ITEM_OR_NULL(l, type, member) ((l) != NULL ? LIST_ITEM(l, type, member) : NULL)
 
 /* list_push_front - make l the first of h; l must not be in a list. */
 static inline void
