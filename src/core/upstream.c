@@ -57,7 +57,6 @@ struct upstream {
 	bool allow_http;
 	int max_active;               /* upstream connections: transfers in the multi at most */
 	int active;                   /* transfers in the multi */
-	int n_queued;                 /* transfers waiting for a turn */
 	struct list_head queue;       /* FIFO of the waiting transfers */
 	struct loop_timer *kick;      /* deadlines and failures of waiting transfers */
 	long long kick_at;            /* when kick is armed for, 0 = disarmed */
@@ -361,7 +360,6 @@ dequeue(struct upstream_xfer *x)
 
 	list_unlink(&up->queue, &x->qlink);
 	x->queued = false;
-	up->n_queued--;
 }
 
 /* Free x, queued or in flight, without a callback. */
@@ -734,7 +732,6 @@ enqueue(struct upstream_xfer *x, bool front)
 		list_push_front(&up->queue, &x->qlink);
 	else
 		list_push_back(&up->queue, &x->qlink);
-	up->n_queued++;
 }
 
 /* Start queued transfers while connections are free; failures go to the kick. */
@@ -758,15 +755,6 @@ pump(struct upstream *up)
 	}
 }
 
-/* Link x into the list of every transfer. */
-static void
-xfer_link(struct upstream_xfer *x)
-{
-	struct upstream *up = x->up;
-
-	list_push_front(&up->xfers, &x->link);
-}
-
 enum status
 upstream_start(struct upstream *up, const struct upstream_call *call, upstream_done_fn fn,
                void *arg, struct upstream_xfer **out)
@@ -786,7 +774,7 @@ upstream_start(struct upstream *up, const struct upstream_call *call, upstream_d
 		return rc;
 	x->fn = fn;
 	x->arg = arg;
-	xfer_link(x);
+	list_push_front(&up->xfers, &x->link);
 	if (up->queue.first == NULL && up->active < up->max_active) {
 		rc = xfer_launch(x);
 		if (rc != STATUS_OK) {

@@ -336,7 +336,6 @@ on_release(void *arg)
 {
 	struct edge *e = arg;
 	long long cut = loop_now_ms(e->o.loop) - RELEASE_AFTER_MS;
-
 	struct ereq *r;
 
 	while ((r = oldest_young(e)) != NULL && r->young_ms <= cut) {
