@@ -64,25 +64,17 @@ def request_bytes(method, path, keep=False, params=None, body=b""):
 
 def read_reply(s):
     """Read one reply (up to FCGI_END_REQUEST); returns a stack.Reply, or None at EOF first."""
-    out, buf = b"", b""
+    out = b""
     started = time.monotonic()
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except (ConnectionResetError, socket.timeout):
-            chunk = b""
-        if not chunk:
-            return None
-        buf += chunk
-        while len(buf) >= 8:
-            _, rtype, _, clen, plen = struct.unpack(">BBHHB", buf[:7])
-            if len(buf) < 8 + clen + plen:
-                break
+    try:
+        for rtype, _, content in stack.fcgi_records(s):
             if rtype == stack.FCGI_STDOUT:
-                out += buf[8:8 + clen]
-            buf = buf[8 + clen + plen:]
+                out += content
             if rtype == stack.FCGI_END:
                 return stack.Reply(out, time.monotonic() - started)
+    except (ConnectionResetError, socket.timeout):
+        pass
+    return None
 
 
 def closed_within(s, seconds):
@@ -259,20 +251,13 @@ def with_id(data, rid):
 
 def reply_records(s):
     """(type, request id) of every record up to FCGI_END_REQUEST, and the stdout."""
-    recs, out, buf = [], b"", b""
-    while not recs or recs[-1][0] != stack.FCGI_END:
-        chunk = s.recv(65536)
-        if not chunk:
+    recs, out = [], b""
+    for rtype, rid, content in stack.fcgi_records(s):
+        recs.append((rtype, rid))
+        if rtype == stack.FCGI_STDOUT:
+            out += content
+        if rtype == stack.FCGI_END:
             break
-        buf += chunk
-        while len(buf) >= 8:
-            _, rtype, rid, clen, plen = struct.unpack(">BBHHB", buf[:7])
-            if len(buf) < 8 + clen + plen:
-                break
-            recs.append((rtype, rid))
-            if rtype == stack.FCGI_STDOUT:
-                out += buf[8:8 + clen]
-            buf = buf[8 + clen + plen:]
     return recs, stack.Reply(out, 0)
 
 

@@ -350,6 +350,23 @@ def _fcgi_params(env):
     return out + _fcgi_record(FCGI_PARAMS, b"")
 
 
+def fcgi_records(s):
+    """Yield (type, request id, content) of each FastCGI record read from socket s,
+    until EOF. Errors of recv reach the caller."""
+    buf = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return
+        buf += chunk
+        while len(buf) >= 8:
+            _, rtype, rid, clen, plen = struct.unpack(">BBHHB", buf[:7])
+            if len(buf) < 8 + clen + plen:
+                break
+            yield rtype, rid, buf[8:8 + clen]
+            buf = buf[8 + clen + plen:]
+
+
 def fcgi_raw(sock, method, path, params=None, body=b"", content_type="application/json",
              timeout=60):
     """One request over our own FastCGI client: params exactly as given (None
@@ -375,23 +392,14 @@ def fcgi_raw(sock, method, path, params=None, body=b"", content_type="applicatio
             pass
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
-    out, buf = b"", b""
+    out = b""
     try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
+        for rtype, _, content in fcgi_records(s):
+            if rtype == FCGI_STDOUT:
+                out += content
+            if rtype == FCGI_END:
                 break
-            buf += chunk
-            while len(buf) >= 8:
-                _, rtype, _, clen, plen = struct.unpack(">BBHHB", buf[:7])
-                if len(buf) < 8 + clen + plen:
-                    break
-                if rtype == FCGI_STDOUT:
-                    out += buf[8:8 + clen]
-                buf = buf[8 + clen + plen:]
-                if rtype == FCGI_END:
-                    raise StopIteration
-    except (StopIteration, ConnectionResetError):
+    except ConnectionResetError:
         pass
     finally:
         s.close()
