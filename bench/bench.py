@@ -314,7 +314,8 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
     # The hold starts once the upstream has seen every approval, or SETTLE_S after
     # the last wait went out: one window for both, whether or not one keeps up.
     settle_end = time.monotonic() + SETTLE_S
-    while count_lines(approvals_log, up_port) - a0 < n and time.monotonic() < settle_end and not early:
+    while (count_lines(approvals_log, up_port) - a0 < n and time.monotonic() < settle_end
+           and not early):
         await asyncio.sleep(0.1)
     created = count_lines(approvals_log, up_port) - a0
     t1 = time.monotonic()
@@ -329,7 +330,8 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
         await asyncio.sleep(min(0.5, max(0.0, t_end - time.monotonic())))
     peak_rss = max(peak_rss, status_field(proc_pid, "VmRSS"))
     fig = {"waits": n, "approvals_at_start": created,
-           "approvals_created": count_lines(approvals_log, up_port) - a0, "ramp_s": round(t1 - t0, 2),
+           "approvals_created": count_lines(approvals_log, up_port) - a0,
+           "ramp_s": round(t1 - t0, 2),
            "cpu_ramp_s": round(cpu1 - cpu0, 2), "cpu_hold_s": round(cpu_s(proc_pid) - cpu1, 2),
            "rss_idle_kib": rss0, "rss_kib": peak_rss,
            "threads_idle": thr0, "threads": status_field(proc_pid, "Threads"),
