@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # gen-test-certs.sh DIR - generate the test PKI of b2c-authy into DIR with the
-# openssl CLI: a test CA and a second CA, the mock server certificate (and one
-# with the wrong name), client certificates (good, second good, expired, foreign
-# CA), a PKCS#12 bundle and thumbprints.txt ("name sha1-hex"). Idempotent: does
-# nothing when DIR/ready exists. Prints one summary line on success.
+# openssl CLI: a test CA and a second CA, the mock server certificate (for
+# localhost, 127.0.0.1 and the machine's name) and one with the wrong name,
+# client certificates (good, second good, expired, foreign CA), a PKCS#12
+# bundle and thumbprints.txt ("name sha1-hex"). Idempotent: does nothing when
+# DIR/ready exists. Prints one summary line on success.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -102,8 +103,16 @@ extendedKeyUsage=clientAuth'
 
 mkca ca "b2c-authy test CA"
 mkca other-ca "b2c-authy other CA"
+# The machine's own name too, when it is a plain DNS name: the component suite
+# calls the mock by it, through curl's resolver.
+host_san=
+host=$(hostname 2>/dev/null || true)
+case $host in
+'' | localhost | *[!A-Za-z0-9.-]*) ;;
+*) host_san=",DNS:$host" ;;
+esac
 sign server localhost ca "$server_ext
-subjectAltName=DNS:localhost,IP:127.0.0.1"
+subjectAltName=DNS:localhost${host_san},IP:127.0.0.1"
 sign wrongname wrong.example ca "$server_ext
 subjectAltName=DNS:wrong.example"
 sign client "b2c client" ca "$client_ext"

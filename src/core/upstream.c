@@ -6,10 +6,14 @@
  * bounded pool of keep-alive connections; a transfer gets an easy handle and
  * enters the multi only while fewer than that many are in flight, the others
  * wait in a FIFO here. Easy handles of clean transfers are kept and reused
- * with only the per-call options set again. A connection's socket stays in
- * the loop's epoll set between the transfers that reuse it (parked), so that
- * a keep-alive call costs no epoll_ctl; a parked socket that turns readable
- * (the server closed it) leaves the set. DNS answers and TLS sessions are
+ * with only the per-call options set again. A connection's socket (one curl
+ * opened through on_open_socket) stays in the loop's epoll set between the
+ * transfers that reuse it (parked), so that a keep-alive call costs no
+ * epoll_ctl; a parked socket that turns readable (the server closed it)
+ * leaves the set. Other sockets (the resolver's) leave the set as soon as
+ * curl removes them, because curl closes them without telling. Sockets are
+ * found by number, never through curl's per-socket pointer, so that a number
+ * curl reuses cannot reach a stale entry. DNS answers and TLS sessions are
  * shared between pools. Verification is always on, redirects are never
  * followed.
  */
@@ -20,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,13 +73,14 @@ struct upstream {
 	struct list_head socks; /* every socket in the loop, watched or parked */
 };
 
-/* A socket of curl's in the loop: watched for curl, or parked between transfers. */
+/* A socket of curl's: watched for curl, parked between transfers, or not in the loop. */
 struct upsock {
 	struct upstream *up;
 	int fd;
-	struct loop_watch *w;
+	struct loop_watch *w; /* NULL while it is not in the epoll set */
 	unsigned events;
-	bool parked;           /* curl has no interest in it now; it is still in the epoll set */
+	bool conn;             /* a connection's: closed through on_close_socket */
+	bool parked;           /* curl has no interest in it now; it may still be in the set */
 	struct list_link link; /* in socks */
 };
 
@@ -234,6 +240,8 @@ key_header_line(const struct upstream_opts *o, bool *fail)
 static void on_timer(void *arg);
 static void on_kick(void *arg);
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
+static curl_socket_t on_open_socket(void *clientp, curlsocktype purpose,
+                                    struct curl_sockaddr *addr);
 static int on_close_socket(void *clientp, curl_socket_t s);
 static void sock_free(struct upsock *k);
 static int on_timeout(CURLM *multi, long timeout_ms, void *userp);
@@ -515,6 +523,8 @@ set_transport(const struct upstream *up, CURL *h)
 	}
 	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, (void *)up) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, (void *)up) != CURLE_OK;
 	if (share != NULL)
@@ -970,7 +980,8 @@ on_ready(void *arg, int fd, unsigned events)
 
 	if (k->parked) {
 		/* An idle connection spoke: curl finds it dead when it next looks. */
-		sock_free(k);
+		loop_watch_del(up->loop, k->w);
+		k->w = NULL;
 		return;
 	}
 	if (events & LOOP_READ)
@@ -983,7 +994,7 @@ on_ready(void *arg, int fd, unsigned events)
 	check_done(up);
 }
 
-/* The loop's entry for fd: parked, or one curl dropped without removing it. */
+/* The entry for socket number fd, or NULL. */
 static struct upsock *
 sock_find(struct upstream *up, int fd)
 {
@@ -995,38 +1006,66 @@ sock_find(struct upstream *up, int fd)
 	return NULL;
 }
 
+/* A new entry for fd, not in the epoll set yet; NULL when out of memory. */
 static struct upsock *
-sock_new(struct upstream *up, int fd, unsigned events)
+sock_new(struct upstream *up, int fd, bool conn)
 {
 	struct upsock *k = calloc(1, sizeof(*k));
 
 	if (k == NULL)
 		return NULL;
-	*k = (struct upsock){.up = up, .fd = fd, .events = events};
-	if (loop_watch_add(up->loop, fd, events, 0, on_ready, k, &k->w) != STATUS_OK) {
-		free(k);
-		return NULL;
-	}
+	*k = (struct upsock){.up = up, .fd = fd, .conn = conn};
 	list_push_front(&up->socks, &k->link);
 	return k;
 }
 
 /*
+ * Watch k for events: into the epoll set, or a changed interest. A change the
+ * set refuses means the number was closed and reused behind our back: the
+ * socket goes in anew.
+ */
+static enum status
+sock_watch(struct upsock *k, unsigned events)
+{
+	struct loop *lp = k->up->loop;
+
+	if (k->w != NULL && k->events == events)
+		return STATUS_OK;
+	if (k->w != NULL && loop_watch_mod(lp, k->w, events) != STATUS_OK) {
+		loop_watch_del(lp, k->w);
+		k->w = NULL;
+	}
+	if (k->w == NULL) {
+		enum status rc = loop_watch_add(lp, k->fd, events, 0, on_ready, k, &k->w);
+		if (rc != STATUS_OK)
+			return rc;
+	}
+	k->events = events;
+	return STATUS_OK;
+}
+
+/*
  * curl's socket callback: what it wants to wait for on s becomes a loop
- * watch. A removed socket is parked: curl closes it through on_close_socket,
- * or wants it again for the next transfer on that connection.
+ * watch. A connection's socket that curl removes is parked: curl closes it
+ * through on_close_socket, or wants it again for the next transfer on that
+ * connection. Any other socket leaves the loop at once. It never returns -1:
+ * that would stop the multi handle for good, so a socket the loop cannot
+ * watch costs only its transfer, which ends at its timeout.
  */
 static int
 on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct upstream *up = userp;
-	struct upsock *k = socketp;
+	struct upsock *k = sock_find(up, s);
 	unsigned ev = 0;
 
 	(void)easy;
+	(void)socketp;
 	if (what == CURL_POLL_REMOVE) {
-		if (k != NULL)
+		if (k != NULL && k->conn)
 			k->parked = true;
+		else if (k != NULL)
+			sock_free(k);
 		return 0;
 	}
 	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
@@ -1034,19 +1073,39 @@ on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
 		ev |= LOOP_WRITE;
 	if (k == NULL)
-		k = sock_find(up, s);
-	if (k == NULL) {
-		k = sock_new(up, s, ev);
-		if (k == NULL)
-			return -1;
-	} else if (k->events != ev) {
-		if (loop_watch_mod(up->loop, k->w, ev) != STATUS_OK)
-			return -1;
-		k->events = ev;
+		k = sock_new(up, s, false);
+	if (k == NULL || sock_watch(k, ev) != STATUS_OK) {
+		log_warnx("upstream: socket %d cannot be watched; its call ends at its timeout",
+		          (int)s);
+		return 0;
 	}
 	k->parked = false;
-	curl_multi_assign(up->multi, s, k);
 	return 0;
+}
+
+/*
+ * curl opens a connection's socket. An entry left with the same number
+ * belonged to a socket closed without on_close_socket: it goes first.
+ */
+static curl_socket_t
+on_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct upstream *up = clientp;
+	struct upsock *stale;
+	int fd;
+
+	(void)purpose;
+	fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+	if (fd < 0)
+		return CURL_SOCKET_BAD;
+	stale = sock_find(up, fd);
+	if (stale != NULL)
+		sock_free(stale);
+	if (sock_new(up, fd, true) == NULL) {
+		close(fd);
+		return CURL_SOCKET_BAD;
+	}
+	return fd;
 }
 
 /* curl closes a connection: its socket leaves the loop first. */

@@ -5,8 +5,12 @@
  * tests/suites/component.sh, which starts the mocks and passes in the environment:
  *   B2C_MOCK_URL, B2C_MOCK_CA, B2C_MOCK_API_KEY (required), B2C_MOCK_WRONGNAME_URL
  *   (a mock serving a certificate for another name), B2C_CLOSED_URL (nothing
- *   listens there), B2C_TIMING_SLACK_MS (tolerance of the timing checks).
+ *   listens there), B2C_TIMING_SLACK_MS (tolerance of the timing checks),
+ *   B2C_MOCK_HOST_URL (the mock by the machine's name; empty when it cannot be).
  */
+#define _GNU_SOURCE /* RTLD_NEXT */
+#include <dlfcn.h>
+#include <netdb.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,16 +34,40 @@
 
 #define CTL_TIMEOUT_MS 5000
 #define NEVER_UUID "a4b2c3d4-e5f6-4789-abcd-ef0123456789"
+#define RESOLVE_DELAY_MS 50
 
 static const char *mock_url;
 static const char *mock_ca;
 static const char *mock_key;
 static const char *wrongname_url;
 static const char *closed_url;
+static const char *host_url; /* the mock by the machine's name, or NULL */
 static long slack_ms = 500;
 static struct loop *lp;      /* every handle runs on this loop */
 static struct upstream *ctl; /* control connection to /_mock, no API key */
 static unsigned phone_seq;
+
+typedef int getaddrinfo_fn(const char *, const char *, const struct addrinfo *,
+                           struct addrinfo **);
+
+/*
+ * Names resolve after RESOLVE_DELAY_MS, as across a network: curl's resolver
+ * thread is then still busy when curl first looks, so its socket goes through
+ * the loop. This definition takes the place of libc's for libcurl.
+ */
+int
+getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+            struct addrinfo **res)
+{
+	struct timespec delay = {0, RESOLVE_DELAY_MS * 1000000L};
+	getaddrinfo_fn *real;
+
+	*(void **)&real = dlsym(RTLD_NEXT, "getaddrinfo");
+	if (real == NULL)
+		return EAI_SYSTEM;
+	nanosleep(&delay, NULL);
+	return real(node, service, hints, res);
+}
 
 static struct upstream *
 handle(const char *base, const char *ca, const char *key, long request_timeout_ms)
@@ -772,6 +800,32 @@ test_idle_close(void)
 	upstream_free(up);
 }
 
+/*
+ * The API by name: curl resolves it on a thread and closes that thread's
+ * socket itself, and the connection's socket then mostly gets the same
+ * number. The call and the next one on the kept connection go through.
+ */
+static void
+test_resolved_name(void)
+{
+	struct upstream *up;
+	struct tcall call;
+
+	if (host_url == NULL || host_url[0] == '\0') {
+		fprintf(stderr, "  skipped: no machine name that resolves to 127.0.0.1 alone\n");
+		return;
+	}
+	up = handle(host_url, mock_ca, mock_key, 5000);
+	CHECK(ctl_ok("POST", "/_mock/reset", ""));
+	call = new_call(up, 5000);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	call = new_call(up, 5000);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK_INT(ctl_stat("connections_opened"), 1);
+	CHECK_INT(upstream_active(up), 0);
+	upstream_free(up);
+}
+
 static void
 test_retry_reused_get(void)
 {
@@ -1057,6 +1111,7 @@ read_env(void)
 	mock_key = getenv("B2C_MOCK_API_KEY");
 	wrongname_url = getenv("B2C_MOCK_WRONGNAME_URL");
 	closed_url = getenv("B2C_CLOSED_URL");
+	host_url = getenv("B2C_MOCK_HOST_URL");
 	if (s != NULL && util_parse_long(s, 0, 60000, &v) == STATUS_OK)
 		slack_ms = v;
 	return mock_url != NULL && mock_ca != NULL && mock_key != NULL && mock_key[0] != '\0';
@@ -1106,6 +1161,7 @@ main(void)
 	RUN(test_token_verify);
 	RUN(test_keepalive);
 	RUN(test_idle_close);
+	RUN(test_resolved_name);
 	RUN(test_retry_reused_get);
 	RUN(test_concurrent_on_one_loop);
 	RUN(test_bounded_connections);

@@ -75,6 +75,19 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])
 s.close()')
 
+# The mock by the machine's name, so that curl resolves it: only when the
+# server certificate names it and it resolves to 127.0.0.1 alone.
+host=$(hostname 2>/dev/null || true)
+host_url=
+if [ -n "$host" ] &&
+	openssl x509 -in "$certs/server.pem" -noout -ext subjectAltName 2>/dev/null |
+	grep -qF "DNS:$host," &&
+	"$python" -c 'import socket, sys
+addrs = {a[4][0] for a in socket.getaddrinfo(sys.argv[1], 443, proto=socket.IPPROTO_TCP)}
+sys.exit(addrs != {"127.0.0.1"})' "$host" 2>/dev/null; then
+	host_url=https://$host:$port_main
+fi
+
 slack=500
 runner=()
 if [ "${VALGRIND:-0}" = 1 ]; then
@@ -87,6 +100,7 @@ B2C_MOCK_URL=https://localhost:$port_main \
 	B2C_MOCK_API_KEY=$api_key \
 	B2C_MOCK_WRONGNAME_URL=https://localhost:$port_wrongname \
 	B2C_CLOSED_URL=https://127.0.0.1:$closed_port \
+	B2C_MOCK_HOST_URL=$host_url \
 	B2C_TIMING_SLACK_MS=$slack \
 	"${runner[@]}" "$bin" >"$tmp/out" 2>"$tmp/err"
 rc=$?
