@@ -47,8 +47,7 @@ static struct loop *lp;      /* every handle runs on this loop */
 static struct upstream *ctl; /* control connection to /_mock, no API key */
 static unsigned phone_seq;
 
-typedef int getaddrinfo_fn(const char *, const char *, const struct addrinfo *,
-                           struct addrinfo **);
+typedef int getaddrinfo_fn(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 
 /*
  * Names resolve after RESOLVE_DELAY_MS, as across a network: curl's resolver
@@ -968,6 +967,20 @@ never_called(void *arg, enum status rc, const struct upstream_response *r)
 	(*calls)++;
 }
 
+/* The form of a registration the mock answers slowly; phone tells calls apart. */
+#define SLOW_FORM(phone)                                                                           \
+	"user%5Bemail%5D=failslow%40example.com&user%5Bcellphone%5D=" phone                        \
+	"&user%5Bcountry_code%5D=1"
+
+static struct upstream_call
+slow_registration(const char *form)
+{
+	return (struct upstream_call){.method = "POST",
+	                              .path = AUTHY_PATH_USERS_NEW,
+	                              .form = form,
+	                              .deadline_ms = util_now_ms() + 10000};
+}
+
 /*
  * Transfers waiting for a connection can be cancelled; the others behind them
  * still start and complete.
@@ -976,12 +989,7 @@ static void
 test_cancel_queued(void)
 {
 	struct upstream *up = pool(1);
-	struct upstream_call slow = {.method = "POST",
-	                             .path = AUTHY_PATH_USERS_NEW,
-	                             .form =
-	                                 "user%5Bemail%5D=failslow%40example.com"
-	                                 "&user%5Bcellphone%5D=5550300002&user%5Bcountry_code%5D=1",
-	                             .deadline_ms = util_now_ms() + 10000};
+	struct upstream_call slow = slow_registration(SLOW_FORM("5550300002"));
 	struct upstream_xfer *q1 = NULL, *q2 = NULL;
 	struct batch b = {0};
 	int calls = 0;
@@ -1047,12 +1055,7 @@ static void
 test_cancel(void)
 {
 	struct upstream *up = pool(2);
-	struct upstream_call slow = {.method = "POST",
-	                             .path = AUTHY_PATH_USERS_NEW,
-	                             .form =
-	                                 "user%5Bemail%5D=failslow%40example.com"
-	                                 "&user%5Bcellphone%5D=5550300001&user%5Bcountry_code%5D=1",
-	                             .deadline_ms = util_now_ms() + 10000};
+	struct upstream_call slow = slow_registration(SLOW_FORM("5550300001"));
 	struct upstream_xfer *x = NULL, *y = NULL;
 	struct batch b = {0};
 	int calls = 0;
