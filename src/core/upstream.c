@@ -697,6 +697,17 @@ xfer_setup(struct upstream_xfer *x, long timeout_ms)
 	return bad ? STATUS_INTERNAL : STATUS_OK;
 }
 
+/* x's easy handle into the multi; a refusal is logged, as it is never the call's fault. */
+static CURLMcode
+add_to_multi(const struct upstream_xfer *x)
+{
+	CURLMcode mc = curl_multi_add_handle(x->up->multi, x->easy);
+
+	if (mc != CURLM_OK)
+		log_warnx("upstream: curl refused a transfer: %s", curl_multi_strerror(mc));
+	return mc;
+}
+
 /* Hand x to the multi. On failure x holds no easy handle. */
 static enum status
 xfer_launch(struct upstream_xfer *x)
@@ -709,7 +720,7 @@ xfer_launch(struct upstream_xfer *x)
 	rc = xfer_setup(x, (long)left);
 	if (rc != STATUS_OK)
 		return rc;
-	if (curl_multi_add_handle(x->up->multi, x->easy) != CURLM_OK) {
+	if (add_to_multi(x) != CURLM_OK) {
 		curl_easy_cleanup(x->easy);
 		x->easy = NULL;
 		return STATUS_INTERNAL;
@@ -841,7 +852,7 @@ retry(struct upstream_xfer *x)
 	x->retried = true;
 	if (attempt_timeout(x->up, x->deadline_ms, &timeout_ms) != STATUS_OK ||
 	    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
-	    curl_multi_add_handle(x->up->multi, x->easy) != CURLM_OK) {
+	    add_to_multi(x) != CURLM_OK) {
 		/* Out of the multi: xfer_free must not remove it again. */
 		curl_easy_cleanup(x->easy);
 		x->easy = NULL;
