@@ -47,6 +47,15 @@
 #define PATH_LOG_MAX 200
 #define IDLE_HANDLES_MAX 256 /* easy handles kept: upstream_connections at most */
 #define KICK_MIN_MS 50       /* queued deadlines are checked at most this often */
+/*
+ * curl allocates its receive and send buffers for every transfer. A receive
+ * buffer of 1 KiB stays within malloc's per-thread cache (the API's answers
+ * are this small; longer ones take more reads from OpenSSL's record buffer,
+ * not more system calls); the send buffer gets curl's least, 16 KiB, instead
+ * of 64 KiB, whose every free made malloc consolidate and trim the heap.
+ */
+#define RECV_BUFFER 1024L
+#define SEND_BUFFER 16384L
 
 struct upstream {
 	struct loop *loop;
@@ -495,6 +504,8 @@ set_transport(const struct upstream *up, CURL *h)
 	int bad = 0;
 
 	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_BUFFERSIZE, RECV_BUFFER) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, SEND_BUFFER) != CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x075500
 	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protos) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, protos) != CURLE_OK;
