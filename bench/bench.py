@@ -8,7 +8,9 @@ with fixed answers (bench/nginx/upstream.conf), in an "approved" and a
 "pending" variant, so the upstream is not what is measured.
 
 1. Register throughput: wrk -c64 on each path after a warm-up, in rounds taking
-   turns (the best round of each path counts), and each process's CPU per call.
+   turns (the best round of each path counts), and each process's CPU per call:
+   wrk, both nginx, the path's own process, the rest of the machine, and what
+   the cores had left (idle).
 2. Holding N pending waits (against "pending") for --hold-seconds, the
    responder and Node at the same time, each against its own upstream port (one
    after the other when the open file limit cannot take both), in --hold-rounds
@@ -167,6 +169,22 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
+def tree_cpu_s(pid):
+    """CPU-seconds of pid and of its children (an nginx master and its workers)."""
+    total = cpu_s(pid)
+    try:
+        kids = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    except OSError:
+        kids = []
+    return total + sum(tree_cpu_s(int(k)) for k in kids)
+
+
+def machine_busy_s():
+    """CPU-seconds every core spent busy since boot (all but idle and iowait)."""
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+    return (sum(f) - f[3] - f[4]) / CLK_TCK
+
+
 def status_field(pid, name):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith(name + ":"):
@@ -254,13 +272,18 @@ def post(port, path, body, timeout=10):
         return e.code, e.read()[:200]
 
 
-def wrk(port, seconds, work, pid=None):
-    """Register calls at c=64 for `seconds`; with pid, also that process's CPU per call."""
+def wrk(port, seconds, work, pid=None, parts=None):
+    """Register calls at c=64 for `seconds`; with pid, also that process's CPU per call.
+    parts ({name: pid}) adds each process tree's CPU per call, wrk's own, the whole
+    machine's busy time per call, and "other" (busy time none of them spent)."""
     lua = os.path.join(work, "register.lua")
     with open(lua, "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                 f"wrk.body = [[{REGISTER_BODY}]]\n")
     cpu0 = cpu_s(pid) if pid else 0.0
+    parts = parts or {}
+    before = {name: tree_cpu_s(p) for name, p in parts.items()}
+    kids0, busy0 = resource.getrusage(resource.RUSAGE_CHILDREN), machine_busy_s()
     out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", lua,
                           f"http://127.0.0.1:{port}/api/identity/register"],
                          capture_output=True, text=True).stdout
@@ -271,8 +294,16 @@ def wrk(port, seconds, work, pid=None):
     total = re.search(r"^\s+(\d+) requests in", out, re.M)
     fig = {"rps": float(rps.group(1)) if rps else 0.0, "non2xx": int(bad.group(1)) if bad else 0,
            "socket_errors": errs.group(1) if errs else "", "p99": p99.group(1) if p99 else "?"}
-    if pid and total and int(total.group(1)):
-        fig["cpu_ms_per_call"] = round((cpu_s(pid) - cpu0) * 1000 / int(total.group(1)), 3)
+    calls = int(total.group(1)) if total else 0
+    if pid and calls:
+        fig["cpu_ms_per_call"] = round((cpu_s(pid) - cpu0) * 1000 / calls, 3)
+    if parts and calls:
+        busy, kids = machine_busy_s() - busy0, resource.getrusage(resource.RUSAGE_CHILDREN)
+        us = {name: (tree_cpu_s(p) - before[name]) * 1e6 / calls for name, p in parts.items()}
+        us["wrk"] = (kids.ru_utime + kids.ru_stime - kids0.ru_utime - kids0.ru_stime) * 1e6 / calls
+        us["other"] = busy * 1e6 / calls - sum(us.values())
+        us["machine busy"] = busy * 1e6 / calls
+        fig["us_per_call"] = {k: round(v, 1) for k, v in us.items()}
     return fig
 
 
@@ -297,8 +328,19 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
         return r, w
 
     async def watch(r):
-        head = await r.read(64)
-        early.append(head.split(b"\r\n", 1)[0].decode("latin-1") or "closed")
+        # The whole answer (Connection: close): status line and userMessage say why.
+        reply = await r.read(4096)
+        try:
+            while reply and b"userMessage" not in reply and len(reply) < 4096:
+                more = await asyncio.wait_for(r.read(4096), 1)
+                if not more:
+                    break
+                reply += more
+        except asyncio.TimeoutError:
+            pass
+        status = reply.split(b"\r\n", 1)[0].decode("latin-1") or "closed"
+        why = re.search(rb'"userMessage"\s*:\s*"([^"]*)"', reply)
+        early.append(status + (" " + why.group(1).decode("latin-1") if why else ""))
 
     a0 = count_lines(approvals_log, up_port)
     cpu0, rss0, thr0 = cpu_s(proc_pid), status_field(proc_pid, "VmRSS"), \
@@ -389,11 +431,11 @@ def run(args, work):
     common = {"USER": pwd.getpwuid(os.getuid()).pw_name, "WORK": work, "CERTS": certs,
               "API_KEY": key, "NOFILE": nofile, "APPROVED_PORT": approved,
               "PENDING_PORT": pending, "PENDING2_PORT": pending2}
-    start_nginx("upstream", fill("upstream.conf", work, common), work,
+    upstream = start_nginx("upstream", fill("upstream.conf", work, common), work,
                 (approved, pending, pending2))
     sock = os.path.join(work, "responder.sock")
     # Both sides hold their waits at once: two connections a wait each.
-    start_nginx("front", fill("front.conf", work, dict(
+    front = start_nginx("front", fill("front.conf", work, dict(
         common, WORKER_CONNECTIONS=min(nofile - 100, 4 * args.waits + 1024), RESP_SOCK=sock,
         NODE_PORT=node_port, FRONT_RESP=f_resp, FRONT_NODE=f_node, FRONT_LIMIT=f_limit)),
         work, (f_resp, f_node, f_limit))
@@ -420,7 +462,10 @@ def run(args, work):
     # each path keeps its best round.
     for rnd in range(args.rounds):
         for name, port in fronts.items():
-            fig = wrk(port, args.seconds, work, pids[name])
+            parts = {"front nginx": front.pid, "upstream nginx": upstream.pid}
+            if pids[name]:
+                parts[name] = pids[name]
+            fig = wrk(port, args.seconds, work, pids[name], parts)
             log(f"  round {rnd + 1} {name}: {fig}")
             if fig["rps"] >= res["register"].get(name, {"rps": -1})["rps"]:
                 res["register"][name] = fig
@@ -524,7 +569,26 @@ def table(res):
            "", "| measure | responder | Node peer | limit | ratio | target | met |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
     out += ["| " + " | ".join(x) + " |" for x in rows]
-    return "\n".join(out)
+    return "\n".join(out + parts_table(res))
+
+
+def parts_table(res):
+    """Where each register call's CPU went, per process, for the round each path kept:
+    idle is what the cores had left (cores x 1 s / calls a second, less busy)."""
+    head = ["", "Register, µs of CPU per call by process (the round each path kept):", "",
+            "| path | req/s | wrk | front nginx | its own process | upstream nginx | other "
+            "| all busy | idle |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    rows = []
+    for name in ("responder", "node", "limit"):
+        fig = res["register"].get(name, {})
+        us = fig.get("us_per_call")
+        if not us or not fig["rps"]:
+            continue
+        idle = res["cores"] * 1e6 / fig["rps"] - us["machine busy"]
+        rows.append(f"| {name} | {fig['rps']:,.0f} | {us['wrk']} | {us['front nginx']} "
+                    f"| {us.get(name, '')} | {us['upstream nginx']} | {us['other']} "
+                    f"| {us['machine busy']} | {idle:.1f} |")
+    return head + rows if rows else []
 
 
 def main():

@@ -52,6 +52,11 @@ def check_figures(t, res):
                 f"register figures for {path}", reg)
         if path != "limit":
             t.check(reg["cpu_ms_per_call"] > 0, f"CPU per register call for {path}", reg)
+        us = reg.get("us_per_call", {})
+        own = [path] if path != "limit" else []
+        parts = ["wrk", "front nginx", "upstream nginx"] + own
+        t.check(all(us.get(k, 0) > 0 for k in parts + ["machine busy"]) and "other" in us,
+                f"CPU per register call by process for {path}", us)
     for impl in ("responder", "node"):
         h = res["hold"][impl]
         t.check(h["held"] == WAITS and h["approvals_created"] >= WAITS
@@ -77,6 +82,9 @@ def full_run(t, work, env):
     table = open(os.path.join(results, "latest.md")).read()
     t.check(all(r in table for r in ROWS) and "| met |" in table,
             "the table has every row, ratios and targets", table)
+    t.check(all(f"\n| {path} | " in table for path in ("responder", "node", "limit"))
+            and "| all busy | idle |" in table,
+            "the table of CPU per register call by process has every path", table)
     t.check(table in p.stdout, "the table is printed")
     pids = started_pids(p.stdout)
     t.check(len(pids) == 6 and all(gone(x) for x in pids),
