@@ -122,6 +122,17 @@ def port_open(port):
         return False
 
 
+def default_port_base():
+    """A base below the ephemeral port range: the holds open thousands of client
+    connections, which must not take a server's port between rounds."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return random.randrange(max(1024, low - 12000), max(1100, low - 1000), 10)
+
+
 def free_ports(n, base):
     """n ports from base upwards that nothing listens on or has bound."""
     out, port = [], base
@@ -606,7 +617,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "cgi-bin", "b2c-authy.fcgi"))
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a responder setting (lower-case config key)")
-    ap.add_argument("--port-base", type=int, default=random.randrange(42000, 48000, 10))
+    ap.add_argument("--port-base", type=int, default=default_port_base())
     ap.add_argument("--results", default=os.path.join(HERE, "results"))
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = ap.parse_args()
