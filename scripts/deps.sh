@@ -17,7 +17,7 @@ packages=(
 	libxml2-utils ca-certificates
 	valgrind clang libclang-rt-14-dev # make valgrind, make asan, libFuzzer targets
 	cppcheck clang-format # make lint
-	lighttpd # the lighttpd suite
+	lighttpd lighttpd-mod-openssl # the lighttpd suite (mod_openssl is a package of its own)
 	dpkg-dev debhelper lintian man-db systemd # make deb, the deb and docs suites
 	wrk nodejs iproute2 # bench/run.sh
 )
