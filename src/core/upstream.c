@@ -985,10 +985,18 @@ on_timer(void *arg)
 	check_done(up);
 }
 
+/* k out of the epoll set; its entry stays. */
+static void
+sock_unwatch(struct upsock *k)
+{
+	loop_watch_del(k->up->loop, k->w);
+	k->w = NULL;
+}
+
 static void
 sock_free(struct upsock *k)
 {
-	loop_watch_del(k->up->loop, k->w);
+	sock_unwatch(k);
 	list_unlink(&k->up->socks, &k->link);
 	free(k);
 }
@@ -1002,8 +1010,7 @@ on_ready(void *arg, int fd, unsigned events)
 
 	if (k->parked) {
 		/* An idle connection spoke: curl finds it dead when it next looks. */
-		loop_watch_del(up->loop, k->w);
-		k->w = NULL;
+		sock_unwatch(k);
 		return;
 	}
 	if (events & LOOP_READ)
@@ -1053,10 +1060,8 @@ sock_watch(struct upsock *k, unsigned events)
 
 	if (k->w != NULL && k->events == events)
 		return STATUS_OK;
-	if (k->w != NULL && loop_watch_mod(lp, k->w, events) != STATUS_OK) {
-		loop_watch_del(lp, k->w);
-		k->w = NULL;
-	}
+	if (k->w != NULL && loop_watch_mod(lp, k->w, events) != STATUS_OK)
+		sock_unwatch(k);
 	if (k->w == NULL) {
 		enum status rc = loop_watch_add(lp, k->fd, events, 0, on_ready, k, &k->w);
 		if (rc != STATUS_OK)
