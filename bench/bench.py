@@ -283,15 +283,15 @@ def post(port, path, body, timeout=10):
         return e.code, e.read()[:200]
 
 
-def wrk(port, seconds, work, pid=None, parts=None):
-    """Register calls at c=64 for `seconds`; with pid, also that process's CPU per call.
-    parts ({name: pid}) adds each process tree's CPU per call, wrk's own, the whole
-    machine's busy time per call, and "other" (busy time none of them spent)."""
+def wrk(port, seconds, work, parts=None, own=None):
+    """Register calls at c=64 for `seconds`. parts ({name: pid}) adds each process
+    tree's CPU per call, wrk's own, the whole machine's busy time per call, and
+    "other" (busy time none of them spent); own names the path's own process among
+    them, whose CPU per call is also given in ms."""
     lua = os.path.join(work, "register.lua")
     with open(lua, "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                 f"wrk.body = [[{REGISTER_BODY}]]\n")
-    cpu0 = cpu_s(pid) if pid else 0.0
     parts = parts or {}
     before = {name: tree_cpu_s(p) for name, p in parts.items()}
     kids0, busy0 = resource.getrusage(resource.RUSAGE_CHILDREN), machine_busy_s()
@@ -306,8 +306,6 @@ def wrk(port, seconds, work, pid=None, parts=None):
     fig = {"rps": float(rps.group(1)) if rps else 0.0, "non2xx": int(bad.group(1)) if bad else 0,
            "socket_errors": errs.group(1) if errs else "", "p99": p99.group(1) if p99 else "?"}
     calls = int(total.group(1)) if total else 0
-    if pid and calls:
-        fig["cpu_ms_per_call"] = round((cpu_s(pid) - cpu0) * 1000 / calls, 3)
     if parts and calls:
         busy, kids = machine_busy_s() - busy0, resource.getrusage(resource.RUSAGE_CHILDREN)
         us = {name: (tree_cpu_s(p) - before[name]) * 1e6 / calls for name, p in parts.items()}
@@ -315,6 +313,8 @@ def wrk(port, seconds, work, pid=None, parts=None):
         us["other"] = busy * 1e6 / calls - sum(us.values())
         us["machine busy"] = busy * 1e6 / calls
         fig["us_per_call"] = {k: round(v, 1) for k, v in us.items()}
+        if own:
+            fig["cpu_ms_per_call"] = round(us[own] / 1000, 3)
     return fig
 
 
@@ -474,9 +474,10 @@ def run(args, work):
     for rnd in range(args.rounds):
         for name, port in fronts.items():
             parts = {"front nginx": front.pid, "upstream nginx": upstream.pid}
-            if pids[name]:
-                parts[name] = pids[name]
-            fig = wrk(port, args.seconds, work, pids[name], parts)
+            own = name if pids[name] else None
+            if own:
+                parts[own] = pids[own]
+            fig = wrk(port, args.seconds, work, parts, own)
             log(f"  round {rnd + 1} {name}: {fig}")
             if fig["rps"] >= res["register"].get(name, {"rps": -1})["rps"]:
                 res["register"][name] = fig
