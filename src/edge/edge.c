@@ -34,9 +34,8 @@
 #include "util.h"
 
 #define BUF_START 4096
-#define SPARE_BUFS 64        /* read buffers of BUF_START bytes kept for the next requests */
-#define SEND_TIMEOUT_MS 2000 /* a web server that does not read the reply */
-#define DRAIN_GRACE_MS 2000  /* after the wait budget, before in-flight requests are aborted */
+#define SPARE_BUFS 64       /* read buffers of BUF_START bytes kept for the next requests */
+#define DRAIN_GRACE_MS 2000 /* after the wait budget, before in-flight requests are aborted */
 #define ACCEPT_BATCH 64
 #define ACCEPT_PAUSE_MS 100 /* out of file descriptors: retry accepting after this */
 #define RELEASE_AFTER_MS 25 /* an async request still running after this waits lean */
@@ -287,6 +286,8 @@ reply(struct ereq *r)
 		rc = fcgi_io_write_response(r->c->e->feed, r->fc, &r->res);
 	if (rc == STATUS_INTERNAL)
 		log_warnx("cannot hand the reply to libfcgi: connection closed");
+	else if (rc == STATUS_UNAVAILABLE)
+		log_warnx("web server does not read its replies: connection closed");
 	else if (rc != STATUS_OK)
 		log_info("web server closed the connection before the reply");
 	return rc == STATUS_OK;
@@ -575,16 +576,6 @@ conn_read(struct conn *c)
 }
 
 static void
-set_timeouts(int fd)
-{
-	struct timeval snd = {.tv_sec = SEND_TIMEOUT_MS / 1000,
-	                      .tv_usec = (SEND_TIMEOUT_MS % 1000) * 1000};
-
-	/* libfcgi writes the reply with blocking writes: bound them. */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
-}
-
-static void
 conn_new(struct edge *e, int fd)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -595,7 +586,6 @@ conn_new(struct edge *e, int fd)
 	}
 	c->e = e;
 	c->fd = fd;
-	set_timeouts(fd);
 	if (loop_timer_new(e->o.loop, on_deadline, c, &c->deadline) != STATUS_OK ||
 	    loop_watch_add(e->o.loop, fd, LOOP_READ, 0, on_conn, c, &c->w) != STATUS_OK) {
 		loop_timer_free(c->deadline);
@@ -636,7 +626,7 @@ on_listen(void *arg, int fd, unsigned events)
 
 	(void)events;
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		int s = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		int s = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (s < 0) {
 			accept_failed(e);
 			return;

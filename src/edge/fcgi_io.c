@@ -215,9 +215,11 @@ feed_accept(struct fcgi_feed *f, struct fcgi_conn *c)
 	int fd = c->req.ipcFd;
 
 	/* keepConnection stops the FCGX_Finish_r that FCGX_Accept_r starts
-	 * with from closing the fd it holds. */
+	 * with from closing the fd it holds; detached makes any close libfcgi
+	 * does a plain one (no shutdown and wait for the peer). */
 	c->req.ipcFd = f->rd;
 	c->req.keepConnection = 1;
+	c->req.detached = 1;
 	if (FCGX_Accept_r(&c->req) == 0)
 		return STATUS_OK;
 	/* libfcgi closes the read end when it gives up on the bytes. */
@@ -459,7 +461,7 @@ enum status
 fcgi_io_write_response(struct fcgi_feed *f, struct fcgi_conn *c, const struct response *res)
 {
 	char head[512];
-	int n, extra;
+	int n, extra, err;
 
 	if (c->req.out == NULL && reopen(f, c) != STATUS_OK)
 		return STATUS_INTERNAL;
@@ -486,7 +488,10 @@ fcgi_io_write_response(struct fcgi_feed *f, struct fcgi_conn *c, const struct re
 	/* stderr first, so that closing stdout writes the reply, the end of
 	 * stdout and FCGI_END_REQUEST in one write. */
 	FCGX_FClose(c->req.err);
-	return FCGX_FClose(c->req.out) == 0 ? STATUS_OK : STATUS_ABORTED;
+	if (FCGX_FClose(c->req.out) == 0)
+		return STATUS_OK;
+	err = FCGX_GetError(c->req.out);
+	return err == EAGAIN || err == EWOULDBLOCK ? STATUS_UNAVAILABLE : STATUS_ABORTED;
 }
 
 int
@@ -494,8 +499,10 @@ fcgi_io_finish(struct fcgi_conn *c)
 {
 	int keep = c->req.keepConnection;
 
-	/* The connection is the edge's: libfcgi closes it only after an error. */
+	/* The connection is the edge's: libfcgi closes it only after an error,
+	 * and then at once (detached: no shutdown and wait for the peer). */
 	c->req.keepConnection = 1;
+	c->req.detached = 1;
 	FCGX_Finish_r(&c->req);
 	if (c->req.ipcFd < 0)
 		return -1;

@@ -91,9 +91,11 @@ enum status fcgi_io_release(struct fcgi_conn *c, struct request *req);
 /*
  * fcgi_io_write_response - write Status, Content-Type, Content-Length, the
  * extra headers and the body, the end of stdout and FCGI_END_REQUEST (a
- * released request gets its streams back through f first). STATUS_OK,
- * STATUS_ABORTED when the web server has gone (or does not read within the
- * socket's send timeout), STATUS_INTERNAL when the streams cannot be re-created.
+ * released request gets its streams back through f first), without waiting:
+ * the connection is non-blocking. STATUS_OK, STATUS_ABORTED when the web
+ * server has gone, STATUS_UNAVAILABLE when its socket buffer is full (it does
+ * not read its replies), STATUS_INTERNAL when the streams cannot be
+ * re-created. After a failure fcgi_io_finish closes the connection.
  */
 enum status fcgi_io_write_response(struct fcgi_feed *f, struct fcgi_conn *c,
                                    const struct response *res);

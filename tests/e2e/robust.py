@@ -4,7 +4,8 @@ connections are open; the request deadline closes a stalled connection; a
 params record with overflowing lengths, 100 MB of announced params and params
 over the cap each close their connection with a log line while the process
 lives; the connection cap holds; FCGI_KEEP_CONN carries two requests on one
-connection, also after a wait that outlived its libfcgi streams; a client that goes away aborts its wait at once; SIGTERM drains
+connection, also after a wait that outlived its libfcgi streams; a web server that does not read
+its replies has its connection closed without holding the loop; a client that goes away aborts its wait at once; SIGTERM drains
 with idle and stalled connections open; RLIMIT_NOFILE is raised to the hard
 limit, with a warning when that cannot hold max_connections; quotes and
 spaces in the method and path cannot forge fields of the access line. Ends with "N passed, N failed".
@@ -18,6 +19,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -239,6 +241,52 @@ def keep_conn(t, work, base):
         r.stop()
 
 
+def not_reading(t, work, base):
+    """A web server that sends request after request on one kept connection and never reads
+    a reply: its connection is closed when its socket buffer is full, and the loop never
+    waits on it (/healthz on another connection answers within 1 s throughout)."""
+    r = stack.Responder(work, base, name="noread")
+    s = connect(r.sock)
+    one = request_bytes("GET", "/metrics", keep=True)
+    state = {"sent": 0, "closed": False, "stop": False}
+
+    def pump():
+        s.setblocking(False)
+        while not state["stop"]:
+            try:
+                s.send(one)
+                state["sent"] += 1
+            except BlockingIOError:
+                pass
+            except OSError:
+                state["closed"] = True
+                return
+            time.sleep(0.002)
+
+    th = threading.Thread(target=pump)
+    worst = 0.0
+    try:
+        th.start()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 6 * SLOW and not state["closed"]:
+            worst = max(worst, healthz(r.sock).elapsed)
+            time.sleep(0.02)
+        time.sleep(0.2)
+        state["stop"] = True
+        th.join()
+        t.check(state["closed"], "a web server that does not read its replies has its "
+                "connection closed", f"{state['sent']} requests sent")
+        t.check(worst < 1.0 * SLOW, "/healthz within 1 s meanwhile (no write waits)",
+                f"worst {worst:.2f}s")
+        t.check("web server does not read its replies: connection closed" in r.log_text(),
+                "not_reading: logged")
+        t.check(healthz(r.sock).status == 200, "not_reading: still serving")
+    finally:
+        state["stop"] = True
+        s.close()
+        r.stop()
+
+
 def with_id(data, rid):
     """The records in data with request id rid instead of 1."""
     out, i = b"", 0
@@ -405,6 +453,7 @@ def main():
         hostile_params(t, work, base)
         connection_cap(t, work, base)
         keep_conn(t, work, base)
+        not_reading(t, work, base)
         kept_wait(t, work, base, certs)
         abort_and_drain(t, work, base, certs)
         open_file_limit(t, work, base)
