@@ -811,7 +811,7 @@ test_resolved_name(void)
 	struct tcall call;
 
 	if (host_url == NULL || host_url[0] == '\0') {
-		fprintf(stderr, "  skipped: no machine name that resolves to 127.0.0.1 alone\n");
+		SKIP("no machine name that resolves to 127.0.0.1 alone");
 		return;
 	}
 	up = handle(host_url, mock_ca, mock_key, 5000);

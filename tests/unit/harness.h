@@ -1,6 +1,7 @@
 /*
  * harness.h - a tiny dependency-free unit-test harness. Each test binary runs
  * its cases and ends with the line "N passed, N failed"; exit status 1 when any failed.
+ * A case that cannot run here calls SKIP and returns: it counts neither way.
  */
 #ifndef B2CAUTHY_HARNESS_H
 #define B2CAUTHY_HARNESS_H
@@ -11,6 +12,7 @@
 static int harness_passed;
 static int harness_failed;
 static int harness_case_failed;
+static int harness_case_skipped;
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
@@ -40,13 +42,22 @@ static int harness_case_failed;
 		}                                                                                  \
 	} while (0)
 
+#define SKIP(why)                                                                                  \
+	do {                                                                                       \
+		fprintf(stderr, "  skipped: %s\n", (why));                                         \
+		harness_case_skipped = 1;                                                          \
+	} while (0)
+
 #define RUN(fn)                                                                                    \
 	do {                                                                                       \
 		harness_case_failed = 0;                                                           \
+		harness_case_skipped = 0;                                                          \
 		fn();                                                                              \
 		if (harness_case_failed) {                                                         \
 			harness_failed++;                                                          \
 			fprintf(stderr, "not ok %s\n", #fn);                                       \
+		} else if (harness_case_skipped) {                                                 \
+			fprintf(stderr, "skip %s\n", #fn);                                         \
 		} else {                                                                           \
 			harness_passed++;                                                          \
 			fprintf(stderr, "ok %s\n", #fn);                                           \
