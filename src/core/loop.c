@@ -30,11 +30,16 @@ struct loop_watch {
 
 struct loop_timer {
 	struct loop *loop;
-	long long at_ms;
 	size_t slot; /* index in the heap, or SIZE_MAX when disarmed */
 	loop_timer_fn fn;
 	void *arg;
 	struct list_link link; /* in the loop's timers, for loop_free */
+};
+
+/* A heap entry keeps its timer's deadline, so that sifting reads no timer. */
+struct heap_node {
+	long long at_ms;
+	struct loop_timer *t;
 };
 
 struct loop {
@@ -42,7 +47,7 @@ struct loop {
 	int stopping;
 	int dispatching;
 	long long now_ms;
-	struct loop_timer **heap; /* min-heap on at_ms */
+	struct heap_node *heap; /* min-heap on at_ms */
 	size_t nheap;
 	size_t cap;     /* heap capacity: at least the number of timers alive */
 	size_t ntimers; /* timers alive, armed or not */
@@ -167,55 +172,55 @@ loop_watch_del(struct loop *l, struct loop_watch *w)
 
 /* Heap helpers: parent of i is (i - 1) / 2. */
 static void
-heap_set(struct loop *l, size_t i, struct loop_timer *t)
+heap_set(struct loop *l, size_t i, struct heap_node n)
 {
-	l->heap[i] = t;
-	t->slot = i;
+	l->heap[i] = n;
+	n.t->slot = i;
 }
 
 static void
 sift_up(struct loop *l, size_t i)
 {
-	struct loop_timer *t = l->heap[i];
+	struct heap_node n = l->heap[i];
 
-	while (i > 0 && l->heap[(i - 1) / 2]->at_ms > t->at_ms) {
+	while (i > 0 && l->heap[(i - 1) / 2].at_ms > n.at_ms) {
 		heap_set(l, i, l->heap[(i - 1) / 2]);
 		i = (i - 1) / 2;
 	}
-	heap_set(l, i, t);
+	heap_set(l, i, n);
 }
 
 static void
 sift_down(struct loop *l, size_t i)
 {
-	struct loop_timer *t = l->heap[i];
+	struct heap_node n = l->heap[i];
 
 	for (;;) {
 		size_t c = 2 * i + 1;
 		if (c >= l->nheap)
 			break;
-		if (c + 1 < l->nheap && l->heap[c + 1]->at_ms < l->heap[c]->at_ms)
+		if (c + 1 < l->nheap && l->heap[c + 1].at_ms < l->heap[c].at_ms)
 			c++;
-		if (l->heap[c]->at_ms >= t->at_ms)
+		if (l->heap[c].at_ms >= n.at_ms)
 			break;
 		heap_set(l, i, l->heap[c]);
 		i = c;
 	}
-	heap_set(l, i, t);
+	heap_set(l, i, n);
 }
 
 static void
 heap_remove(struct loop *l, struct loop_timer *t)
 {
 	size_t i = t->slot;
-	struct loop_timer *last = l->heap[--l->nheap];
+	struct heap_node last = l->heap[--l->nheap];
 
 	t->slot = DISARMED;
-	if (last == t)
+	if (last.t == t)
 		return;
 	heap_set(l, i, last);
 	sift_down(l, i);
-	sift_up(l, last->slot);
+	sift_up(l, last.t->slot);
 }
 
 enum status
@@ -226,7 +231,7 @@ loop_timer_new(struct loop *l, loop_timer_fn fn, void *arg, struct loop_timer **
 	/* Grow the heap now so that arming never allocates. */
 	if (l->ntimers == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct loop_timer **h = realloc(l->heap, cap * sizeof(*h));
+		struct heap_node *h = realloc(l->heap, cap * sizeof(*h));
 		if (h == NULL)
 			return STATUS_NOMEM;
 		l->heap = h;
@@ -248,13 +253,12 @@ loop_timer_arm(struct loop_timer *t, long long at_ms)
 	struct loop *l = t->loop;
 
 	if (t->slot != DISARMED) {
-		t->at_ms = at_ms;
+		l->heap[t->slot].at_ms = at_ms;
 		sift_down(l, t->slot);
 		sift_up(l, t->slot);
 		return;
 	}
-	t->at_ms = at_ms;
-	heap_set(l, l->nheap++, t);
+	heap_set(l, l->nheap++, (struct heap_node){.at_ms = at_ms, .t = t});
 	sift_up(l, t->slot);
 }
 
@@ -286,7 +290,7 @@ wait_timeout(struct loop *l)
 
 	if (l->nheap == 0)
 		return -1;
-	d = l->heap[0]->at_ms - util_now_ms();
+	d = l->heap[0].at_ms - util_now_ms();
 	if (d <= 0)
 		return 0;
 	return d > 60000 ? 60000 : (int)d + 1;
@@ -319,8 +323,8 @@ fire_timers(struct loop *l)
 {
 	size_t budget = l->nheap;
 
-	while (budget-- > 0 && l->nheap > 0 && l->heap[0]->at_ms <= l->now_ms) {
-		struct loop_timer *t = l->heap[0];
+	while (budget-- > 0 && l->nheap > 0 && l->heap[0].at_ms <= l->now_ms) {
+		struct loop_timer *t = l->heap[0].t;
 		heap_remove(l, t);
 		t->fn(t->arg);
 	}

@@ -135,6 +135,11 @@ test_ten_thousand_timers(void)
 		loop_timer_disarm(tt[i]);
 		loop_timer_arm(tt[i], ts[i].at);
 	}
+	/* Move a third of them while armed, earlier and later. */
+	for (int i = 1; i < 10000; i += 3) {
+		ts[i].at = base + (i * 104729) % 60;
+		loop_timer_arm(tt[i], ts[i].at);
+	}
 	CHECK(loop_run(m.l) == STATUS_OK);
 	CHECK_INT(m.fired, 10000);
 	CHECK_INT(m.misordered, 0);
