@@ -276,8 +276,8 @@ access_line(const struct ereq *r, enum status rc)
 	           util_now_ms() - r->ctx.start_ms);
 }
 
-/* Write the reply; returns 1 when it went out. */
-static int
+/* Write the reply; STATUS_OK when it went out, else what stopped it (logged). */
+static enum status
 reply(struct ereq *r)
 {
 	enum status rc = STATUS_ABORTED;
@@ -290,7 +290,7 @@ reply(struct ereq *r)
 		log_warnx("web server does not read its replies: connection closed");
 	else if (rc != STATUS_OK)
 		log_info("web server closed the connection before the reply");
-	return rc == STATUS_OK;
+	return rc;
 }
 
 /* End the request (this frees libfcgi's params); 1 when the connection stays open. */
@@ -354,11 +354,16 @@ finish(struct ereq *r, enum status rc)
 {
 	struct conn *c = r->c;
 	struct edge *e = c->e;
+	enum status wrc;
 	int sent, keep, linger;
 
 	young_del(e, r);
 	log_set_request_id(r->ctx.id);
-	sent = reply(r);
+	wrc = reply(r);
+	sent = wrc == STATUS_OK;
+	/* A reply the web server never took is an aborted request, whatever it said. */
+	if (wrc == STATUS_ABORTED || wrc == STATUS_UNAVAILABLE)
+		rc = STATUS_ABORTED;
 	access_line(r, rc);
 	metrics_request(r->ctx.route, rc);
 	keep = sent && end_request(r);

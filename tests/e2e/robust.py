@@ -278,8 +278,14 @@ def not_reading(t, work, base):
                 "connection closed", f"{state['sent']} requests sent")
         t.check(worst < 1.0 * SLOW, "/healthz within 1 s meanwhile (no write waits)",
                 f"worst {worst:.2f}s")
-        t.check("web server does not read its replies: connection closed" in r.log_text(),
+        text = r.log_text()
+        t.check("web server does not read its replies: connection closed" in text,
                 "not_reading: logged")
+        lines = [ln for ln in text.splitlines() if 'path="/metrics"' in ln]
+        t.check(lines and 'outcome=aborted' in lines[-1] and
+                all('outcome=ok' in ln for ln in lines[:-1]),
+                "the reply it never took is logged as aborted, the ones before as ok",
+                lines[-1] if lines else "no access line")
         t.check(healthz(r.sock).status == 200, "not_reading: still serving")
     finally:
         state["stop"] = True
