@@ -10,6 +10,7 @@ with idle and stalled connections open; RLIMIT_NOFILE is raised to the hard
 limit, with a warning when that cannot hold max_connections; quotes and
 spaces in the method and path cannot forge fields of the access line. Ends with "N passed, N failed".
 """
+import fcntl
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import socket
 import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 
@@ -250,18 +252,26 @@ def not_reading(t, work, base):
     one = request_bytes("GET", "/metrics", keep=True)
     state = {"sent": 0, "closed": False, "stop": False}
 
+    def unread(sock):
+        """Bytes sent on sock that the responder has not read yet (SIOCOUTQ)."""
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+
     def pump():
+        # Each request goes once the responder has read the one before (as nginx
+        # does), so that only the unread replies can close the connection.
         s.setblocking(False)
         while not state["stop"]:
             try:
                 s.send(one)
                 state["sent"] += 1
+                while unread(s) > 0 and not state["stop"]:
+                    time.sleep(0.001)
             except BlockingIOError:
                 pass
             except OSError:
                 state["closed"] = True
                 return
-            time.sleep(0.002)
+            time.sleep(0.001)
 
     th = threading.Thread(target=pump)
     worst = 0.0
