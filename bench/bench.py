@@ -382,14 +382,16 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
         peak_rss = max(peak_rss, status_field(proc_pid, "VmRSS"))
         await asyncio.sleep(min(0.5, max(0.0, t_end - time.monotonic())))
     peak_rss = max(peak_rss, status_field(proc_pid, "VmRSS"))
+    cpu_hold, polls = cpu_s(proc_pid) - cpu1, count_lines(polls_log, up_port) - p1
     fig = {"waits": n, "approvals_at_start": created,
            "approvals_created": count_lines(approvals_log, up_port) - a0,
            "ramp_s": round(t1 - t0, 2),
-           "cpu_ramp_s": round(cpu1 - cpu0, 2), "cpu_hold_s": round(cpu_s(proc_pid) - cpu1, 2),
+           "cpu_ramp_s": round(cpu1 - cpu0, 2), "cpu_hold_s": round(cpu_hold, 2),
            "rss_idle_kib": rss0, "rss_kib": peak_rss,
            "threads_idle": thr0, "threads": status_field(proc_pid, "Threads"),
            "upstream_conns": upstream_conns(proc_pid, up_port),
-           "polls_per_s": round((count_lines(polls_log, up_port) - p1) / seconds, 1),
+           "polls_per_s": round(polls / seconds, 1),
+           "us_per_poll": round(cpu_hold * 1e6 / polls, 1) if polls else 0.0,
            "answered_early": len(early), "early_sample": early[:3]}
     fig["kib_per_wait"] = round((fig["rss_kib"] - rss0) / n, 1)
     fig["held"] = n - len(early)
@@ -573,6 +575,8 @@ def table(res):
          met(r["approvals_at_start"] >= n)),
         ("status polls/s during the hold", f"{r['polls_per_s']:,}", f"{nd['polls_per_s']:,}", "",
          "", "", ""),
+        ("CPU µs per status poll during the hold", f"{r['us_per_poll']}", f"{nd['us_per_poll']}",
+         "", f"{ratio(r['us_per_poll'], nd['us_per_poll'])}× Node", "", ""),
     ]
     # Only the load before the run tells of other work: waiting threads count in it.
     how = "both sides at once" if res.get("hold_together") else "one side after the other"

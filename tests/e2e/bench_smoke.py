@@ -27,7 +27,7 @@ TINY = ["--waits", str(WAITS), "--seconds", "1", "--rounds", "1", "--warmup", "1
 ROWS = ("register req/s", "register: CPU-ms", "register non-2xx / p99", "CPU-s holding",
         "CPU-s taking", "memory per wait", "threads idle", "upstream connections", "waits held",
         "approvals created",
-        "status polls/s")
+        "status polls/s", "CPU µs per status poll")
 
 
 def gone(pid):
@@ -66,6 +66,8 @@ def check_figures(t, res):
                 and isinstance(h["kib_per_wait"], float), f"{impl} hold figures", h)
         t.check(h["upstream_conns"] > 0 and h["polls_per_s"] > 0,
                 f"{impl} upstream connections and polls seen", h)
+        t.check(isinstance(h["us_per_poll"], float) and h["us_per_poll"] >= 0,
+                f"{impl} CPU per status poll", h)
     t.check(res["upstream_bound"] > 0, "the responder's upstream bound read from its settings",
             res.get("settings"))
 
