@@ -164,10 +164,12 @@ on_deadline(void *arg)
 	else if (c->len == 0)
 		log_debug("idle FastCGI connection closed after %ld ms",
 		          c->e->o.cfg->request_read_timeout_ms);
-	else
+	else {
 		log_warnx("FastCGI request not complete within %ld ms (%zu bytes): connection "
 		          "closed",
 		          c->e->o.cfg->request_read_timeout_ms, c->len);
+		metrics_conn_closed(METRICS_CLOSE_DEADLINE);
+	}
 	conn_close(c);
 }
 
@@ -286,9 +288,10 @@ reply(struct ereq *r)
 		rc = fcgi_io_write_response(r->c->e->feed, r->fc, &r->res);
 	if (rc == STATUS_INTERNAL)
 		log_warnx("cannot hand the reply to libfcgi: connection closed");
-	else if (rc == STATUS_UNAVAILABLE)
+	else if (rc == STATUS_UNAVAILABLE) {
 		log_warnx("web server does not read its replies: connection closed");
-	else if (rc != STATUS_OK)
+		metrics_conn_closed(METRICS_CLOSE_UNREAD);
+	} else if (rc != STATUS_OK)
 		log_info("web server closed the connection before the reply");
 	return rc;
 }
@@ -471,9 +474,10 @@ parse_request(struct conn *c, int too_large)
 	}
 	rc = fcgi_io_parse(c->e->feed, r->fc, c->buf, c->scan.used);
 	if (rc != STATUS_OK) {
-		if (rc == STATUS_BAD_REQUEST)
+		if (rc == STATUS_BAD_REQUEST) {
 			log_warnx("FastCGI request refused by libfcgi");
-		else
+			metrics_conn_closed(METRICS_CLOSE_PROTOCOL);
+		} else
 			log_warn("cannot hand a request to libfcgi");
 		fcgi_io_conn_free(r->fc);
 		free(r);
@@ -571,9 +575,11 @@ conn_read(struct conn *c)
 		conn_close(c);
 	} else if (r == FCGI_SCAN_BAD) {
 		log_warnx("FastCGI protocol violation: %s: connection closed", c->scan.why);
+		metrics_conn_closed(METRICS_CLOSE_PROTOCOL);
 		conn_close(c);
 	} else if (r == FCGI_SCAN_MORE && c->len >= e->buf_max) {
 		log_warnx("FastCGI request over %zu bytes: connection closed", e->buf_max);
+		metrics_conn_closed(METRICS_CLOSE_TOO_LARGE);
 		conn_close(c);
 	} else if (r != FCGI_SCAN_MORE) {
 		start_request(c, r == FCGI_SCAN_TOO_LARGE);
@@ -638,6 +644,7 @@ on_listen(void *arg, int fd, unsigned events)
 		}
 		if (e->nconns >= e->o.cfg->max_connections) {
 			close(s);
+			metrics_conn_closed(METRICS_CLOSE_CAP);
 			if (!e->cap_logged)
 				log_warnx(
 				    "max_connections (%ld) reached: new connections are closed",

@@ -23,6 +23,11 @@ static atomic_long upstream_sum_ms;
 static atomic_long upstream_errors[STATUS__COUNT];
 static atomic_long push_limited;
 static atomic_long code_limited;
+static atomic_long conns_closed[METRICS_CLOSE__COUNT];
+
+/* The reason labels, in enum metrics_close order. */
+static const char *const close_reasons[METRICS_CLOSE__COUNT] = {
+    "protocol", "too_large", "deadline", "max_connections", "unread_replies"};
 
 static size_t
 route_index(const char *route)
@@ -64,6 +69,29 @@ void
 metrics_code_limited(void)
 {
 	atomic_fetch_add(&code_limited, 1);
+}
+
+void
+metrics_conn_closed(enum metrics_close why)
+{
+	if ((int)why >= 0 && why < METRICS_CLOSE__COUNT)
+		atomic_fetch_add(&conns_closed[why], 1);
+}
+
+/* Every reason, 0 included, so that a rate over the series needs no care. */
+static enum status
+render_closed(struct buf *out)
+{
+	enum status rc = buf_append_str(
+	    out, "# HELP " METRICS_PREFIX "connections_closed_total FastCGI connections closed by "
+	         "the responder on its own, by reason.\n# TYPE " METRICS_PREFIX
+	         "connections_closed_total counter\n");
+
+	for (int i = 0; i < METRICS_CLOSE__COUNT && rc == STATUS_OK; i++)
+		rc =
+		    buf_appendf(out, METRICS_PREFIX "connections_closed_total{reason=\"%s\"} %ld\n",
+		                close_reasons[i], atomic_load(&conns_closed[i]));
+	return rc;
 }
 
 static enum status
@@ -138,6 +166,8 @@ metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_
 
 	if (rc == STATUS_OK)
 		rc = render_upstream(out);
+	if (rc == STATUS_OK)
+		rc = render_closed(out);
 	if (rc == STATUS_OK)
 		rc = gauge(out, "upstream_connections_in_use", "gauge",
 		           "Upstream connections borrowed by requests.", upstream_in_use);

@@ -1,7 +1,7 @@
 /*
  * metrics.h - process-wide counters rendered in the Prometheus text format:
- * requests by route and outcome, upstream call latency and errors, and the
- * tracker's gauges.
+ * requests by route and outcome, upstream call latency and errors, the
+ * connections the edge closed on its own, and the tracker's gauges.
  */
 #ifndef B2CAUTHY_METRICS_H
 #define B2CAUTHY_METRICS_H
@@ -36,6 +36,22 @@ void metrics_push_limited(void);
  * used up max_code_attempts (b2c_authy_code_limited_total). Thread-safe.
  */
 void metrics_code_limited(void);
+
+/* Why the edge closed a FastCGI connection on its own. */
+enum metrics_close {
+	METRICS_CLOSE_PROTOCOL,  /* a record broke the protocol or a cap; libfcgi refused it */
+	METRICS_CLOSE_TOO_LARGE, /* the request outgrew the largest read buffer */
+	METRICS_CLOSE_DEADLINE,  /* not complete within request_read_timeout_ms */
+	METRICS_CLOSE_CAP,       /* accepted over max_connections */
+	METRICS_CLOSE_UNREAD,    /* the web server left its replies unread */
+	METRICS_CLOSE__COUNT
+};
+
+/*
+ * metrics_conn_closed - count one connection the edge closed for why
+ * (b2c_authy_connections_closed_total{reason}). Thread-safe.
+ */
+void metrics_conn_closed(enum metrics_close why);
 
 /*
  * metrics_render - append the exposition text to out, including the tracker

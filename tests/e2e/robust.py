@@ -3,7 +3,8 @@ over raw sockets: /healthz answers within 1 s while 300 stalled and 1,000 idle
 connections are open; the request deadline closes a stalled connection; a
 params record with overflowing lengths, 100 MB of announced params and params
 over the cap each close their connection with a log line while the process
-lives; the connection cap holds; FCGI_KEEP_CONN carries two requests on one
+lives, and so does a body of padded records that outgrows the read buffer; /metrics counts each
+connection closed this way by reason; the connection cap holds; FCGI_KEEP_CONN carries two requests on one
 connection, also after a wait that outlived its libfcgi streams; a web server that does not read
 its replies has its connection closed without holding the loop; a client that goes away aborts its wait at once; SIGTERM drains
 with idle and stalled connections open; RLIMIT_NOFILE is raised to the hard
@@ -96,6 +97,14 @@ def healthz(sock):
     return stack.fcgi_raw(sock, "GET", "/healthz", {}, b"", None, timeout=10)
 
 
+def closed_counts(sock):
+    """b2c_authy_connections_closed_total by reason, from /metrics."""
+    m = stack.fcgi_raw(sock, "GET", "/metrics", {}, b"", None, timeout=10)
+    return {k: int(v) for k, v in re.findall(
+        r'^b2c_authy_connections_closed_total\{reason="(\w+)"\} (\d+)$',
+        m.body.decode(), re.M)}
+
+
 def logfmt(line):
     """key=value pairs of a logfmt line; quoted values unescaped."""
     out = {}
@@ -148,6 +157,9 @@ def deadline(t, work, base):
         stack.wait_for(lambda: "not complete within 500 ms" in r.log_text(), 5, "log line")
         t.check(True, "deadline: logged")
         t.check(healthz(r.sock).status == 200, "deadline: still serving")
+        n = closed_counts(r.sock)
+        t.check(n.get("deadline") == 1 and sum(n.values()) == 1, "the stalled connection counts "
+                "as closed for the deadline, the idle one not at all", repr(n))
     finally:
         for s in (stalled, idle):
             if s is not None:
@@ -194,6 +206,19 @@ def hostile_params(t, work, base):
                 repr(h))
         ok = stack.fcgi_raw(r.sock, "GET", "/healthz", {"HTTP_X_PAD": "p" * 60000}, b"", None)
         t.check(ok.status == 200, "params just under the cap are served", repr(ok))
+        # A body of 1-byte records padded to 256 bytes outgrows the read buffer.
+        s = connect(r.sock)
+        padded = struct.pack(">BBHHBx", 1, stack.FCGI_STDIN, 1, 1, 255) + b"x" + b"\0" * 255
+        try:
+            s.sendall(request_bytes("POST", "/api/identity/register")[:-8] + padded * 1600)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        t.check(closed_within(s, 3 * SLOW), "400 KB of padded records close the connection")
+        s.close()
+        t.check("FastCGI request over" in r.log_text(), "the padded request is logged")
+        n = closed_counts(r.sock)
+        t.check(n.get("protocol") == 4 and n.get("too_large") == 1,
+                "/metrics counts them: 4 protocol, 1 too large", repr(n))
     finally:
         r.stop()
 
@@ -217,6 +242,9 @@ def connection_cap(t, work, base):
         t.check(h.status == 200, "served again once under the cap", repr(h))
         t.check(r.log_text().count("max_connections (16) reached") == 1,
                 "the cap is logged once")
+        n = closed_counts(r.sock)
+        t.check(n.get("max_connections") == 1, "/metrics counts the connection over the cap",
+                repr(n))
     finally:
         for c in conns:
             c.close()
@@ -297,6 +325,8 @@ def not_reading(t, work, base):
                 "the reply it never took is logged as aborted, the ones before as ok",
                 lines[-1] if lines else "no access line")
         t.check(healthz(r.sock).status == 200, "not_reading: still serving")
+        n = closed_counts(r.sock)
+        t.check(n.get("unread_replies") == 1, "/metrics counts it under unread_replies", repr(n))
     finally:
         state["stop"] = True
         s.close()
