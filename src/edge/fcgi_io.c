@@ -215,11 +215,9 @@ feed_accept(struct fcgi_feed *f, struct fcgi_conn *c)
 	int fd = c->req.ipcFd;
 
 	/* keepConnection stops the FCGX_Finish_r that FCGX_Accept_r starts
-	 * with from closing the fd it holds; detached makes any close libfcgi
-	 * does a plain one (no shutdown and wait for the peer). */
+	 * with from closing the fd it holds. */
 	c->req.ipcFd = f->rd;
 	c->req.keepConnection = 1;
-	c->req.detached = 1;
 	if (FCGX_Accept_r(&c->req) == 0)
 		return STATUS_OK;
 	/* libfcgi closes the read end when it gives up on the bytes. */
@@ -247,6 +245,10 @@ fcgi_io_conn_new(void)
 		free(c);
 		return NULL;
 	}
+	/* Any close libfcgi does (the pair it gave up on, the connection after
+	 * a write error) is then a plain one: no shutdown and wait for the peer.
+	 * Only such a close clears the flag, and a conn sees at most one. */
+	c->req.detached = 1;
 	return c;
 }
 
@@ -500,9 +502,8 @@ fcgi_io_finish(struct fcgi_conn *c)
 	int keep = c->req.keepConnection;
 
 	/* The connection is the edge's: libfcgi closes it only after an error,
-	 * and then at once (detached: no shutdown and wait for the peer). */
+	 * and then at once (detached, see fcgi_io_conn_new). */
 	c->req.keepConnection = 1;
-	c->req.detached = 1;
 	FCGX_Finish_r(&c->req);
 	if (c->req.ipcFd < 0)
 		return -1;
