@@ -72,7 +72,8 @@ usage(FILE *out)
 	    "SIGTERM/SIGINT: stop accepting, close connections without a request, let\n"
 	    "requests in flight finish within the wait budget, exit.\n"
 	    "Exit status: 0 on clean shutdown (SIGTERM/SIGINT), 1 on a runtime failure,\n"
-	    "2 on a usage or configuration error.\n");
+	    "2 on a usage or configuration error (also a listen socket that cannot be\n"
+	    "opened, or none at all).\n");
 }
 
 static void
@@ -112,6 +113,14 @@ parse_args(int argc, char **argv, struct options *o)
 	}
 }
 
+/* A configuration error: said on stderr, exit status 2 (no restart under systemd). */
+static _Noreturn void
+config_fail(const char *msg)
+{
+	fprintf(stderr, PROG ": configuration error: %s\n", msg);
+	exit(2);
+}
+
 static void
 load_config(const struct options *o, struct config *cfg)
 {
@@ -125,9 +134,8 @@ load_config(const struct options *o, struct config *cfg)
 	if (rc == STATUS_OK)
 		rc = provider_config_validate(cfg, err, sizeof(err));
 	if (rc != STATUS_OK) {
-		fprintf(stderr, PROG ": configuration error: %s\n", err[0] ? err : status_str(rc));
 		config_free(cfg);
-		exit(2);
+		config_fail(err[0] ? err : status_str(rc));
 	}
 }
 
@@ -157,13 +165,13 @@ open_socket(const struct config *cfg)
 	if (cfg->listen != NULL && cfg->listen[0] != '\0') {
 		if (fcgi_io_listen(cfg->listen, (int)cfg->listen_backlog, &fd, err, sizeof(err)) !=
 		    STATUS_OK)
-			fatalx("%s", err);
+			config_fail(err);
 		return fd;
 	}
 	fd = fcgi_io_inherited_fd();
 	if (fd < 0)
-		fatalx("no listening socket: set `listen`, or start under spawn-fcgi or systemd "
-		       "socket activation");
+		config_fail("no listening socket: set `listen`, or start under spawn-fcgi or "
+		            "systemd socket activation");
 	return fd;
 }
 

@@ -161,8 +161,15 @@ def check_sockets(t, work):
     conf = write_conf(work, "inherit.conf", BASE)
     r = subprocess.run([stack.BIN, "-c", conf], stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, timeout=10)
-    t.check(r.returncode != 0 and "no listening socket" in r.stderr,
-            "no socket at all -> clear error", r.stderr)
+    t.check(r.returncode == 2 and "configuration error: no listening socket" in r.stderr,
+            "no socket at all -> configuration error, exit 2", f"{r.returncode} {r.stderr}")
+    unbound = write_conf(work, "unbound.conf", dict(BASE, listen=os.path.join(work, "no", "s.sock")))
+    r = subprocess.run([stack.BIN, "-c", unbound], stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=10)
+    t.check(r.returncode == 2 and "configuration error: listen: " in r.stderr and
+            "No such file or directory" in r.stderr,
+            "a listen path that cannot be bound -> configuration error, exit 2",
+            f"{r.returncode} {r.stderr}")
     check_systemd(t, work, conf)
     check_spawn_fcgi(t, work, conf)
 
