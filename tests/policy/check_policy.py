@@ -776,6 +776,10 @@ RUNS = [
     ("PasswordReset.xml", "reset, Verify identity without a push factor: no set-up, no token",
      {AUTHY_CLAIM: "8a1f"}, {WAIT_PATH: [NO_FACTOR] * 6}, PUSH, "stuck",
      ["page SelfAsserted-AuthyVerifyReset"], ["page SelfAsserted-AuthySetup", "write", "token"]),
+    ("PasswordReset.xml", "reset without an Authy ID, the stop page submitted by a crafted POST: "
+     "the assertion refuses; no password is written",
+     {}, {}, PUSH, "refused", ["page SelfAsserted-AuthyResetNotEnrolled", "assert"],
+     ["call register", "call waitforauthyapproval", "write", "token"], True),
     ("PasswordReset.xml", "reset of an enrolled account: approval, then the new password",
      {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "token",
      ["call waitforauthyapproval", "assert", "write AAD-UserWritePasswordUsingObjectId",
@@ -799,13 +803,13 @@ def check_runs(pset):
     """[(name, problems)]: each journey run with given responder answers."""
     js = policy_paths.Journeys(pset)
     results = []
-    for rp_name, what, directory, replies, user, expect, order, never in RUNS:
+    for rp_name, what, directory, replies, user, expect, order, never, *forge in RUNS:
         rp = [p for p in pset.relying_parties() if p.ours and p.name == rp_name]
         name, journey = journey_of(pset, rp[0]) if rp else (None, None)
         if journey is None:
             results.append(("run %s: %s" % (rp_name, what), ["journey not found"]))
             continue
-        run = policy_paths.Run(js, journey, directory, replies, user)
+        run = policy_paths.Run(js, journey, directory, replies, user, forge=bool(forge and forge[0]))
         outcome = run.run()
         problems = []
         if outcome != expect:
@@ -1263,6 +1267,27 @@ BYPASSES = [
     ("claim resolvers without IncludeClaimResolvingInClaimsHandling",
      [(EXT, r'(<TechnicalProfile Id="REST-AuthyVerifyToken">.*?)<Item Key="IncludeClaimResolving'
        r'InClaimsHandling">true</Item>', r"\1")], "IncludeClaimResolvingInClaimsHandling"),
+    ("the directory stores authyApproved",
+     [(EXT, r'(<PersistedClaim ClaimTypeReferenceId="extension_authyId" />)',
+       r'\1<PersistedClaim ClaimTypeReferenceId="authyApproved" />')],
+     "AAD-UserWriteAuthyIdUsingObjectId persists authyApproved but asks for no approval"),
+    ("a directory read that outputs authyApproved",
+     [(EXT, r'(<TechnicalProfile Id="AAD-UserReadAuthyIdUsingObjectId">.*?'
+       r'<OutputClaim ClaimTypeReferenceId="extension_authyId" />)',
+       r'\1<OutputClaim ClaimTypeReferenceId="authyApproved" />')],
+     "AAD-UserReadAuthyIdUsingObjectId outputs authyApproved but asks for no approval"),
+    ("the reset's stop page in the MFA session (an approval of the SSO session carried in)",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyResetNotEnrolled">.*?ReferenceId=)"SM-Noop"',
+       r'\1"SM-AuthyMFA"')],
+     "session SM-AuthyMFA keeps authyApproved for SelfAsserted-AuthyResetNotEnrolled"),
+    ("the reset's stop page passing authyApproved on unforced",
+     [(EXT, r'(<OutputClaim ClaimTypeReferenceId="authyApproved") DefaultValue="false" '
+       r'AlwaysUseDefaultValue="true" />', r"\1 />")],
+     "SelfAsserted-AuthyResetNotEnrolled outputs authyApproved but asks for no approval"),
+    ("the reset's stop page without authyApproved (a crafted submit reaches the password write)",
+     [(EXT, r'\s*<OutputClaim ClaimTypeReferenceId="authyApproved" DefaultValue="false" '
+       r'AlwaysUseDefaultValue="true" />', "")],
+     "ended 'token', expected 'refused'"),
     ("directory write before the approval on profile edit",
      [(EXT, r'(<UserJourney Id="ProfileEditWithAuthy">.*?TechnicalProfileReferenceId=)'
        r'"AAD-UserReadUsingObjectId"', r'\1"SelfAsserted-ProfileUpdate"')],

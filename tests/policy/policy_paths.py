@@ -99,6 +99,15 @@ class Journeys:
         return any(uncond and self.approves(ref, depth + 1)
                    for ref, uncond in self.validations(ident))
 
+    def asks_responder(self, ident, depth=0):
+        """True if the profile, or any of its validation profiles (with or
+        without a precondition), calls the wait or verifytoken."""
+        if depth > 8:
+            return False
+        if self.calls(ident, WAIT_PATH) or self.calls(ident, CODE_PATH):
+            return True
+        return any(self.asks_responder(ref, depth + 1) for ref, _ in self.validations(ident))
+
     def outputs(self, ident, depth=0):
         """Claims a profile may set: its outputs, validations, transformations
         and session provider's persisted claims, following includes."""
@@ -121,6 +130,17 @@ class Journeys:
         for ref, _ in self.validations(ident):
             claims |= self.outputs(ref, depth + 1)
         return claims
+
+    def session_users(self, ident):
+        """The technical profiles that use session profile ident."""
+        users = []
+        for pol in self.pset.policies:
+            for tp in pol.technical_profiles():
+                sm = tp.child("UseTechnicalProfileForSessionManagement")
+                if sm is not None and sm.attrs.get("ReferenceId") == ident and \
+                        tp.attrs.get("Id") not in users:
+                    users.append(tp.attrs.get("Id"))
+        return users
 
     def journey(self, ident):
         found = self.pset.defs.get("journey", {}).get(ident, [])
@@ -268,10 +288,46 @@ def check_refresh(js, rp):
     return problems
 
 
+def _forced_false(claim):
+    return claim.attrs.get("DefaultValue", "").lower() == "false" and \
+        claim.attrs.get("AlwaysUseDefaultValue", "false").lower() == "true"
+
+
+def _carried(js, tp):
+    """Problems of a profile that outputs or persists authyApproved without
+    reading it from the responder: only a page whose validation asks the
+    responder, the assertion, the refresh-token redemption, and a session that
+    only such pages use may carry it on; anything else may set it only to
+    false."""
+    ident = tp.attrs.get("Id", "")
+    handler = " ".join(handler_of(n) for n in js.nodes(ident))
+    problems = []
+    for c in tp.walk("OutputClaims", "OutputClaim") + tp.walk("PersistedClaims", "PersistedClaim"):
+        if c.attrs.get("ClaimTypeReferenceId") != APPROVED or _forced_false(c) or \
+                "RestfulProvider" in handler or js.asks_responder(ident) or \
+                js.is_assertion(ident) or ident == "RefreshTokenReadAndSetup":
+            continue
+        if "SSOSessionProvider" in handler:
+            users = js.session_users(ident)
+            if users and all(js.asks_responder(u) for u in users):
+                continue
+            problems.append("%s: session %s keeps %s for %s, which ask for no approval" %
+                            (c.where(), ident, APPROVED,
+                             ", ".join(u for u in users if not js.asks_responder(u)) or
+                             "no profile"))
+        else:
+            problems.append("%s: %s %s %s but asks for no approval" %
+                            (c.where(), ident, "persists" if c.tag == "PersistedClaim"
+                             else "outputs", APPROVED))
+    return problems
+
+
 def check_sources(js, policies):
     """authyApproved comes from the responder and nowhere else: no default
-    other than false, no transformation output, no user input, and only the
-    wait and verifytoken REST profiles read it from a partner."""
+    other than false, no transformation output, no user input, only the wait
+    and verifytoken REST profiles read it from a partner, and only the
+    profiles that ask for the approval, the MFA session they use and the
+    refresh-token redemption carry it on."""
     problems = []
     for pol in policies:
         for n in pol.root.iter():
@@ -281,7 +337,8 @@ def check_sources(js, policies):
             if default is not None and default.lower() != "false":
                 problems.append("%s: %s of %s has DefaultValue '%s'" %
                                 (n.where(), n.tag, APPROVED, default))
-            if n.attrs.get("AlwaysUseDefaultValue", "false").lower() == "true":
+            elif n.attrs.get("AlwaysUseDefaultValue", "false").lower() == "true" and \
+                    default is None:
                 problems.append("%s: %s of %s has AlwaysUseDefaultValue" %
                                 (n.where(), n.tag, APPROVED))
         for ct in pol.root.walk("BuildingBlocks", "ClaimsTransformations", "ClaimsTransformation"):
@@ -302,6 +359,8 @@ def check_sources(js, policies):
             if not (js.calls(ident, WAIT_PATH) or js.calls(ident, CODE_PATH)):
                 problems.append("%s: REST profile %s reads %s but is not the wait or verifytoken" %
                                 (tp.where(), ident, APPROVED))
+        for tp in pol.technical_profiles():
+            problems += _carried(js, tp)
     return problems
 
 
@@ -311,12 +370,16 @@ class Run:
     """Runs a journey from the step that reads the Authy ID, with a directory,
     the responder's answers per path and what the user enters, and records
     what happened. A page whose validation fails is submitted again (the user
-    presses Continue), at most `tries` times."""
+    presses Continue), at most `tries` times. With forge, a page without a
+    Continue button is submitted all the same, as a crafted POST can. The
+    assertion counts as skipped when its claim is missing: the reference does
+    not say that it fails then, so nothing may rely on it."""
 
     PATHS = ("/api/identity/register", WAIT_PATH, CODE_PATH)
 
-    def __init__(self, js, journey, directory, replies, user, tries=4):
+    def __init__(self, js, journey, directory, replies, user, tries=4, forge=False):
         self.js = js
+        self.forge = forge
         self.steps = steps_of(journey)
         self.directory = dict(directory)
         self.replies = {k: list(v) for k, v in replies.items()}
@@ -385,9 +448,18 @@ class Run:
                         self.bag[claim] = self.directory[claim]
         return "ok"
 
+    def _defaults(self, ident):
+        """A page's output claims with a default: set when missing, or always."""
+        for node in self.js.nodes(ident):
+            for c in node.walk("OutputClaims", "OutputClaim"):
+                claim, default = c.attrs.get("ClaimTypeReferenceId"), c.attrs.get("DefaultValue")
+                always = c.attrs.get("AlwaysUseDefaultValue", "false").lower() == "true"
+                if default is not None and (always or claim not in self.bag):
+                    self.bag[claim] = {"false": False, "true": True}.get(default, default)
+
     def _page(self, ident):
         self.log.append("page " + ident)
-        if self._meta(ident).get("setting.showContinueButton") == "false":
+        if self._meta(ident).get("setting.showContinueButton") == "false" and not self.forge:
             return "stopped"
         for _ in range(self.tries):
             for node in self.js.nodes(ident):
@@ -395,6 +467,7 @@ class Run:
                     claim = c.attrs.get("ClaimTypeReferenceId")
                     if claim in self.user:
                         self.bag[claim] = self.user[claim]
+            self._defaults(ident)
             failed = False
             for node in self.js.nodes(ident):
                 for v in node.walk("ValidationTechnicalProfiles", "ValidationTechnicalProfile"):
@@ -417,6 +490,9 @@ class Run:
         if "AzureActiveDirectoryProvider" in handlers:
             return self._aad(ident)
         if "ClaimsTransformationProtocolProvider" in handlers:
+            if self.js.is_assertion(ident) and APPROVED not in self.bag:
+                self.log.append("skipped, no claim: " + ident)
+                return "ok"
             self.log.append("assert " + ident)
             if self.js.is_assertion(ident) and self.bag.get(APPROVED) is not True:
                 return "refused"
