@@ -32,8 +32,10 @@ code_is(const char *code, const char *want)
 }
 
 enum status
-authy_map_error(long http_status, const char *error_code)
+authy_map_error(long http_status, const char *error_code, enum authy_op op)
 {
+	bool refused;
+
 	/* The transport-level answers win over whatever the body claims. */
 	if (http_status == 401)
 		return STATUS_UPSTREAM_AUTH;
@@ -49,11 +51,10 @@ authy_map_error(long http_status, const char *error_code)
 		return STATUS_USER_NOT_FOUND;
 	if (code_is(error_code, "60049"))
 		return STATUS_APPROVAL_NOT_FOUND;
-	if (code_is(error_code, "60027") || code_is(error_code, "60000") ||
-	    code_is(error_code, "60002") || code_is(error_code, "60004"))
-		return STATUS_USER_REJECTED;
-	if (http_status == 400)
-		return STATUS_USER_REJECTED;
+	refused = code_is(error_code, "60027") || code_is(error_code, "60000") ||
+	          code_is(error_code, "60002") || code_is(error_code, "60004") || http_status == 400;
+	if (refused)
+		return op == AUTHY_OP_USER ? STATUS_USER_REJECTED : STATUS_UPSTREAM_HTTP;
 	if (http_status >= 200 && http_status < 300)
 		return STATUS_UPSTREAM_PROTOCOL;
 	return STATUS_UPSTREAM_HTTP;
@@ -158,7 +159,8 @@ reply_success(const struct json *j)
 
 /* Turn one HTTP reply into a parsed success object (*out) or a status. */
 static enum status
-interpret(struct api_call *call, long http_status, const char *body, size_t len, struct json **out)
+interpret(struct api_call *call, long http_status, const char *body, size_t len, enum authy_op op,
+          struct json **out)
 {
 	bool is2xx = http_status >= 200 && http_status < 300;
 	struct json *j = NULL;
@@ -173,14 +175,14 @@ interpret(struct api_call *call, long http_status, const char *body, size_t len,
 		return rc;
 	if (rc != STATUS_OK) {
 		api_call_seterr(call, "HTTP %ld: reply is not a JSON object", http_status);
-		return is2xx ? STATUS_UPSTREAM_PROTOCOL : authy_map_error(http_status, NULL);
+		return is2xx ? STATUS_UPSTREAM_PROTOCOL : authy_map_error(http_status, NULL, op);
 	}
 	read_error_code(j, call);
 	if (is2xx && reply_success(j)) {
 		*out = j;
 		return STATUS_OK;
 	}
-	rc = authy_map_error(http_status, call->error_code);
+	rc = authy_map_error(http_status, call->error_code, op);
 	if (json_get_string(j, "message", &msg) != STATUS_OK)
 		msg = NULL;
 	api_call_seterr(call, "HTTP %ld error_code=%s: %s", http_status,
@@ -200,7 +202,7 @@ authy_user_create_reply(struct api_call *call, long http_status, const char *bod
 
 	if (idlen > 0)
 		id[0] = '\0';
-	rc = interpret(call, http_status, body, len, &j);
+	rc = interpret(call, http_status, body, len, AUTHY_OP_USER, &j);
 	if (rc != STATUS_OK)
 		return rc;
 	/* user.id is a JSON number in Authy's replies; accept digits as a string too. */
@@ -225,7 +227,7 @@ authy_approval_create_reply(struct api_call *call, long http_status, const char 
 
 	if (uuidlen > 0)
 		uuid[0] = '\0';
-	rc = interpret(call, http_status, body, len, &j);
+	rc = interpret(call, http_status, body, len, AUTHY_OP_APPROVAL, &j);
 	if (rc != STATUS_OK)
 		return rc;
 	/* The uuid goes into a URL path later: accept only what a uuid can hold. */
@@ -269,7 +271,7 @@ authy_approval_status_reply(struct api_call *call, long http_status, const char 
 	const char *s = NULL;
 	enum status rc;
 
-	rc = interpret(call, http_status, body, len, &j);
+	rc = interpret(call, http_status, body, len, AUTHY_OP_STATUS, &j);
 	if (rc != STATUS_OK)
 		return rc;
 	if (json_get_string(j, "approval_request.status", &s) != STATUS_OK)
@@ -319,7 +321,7 @@ authy_token_verify_reply(struct api_call *call, long http_status, const char *bo
 	const char *t = NULL;
 	enum status rc;
 
-	rc = interpret(call, http_status, body, len, &j);
+	rc = interpret(call, http_status, body, len, AUTHY_OP_TOKEN, &j);
 	if (rc != STATUS_OK) {
 		if (http_status == 401 && token_rejected(call, body, len))
 			rc = STATUS_TOKEN_WRONG;

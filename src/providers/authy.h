@@ -34,6 +34,14 @@ struct provider_approval;
 #define AUTHY_UUID_MAX 64
 #define AUTHY_ID_MAX 20
 
+/* The call an Authy reply answers: an error means different things to each. */
+enum authy_op {
+	AUTHY_OP_USER,     /* users/new */
+	AUTHY_OP_APPROVAL, /* create an approval request */
+	AUTHY_OP_STATUS,   /* poll an approval's status */
+	AUTHY_OP_TOKEN,    /* verify a one-time code */
+};
+
 struct authy_user {
 	const char *email;        /* required by Authy; the sign-in name when no email */
 	const char *cellphone;    /* national digits */
@@ -87,17 +95,19 @@ enum status authy_approval_status_reply(struct api_call *call, long http_status,
 bool authy_uuid_valid(const char *s);
 
 /*
- * authy_map_error - the status for an Authy error reply: HTTP code and
+ * authy_map_error - the status for an Authy error reply to op: HTTP code and
  * "error_code" (may be NULL/""). 401/60001 STATUS_UPSTREAM_AUTH; 429/60003
  * STATUS_RATE_LIMITED; 60026 STATUS_USER_NOT_FOUND; 60049 STATUS_APPROVAL_NOT_FOUND;
- * 60027/60000/60002/60004 and other 400s STATUS_USER_REJECTED; 404 without code
- * STATUS_UPSTREAM_HTTP; 5xx STATUS_UPSTREAM_HTTP. Pure.
+ * 60027/60000/60002/60004 and other 400s STATUS_USER_REJECTED for
+ * AUTHY_OP_USER (Authy refuses the user's details), STATUS_UPSTREAM_HTTP for
+ * the other operations (their parameters are not the user's); 404 without
+ * code STATUS_UPSTREAM_HTTP; 5xx STATUS_UPSTREAM_HTTP. Pure.
  * Precedence: the HTTP codes 401, 429 and 5xx decide first, then the error
  * code, then the HTTP code again. A 2xx (a reply with "success":false) with no
  * known error code gives STATUS_UPSTREAM_PROTOCOL; any other code (3xx, 403,
  * 404, ...) without a known error code STATUS_UPSTREAM_HTTP.
  */
-enum status authy_map_error(long http_status, const char *error_code);
+enum status authy_map_error(long http_status, const char *error_code, enum authy_op op);
 
 /*
  * authy_user_form / authy_approval_form - append the form body of users/new or

@@ -196,11 +196,15 @@ def approval_faults(t, tgt, mock):
     aid = new_user(t, tgt, "never.faults", "+1 415 555 0167")
     cases = [
         ("create 503", create, {"mode": "status", "status": 503}, "B2C_MSG_UPSTREAM"),
+        # A 400 refuses the responder's request, not the user's phone number.
+        ("create 400 60000", create, {"mode": "status", "status": 400, "error_code": "60000"},
+         "B2C_MSG_UPSTREAM"),
         ("create 429", create, {"mode": "ratelimit"}, "B2C_MSG_RATE_LIMITED"),
         ("create garbage", create, {"mode": "garbage"}, "B2C_MSG_UPSTREAM"),
         ("create slow drip", create, {"mode": "drip", "delay_ms": 300}, "B2C_MSG_UPSTREAM"),
         ("create stall", create, {"mode": "stall"}, "B2C_MSG_UPSTREAM"),
         ("poll 500", poll, {"mode": "status", "status": 500, "count": -1}, "B2C_MSG_UPSTREAM"),
+        ("poll 400", poll, {"mode": "status", "status": 400, "count": -1}, "B2C_MSG_UPSTREAM"),
         ("poll 429", poll, {"mode": "ratelimit", "count": -1}, "B2C_MSG_RATE_LIMITED"),
         ("poll garbage", poll, {"mode": "garbage", "count": -1}, "B2C_MSG_UPSTREAM"),
         ("poll slow drip", poll, {"mode": "drip", "delay_ms": 300, "count": -1},
@@ -220,6 +224,8 @@ def token_faults(t, tgt, mock):
     aid = new_user(t, tgt, "never.codes", "+1 415 555 0169")
     cases = [
         ("verifytoken 503", {"mode": "status", "status": 503}, "B2C_MSG_UPSTREAM"),
+        ("verifytoken 400 60002", {"mode": "status", "status": 400, "error_code": "60002"},
+         "B2C_MSG_UPSTREAM"),
         ("verifytoken 429", {"mode": "ratelimit"}, "B2C_MSG_RATE_LIMITED"),
         ("verifytoken garbage", {"mode": "garbage"}, "B2C_MSG_UPSTREAM"),
         ("verifytoken stall", {"mode": "stall"}, "B2C_MSG_UPSTREAM"),
@@ -256,7 +262,7 @@ def mock_faults(t, work, certs, mock):
     # One poll may take 1.5 s: a dripping poll fails once before the wait's deadline.
     tgt = Target(work, certs, "mockfaults", {
         "authy_api_url": mock.url, "authy_ca_file": os.path.join(certs, "ca.pem"),
-        "upstream_timeout_ms": 1500})
+        "upstream_timeout_ms": 1500, "max_code_attempts": 10})
     try:
         aid = new_user(t, tgt, "autoapprove100.warm", "+1 415 555 0168")
         r = tgt.wait(aid, "warm-up")
@@ -267,7 +273,7 @@ def mock_faults(t, work, certs, mock):
         alive = tgt.request("GET", "/healthz", cert=False)
         t.check(alive.status == 200, "mockfaults: still serving")
         check_no_leak(t, tgt)
-        check_metrics(t, tgt, {"upstream_http": 3, "rate_limited": 3,
+        check_metrics(t, tgt, {"upstream_http": 6, "rate_limited": 3,
                                "upstream_protocol": 3, "upstream_timeout": 4})
         drain_on_sigterm(t, tgt)
     finally:

@@ -120,8 +120,9 @@ test_approval_create_reply(void)
 	     STATUS_UPSTREAM_PROTOCOL, "", ""},
 	    {404, "{\"success\":false,\"error_code\":\"60026\"}", STATUS_USER_NOT_FOUND, "",
 	     "60026"},
-	    {400, "{\"success\":false,\"error_code\":\"60000\"}", STATUS_USER_REJECTED, "",
+	    {400, "{\"success\":false,\"error_code\":\"60000\"}", STATUS_UPSTREAM_HTTP, "",
 	     "60000"},
+	    {400, "{\"success\":false}", STATUS_UPSTREAM_HTTP, "", ""},
 	    {500, "{\"success\":false}", STATUS_UPSTREAM_HTTP, "", ""},
 	    {200, "{\"success\":false,\"error_code\":\"60003\"}", STATUS_RATE_LIMITED, "", "60003"},
 	};
@@ -212,7 +213,7 @@ test_token_verify_reply(void)
 	    {404, "{\"success\":false,\"message\":\"User not found\",\"error_code\":\"60026\"}",
 	     STATUS_USER_NOT_FOUND, "", "60026"},
 	    {429, "{\"success\":false,\"error_code\":\"60003\"}", STATUS_RATE_LIMITED, "", "60003"},
-	    {400, "{\"success\":false,\"error_code\":\"60002\"}", STATUS_USER_REJECTED, "",
+	    {400, "{\"success\":false,\"error_code\":\"60002\"}", STATUS_UPSTREAM_HTTP, "",
 	     "60002"},
 	    {503, "", STATUS_UPSTREAM_HTTP, "", ""},
 	};
