@@ -52,7 +52,8 @@ authy_map_error(long http_status, const char *error_code, enum authy_op op)
 	if (code_is(error_code, "60049"))
 		return STATUS_APPROVAL_NOT_FOUND;
 	refused = code_is(error_code, "60027") || code_is(error_code, "60000") ||
-	          code_is(error_code, "60002") || code_is(error_code, "60004") || http_status == 400;
+	          code_is(error_code, "60002") || code_is(error_code, "60004") ||
+	          http_status == 400;
 	if (refused)
 		return op == AUTHY_OP_USER ? STATUS_USER_REJECTED : STATUS_UPSTREAM_HTTP;
 	if (http_status >= 200 && http_status < 300)

@@ -98,7 +98,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(memchr(call.error_code, '\0', sizeof(call.error_code)) != NULL);
 	FUZZ_ASSERT(memchr(call.err, '\0', sizeof(call.err)) != NULL);
 	for (int op = AUTHY_OP_USER; op <= AUTHY_OP_TOKEN; op++)
-		FUZZ_ASSERT(is_error_status(authy_map_error(http, call.error_code, (enum authy_op)op)));
+		FUZZ_ASSERT(
+		    is_error_status(authy_map_error(http, call.error_code, (enum authy_op)op)));
 	free(copy);
 	return 0;
 }

@@ -49,7 +49,8 @@ test_map_error(void)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		for (int op = AUTHY_OP_USER; op <= AUTHY_OP_TOKEN; op++) {
 			enum status want = rows[i].want;
-			enum status got = authy_map_error(rows[i].http, rows[i].code, (enum authy_op)op);
+			enum status got =
+			    authy_map_error(rows[i].http, rows[i].code, (enum authy_op)op);
 
 			if (want == STATUS_USER_REJECTED && op != AUTHY_OP_USER)
 				want = STATUS_UPSTREAM_HTTP;
