@@ -156,23 +156,21 @@ block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int
-open_socket(const struct config *cfg)
+static void
+open_socket(const struct config *cfg, struct fcgi_listener *out)
 {
 	char err[256];
-	int fd = -1;
 
 	if (cfg->listen != NULL && cfg->listen[0] != '\0') {
-		if (fcgi_io_listen(cfg->listen, (int)cfg->listen_backlog, &fd, err, sizeof(err)) !=
+		if (fcgi_io_listen(cfg->listen, (int)cfg->listen_backlog, out, err, sizeof(err)) !=
 		    STATUS_OK)
 			config_fail(err);
-		return fd;
+		return;
 	}
-	fd = fcgi_io_inherited_fd();
-	if (fd < 0)
+	*out = (struct fcgi_listener){.fd = fcgi_io_inherited_fd()};
+	if (out->fd < 0)
 		config_fail("no listening socket: set `listen`, or start under spawn-fcgi or "
 		            "systemd socket activation");
-	return fd;
 }
 
 /*
@@ -203,7 +201,6 @@ raise_nofile(const struct config *cfg)
 struct runtime {
 	struct provider provider;
 	struct upstream_opts uo; /* strings borrowed from the configuration */
-	const struct config *cfg;
 	struct loop *loop;
 	struct upstream *up;
 	struct handler_poller poller;
@@ -213,7 +210,7 @@ struct runtime {
 	struct edge *edge;
 	struct loop_watch *sigw;
 	int sigfd;
-	int listen_fd;
+	struct fcgi_listener listener;
 	int stopping;
 };
 
@@ -223,16 +220,6 @@ on_drained(void *arg)
 	struct runtime *rt = arg;
 
 	loop_stop(rt->loop);
-}
-
-/* Stop accepting at once: the web server gets a refusal instead of a wait. */
-static void
-close_listener(struct runtime *rt)
-{
-	close(rt->listen_fd);
-	rt->listen_fd = -1;
-	if (rt->cfg->listen != NULL && rt->cfg->listen[0] == '/')
-		unlink(rt->cfg->listen);
 }
 
 static void
@@ -252,8 +239,11 @@ on_signal(void *arg, int fd, unsigned events)
 			continue;
 		rt->stopping = 1;
 		log_info("signal %d: stopping; in-flight requests finish first", sig);
-		close_listener(rt);
+		/* The watch goes before the descriptor: with another copy of the
+		 * socket open (systemd's), epoll would keep reporting it. */
 		edge_drain(rt->edge, on_drained, rt);
+		/* Stop accepting at once: the web server gets a refusal, not a wait. */
+		fcgi_io_listener_close(&rt->listener);
 	}
 }
 
@@ -267,7 +257,7 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	                          .poll = handler_wait_poll,
 	                          .poll_cancel = handler_wait_poll_cancel,
 	                          .poll_arg = &rt->poller};
-	struct edge_opts eo = {.listen_fd = rt->listen_fd, .cfg = cfg};
+	struct edge_opts eo = {.listen_fd = rt->listener.fd, .cfg = cfg};
 
 	if (loop_new(&rt->loop) != STATUS_OK)
 		fatalx("cannot create the event loop");
@@ -312,8 +302,7 @@ stop(struct runtime *rt)
 	loop_watch_del(rt->loop, rt->sigw);
 	close(rt->sigfd);
 	loop_free(rt->loop);
-	if (rt->listen_fd >= 0)
-		close_listener(rt);
+	fcgi_io_listener_close(&rt->listener);
 }
 
 /* Settings that weaken the client-certificate check are allowed, but never silently. */
@@ -336,6 +325,7 @@ main(int argc, char **argv)
 	struct runtime rt = {0};
 	enum log_level lvl = LOG_LVL_INFO;
 	sigset_t set;
+	bool failed;
 
 	parse_args(argc, argv, &o);
 	load_config(&o, &cfg);
@@ -352,18 +342,18 @@ main(int argc, char **argv)
 	if (upstream_global_init() != STATUS_OK || fcgi_io_init() != STATUS_OK)
 		fatalx("library initialisation failed");
 	raise_nofile(&cfg);
-	rt.cfg = &cfg;
-	rt.listen_fd = open_socket(&cfg);
+	open_socket(&cfg, &rt.listener);
 	start(&cfg, &set, &rt);
 	log_info("started version=%s max_connections=%ld max_waits=%ld provider=%s "
 	         "api=%s wait_budget_ms=%ld",
 	         B2CAUTHY_VERSION, cfg.max_connections, cfg.max_waits, rt.provider.ops->name,
 	         rt.uo.base_url, cfg.wait_budget_ms);
-	if (loop_run(rt.loop) != STATUS_OK)
-		log_warn("event loop failed");
+	failed = loop_run(rt.loop) != STATUS_OK;
+	if (failed)
+		log_warn("event loop failed: requests in flight are aborted");
 	stop(&rt);
 	upstream_global_cleanup();
 	log_info("stopped");
 	config_free(&cfg);
-	return 0;
+	return failed ? 1 : 0;
 }

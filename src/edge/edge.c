@@ -657,19 +657,34 @@ on_listen(void *arg, int fd, unsigned events)
 	}
 }
 
+/*
+ * Abort every request in flight. An abort may finish other requests and close
+ * their connections (a re-attached retry), so the scan starts over after each
+ * one; a request is aborted once.
+ */
+static void
+abort_all(struct edge *e)
+{
+	struct list_link *l = e->conns.first;
+
+	while (l != NULL) {
+		struct conn *c = CONN(l);
+		if (c->req != NULL && !c->req->gone) {
+			abort_request(c->req);
+			l = e->conns.first;
+		} else {
+			l = l->next;
+		}
+	}
+}
+
 static void
 on_drain_timeout(void *arg)
 {
 	struct edge *e = arg;
-	struct list_link *next;
 
 	log_warnx("requests still running after the drain budget: aborting them");
-	for (struct list_link *l = e->conns.first; l != NULL; l = next) {
-		struct conn *c = CONN(l);
-		next = l->next;
-		if (c->req != NULL)
-			abort_request(c->req);
-	}
+	abort_all(e);
 }
 
 static enum status
@@ -744,6 +759,7 @@ edge_free(struct edge *e)
 {
 	if (e == NULL)
 		return;
+	abort_all(e); /* none after a drain; the loop failed otherwise */
 	while (e->conns.first != NULL) {
 		struct conn *c = CONN(e->conns.first);
 		if (c->req != NULL) {

@@ -36,8 +36,9 @@ struct edge_opts {
 enum status edge_start(const struct edge_opts *opts, struct edge **out);
 
 /*
- * edge_drain - stop accepting and close every connection that has no request
- * in flight (idle, stalled or half-sent) at once; requests in flight finish,
+ * edge_drain - stop accepting (the listening socket leaves the loop; the
+ * caller may close it afterwards, never before) and close every connection
+ * that has no request in flight (idle, stalled or half-sent) at once; requests in flight finish,
  * and those still running after the wait budget are aborted. drained(arg) is
  * called on the loop thread once no request is left. Loop thread only.
  */
@@ -45,7 +46,8 @@ void edge_drain(struct edge *e, void (*drained)(void *arg), void *arg);
 
 /*
  * edge_free - close every connection and free the edge (after the drain, with
- * the loop stopped). NULL is a no-op. Loop thread only.
+ * the loop stopped). Requests still in flight (the loop failed) are aborted
+ * first, so their handlers let go of them. NULL is a no-op. Loop thread only.
  */
 void edge_free(struct edge *e);
 

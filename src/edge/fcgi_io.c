@@ -9,6 +9,7 @@
 #include "fcgi_io.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fastcgi.h>
 #include <fcgiapp.h>
 #include <netdb.h>
@@ -37,8 +38,22 @@ fcgi_io_init(void)
 	return FCGX_Init() == 0 ? STATUS_OK : STATUS_INTERNAL;
 }
 
+/* True when a process accepts connections on the Unix socket at sa. */
+static bool
+unix_live(const struct sockaddr_un *sa)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	bool live;
+
+	if (s < 0)
+		return false;
+	live = connect(s, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
+	close(s);
+	return live;
+}
+
 static enum status
-listen_unix(const char *path, int backlog, int *fd, char *err, size_t errlen)
+listen_unix(const char *path, int backlog, struct fcgi_listener *out, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
@@ -48,22 +63,29 @@ listen_unix(const char *path, int backlog, int *fd, char *err, size_t errlen)
 		snprintf(err, errlen, "listen: socket path too long: %s", path);
 		return STATUS_CONFIG;
 	}
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		if (unix_live(&sa)) {
+			snprintf(err, errlen, "listen: %s: another process is listening on it",
+			         path);
+			return STATUS_CONFIG;
+		}
+		unlink(path); /* left behind by a process that is gone */
+	}
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0660) != 0 ||
-	    listen(s, backlog) != 0) {
+	    lstat(path, &st) != 0 || listen(s, backlog) != 0) {
 		snprintf(err, errlen, "listen: %s: %s", path, strerror(errno));
 		if (s >= 0)
 			close(s);
 		return STATUS_CONFIG;
 	}
-	*fd = s;
+	*out = (struct fcgi_listener){.fd = s, .dev = st.st_dev, .ino = st.st_ino};
+	util_strlcpy(out->path, path, sizeof(out->path));
 	return STATUS_OK;
 }
 
 static enum status
-listen_tcp(const char *spec, int backlog, int *fd, char *err, size_t errlen)
+listen_tcp(const char *spec, int backlog, struct fcgi_listener *out, char *err, size_t errlen)
 {
 	char host[256];
 	const char *colon = strrchr(spec, ':');
@@ -95,16 +117,31 @@ listen_tcp(const char *spec, int backlog, int *fd, char *err, size_t errlen)
 		return STATUS_CONFIG;
 	}
 	freeaddrinfo(ai);
-	*fd = s;
+	*out = (struct fcgi_listener){.fd = s};
 	return STATUS_OK;
 }
 
 enum status
-fcgi_io_listen(const char *spec, int backlog, int *fd, char *err, size_t errlen)
+fcgi_io_listen(const char *spec, int backlog, struct fcgi_listener *out, char *err, size_t errlen)
 {
 	if (spec[0] == '/' || spec[0] == '.')
-		return listen_unix(spec, backlog, fd, err, errlen);
-	return listen_tcp(spec, backlog, fd, err, errlen);
+		return listen_unix(spec, backlog, out, err, errlen);
+	return listen_tcp(spec, backlog, out, err, errlen);
+}
+
+void
+fcgi_io_listener_close(struct fcgi_listener *l)
+{
+	struct stat st;
+
+	if (l->fd < 0)
+		return;
+	close(l->fd);
+	l->fd = -1;
+	if (l->path[0] != '\0' && lstat(l->path, &st) == 0 && st.st_dev == l->dev &&
+	    st.st_ino == l->ino)
+		unlink(l->path);
+	l->path[0] = '\0';
 }
 
 static int

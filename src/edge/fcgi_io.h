@@ -7,6 +7,7 @@
 #define B2CAUTHY_FCGI_IO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "request.h"
 #include "status.h"
@@ -19,13 +20,30 @@ struct fcgi_conn;
  */
 enum status fcgi_io_init(void);
 
+/* A listening socket of this process; path is the Unix socket file it made, or "". */
+struct fcgi_listener {
+	int fd;
+	char path[108];
+	dev_t dev;
+	ino_t ino;
+};
+
 /*
  * fcgi_io_listen - open a listening socket: spec is a Unix socket path
- * (created with mode 0660, a stale socket file replaced) or "host:port".
- * Unlike FCGX_OpenSocket it never exits. STATUS_OK and *fd, or STATUS_CONFIG
+ * (created with mode 0660; a stale socket file is replaced, one that another
+ * process listens on is refused) or "host:port". Unlike FCGX_OpenSocket it
+ * never exits. STATUS_OK and *out (fcgi_io_listener_close), or STATUS_CONFIG
  * with err set.
  */
-enum status fcgi_io_listen(const char *spec, int backlog, int *fd, char *err, size_t errlen);
+enum status fcgi_io_listen(const char *spec, int backlog, struct fcgi_listener *out, char *err,
+                           size_t errlen);
+
+/*
+ * fcgi_io_listener_close - close l's socket and remove its socket file, but
+ * only while the path is still the file l made (another instance may have
+ * taken the path over). l->fd is -1 afterwards; a second call is a no-op.
+ */
+void fcgi_io_listener_close(struct fcgi_listener *l);
 
 /*
  * fcgi_io_inherited_fd - the listening socket passed by systemd socket

@@ -150,6 +150,7 @@ def check_sockets(t, work):
     t.check(healthz(sock), "serves on its own Unix socket")
     stop(p, t, "own socket")
     t.check(not os.path.exists(sock), "socket file removed on exit")
+    check_socket_owner(t, work, sock, conf)
 
     port = stack.free_port()
     conf = write_conf(work, "tcp.conf", dict(BASE, listen=f"127.0.0.1:{port}"))
@@ -172,6 +173,55 @@ def check_sockets(t, work):
             f"{r.returncode} {r.stderr}")
     check_systemd(t, work, conf)
     check_spawn_fcgi(t, work, conf)
+
+
+def check_socket_owner(t, work, sock, conf):
+    """A socket file is replaced only when nothing listens on it, and removed
+    on exit only while it is still the one this process made."""
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(sock)
+    stale.close()  # a socket file whose process is gone
+    procs = []
+
+    def spawn():
+        procs.append(subprocess.Popen([stack.BIN, "-c", conf], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      text=True))
+        return procs[-1]
+    try:
+        a = spawn()
+        stack.wait_for(lambda: healthz_ok(sock), 5, "instance A")
+        t.check(True, "a stale socket file is replaced")
+        second = spawn()
+        try:
+            err = second.communicate(timeout=5)[1]
+        except subprocess.TimeoutExpired:
+            err = "still running"
+        t.check(second.returncode == 2 and "another process is listening on it" in err,
+                "a second instance on a live socket is refused (exit 2)",
+                f"{second.returncode} {err}")
+        t.check(healthz_ok(sock), "the first instance still serves on its socket")
+        if os.path.exists(sock):
+            os.unlink(sock)  # the path taken over while A still runs
+        b = spawn()
+        stack.wait_for(lambda: healthz_ok(sock), 5, "instance B")
+        stop(a, t, "instance whose socket file was taken over")
+        t.check(os.path.exists(sock) and healthz_ok(sock),
+                "stopping it leaves the other instance's socket file in place")
+        stop(b, t, "instance B")
+        t.check(not os.path.exists(sock), "instance B removes its own socket file")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def healthz_ok(target):
+    try:
+        return healthz(target)
+    except OSError:
+        return False
 
 
 def check_systemd(t, work, conf):

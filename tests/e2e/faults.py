@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -258,6 +259,45 @@ def drain_on_sigterm(t, tgt):
             f"{time.monotonic() - t0:.2f}s")
 
 
+def loop_failure(t, work, certs, mock):
+    """The event loop fails (epoll_wait refused, through an LD_PRELOAD shim):
+    the wait in flight is let go, and the exit status is 1, so that systemd's
+    Restart=on-failure starts the service again."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None or stack.wrapper():
+        print("skipped: loop failure (no C compiler, or under a wrapper)")
+        return
+    shim = os.path.join(work, "epoll_fail.so")
+    src = os.path.join(os.path.dirname(__file__), "epoll_fail.c")
+    subprocess.run([cc, "-shared", "-fPIC", "-o", shim, src, "-ldl"], check=True)
+    flag = os.path.join(work, "epoll-fail.flag")
+    env = {"LD_PRELOAD": shim, "EPOLL_FAIL_FLAG": flag}
+    if "ASAN_OPTIONS" in os.environ:  # the shim is preloaded ahead of the ASan runtime
+        env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":verify_asan_link_order=0"
+    tp = stack.thumbprints(certs)
+    r = stack.Responder(work, {"authy_api_key": stack.API_KEY, "authy_api_url": mock.url,
+                               "authy_ca_file": os.path.join(certs, "ca.pem"),
+                               "client_cert_thumbprints": tp["client"],
+                               "wait_budget_ms": 20000, "poll_interval_ms": POLL_MS,
+                               "log_level": "info"}, name="loopfail", env=env)
+    try:
+        aid = stack.fcgi(r.sock, "POST", e2e.REGISTER, stack.cert_params(certs, "client"),
+                         json.dumps({"email": "never.loopfail@example.com",
+                                     "phoneNumber": "+1 415 555 0170"})).json["authyId"]
+        pending = stack.fcgi_start(r.sock, "POST", e2e.WAIT, stack.cert_params(certs, "client"),
+                                   e2e.wait_body(aid, sign_in="loopfail"))
+        time.sleep(0.5)
+        open(flag, "w").close()
+        code = r.proc.wait(10)
+        reply = stack.fcgi_finish(pending)
+        t.check(code == 1, "loop failure: exit status 1", str(code))
+        t.check("event loop failed" in r.log_text(), "loop failure: logged", r.log_text()[-400:])
+        t.check(reply.status != 200, "loop failure: the wait in flight is not approved",
+                repr(reply))
+    finally:
+        r.stop(timeout=5)
+
+
 def mock_faults(t, work, certs, mock):
     # One poll may take 1.5 s: a dripping poll fails once before the wait's deadline.
     tgt = Target(work, certs, "mockfaults", {
@@ -304,6 +344,7 @@ def main():
         broken_upstream(t, work, certs, "nxdomain", "https://authy.invalid",
                         "upstream_connect")
         mock_faults(t, work, certs, mock)
+        loop_failure(t, work, certs, mock)
         print(f"# faults took {time.monotonic() - t0:.1f}s", flush=True)
     except Exception as e:  # a broken scenario is a failure, not a crash of the suite
         t.check(False, "fault scenarios ran to the end", repr(e))

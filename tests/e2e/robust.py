@@ -17,6 +17,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -426,6 +427,63 @@ def abort_and_drain(t, work, base, certs):
         r.stop()
 
 
+def shared_listener(t, work, base, certs):
+    """SIGTERM under socket activation, with the socket still open in the
+    process that passed it (as systemd keeps it): a connection that arrives
+    during the drain must not reach the responder, and the wait in flight gets
+    its reply."""
+    reg = stack.Responder(work, base, name="shared-reg")
+    try:
+        aid = register_user(reg.sock, certs, "never@example.com")
+    finally:
+        reg.stop()
+    path = os.path.join(work, "shared.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(path)
+    ls.listen(64)
+    conf = os.path.join(work, "shared.conf")
+    with open(conf, "w") as f:
+        for k, v in base.items():
+            f.write(f"{k} = {v}\n")
+    os.chmod(conf, 0o600)
+    log = open(os.path.join(work, "shared.log"), "wb")
+    lfd = ls.fileno()
+
+    def as_systemd():
+        os.dup2(lfd, 3)
+        os.set_inheritable(3, True)
+    p = subprocess.Popen(["/bin/sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh"] +
+                         stack.wrapper() + [stack.BIN, "-c", conf], stdout=log, stderr=log,
+                         env=stack.child_env(), pass_fds=(3,) if lfd == 3 else (),
+                         preexec_fn=as_systemd)
+    late = None
+    try:
+        stack.wait_for(lambda: b"started version" in open(log.name, "rb").read(), 10 * SLOW,
+                       "the socket-activated responder")
+        inflight = connect(path)
+        inflight.sendall(wait_bytes(certs, aid, "shared"))
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        stack.wait_for(lambda: b"draining:" in open(log.name, "rb").read(), 5 * SLOW,
+                       "the drain")
+        late = connect(path)  # queued on the socket that the unit still holds
+        late.sendall(request_bytes("GET", "/healthz"))
+        reply = read_reply(inflight)
+        rc = p.wait(BUDGET_MS / 1000 + 10 * SLOW)
+        t.check(rc == 0, "shared listener: exit status 0 after a connection during the drain",
+                str(rc))
+        t.check(reply is not None and reply.status == 409,
+                "shared listener: the wait in flight got its reply", repr(reply))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if late is not None:
+            late.close()
+        ls.close()
+        log.close()
+
+
 def open_file_limit(t, work, base):
     """The soft limit goes up to the hard one; too low a hard limit is warned about."""
     def start(name, soft, hard, conns):
@@ -502,6 +560,7 @@ def main():
         not_reading(t, work, base)
         kept_wait(t, work, base, certs)
         abort_and_drain(t, work, base, certs)
+        shared_listener(t, work, base, certs)
         open_file_limit(t, work, base)
         forged_access_line(t, work, base)
     except Exception as e:  # a broken scenario is a failure, not a crash of the suite
