@@ -258,6 +258,7 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	                          .poll_cancel = handler_wait_poll_cancel,
 	                          .poll_arg = &rt->poller};
 	struct edge_opts eo = {.listen_fd = rt->listener.fd, .cfg = cfg};
+	enum status rc;
 
 	if (loop_new(&rt->loop) != STATUS_OK)
 		fatalx("cannot create the event loop");
@@ -287,7 +288,11 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	eo.tracker = rt->tracker;
 	eo.push_limit = rt->push_limit;
 	eo.code_limit = rt->code_limit;
-	if (edge_start(&eo, &rt->edge) != STATUS_OK)
+	rc = edge_start(&eo, &rt->edge);
+	if (rc == STATUS_CONFIG)
+		config_fail("max_params_bytes and max_body_bytes allow requests larger than a "
+		            "socket buffer may be here: lower them, or raise net.core.wmem_max");
+	if (rc != STATUS_OK)
 		fatalx("cannot start accepting connections");
 }
 

@@ -692,6 +692,7 @@ edge_init(struct edge *e, const struct edge_opts *opts)
 {
 	const struct config *cfg = opts->cfg;
 	int fl = fcntl(opts->listen_fd, F_GETFL);
+	enum status rc;
 
 	e->o = *opts;
 	e->params_max = (size_t)cfg->max_params_bytes;
@@ -701,8 +702,9 @@ edge_init(struct edge *e, const struct edge_opts *opts)
 		return STATUS_INTERNAL;
 	if (crypto_random_hex(4, e->id_prefix, sizeof(e->id_prefix)) != STATUS_OK)
 		return STATUS_INTERNAL;
-	if (fcgi_io_feed_new(e->buf_max, &e->feed) != STATUS_OK)
-		return STATUS_INTERNAL;
+	rc = fcgi_io_feed_new(e->buf_max, &e->feed);
+	if (rc != STATUS_OK)
+		return rc;
 	if (loop_timer_new(opts->loop, on_accept_pause, e, &e->accept_pause) != STATUS_OK ||
 	    loop_timer_new(opts->loop, on_drain_timeout, e, &e->drain_timer) != STATUS_OK ||
 	    loop_timer_new(opts->loop, on_release, e, &e->release_timer) != STATUS_OK)

@@ -30,8 +30,10 @@ struct edge_opts {
 
 /*
  * edge_start - start accepting on opts->listen_fd. The opts pointers must
- * outlive the edge. Returns STATUS_OK with *out (edge_free), or STATUS_NOMEM /
- * STATUS_INTERNAL. Loop thread only.
+ * outlive the edge. Returns STATUS_OK with *out (edge_free), STATUS_CONFIG
+ * when the system cannot buffer a request of max_params_bytes and
+ * max_body_bytes (fcgi_io_feed_new), or STATUS_NOMEM / STATUS_INTERNAL. Loop
+ * thread only.
  */
 enum status edge_start(const struct edge_opts *opts, struct edge **out);
 

@@ -170,8 +170,12 @@ fcgi_io_inherited_fd(void)
 /* The socketpair libfcgi reads requests from: one per loop, reused. */
 struct fcgi_feed {
 	int rd, wr;
-	int sndbuf;
+	int sndbuf; /* asked for */
+	int cap;    /* what the system granted (net.core.wmem_max bounds it) */
 };
+
+/* Room kept for the kernel's own bookkeeping of queued bytes. */
+#define FEED_SLACK 65536
 
 static void
 feed_close(struct fcgi_feed *f)
@@ -187,12 +191,15 @@ feed_close(struct fcgi_feed *f)
 static enum status
 feed_open(struct fcgi_feed *f)
 {
+	socklen_t len = sizeof(f->cap);
 	int sp[2];
 
 	feed_close(f);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
 		return STATUS_INTERNAL;
 	setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &f->sndbuf, sizeof(f->sndbuf));
+	if (getsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &f->cap, &len) != 0)
+		f->cap = 0;
 	f->rd = sp[0];
 	f->wr = sp[1];
 	return STATUS_OK;
@@ -208,9 +215,12 @@ fcgi_io_feed_new(size_t max_request, struct fcgi_feed **out)
 	if (f == NULL)
 		return STATUS_NOMEM;
 	f->rd = f->wr = -1;
-	f->sndbuf = max_request < (1u << 29) ? (int)(2 * max_request + 65536) : 1 << 30;
+	f->sndbuf = max_request < (1u << 29) ? (int)(2 * max_request + FEED_SLACK) : 1 << 30;
 	rc = feed_open(f);
+	if (rc == STATUS_OK && (size_t)f->cap < max_request + FEED_SLACK)
+		rc = STATUS_CONFIG;
 	if (rc != STATUS_OK) {
+		feed_close(f);
 		free(f);
 		return rc;
 	}

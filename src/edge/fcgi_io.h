@@ -55,8 +55,10 @@ int fcgi_io_inherited_fd(void);
 /*
  * fcgi_io_feed_new - the socketpair libfcgi reads requests from, reused for
  * every request of one loop; max_request is the largest request the edge
- * hands over (its send buffer). STATUS_OK and *out (fcgi_io_feed_free), or
- * STATUS_NOMEM / STATUS_INTERNAL. One thread at a time.
+ * hands over (its send buffer). STATUS_OK and *out (fcgi_io_feed_free),
+ * STATUS_CONFIG when the system's limit on a socket's send buffer
+ * (net.core.wmem_max) cannot hold such a request, or STATUS_NOMEM /
+ * STATUS_INTERNAL. One thread at a time.
  */
 struct fcgi_feed;
 enum status fcgi_io_feed_new(size_t max_request, struct fcgi_feed **out);

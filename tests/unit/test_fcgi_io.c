@@ -1,0 +1,170 @@
+/*
+ * test_fcgi_io.c - the hand-over to libfcgi: a whole request as large as the
+ * system lets a socket buffer hold goes through and reads back whole; a
+ * larger limit is refused at start (STATUS_CONFIG); bytes that libfcgi
+ * refuses give STATUS_BAD_REQUEST without waiting.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fcgi_io.h"
+#include "harness.h"
+
+#define SLACK 65536 /* the feed's own margin, as in fcgi_io.c */
+
+struct msg {
+	unsigned char *b;
+	size_t n, cap;
+};
+
+static void
+rec(struct msg *m, int version, int type, const void *data, size_t len)
+{
+	unsigned char h[8] = {(unsigned char)version,    (unsigned char)type, 0, 1,
+	                      (unsigned char)(len >> 8), (unsigned char)len,  0, 0};
+
+	if (m->n + 8 + len > m->cap)
+		return;
+	memcpy(m->b + m->n, h, 8);
+	if (len > 0)
+		memcpy(m->b + m->n + 8, data, len);
+	m->n += 8 + len;
+}
+
+/* A POST whose body is body_len bytes of 'x', in records of at most 32 KiB. */
+static void
+build(struct msg *m, int version, size_t body_len)
+{
+	static const unsigned char begin[8] = {0, 1, 0, 0, 0, 0, 0, 0};
+	static const char params[] = "\016\004REQUEST_METHODPOST\014\026DOCUMENT_URI"
+	                             "/api/identity/register";
+	static char chunk[32768];
+
+	memset(chunk, 'x', sizeof(chunk));
+	rec(m, version, 1, begin, sizeof(begin));
+	rec(m, 1, 4, params, sizeof(params) - 1);
+	rec(m, 1, 4, NULL, 0);
+	for (size_t left = body_len; left > 0;) {
+		size_t n = left < sizeof(chunk) ? left : sizeof(chunk);
+		rec(m, 1, 5, chunk, n);
+		left -= n;
+	}
+	rec(m, 1, 5, NULL, 0);
+}
+
+/* net.core.wmem_max, or 0 when it cannot be read. */
+static size_t
+wmem_max(void)
+{
+	FILE *f = fopen("/proc/sys/net/core/wmem_max", "r");
+	unsigned long v = 0;
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%lu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return (size_t)v;
+}
+
+/* The largest request the system allows goes through, body and all. */
+static void
+test_largest_request(void)
+{
+	size_t limit = wmem_max();
+	struct fcgi_feed *f = NULL;
+	struct fcgi_conn *c = NULL;
+	struct request req;
+	struct msg m = {0};
+	size_t body_len;
+
+	if (limit < 2 * SLACK) {
+		SKIP("net.core.wmem_max unreadable or below 128 KiB");
+		return;
+	}
+	/* The feed asks for twice the request; the system grants 2 x wmem_max. */
+	CHECK_INT(fcgi_io_feed_new(limit, &f), STATUS_OK);
+	body_len = limit - 4096;
+	m.cap = body_len + body_len / 4096 + 4096;
+	m.b = malloc(m.cap);
+	c = fcgi_io_conn_new();
+	CHECK(m.b != NULL && c != NULL && f != NULL);
+	if (m.b == NULL || c == NULL || f == NULL)
+		goto out;
+	build(&m, 1, body_len);
+	CHECK(m.n <= limit);
+	CHECK_INT(fcgi_io_parse(f, c, m.b, m.n), STATUS_OK);
+	CHECK_INT(fcgi_io_read_request(c, body_len, 0, &req), STATUS_OK);
+	CHECK_STR(req.method, "POST");
+	CHECK_STR(req.path, "/api/identity/register");
+	CHECK_INT(req.body_status, STATUS_OK);
+	CHECK(req.body_len == body_len);
+	CHECK(req.body_len > 0 && req.body[0] == 'x' && req.body[req.body_len - 1] == 'x');
+out:
+	fcgi_io_conn_free(c);
+	fcgi_io_feed_free(f);
+	free(m.b);
+}
+
+/* Limits whose requests no socket buffer here can hold are refused at start. */
+static void
+test_limit_beyond_the_system(void)
+{
+	size_t limit = wmem_max();
+	struct fcgi_feed *f = NULL;
+
+	if (limit == 0) {
+		SKIP("net.core.wmem_max unreadable");
+		return;
+	}
+	CHECK_INT(fcgi_io_feed_new(2 * limit, &f), STATUS_CONFIG);
+	CHECK(f == NULL);
+	CHECK_INT(fcgi_io_feed_new((size_t)1 << 31, &f), STATUS_CONFIG);
+	CHECK(f == NULL);
+}
+
+/* A version libfcgi does not speak: refused at once, and the feed still works. */
+static void
+test_refused_by_libfcgi(void)
+{
+	unsigned char buf[4096];
+	struct msg m = {.b = buf, .cap = sizeof(buf)};
+	struct fcgi_feed *f = NULL;
+	struct fcgi_conn *c = fcgi_io_conn_new();
+	struct fcgi_conn *c2 = fcgi_io_conn_new();
+	struct request req;
+
+	CHECK_INT(fcgi_io_feed_new(65536, &f), STATUS_OK);
+	CHECK(c != NULL && c2 != NULL && f != NULL);
+	if (c == NULL || c2 == NULL || f == NULL)
+		goto out;
+	alarm(10); /* a libfcgi that waited for more bytes would hang here */
+	build(&m, 2, 10);
+	CHECK_INT(fcgi_io_parse(f, c, m.b, m.n), STATUS_BAD_REQUEST);
+	m.n = 0;
+	build(&m, 1, 10);
+	CHECK_INT(fcgi_io_parse(f, c2, m.b, m.n), STATUS_OK);
+	CHECK_INT(fcgi_io_read_request(c2, 1024, 0, &req), STATUS_OK);
+	CHECK(req.body_len == 10);
+	alarm(0);
+out:
+	fcgi_io_conn_free(c);
+	fcgi_io_conn_free(c2);
+	fcgi_io_feed_free(f);
+}
+
+int
+main(void)
+{
+	if (fcgi_io_init() != STATUS_OK) {
+		printf("0 passed, 1 failed\n");
+		return 1;
+	}
+	RUN(test_largest_request);
+	RUN(test_limit_beyond_the_system);
+	RUN(test_refused_by_libfcgi);
+	HARNESS_END();
+}
