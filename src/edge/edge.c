@@ -364,8 +364,8 @@ finish(struct ereq *r, enum status rc)
 	log_set_request_id(r->ctx.id);
 	wrc = reply(r);
 	sent = wrc == STATUS_OK;
-	/* A reply the web server never took is an aborted request, whatever it said. */
-	if (wrc == STATUS_ABORTED || wrc == STATUS_UNAVAILABLE)
+	/* A reply that never went out is an aborted request, whatever it said. */
+	if (!sent)
 		rc = STATUS_ABORTED;
 	access_line(r, rc);
 	metrics_request(r->ctx.route, rc);
