@@ -94,6 +94,8 @@ def main():
                          text=True).stdout
     keys = re.findall(r"^([a-z_0-9]+) =", out, re.M)
     t.check(len(keys) >= 20, "--check-config prints the keys", str(len(keys)))
+    check_defaults(t, readme, example, dict(re.findall(r"^([a-z_0-9]+) = (.*)$", out, re.M)),
+                   set(k.lower() for k in env))
     for k in keys:
         t.check(f"`{k}`" in readme or f"`{k}" in readme, f"README mentions {k}")
         t.check(re.search(rf"^#?{k} =", example, re.M) is not None, f"example documents {k}")
@@ -102,6 +104,29 @@ def main():
         t.check(opt in readme, f"README mentions {opt}")
     check_man(t, keys, helptext)
     return t.summary()
+
+
+# How README's settings table writes an empty default.
+EMPTY_DEFAULTS = ("—", "inherited", "system store")
+
+
+def check_defaults(t, readme, example, values, from_env):
+    """The defaults that --check-config prints are the ones the example file
+    (its commented-out lines) and README's settings table give."""
+    for key, value in values.items():
+        if key in from_env or value == "********":
+            continue
+        m = re.search(rf"^#{key} =(.*)$", example, re.M)
+        t.check(m is not None and m.group(1).strip() == value.strip(),
+                f"example gives the default of {key}",
+                f"{m.group(1).strip() if m else 'no line'!r} != {value!r}")
+        m = re.search(rf"^\| `{key}` \| ([^|]*) \|", readme, re.M)
+        if m is None:
+            continue  # described in the text, not in the table
+        shown = m.group(1).strip().strip("`")
+        want = value.strip().strip('"')
+        t.check(shown == want or (want == "" and shown in EMPTY_DEFAULTS),
+                f"README's table gives the default of {key}", f"{shown!r} != {want!r}")
 
 
 def check_man(t, keys, helptext):
