@@ -276,14 +276,17 @@ push_limit_hit(struct req_ctx *ctx, const struct b2c_claims *c)
 }
 
 /*
- * The re-attach key: the same user in the same B2C transaction. Without a
- * correlation id (require_correlation_id = false) sign-ins of one user share it.
+ * The re-attach key: the same user in the same B2C transaction, from the same
+ * address. The address guards the binding should a correlation id ever be
+ * chosen by someone else: a browser elsewhere gets a push of its own. Without
+ * a correlation id (require_correlation_id = false) sign-ins of one user from
+ * one address share it.
  */
 static void
 attach_key(const struct b2c_claims *c, char *key, size_t keylen)
 {
-	snprintf(key, keylen, "%s" KEY_SEP "%s" KEY_SEP "%s" KEY_SEP "%s", c->authy_id,
-	         c->sign_in_name, c->email, c->correlation_id);
+	snprintf(key, keylen, "%s" KEY_SEP "%s" KEY_SEP "%s" KEY_SEP "%s" KEY_SEP "%s", c->authy_id,
+	         c->sign_in_name, c->email, c->correlation_id, c->ip_address);
 }
 
 /* Join the entry of this sign-in, creating its approval when it is new. */
@@ -293,7 +296,7 @@ attach(struct wait_state *st)
 	const struct b2c_claims *c = &st->c;
 	struct req_ctx *ctx = st->ctx;
 	char key[sizeof(c->authy_id) + sizeof(c->sign_in_name) + sizeof(c->email) +
-	         sizeof(c->correlation_id) + 3];
+	         sizeof(c->correlation_id) + sizeof(c->ip_address) + 4];
 	bool created = false;
 	enum status rc;
 

@@ -391,6 +391,35 @@ def flow_binding(t, env):
             repr(rb))
 
 
+def flow_binding_ip(t, env):
+    """One correlation id from two addresses: two pushes, each answered on its
+    own; the same address re-attaches."""
+    aid = new_user(t, env, "never", "+1 312 555 0149")
+    pa = wait_start(env, aid, sign_in="addr", cid="cid-addr", ip="198.51.100.7")
+    stack.wait_for(lambda: len(pushes(env, aid)) >= 1, 5, "the first push")
+    pa2 = wait_start(env, aid, sign_in="addr", cid="cid-addr", ip="198.51.100.7")
+    pb = wait_start(env, aid, sign_in="addr", cid="cid-addr", ip="203.0.113.9")
+    stack.wait_for(lambda: len(pushes(env, aid)) >= 2, 5, "a push for the other address")
+    time.sleep(POLL_MS * 2 / 1000)
+    sent = pushes(env, aid)
+    t.check(len(sent) == 2, "one correlation id from another address -> a push of its own; "
+            "the same address re-attaches", repr(sent))
+    first = [p for p in sent if "198.51.100.7" in json.dumps(p)] or sent[:1]
+    if first:
+        prov(env).resolve(env["mock"], first[0]["uuid"], "approve")
+    ra, ra2 = stack.fcgi_finish(pa), stack.fcgi_finish(pa2)
+    t.check(ra.status == 200 and ra2.status == 200,
+            "approving the first address's push answers both of its waits", f"{ra!r} {ra2!r}")
+    time.sleep(POLL_MS * 3 / 1000)
+    t.check(pb.poll() is None, "the other address is not answered by that approval")
+    other = [p for p in sent if p not in first]
+    if other:
+        prov(env).resolve(env["mock"], other[0]["uuid"], "deny")
+    rb = stack.fcgi_finish(pb)
+    t.check(rb.status == 409 and code_of(rb) == "denied", "the other address gets its own outcome",
+            repr(rb))
+
+
 def flow_late_approval(t, env):
     """A push approved after its wait gave up: collected by its own sign-in only."""
     aid = new_user(t, env, "never", "+1 312 555 0151")
@@ -696,7 +725,7 @@ def main():
         t.check(bad >= 50, "the catalogue holds at least 50 bad requests", str(bad))
         callback = flow_callback if backend.name == "authy" else provider.flow_webhook
         for flow in (flow_approve, flow_outcomes, flow_retry_reattach, flow_abort, flow_faults,
-                     flow_concurrency, callback, flow_overload, flow_binding,
+                     flow_concurrency, callback, flow_overload, flow_binding, flow_binding_ip,
                      flow_late_approval, flow_no_correlation, flow_push_details,
                      flow_push_limit, *backend.extra_flows(), *codes.flows(backend),
                      flow_health_metrics,
