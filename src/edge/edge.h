@@ -40,8 +40,9 @@ enum status edge_start(const struct edge_opts *opts, struct edge **out);
 /*
  * edge_drain - stop accepting (the listening socket leaves the loop; the
  * caller may close it afterwards, never before) and close every connection
- * that has no request in flight (idle, stalled or half-sent) at once; requests in flight finish,
- * and those still running after the wait budget are aborted. drained(arg) is
+ * that has no request in flight (idle, stalled or half-sent) at once;
+ * requests in flight finish, and those still running after the wait budget
+ * are aborted. drained(arg) is
  * called on the loop thread once no request is left. Loop thread only.
  */
 void edge_drain(struct edge *e, void (*drained)(void *arg), void *arg);

@@ -9,10 +9,10 @@
 #include "fcgi_io.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fastcgi.h>
 #include <fcgiapp.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
