@@ -20,15 +20,6 @@ BASE = {"authy_api_key": stack.API_KEY, "authy_api_url": "https://127.0.0.1:9",
         "client_cert_check": "false", "max_waits": "2"}
 
 
-def write_conf(work, name, settings, mode=0o600):
-    path = os.path.join(work, name)
-    with open(path, "w") as f:
-        for k, v in settings.items():
-            f.write(f"{k} = {v}\n")
-    os.chmod(path, mode)
-    return path
-
-
 def run(args, env=None, timeout=10):
     r = subprocess.run([stack.BIN] + args, capture_output=True, text=True, timeout=timeout,
                        env=stack.child_env(env))
@@ -49,7 +40,7 @@ def check_usage(t):
 def check_ownership(t, work):
     """Group-writable and foreign-owned configuration and key files are refused at start
     (exit 2) and by --check-config, with the file name and the mode or owner."""
-    gw = write_conf(work, "groupw.conf", BASE, mode=0o660)
+    gw = stack.write_conf(work, "groupw.conf", BASE, mode=0o660)
     for args, what in ((["-t"], "--check-config"), ([], "start")):
         r = run(["-c", gw] + args)
         t.check(r.returncode == 2 and "groupw.conf: mode 0660 lets the group write it" in r.stderr,
@@ -58,7 +49,7 @@ def check_ownership(t, work):
     with open(keyfile, "w") as f:
         f.write(stack.API_KEY + "\n")
     os.chmod(keyfile, 0o620)
-    conf = write_conf(work, "keyfile.conf", dict({k: v for k, v in BASE.items()
+    conf = stack.write_conf(work, "keyfile.conf", dict({k: v for k, v in BASE.items()
                                                   if k != "authy_api_key"},
                                                  authy_api_key_file=keyfile))
     r = run(["-c", conf, "-t"])
@@ -75,7 +66,7 @@ def check_ownership(t, work):
     r = run(["-c", conf, "-t"])
     t.check(r.returncode == 2 and "api.key: owned by uid 12345" in r.stderr,
             "key file of another user refused", r.stderr)
-    foreign = write_conf(work, "foreign.conf", BASE)
+    foreign = stack.write_conf(work, "foreign.conf", BASE)
     os.chown(foreign, 12345, 0)
     for args, what in ((["-t"], "--check-config"), ([], "start")):
         r = run(["-c", foreign] + args)
@@ -88,7 +79,7 @@ def check_ownership(t, work):
 
 
 def check_config_cli(t, work):
-    conf = write_conf(work, "ok.conf", BASE)
+    conf = stack.write_conf(work, "ok.conf", BASE)
     r = run(["-c", conf, "--check-config"])
     t.check(r.returncode == 0 and "authy_api_key = ********" in r.stdout and
             stack.API_KEY not in r.stdout + r.stderr, "--check-config masks the key",
@@ -97,25 +88,25 @@ def check_config_cli(t, work):
                                       "AUTHY_API_URL": "https://authy.example.net"})
     t.check("authy_api_url = https://authy.example.net" in r.stdout,
             "environment overrides the file")
-    bad = write_conf(work, "bad.conf", dict(BASE, no_such_key="1"))
+    bad = stack.write_conf(work, "bad.conf", dict(BASE, no_such_key="1"))
     r = run(["-c", bad, "-t"])
     t.check(r.returncode == 2 and "bad.conf:" in r.stderr and "no_such_key" in r.stderr,
             "unknown key -> exit 2 naming file and line", r.stderr)
-    loose = write_conf(work, "loose.conf", BASE, mode=0o644)
+    loose = stack.write_conf(work, "loose.conf", BASE, mode=0o644)
     r = run(["-c", loose, "-t"])
     t.check(r.returncode == 2 and "loose.conf" in r.stderr, "world-readable config refused",
             r.stderr)
     check_ownership(t, work)
-    nokey = write_conf(work, "nokey.conf", {k: v for k, v in BASE.items()
+    nokey = stack.write_conf(work, "nokey.conf", {k: v for k, v in BASE.items()
                                             if k != "authy_api_key"})
     r = run(["-c", nokey, "-t"])
     t.check(r.returncode == 2 and "authy_api_key" in r.stderr, "missing API key -> exit 2",
             r.stderr)
-    http = write_conf(work, "http.conf", dict(BASE, authy_api_url="http://api.authy.com"))
+    http = stack.write_conf(work, "http.conf", dict(BASE, authy_api_url="http://api.authy.com"))
     r = run(["-c", http, "-t"])
     t.check(r.returncode == 2 and "authy_api_url" in r.stderr, "plain http API URL refused",
             r.stderr)
-    certs = write_conf(work, "certs.conf", dict(BASE, client_cert_check="true"))
+    certs = stack.write_conf(work, "certs.conf", dict(BASE, client_cert_check="true"))
     r = run(["-c", certs, "-t"])
     t.check(r.returncode == 2 and "thumbprint" in r.stderr,
             "certificate check without thumbprints refused", r.stderr)
@@ -142,7 +133,7 @@ def stop(p, t, what):
 
 def check_sockets(t, work):
     sock = os.path.join(work, "own.sock")
-    conf = write_conf(work, "own.conf", dict(BASE, listen=sock))
+    conf = stack.write_conf(work, "own.conf", dict(BASE, listen=sock))
     p = subprocess.Popen([stack.BIN, "-c", conf], stderr=subprocess.DEVNULL)
     stack.wait_for(lambda: os.path.exists(sock), 5, "socket")
     t.check(stat.S_IMODE(os.stat(sock).st_mode) == 0o660, "own Unix socket has mode 0660",
@@ -153,18 +144,18 @@ def check_sockets(t, work):
     check_socket_owner(t, work, sock, conf)
 
     port = stack.free_port()
-    conf = write_conf(work, "tcp.conf", dict(BASE, listen=f"127.0.0.1:{port}"))
+    conf = stack.write_conf(work, "tcp.conf", dict(BASE, listen=f"127.0.0.1:{port}"))
     p = subprocess.Popen([stack.BIN, "-c", conf], stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     t.check(healthz(f"127.0.0.1:{port}"), "serves on host:port")
     stop(p, t, "tcp")
 
-    conf = write_conf(work, "inherit.conf", BASE)
+    conf = stack.write_conf(work, "inherit.conf", BASE)
     r = subprocess.run([stack.BIN, "-c", conf], stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, timeout=10)
     t.check(r.returncode == 2 and "configuration error: no listening socket" in r.stderr,
             "no socket at all -> configuration error, exit 2", f"{r.returncode} {r.stderr}")
-    unbound = write_conf(work, "unbound.conf", dict(BASE, listen=os.path.join(work, "no", "s.sock")))
+    unbound = stack.write_conf(work, "unbound.conf", dict(BASE, listen=os.path.join(work, "no", "s.sock")))
     r = subprocess.run([stack.BIN, "-c", unbound], stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, timeout=10)
     t.check(r.returncode == 2 and "configuration error: listen: " in r.stderr and
@@ -287,14 +278,14 @@ def check_warnings(t, work):
         settings = dict(BASE, listen=sock, client_cert_check="true",
                         client_cert_thumbprints="ab" * 20)
         settings[key] = val
-        conf = write_conf(work, f"warn-{key}.conf", settings)
+        conf = stack.write_conf(work, f"warn-{key}.conf", settings)
         p = subprocess.Popen([stack.BIN, "-c", conf], stderr=subprocess.PIPE, text=True)
         stack.wait_for(lambda: os.path.exists(sock), 5, "socket")
         p.send_signal(signal.SIGTERM)
         err = p.communicate(timeout=10)[1]
         t.check(needle in err, f"{key} = {val} is warned about at start", err[-400:])
     sock = os.path.join(work, "nowarn.sock")
-    conf = write_conf(work, "nowarn.conf", dict(BASE, listen=sock, client_cert_check="true",
+    conf = stack.write_conf(work, "nowarn.conf", dict(BASE, listen=sock, client_cert_check="true",
                                                 client_cert_thumbprints="ab" * 20))
     p = subprocess.Popen([stack.BIN, "-c", conf], stderr=subprocess.PIPE, text=True)
     stack.wait_for(lambda: os.path.exists(sock), 5, "socket")

@@ -260,12 +260,8 @@ def flow_webhook_json(t, responder, aid, sid):
 
 def flow_verify_check_config(t, env):
     """--check-config with provider = verify: secrets masked, missing settings refused."""
-    conf = os.path.join(env["work"], "check-verify.conf")
-
     def check(settings):
-        with open(conf, "w") as f:
-            f.write("".join(f"{k} = {v}\n" for k, v in settings.items()))
-        os.chmod(conf, 0o600)
+        conf = stack.write_conf(env["work"], "check-verify.conf", settings)
         return subprocess.run([stack.BIN, "-c", conf, "--check-config"], capture_output=True,
                               text=True, env={"PATH": "/usr/bin:/bin"}, timeout=30)
 

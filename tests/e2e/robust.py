@@ -441,11 +441,7 @@ def shared_listener(t, work, base, certs):
     ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ls.bind(path)
     ls.listen(64)
-    conf = os.path.join(work, "shared.conf")
-    with open(conf, "w") as f:
-        for k, v in base.items():
-            f.write(f"{k} = {v}\n")
-    os.chmod(conf, 0o600)
+    conf = stack.write_conf(work, "shared.conf", base)
     log = open(os.path.join(work, "shared.log"), "wb")
     lfd = ls.fileno()
 
@@ -487,12 +483,9 @@ def shared_listener(t, work, base, certs):
 def open_file_limit(t, work, base):
     """The soft limit goes up to the hard one; too low a hard limit is warned about."""
     def start(name, soft, hard, conns):
-        conf = os.path.join(work, f"{name}.conf")
         sock = os.path.join(work, f"{name}.sock")
-        with open(conf, "w") as f:
-            for k, v in dict(base, listen=sock, max_connections=conns).items():
-                f.write(f"{k} = {v}\n")
-        os.chmod(conf, 0o600)
+        conf = stack.write_conf(work, f"{name}.conf", dict(base, listen=sock,
+                                                           max_connections=conns))
         log = open(os.path.join(work, f"{name}.log"), "wb")
         p = subprocess.Popen(stack.wrapper() + [stack.BIN, "-c", conf], stdout=log, stderr=log,
                              env=stack.child_env(),

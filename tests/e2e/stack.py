@@ -127,6 +127,16 @@ def thumbprints(certs):
     return out
 
 
+def write_conf(work, name, settings, mode=0o600):
+    """A configuration file of key = value lines in work; returns its path."""
+    path = os.path.join(work, name)
+    with open(path, "w") as f:
+        for k, v in settings.items():
+            f.write(f"{k} = {v}\n")
+    os.chmod(path, mode)
+    return path
+
+
 def wait_for(pred, timeout, what):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -192,16 +202,12 @@ class Responder:
     def __init__(self, workdir, settings, name="responder", env=None):
         self.name = name
         self.sock = os.path.join(workdir, f"{name}.sock")
-        self.conf = os.path.join(workdir, f"{name}.conf")
         self.log = os.path.join(workdir, f"{name}.log")
         self.scanned = False
         settings = dict(settings)
         self.settings = settings
         settings.setdefault("listen", self.sock)
-        with open(self.conf, "w") as f:
-            for k, v in settings.items():
-                f.write(f"{k} = {v}\n")
-        os.chmod(self.conf, 0o600)
+        self.conf = write_conf(workdir, f"{name}.conf", settings)
         self.logf = open(self.log, "ab")
         self.wrapper = wrapper()
         self.proc = subprocess.Popen(self.wrapper + [BIN, "-c", self.conf], stdout=self.logf,

@@ -72,12 +72,8 @@ class SpawnedResponder:
     def __init__(self, workdir, settings, sock, name="responder"):
         self.settings = dict(settings)
         self.sock = sock
-        self.conf = os.path.join(workdir, f"{name}.conf")
         self.log = os.path.join(workdir, f"{name}.log")
-        with open(self.conf, "w") as f:
-            for k, v in settings.items():
-                f.write(f"{k} = {v}\n")
-        os.chmod(self.conf, 0o600)
+        self.conf = stack.write_conf(workdir, f"{name}.conf", settings)
         cmd = [which("spawn-fcgi"), "-n", "-s", sock, "-M", "0660"]
         if IS_ROOT:
             cmd += ["-G", WEB_USER]  # the web server's workers connect as www-data
@@ -745,11 +741,7 @@ class Run:
             return
         if os.path.exists(self.sock):
             os.unlink(self.sock)
-        conf = os.path.join(self.work, "activated.conf")
-        with open(conf, "w") as f:
-            for k, v in self.settings().items():
-                f.write(f"{k} = {v}\n")
-        os.chmod(conf, 0o600)
+        conf = stack.write_conf(self.work, "activated.conf", self.settings())
         log = open(os.path.join(self.work, "activated.log"), "ab")
         p = subprocess.Popen([tool, "-l", self.sock, "--", stack.BIN, "-c", conf],
                              stdout=log, stderr=log, stdin=subprocess.DEVNULL,
