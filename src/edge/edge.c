@@ -278,8 +278,8 @@ access_line(const struct ereq *r, enum status rc)
 	           util_now_ms() - r->ctx.start_ms);
 }
 
-/* Write the reply; STATUS_OK when it went out, else what stopped it (logged). */
-static enum status
+/* Write the reply; 1 when it went out (what stopped it is logged). */
+static int
 reply(struct ereq *r)
 {
 	enum status rc = STATUS_ABORTED;
@@ -293,7 +293,7 @@ reply(struct ereq *r)
 		metrics_conn_closed(METRICS_CLOSE_UNREAD);
 	} else if (rc != STATUS_OK)
 		log_info("web server closed the connection before the reply");
-	return rc;
+	return rc == STATUS_OK;
 }
 
 /* End the request (this frees libfcgi's params); 1 when the connection stays open. */
@@ -357,13 +357,11 @@ finish(struct ereq *r, enum status rc)
 {
 	struct conn *c = r->c;
 	struct edge *e = c->e;
-	enum status wrc;
 	int sent, keep, linger;
 
 	young_del(e, r);
 	log_set_request_id(r->ctx.id);
-	wrc = reply(r);
-	sent = wrc == STATUS_OK;
+	sent = reply(r);
 	/* A reply that never went out is an aborted request, whatever it said. */
 	if (!sent)
 		rc = STATUS_ABORTED;
