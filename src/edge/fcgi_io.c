@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fcgi_io_int.h"
 #include "util.h"
 
 #define SD_LISTEN_FDS_START 3
@@ -170,12 +171,8 @@ fcgi_io_inherited_fd(void)
 /* The socketpair libfcgi reads requests from: one per loop, reused. */
 struct fcgi_feed {
 	int rd, wr;
-	int sndbuf; /* asked for */
-	int cap;    /* what the system granted (net.core.wmem_max bounds it) */
+	int sndbuf;
 };
-
-/* Room kept for the kernel's own bookkeeping of queued bytes. */
-#define FEED_SLACK 65536
 
 static void
 feed_close(struct fcgi_feed *f)
@@ -191,15 +188,12 @@ feed_close(struct fcgi_feed *f)
 static enum status
 feed_open(struct fcgi_feed *f)
 {
-	socklen_t len = sizeof(f->cap);
 	int sp[2];
 
 	feed_close(f);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
 		return STATUS_INTERNAL;
 	setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &f->sndbuf, sizeof(f->sndbuf));
-	if (getsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &f->cap, &len) != 0)
-		f->cap = 0;
 	f->rd = sp[0];
 	f->wr = sp[1];
 	return STATUS_OK;
@@ -209,15 +203,20 @@ enum status
 fcgi_io_feed_new(size_t max_request, struct fcgi_feed **out)
 {
 	struct fcgi_feed *f = calloc(1, sizeof(*f));
+	socklen_t len = sizeof(int);
+	int granted = 0;
 	enum status rc;
 
 	*out = NULL;
 	if (f == NULL)
 		return STATUS_NOMEM;
 	f->rd = f->wr = -1;
-	f->sndbuf = max_request < (1u << 29) ? (int)(2 * max_request + FEED_SLACK) : 1 << 30;
+	f->sndbuf =
+	    max_request < (1u << 29) ? (int)(2 * max_request + FCGI_IO_FEED_SLACK) : 1 << 30;
 	rc = feed_open(f);
-	if (rc == STATUS_OK && (size_t)f->cap < max_request + FEED_SLACK)
+	/* What the system granted: net.core.wmem_max bounds it. */
+	if (rc == STATUS_OK && (getsockopt(f->wr, SOL_SOCKET, SO_SNDBUF, &granted, &len) != 0 ||
+	                        (size_t)granted < max_request + FCGI_IO_FEED_SLACK))
 		rc = STATUS_CONFIG;
 	if (rc != STATUS_OK) {
 		feed_close(f);

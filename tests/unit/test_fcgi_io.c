@@ -11,9 +11,8 @@
 #include <unistd.h>
 
 #include "fcgi_io.h"
+#include "fcgi_io_int.h"
 #include "harness.h"
-
-#define SLACK 65536 /* the feed's own margin, as in fcgi_io.c */
 
 struct msg {
 	unsigned char *b;
@@ -81,7 +80,7 @@ test_largest_request(void)
 	struct msg m = {0};
 	size_t body_len;
 
-	if (limit < 2 * SLACK) {
+	if (limit < 2 * FCGI_IO_FEED_SLACK) {
 		SKIP("net.core.wmem_max unreadable or below 128 KiB");
 		return;
 	}
