@@ -115,7 +115,11 @@ def check_config_cli(t, work):
 
 
 def healthz(target):
-    r = stack.fcgi(target, "GET", "/healthz", {}, b"", None)
+    """True when target answers /healthz; False also when nothing listens there."""
+    try:
+        r = stack.fcgi(target, "GET", "/healthz", {}, b"", None)
+    except OSError:
+        return False
     return r.status == 200 and r.json == {"status": "ok"}
 
 
@@ -181,7 +185,7 @@ def check_socket_owner(t, work, sock, conf):
         return procs[-1]
     try:
         a = spawn()
-        stack.wait_for(lambda: healthz_ok(sock), 5, "instance A")
+        stack.wait_for(lambda: healthz(sock), 5, "instance A")
         t.check(True, "a stale socket file is replaced")
         second = spawn()
         try:
@@ -191,13 +195,13 @@ def check_socket_owner(t, work, sock, conf):
         t.check(second.returncode == 2 and "another process is listening on it" in err,
                 "a second instance on a live socket is refused (exit 2)",
                 f"{second.returncode} {err}")
-        t.check(healthz_ok(sock), "the first instance still serves on its socket")
+        t.check(healthz(sock), "the first instance still serves on its socket")
         if os.path.exists(sock):
             os.unlink(sock)  # the path taken over while A still runs
         b = spawn()
-        stack.wait_for(lambda: healthz_ok(sock), 5, "instance B")
+        stack.wait_for(lambda: healthz(sock), 5, "instance B")
         stop(a, t, "instance whose socket file was taken over")
-        t.check(os.path.exists(sock) and healthz_ok(sock),
+        t.check(os.path.exists(sock) and healthz(sock),
                 "stopping it leaves the other instance's socket file in place")
         stop(b, t, "instance B")
         t.check(not os.path.exists(sock), "instance B removes its own socket file")
@@ -206,13 +210,6 @@ def check_socket_owner(t, work, sock, conf):
             if p.poll() is None:
                 p.kill()
                 p.wait()
-
-
-def healthz_ok(target):
-    try:
-        return healthz(target)
-    except OSError:
-        return False
 
 
 def check_systemd(t, work, conf):
