@@ -159,7 +159,8 @@ def check_sockets(t, work):
                        text=True, timeout=10)
     t.check(r.returncode == 2 and "configuration error: no listening socket" in r.stderr,
             "no socket at all -> configuration error, exit 2", f"{r.returncode} {r.stderr}")
-    unbound = stack.write_conf(work, "unbound.conf", dict(BASE, listen=os.path.join(work, "no", "s.sock")))
+    unbound = stack.write_conf(work, "unbound.conf",
+                               dict(BASE, listen=os.path.join(work, "no", "s.sock")))
     r = subprocess.run([stack.BIN, "-c", unbound], stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, timeout=10)
     t.check(r.returncode == 2 and "configuration error: listen: " in r.stderr and
