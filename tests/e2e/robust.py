@@ -3,13 +3,17 @@ over raw sockets: /healthz answers within 1 s while 300 stalled and 1,000 idle
 connections are open; the request deadline closes a stalled connection; a
 params record with overflowing lengths, 100 MB of announced params and params
 over the cap each close their connection with a log line while the process
-lives, and so does a body of padded records that outgrows the read buffer; /metrics counts each
-connection closed this way by reason; the connection cap holds; FCGI_KEEP_CONN carries two requests on one
-connection, also after a wait that outlived its libfcgi streams; a web server that does not read
-its replies has its connection closed without holding the loop; a client that goes away aborts its wait at once; SIGTERM drains
-with idle and stalled connections open; RLIMIT_NOFILE is raised to the hard
-limit, with a warning when that cannot hold max_connections; quotes and
-spaces in the method and path cannot forge fields of the access line. Ends with "N passed, N failed".
+lives, and so does a body of padded records that outgrows the read buffer;
+/metrics counts each connection closed this way by reason; the connection cap
+holds; FCGI_KEEP_CONN carries two requests on one connection, also after a
+wait that outlived its libfcgi streams; a web server that does not read its
+replies has its connection closed without holding the loop; a client that
+goes away aborts its wait at once; SIGTERM drains with idle and stalled
+connections open, and under socket activation while the process that passed
+the socket keeps it open; RLIMIT_NOFILE is raised to the hard limit, with a
+warning when that cannot hold max_connections; quotes and spaces in the
+method and path cannot forge fields of the access line. Ends with
+"N passed, N failed".
 """
 import fcntl
 import json

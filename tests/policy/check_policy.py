@@ -809,7 +809,8 @@ def check_runs(pset):
         if journey is None:
             results.append(("run %s: %s" % (rp_name, what), ["journey not found"]))
             continue
-        run = policy_paths.Run(js, journey, directory, replies, user, forge=bool(forge and forge[0]))
+        run = policy_paths.Run(js, journey, directory, replies, user,
+                               forge=bool(forge and forge[0]))
         outcome = run.run()
         problems = []
         if outcome != expect:
