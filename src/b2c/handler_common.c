@@ -1,12 +1,21 @@
 /*
- * handler_common.c - what every handler that calls the API shares: a
- * finished provider operation is accounted in the request context, the
- * access line and the metrics.
+ * handler_common.c - what every handler that calls the API shares: the
+ * provider's check of an authyId, and a finished provider operation
+ * accounted in the request context, the access line and the metrics.
  */
 #include "handlers.h"
 
 #include "metrics.h"
 #include "provider.h"
+
+enum status
+handler_check_id(struct req_ctx *ctx, const char *authy_id)
+{
+	if (ctx->provider->ops->id_valid(authy_id))
+		return STATUS_OK;
+	ctx_seterr(ctx, "authyId not in the %s form (leading zero)", ctx->provider->ops->name);
+	return STATUS_AUTHYID_INVALID;
+}
 
 enum status
 handler_account(struct req_ctx *ctx, const struct provider_op *op, const struct provider_job *job,

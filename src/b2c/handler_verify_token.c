@@ -129,6 +129,8 @@ handler_verify_token(struct req_ctx *ctx, struct response *res)
 	if (rc == STATUS_OK)
 		rc = b2c_validate_token(&st->c);
 	if (rc == STATUS_OK)
+		rc = handler_check_id(ctx, st->c.authy_id);
+	if (rc == STATUS_OK)
 		rc = take_attempt(ctx, &st->c);
 	if (rc != STATUS_OK)
 		return state_free(st, rc);

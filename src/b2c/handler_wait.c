@@ -335,6 +335,8 @@ wait_claims(struct req_ctx *ctx, struct b2c_claims *c)
 
 	if (rc == STATUS_OK)
 		rc = b2c_validate_wait(c);
+	if (rc == STATUS_OK)
+		rc = handler_check_id(ctx, c->authy_id);
 	if (rc != STATUS_OK)
 		return rc;
 	if (c->ip_rc != STATUS_OK)

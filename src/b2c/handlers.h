@@ -68,6 +68,14 @@ enum status handler_health(struct req_ctx *ctx, struct response *res);
 enum status handler_metrics(struct req_ctx *ctx, struct response *res);
 
 /*
+ * handler_common.c: handler_check_id - STATUS_OK when authy_id (digits, as
+ * the B2C validation checked) is in the provider's own form, else
+ * STATUS_AUTHYID_INVALID with ctx->err set. Run before anything is keyed on
+ * the id (limiters, the re-attach key).
+ */
+enum status handler_check_id(struct req_ctx *ctx, const char *authy_id);
+
+/*
  * handler_common.c: account for one finished provider operation op of job
  * with outcome rc in ctx (calls, time) and the metrics; on failure ctx->err
  * says what failed, prefixed with op->what. Returns rc.

@@ -463,6 +463,13 @@ token_reply(struct provider_job *job, int step, long http_status, const char *bo
 	return authy_token_verify_reply(&job->call, http_status, body, len);
 }
 
+/* Authy writes its user ids as integers: no leading zero. */
+static bool
+id_valid(const char *id)
+{
+	return id[0] != '0';
+}
+
 /* Authy authenticates with the API key. */
 static enum status
 config_check(const struct config *cfg, char *msg, size_t msglen)
@@ -487,6 +494,7 @@ const struct provider_ops authy_provider = {
     .name = "authy",
     .callback_name = "callback",
     .user_check = user_check,
+    .id_valid = id_valid,
     .user_name = user_email,
     .user_create = &user_create,
     .approval_create = &approval_create,

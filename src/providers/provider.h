@@ -102,6 +102,14 @@ struct provider_ops {
 	 * name that is no email and no email claim) with the reason in err.
 	 */
 	enum status (*user_check)(const struct provider_user *u, char *err, size_t errlen);
+	/*
+	 * id_valid - whether id (digits, as b2c_validate_wait checked) is in the
+	 * one form the provider writes: Authy ids have no leading zero, so that
+	 * "07" cannot pass for user 7 under a limiter key of its own; Verify
+	 * takes any (an id that is no Verify identity reaches no API call, see
+	 * approval_create). Pure; any thread.
+	 */
+	bool (*id_valid)(const char *id);
 	/* user_name - the name the provider registers u under (for logs). */
 	const char *(*user_name)(const struct provider_user *u);
 	/*

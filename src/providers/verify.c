@@ -829,6 +829,14 @@ config_check(const struct config *cfg, char *msg, size_t msglen)
 	return config_details(cfg, msg, msglen);
 }
 
+/* Any id: one that is no identity (verify_identity_valid) is refused by the operations. */
+static bool
+id_valid(const char *id)
+{
+	(void)id;
+	return true;
+}
+
 static const struct provider_op user_create = {"verify entities", entity_build, entity_reply};
 static const struct provider_op approval_create = {"verify challenges", challenge_build,
                                                    challenge_reply};
@@ -841,6 +849,7 @@ const struct provider_ops verify_provider = {
     .callback_name = "webhook",
     .no_factor_is_setup = true,
     .user_check = user_check,
+    .id_valid = id_valid,
     .user_name = user_name,
     .user_create = &user_create,
     .approval_create = &approval_create,

@@ -420,6 +420,20 @@ def flow_binding_ip(t, env):
             repr(rb))
 
 
+def flow_id_form(t, env):
+    """An authyId with a leading zero names the user Authy knows without it: it
+    is refused before it can key a push limit or a re-attach of its own."""
+    aid = new_user(t, env, "never", "+1 312 555 0157")
+    r = wait(env, "0" + aid, sign_in="zero", cid="cid-zero")
+    t.check(r.status == 409 and code_of(r) == "authyid_invalid",
+            "wait: authyId with a leading zero -> 409 authyid_invalid", repr(r))
+    r = codes.send(env, "0" + aid, "7405918")
+    t.check(r.status == 409 and code_of(r) == "authyid_invalid",
+            "verifytoken: authyId with a leading zero -> 409 authyid_invalid", repr(r))
+    t.check(not pushes(env, aid), "no push for an authyId with a leading zero",
+            repr(pushes(env, aid)))
+
+
 def flow_late_approval(t, env):
     """A push approved after its wait gave up: collected by its own sign-in only."""
     aid = new_user(t, env, "never", "+1 312 555 0151")
@@ -726,7 +740,7 @@ def main():
         callback = flow_callback if backend.name == "authy" else provider.flow_webhook
         for flow in (flow_approve, flow_outcomes, flow_retry_reattach, flow_abort, flow_faults,
                      flow_concurrency, callback, flow_overload, flow_binding, flow_binding_ip,
-                     flow_late_approval, flow_no_correlation, flow_push_details,
+                     flow_id_form, flow_late_approval, flow_no_correlation, flow_push_details,
                      flow_push_limit, *backend.extra_flows(), *codes.flows(backend),
                      flow_health_metrics,
                      flow_shutdown):
