@@ -254,6 +254,8 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	struct tracker_opts to = {.poll_interval_ms = cfg->poll_interval_ms,
 	                          .poll_timeout_ms = cfg->request_timeout_ms,
 	                          .max_attached = cfg->max_waits,
+	                          /* Longer, and every wait in the pause would fail. */
+	                          .pause_max_ms = cfg->wait_budget_ms,
 	                          .poll = handler_wait_poll,
 	                          .poll_cancel = handler_wait_poll_cancel,
 	                          .poll_arg = &rt->poller};

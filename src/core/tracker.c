@@ -206,6 +206,15 @@ set_done(struct tracker *t, struct tracker_entry *e, enum status result)
 
 /* ---- polls ---- */
 
+/* The pause of every poll after a rate limit: its Retry-After, capped. */
+static long long
+pause_ms(const struct tracker *t, long retry_after_s)
+{
+	long long ms = retry_after_s > 0 ? retry_after_s * 1000LL : 2LL * t->opts.poll_interval_ms;
+
+	return ms < t->opts.pause_max_ms ? ms : t->opts.pause_max_ms;
+}
+
 /* Apply a poll result to e. */
 static void
 apply_poll(struct tracker *t, struct tracker_entry *e, enum status rc, long retry_after_s)
@@ -234,9 +243,7 @@ apply_poll(struct tracker *t, struct tracker_entry *e, enum status rc, long retr
 		e->errors++;
 		e->last_error = rc;
 		if (rc == STATUS_RATE_LIMITED)
-			t->backoff_until_ms =
-			    now + (retry_after_s > 0 ? retry_after_s * 1000
-			                             : 2 * t->opts.poll_interval_ms);
+			t->backoff_until_ms = now + pause_ms(t, retry_after_s);
 		break;
 	}
 	factor = e->errors < 3 ? 1L << e->errors : BACKOFF_MAX_FACTOR;

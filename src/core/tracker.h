@@ -53,6 +53,12 @@ struct tracker_opts {
 	long poll_interval_ms; /* time between polls of one approval, > 0 */
 	long poll_timeout_ms;  /* ceiling for one poll call, > 0 */
 	long max_attached;     /* attachments (waiting requests) at most, > 0 */
+	/*
+	 * pause_max_ms - the longest pause of every poll after a rate limit,
+	 * whatever its Retry-After says, > 0: the first poll after it probes
+	 * whether the limit still holds.
+	 */
+	long pause_max_ms;
 	tracker_poll_fn poll;
 	tracker_poll_cancel_fn poll_cancel;
 	void *poll_arg;

@@ -2,8 +2,9 @@
  * test_tracker.c - the approval tracker on a real loop with a scripted
  * asynchronous poll function: completion on approval, denial and expiry,
  * deadlines, re-attach without a second approval, poll error reporting,
- * rate-limit back-off, creation failures shared, callbacks completing every
- * waiter at once, one poll timer for many waiters, expiry of idle entries.
+ * rate-limit back-off and its cap, creation failures shared, callbacks
+ * completing every waiter at once, one poll timer for many waiters, expiry
+ * of idle entries.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ static int fake_after = 2;                 /* polls before the final status */
 static enum status fake_final = STATUS_OK; /* status after fake_after polls */
 static enum status fake_interim = STATUS_PENDING;
 static int fake_in_flight;
+static long fake_retry_after_s = 1; /* Retry-After of a rate-limited poll */
 
 struct fake_op {
 	struct loop_timer *timer;
@@ -40,7 +42,7 @@ fake_fire(void *arg)
 	fake_in_flight--;
 	loop_timer_free(op->timer);
 	free(op);
-	done(done_arg, rc, rc == STATUS_RATE_LIMITED ? 1 : 0);
+	done(done_arg, rc, rc == STATUS_RATE_LIMITED ? fake_retry_after_s : 0);
 }
 
 static enum status
@@ -71,13 +73,15 @@ fake_cancel(void *arg)
 	free(op);
 }
 
+/* A tracker polling every interval ms, pausing at most pause_max ms after a rate limit. */
 static struct tracker *
-start(long interval)
+start_paused(long interval, long pause_max)
 {
 	struct tracker_opts o = {.loop = lp,
 	                         .poll_interval_ms = interval,
 	                         .poll_timeout_ms = 1000,
 	                         .max_attached = 2000,
+	                         .pause_max_ms = pause_max,
 	                         .poll = fake_poll,
 	                         .poll_cancel = fake_cancel};
 	struct tracker *t = NULL;
@@ -86,8 +90,15 @@ start(long interval)
 	fake_after = 2;
 	fake_final = STATUS_OK;
 	fake_interim = STATUS_PENDING;
+	fake_retry_after_s = 1;
 	CHECK_INT(tracker_new(&o, &t), STATUS_OK);
 	return t;
+}
+
+static struct tracker *
+start(long interval)
+{
+	return start_paused(interval, 5000);
 }
 
 /* Run the loop for ms milliseconds. */
@@ -274,6 +285,25 @@ test_rate_limit_backoff(void)
 	tracker_free(t);
 }
 
+/* A Retry-After of an hour pauses the polls for pause_max_ms (300) only. */
+static void
+test_rate_limit_pause_capped(void)
+{
+	struct tracker *t = start_paused(10, 300);
+	struct waiter w;
+
+	fake_after = 1000;
+	fake_interim = STATUS_RATE_LIMITED;
+	fake_retry_after_s = 3600;
+	CHECK_INT(wait_on(t, "k", "uuid-p", &w), STATUS_PENDING);
+	run_for(200);
+	CHECK_INT(fake_polls, 1);
+	run_for(300);
+	CHECK(fake_polls >= 2);
+	CHECK_INT(give_up(&w), STATUS_RATE_LIMITED);
+	tracker_free(t);
+}
+
 /* Requests joining while the approval is created share its failure. */
 static void
 test_creation_failure_shared(void)
@@ -399,6 +429,7 @@ test_attach_cap(void)
 	                         .poll_interval_ms = 10,
 	                         .poll_timeout_ms = 1000,
 	                         .max_attached = 2,
+	                         .pause_max_ms = 300,
 	                         .poll = fake_poll,
 	                         .poll_cancel = fake_cancel};
 	struct tracker *t = NULL;
@@ -426,6 +457,7 @@ main(void)
 	RUN(test_timeout_then_reattach);
 	RUN(test_poll_errors_reported);
 	RUN(test_rate_limit_backoff);
+	RUN(test_rate_limit_pause_capped);
 	RUN(test_creation_failure_shared);
 	RUN(test_callback_completes_at_once);
 	RUN(test_result_kept_for_retry);
