@@ -566,14 +566,15 @@ conn_read(struct conn *c)
 
 	if (c->len > 0)
 		r = fcgi_scan_step(&c->scan, c->buf, c->len, e->params_max, e->body_max);
-	if (!more && (r == FCGI_SCAN_MORE || r == FCGI_SCAN_BAD)) {
+	if (r == FCGI_SCAN_BAD) {
+		/* Also when the peer closed right after: the violation is what it sent. */
+		log_warnx("FastCGI protocol violation: %s: connection closed", c->scan.why);
+		metrics_conn_closed(METRICS_CLOSE_PROTOCOL);
+		conn_close(c);
+	} else if (!more && r == FCGI_SCAN_MORE) {
 		if (c->len > 0)
 			log_info("web server closed a FastCGI connection mid-request (%zu bytes)",
 			         c->len);
-		conn_close(c);
-	} else if (r == FCGI_SCAN_BAD) {
-		log_warnx("FastCGI protocol violation: %s: connection closed", c->scan.why);
-		metrics_conn_closed(METRICS_CLOSE_PROTOCOL);
 		conn_close(c);
 	} else if (r == FCGI_SCAN_MORE && c->len >= e->buf_max) {
 		log_warnx("FastCGI request over %zu bytes: connection closed", e->buf_max);

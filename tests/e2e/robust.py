@@ -202,8 +202,22 @@ def hostile_params(t, work, base):
         s.sendall(b"\x02" + begin()[1:])
         t.check(closed_within(s, 3 * SLOW), "a record of version 2 closes the connection")
         s.close()
+        # The same lengths filling the first read (4 KiB), the connection shut
+        # at once, all of it there before the responder reads (it is stopped
+        # meanwhile): the end of the stream comes in the same read, and the
+        # violation is still what is logged and counted.
+        os.kill(r.proc.pid, signal.SIGSTOP)
+        try:
+            s = connect(r.sock)
+            s.sendall(begin() + stack._fcgi_record(stack.FCGI_PARAMS, struct.pack(
+                ">II", 0xfffffff0, 0xfffffff0) + b"x" * (4096 - 16 - 8 - 8)))
+            s.shutdown(socket.SHUT_WR)
+        finally:
+            os.kill(r.proc.pid, signal.SIGCONT)
+        t.check(closed_within(s, 3 * SLOW), "overflowing lengths then EOF close the connection")
+        s.close()
         text = r.log_text()
-        t.check("params name and value lengths overflow" in text and
+        t.check(text.count("params name and value lengths overflow") >= 2 and
                 text.count("params over the cap") >= 2 and "record version is not 1" in text,
                 "each hostile connection is logged", text[-1500:])
         h = healthz(r.sock)
@@ -222,8 +236,8 @@ def hostile_params(t, work, base):
         s.close()
         t.check("FastCGI request over" in r.log_text(), "the padded request is logged")
         n = closed_counts(r.sock)
-        t.check(n.get("protocol") == 4 and n.get("too_large") == 1,
-                "/metrics counts them: 4 protocol, 1 too large", repr(n))
+        t.check(n.get("protocol") == 5 and n.get("too_large") == 1,
+                "/metrics counts them: 5 protocol, 1 too large", repr(n))
     finally:
         r.stop()
 
