@@ -147,7 +147,9 @@ schedule(struct tracker *t, struct tracker_entry *e)
 {
 	long long now = util_now_ms(), at;
 
-	if (e->state == ENTRY_PENDING && e->n_waiters > 0 && e->in_map) {
+	/* Also out of the map (its approval expired and the key was taken
+	 * again): its waiters learn the outcome from the polls only. */
+	if (e->state == ENTRY_PENDING && e->n_waiters > 0) {
 		at = e->next_poll_ms > t->backoff_until_ms ? e->next_poll_ms : t->backoff_until_ms;
 		if (e->poll_op == NULL)
 			loop_timer_arm(e->timer, at);

@@ -4,7 +4,7 @@
  * deadlines, re-attach without a second approval, poll error reporting,
  * rate-limit back-off and its cap, creation failures shared, callbacks
  * completing every waiter at once, one poll timer for many waiters, expiry
- * of idle entries.
+ * of idle entries, the waiter of an entry replaced under its key.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -304,6 +304,45 @@ test_rate_limit_pause_capped(void)
 	tracker_free(t);
 }
 
+/*
+ * A waiter whose approval expires while it waits, when the same key
+ * attaches again (a new entry): the old entry, out of the map and beyond
+ * the callbacks' reach, still polls for its waiter.
+ */
+static void
+test_waiter_of_replaced_entry(void)
+{
+	struct tracker *t = start(10);
+	struct tracker_entry *e = NULL;
+	struct waiter a, b;
+	bool created = false;
+
+	fake_after = 1000;
+	CHECK_INT(tracker_attach(t, "k", &e, &created), STATUS_OK);
+	tracker_publish(t, e, "uuid-old", util_now_ms() + 40);
+	memset(&a, 0, sizeof(a));
+	a.t = t;
+	a.e = e;
+	CHECK_INT(tracker_wait(t, e, waiter_done, &a, &a.w), STATUS_PENDING);
+	run_for(60);
+	CHECK(!a.done);
+	CHECK_INT(wait_on(t, "k", "uuid-new", &b), STATUS_PENDING);
+	CHECK(b.created);
+	CHECK_INT(tracker_resolve(t, "uuid-old", STATUS_EXPIRED), STATUS_NOT_FOUND);
+	fake_after = 0;
+	fake_final = STATUS_EXPIRED;
+	run_for(200);
+	CHECK(a.done);
+	CHECK_INT(a.rc, STATUS_EXPIRED);
+	if (!a.done) {
+		tracker_unwait(t, a.w);
+		tracker_release(t, e);
+	}
+	if (!b.done)
+		give_up(&b);
+	tracker_free(t);
+}
+
 /* Requests joining while the approval is created share its failure. */
 static void
 test_creation_failure_shared(void)
@@ -464,6 +503,7 @@ main(void)
 	RUN(test_many_waiters_one_key);
 	RUN(test_idle_entry_expires);
 	RUN(test_attach_cap);
+	RUN(test_waiter_of_replaced_entry);
 	loop_free(lp);
 	HARNESS_END();
 }
