@@ -54,16 +54,17 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 {
 	struct register_state *st = arg;
 	struct req_ctx *ctx = st->ctx;
+	struct log_rid rid;
 
 	st->pc = NULL;
-	log_set_request_id(ctx->id);
+	log_rid_enter(&rid, ctx->id);
 	rc = handler_account(ctx, ctx->provider->ops->user_create, job, rc);
 	if (rc == STATUS_OK) {
 		log_registered(ctx, &st->u, job->id, st->c.correlation_id);
 		rc = b2c_reply_authy_id(st->res, job->id);
 	}
 	complete(st, rc);
-	log_set_request_id(NULL);
+	log_rid_leave(&rid);
 }
 
 static void

@@ -88,9 +88,10 @@ on_checked(void *arg, enum status rc, struct provider_job *job)
 {
 	struct token_state *st = arg;
 	struct req_ctx *ctx = st->ctx;
+	struct log_rid rid;
 
 	st->pc = NULL;
-	log_set_request_id(ctx->id);
+	log_rid_enter(&rid, ctx->id);
 	rc = handler_account(ctx, ctx->provider->ops->token_verify, job, rc);
 	log_outcome(ctx, &st->c, rc);
 	if (rc == STATUS_OK) {
@@ -100,7 +101,7 @@ on_checked(void *arg, enum status rc, struct provider_job *job)
 	ctx->on_abort = NULL;
 	ctx->handler_state = NULL;
 	req_ctx_done(ctx, state_free(st, rc));
-	log_set_request_id(NULL);
+	log_rid_leave(&rid);
 }
 
 static void

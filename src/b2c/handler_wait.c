@@ -103,30 +103,34 @@ static void
 on_outcome(void *arg, enum status rc)
 {
 	struct wait_state *st = arg;
+	struct log_rid rid;
 
 	st->w = NULL;
-	log_set_request_id(st->ctx->id);
+	log_rid_enter(&rid, st->ctx->id);
 	complete(st, rc);
-	log_set_request_id(NULL);
+	log_rid_leave(&rid);
 }
 
 static void
 on_budget(void *arg)
 {
 	struct wait_state *st = arg;
+	struct log_rid rid;
 	enum status rc = tracker_unwait(st->ctx->tracker, st->w);
 
 	st->w = NULL;
-	log_set_request_id(st->ctx->id);
+	log_rid_enter(&rid, st->ctx->id);
 	complete(st, rc);
-	log_set_request_id(NULL);
+	log_rid_leave(&rid);
 }
 
 static void
 on_abort(struct req_ctx *ctx)
 {
 	struct wait_state *st = ctx->handler_state;
+	struct log_rid rid;
 
+	log_rid_enter(&rid, ctx->id);
 	if (st->pc != NULL) {
 		provider_cancel(st->pc);
 		st->pc = NULL;
@@ -136,6 +140,7 @@ on_abort(struct req_ctx *ctx)
 		tracker_unwait(ctx->tracker, st->w);
 	st->w = NULL;
 	complete(st, STATUS_ABORTED);
+	log_rid_leave(&rid);
 }
 
 /*
@@ -169,9 +174,10 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 {
 	struct wait_state *st = arg;
 	struct req_ctx *ctx = st->ctx;
+	struct log_rid rid;
 
 	st->pc = NULL;
-	log_set_request_id(ctx->id);
+	log_rid_enter(&rid, ctx->id);
 	rc = handler_account(ctx, ctx->provider->ops->approval_create, job, rc);
 	push_not_sent(ctx, &st->c, rc);
 	if (rc != STATUS_OK) {
@@ -188,7 +194,7 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 	st->job = NULL;
 	if (rc != STATUS_PENDING)
 		complete(st, rc);
-	log_set_request_id(NULL);
+	log_rid_leave(&rid);
 }
 
 /*

@@ -358,9 +358,10 @@ finish(struct ereq *r, enum status rc)
 	struct conn *c = r->c;
 	struct edge *e = c->e;
 	int sent, keep, linger;
+	struct log_rid rid;
 
 	young_del(e, r);
-	log_set_request_id(r->ctx.id);
+	log_rid_enter(&rid, r->ctx.id);
 	sent = reply(r);
 	/* A reply that never went out is an aborted request, whatever it said. */
 	if (!sent)
@@ -374,7 +375,7 @@ finish(struct ereq *r, enum status rc)
 	free(r);
 	c->req = NULL;
 	e->inflight--;
-	log_set_request_id(NULL);
+	log_rid_leave(&rid);
 	if (keep) {
 		conn_idle(c);
 	} else if (linger) {

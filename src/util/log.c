@@ -20,7 +20,7 @@
 
 static enum log_level min_level = LOG_LVL_INFO;
 static bool to_syslog;
-static _Thread_local char thread_rid[64];
+static _Thread_local char thread_rid[LOG_RID_MAX];
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -52,6 +52,19 @@ log_set_request_id(const char *rid)
 		thread_rid[0] = '\0';
 	else
 		util_sanitize(rid, thread_rid, sizeof(thread_rid));
+}
+
+void
+log_rid_enter(struct log_rid *saved, const char *rid)
+{
+	memcpy(saved->id, thread_rid, sizeof(saved->id));
+	log_set_request_id(rid);
+}
+
+void
+log_rid_leave(const struct log_rid *saved)
+{
+	memcpy(thread_rid, saved->id, sizeof(thread_rid));
 }
 
 /* Append msg quoted for logfmt: '"' and '\' escaped, control bytes as '?'. */

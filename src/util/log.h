@@ -31,6 +31,21 @@ enum status log_level_parse(const char *s, enum log_level *out);
  */
 void log_set_request_id(const char *rid);
 
+/* The request id of a log context saved by log_rid_enter. */
+#define LOG_RID_MAX 64
+struct log_rid {
+	char id[LOG_RID_MAX];
+};
+
+/*
+ * log_rid_enter - save the calling thread's request id in *saved and set rid
+ * (NULL clears it); log_rid_leave puts the saved one back. For code that
+ * may run nested inside another request's handling (a callback completing
+ * waiters): that request's lines keep their id. Thread-safe (thread-local).
+ */
+void log_rid_enter(struct log_rid *saved, const char *rid);
+void log_rid_leave(const struct log_rid *saved);
+
 /* Message loggers: printf format, sanitized, one line each. Thread-safe. */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

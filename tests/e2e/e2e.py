@@ -301,7 +301,10 @@ def flow_abort(t, env):
     time.sleep(1.0)
     after = polls()
     t.check(after == before, "client abort stops the polling", f"{before} -> {after}")
-    t.check("outcome=aborted" in env["responder"].log_text(), "abort logged")
+    aborted = [ln for ln in env["responder"].log_text().splitlines()
+               if "outcome=aborted" in ln and "correlation_id=" + cid_of("abort-user") in ln]
+    t.check(aborted and " rid=- " not in aborted[0], "abort logged with its request id",
+            repr(aborted))
 
 
 def flow_faults(t, env):
@@ -624,6 +627,10 @@ def flow_callback(t, env):
         text = slow.log_text()
         t.check("callback signature does not match" in text and "callback replayed" in text,
                 "refused callbacks are logged")
+        woke = [ln for ln in text.splitlines() if f"callback uuid={uuid}" in ln and "woke" in ln]
+        t.check(woke and " rid=- " not in woke[0],
+                "the callback's line after waking its waiter keeps the callback's id",
+                repr(woke))
     finally:
         slow.stop()
 
