@@ -180,12 +180,45 @@ class Run:
             r = run(["man", "-w"] + args)
             t.check(r.returncode == 0 and r.stdout.startswith("/usr/share/man/"),
                     f"man {' '.join(args)} finds the installed page", r.stdout)
+        self.check_prerm()
         p = subprocess.run(["systemd-analyze", "verify", "--man=no",
                             f"{UNITS}/b2c-authy.socket", f"{UNITS}/b2c-authy.service"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            env=dict(ENV, SYSTEMD_LOG_TARGET="console"))
         t.check(p.returncode == 0 and not p.stdout.strip(),
                 "systemd-analyze verify: installed units clean", p.stdout[-1500:])
+
+    def check_prerm(self):
+        """The installed prerm stops both units on removal, not on upgrade. Run
+        with a stand-in for systemd (its run directory and deb-systemd-invoke),
+        as this machine's PID 1 is no systemd."""
+        t = self.t
+        path = f"/var/lib/dpkg/info/{PKG}.prerm"
+        if not t.check(os.path.exists(path), "the package has a prerm"):
+            return
+        fake = os.path.join(self.work, "prerm-systemd")
+        os.makedirs(os.path.join(fake, "run"), exist_ok=True)
+        os.makedirs(os.path.join(fake, "bin"), exist_ok=True)
+        calls = os.path.join(fake, "calls")
+        invoke = os.path.join(fake, "bin", "deb-systemd-invoke")
+        with open(invoke, "w") as f:
+            f.write(f'#!/bin/sh\necho "$*" >> {calls}\n')
+        os.chmod(invoke, 0o755)
+        script = open(path).read().replace("/run/systemd/system", os.path.join(fake, "run"))
+        env = dict(ENV, PATH=f"{os.path.join(fake, 'bin')}:{ENV.get('PATH', '/usr/bin:/bin')}")
+        seen = {}
+        for action in ("upgrade", "remove"):
+            if os.path.exists(calls):
+                os.unlink(calls)
+            r = subprocess.run(["sh", "-c", script, "prerm", action, "0.1.0"], env=env,
+                               capture_output=True, text=True)
+            seen[action] = (r.returncode, open(calls).read().split() if os.path.exists(calls)
+                            else [])
+        t.check(seen["remove"][0] == 0 and seen["remove"][1][:1] == ["stop"] and
+                sorted(seen["remove"][1][1:]) == ["b2c-authy.service", "b2c-authy.socket"],
+                "prerm remove stops the service and the socket", repr(seen))
+        t.check(seen["upgrade"] == (0, []), "prerm upgrade stops nothing (postinst restarts)",
+                repr(seen))
 
     # ---- the installed unit, run ----
 
