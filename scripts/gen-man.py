@@ -145,7 +145,8 @@ def help_parts(helptext):
     ex = re.search(r"^Exit status: (.*)\Z", helptext, re.M | re.S)
     if not opts or not sock or not ex:
         raise ValueError("--help lacks options, the socket paragraph or the exit status")
-    codes = re.findall(r"(\d+) (?:on|after) (.+?)(?:,|\.$|$)", " ".join(ex.group(1).split()))
+    codes = re.findall(r"(\d+) (?:on|after) (.+?)(?=, \d+ (?:on|after) |\.$|$)",
+                       " ".join(ex.group(1).split()))
     return synopsis, opts, " ".join(sock.group(1).split()), codes
 
 

@@ -154,6 +154,9 @@ def check_man(t, keys, helptext):
     section = page.partition(".SH EXIT STATUS")[2].partition(".SH ")[0]
     t.check(len(codes) >= 3 and all(f".B {c}\n" in section for c in codes),
             "b2c-authy(8) EXIT STATUS lists every status of --help", str(codes))
+    said = set(re.findall(r"[a-z]{3,}", helptext.partition("Exit status:")[2].lower()))
+    lost = sorted(said - set(re.findall(r"[a-z]{3,}", section.lower())) - {"after"})
+    t.check(not lost, "b2c-authy(8) EXIT STATUS says all that --help says", repr(lost))
     unit = open(os.path.join(stack.ROOT, "systemd", "b2c-authy.socket")).read()
     m = re.search(r"^ListenStream=(\S+)", unit, re.M)
     t.check(m is not None and f".I {m.group(1)}\n" in page,
