@@ -259,6 +259,7 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	                          .pause_max_ms = cfg->wait_budget_ms,
 	                          .poll = handler_wait_poll,
 	                          .poll_cancel = handler_wait_poll_cancel,
+	                          .create_cancel = handler_wait_create_cancel,
 	                          .poll_arg = &rt->poller};
 	struct edge_opts eo = {.listen_fd = rt->listener.fd, .cfg = cfg};
 	enum status rc;

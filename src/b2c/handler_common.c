@@ -23,10 +23,12 @@ handler_account(struct req_ctx *ctx, const struct provider_op *op, const struct 
 {
 	const struct api_call *call = &job->call;
 
-	ctx->upstream_calls += call->calls;
-	ctx->upstream_ms += call->elapsed_ms;
 	if (call->calls > 0)
 		metrics_upstream(call->elapsed_ms, rc);
+	if (ctx == NULL)
+		return rc;
+	ctx->upstream_calls += call->calls;
+	ctx->upstream_ms += call->elapsed_ms;
 	if (rc != STATUS_OK)
 		ctx_seterr(ctx, "%s: %s http=%ld error_code=%s %s", op->what, status_str(rc),
 		           call->http_status, call->error_code[0] ? call->error_code : "-",

@@ -4,7 +4,10 @@
  * the pending one when B2C retries) and wait for its outcome within the wait
  * budget, below B2C's 30 s timeout. Everything runs on the loop: the
  * creation is a provider operation, the wait a tracker waiter plus one loop
- * timer for the budget; a client that leaves cancels both.
+ * timer for the budget; a client that leaves ends its own wait. The creation
+ * belongs to the tracker entry, not to the request that started it: it goes
+ * on while any request of the sign-in is attached, and the tracker stops it
+ * when the last one leaves.
  */
 #include "handlers.h"
 
@@ -37,16 +40,26 @@ struct wait_state {
 	struct tracker_entry *e;
 	struct tracker_waiter *w;
 	struct loop_timer *budget;
-	struct provider_call *pc; /* creating the approval */
-	struct provider_job *job; /* its job, while creating */
+	struct creation *cr; /* the approval this request started, while it is created */
 };
 
-/* The creation of one approval: the job and what it points to. */
-struct create_job {
+/*
+ * The creation of one approval: the job, what it points to (copies: it may
+ * outlive the request that started it) and where its outcome goes.
+ */
+struct creation {
 	struct provider_job job;
 	struct provider_approval a;
 	struct api_kv details[CONFIG_MAX_DETAILS + N_OWN_DETAILS];
 	struct api_kv hidden[2];
+	struct b2c_claims c;
+	char rid[sizeof(((struct req_ctx *)0)->id)];
+	struct provider_call *pc;
+	struct tracker *tracker;
+	struct tracker_entry *e;
+	struct ratelimit *push_limit;
+	long ttl_s;
+	struct wait_state *st; /* the request that started it, while it is here */
 };
 
 /* For log lines: the correlation id (safe characters only), or "-". */
@@ -82,9 +95,10 @@ finish(struct wait_state *st, enum status rc)
 	         util_now_ms() - ctx->start_ms);
 	rc = wait_reply(ctx, rc, st->res);
 	loop_timer_free(st->budget);
+	if (st->cr != NULL)
+		st->cr->st = NULL; /* it goes on for the others, or the release stops it */
 	if (st->e != NULL)
 		tracker_release(ctx->tracker, st->e);
-	free(st->job);
 	ctx->on_abort = NULL;
 	ctx->handler_state = NULL;
 	free(st);
@@ -131,11 +145,6 @@ on_abort(struct req_ctx *ctx)
 	struct log_rid rid;
 
 	log_rid_enter(&rid, ctx->id);
-	if (st->pc != NULL) {
-		provider_cancel(st->pc);
-		st->pc = NULL;
-		tracker_fail(ctx->tracker, st->e, STATUS_ABORTED);
-	}
 	if (st->w != NULL)
 		tracker_unwait(ctx->tracker, st->w);
 	st->w = NULL;
@@ -163,38 +172,59 @@ wait_outcome(struct wait_state *st)
 
 /* No push went out (no factor, unknown user): it does not count against the user. */
 static void
-push_not_sent(struct req_ctx *ctx, const struct b2c_claims *c, enum status rc)
+push_not_sent(struct ratelimit *push_limit, const struct b2c_claims *c, enum status rc)
 {
 	if (rc == STATUS_NO_FACTOR || rc == STATUS_USER_NOT_FOUND)
-		ratelimit_undo(ctx->push_limit, c->authy_id);
+		ratelimit_undo(push_limit, c->authy_id);
 }
 
+/*
+ * The approval is created (or not): the entry's waiters learn it from the
+ * tracker; the request that started it, when still here, waits from now on
+ * or gets the failure.
+ */
 static void
 on_created(void *arg, enum status rc, struct provider_job *job)
 {
-	struct wait_state *st = arg;
-	struct req_ctx *ctx = st->ctx;
+	struct creation *cr = arg;
+	struct wait_state *st = cr->st;
+	const struct provider_op *op = job->p->ops->approval_create;
 	struct log_rid rid;
 
-	st->pc = NULL;
-	log_rid_enter(&rid, ctx->id);
-	rc = handler_account(ctx, ctx->provider->ops->approval_create, job, rc);
-	push_not_sent(ctx, &st->c, rc);
+	log_rid_enter(&rid, st != NULL ? st->ctx->id : cr->rid);
+	rc = handler_account(st != NULL ? st->ctx : NULL, op, job, rc);
+	push_not_sent(cr->push_limit, &cr->c, rc);
+	if (st != NULL)
+		st->cr = NULL;
 	if (rc != STATUS_OK) {
-		tracker_fail(ctx->tracker, st->e, rc);
+		if (st == NULL)
+			log_warnx("approval of authy_id=%s correlation_id=%s not created: %s",
+			          cr->c.authy_id, cid(&cr->c), status_str(rc));
+		tracker_fail(cr->tracker, cr->e, rc);
 	} else {
-		tracker_publish(ctx->tracker, st->e, job->handle,
-		                util_now_ms() + ctx->cfg->approval_ttl_s * 1000);
-		log_info("approval requested authy_id=%s correlation_id=%s ip=%s uuid=%s",
-		         st->c.authy_id, cid(&st->c), st->c.ip_address[0] ? st->c.ip_address : "-",
-		         job->handle);
-		rc = wait_outcome(st);
+		tracker_publish(cr->tracker, cr->e, job->handle, util_now_ms() + cr->ttl_s * 1000);
+		log_info("approval requested authy_id=%s correlation_id=%s ip=%s uuid=%s%s",
+		         cr->c.authy_id, cid(&cr->c), cr->c.ip_address[0] ? cr->c.ip_address : "-",
+		         job->handle, st != NULL ? "" : " (for the other requests of the sign-in)");
+		if (st != NULL)
+			rc = wait_outcome(st);
 	}
-	free(st->job);
-	st->job = NULL;
-	if (rc != STATUS_PENDING)
+	free(cr);
+	if (st != NULL && rc != STATUS_PENDING)
 		complete(st, rc);
 	log_rid_leave(&rid);
+}
+
+/* The tracker's tracker_create_cancel_fn: nobody waits for the approval any more. */
+void
+handler_wait_create_cancel(void *op)
+{
+	struct creation *cr = op;
+
+	provider_cancel(cr->pc);
+	if (cr->st != NULL)
+		cr->st->cr = NULL;
+	free(cr);
 }
 
 /*
@@ -225,32 +255,41 @@ create_approval(struct wait_state *st)
 {
 	struct req_ctx *ctx = st->ctx;
 	const struct config *cfg = ctx->cfg;
-	const struct b2c_claims *c = &st->c;
-	struct create_job *cj = calloc(1, sizeof(*cj));
+	struct creation *cr = calloc(1, sizeof(*cr));
+	const struct b2c_claims *c;
 	enum status rc;
 
-	if (cj == NULL)
+	if (cr == NULL)
 		return STATUS_NOMEM;
-	cj->hidden[0] = (struct api_kv){HIDDEN_REQUEST_ID, ctx->id};
-	cj->hidden[1] = (struct api_kv){HIDDEN_CORRELATION_ID, c->correlation_id};
-	cj->a = (struct provider_approval){.authy_id = c->authy_id,
+	cr->c = st->c;
+	c = &cr->c;
+	util_strlcpy(cr->rid, ctx->id, sizeof(cr->rid));
+	cr->tracker = ctx->tracker;
+	cr->e = st->e;
+	cr->push_limit = ctx->push_limit;
+	cr->ttl_s = cfg->approval_ttl_s;
+	cr->hidden[0] = (struct api_kv){HIDDEN_REQUEST_ID, cr->rid};
+	cr->hidden[1] = (struct api_kv){HIDDEN_CORRELATION_ID, c->correlation_id};
+	cr->a = (struct provider_approval){.authy_id = c->authy_id,
 	                                   .message = cfg->approval_message,
-	                                   .details = cj->details,
-	                                   .n_details = push_details(cfg, c, cj->details),
-	                                   .hidden = cj->hidden,
+	                                   .details = cr->details,
+	                                   .n_details = push_details(cfg, c, cr->details),
+	                                   .hidden = cr->hidden,
 	                                   .n_hidden = c->correlation_id[0] != '\0' ? 2 : 1,
 	                                   .seconds_to_expire = cfg->approval_ttl_s};
-	provider_job_init(&cj->job, ctx->provider);
-	cj->job.approval = &cj->a;
-	st->job = &cj->job;
-	rc = provider_start(ctx->provider->ops->approval_create, &cj->job, ctx->up,
-	                    ctx->deadline_ms, on_created, st, &st->pc);
+	provider_job_init(&cr->job, ctx->provider);
+	cr->job.approval = &cr->a;
+	rc = provider_start(ctx->provider->ops->approval_create, &cr->job, ctx->up,
+	                    ctx->deadline_ms, on_created, cr, &cr->pc);
 	if (rc != STATUS_OK) {
-		handler_account(ctx, ctx->provider->ops->approval_create, &cj->job, rc);
-		free(cj);
-		st->job = NULL;
+		handler_account(ctx, ctx->provider->ops->approval_create, &cr->job, rc);
+		free(cr);
+		return rc;
 	}
-	return rc;
+	cr->st = st;
+	st->cr = cr;
+	tracker_creating(ctx->tracker, st->e, cr);
+	return STATUS_OK;
 }
 
 /*
@@ -321,7 +360,7 @@ attach(struct wait_state *st)
 	rc = push_limit_hit(ctx, c);
 	if (rc == STATUS_OK) {
 		rc = create_approval(st);
-		push_not_sent(ctx, c, rc);
+		push_not_sent(ctx->push_limit, c, rc);
 	}
 	if (rc != STATUS_OK) {
 		tracker_fail(ctx->tracker, st->e, rc);

@@ -57,6 +57,12 @@ enum status handler_wait_poll(void *arg, const char *handle, long long deadline_
 void handler_wait_poll_cancel(void *op);
 
 /*
+ * handler_wait_create_cancel - the tracker's tracker_create_cancel_fn: stop
+ * the creation of an approval nobody waits for any more. Loop thread only.
+ */
+void handler_wait_create_cancel(void *op);
+
+/*
  * handler_callback.c: POST (or GET) on the configured callback path: a
  * OneTouch callback signed by Authy, or with provider = verify a Verify
  * webhook signed by Twilio -> completes the waiting requests at once.
@@ -78,7 +84,8 @@ enum status handler_check_id(struct req_ctx *ctx, const char *authy_id);
 /*
  * handler_common.c: account for one finished provider operation op of job
  * with outcome rc in ctx (calls, time) and the metrics; on failure ctx->err
- * says what failed, prefixed with op->what. Returns rc.
+ * says what failed, prefixed with op->what. ctx NULL (the request has left):
+ * the metrics only. Returns rc.
  */
 enum status handler_account(struct req_ctx *ctx, const struct provider_op *op,
                             const struct provider_job *job, enum status rc);

@@ -48,6 +48,7 @@ struct tracker_entry {
 	long long expires_ms;
 	struct loop_timer *timer; /* the next poll, or the expiry */
 	void *poll_op;            /* a poll in flight */
+	void *create_op;          /* the creation in flight (tracker_creating) */
 };
 
 struct tracker {
@@ -120,6 +121,8 @@ entry_free(struct tracker_entry *e)
 {
 	if (e->poll_op != NULL)
 		e->t->opts.poll_cancel(e->poll_op);
+	if (e->create_op != NULL)
+		e->t->opts.create_cancel(e->create_op);
 	loop_timer_free(e->timer);
 	free(e->key);
 	free(e);
@@ -136,6 +139,19 @@ unwatched_over(const struct tracker_entry *e, long long now)
 	if (e->state == ENTRY_DONE && (e->failed || e->delivered))
 		return true;
 	return now >= e->expires_ms;
+}
+
+/* Nobody is attached to a creating entry any more: stop the creation. */
+static void
+stop_creation(struct tracker *t, struct tracker_entry *e)
+{
+	void *op = e->create_op;
+
+	e->create_op = NULL;
+	t->opts.create_cancel(op);
+	e->failed = true;
+	e->state = ENTRY_DONE;
+	e->result = STATUS_ABORTED;
 }
 
 /*
@@ -157,6 +173,8 @@ schedule(struct tracker *t, struct tracker_entry *e)
 			loop_timer_disarm(e->timer); /* the poll's end schedules again */
 		return false;
 	}
+	if (e->refs == 0 && e->n_waiters == 0 && e->create_op != NULL)
+		stop_creation(t, e);
 	if (e->refs > 0 || e->n_waiters > 0 || e->state == ENTRY_CREATING) {
 		loop_timer_disarm(e->timer);
 		return false;
@@ -377,9 +395,17 @@ tracker_attach(struct tracker *t, const char *key, struct tracker_entry **out, b
 }
 
 void
+tracker_creating(struct tracker *t, struct tracker_entry *e, void *op)
+{
+	(void)t;
+	e->create_op = op;
+}
+
+void
 tracker_publish(struct tracker *t, struct tracker_entry *e, const char *handle,
                 long long expires_ms)
 {
+	e->create_op = NULL;
 	util_strlcpy(e->uuid, handle, sizeof(e->uuid));
 	if (e->in_map) {
 		uint32_t h = hash(e->uuid);
@@ -397,6 +423,7 @@ tracker_publish(struct tracker *t, struct tracker_entry *e, const char *handle,
 void
 tracker_fail(struct tracker *t, struct tracker_entry *e, enum status rc)
 {
+	e->create_op = NULL;
 	e->failed = true;
 	e->state = ENTRY_DONE;
 	e->result = rc;

@@ -45,6 +45,12 @@ typedef enum status (*tracker_poll_fn)(void *arg, const char *handle, long long 
 /* Stop a poll started by tracker_poll_fn; no callback follows. */
 typedef void (*tracker_poll_cancel_fn)(void *op);
 
+/*
+ * Stop the creation of an approval registered with tracker_creating: the
+ * last request attached to its entry left first. No callback follows.
+ */
+typedef void (*tracker_create_cancel_fn)(void *op);
+
 /* A waiter's completion: the approval's final status (see tracker_wait). */
 typedef void (*tracker_wait_fn)(void *arg, enum status rc);
 
@@ -61,6 +67,7 @@ struct tracker_opts {
 	long pause_max_ms;
 	tracker_poll_fn poll;
 	tracker_poll_cancel_fn poll_cancel;
+	tracker_create_cancel_fn create_cancel; /* for tracker_creating; may be NULL */
 	void *poll_arg;
 };
 
@@ -93,6 +100,16 @@ void tracker_free(struct tracker *t);
  */
 enum status tracker_attach(struct tracker *t, const char *key, struct tracker_entry **out,
                            bool *created);
+
+/*
+ * tracker_creating - op creates the approval of the entry e that
+ * tracker_attach created. The creation goes on while any request is
+ * attached to e, whoever started it; when the last one leaves first (or at
+ * tracker_free) the tracker stops it with opts.create_cancel(op) and the
+ * entry goes away. tracker_publish or tracker_fail end it; the caller then
+ * frees op.
+ */
+void tracker_creating(struct tracker *t, struct tracker_entry *e, void *op);
 
 /*
  * tracker_publish - the approval of a created entry exists as handle and

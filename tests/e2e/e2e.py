@@ -437,6 +437,36 @@ def flow_id_form(t, env):
             repr(pushes(env, aid)))
 
 
+def flow_creator_leaves(t, env):
+    """The request creating the push leaves (its client closed) while another
+    request of the same sign-in waits: the push is still created, once, and
+    answers the other request."""
+    aid = new_user(t, env, "never", "+1 312 555 0158")
+    m = env["mock"]
+    # The creation's answer takes one to two seconds to arrive, byte by byte
+    # (Verify's is about four times as long as Authy's).
+    drip_ms = 6 if prov(env).name == "authy" else 1
+    m.fault(match=prov(env).create_path(aid), mode="drip", count=1, delay_ms=drip_ms)
+    a = wait_start(env, aid, sign_in="leaver")
+    time.sleep(0.4)
+    b = wait_start(env, aid, sign_in="leaver")
+    time.sleep(0.3)
+    a.kill()
+    a.wait()
+    stack.wait_for(lambda: pushes(env, aid), 5, "the push")
+    sent = pushes(env, aid)
+    if sent:
+        prov(env).resolve(env["mock"], sent[0]["uuid"], "approve")
+    rb = stack.fcgi_finish(b)
+    t.check(rb.status == 200 and rb.json == APPROVED,
+            "the creator's client leaves: the other request of the sign-in gets the approval",
+            f"{rb!r} {rb.elapsed:.2f}s")
+    t.check(len(pushes(env, aid)) == 1, "one push for both", repr(pushes(env, aid)))
+    t.check("(for the other requests of the sign-in)" in env["responder"].log_text(),
+            "the push was created after its creator left")
+    m.clear_faults()
+
+
 def flow_late_approval(t, env):
     """A push approved after its wait gave up: collected by its own sign-in only."""
     aid = new_user(t, env, "never", "+1 312 555 0151")
@@ -747,8 +777,8 @@ def main():
         callback = flow_callback if backend.name == "authy" else provider.flow_webhook
         for flow in (flow_approve, flow_outcomes, flow_retry_reattach, flow_abort, flow_faults,
                      flow_concurrency, callback, flow_overload, flow_binding, flow_binding_ip,
-                     flow_id_form, flow_late_approval, flow_no_correlation, flow_push_details,
-                     flow_push_limit, *backend.extra_flows(), *codes.flows(backend),
+                     flow_id_form, flow_creator_leaves, flow_late_approval, flow_no_correlation,
+                     flow_push_details, flow_push_limit, *backend.extra_flows(), *codes.flows(backend),
                      flow_health_metrics,
                      flow_shutdown):
             try:

@@ -53,6 +53,9 @@ class Authy:
     def poll_path(self, authy_id):
         return "/onetouch/json/approval_requests/"
 
+    def create_path(self, authy_id):
+        return f"/onetouch/json/users/{authy_id}/approval_requests"
+
     def extra_flows(self):
         return []
 
@@ -89,6 +92,9 @@ class Verify:
 
     def poll_path(self, authy_id):
         return f"{self.register_path}/{authy_id}/Challenges/"
+
+    def create_path(self, authy_id):
+        return f"{self.register_path}/{authy_id}/Challenges"
 
     def extra_flows(self):
         return [flow_verify_identity, flow_verify_factor, flow_verify_refusals,

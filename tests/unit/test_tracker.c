@@ -4,7 +4,8 @@
  * deadlines, re-attach without a second approval, poll error reporting,
  * rate-limit back-off and its cap, creation failures shared, callbacks
  * completing every waiter at once, one poll timer for many waiters, expiry
- * of idle entries, the waiter of an entry replaced under its key.
+ * of idle entries, the waiter of an entry replaced under its key, a
+ * creation that outlives the request that started it, or is stopped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,14 @@ static enum status fake_final = STATUS_OK; /* status after fake_after polls */
 static enum status fake_interim = STATUS_PENDING;
 static int fake_in_flight;
 static long fake_retry_after_s = 1; /* Retry-After of a rate-limited poll */
+static int fake_creations_stopped;  /* calls of the create_cancel function */
+
+static void
+fake_create_cancel(void *op)
+{
+	(void)op;
+	fake_creations_stopped++;
+}
 
 struct fake_op {
 	struct loop_timer *timer;
@@ -83,7 +92,8 @@ start_paused(long interval, long pause_max)
 	                         .max_attached = 2000,
 	                         .pause_max_ms = pause_max,
 	                         .poll = fake_poll,
-	                         .poll_cancel = fake_cancel};
+	                         .poll_cancel = fake_cancel,
+	                         .create_cancel = fake_create_cancel};
 	struct tracker *t = NULL;
 
 	fake_polls = 0;
@@ -91,6 +101,7 @@ start_paused(long interval, long pause_max)
 	fake_final = STATUS_OK;
 	fake_interim = STATUS_PENDING;
 	fake_retry_after_s = 1;
+	fake_creations_stopped = 0;
 	CHECK_INT(tracker_new(&o, &t), STATUS_OK);
 	return t;
 }
@@ -343,6 +354,64 @@ test_waiter_of_replaced_entry(void)
 	tracker_free(t);
 }
 
+/*
+ * The request that starts a creation leaves while another of the sign-in
+ * waits: the creation goes on, and its approval answers the other.
+ */
+static void
+test_creation_outlives_its_starter(void)
+{
+	struct tracker *t = start(10);
+	struct tracker_entry *e = NULL;
+	struct tracker_stats st;
+	struct waiter b;
+	bool created = false;
+	int op;
+
+	CHECK_INT(tracker_attach(t, "k", &e, &created), STATUS_OK);
+	CHECK(created);
+	tracker_creating(t, e, &op);
+	CHECK_INT(wait_on(t, "k", "unused", &b), STATUS_PENDING);
+	tracker_release(t, e); /* the starter leaves */
+	CHECK_INT(fake_creations_stopped, 0);
+	tracker_publish(t, e, "uuid-o", util_now_ms() + 60000);
+	run_for(100);
+	CHECK(b.done);
+	CHECK_INT(b.rc, STATUS_OK);
+	tracker_get_stats(t, &st);
+	CHECK_INT(st.attached, 0);
+	tracker_free(t);
+	CHECK_INT(fake_creations_stopped, 0);
+}
+
+/* Everyone leaves while the approval is created: the creation is stopped once. */
+static void
+test_creation_stopped_when_all_leave(void)
+{
+	struct tracker *t = start(10);
+	struct tracker_entry *e = NULL;
+	struct tracker_stats st;
+	struct waiter b;
+	bool created = false;
+	int op;
+
+	CHECK_INT(tracker_attach(t, "k", &e, &created), STATUS_OK);
+	tracker_creating(t, e, &op);
+	CHECK_INT(wait_on(t, "k", "unused", &b), STATUS_PENDING);
+	tracker_release(t, e);
+	CHECK_INT(give_up(&b), STATUS_TIMEOUT);
+	CHECK_INT(fake_creations_stopped, 1);
+	tracker_get_stats(t, &st);
+	CHECK_INT(st.entries, 0);
+	/* The next try of the sign-in starts afresh. */
+	CHECK_INT(tracker_attach(t, "k", &e, &created), STATUS_OK);
+	CHECK(created);
+	tracker_fail(t, e, STATUS_UPSTREAM_CONNECT);
+	tracker_release(t, e);
+	tracker_free(t);
+	CHECK_INT(fake_creations_stopped, 1);
+}
+
 /* Requests joining while the approval is created share its failure. */
 static void
 test_creation_failure_shared(void)
@@ -504,6 +573,8 @@ main(void)
 	RUN(test_idle_entry_expires);
 	RUN(test_attach_cap);
 	RUN(test_waiter_of_replaced_entry);
+	RUN(test_creation_outlives_its_starter);
+	RUN(test_creation_stopped_when_all_leave);
 	loop_free(lp);
 	HARNESS_END();
 }
