@@ -63,7 +63,7 @@ struct key {
 
 static const char *check_api_key(char *v);
 static const char *check_https_url(char *v);
-static const char *check_readable_file(char *v);
+static const char *check_trust_file(char *v);
 static const char *check_listen(char *v);
 static const char *check_log_level(char *v);
 static const char *check_callback_path(char *v);
@@ -83,7 +83,7 @@ static const struct key keys[] = {
      "file whose first line is the Authy API key; owned by root or the responder, mode 0600/0640"},
     {"authy_api_url", KT_STRING, 1, 2048, F(api_url), "https://api.authy.com", check_https_url,
      KF_NOECHO, "base URL of the Authy API, https:// only"},
-    {"authy_ca_file", KT_STRING, 0, 4096, F(ca_file), NULL, check_readable_file, 0,
+    {"authy_ca_file", KT_STRING, 0, 4096, F(ca_file), NULL, check_trust_file, 0,
      "PEM CA bundle for the Authy API; empty = system store"},
     {"upstream_connect_timeout_ms", KT_INT, 100, 60000, F(connect_timeout_ms), "3000", NULL, 0,
      "connect timeout towards Authy in ms"},
@@ -274,14 +274,19 @@ check_https_url(char *v)
 	return NULL;
 }
 
-/* Checked at start, so a typo fails --check-config and not the first TLS handshake. */
+/*
+ * Checked at start, so a typo fails --check-config and not the first TLS
+ * handshake. Whoever can change the bundle decides which server gets the API
+ * key and whose answers count.
+ */
 static const char *
-check_readable_file(char *v)
+check_trust_file(char *v)
 {
-	struct stat st;
+	char err[256];
 
-	if (stat(v, &st) != 0 || !S_ISREG(st.st_mode) || access(v, R_OK) != 0)
-		return "an existing readable regular file";
+	if (!privfile_trusted(v, err, sizeof(err)))
+		return "an existing readable regular file that only root or the responder's user "
+		       "can change";
 	return NULL;
 }
 

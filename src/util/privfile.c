@@ -1,6 +1,7 @@
 /*
- * privfile.c - the one opener of files that may hold secrets: the
- * configuration file and the API key, auth token and API key secret files.
+ * privfile.c - the one opener of files that may hold secrets (the
+ * configuration file and the API key, auth token and API key secret files),
+ * and the check of a file that decides whom to trust (the CA bundle).
  */
 #include "privfile.h"
 #include "privfile_int.h"
@@ -65,4 +66,44 @@ privfile_open(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	return fd;
+}
+
+bool
+privfile_trust_allowed(const char *path, const struct stat *st, uid_t euid, char *err,
+                       size_t errlen)
+{
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (mode %o)", path,
+		         (unsigned)st->st_mode);
+		return false;
+	}
+	if ((st->st_mode & 0022) != 0) {
+		snprintf(err, errlen, "%s: mode %04o lets other users change it; use 0644", path,
+		         (unsigned)(st->st_mode & 07777));
+		return false;
+	}
+	if (st->st_uid != 0 && st->st_uid != euid) {
+		snprintf(err, errlen,
+		         "%s: owned by uid %u; it must be owned by root or by the responder's user "
+		         "(uid %u)",
+		         path, (unsigned)st->st_uid, (unsigned)euid);
+		return false;
+	}
+	return true;
+}
+
+bool
+privfile_trusted(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	bool ok;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return false;
+	}
+	ok = fstat(fd, &st) == 0 && privfile_trust_allowed(path, &st, geteuid(), err, errlen);
+	close(fd);
+	return ok;
 }

@@ -5,6 +5,7 @@
 #ifndef B2CAUTHY_PRIVFILE_H
 #define B2CAUTHY_PRIVFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -18,5 +19,15 @@
  * access it; use 0600 or 0640"). Thread-safe.
  */
 int privfile_open(const char *path, char *err, size_t errlen);
+
+/*
+ * privfile_trusted - whether path names a file that decides whom the
+ * responder trusts without being secret (the CA bundle of the API): it
+ * opens for reading and is a regular file that only root or the effective
+ * user of this process can change (no write bit for the group or others;
+ * owned by one of them). true, or false with the reason in err, starting
+ * with the path. Thread-safe.
+ */
+bool privfile_trusted(const char *path, char *err, size_t errlen);
 
 #endif

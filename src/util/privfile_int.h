@@ -1,6 +1,6 @@
 /*
  * privfile_int.h - the internals of privfile.c that its unit test reaches:
- * the ownership and mode rules as a pure function of a file's status.
+ * the ownership and mode rules as pure functions of a file's status.
  */
 #ifndef B2CAUTHY_PRIVFILE_INT_H
 #define B2CAUTHY_PRIVFILE_INT_H
@@ -19,5 +19,13 @@
  */
 bool privfile_allowed(const char *path, const struct stat *st, uid_t euid, char *err,
                       size_t errlen);
+
+/*
+ * privfile_trust_allowed - the rules of privfile_trusted for a file with
+ * status st: a regular file, not writable by the group or others (0022),
+ * owned by euid or by root. true, or false with the reason in err. Pure.
+ */
+bool privfile_trust_allowed(const char *path, const struct stat *st, uid_t euid, char *err,
+                            size_t errlen);
 
 #endif

@@ -666,6 +666,17 @@ test_string_details(void)
 	CHECK_INT(load1(&cfg, "authy_ca_file", ca, err, sizeof(err)), STATUS_OK);
 	CHECK_STR(cfg.ca_file, ca);
 	config_free(&cfg);
+	/* A CA bundle others may change would let them pick the server that gets the key. */
+	CHECK_INT(chmod(ca, 0666), 0);
+	CHECK_INT(load1(&cfg, "authy_ca_file", ca, err, sizeof(err)), STATUS_CONFIG);
+	check_err_at(err, 1,
+	             "authy_ca_file: expected an existing readable regular file that only "
+	             "root or the responder's user can change");
+	config_free(&cfg);
+	CHECK_INT(chmod(ca, 0664), 0);
+	CHECK_INT(load1(&cfg, "authy_ca_file", ca, err, sizeof(err)), STATUS_CONFIG);
+	config_free(&cfg);
+	CHECK_INT(chmod(ca, 0644), 0);
 	/* 200 characters pass, 201 do not; UTF-8 counts characters, not bytes. */
 	memset(msg, 'a', 200);
 	msg[200] = '\0';

@@ -1,6 +1,7 @@
 /*
  * test_privfile.c - unit tests of privfile.c: which files that may hold
- * secrets are opened (mode and owner rules), and what the refusals say.
+ * secrets are opened (mode and owner rules), which CA bundles are trusted,
+ * and what the refusals say.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -146,6 +147,36 @@ test_rules(void)
 	CHECK(strstr(err, "not a regular file") != NULL);
 }
 
+/* A CA bundle: anyone may read it; only root or the responder's user may change it. */
+static void
+test_trust_rules(void)
+{
+	struct stat st;
+	char err[256];
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | 0644;
+	CHECK(privfile_trust_allowed("/etc/ca.pem", &st, 1000, err, sizeof(err)));
+	st.st_uid = 1000;
+	CHECK(privfile_trust_allowed("/etc/ca.pem", &st, 1000, err, sizeof(err)));
+	CHECK(!privfile_trust_allowed("/etc/ca.pem", &st, 0, err, sizeof(err)));
+	CHECK(strstr(err, "owned by uid 1000") != NULL);
+	st.st_uid = 0;
+	st.st_mode = S_IFREG | 0664;
+	CHECK(!privfile_trust_allowed("/etc/ca.pem", &st, 0, err, sizeof(err)));
+	CHECK_STR(err, "/etc/ca.pem: mode 0664 lets other users change it; use 0644");
+	st.st_mode = S_IFREG | 0646;
+	CHECK(!privfile_trust_allowed("/etc/ca.pem", &st, 0, err, sizeof(err)));
+	st.st_mode = S_IFDIR | 0755;
+	CHECK(!privfile_trust_allowed("/etc/ca.pem", &st, 0, err, sizeof(err)));
+	CHECK(strstr(err, "not a regular file") != NULL);
+	CHECK(privfile_trusted(make_file("m", 0644), err, sizeof(err)));
+	CHECK(!privfile_trusted(make_file("n", 0666), err, sizeof(err)));
+	CHECK(strstr(err, "mode 0666 lets other users change it") != NULL);
+	CHECK(!privfile_trusted(path_of("absent"), err, sizeof(err)));
+	CHECK(strstr(err, "cannot open") != NULL);
+}
+
 /* A real file of another owner, where the test may change owners (as root in CI). */
 static void
 test_foreign_owner(void)
@@ -165,8 +196,8 @@ test_foreign_owner(void)
 int
 main(void)
 {
-	static const char *const names[] = {"a", "b", "c", "d", "e", "f",
-	                                    "g", "h", "i", "j", "k", "l"};
+	static const char *const names[] = {"a", "b", "c", "d", "e", "f", "g",
+	                                    "h", "i", "j", "k", "l", "m", "n"};
 
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
@@ -178,6 +209,7 @@ main(void)
 	RUN(test_group_writable);
 	RUN(test_rules);
 	RUN(test_foreign_owner);
+	RUN(test_trust_rules);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		unlink(path_of(names[i]));
 	rmdir(dir);
