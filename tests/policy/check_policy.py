@@ -736,6 +736,9 @@ APPROVED_REPLY = (OK, {"authyApproved": True})
 NO_FACTOR = (OK, {"factorStatus": "none"})
 PUSH = {"authyMethod": "push", "authyPhoneNumber": "+1 555 123 4567"}
 CODE = {"authyMethod": "code", "authyToken": "1234567"}
+# Chooses a code, and on the code page after two refused codes the push instead.
+CODE_THEN_PUSH = dict(CODE, pages={"SelfAsserted-AuthyCode": {
+    "authyMethod": ["code", "code", "push"]}})
 
 # (relying party file, what, directory, responder answers per endpoint, user,
 #  expected outcome, log lines that must appear in this order, log lines that must not).
@@ -764,6 +767,14 @@ RUNS = [
       "assert", "token"], ["call waitforauthyapproval"]),
     ("SignUpOrSignin.xml", "enrolled: wrong codes only never give a token",
      {AUTHY_CLAIM: "1234567"}, {CODE_PATH: [(409, {})] * 4}, CODE, "stuck", [], ["token"]),
+    ("SignUpOrSignin.xml", "enrolled: codes refused, then the push chosen on the code page",
+     {AUTHY_CLAIM: "1234567"}, {CODE_PATH: [(409, {})] * 2, WAIT_PATH: [APPROVED_REPLY]},
+     CODE_THEN_PUSH, "token",
+     ["page SelfAsserted-AuthyCode", "call verifytoken", "call verifytoken",
+      "call waitforauthyapproval", "assert", "token"], []),
+    ("SignUpOrSignin.xml", "enrolled: the push chosen on the code page and not approved: no token",
+     {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [(409, {})] * 4}, CODE_THEN_PUSH, "stuck",
+     ["page SelfAsserted-AuthyCode", "call waitforauthyapproval"], ["token"]),
     ("SignUpOrSignin.xml", "a 200 without authyApproved fails at the assertion (fail closed)",
      {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [(OK, {})]}, PUSH, "refused",
      ["call waitforauthyapproval", "assert"], ["token"]),
@@ -780,6 +791,20 @@ RUNS = [
      "the assertion refuses; no password is written",
      {}, {}, PUSH, "refused", ["page SelfAsserted-AuthyResetNotEnrolled", "assert"],
      ["call register", "call waitforauthyapproval", "write", "token"], True),
+    ("PasswordReset.xml", "reset: codes refused, then the push chosen on the code page, "
+     "asserted there",
+     {AUTHY_CLAIM: "1234567"}, {CODE_PATH: [(409, {})] * 2, WAIT_PATH: [APPROVED_REPLY]},
+     dict(CODE_THEN_PUSH, pages={"SelfAsserted-AuthyCodeReset": CODE_THEN_PUSH["pages"][
+         "SelfAsserted-AuthyCode"]}), "token",
+     ["page SelfAsserted-AuthyCodeReset", "call verifytoken", "call verifytoken",
+      "call waitforauthyapproval", "assert", "write AAD-UserWritePasswordUsingObjectId",
+      "token"], []),
+    ("PasswordReset.xml", "reset, Verify: the push chosen on the code page without a push "
+     "factor: refused on the page, no token",
+     {AUTHY_CLAIM: "8a1f"}, {WAIT_PATH: [NO_FACTOR] * 6},
+     dict(CODE, pages={"SelfAsserted-AuthyCodeReset": {"authyMethod": "push"}}), "stuck",
+     ["page SelfAsserted-AuthyCodeReset", "call waitforauthyapproval", "assert"],
+     ["page SelfAsserted-AuthySetup", "write", "token"]),
     ("PasswordReset.xml", "reset of an enrolled account: approval, then the new password",
      {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "token",
      ["call waitforauthyapproval", "assert", "write AAD-UserWritePasswordUsingObjectId",
@@ -1200,6 +1225,9 @@ SKIP_ON_CODE = SKIP_ON_PUSH.replace("push", "code")
 # The reset's assertion skipped on the code path: the code page alone must then approve.
 RESET_GATE = (r'(<OrchestrationStep Order="6" Type="ClaimsExchange">)(\s*<ClaimsExchanges>\s*'
               r'<ClaimsExchange Id="AuthyAssertApproved")')
+# The reset's code page asserting the approval itself (after the push or the code).
+CODE_RESET_ASSERT = (r'(<TechnicalProfile Id="SelfAsserted-AuthyCodeReset">.*?)'
+                     r'<ValidationTechnicalProfile ReferenceId="Authy-AssertApproved" />')
 
 # Ways of skipping the approval: (what, [(file, regex, replacement)], text expected
 # in a reported problem). Each must make the analysis fail.
@@ -1242,12 +1270,13 @@ BYPASSES = [
      "outputs authyApproved"),
     ("a code page validated by another REST call instead of verifytoken",
      [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyCodeReset">.*?)REST-AuthyVerifyToken',
-       r"\1REST-AuthyRegister"), (EXT, RESET_GATE, r"\1" + SKIP_ON_CODE + r"\2")],
+       r"\1REST-AuthyRegister"), (EXT, CODE_RESET_ASSERT, r"\1"),
+      (EXT, RESET_GATE, r"\1" + SKIP_ON_CODE + r"\2")],
      "journey PasswordResetWithAuthy reaches SendClaims without"),
     ("a code check that may fail on the page (ContinueOnError)",
      [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyCodeReset">.*?<ValidationTechnicalProfile '
        r'ReferenceId="REST-AuthyVerifyToken")', r'\1 ContinueOnError="true"'),
-      (EXT, RESET_GATE, r"\1" + SKIP_ON_CODE + r"\2")],
+      (EXT, CODE_RESET_ASSERT, r"\1"), (EXT, RESET_GATE, r"\1" + SKIP_ON_CODE + r"\2")],
      "journey PasswordResetWithAuthy reaches SendClaims without"),
     ("password reset with SSO (no fresh push)",
      [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyVerifyReset">.*?ReferenceId=)"SM-Noop"',

@@ -373,7 +373,9 @@ class Run:
     presses Continue), at most `tries` times. With forge, a page without a
     Continue button is submitted all the same, as a crafted POST can. The
     assertion counts as skipped when its claim is missing: the reference does
-    not say that it fails then, so nothing may rely on it."""
+    not say that it fails then, so nothing may rely on it. user["pages"] may
+    give a page's own entries ({page: {claim: value}}), a list of values
+    being one per try (the last one repeated)."""
 
     PATHS = ("/api/identity/register", WAIT_PATH, CODE_PATH)
 
@@ -461,12 +463,17 @@ class Run:
         self.log.append("page " + ident)
         if self._meta(ident).get("setting.showContinueButton") == "false" and not self.forge:
             return "stopped"
-        for _ in range(self.tries):
+        entries = dict(self.user)
+        entries.update(self.user.get("pages", {}).get(ident, {}))
+        for attempt in range(self.tries):
             for node in self.js.nodes(ident):
                 for c in node.walk("OutputClaims", "OutputClaim"):
                     claim = c.attrs.get("ClaimTypeReferenceId")
-                    if claim in self.user:
-                        self.bag[claim] = self.user[claim]
+                    if claim in entries:
+                        value = entries[claim]
+                        if isinstance(value, list):
+                            value = value[min(attempt, len(value) - 1)]
+                        self.bag[claim] = value
             self._defaults(ident)
             failed = False
             for node in self.js.nodes(ident):
