@@ -13,7 +13,8 @@
 
 #include "status.h"
 
-#define UPSTREAM_RESPONSE_MAX (64 * 1024)
+/* The largest answer taken: a Verify Factors page of every factor a user may have. */
+#define UPSTREAM_RESPONSE_MAX (256 * 1024)
 
 struct loop;
 struct upstream;

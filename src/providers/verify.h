@@ -22,7 +22,16 @@ struct upstream_opts;
 
 #define VERIFY_DEFAULT_URL "https://verify.twilio.com"
 #define VERIFY_PATH_ENTITIES_FMT "/v2/Services/%s/Entities"
-#define VERIFY_PATH_FACTORS_FMT "/v2/Services/%s/Entities/%s/Factors"
+/*
+ * An entity holds at most 20 push and 100 TOTP factors (Twilio error 60315):
+ * one page of VERIFY_FACTORS_PAGE holds them all (the API's default page is
+ * 50, its largest 1000).
+ */
+#define VERIFY_FACTORS_PAGE 200
+#define VERIFY_STR_(x) #x
+#define VERIFY_STR(x) VERIFY_STR_(x)
+#define VERIFY_PATH_FACTORS_FMT                                                                    \
+	"/v2/Services/%s/Entities/%s/Factors?PageSize=" VERIFY_STR(VERIFY_FACTORS_PAGE)
 #define VERIFY_PATH_CHALLENGES_FMT "/v2/Services/%s/Entities/%s/Challenges"
 #define VERIFY_PATH_CHALLENGE_FMT "/v2/Services/%s/Entities/%s/Challenges/%s"
 
@@ -45,13 +54,13 @@ struct upstream_opts;
 #define VERIFY_SID_LEN 34 /* two letters and 32 hex digits */
 /* The approval handle the tracker keeps: "<identity>/<challenge SID>". */
 #define VERIFY_HANDLE_MAX (VERIFY_IDENTITY_LEN + 1 + VERIFY_SID_LEN)
-#define VERIFY_MESSAGE_MAX 256 /* Details.Message, characters */
-#define VERIFY_LABEL_MAX 36    /* Details.Fields label, characters */
-#define VERIFY_VALUE_MAX 128   /* Details.Fields value, characters */
-#define VERIFY_FIELDS_MAX 20   /* Details.Fields entries */
-#define VERIFY_HIDDEN_MAX 1024 /* HiddenDetails, characters of JSON */
-#define VERIFY_TTL_MAX_S 3600  /* ExpirationDate at most 60 minutes ahead */
-#define VERIFY_MAX_FACTORS 50  /* entries read from one Factors page */
+#define VERIFY_MESSAGE_MAX 256                 /* Details.Message, characters */
+#define VERIFY_LABEL_MAX 36                    /* Details.Fields label, characters */
+#define VERIFY_VALUE_MAX 128                   /* Details.Fields value, characters */
+#define VERIFY_FIELDS_MAX 20                   /* Details.Fields entries */
+#define VERIFY_HIDDEN_MAX 1024                 /* HiddenDetails, characters of JSON */
+#define VERIFY_TTL_MAX_S 3600                  /* ExpirationDate at most 60 minutes ahead */
+#define VERIFY_MAX_FACTORS VERIFY_FACTORS_PAGE /* entries read from the Factors page */
 
 /* Twilio error codes the responder tells apart. */
 #define VERIFY_E_AUTH 20003          /* authentication failed */

@@ -701,21 +701,26 @@ test_oversize(void)
 	                          .path = "/onetouch/json/approval_requests/" NEVER_UUID};
 	struct sync_req r;
 	struct tcall call;
+	char fault[160];
 
-	CHECK(ctl_ok("POST", "/_mock/fault",
-	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"oversize\","
-	             "\"size\":100000}"));
+	snprintf(fault, sizeof(fault),
+	         "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"oversize\","
+	         "\"size\":%d}",
+	         UPSTREAM_RESPONSE_MAX + 36000);
+	CHECK(ctl_ok("POST", "/_mock/fault", fault));
 	call = new_call(up, 5000);
 	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_PROTOCOL);
 	CHECK(strstr(call.err, "size limit") != NULL);
 	/* Just under the cap is fine at the transport level. */
-	CHECK(ctl_ok("POST", "/_mock/fault",
-	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"oversize\","
-	             "\"size\":60000}"));
+	snprintf(fault, sizeof(fault),
+	         "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"oversize\","
+	         "\"size\":%d}",
+	         UPSTREAM_RESPONSE_MAX - 4000);
+	CHECK(ctl_ok("POST", "/_mock/fault", fault));
 	c.deadline_ms = util_now_ms() + 5000;
 	CHECK_INT(request(up, &c, &r), STATUS_OK);
 	CHECK_INT(r.http_status, 200);
-	CHECK(r.body_len > 60000 && r.body_len <= UPSTREAM_RESPONSE_MAX);
+	CHECK(r.body_len > UPSTREAM_RESPONSE_MAX - 4000 && r.body_len <= UPSTREAM_RESPONSE_MAX);
 	CHECK(r.body != NULL && strlen(r.body) == r.body_len);
 	free(r.body);
 	call = new_call(up, 5000);

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "mock"))
@@ -97,8 +98,8 @@ class Verify:
         return f"{self.register_path}/{authy_id}/Challenges"
 
     def extra_flows(self):
-        return [flow_verify_identity, flow_verify_factor, flow_verify_refusals,
-                flow_verify_check_config]
+        return [flow_verify_identity, flow_verify_factor, flow_verify_many_factors,
+                flow_verify_refusals, flow_verify_check_config]
 
 
 def current():
@@ -165,6 +166,29 @@ def flow_verify_factor(t, env):
     w = e2e.wait(env, identity("never-registered"), sign_in="never-registered")
     t.check(w.status == 409 and w.json.get("userMessage") == e2e.MSG["B2C_MSG_USER_NOT_FOUND"],
             "verify: unknown entity -> contact support", repr(w))
+
+
+def flow_verify_many_factors(t, env):
+    """Every factor Twilio lets one user have (100 TOTP factors, then a push
+    factor): the push factor is found beyond the API's default page of 50."""
+    e2e = env["e2e"]
+    r = e2e.register(env, "many-factors@example.com", "+1 415 555 0196", sign_in="many-factors")
+    aid = r.json["authyId"]
+    for i in range(100):
+        env["mock"].call("POST", f"/_mock/verify/entities/{aid}/factors",
+                         {"friendly_name": f"old phone {i}", "status": "unverified",
+                          "factor_type": "totp"})
+    try:
+        over = env["mock"].call("POST", f"/_mock/verify/entities/{aid}/factors",
+                                {"friendly_name": "one more", "factor_type": "totp"})
+    except urllib.error.HTTPError as e:
+        over = json.loads(e.read() or b"null")
+    t.check(isinstance(over, dict) and over.get("code") == 60315,
+            "verify: the mock refuses a 101st TOTP factor as Twilio does (60315)", repr(over))
+    env["provider"].enrol(env, aid, "autoapprove200")
+    w = e2e.wait(env, aid, sign_in="many-factors")
+    t.check(w.status == 200 and w.json == {"authyApproved": True},
+            "verify: a push factor after 100 others is found and approves", repr(w))
 
 
 def flow_verify_refusals(t, env):

@@ -26,6 +26,8 @@ LABEL_MAX = 36
 VALUE_MAX = 128
 FIELDS_MAX = 20
 HIDDEN_MAX = 1024
+PAGE_SIZE_MAX = 1000  # list pages: PageSize 1..1000, default 50
+FACTORS_MAX = {"push": 20, "totp": 100}  # per entity and type, else 400 / 60315
 DEFAULT_TTL_S = 300
 TOTP_DIGITS = 6  # Verify TOTP factors' default CodeLength
 TOTP_STEP_S = 30  # and TimeStep
@@ -200,7 +202,7 @@ class VerifyMock:
         handler = {
             ("POST", None, None): lambda: self.entity_create(pairs),
             ("GET", "e", None): lambda: self.entity_fetch(identity),
-            ("GET", "e", "Factors"): lambda: self.factor_list(identity),
+            ("GET", "e", "Factors"): lambda: self.factor_list(identity, pairs),
             ("POST", "e", "Challenges"): lambda: self.challenge_create(identity, pairs),
             ("GET", "e", "Challenges/s"): lambda: self.challenge_fetch(identity, sid),
         }.get((method, "e" if identity else None,
@@ -254,17 +256,31 @@ class VerifyMock:
                 "url": "https://verify.twilio.com/v2/Services/%s/Entities/%s/Factors/%s" % (
                     self.service_sid, f["identity"], f["sid"])}
 
-    def factor_list(self, identity):
+    def factor_list(self, identity, pairs):
+        """One page of the entity's factors, oldest first: PageSize (1..1000, default
+        50) and Page as the API takes them, with the next page's URL when there is one."""
+        q = dict(pairs)
+        try:
+            size, page = int(q.get("PageSize", 50)), int(q.get("Page", 0))
+        except ValueError:
+            size, page = 0, 0
+        if not 1 <= size <= PAGE_SIZE_MAX or page < 0:
+            return self.error(400, 20001, "Invalid PageSize or Page")
         with self.lock:
             if identity not in self.entities:
                 return self.error(404, 20404, "The requested resource was not found")
-            factors = [self.factor_json(f) for f in self.factors.values()
-                       if f["identity"] == identity]
+            mine = sorted((f for f in self.factors.values() if f["identity"] == identity),
+                          key=lambda f: f["created"])
+            factors = [self.factor_json(f) for f in mine[page * size:(page + 1) * size]]
         url = "https://verify.twilio.com/v2/Services/%s/Entities/%s/Factors" % (
             self.service_sid, identity)
-        meta = {"page": 0, "page_size": 50, "first_page_url": url + "?PageSize=50&Page=0",
-                "previous_page_url": None, "url": url + "?PageSize=50&Page=0",
-                "next_page_url": None, "key": "factors"}
+
+        def at(n):
+            return "%s?PageSize=%d&Page=%d" % (url, size, n)
+        more = len(mine) > (page + 1) * size
+        meta = {"page": page, "page_size": size, "first_page_url": at(0),
+                "previous_page_url": at(page - 1) if page > 0 else None, "url": at(page),
+                "next_page_url": at(page + 1) if more else None, "key": "factors"}
         return self.Reply(200, {"factors": factors, "meta": meta})
 
     def parse_fields(self, values):
@@ -476,6 +492,11 @@ class VerifyMock:
             return self.Reply(400, {"ok": False, "error": "status or factor_type"})
         with self.lock:
             e = self.entities.get(identity) or self._entity(identity)
+            have = sum(1 for f in self.factors.values()
+                       if f["identity"] == identity and f["factor_type"] == ftype)
+            if have >= FACTORS_MAX[ftype]:
+                return self.error(400, 60315, "Reached max limit of %d Factors of FactorType = "
+                                  "%s per Entity" % (FACTORS_MAX[ftype], ftype))
             f = {"sid": new_sid("YF"), "identity": identity, "entity_sid": e["sid"],
                  "friendly_name": str(name), "status": status, "factor_type": ftype,
                  "created": time.time(), "secret": os.urandom(20)}

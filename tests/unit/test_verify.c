@@ -664,7 +664,7 @@ test_provider_approval_create(void)
 	CHECK_INT(p.ops->approval_create->build(&job, 0, &req), STATUS_USER_NOT_FOUND);
 	a.authy_id = ID_ALICE;
 	CHECK_INT(p.ops->approval_create->build(&job, 0, &req), STATUS_OK);
-	CHECK_STR(req.path, "/v2/Services/" SERVICE "/Entities/" ID_ALICE "/Factors");
+	CHECK_STR(req.path, "/v2/Services/" SERVICE "/Entities/" ID_ALICE "/Factors?PageSize=200");
 	CHECK_INT(p.ops->approval_create->reply(&job, 0, 200, factors, sizeof(factors) - 1, &more),
 	          STATUS_OK);
 	CHECK(more);
