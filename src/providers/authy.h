@@ -31,6 +31,7 @@ struct provider_approval;
 #define AUTHY_TOKEN_MAX 10
 #define AUTHY_TOKEN_PATH_MAX 160
 #define AUTHY_MESSAGE_MAX 200
+#define AUTHY_DETAIL_KEY_MAX 20 /* characters of a details key of an approval request */
 #define AUTHY_UUID_MAX 64
 #define AUTHY_ID_MAX 20
 

@@ -19,6 +19,7 @@
 #include "request.h"
 #include "tracker.h"
 #include "upstream.h"
+#include "utf8.h"
 #include "util.h"
 #include "verify.h"
 
@@ -59,6 +60,27 @@ provider_config_validate(const struct config *cfg, char *err, size_t errlen)
 	}
 	rc = p.ops->config_check(cfg, err, errlen);
 	return rc == STATUS_OK ? config_validate(cfg, err, errlen) : rc;
+}
+
+enum status
+provider_details_fit(const struct config *cfg, const char *name, long key_max, long value_max,
+                     char *msg, size_t msglen)
+{
+	char values[48] = "";
+
+	for (int i = 0; i < cfg->n_details && i < CONFIG_MAX_DETAILS; i++) {
+		if ((long)utf8_chars(cfg->details[i].key) <= key_max &&
+		    (value_max == 0 || (long)utf8_chars(cfg->details[i].value) <= value_max))
+			continue;
+		if (value_max > 0)
+			snprintf(values, sizeof(values), " and values at most %ld", value_max);
+		snprintf(msg, msglen,
+		         "approval_details: item %d: with provider = %s keys are at most %ld%s "
+		         "characters",
+		         i + 1, name, key_max, values);
+		return STATUS_CONFIG;
+	}
+	return STATUS_OK;
 }
 
 void

@@ -190,6 +190,15 @@ enum status provider_init(const struct config *cfg, struct provider *out);
  */
 enum status provider_config_validate(const struct config *cfg, char *err, size_t errlen);
 
+/*
+ * provider_details_fit - whether every approval_details item of cfg has a
+ * key of at most key_max and a value of at most value_max characters (0: no
+ * limit), as the API of provider name takes them. STATUS_OK, or
+ * STATUS_CONFIG with msg naming the item. For config_check; pure.
+ */
+enum status provider_details_fit(const struct config *cfg, const char *name, long key_max,
+                                 long value_max, char *msg, size_t msglen);
+
 /* provider_job_init - an empty job of p. */
 void provider_job_init(struct provider_job *job, const struct provider *p);
 

@@ -770,24 +770,6 @@ nonempty(const char *s)
 	return s != NULL && s[0] != '\0';
 }
 
-/* Verify's Details.Fields take labels of 36 and values of 128 characters. */
-static enum status
-config_details(const struct config *cfg, char *msg, size_t msglen)
-{
-	for (int i = 0; i < cfg->n_details && i < CONFIG_MAX_DETAILS; i++) {
-		if ((long)utf8_chars(cfg->details[i].key) > VERIFY_LABEL_MAX ||
-		    (long)utf8_chars(cfg->details[i].value) > VERIFY_VALUE_MAX) {
-			snprintf(
-			    msg, msglen,
-			    "approval_details: item %d: with provider = verify keys are at most "
-			    "%d and values at most %d characters",
-			    i + 1, VERIFY_LABEL_MAX, VERIFY_VALUE_MAX);
-			return STATUS_CONFIG;
-		}
-	}
-	return STATUS_OK;
-}
-
 /* What provider = verify needs: a service, the identity key and one credential pair. */
 static enum status
 config_check(const struct config *cfg, char *msg, size_t msglen)
@@ -826,7 +808,7 @@ config_check(const struct config *cfg, char *msg, size_t msglen)
 		         VERIFY_TTL_MAX_S, cfg->approval_ttl_s);
 		return STATUS_CONFIG;
 	}
-	return config_details(cfg, msg, msglen);
+	return provider_details_fit(cfg, "verify", VERIFY_LABEL_MAX, VERIFY_VALUE_MAX, msg, msglen);
 }
 
 /* Any id: one that is no identity (verify_identity_valid) is refused by the operations. */

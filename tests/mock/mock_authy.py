@@ -34,6 +34,7 @@ DEFAULT_API_KEY = "test-api-key"
 API_KEY_HEADER = "X-Authy-API-Key"
 BODY_MAX = 1 << 20
 MESSAGE_MAX = 200
+DETAIL_KEY_MAX = 20  # characters of a details key (approval requests)
 DEFAULT_TTL_S = 86400
 STALL_MAX_MS = 300000
 OVERSIZE_DEFAULT = 100000
@@ -542,6 +543,9 @@ class AuthyApi:
             return Reply(400, error_body("Invalid seconds_to_expire", "60000"))
         details = bracket_params(params, "details")
         hidden = bracket_params(params, "hidden_details")
+        if any(len(k) > DETAIL_KEY_MAX for k in details):
+            # The documented limit; the error the API gives is not documented.
+            return Reply(400, error_body("Invalid details", "60000", {"details": "is invalid"}))
         uuid = self.state.create_approval(uid, message, details, hidden, ttl_s)
         if uuid is None:
             return Reply(404, error_body("User not found", "60026"))

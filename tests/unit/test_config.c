@@ -1121,6 +1121,31 @@ check_verify_invalid(const char *extra, const char *needle)
 	config_free(&cfg);
 }
 
+/* provider = authy: details keys of at most 20 characters, as the API takes them. */
+static void
+test_authy_details(void)
+{
+	struct config cfg;
+	char err[512] = "";
+
+	CHECK_INT(load(&cfg,
+	               "authy_api_key = k3y-abcdef0123456789\nclient_cert_check = false\n"
+	               "approval_details = Twenty chars exactly=x;Department=Finance\n",
+	               0600, err, sizeof(err)),
+	          STATUS_OK);
+	CHECK_INT(provider_config_validate(&cfg, err, sizeof(err)), STATUS_OK);
+	config_free(&cfg);
+	CHECK_INT(load(&cfg,
+	               "authy_api_key = k3y-abcdef0123456789\nclient_cert_check = false\n"
+	               "approval_details = Department=Finance;Department of the user=Finance\n",
+	               0600, err, sizeof(err)),
+	          STATUS_OK);
+	CHECK_INT(provider_config_validate(&cfg, err, sizeof(err)), STATUS_CONFIG);
+	CHECK_STR(err, "approval_details: item 2: with provider = authy keys are at most 20 "
+	               "characters");
+	config_free(&cfg);
+}
+
 /* provider = verify: no Authy key needed, the Verify settings are. */
 static void
 test_verify_validate(void)
@@ -1143,7 +1168,8 @@ test_verify_validate(void)
 	check_verify_invalid("approval_ttl_s = 3601\n", "approval_ttl_s: expected at most 3600");
 	check_verify_invalid("approval_details = "
 	                     "A label that is longer than thirty-six=x\n",
-	                     "approval_details: item 1: with provider = verify");
+	                     "approval_details: item 1: with provider = verify keys are at most 36 "
+	                     "and values at most 128 characters");
 	check_verify_invalid("twilio_api_key = " T_KEY "\n", "twilio_api_secret: required");
 	check_verify_invalid("twilio_api_secret = s3cret-abcdef\n", "twilio_api_key: required");
 
@@ -1328,6 +1354,7 @@ main(void)
 	RUN(test_print_round_trip);
 	RUN(test_key_names);
 	RUN(test_example_file);
+	RUN(test_authy_details);
 	RUN(test_verify_validate);
 	RUN(test_verify_formats);
 	RUN(test_verify_secret_files);
