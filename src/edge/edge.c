@@ -80,6 +80,7 @@ struct edge {
 	struct list_head young; /* async requests holding libfcgi's streams, oldest first */
 	struct list_head conns;
 	long nconns, inflight;
+	unsigned long started; /* requests started, ever */
 	int cap_logged;
 	int draining;
 	void (*drained)(void *arg);
@@ -117,10 +118,11 @@ buf_drop(struct conn *c)
 	c->cap = 0;
 }
 
+/* Drained: no request in flight and no connection left (each closes after its reply). */
 static void
 check_drained(struct edge *e)
 {
-	if (e->draining && e->inflight == 0 && e->drained != NULL) {
+	if (e->draining && e->inflight == 0 && e->nconns == 0 && e->drained != NULL) {
 		void (*fn)(void *) = e->drained;
 		e->drained = NULL;
 		loop_timer_disarm(e->drain_timer);
@@ -141,6 +143,7 @@ conn_close(struct conn *c)
 	list_unlink(&e->conns, &c->link);
 	e->nconns--;
 	free(c);
+	check_drained(e);
 }
 
 /* Back to waiting for a request: a new connection or a kept one. */
@@ -507,12 +510,11 @@ start_request(struct conn *c, int too_large)
 	}
 	c->req = r;
 	e->inflight++;
+	e->started++;
 	rc = fcgi_io_read_request(r->fc, e->body_max, too_large, &r->req);
 	fcgi_io_attach(e->feed, r->fc, c->fd);
 	r->req.now_s = (long long)time(NULL);
 	set_request_id(e, &r->ctx, &r->req);
-	if (rc == STATUS_OK && e->draining)
-		rc = STATUS_UNAVAILABLE;
 	if (rc != STATUS_OK) {
 		log_warnx("request refused: %s", status_str(rc));
 		b2c_reply_error(&r->res, rc, r->ctx.id);
@@ -580,6 +582,11 @@ conn_read(struct conn *c)
 	} else if (r == FCGI_SCAN_MORE && c->len >= e->buf_max) {
 		log_warnx("FastCGI request over %zu bytes: connection closed", e->buf_max);
 		metrics_conn_closed(METRICS_CLOSE_TOO_LARGE);
+		conn_close(c);
+	} else if (r == FCGI_SCAN_MORE && e->draining) {
+		if (c->len > 0)
+			log_info("draining: a request not complete (%zu bytes): connection closed",
+			         c->len);
 		conn_close(c);
 	} else if (r != FCGI_SCAN_MORE) {
 		start_request(c, r == FCGI_SCAN_TOO_LARGE);
@@ -685,6 +692,8 @@ on_drain_timeout(void *arg)
 
 	log_warnx("requests still running after the drain budget: aborting them");
 	abort_all(e);
+	while (e->conns.first != NULL)
+		conn_close(CONN(e->conns.first)); /* their replies could not be written */
 }
 
 static enum status
@@ -733,7 +742,7 @@ void
 edge_drain(struct edge *e, void (*drained)(void *arg), void *arg)
 {
 	struct list_link *next;
-	long idle = 0;
+	long idle = 0, served = 0;
 
 	e->draining = 1;
 	e->drained = drained;
@@ -741,18 +750,37 @@ edge_drain(struct edge *e, void (*drained)(void *arg), void *arg)
 	loop_watch_del(e->o.loop, e->lw);
 	e->lw = NULL;
 	loop_timer_disarm(e->accept_pause);
+	loop_timer_arm(e->drain_timer,
+	               loop_now_ms(e->o.loop) + e->o.cfg->wait_budget_ms + DRAIN_GRACE_MS);
+	/*
+	 * A connection without a request may hold one that has arrived unread
+	 * (the signal came first in the batch): it is read and served, and its
+	 * connection closes after the reply; the others close now. A started
+	 * request may end other requests and close their connections, so the
+	 * scan starts over after each.
+	 */
 	for (struct list_link *l = e->conns.first; l != NULL; l = next) {
 		struct conn *c = CONN(l);
+		unsigned long before = e->started;
 		next = l->next;
-		if (c->req == NULL) {
+		if (c->req != NULL)
+			continue;
+		if (c->lingering) {
 			conn_close(c);
+			idle++;
+			continue;
+		}
+		conn_read(c);
+		if (e->started != before) {
+			served++;
+			next = e->conns.first;
+		} else {
 			idle++;
 		}
 	}
-	log_info("draining: %ld connections without a request closed, %ld requests in flight", idle,
-	         e->inflight);
-	loop_timer_arm(e->drain_timer,
-	               loop_now_ms(e->o.loop) + e->o.cfg->wait_budget_ms + DRAIN_GRACE_MS);
+	log_info("draining: %ld connections without a request closed, %ld requests that had "
+	         "arrived served, %ld requests in flight",
+	         idle, served, e->inflight);
 	check_drained(e);
 }
 

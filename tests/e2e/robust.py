@@ -409,6 +409,33 @@ def wait_bytes(certs, aid, who, keep=False):
                                           "correlationId": e2e.cid_of(who)}).encode())
 
 
+def drain_serves_arrived(t, work, base):
+    """A request that arrived on a kept connection before SIGTERM was read is
+    served, not dropped: the responder is stopped while the signal and then the
+    request come, so both wait in the same batch, the signal first."""
+    r = stack.Responder(work, base, name="arrived")
+    s = None
+    try:
+        s = connect(r.sock)
+        time.sleep(0.3)  # accepted and idle
+        os.kill(r.proc.pid, signal.SIGSTOP)
+        try:
+            r.proc.send_signal(signal.SIGTERM)
+            s.sendall(request_bytes("GET", "/healthz", keep=True))
+        finally:
+            os.kill(r.proc.pid, signal.SIGCONT)
+        reply = read_reply(s)
+        t.check(reply is not None and reply.status == 200,
+                "SIGTERM with a request arrived unread: the request is served", repr(reply))
+        rc = r.stop(timeout=10)
+        t.check(rc == 0 and "requests that had arrived served" in r.log_text(),
+                "then the responder drains and exits 0", f"rc={rc}")
+    finally:
+        if s is not None:
+            s.close()
+        r.stop()
+
+
 def abort_and_drain(t, work, base, certs):
     r = stack.Responder(work, dict(base, request_read_timeout_ms=60000), name="drain")
     conns = []
@@ -571,6 +598,7 @@ def main():
         not_reading(t, work, base)
         kept_wait(t, work, base, certs)
         abort_and_drain(t, work, base, certs)
+        drain_serves_arrived(t, work, base)
         shared_listener(t, work, base, certs)
         open_file_limit(t, work, base)
         forged_access_line(t, work, base)
