@@ -13,16 +13,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A regular file: not a FIFO, device or directory planted in its place. */
+static bool
+regular(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+	if (S_ISREG(st->st_mode))
+		return true;
+	snprintf(err, errlen, "%s: not a regular file (mode %o)", path, (unsigned)st->st_mode);
+	return false;
+}
+
+/* Owned by root or by the responder's user (euid): nobody else may replace it. */
+static bool
+owner_ok(const char *path, const struct stat *st, uid_t euid, char *err, size_t errlen)
+{
+	if (st->st_uid == 0 || st->st_uid == euid)
+		return true;
+	snprintf(
+	    err, errlen,
+	    "%s: owned by uid %u; it must be owned by root or by the responder's user (uid %u)",
+	    path, (unsigned)st->st_uid, (unsigned)euid);
+	return false;
+}
+
 bool
 privfile_allowed(const char *path, const struct stat *st, uid_t euid, char *err, size_t errlen)
 {
 	unsigned mode = (unsigned)(st->st_mode & 07777);
 
-	if (!S_ISREG(st->st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file (mode %o)", path,
-		         (unsigned)st->st_mode);
+	if (!regular(path, st, err, errlen))
 		return false;
-	}
 	if ((st->st_mode & 0007) != 0) {
 		snprintf(err, errlen, "%s: mode %04o lets other users access it; use 0600 or 0640",
 		         path, mode);
@@ -34,14 +54,7 @@ privfile_allowed(const char *path, const struct stat *st, uid_t euid, char *err,
 		         path, mode);
 		return false;
 	}
-	if (st->st_uid != 0 && st->st_uid != euid) {
-		snprintf(err, errlen,
-		         "%s: owned by uid %u; it must be owned by root or by the responder's user "
-		         "(uid %u)",
-		         path, (unsigned)st->st_uid, (unsigned)euid);
-		return false;
-	}
-	return true;
+	return owner_ok(path, st, euid, err, errlen);
 }
 
 int
@@ -72,24 +85,14 @@ bool
 privfile_trust_allowed(const char *path, const struct stat *st, uid_t euid, char *err,
                        size_t errlen)
 {
-	if (!S_ISREG(st->st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file (mode %o)", path,
-		         (unsigned)st->st_mode);
+	if (!regular(path, st, err, errlen))
 		return false;
-	}
 	if ((st->st_mode & 0022) != 0) {
 		snprintf(err, errlen, "%s: mode %04o lets other users change it; use 0644", path,
 		         (unsigned)(st->st_mode & 07777));
 		return false;
 	}
-	if (st->st_uid != 0 && st->st_uid != euid) {
-		snprintf(err, errlen,
-		         "%s: owned by uid %u; it must be owned by root or by the responder's user "
-		         "(uid %u)",
-		         path, (unsigned)st->st_uid, (unsigned)euid);
-		return false;
-	}
-	return true;
+	return owner_ok(path, st, euid, err, errlen);
 }
 
 bool
