@@ -62,8 +62,7 @@ static const unsigned short keep_zero_codes[] = {39, 225, 229, 241, 242, 378, 37
 struct digits {
 	char d[PHONE_TEXT_MAX + 1];
 	size_t n;
-	int intl;       /* written with '+' or "00" in front */
-	size_t zero_at; /* digit index of a "(0)" group, or SIZE_MAX */
+	int intl; /* written with '+' or "00" in front */
 };
 
 static int
@@ -130,8 +129,7 @@ keeps_zero(const char *cc)
 
 /*
  * Collect the digits of s, tolerating spaces, '-', '.', '(' and ')'. A leading
- * '+' or "00" marks international form; a "(0)" group (as in "+44 (0)20 ...")
- * is remembered so the trunk 0 can be dropped once the country code is known.
+ * '+' or "00" marks international form.
  */
 static enum status
 scan(const char *s, struct digits *dg)
@@ -139,7 +137,6 @@ scan(const char *s, struct digits *dg)
 	size_t i = 0;
 
 	memset(dg, 0, sizeof(*dg));
-	dg->zero_at = SIZE_MAX;
 	while (s[i] == ' ')
 		i++;
 	if (s[i] == '+') {
@@ -151,10 +148,6 @@ scan(const char *s, struct digits *dg)
 			return STATUS_PHONE_INVALID;
 		if (s[i] >= '0' && s[i] <= '9') {
 			dg->d[dg->n++] = s[i];
-		} else if (strncmp(s + i, "(0)", 3) == 0 && dg->zero_at == SIZE_MAX) {
-			dg->zero_at = dg->n;
-			dg->d[dg->n++] = '0';
-			i += 2;
 		} else if (strchr(" -.()", s[i]) == NULL) {
 			return STATUS_PHONE_INVALID;
 		}
@@ -163,8 +156,6 @@ scan(const char *s, struct digits *dg)
 		dg->intl = 1;
 		dg->n -= 2;
 		memmove(dg->d, dg->d + 2, dg->n);
-		dg->zero_at =
-		    (dg->zero_at != SIZE_MAX && dg->zero_at >= 2) ? dg->zero_at - 2 : SIZE_MAX;
 	}
 	dg->d[dg->n] = '\0';
 	return dg->n > 0 ? STATUS_OK : STATUS_PHONE_INVALID;
@@ -204,8 +195,29 @@ split_cc(const struct digits *dg, char cc[4])
 }
 
 /*
+ * Drop what no number after the country code starts with: a trunk '0'
+ * (written bare or as "(0)") outside the plans that keep it, and Mexico's
+ * old mobile '1' (gone since 2019) in front of a 10-digit number.
+ */
+static const char *
+strip_zero(const char *cc, const char *nat)
+{
+	if (nat[0] == '0' && !keeps_zero(cc))
+		return nat + 1;
+	if (strcmp(cc, "52") == 0 && nat[0] == '1' && strlen(nat) == 11)
+		return nat + 1;
+	return nat;
+}
+
+/* Plans whose trunk prefix is not a single '0' (ITU national significant numbers). */
+static const struct {
+	const char *cc, *trunk;
+} other_trunks[] = {{"36", "06"}, {"370", "8"}, {"375", "80"}, {"993", "8"}};
+
+/*
  * Drop the trunk prefix of a nationally written number: '0' in most plans,
- * '1' in NANP and '8' in +7 (only in front of a full 10-digit number).
+ * '1' in NANP and '8' in +7 (only in front of a full 10-digit number), the
+ * prefixes of other_trunks.
  */
 static const char *
 strip_trunk(const char *cc, const char *nat)
@@ -216,9 +228,13 @@ strip_trunk(const char *cc, const char *nat)
 		return (n == 11 && nat[0] == '1') ? nat + 1 : nat;
 	if (strcmp(cc, "7") == 0 && n == 11 && nat[0] == '8')
 		return nat + 1;
-	if (nat[0] == '0' && !keeps_zero(cc))
-		return nat + 1;
-	return nat;
+	for (size_t i = 0; i < sizeof(other_trunks) / sizeof(other_trunks[0]); i++) {
+		size_t t = strlen(other_trunks[i].trunk);
+		if (strcmp(cc, other_trunks[i].cc) == 0 &&
+		    strncmp(nat, other_trunks[i].trunk, t) == 0)
+			return nat + t;
+	}
+	return strip_zero(cc, nat);
 }
 
 /* Length rules: E.164 total, and the fixed 10 digits of NANP and +7. */
@@ -270,9 +286,7 @@ phone_parse(const char *number, const char *country_code, struct phone_number *o
 		rc = split_cc(&dg, cc);
 		if (rc != STATUS_OK || (given[0] != '\0' && strcmp(cc, given) != 0))
 			return STATUS_PHONE_INVALID;
-		nat = dg.d + strlen(cc);
-		if (dg.zero_at == strlen(cc) && !keeps_zero(cc))
-			nat++;
+		nat = strip_zero(cc, dg.d + strlen(cc));
 	} else {
 		if (given[0] == '\0')
 			return STATUS_PHONE_INVALID; /* national form needs the country code */
