@@ -137,7 +137,7 @@ util_mask_phone(const char *phone, char *out, size_t outlen)
 		if (!isdigit((unsigned char)*p))
 			continue;
 		seen++;
-		out[o++] = (ndig > 6 && (seen <= 2 || seen > ndig - 2)) ? *p : '*';
+		out[o++] = (ndig > 8 && seen > ndig - 2) ? *p : '*';
 	}
 	out[o] = '\0';
 	return out;

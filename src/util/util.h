@@ -63,8 +63,10 @@ bool util_is_digits(const char *s, size_t maxlen);
 char *util_sanitize(const char *s, char *out, size_t outlen);
 
 /*
- * util_mask_phone - mask a phone number for logs: keeps a leading '+', the
- * first two and the last two digits ("+49*******23"). Returns out.
+ * util_mask_phone - mask a phone number for logs: keeps a leading '+' and,
+ * of a number of more than 8 digits, the last two ("+**********23"); every
+ * other digit is a '*', so that a short national number shows none. Returns
+ * out.
  */
 char *util_mask_phone(const char *phone, char *out, size_t outlen);
 

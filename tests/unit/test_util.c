@@ -170,11 +170,14 @@ struct mask_case {
 };
 
 static const struct mask_case phone_masks[] = {
-    {"+491511234523", "+49********23"},
-    {"+44 7700 900123", "+44********23"},
-    {"447700900123", "44********23"},
-    {"+1-868-555-1234", "+18*******34"},
-    {"1234567", "12***67"},
+    {"+491511234523", "+**********23"},
+    {"+44 7700 900123", "+**********23"},
+    {"447700900123", "**********23"},
+    {"+1-868-555-1234", "+*********34"},
+    {"7700900123", "********23"},
+    {"123456789", "*******89"},
+    {"12345678", "********"}, /* short national numbers show no digit */
+    {"6111234", "*******"},
     {"123456", "******"},
     {"+12", "+**"},
     {"", ""},
@@ -207,7 +210,7 @@ test_masks(void)
 	CHECK_STR(util_mask_phone(NULL, out, sizeof(out)), "");
 	CHECK_STR(util_mask_email(NULL, out, sizeof(out)), "-");
 	/* small buffers truncate and stay terminated */
-	CHECK_STR(util_mask_phone("+491511234523", tiny, sizeof(tiny)), "+49");
+	CHECK_STR(util_mask_phone("+491511234523", tiny, sizeof(tiny)), "+**");
 	CHECK_STR(util_mask_email("jane@example.com", tiny, sizeof(tiny)), "j**");
 	/* a masked value never contains the hidden middle digits */
 	util_mask_phone("+15557654321", out, sizeof(out));
