@@ -98,7 +98,32 @@ is_ascii_space(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/* C0 controls, DEL, and C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F). */
+/*
+ * Invisible format characters, in UTF-8: zero-width and direction marks
+ * (U+200B..U+200F), line and paragraph separators and direction embeddings
+ * and overrides (U+2028..U+202E), invisible operators and direction
+ * isolates (U+2060..U+2069), the Arabic letter mark (U+061C) and the byte
+ * order mark (U+FEFF). They would make two names that look the same differ,
+ * or turn what a log line or a push shows around.
+ */
+static bool
+is_format_char(const unsigned char *p, size_t left)
+{
+	if (left >= 2 && p[0] == 0xd8 && p[1] == 0x9c)
+		return true;
+	if (left < 3)
+		return false;
+	if (p[0] == 0xe2 && p[1] == 0x80)
+		return (p[2] >= 0x8b && p[2] <= 0x8f) || (p[2] >= 0xa8 && p[2] <= 0xae);
+	if (p[0] == 0xe2 && p[1] == 0x81)
+		return p[2] >= 0xa0 && p[2] <= 0xa9;
+	return p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
+}
+
+/*
+ * C0 controls, DEL, C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F) and
+ * the invisible format characters.
+ */
 static bool
 has_control(const char *s, size_t n)
 {
@@ -109,13 +134,16 @@ has_control(const char *s, size_t n)
 			return true;
 		if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
 			return true;
+		if (is_format_char(p + i, n - i))
+			return true;
 	}
 	return false;
 }
 
 /*
- * Copy s without surrounding white space into dst. STATUS_BAD_REQUEST when the
- * rest does not fit or contains a control character.
+ * Copy s without surrounding ASCII white space into dst (a no-break space
+ * stays: B2C may tell names apart by it). STATUS_BAD_REQUEST when the rest
+ * does not fit or contains a control or an invisible format character.
  */
 static enum status
 copy_trimmed(const char *s, char *dst, size_t dstlen)

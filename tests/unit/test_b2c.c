@@ -118,6 +118,19 @@ static const struct parse_case parse_cases[] = {
     {"{\"signInName\":\"\\u00a0x\\u00a0\"}", STATUS_OK, "", 0, "\xc2\xa0x\xc2\xa0", 0, "", "", 0,
      "", 0},
     {"{\"signInName\":\"a\\u0007b\"}", STATUS_OK, "", 0, "", N_INV, "", "", 0, "", 0},
+    /* invisible format characters: zero width, direction, separators, BOM */
+    {"{\"signInName\":\"bob\\u200b\"}", STATUS_OK, "", 0, "", N_INV, "", "", 0, "", 0},
+    {"{\"signInName\":\"\\u202egpj.exe\"}", STATUS_OK, "", 0, "", N_INV, "", "", 0, "", 0},
+    {"{\"signInName\":\"a\\u2028b\"}", STATUS_OK, "", 0, "", N_INV, "", "", 0, "", 0},
+    {"{\"signInName\":\"a\\u2066b\\u2069\"}", STATUS_OK, "", 0, "", N_INV, "", "", 0, "", 0},
+    {"{\"signInName\":\"\\ufeffbob\"}", STATUS_OK, "", 0, "", N_INV, "", "", 0, "", 0},
+    {"{\"signInName\":\"a\\u061cb\"}", STATUS_OK, "", 0, "", N_INV, "", "", 0, "", 0},
+    {"{\"email\":\"a\\u200d@b.co\"}", STATUS_OK, "", E_INV, "", 0, "", "", 0, "", 0},
+    /* their neighbours are letters and punctuation */
+    {"{\"signInName\":\"a\\u2010b\\u2030\\u2070\"}", STATUS_OK, "", 0,
+     "a\xe2\x80\x90"
+     "b\xe2\x80\xb0\xe2\x81\xb0",
+     0, "", "", 0, "", 0},
     {"{\"signInName\":\"a\\u0085b\"}", STATUS_OK, "", 0, "", N_INV, "", "", 0, "", 0},
     {"{\"signInName\":\"a\\u007fb\"}", STATUS_OK, "", 0, "", N_INV, "", "", 0, "", 0},
     {"{\"signInName\":\"a\\u0000b\"}", STATUS_OK, "", 0, "", N_INV, "", "", 0, "", 0},
