@@ -67,7 +67,7 @@ struct tracker_opts {
 	long pause_max_ms;
 	tracker_poll_fn poll;
 	tracker_poll_cancel_fn poll_cancel;
-	tracker_create_cancel_fn create_cancel; /* for tracker_creating; may be NULL */
+	tracker_create_cancel_fn create_cancel; /* required once tracker_creating is used */
 	void *poll_arg;
 };
 
