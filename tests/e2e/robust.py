@@ -560,7 +560,14 @@ def forged_access_line(t, work, base):
         path = '/nope" status=200 outcome="ok'
         reply = stack.fcgi_raw(r.sock, method, path, {"DOCUMENT_URI": path}, b"", None)
         t.check(reply.status == 404, "forged request answered 404", repr(reply))
-        lines = [ln for ln in r.log_text().splitlines() if "event=access" in ln]
+
+        def access_lines():
+            return [ln for ln in r.log_text().splitlines() if "event=access" in ln]
+        # The line is written just after the reply goes out.
+        end = time.monotonic() + 5
+        while not access_lines() and time.monotonic() < end:
+            time.sleep(0.05)
+        lines = access_lines()
         f = logfmt(lines[-1]) if lines else {}
         t.check(f.get("method") == [method] and f.get("path") == [path] and
                 f.get("status") == ["404"] and f.get("route") == ["other"] and
