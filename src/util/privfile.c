@@ -57,8 +57,17 @@ privfile_allowed(const char *path, const struct stat *st, uid_t euid, char *err,
 	return owner_ok(path, st, euid, err, errlen);
 }
 
-int
-privfile_open(const char *path, char *err, size_t errlen)
+/* A status rule: privfile_allowed or privfile_trust_allowed. */
+typedef bool (*rule_fn)(const char *path, const struct stat *st, uid_t euid, char *err,
+                        size_t errlen);
+
+/*
+ * Open path read-only (O_NONBLOCK: a FIFO planted in its place cannot hang
+ * the start) and check the open descriptor against rule, with no
+ * stat-then-open race. The descriptor, or -1 with the reason in err.
+ */
+static int
+open_checked(const char *path, rule_fn rule, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd;
@@ -74,11 +83,17 @@ privfile_open(const char *path, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	if (!privfile_allowed(path, &st, geteuid(), err, errlen)) {
+	if (!rule(path, &st, geteuid(), err, errlen)) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+int
+privfile_open(const char *path, char *err, size_t errlen)
+{
+	return open_checked(path, privfile_allowed, err, errlen);
 }
 
 bool
@@ -98,15 +113,10 @@ privfile_trust_allowed(const char *path, const struct stat *st, uid_t euid, char
 bool
 privfile_trusted(const char *path, char *err, size_t errlen)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	bool ok;
+	int fd = open_checked(path, privfile_trust_allowed, err, errlen);
 
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	if (fd < 0)
 		return false;
-	}
-	ok = fstat(fd, &st) == 0 && privfile_trust_allowed(path, &st, geteuid(), err, errlen);
 	close(fd);
-	return ok;
+	return true;
 }
