@@ -191,7 +191,7 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 	const struct provider_op *op = job->p->ops->approval_create;
 	struct log_rid rid;
 
-	log_rid_enter(&rid, st != NULL ? st->ctx->id : cr->rid);
+	log_rid_enter(&rid, cr->rid); /* the id of the request that started it */
 	rc = handler_account(st != NULL ? st->ctx : NULL, op, job, rc);
 	push_not_sent(cr->push_limit, &cr->c, rc);
 	if (st != NULL)

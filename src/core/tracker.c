@@ -141,17 +141,24 @@ unwatched_over(const struct tracker_entry *e, long long now)
 	return now >= e->expires_ms;
 }
 
+/* The creation of e's approval ended without one: e is done, with rc. */
+static void
+creation_failed(struct tracker_entry *e, enum status rc)
+{
+	e->create_op = NULL;
+	e->failed = true;
+	e->state = ENTRY_DONE;
+	e->result = rc;
+}
+
 /* Nobody is attached to a creating entry any more: stop the creation. */
 static void
 stop_creation(struct tracker *t, struct tracker_entry *e)
 {
 	void *op = e->create_op;
 
-	e->create_op = NULL;
+	creation_failed(e, STATUS_ABORTED);
 	t->opts.create_cancel(op);
-	e->failed = true;
-	e->state = ENTRY_DONE;
-	e->result = STATUS_ABORTED;
 }
 
 /*
@@ -423,10 +430,7 @@ tracker_publish(struct tracker *t, struct tracker_entry *e, const char *handle,
 void
 tracker_fail(struct tracker *t, struct tracker_entry *e, enum status rc)
 {
-	e->create_op = NULL;
-	e->failed = true;
-	e->state = ENTRY_DONE;
-	e->result = rc;
+	creation_failed(e, rc);
 	complete_waiters(t, e);
 	schedule(t, e);
 }
