@@ -200,7 +200,7 @@ split_cc(const struct digits *dg, char cc[4])
  * old mobile '1' (gone since 2019) in front of a 10-digit number.
  */
 static const char *
-strip_zero(const char *cc, const char *nat)
+strip_lead(const char *cc, const char *nat)
 {
 	if (nat[0] == '0' && !keeps_zero(cc))
 		return nat + 1;
@@ -234,7 +234,7 @@ strip_trunk(const char *cc, const char *nat)
 		    strncmp(nat, other_trunks[i].trunk, t) == 0)
 			return nat + t;
 	}
-	return strip_zero(cc, nat);
+	return strip_lead(cc, nat);
 }
 
 /* Length rules: E.164 total, and the fixed 10 digits of NANP and +7. */
@@ -286,7 +286,7 @@ phone_parse(const char *number, const char *country_code, struct phone_number *o
 		rc = split_cc(&dg, cc);
 		if (rc != STATUS_OK || (given[0] != '\0' && strcmp(cc, given) != 0))
 			return STATUS_PHONE_INVALID;
-		nat = strip_zero(cc, dg.d + strlen(cc));
+		nat = strip_lead(cc, dg.d + strlen(cc));
 	} else {
 		if (given[0] == '\0')
 			return STATUS_PHONE_INVALID; /* national form needs the country code */

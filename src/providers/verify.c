@@ -417,7 +417,7 @@ factors_pick(struct api_call *call, long http_status, const char *body, size_t l
 		goto out;
 	}
 	/* A user who reinstalled the app has several: the newest is on the phone in use. */
-	for (size_t i = 0; i < n && i < VERIFY_MAX_FACTORS; i++) {
+	for (size_t i = 0; i < n && i < VERIFY_FACTORS_PAGE; i++) {
 		if (verified_factor(j, i, want, &sid, &created) &&
 		    strcmp(created, best_date) >= 0) {
 			best = sid;

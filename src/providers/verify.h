@@ -54,13 +54,12 @@ struct upstream_opts;
 #define VERIFY_SID_LEN 34 /* two letters and 32 hex digits */
 /* The approval handle the tracker keeps: "<identity>/<challenge SID>". */
 #define VERIFY_HANDLE_MAX (VERIFY_IDENTITY_LEN + 1 + VERIFY_SID_LEN)
-#define VERIFY_MESSAGE_MAX 256                 /* Details.Message, characters */
-#define VERIFY_LABEL_MAX 36                    /* Details.Fields label, characters */
-#define VERIFY_VALUE_MAX 128                   /* Details.Fields value, characters */
-#define VERIFY_FIELDS_MAX 20                   /* Details.Fields entries */
-#define VERIFY_HIDDEN_MAX 1024                 /* HiddenDetails, characters of JSON */
-#define VERIFY_TTL_MAX_S 3600                  /* ExpirationDate at most 60 minutes ahead */
-#define VERIFY_MAX_FACTORS VERIFY_FACTORS_PAGE /* entries read from the Factors page */
+#define VERIFY_MESSAGE_MAX 256 /* Details.Message, characters */
+#define VERIFY_LABEL_MAX 36    /* Details.Fields label, characters */
+#define VERIFY_VALUE_MAX 128   /* Details.Fields value, characters */
+#define VERIFY_FIELDS_MAX 20   /* Details.Fields entries */
+#define VERIFY_HIDDEN_MAX 1024 /* HiddenDetails, characters of JSON */
+#define VERIFY_TTL_MAX_S 3600  /* ExpirationDate at most 60 minutes ahead */
 
 /* Twilio error codes the responder tells apart. */
 #define VERIFY_E_AUTH 20003          /* authentication failed */
