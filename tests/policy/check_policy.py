@@ -1244,6 +1244,13 @@ BYPASSES = [
     ("an assertion that authyApproved is false",
      [(EXT, r'(Id="valueToCompareTo" DataType="boolean" Value=)"true"', r'\1"false"')],
      "journey SignUpOrSignInWithAuthy reaches SendClaims without"),
+    ("a push-only sign-in without the assertion (the wait's 200 may carry no approval)",
+     [(EXT, step_re(12, "AuthyAssertApproved"), ""), (EXT, step_re(11, "AuthySetup"), ""),
+      (EXT, step_re(9, "AuthyCode"), ""),
+      (EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyVerify">.*?<ValidationTechnicalProfile '
+       r'ReferenceId="REST-AuthyWaitForApproval")>\s*<Preconditions>.*?</Preconditions>\s*'
+       r'</ValidationTechnicalProfile>', r"\1 />")],
+     "journey SignUpOrSignInWithAuthy reaches SendClaims without"),
     ("SendClaims before the assertion",
      [(EXT, r'(<OrchestrationStep Order=)"6"( Type="ClaimsExchange">\s*<ClaimsExchanges>\s*'
        r'<ClaimsExchange Id="AuthyAssertApproved")', r'\1"9"\2')],
@@ -1349,13 +1356,14 @@ def self_tests(rep, src, pack, xsd, contract, tmp):
         rep.check("self-test: bypass caught: %s" % what,
                   [] if hit else ["not reported; problems seen: %s" % found[:5]])
     # Control for the two code-page bypasses: with the code page intact, the
-    # code path counts as an approval (verifytoken), so skipping the assertion
-    # on it alone is no path failure.
+    # code path counts as an approval (the page asserts it after verifytoken),
+    # so skipping the assertion step on it alone is no path failure.
     dst = os.path.join(tmp, "control")
     ok = edited_copy(src, dst, [(EXT, RESET_GATE, r"\1" + SKIP_ON_CODE + r"\2", True)])
     mine = [os.path.join(dst, f) for f in OUR_FILES]
     found = path_failures(packs + mine, mine) if ok else ["edit did not apply"]
-    rep.check("self-test: control: the code page (verifytoken) counts as an approval", found)
+    rep.check("self-test: control: the code page (its own assertion) counts as an approval",
+              found)
     for i, (what, name, old, new) in enumerate(SCHEMA_MUTATIONS):
         dst = os.path.join(tmp, "schema%d" % i)
         applied = mutated_copy(src, dst, name, old, new, regex=True)

@@ -1,13 +1,14 @@
 """policy_paths.py - the approval path check of the b2c-authy policy.
 
 For one relying party, walks every path through its journey to SendClaims and
-reports the paths that pass neither an Authy approval way nor the approval
-assertion. An approval way is a REST profile that calls waitforauthyapproval
-or verifytoken, or a page whose validation chain calls one unconditionally
-(no precondition, no ContinueOnError); the assertion is a claims
-transformation profile that asserts authyApproved equals true. Nothing else
-counts. Each precondition is treated as possibly true or false; the value of
-a claim test stays fixed until a step that may output the claim runs, and
+reports the paths that pass no approval assertion: a claims transformation
+profile that asserts authyApproved equals true, run as a step or as an
+unconditional validation of a page (no precondition, no ContinueOnError).
+Nothing else counts. A call of waitforauthyapproval or verifytoken does not:
+a 200 of the wait may carry no approval (factorStatus "none"), and a reply
+without authyApproved gives the REST profile's default false. Each
+precondition is treated as possibly true or false; the value of a claim test
+stays fixed until a step that may output the claim runs, and
 ClaimsExist/ClaimEquals on one claim are kept consistent (a claim that does
 not exist equals nothing, and equals at most one value).
 
@@ -90,11 +91,13 @@ class Journeys:
         return out
 
     def approves(self, ident, depth=0):
-        """True if running this profile means an approval was asked and given."""
+        """True if running this profile to its end means that authyApproved
+        was asserted true: it is the assertion, or a page that runs it as an
+        unconditional validation. A call of the wait or verifytoken alone is
+        no approval: its 200 may carry none."""
         if depth > 8:
             return False
-        if self.calls(ident, WAIT_PATH) or self.calls(ident, CODE_PATH) or \
-                self.is_assertion(ident):
+        if self.is_assertion(ident):
             return True
         return any(uncond and self.approves(ref, depth + 1)
                    for ref, uncond in self.validations(ident))
@@ -253,7 +256,7 @@ def bad_paths(js, journey, limit=5):
 
 def check_rp(js, rp):
     """Problems of one relying party: every path of its journey to SendClaims
-    passes an approval way or the assertion."""
+    passes the approval assertion."""
     ref = rp.root.walk("RelyingParty", "DefaultUserJourney")
     name = ref[0].attrs.get("ReferenceId", "") if ref else ""
     journey = js.journey(name)
