@@ -778,6 +778,10 @@ RUNS = [
     ("SignUpOrSignin.xml", "a 200 without authyApproved fails at the assertion (fail closed)",
      {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [(OK, {})]}, PUSH, "refused",
      ["call waitforauthyapproval", "assert"], ["token"]),
+    ("SignUpOrSignin.xml", "a code accepted without authyApproved fails at the assertion "
+     "(fail closed)",
+     {AUTHY_CLAIM: "1234567"}, {CODE_PATH: [(OK, {})]}, CODE, "refused",
+     ["page SelfAsserted-AuthyCode", "call verifytoken", "assert"], ["token"]),
     ("SignUpOrSignin.xml", "Verify: a factor never set up never gives a token",
      {}, {REGISTER_PATH: [(OK, {"authyId": "8a1f"})], WAIT_PATH: [NO_FACTOR] * 6}, PUSH,
      "stuck", ["page SelfAsserted-AuthySetup"], ["token"]),
@@ -1324,6 +1328,11 @@ BYPASSES = [
     ("the reset's stop page without authyApproved (a crafted submit reaches the password write)",
      [(EXT, r'\s*<OutputClaim ClaimTypeReferenceId="authyApproved" DefaultValue="false" '
        r'AlwaysUseDefaultValue="true" />', "")],
+     "ended 'token', expected 'refused'"),
+    ("the code page not passing authyApproved on (the journey never sees its false)",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyCode">.*?<OutputClaim '
+       r'ClaimTypeReferenceId="authyToken" />)\s*<OutputClaim '
+       r'ClaimTypeReferenceId="authyApproved" />', r"\1")],
      "ended 'token', expected 'refused'"),
     ("directory write before the approval on profile edit",
      [(EXT, r'(<UserJourney Id="ProfileEditWithAuthy">.*?TechnicalProfileReferenceId=)'

@@ -463,12 +463,34 @@ class Run:
                     self.bag[claim] = {"false": False, "true": True}.get(default, default)
 
     def _page(self, ident):
+        """Shows a page until its validations pass. As in B2C, what the user
+        enters and what the validation profiles output stay on the page; only
+        the page's own output claims reach the journey."""
         self.log.append("page " + ident)
         if self._meta(ident).get("setting.showContinueButton") == "false" and not self.forge:
             return "stopped"
         entries = dict(self.user)
         entries.update(self.user.get("pages", {}).get(ident, {}))
+        journey = self.bag
+        try:
+            outcome = self._submit(ident, entries)
+            page = self.bag
+        finally:
+            self.bag = journey
+        if outcome == "ok":
+            for node in self.js.nodes(ident):
+                for c in node.walk("OutputClaims", "OutputClaim"):
+                    claim = c.attrs.get("ClaimTypeReferenceId")
+                    if claim in page:
+                        self.bag[claim] = page[claim]
+        return outcome
+
+    def _submit(self, ident, entries):
+        """'ok' once one try passes every validation, else 'stuck'. Each try
+        starts from the journey's claims in a bag of the page's own."""
+        journey = self.bag
         for attempt in range(self.tries):
+            self.bag = dict(journey)
             for node in self.js.nodes(ident):
                 for c in node.walk("OutputClaims", "OutputClaim"):
                     claim = c.attrs.get("ClaimTypeReferenceId")
