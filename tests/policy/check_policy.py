@@ -1373,6 +1373,17 @@ def self_tests(rep, src, pack, xsd, contract, tmp):
     found = path_failures(packs + mine, mine) if ok else ["edit did not apply"]
     rep.check("self-test: control: the code page (its own assertion) counts as an approval",
               found)
+    # docs/policy.md "Asking on every sign-in": the four pages on SM-Noop leave
+    # SM-AuthyMFA unused; the set must pass every check.
+    dst = os.path.join(tmp, "every-sign-in")
+    ok = edited_copy(src, dst, [
+        (EXT, r'(<TechnicalProfile Id="%s">.*?ReferenceId=)"SM-AuthyMFA"' % page, r'\1"SM-Noop"',
+         True) for page in ("SelfAsserted-AuthyEnrol", "SelfAsserted-AuthyVerify",
+                            "SelfAsserted-AuthyCode", "SelfAsserted-AuthySetup")])
+    mine = [os.path.join(dst, f) for f in OUR_FILES]
+    found = [p for _, probs in analyse(packs + mine, "raw", contract, mine) for p in probs] \
+        if ok else ["edit did not apply"]
+    rep.check("self-test: control: asking on every sign-in (the pages on SM-Noop) passes", found)
     for i, (what, name, old, new) in enumerate(SCHEMA_MUTATIONS):
         dst = os.path.join(tmp, "schema%d" % i)
         applied = mutated_copy(src, dst, name, old, new, regex=True)

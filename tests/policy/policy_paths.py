@@ -311,13 +311,14 @@ def _carried(js, tp):
                 js.is_assertion(ident) or ident == "RefreshTokenReadAndSetup":
             continue
         if "SSOSessionProvider" in handler:
+            # A session no profile uses restores nothing (the pages on SM-Noop,
+            # docs/policy.md "Asking on every sign-in").
             users = js.session_users(ident)
-            if users and all(js.asks_responder(u) for u in users):
+            if all(js.asks_responder(u) for u in users):
                 continue
             problems.append("%s: session %s keeps %s for %s, which ask for no approval" %
                             (c.where(), ident, APPROVED,
-                             ", ".join(u for u in users if not js.asks_responder(u)) or
-                             "no profile"))
+                             ", ".join(u for u in users if not js.asks_responder(u))))
         else:
             problems.append("%s: %s %s %s but asks for no approval" %
                             (c.where(), ident, "persists" if c.tag == "PersistedClaim"
