@@ -1018,6 +1018,15 @@ def check_builder(rep, root, pack, tmp):
     want = sorted(OUR_FILES + PACK_FILES)
     rep.check("policy.sh builds the substituted set", [] if rc == 0 and files == want else
               ["exit %d, files %s" % (rc, files)] + text.splitlines())
+    # `make policy` passes every variable docs/policy.md lists, OUT_DIR too.
+    made = os.path.join(tmp, "made")
+    proc = subprocess.run(["make", "-s", "-C", root, "policy", "OUT_DIR=" + made] + TEST_ARGS,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    files = sorted(os.listdir(made)) if os.path.isdir(made) else []
+    rep.check("make policy writes to OUT_DIR", [] if proc.returncode == 0 and
+              files == sorted(OUR_FILES) else ["exit %d, files in OUT_DIR %s" %
+                                              (proc.returncode, files)] +
+              proc.stdout.splitlines())
     bad = [
         ("PACK together with EXTENDS", "EXTENDS=B2C_1A_TrustFrameworkExtensions"),
         ("a relying party PolicyId without B2C_1A_", "SIGNIN_POLICY_ID=signin"),
