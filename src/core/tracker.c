@@ -259,6 +259,7 @@ apply_poll(struct tracker *t, struct tracker_entry *e, enum status rc, long retr
 	case STATUS_EXPIRED:
 	case STATUS_APPROVAL_NOT_FOUND:
 	case STATUS_USER_NOT_FOUND:
+	case STATUS_NO_FACTOR: /* the factor is gone: this approval can never come */
 		set_done(t, e, rc);
 		return;
 	case STATUS_PENDING:

@@ -27,9 +27,11 @@ struct tracker_waiter;
 
 /*
  * The end of a poll: STATUS_PENDING, STATUS_OK (approved), STATUS_DENIED,
- * STATUS_EXPIRED, STATUS_APPROVAL_NOT_FOUND, STATUS_USER_NOT_FOUND, or a
+ * STATUS_EXPIRED, STATUS_APPROVAL_NOT_FOUND, STATUS_USER_NOT_FOUND,
+ * STATUS_NO_FACTOR (the approval's factor is no longer verified), or a
  * transport/HTTP error status (then the entry is polled again later);
- * retry_after_s from a rate limit.
+ * retry_after_s from a rate limit. Every status but STATUS_PENDING and the
+ * errors is final: the waiters get it at once.
  */
 typedef void (*tracker_poll_done_fn)(void *done_arg, enum status rc, long retry_after_s);
 
@@ -127,9 +129,10 @@ void tracker_fail(struct tracker *t, struct tracker_entry *e, enum status rc);
 /*
  * tracker_wait - wait for the entry's outcome. Returns the outcome at once
  * when it is known (STATUS_OK approved, STATUS_DENIED, STATUS_EXPIRED,
- * STATUS_APPROVAL_NOT_FOUND, STATUS_USER_NOT_FOUND, a creation error), with
- * no callback; else STATUS_PENDING with *w set, and fn(arg, outcome) follows
- * once on the loop thread unless tracker_unwait comes first; STATUS_NOMEM.
+ * STATUS_APPROVAL_NOT_FOUND, STATUS_USER_NOT_FOUND, STATUS_NO_FACTOR, a
+ * creation error), with no callback; else STATUS_PENDING with *w set, and
+ * fn(arg, outcome) follows once on the loop thread unless tracker_unwait
+ * comes first; STATUS_NOMEM.
  */
 enum status tracker_wait(struct tracker *t, struct tracker_entry *e, tracker_wait_fn fn, void *arg,
                          struct tracker_waiter **w);

@@ -98,7 +98,8 @@ class Verify:
         return f"{self.register_path}/{authy_id}/Challenges"
 
     def extra_flows(self):
-        return [flow_verify_identity, flow_verify_factor, flow_verify_many_factors,
+        return [flow_verify_identity, flow_verify_factor, flow_verify_factor_gone,
+                flow_verify_many_factors,
                 flow_verify_refusals, flow_verify_check_config]
 
 
@@ -166,6 +167,34 @@ def flow_verify_factor(t, env):
     w = e2e.wait(env, identity("never-registered"), sign_in="never-registered")
     t.check(w.status == 409 and w.json.get("userMessage") == e2e.MSG["B2C_MSG_USER_NOT_FOUND"],
             "verify: unknown entity -> contact support", repr(w))
+
+
+def flow_verify_factor_gone(t, env):
+    """A poll that finds the challenge's factor no longer verified (403 / 60318)
+    ends the wait at once with factorStatus none; after the set-up page the next
+    wait sends a new challenge to the factor set up again, not to the old one."""
+    e2e = env["e2e"]
+    m = env["mock"]
+    r = e2e.register(env, "gone@example.com", "+1 415 555 0197", sign_in="factor-gone")
+    aid = r.json["authyId"]
+    env["provider"].enrol(env, aid, "never")
+    p = e2e.wait_start(env, aid, sign_in="factor-gone")
+    time.sleep(0.5)
+    old = env["provider"].approvals(m, aid)
+    m.fault(match=f"{Verify.register_path}/{aid}/Challenges/", mode="status", status=403,
+            error_code="60318", count=-1)
+    w = stack.fcgi_finish(p)
+    m.clear_faults()
+    t.check(w.status == 200 and w.json == {"factorStatus": "none"} and
+            w.elapsed < e2e.BUDGET_MS / 1000 - 1,
+            "verify: 60318 on a poll -> 200 factorStatus none at once", f"{w!r} {w.elapsed:.2f}s")
+    f = env["provider"].enrol(env, aid, "autoapprove200")
+    w = e2e.wait(env, aid, sign_in="factor-gone")
+    ch = env["provider"].approvals(m, aid)
+    t.check(w.status == 200 and w.json == {"authyApproved": True},
+            "verify: after the set-up page the new factor approves", repr(w))
+    t.check(len(old) == 1 and len(ch) == 2 and ch[-1]["factor_sid"] == f["sid"],
+            "verify: the next wait sends a new challenge to the new factor", repr(ch)[:300])
 
 
 def flow_verify_many_factors(t, env):

@@ -786,7 +786,13 @@ class Handler(BaseHTTPRequestHandler):
         """Act on a fault; True when the request is fully handled."""
         mode = f["mode"]
         if mode == "status":
-            body = error_body("Injected HTTP %d" % f["status"], f["error_code"])
+            msg = "Injected HTTP %d" % f["status"]
+            body = error_body(msg, f["error_code"])
+            if urlsplit(self.path).path.startswith("/v2/"):
+                # Twilio's error body; its "code" is a number.
+                body = {"message": msg, "status": f["status"]}
+                if f["error_code"] is not None and f["error_code"].isdigit():
+                    body = mock_verify.twilio_error(f["status"], int(f["error_code"]), msg)
             self.send_reply(Reply(f["status"], body))
         elif mode == "garbage":
             self.send_reply(Reply(200, raw=b"not json {"))

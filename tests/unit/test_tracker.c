@@ -1,6 +1,7 @@
 /*
  * test_tracker.c - the approval tracker on a real loop with a scripted
  * asynchronous poll function: completion on approval, denial and expiry,
+ * a factor gone,
  * deadlines, re-attach without a second approval, poll error reporting,
  * rate-limit back-off and its cap, creation failures shared, callbacks
  * completing every waiter at once, one poll timer for many waiters, expiry
@@ -226,6 +227,29 @@ test_denied_and_expired(void)
 		CHECK_INT(w.rc, finals[i]);
 		tracker_free(t);
 	}
+}
+
+/*
+ * A poll that finds the approval's factor gone (Verify 60318) ends the wait at
+ * once, and the next try starts afresh: the old challenge can never be approved.
+ */
+static void
+test_no_factor_ends_wait(void)
+{
+	struct tracker *t = start(10);
+	struct waiter w1, w2;
+
+	fake_after = 1;
+	fake_final = STATUS_NO_FACTOR;
+	CHECK_INT(wait_on(t, "k", "uuid-n", &w1), STATUS_PENDING);
+	run_for(100);
+	CHECK(w1.done);
+	CHECK_INT(w1.rc, STATUS_NO_FACTOR);
+	CHECK_INT(fake_polls, 1);
+	CHECK_INT(wait_on(t, "k", "uuid-n2", &w2), STATUS_PENDING);
+	CHECK(w2.created);
+	CHECK_INT(give_up(&w2), STATUS_TIMEOUT);
+	tracker_free(t);
 }
 
 /* A wait that times out leaves the approval; a retry re-attaches and polls at once. */
@@ -562,6 +586,7 @@ main(void)
 		return 2;
 	RUN(test_approved_after_polls);
 	RUN(test_denied_and_expired);
+	RUN(test_no_factor_ends_wait);
 	RUN(test_timeout_then_reattach);
 	RUN(test_poll_errors_reported);
 	RUN(test_rate_limit_backoff);
