@@ -208,6 +208,7 @@ struct runtime {
 	struct tracker *tracker;
 	struct ratelimit *push_limit;
 	struct ratelimit *code_limit;
+	struct ratelimit *used_codes;
 	struct edge *edge;
 	struct loop_watch *sigw;
 	int sigfd;
@@ -286,12 +287,15 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	if (ratelimit_new(CODE_LIMIT_KEYS, cfg->max_code_attempts, cfg->code_window_s,
 	                  &rt->code_limit) != STATUS_OK)
 		fatalx("cannot create the one-time code limiter");
+	if (ratelimit_new(CODE_LIMIT_KEYS, 1, HANDLER_CODE_REUSE_S, &rt->used_codes) != STATUS_OK)
+		fatalx("cannot create the table of accepted one-time codes");
 	eo.provider = &rt->provider;
 	eo.loop = rt->loop;
 	eo.up = rt->up;
 	eo.tracker = rt->tracker;
 	eo.push_limit = rt->push_limit;
 	eo.code_limit = rt->code_limit;
+	eo.used_codes = rt->used_codes;
 	rc = edge_start(&eo, &rt->edge);
 	if (rc == STATUS_CONFIG)
 		config_fail("max_params_bytes and max_body_bytes allow requests larger than a "
@@ -307,6 +311,7 @@ stop(struct runtime *rt)
 	tracker_free(rt->tracker);
 	ratelimit_free(rt->push_limit);
 	ratelimit_free(rt->code_limit);
+	ratelimit_free(rt->used_codes);
 	upstream_free(rt->up);
 	loop_watch_del(rt->loop, rt->sigw);
 	close(rt->sigfd);

@@ -3,15 +3,18 @@
  * the push does not arrive. B2C sends the one-time code the app shows; the
  * provider checks it (Authy token verification, or a Verify TOTP challenge)
  * on the loop, and a right code answers the same approval claim as the wait.
- * Codes that are not accepted are limited per authyId against guessing.
+ * Codes that are not accepted are limited per authyId against guessing, and
+ * a right code is accepted once: seen again, it counts as a wrong one.
  */
 #include "handlers.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "b2c.h"
 #include "config.h"
+#include "crypto.h"
 #include "log.h"
 #include "metrics.h"
 #include "provider.h"
@@ -25,6 +28,7 @@ struct token_state {
 	struct provider_token tk;
 	struct provider_job job;
 	struct provider_call *pc;
+	char used_key[65]; /* ctx->used_codes key of authyId and code */
 };
 
 /* For log lines: B2C's correlation id, or "-". */
@@ -61,6 +65,69 @@ take_attempt(struct req_ctx *ctx, const struct b2c_claims *c)
 	return rc == STATUS_BAD_REQUEST ? STATUS_AUTHYID_INVALID : STATUS_UNAVAILABLE;
 }
 
+/*
+ * A right code is accepted once (RFC 6238, 5.2): a code stays valid for more
+ * than one time step, and a code seen over someone's shoulder or taken by a
+ * proxy page must not open a second sign-in. ctx->used_codes remembers a hash
+ * of authyId and code (key, 65 bytes) for HANDLER_CODE_REUSE_S, longer than a
+ * code is valid. STATUS_OK or STATUS_INTERNAL.
+ */
+static enum status
+used_key(const struct b2c_claims *c, char *key, size_t keylen)
+{
+	char in[sizeof(c->authy_id) + sizeof(c->token) + 1];
+	int n = snprintf(in, sizeof(in), "%s/%s", c->authy_id, c->token);
+	enum status rc = STATUS_INTERNAL;
+
+	if (n > 0 && (size_t)n < sizeof(in))
+		rc = crypto_sha256_hex(in, (size_t)n, key, keylen);
+	explicit_bzero(in, sizeof(in));
+	return rc == STATUS_OK ? STATUS_OK : STATUS_INTERNAL;
+}
+
+static enum status
+reused(struct req_ctx *ctx, const struct b2c_claims *c)
+{
+	log_warnx("code reused authy_id=%s correlation_id=%s: accepted before, refused",
+	          c->authy_id, cid(c));
+	ctx_seterr(ctx, "code accepted before for this authyId: a code is accepted once");
+	return STATUS_TOKEN_WRONG;
+}
+
+/*
+ * Before the check: STATUS_OK, or STATUS_TOKEN_WRONG for a code accepted
+ * before (nothing is sent upstream), or STATUS_INTERNAL.
+ */
+static enum status
+not_used_yet(struct req_ctx *ctx, struct token_state *st)
+{
+	if (used_key(&st->c, st->used_key, sizeof(st->used_key)) != STATUS_OK) {
+		ctx_seterr(ctx, "hash of the code failed");
+		return STATUS_INTERNAL;
+	}
+	return ratelimit_count(ctx->used_codes, st->used_key) > 0 ? reused(ctx, &st->c) : STATUS_OK;
+}
+
+/*
+ * After the API accepted the code, atomically: STATUS_OK for its first use,
+ * STATUS_TOKEN_WRONG when a parallel request took it first (the attempt stays
+ * counted), STATUS_UNAVAILABLE when the table is full of live codes (fail
+ * closed).
+ */
+static enum status
+first_use(struct req_ctx *ctx, struct token_state *st)
+{
+	long retry_after_s = 0;
+	enum status rc = ratelimit_hit(ctx->used_codes, st->used_key, &retry_after_s);
+
+	if (rc == STATUS_OK)
+		return STATUS_OK;
+	if (rc == STATUS_RATE_LIMITED)
+		return reused(ctx, &st->c);
+	ctx_seterr(ctx, "table of accepted codes: %s", status_str(rc));
+	return STATUS_UNAVAILABLE;
+}
+
 /* One log line per outcome; the code itself is never written. */
 static void
 log_outcome(const struct req_ctx *ctx, const struct b2c_claims *c, enum status rc)
@@ -93,6 +160,8 @@ on_checked(void *arg, enum status rc, struct provider_job *job)
 	st->pc = NULL;
 	log_rid_enter(&rid, ctx->id);
 	rc = handler_account(ctx, ctx->provider->ops->token_verify, job, rc);
+	if (rc == STATUS_OK)
+		rc = first_use(ctx, st);
 	log_outcome(ctx, &st->c, rc);
 	if (rc == STATUS_OK) {
 		ratelimit_reset(ctx->code_limit, st->c.authy_id);
@@ -133,8 +202,12 @@ handler_verify_token(struct req_ctx *ctx, struct response *res)
 		rc = handler_check_id(ctx, st->c.authy_id);
 	if (rc == STATUS_OK)
 		rc = take_attempt(ctx, &st->c);
-	if (rc != STATUS_OK)
+	if (rc == STATUS_OK)
+		rc = not_used_yet(ctx, st);
+	if (rc != STATUS_OK) {
+		log_outcome(ctx, &st->c, rc);
 		return state_free(st, rc);
+	}
 	st->tk = (struct provider_token){.authy_id = st->c.authy_id, .code = st->c.token};
 	provider_job_init(&st->job, ctx->provider);
 	st->job.token = &st->tk;

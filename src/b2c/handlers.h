@@ -40,10 +40,12 @@ struct handler_poller {
 
 /*
  * handler_verify_token.c: POST /api/identity/verifytoken -> {"authyApproved":
- * true} when the one-time code from the app is right; codes not accepted are
- * limited per authyId (max_code_attempts per code_window_s). Asynchronous once
- * the claims are valid.
+ * true} when the one-time code from the app is right and was not accepted for
+ * the authyId before (within HANDLER_CODE_REUSE_S, in ctx->used_codes); codes
+ * not accepted are limited per authyId (max_code_attempts per code_window_s).
+ * Asynchronous once the claims are valid.
  */
+#define HANDLER_CODE_REUSE_S 300 /* an accepted code is remembered; outlives its validity */
 enum status handler_verify_token(struct req_ctx *ctx, struct response *res);
 
 /*

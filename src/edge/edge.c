@@ -452,6 +452,7 @@ ereq_new(struct conn *c, int too_large)
 	                          .tracker = e->o.tracker,
 	                          .push_limit = e->o.push_limit,
 	                          .code_limit = e->o.code_limit,
+	                          .used_codes = e->o.used_codes,
 	                          .done_fn = on_done};
 	r->ctx.start_ms = loop_now_ms(e->o.loop);
 	r->ctx.deadline_ms = r->ctx.start_ms + e->o.cfg->wait_budget_ms;

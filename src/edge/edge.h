@@ -25,6 +25,7 @@ struct edge_opts {
 	struct tracker *tracker;
 	struct ratelimit *push_limit; /* new pushes per authyId */
 	struct ratelimit *code_limit; /* one-time codes not accepted per authyId */
+	struct ratelimit *used_codes; /* one-time codes accepted, per authyId and code */
 	struct upstream *up;
 };
 

@@ -85,6 +85,8 @@ struct req_ctx {
 	struct ratelimit *push_limit;
 	/* one-time codes not accepted per authyId (max_code_attempts) */
 	struct ratelimit *code_limit;
+	/* one-time codes accepted, one event per authyId and code (HANDLER_CODE_REUSE_S) */
+	struct ratelimit *used_codes;
 	char id[64];             /* request id for logs */
 	char route[32];          /* route name for the access line */
 	char err[256];           /* detail of the last failure (logged, never sent) */

@@ -3,8 +3,9 @@ one-time code fallback, through the real binary against the mock: a right
 code gives {"authyApproved":true}, a wrong one the 409 of its own; Authy's
 verification is forced (the mock accepts any code for a user who has not
 registered the app unless force=true is sent); codes not accepted are limited
-per authyId and a right code clears the count; with provider = verify the
-code goes through a TOTP factor; no code reaches a log, also at debug level.
+per authyId and a right code clears the count; a right code is accepted
+once; with provider = verify the code goes through a TOTP factor; no code
+reaches a log, also at debug level.
 Every code sent is added to stack.ONE_TIME_CODES, which the log scan of every
 responder checks.
 """
@@ -17,11 +18,11 @@ VERIFY_TOKEN = "/api/identity/verifytoken"
 MAX_ATTEMPTS = 5  # the default max_code_attempts
 
 
-def send(env, authy_id, token, sock=None):
+def send(env, authy_id, token, sock=None, cid="6f1e2d3c-0000-4000-8000-00000000c0de"):
     if isinstance(token, str):
         stack.ONE_TIME_CODES.add(token)
     body = {"authyId": authy_id, "token": token, "signInName": "code-user",
-            "correlationId": "6f1e2d3c-0000-4000-8000-00000000c0de"}
+            "correlationId": cid}
     return stack.fcgi(sock or env["sock"], "POST", VERIFY_TOKEN,
                       stack.cert_params(env["certs"], "client"), json.dumps(body))
 
@@ -93,6 +94,28 @@ def flow_code_right_wrong(t, env):
     r = send(env, "987654321" if env["provider"].name == "authy" else "9" * 20, right)
     t.check(is_409(env, r, "B2C_MSG_USER_NOT_FOUND", "user_not_found"),
             "verifytoken: unknown authyId -> 409 user_not_found", repr(r))
+
+
+def flow_code_once(t, env):
+    """A right code is accepted once: the same code again, also for another
+    sign-in within its time step, is a wrong code and counts as an attempt."""
+    p = codes(env)
+    aid = p.user(t, env, "+1 415 555 0310")
+    right = p.code(env, aid)
+    r = send(env, aid, right, cid="code-once-user")
+    t.check(r.status == 200 and r.json == {"authyApproved": True},
+            "verifytoken: right code -> 200", repr(r))
+    n = len(p.verify_calls(env))
+    again = [send(env, aid, right, cid=f"code-once-other-{i}") for i in range(MAX_ATTEMPTS)]
+    t.check(all(is_409(env, x, "B2C_MSG_TOKEN_WRONG", "token_wrong") for x in again),
+            "verifytoken: the same code again -> 409 token_wrong", repr([x.json for x in again]))
+    r = send(env, aid, right, cid="code-once-other")
+    t.check(is_409(env, r, "B2C_MSG_TOKEN_LIMITED", "token_limited"),
+            "verifytoken: reused codes count against the attempt limit", repr(r))
+    t.check(len(p.verify_calls(env)) == n, "verifytoken: a reused code is not sent upstream",
+            str(len(p.verify_calls(env)) - n))
+    t.check("code reused authy_id=" + aid in env["responder"].log_text(),
+            "verifytoken: a reused code is logged")
 
 
 def flow_code_forced(t, env):
@@ -214,7 +237,7 @@ def flow_verify_no_totp(t, env):
 
 
 def flows(backend):
-    common = [flow_code_right_wrong, flow_code_limit, flow_code_reset,
+    common = [flow_code_right_wrong, flow_code_once, flow_code_limit, flow_code_reset,
               flow_code_upstream_errors, flow_code_debug_log]
     if backend.name == "verify":
         return common + [flow_verify_no_totp]
