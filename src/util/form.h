@@ -11,8 +11,13 @@
 #include "buf.h"
 #include "status.h"
 
-/* Longest "name=value" item form_each accepts, in bytes before decoding. */
-#define FORM_ITEM_MAX 4096
+/*
+ * Longest "name=value" item form_each accepts, in bytes before decoding: a
+ * Verify webhook's challenge_details (the push's message and up to 20 fields
+ * as JSON, every character percent-encoded) fits. The body's own cap
+ * (max_body_bytes) applies first.
+ */
+#define FORM_ITEM_MAX (64 * 1024)
 
 /*
  * form_add - append "name=value" to b, or "name[sub]=value" when sub is not

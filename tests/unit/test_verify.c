@@ -435,6 +435,30 @@ test_webhook_signatures(void)
 	          STATUS_OK);
 }
 
+/*
+ * challenge_details carries the push's message and fields as JSON: in a
+ * language written outside Latin letters, with a few approval_details, one
+ * parameter grows past a few kilobytes once percent-encoded. A webhook so
+ * signed is accepted (2000 Cyrillic letters, 12,000 bytes encoded).
+ */
+static void
+test_webhook_long_details(void)
+{
+	static const char head[] = "type=challenge.approved&challenge_details=";
+	size_t n = sizeof(head) - 1 + 2000 * 6;
+	char *body = malloc(n + 1);
+
+	CHECK(body != NULL);
+	if (body == NULL)
+		return;
+	memcpy(body, head, sizeof(head) - 1);
+	for (size_t i = sizeof(head) - 1; i < n; i += 6)
+		memcpy(body + i, "%D0%9F", 6);
+	body[n] = '\0';
+	CHECK_INT(check_sig(TOKEN, CB_URL, body, false, "/vBhuhobF53/Mgn5p7lg1Wk+dY0="), STATUS_OK);
+	free(body);
+}
+
 static void
 test_webhook_tampering(void)
 {
@@ -766,6 +790,7 @@ main(void)
 	RUN(test_factors_reply);
 	RUN(test_totp);
 	RUN(test_webhook_signatures);
+	RUN(test_webhook_long_details);
 	RUN(test_webhook_tampering);
 	RUN(test_webhook_result);
 	RUN(test_upstream_opts_and_provider);
