@@ -20,6 +20,7 @@ WAIT_PATH = "/api/identity/waitforauthyapproval"
 CODE_PATH = "/api/identity/verifytoken"
 APPROVED = "authyApproved"
 ASSERT_METHOD = "AssertBooleanClaimIsEqualToValue"
+ASSERT_STRINGS = "AssertStringClaimsAreEqual"
 
 
 def _meta(tp):
@@ -370,6 +371,14 @@ def check_sources(js, policies):
 
 # --- running one journey with given answers ---------------------------------
 
+NEW_OBJECT_ID = "1111-new-objectid"
+
+
+def _value(text):
+    """A DefaultValue as the journey holds it: booleans as booleans."""
+    return {"false": False, "true": True}.get(text, text)
+
+
 class Run:
     """Runs a journey from the step that reads the Authy ID, with a directory,
     the responder's answers per path and what the user enters, and records
@@ -379,11 +388,29 @@ class Run:
     assertion counts as skipped when its claim is missing: the reference does
     not say that it fails then, so nothing may rely on it. user["pages"] may
     give a page's own entries ({page: {claim: value}}), a list of values
-    being one per try (the last one repeated)."""
+    being one per try (the last one repeated).
+
+    claims are the journey's claims when the run starts (by default those of
+    one signed-in account). start names a ClaimsExchange to start at instead,
+    for example the sign-up page, before the account exists; a directory
+    write that creates the account gives it NEW_OBJECT_ID.
+
+    The SSO session follows B2C's account of session providers: a step whose
+    profile uses a DefaultSSOSessionProvider and has already run in the
+    session is skipped; the claims the provider persisted are read into the
+    journey, and the provider's output claims are issued. A step that runs
+    joins the session, and the provider persists those of its claims that
+    the journey holds; a claim already in the session is not updated.
+    session is the session of an earlier run (its .session), else a fresh one.
+
+    Claims transformation profiles set their output claims' defaults, then
+    run their output claims transformations in order, each as the reference
+    describes its method (TRANSFORMS); a method without a model ends the run."""
 
     PATHS = ("/api/identity/register", WAIT_PATH, CODE_PATH)
 
-    def __init__(self, js, journey, directory, replies, user, tries=4, forge=False):
+    def __init__(self, js, journey, directory, replies, user, tries=4, forge=False,
+                 claims=None, session=None, start=None):
         self.js = js
         self.forge = forge
         self.steps = steps_of(journey)
@@ -391,7 +418,12 @@ class Run:
         self.replies = {k: list(v) for k, v in replies.items()}
         self.user = user
         self.tries = tries
-        self.bag = {"objectId": "0000-objectid", "email": "user@example.com"}
+        self.bag = dict(claims) if claims is not None else \
+            {"objectId": "0000-objectid", "email": "user@example.com"}
+        self.session = {"members": set(), "claims": {}} if session is None else \
+            {"members": set(session["members"]),
+             "claims": {k: dict(v) for k, v in session["claims"].items()}}
+        self.start = start
         self.log = []
 
     @staticmethod
@@ -432,36 +464,52 @@ class Run:
                 if partner in body:
                     self.bag[claim] = body[partner]
                 elif c.attrs.get("DefaultValue") is not None:
-                    default = c.attrs["DefaultValue"]
-                    self.bag[claim] = {"false": False, "true": True}.get(default, default)
+                    self.bag[claim] = _value(c.attrs["DefaultValue"])
         return "ok"
 
     def _aad(self, ident):
-        op = self._meta(ident).get("Operation")
+        """A directory read or write of the one account in self.directory. A
+        write with RaiseErrorIfClaimsPrincipalAlreadyExists creates it (and
+        fails if it exists). Output claims come from the directory, else from
+        their default; one with AlwaysUseDefaultValue always from its default."""
+        meta = self._meta(ident)
         nodes = self.js.nodes(ident)
-        if op == "Write":
+        created = False
+        if meta.get("Operation") == "Write":
+            if meta.get("RaiseErrorIfClaimsPrincipalAlreadyExists", "").lower() == "true":
+                if self.directory.get("objectId") is not None or "objectId" in self.bag:
+                    self.log.append("exists " + ident)
+                    return "error"
+                self.directory["objectId"] = NEW_OBJECT_ID
+                created = True
             for node in nodes:
                 for c in node.walk("PersistedClaims", "PersistedClaim"):
                     claim = c.attrs.get("ClaimTypeReferenceId")
                     if claim != "objectId" and claim in self.bag:
                         self.directory[claim] = self.bag[claim]
             self.log.append("write " + ident)
-        else:
-            for node in nodes:
-                for c in node.walk("OutputClaims", "OutputClaim"):
-                    claim = c.attrs.get("ClaimTypeReferenceId")
-                    if self.directory.get(claim) is not None:
-                        self.bag[claim] = self.directory[claim]
+        for node in nodes:
+            for c in node.walk("OutputClaims", "OutputClaim"):
+                claim, default = c.attrs.get("ClaimTypeReferenceId"), c.attrs.get("DefaultValue")
+                always = c.attrs.get("AlwaysUseDefaultValue", "false").lower() == "true"
+                if default is not None and always:
+                    self.bag[claim] = _value(default)
+                elif c.attrs.get("PartnerClaimType") == "newClaimsPrincipalCreated":
+                    self.bag[claim] = created
+                elif self.directory.get(claim) is not None:
+                    self.bag[claim] = self.directory[claim]
+                elif default is not None:
+                    self.bag[claim] = _value(default)
         return "ok"
 
     def _defaults(self, ident):
-        """A page's output claims with a default: set when missing, or always."""
+        """A profile's output claims with a default: set when missing, or always."""
         for node in self.js.nodes(ident):
             for c in node.walk("OutputClaims", "OutputClaim"):
                 claim, default = c.attrs.get("ClaimTypeReferenceId"), c.attrs.get("DefaultValue")
                 always = c.attrs.get("AlwaysUseDefaultValue", "false").lower() == "true"
                 if default is not None and (always or claim not in self.bag):
-                    self.bag[claim] = {"false": False, "true": True}.get(default, default)
+                    self.bag[claim] = _value(default)
 
     def _page(self, ident):
         """Shows a page until its validations pass. As in B2C, what the user
@@ -516,6 +564,37 @@ class Run:
                 return "ok"
         return "stuck"
 
+    def _transformation(self, ct):
+        """One claims transformation, as the reference describes its method:
+        'ok', 'refused' (an assertion failed) or 'no model of ...'."""
+        name, method = ct.attrs.get("Id", ""), ct.attrs.get("TransformationMethod", "")
+        ins = {c.attrs.get("TransformationClaimType"): c.attrs.get("ClaimTypeReferenceId")
+               for c in ct.walk("InputClaims", "InputClaim")}
+        outs = {c.attrs.get("TransformationClaimType"): c.attrs.get("ClaimTypeReferenceId")
+                for c in ct.walk("OutputClaims", "OutputClaim")}
+        params = {p.attrs.get("Id"): p.attrs.get("Value", "")
+                  for p in ct.walk("InputParameters", "InputParameter")}
+        model = TRANSFORMS.get(method)
+        if model is None:
+            return "no model of " + method
+        if any(self.bag.get(c) is None for c in ins.values()):
+            # The reference does not say what happens to a missing input:
+            # assume the worst, that the transformation is skipped.
+            self.log.append("skipped, no claim: " + name)
+            return "ok"
+        self.log.append("%s %s" % (model[0], name))
+        return model[1](self, ins, outs, params)
+
+    def _claims_transformation_tp(self, ident):
+        self._defaults(ident)
+        for node in self.js.nodes(ident):
+            for ref in node.walk("OutputClaimsTransformations", "OutputClaimsTransformation"):
+                ct = self.js.transformation(ref.attrs.get("ReferenceId", ""))
+                outcome = self._transformation(ct) if ct is not None else "no transformation"
+                if outcome != "ok":
+                    return outcome
+        return "ok"
+
     def run_tp(self, ident):
         handlers = " ".join(handler_of(n) for n in self.js.nodes(ident))
         if "RestfulProvider" in handlers:
@@ -523,30 +602,99 @@ class Run:
         if "AzureActiveDirectoryProvider" in handlers:
             return self._aad(ident)
         if "ClaimsTransformationProtocolProvider" in handlers:
-            if self.js.is_assertion(ident) and APPROVED not in self.bag:
-                self.log.append("skipped, no claim: " + ident)
-                return "ok"
-            self.log.append("assert " + ident)
-            if self.js.is_assertion(ident) and self.bag.get(APPROVED) is not True:
-                return "refused"
-            return "ok"
+            return self._claims_transformation_tp(ident)
         if "SelfAssertedAttributeProvider" in handlers:
             return self._page(ident)
         return "ok"
 
+    def _sso_provider(self, ident):
+        """The profile's session profile if it is a DefaultSSOSessionProvider
+        (the profile's own setting first, then its includes'), else None."""
+        own = self.js.pset.tp_nodes(ident)
+        for node in list(reversed(own)) + [n for n in self.js.nodes(ident) if n not in own]:
+            sm = node.child("UseTechnicalProfileForSessionManagement")
+            if sm is None:
+                continue
+            ref = sm.attrs.get("ReferenceId", "")
+            if any("DefaultSSOSessionProvider" in handler_of(n) for n in self.js.nodes(ref)):
+                return ref
+            return None
+        return None
+
+    def _restore(self, ident, sm):
+        self.log.append("sso " + ident)
+        self.bag.update(self.session["claims"].get(sm, {}))
+        self._defaults(sm)
+
+    def _join(self, ident, sm):
+        self.session["members"].add(ident)
+        kept = self.session["claims"].setdefault(sm, {})
+        for node in self.js.nodes(sm):
+            for c in node.walk("PersistedClaims", "PersistedClaim"):
+                claim = c.attrs.get("ClaimTypeReferenceId")
+                if claim in self.bag and claim not in kept:
+                    kept[claim] = self.bag[claim]
+
+    def _first(self):
+        """(index of the first step, exchange id chosen there)."""
+        for i, step in enumerate(self.steps):
+            ids = [x.attrs.get("Id") for x in step.walk("ClaimsExchanges", "ClaimsExchange")]
+            if self.start is not None and self.start in ids:
+                return i, self.start
+            if self.start is None and exchanges(step) == ["AAD-UserReadAuthyIdUsingObjectId"]:
+                return i, None
+        return 0, None
+
     def run(self):
         """'token', 'refused' (the journey fails), 'stopped' or 'stuck'."""
-        start = [i for i, s in enumerate(self.steps)
-                 if exchanges(s) == ["AAD-UserReadAuthyIdUsingObjectId"]]
-        for step in self.steps[start[0] if start else 0:]:
+        first, chosen = self._first()
+        for i, step in enumerate(self.steps[first:]):
             if self._skipped(step.walk("Preconditions", "Precondition"),
                              "SkipThisOrchestrationStep"):
                 continue
             if step.attrs.get("Type") == "SendClaims":
                 self.log.append("token")
                 return "token"
-            for ident in exchanges(step)[:1]:
+            refs = [x.attrs.get("TechnicalProfileReferenceId", "")
+                    for x in step.walk("ClaimsExchanges", "ClaimsExchange")
+                    if i > 0 or chosen is None or x.attrs.get("Id") == chosen]
+            for ident in refs[:1]:
+                sm = self._sso_provider(ident)
+                if sm is not None and ident in self.session["members"]:
+                    self._restore(ident, sm)
+                    continue
                 outcome = self.run_tp(ident)
                 if outcome != "ok":
                     return outcome
+                if sm is not None:
+                    self._join(ident, sm)
         return "no SendClaims"
+
+
+def _copy_claim(run, ins, outs, _params):
+    run.bag[outs["outputClaim"]] = run.bag[ins["inputClaim"]]
+    return "ok"
+
+
+def _assert_boolean(run, ins, _outs, params):
+    value = Run._text(run.bag[ins["inputClaim"]]).lower()
+    return "ok" if value == params.get("valueToCompareTo", "").lower() else "refused"
+
+
+def _assert_strings(run, ins, _outs, params):
+    one, two = str(run.bag[ins["inputClaim1"]]), str(run.bag[ins["inputClaim2"]])
+    if params.get("stringComparison", "").lower() == "ordinalignorecase":
+        one, two = one.lower(), two.lower()
+    return "ok" if one == two else "refused"
+
+
+# The claims transformation methods the journey runs use: (log word, model).
+# CopyClaim copies inputClaim to outputClaim; AssertBooleanClaimIsEqualToValue
+# fails unless inputClaim equals valueToCompareTo; AssertStringClaimsAreEqual
+# fails unless inputClaim1 equals inputClaim2 under stringComparison (Ordinal
+# or OrdinalIgnoreCase).
+TRANSFORMS = {
+    "CopyClaim": ("copy", _copy_claim),
+    ASSERT_METHOD: ("assert", _assert_boolean),
+    ASSERT_STRINGS: ("assert", _assert_strings),
+}
