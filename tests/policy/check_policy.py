@@ -51,6 +51,7 @@ REGISTER_PATH = "/api/identity/register"
 WAIT_PATH = "/api/identity/waitforauthyapproval"
 CODE_PATH = "/api/identity/verifytoken"
 AUTHY_CLAIM = "extension_authyId"
+APPROVED_ACCOUNT = "authyApprovedObjectId"
 PLACEHOLDERS = ["yourtenant.onmicrosoft.com", "{BASE_URL}", "{EXTENSIONS_APP_ID}",
                 "{EXTENSIONS_OBJECT_ID}", "ProxyIdentityExperienceFrameworkAppId",
                 "IdentityExperienceFrameworkAppId", "facebook_clientid"]
@@ -576,7 +577,8 @@ class Pages:
 
     def is_enrol(self, ident):
         c = self.chain(ident)
-        return len(c) == 3 and self.calls(c[0], REGISTER_PATH) and self.calls(c[1], WAIT_PATH)
+        return len(c) >= 3 and self.calls(c[0], REGISTER_PATH) and self.calls(c[1], WAIT_PATH) \
+            and any(self.writes(v) for v in c[2:])
 
     def is_verify(self, ident):
         c = self.chain(ident)
@@ -585,12 +587,25 @@ class Pages:
     def is_setup(self, ident):
         tp = self.tp(ident)
         c = self.chain(ident)
-        return len(c) == 2 and self.calls(c[0], WAIT_PATH) and self.js.is_assertion(c[1]) and \
+        return len(c) >= 2 and self.calls(c[0], WAIT_PATH) and self.js.is_assertion(c[-1]) and \
             not tp.walk("ValidationTechnicalProfiles", "ValidationTechnicalProfile",
                         "Preconditions")
 
     def is_code(self, ident):
         return any(self.calls(v, CODE_PATH) for v in self.chain(ident))
+
+    def records(self, ident):
+        """True if the profile copies objectId to authyApprovedObjectId."""
+        for node in self.js.nodes(ident):
+            for ref in node.walk("OutputClaimsTransformations", "OutputClaimsTransformation"):
+                ct = self.js.transformation(ref.attrs.get("ReferenceId", ""))
+                if ct is not None and ct.attrs.get("TransformationMethod") == "CopyClaim" and \
+                        [c.attrs.get("ClaimTypeReferenceId") for c in
+                         ct.walk("InputClaims", "InputClaim")] == ["objectId"] and \
+                        [c.attrs.get("ClaimTypeReferenceId") for c in
+                         ct.walk("OutputClaims", "OutputClaim")] == [APPROVED_ACCOUNT]:
+                    return True
+        return False
 
     def registers(self, ident):
         return any(self.calls(v, REGISTER_PATH) for v in self.chain(ident) + [ident])
@@ -629,17 +644,23 @@ def check_gate(pg):
         return ["the journey does not end with SendClaims"], [], []
     if sum(1 for s in steps if s.attrs.get("Type") == "SendClaims") != 1:
         problems.append("more than one SendClaims step")
-    gates = [i for i, step, _ in pg.find(pg.js.is_assertion)
+    gates = [(i, ident) for i, step, ident in pg.find(pg.js.is_assertion)
              if not step.walk("Preconditions", "Precondition")]
     if not gates:
         problems.append("no unconditional approval assertion step before SendClaims")
+    elif not pg.js.binds_account(gates[-1][1]):
+        problems.append("the assertion step does not check that the approval is of this account "
+                        "(%s equals objectId)" % APPROVED_ACCOUNT)
     else:
-        for step in steps[gates[-1] + 1:-1]:
+        for step in steps[gates[-1][0] + 1:-1]:
             if any("authyApproved" in pg.js.outputs(r) for r in policy_paths.exchanges(step)):
                 problems.append("step %s may set authyApproved after the assertion" %
                                 step.attrs.get("Order"))
     verify = pg.find(pg.is_verify)
     code = pg.find(pg.is_code)
+    for _, step, ident in pg.find(lambda t: pg.js.asks_responder(t) and
+                                  pg.tp(t) is not None and pg.chain(t)):
+        problems += check_record(pg, ident)
     if len(verify) != 1 or not has_pre(verify[0][1], "ClaimsExist", [AUTHY_CLAIM], "false"):
         problems.append("verification step missing or not skipped without %s" % AUTHY_CLAIM)
     if len(code) != 1 or not has_pre(code[0][1], "ClaimEquals", ["authyMethod", "code"], "false"):
@@ -657,6 +678,25 @@ def check_gate(pg):
         if "authyApproved" not in outputs:
             problems.append("the verification page does not output authyApproved")
     return problems, verify, code
+
+
+def check_record(pg, ident):
+    """A page that asks the responder records the approval's account after
+    its last call, unconditionally, and passes it on to the journey."""
+    chain = pg.chain(ident)
+    asks = [i for i, v in enumerate(chain) if pg.js.asks_responder(v)]
+    rec = [i for i, v in enumerate(chain) if pg.records(v)]
+    tp = pg.tp(ident)
+    uncond = {v.attrs.get("ReferenceId") for v in tp.walk("ValidationTechnicalProfiles",
+                                                          "ValidationTechnicalProfile")
+              if not v.walk("Preconditions", "Precondition")}
+    outputs = [c.attrs.get("ClaimTypeReferenceId") for c in tp.walk("OutputClaims", "OutputClaim")]
+    if not rec or rec[-1] < asks[-1] or chain[rec[-1]] not in uncond:
+        return ["%s does not record the approval's account (objectId to %s) after its last call "
+                "of the responder" % (ident, APPROVED_ACCOUNT)]
+    if APPROVED_ACCOUNT not in outputs:
+        return ["%s does not output %s" % (ident, APPROVED_ACCOUNT)]
+    return []
 
 
 def check_signin_like(pg, name):
@@ -830,23 +870,29 @@ A_SIGNED_IN_CODE = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"}, {CODE_PATH: 
 A_SIGNED_UP = ("SignUpOrSignin.xml", {}, {REGISTER_PATH: [(OK, {"authyId": "1111111"})],
                                           WAIT_PATH: [APPROVED_REPLY]}, SIGNUP,
                {"start": "SignUpWithLogonEmailExchange", "claims": {}})
+# A session kept from before approvals named their account: the approval
+# alone, as SM-AuthyMFA persisted it then.
+OLD_SESSION = {"members": {"SelfAsserted-AuthyVerify"},
+               "claims": {"SM-AuthyMFA": {AUTHY_CLAIM: "1111111", "authyApproved": True,
+                                          "authyMethod": "push"}}}
+
 RUNS += [
     ("SignUpOrSignin.xml", "sign-up: the account is written, then enrolled, approved and "
-     "asserted; token",
+     "recorded; token",
      {}, {REGISTER_PATH: [(OK, {"authyId": "1234567"})], WAIT_PATH: [APPROVED_REPLY]}, SIGNUP,
      "token", ["page LocalAccountSignUpWithLogonEmail", "write AAD-UserWriteUsingLogonEmail",
                "page SelfAsserted-AuthyEnrol", "call register", "call waitforauthyapproval",
-               "write AAD-UserWriteAuthyIdUsingObjectId", "assert", "token"],
+               "copy", "write AAD-UserWriteAuthyIdUsingObjectId", "assert", "assert", "token"],
      ["skipped", "page SelfAsserted-AuthyVerify"],
      {"start": "SignUpWithLogonEmailExchange", "claims": {}}),
     ("SignUpOrSignin.xml", "Verify: sign-up, set up push, approve; token",
      {}, {REGISTER_PATH: [(OK, {"authyId": "8a1f"})], WAIT_PATH: [NO_FACTOR, APPROVED_REPLY]},
      SIGNUP, "token", ["write AAD-UserWriteUsingLogonEmail", "page SelfAsserted-AuthyEnrol",
-                       "page SelfAsserted-AuthySetup", "assert", "token"], ["skipped"],
+                       "page SelfAsserted-AuthySetup", "copy", "assert", "token"], ["skipped"],
      {"start": "SignUpWithLogonEmailExchange", "claims": {}}),
     ("SignUpOrSignin.xml", "SSO: a silent sign-in of the account that approved; token, no push",
      {AUTHY_CLAIM: "1111111"}, {}, PUSH, "token",
-     ["sso SelfAsserted-AuthyVerify", "assert", "token"], ["call", "skipped"],
+     ["sso SelfAsserted-AuthyVerify", "assert", "assert", "token"], ["call", "skipped"],
      {"claims": ACCOUNT_A, "session_from": A_SIGNED_IN}),
     ("SignUpOrSignin.xml", "SSO: a silent sign-in after a code; token, no push",
      {AUTHY_CLAIM: "1111111"}, {}, CODE, "token",
@@ -858,9 +904,30 @@ RUNS += [
       "token"], ["call", "skipped"], {"claims": ACCOUNT_A, "session_from": A_SIGNED_IN}),
     ("PasswordReset.xml", "SSO: a reset of the account that approved pushes anew; token",
      {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "token",
-     ["page SelfAsserted-AuthyVerifyReset", "call waitforauthyapproval", "assert",
+     ["page SelfAsserted-AuthyVerifyReset", "call waitforauthyapproval", "copy", "assert",
       "write AAD-UserWritePasswordUsingObjectId", "token"], ["sso", "skipped"],
      {"claims": ACCOUNT_A, "session_from": A_SIGNED_IN}),
+    ("SignUpOrSignin.xml", "SSO: another account (prompt=login) restores the first one's "
+     "approval: no token",
+     {AUTHY_CLAIM: "2222222"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "refused",
+     ["sso SelfAsserted-AuthyVerify", "assert AssertAuthyApproved",
+      "assert AssertAuthyApprovedAccount"], ["call", "token", "skipped"],
+     {"claims": ACCOUNT_B, "session_from": A_SIGNED_IN}),
+    ("SignUpOrSignin.xml", "SSO: another account, not enrolled, restores the first one's "
+     "enrolment: no token",
+     {}, {REGISTER_PATH: [(OK, {"authyId": "2222222"})], WAIT_PATH: [APPROVED_REPLY]}, PUSH,
+     "refused", ["sso SelfAsserted-AuthyEnrol", "assert AssertAuthyApprovedAccount"],
+     ["call", "write", "token", "skipped"],
+     {"claims": ACCOUNT_B, "session_from": A_SIGNED_UP}),
+    ("ProfileEdit.xml", "SSO: a profile edit of another account restores the first one's "
+     "approval: no write, no token",
+     {AUTHY_CLAIM: "2222222"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "refused",
+     ["sso SelfAsserted-AuthyVerify", "assert AssertAuthyApprovedAccount"],
+     ["call", "write", "token", "skipped"], {"claims": ACCOUNT_B, "session_from": A_SIGNED_IN}),
+    ("SignUpOrSignin.xml", "SSO: a session from before approvals named their account: no token",
+     {AUTHY_CLAIM: "1111111"}, {}, PUSH, "refused",
+     ["sso SelfAsserted-AuthyVerify", "assert AssertAuthyApprovedAccount"],
+     ["call", "token", "skipped"], {"claims": ACCOUNT_A, "session": OLD_SESSION}),
 ]
 
 
@@ -928,7 +995,7 @@ def check_session_claims(pset):
         return ["SM-AuthyMFA is not defined"]
     kept = {c.attrs.get("ClaimTypeReferenceId") for c in sm[0].walk("PersistedClaims",
                                                                     "PersistedClaim")}
-    want = {AUTHY_CLAIM, "authyApproved", "authyMethod", "authyFactorStatus"}
+    want = {AUTHY_CLAIM, "authyApproved", APPROVED_ACCOUNT, "authyMethod", "authyFactorStatus"}
     return ["SM-AuthyMFA does not persist %s" % c for c in sorted(want - kept)]
 
 
@@ -1013,6 +1080,8 @@ def tenant_paths(pset):
                         policy_paths.check_refresh(js, rp)))
     results.append(("authyApproved comes only from the wait and verifytoken",
                     policy_paths.check_sources(js, pset.policies)))
+    results.append(("authyApprovedObjectId comes only from objectId",
+                    policy_paths.check_account_sources(js, pset.policies)))
     return results
 
 
@@ -1300,6 +1369,9 @@ SKIP_ON_PUSH = ('<Preconditions><Precondition Type="ClaimEquals" ExecuteActionsI
                 '<Value>authyMethod</Value><Value>push</Value>'
                 '<Action>SkipThisOrchestrationStep</Action></Precondition></Preconditions>')
 SKIP_ON_CODE = SKIP_ON_PUSH.replace("push", "code")
+# The directory read that starts every journey with no approved account ("none").
+NO_ACCOUNT_YET = (r'\s*<OutputClaim ClaimTypeReferenceId="authyApprovedObjectId" '
+                  r'DefaultValue="none" AlwaysUseDefaultValue="true" />')
 # The reset's assertion skipped on the code path: the code page alone must then approve.
 RESET_GATE = (r'(<OrchestrationStep Order="6" Type="ClaimsExchange">)(\s*<ClaimsExchanges>\s*'
               r'<ClaimsExchange Id="AuthyAssertApproved")')
@@ -1399,10 +1471,27 @@ BYPASSES = [
      [(EXT, r'(<OutputClaim ClaimTypeReferenceId="authyApproved") DefaultValue="false" '
        r'AlwaysUseDefaultValue="true" />', r"\1 />")],
      "SelfAsserted-AuthyResetNotEnrolled outputs authyApproved but asks for no approval"),
-    ("the reset's stop page without authyApproved (a crafted submit reaches the password write)",
+    ("the reset's stop page without authyApproved and the read without the 'none' account "
+     "(a crafted submit reaches the password write)",
      [(EXT, r'\s*<OutputClaim ClaimTypeReferenceId="authyApproved" DefaultValue="false" '
-       r'AlwaysUseDefaultValue="true" />', "")],
+       r'AlwaysUseDefaultValue="true" />', ""), (EXT, NO_ACCOUNT_YET, "")],
      "ended 'token', expected 'refused'"),
+    ("an assertion step that does not check the account (an approval of another account "
+     "restored from the SSO session)",
+     [(EXT, r'\s*<OutputClaimsTransformation ReferenceId="AssertAuthyApprovedAccount" />', "")],
+     "ended 'token', expected 'refused'"),
+    ("the read without the 'none' account (a session from before the binding restores none)",
+     [(EXT, NO_ACCOUNT_YET, "")], "ended 'token', expected 'refused'"),
+    ("the approval's account typed by the user",
+     [(EXT, r'(<ClaimType Id="authyApprovedObjectId">.*?</DataType>)',
+       r'\1<UserInputType>TextBox</UserInputType>')], "the user could type it"),
+    ("the approval's account copied from the email address",
+     [(EXT, r'(<ClaimsTransformation Id="CopyObjectIdToAuthyApprovedObjectId".*?'
+       r'ClaimTypeReferenceId=)"objectId"', r'\1"email"')],
+     "from something other than a copy of objectId"),
+    ("an account check with an unknown string comparison",
+     [(EXT, r'(Id="stringComparison" DataType="string" Value=)"Ordinal"', r'\1"Foo"')],
+     "the assertion step does not check that the approval is of this account"),
     ("the code page not passing authyApproved on (the journey never sees its false)",
      [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyCode">.*?<OutputClaim '
        r'ClaimTypeReferenceId="authyToken" />)\s*<OutputClaim '

@@ -4,7 +4,9 @@ For one relying party, walks every path through its journey to SendClaims and
 reports the paths that pass no approval assertion: a claims transformation
 profile that asserts authyApproved equals true, run as a step or as an
 unconditional validation of a page (no precondition, no ContinueOnError).
-Nothing else counts. A call of waitforauthyapproval or verifytoken does not:
+The same profile must assert that the approval is of this account
+(authyApprovedObjectId equals objectId). Nothing else counts. A call of
+waitforauthyapproval or verifytoken does not:
 a 200 of the wait may carry no approval (factorStatus "none"), and a reply
 without authyApproved gives the REST profile's default false. Each
 precondition is treated as possibly true or false; the value of a claim test
@@ -19,6 +21,7 @@ sets authyApproved" check. Python 3 standard library only.
 WAIT_PATH = "/api/identity/waitforauthyapproval"
 CODE_PATH = "/api/identity/verifytoken"
 APPROVED = "authyApproved"
+APPROVED_ACCOUNT = "authyApprovedObjectId"
 ASSERT_METHOD = "AssertBooleanClaimIsEqualToValue"
 ASSERT_STRINGS = "AssertStringClaimsAreEqual"
 
@@ -81,6 +84,24 @@ class Journeys:
                     return True
         return False
 
+    def binds_account(self, ident):
+        """True if the profile asserts authyApprovedObjectId == objectId."""
+        for node in self.nodes(ident):
+            for ref in node.walk("OutputClaimsTransformations", "OutputClaimsTransformation") + \
+                    node.walk("InputClaimsTransformations", "InputClaimsTransformation"):
+                ct = self.transformation(ref.attrs.get("ReferenceId", ""))
+                if ct is None or ct.attrs.get("TransformationMethod") != ASSERT_STRINGS:
+                    continue
+                claims = {c.attrs.get("ClaimTypeReferenceId")
+                          for c in ct.walk("InputClaims", "InputClaim")}
+                params = [(p.attrs.get("Id"), p.attrs.get("Value", "").lower())
+                          for p in ct.walk("InputParameters", "InputParameter")]
+                if claims == {APPROVED_ACCOUNT, "objectId"} and \
+                        params in ([("stringComparison", "ordinal")],
+                                   [("stringComparison", "ordinalignorecase")]):
+                    return True
+        return False
+
     def validations(self, ident):
         """(reference, unconditional) for the validation profiles of a profile."""
         out = []
@@ -93,12 +114,12 @@ class Journeys:
 
     def approves(self, ident, depth=0):
         """True if running this profile to its end means that authyApproved
-        was asserted true: it is the assertion, or a page that runs it as an
-        unconditional validation. A call of the wait or verifytoken alone is
-        no approval: its 200 may carry none."""
+        was asserted true for this account: it is the assertion (of both), or
+        a page that runs it as an unconditional validation. A call of the wait
+        or verifytoken alone is no approval: its 200 may carry none."""
         if depth > 8:
             return False
-        if self.is_assertion(ident):
+        if self.is_assertion(ident) and self.binds_account(ident):
             return True
         return any(uncond and self.approves(ref, depth + 1)
                    for ref, uncond in self.validations(ident))
@@ -366,6 +387,41 @@ def check_sources(js, policies):
                                 (tp.where(), ident, APPROVED))
         for tp in pol.technical_profiles():
             problems += _carried(js, tp)
+    return problems
+
+
+def check_account_sources(js, policies):
+    """authyApprovedObjectId names the account of an approval: only a copy
+    of objectId (CopyClaim) sets it, else a default that no objectId equals;
+    the user cannot type it and no REST profile reads it."""
+    problems = []
+    for pol in policies:
+        for ct in pol.root.walk("BuildingBlocks", "ClaimsTransformations", "ClaimsTransformation"):
+            if APPROVED_ACCOUNT not in [c.attrs.get("ClaimTypeReferenceId")
+                                        for c in ct.walk("OutputClaims", "OutputClaim")]:
+                continue
+            ins = [c.attrs.get("ClaimTypeReferenceId")
+                   for c in ct.walk("InputClaims", "InputClaim")]
+            if ct.attrs.get("TransformationMethod") != "CopyClaim" or ins != ["objectId"]:
+                problems.append("%s: claims transformation %s sets %s from something other than "
+                                "a copy of objectId" % (ct.where(), ct.attrs.get("Id"),
+                                                        APPROVED_ACCOUNT))
+        for ctype in pol.root.walk("BuildingBlocks", "ClaimsSchema", "ClaimType"):
+            if ctype.attrs.get("Id") == APPROVED_ACCOUNT and \
+                    ctype.child("UserInputType") is not None:
+                problems.append("%s: %s has a UserInputType: the user could type it" %
+                                (ctype.where(), APPROVED_ACCOUNT))
+        for tp in pol.technical_profiles():
+            rest = any("RestfulProvider" in handler_of(n) for n in js.nodes(tp.attrs.get("Id", "")))
+            for c in tp.walk("OutputClaims", "OutputClaim"):
+                if c.attrs.get("ClaimTypeReferenceId") != APPROVED_ACCOUNT:
+                    continue
+                if rest:
+                    problems.append("%s: REST profile %s reads %s" %
+                                    (c.where(), tp.attrs.get("Id"), APPROVED_ACCOUNT))
+                if c.attrs.get("DefaultValue") not in (None, "none"):
+                    problems.append("%s: %s defaults to '%s', not 'none'" %
+                                    (c.where(), APPROVED_ACCOUNT, c.attrs.get("DefaultValue")))
     return problems
 
 
