@@ -475,7 +475,10 @@ parse_request(struct conn *c, int too_large)
 		log_warnx("out of memory for a request");
 		return NULL;
 	}
-	rc = fcgi_io_parse(c->e->feed, r->fc, c->buf, c->scan.used);
+	/* Padding that libfcgi misreads would let it parse other records than
+	 * the ones checked, wait for bytes that never come, or leave bytes in
+	 * the feed for the next connection's request. */
+	rc = fcgi_io_parse(c->e->feed, r->fc, c->buf, fcgi_scan_unpad(c->buf, c->scan.used));
 	if (rc != STATUS_OK) {
 		if (rc == STATUS_BAD_REQUEST) {
 			log_warnx("FastCGI request refused by libfcgi");

@@ -77,7 +77,8 @@ void fcgi_io_conn_free(struct fcgi_conn *c);
 
 /*
  * fcgi_io_parse - let libfcgi read BEGIN_REQUEST and the params of the whole
- * request in bytes[0..len) (checked by fcgi_scan), through f without waiting.
+ * request in bytes[0..len) (checked by fcgi_scan, and without padding:
+ * fcgi_scan_unpad), through f without waiting.
  * STATUS_OK, STATUS_BAD_REQUEST when libfcgi refused them, STATUS_INTERNAL
  * when f cannot take them.
  */

@@ -149,3 +149,22 @@ fcgi_scan_step(struct fcgi_scan *s, const unsigned char *buf, size_t len, size_t
 	}
 	return r;
 }
+
+size_t
+fcgi_scan_unpad(unsigned char *buf, size_t used)
+{
+	size_t in = 0, out = 0;
+
+	while (used - in >= HDR_LEN) {
+		size_t clen = (size_t)buf[in + 4] << 8 | buf[in + 5];
+		size_t pad = buf[in + 6];
+		if (used - in < HDR_LEN + clen + pad)
+			break; /* not a whole record: fcgi_scan_step never counts one */
+		buf[in + 6] = 0;
+		if (out != in)
+			memmove(buf + out, buf + in, HDR_LEN + clen);
+		out += HDR_LEN + clen;
+		in += HDR_LEN + clen + pad;
+	}
+	return out;
+}

@@ -43,4 +43,14 @@ struct fcgi_scan {
 enum fcgi_scan_result fcgi_scan_step(struct fcgi_scan *s, const unsigned char *buf, size_t len,
                                      size_t params_max, size_t body_max);
 
+/*
+ * fcgi_scan_unpad - remove the padding of every record in buf[0..used), the
+ * records fcgi_scan_step has checked (used is its s->used), in place: each
+ * record's padding length becomes 0 and the records close up. libfcgi leaves
+ * the padding of FCGI_BEGIN_REQUEST and of an empty stream record unread and
+ * takes it for the next record header, so it must never see any. Bytes from
+ * used on are not touched. Returns the new length of the records. Pure.
+ */
+size_t fcgi_scan_unpad(unsigned char *buf, size_t used);
+
 #endif

@@ -12,7 +12,10 @@ goes away aborts its wait at once; SIGTERM drains with idle and stalled
 connections open, and under socket activation while the process that passed
 the socket keeps it open; RLIMIT_NOFILE is raised to the hard limit, with a
 warning when that cannot hold max_connections; quotes and spaces in the
-method and path cannot forge fields of the access line. Ends with
+method and path cannot forge fields of the access line; record padding that
+libfcgi would misread (after BEGIN_REQUEST, after the end of the params, and
+after the end of stdin where libfcgi's read stops) neither hangs the
+responder nor reaches the next connection's request. Ends with
 "N passed, N failed".
 """
 import fcntl
@@ -553,6 +556,55 @@ def open_file_limit(t, work, base):
             "a hard limit below max_connections is warned about", text[-800:])
 
 
+def padded(rtype, content, pad):
+    """A record whose padding is the given bytes."""
+    return struct.pack(">BBHHBx", 1, rtype, 1, len(content), len(pad)) + content + pad
+
+
+def padded_records(t, work, base):
+    r = stack.Responder(work, base, name="padding")
+    try:
+        env = stack.fcgi_env("GET", "/healthz")
+        env.pop("PATH")
+        params = stack._fcgi_params(env)
+        fake = struct.pack(">BBHHBx", 1, stack.FCGI_PARAMS, 1, 4000, 0)
+        for what, data in (
+                ("BEGIN_REQUEST", padded(stack.FCGI_BEGIN, struct.pack(">HB5x", 1, 0), fake) +
+                 params + stack._fcgi_record(stack.FCGI_STDIN, b"")),
+                ("the end of the params", begin() + params[:-8] +
+                 padded(stack.FCGI_PARAMS, b"", fake[:1] + bytes([stack.FCGI_STDIN]) +
+                        fake[2:]) + stack._fcgi_record(stack.FCGI_STDIN, b""))):
+            s = connect(r.sock)
+            s.settimeout(3 * SLOW)
+            s.sendall(data)
+            reply = read_reply(s)
+            s.close()
+            t.check(reply is not None and reply.status == 200,
+                    f"a record header in the padding of {what} is not read", repr(reply))
+        # The end of stdin where libfcgi's first read (8 KiB) stops: its padding
+        # (a request of its own) must not stay for the next request.
+        env["HTTP_X_PAD"] = ""
+        inject = begin() + stack._fcgi_record(stack.FCGI_PARAMS, b"\x0c\x08DOCUMENT_URI/metrics")
+        data = b""
+        for n in range(8184, 7680, -1):
+            env["HTTP_X_PAD"] = "p" * n
+            data = begin() + stack._fcgi_params(env)
+            if len(data) + 8 == 8192:
+                break
+        t.check(len(data) + 8 == 8192, "the stdin end lands on 8 KiB", str(len(data)))
+        s = connect(r.sock)
+        s.sendall(data + padded(stack.FCGI_STDIN, b"", inject))
+        first = read_reply(s)
+        s.close()
+        other = healthz(r.sock)
+        t.check(first is not None and first.status == 200 and other.status == 200 and
+                other.json == {"status": "ok"},
+                "padding after the end of stdin does not reach the next request", repr(other))
+        t.check(r.proc.poll() is None, "padding: the process lives")
+    finally:
+        r.stop()
+
+
 def forged_access_line(t, work, base):
     r = stack.Responder(work, base, name="forge")
     try:
@@ -609,6 +661,7 @@ def main():
         shared_listener(t, work, base, certs)
         open_file_limit(t, work, base)
         forged_access_line(t, work, base)
+        padded_records(t, work, base)
     except Exception as e:  # a broken scenario is a failure, not a crash of the suite
         t.check(False, "robustness scenarios ran to the end", repr(e))
     finally:

@@ -1,7 +1,8 @@
 /*
  * test_fcgi_scan.c - the FastCGI pre-reader: a whole request, byte by byte,
  * a pair split over records, FCGI_KEEP_CONN, the overflowing 24-byte params
- * record, the params and body caps, and protocol violations.
+ * record, the params and body caps, protocol violations, and the padding
+ * taken out before libfcgi reads the records.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,44 @@ test_violations(void)
 	}
 }
 
+/* Each record with its padding; a padding byte that libfcgi would read as a header. */
+static void
+padded(struct msg *m, int pad)
+{
+	unsigned char p[64];
+	unsigned char b[8] = {0, 1, 1, 0, 0, 0, 0, 0};
+	size_t n = pair(p, "REQUEST_METHOD", 3);
+
+	rec(m, 1, 1, b, 8, pad);
+	rec(m, 4, 1, p, n, pad);
+	rec(m, 4, 1, NULL, 0, pad);
+	rec(m, 5, 1, "body", 4, pad);
+	rec(m, 5, 1, NULL, 0, pad);
+}
+
+static void
+test_unpad(void)
+{
+	struct msg m = {0}, plain = {0};
+	struct fcgi_scan s = {0};
+	size_t n;
+
+	padded(&m, 8);
+	memset(m.b + 16, 0x01, 8);    /* BEGIN_REQUEST's padding */
+	memcpy(m.b + m.n, "next", 4); /* bytes after the request */
+	padded(&plain, 0);
+	CHECK_INT(fcgi_scan_step(&s, m.b, m.n + 4, 65536, 1024), FCGI_SCAN_READY);
+	CHECK_INT(s.used, m.n);
+	n = fcgi_scan_unpad(m.b, s.used);
+	CHECK_INT(n, plain.n);
+	CHECK(memcmp(m.b, plain.b, plain.n) == 0);
+	CHECK(memcmp(m.b + s.used, "next", 4) == 0);
+	/* Records without padding stay as they are. */
+	CHECK_INT(fcgi_scan_unpad(plain.b, plain.n), plain.n);
+	/* A record not whole yet is left out. */
+	CHECK_INT(fcgi_scan_unpad(plain.b, 20), 16);
+}
+
 int
 main(void)
 {
@@ -210,5 +249,6 @@ main(void)
 	RUN(test_params_cap);
 	RUN(test_body_cap);
 	RUN(test_violations);
+	RUN(test_unpad);
 	HARNESS_END();
 }
