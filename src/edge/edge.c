@@ -564,6 +564,38 @@ read_more(struct conn *c)
 	return 1;
 }
 
+/*
+ * Check what has arrived. A management record ahead of a request
+ * (FCGI_GET_VALUES, or a type we do not know) is answered and dropped, as
+ * the FastCGI specification asks; an answer that does not go out at once
+ * closes the connection.
+ */
+static enum fcgi_scan_result
+scan(struct conn *c)
+{
+	struct edge *e = c->e;
+	enum fcgi_scan_result r;
+	unsigned char out[FCGI_SCAN_MGMT_REPLY_MAX];
+	size_t n, off = 0; /* bytes of answered records, dropped once at the end */
+
+	while ((r = fcgi_scan_step(&c->scan, c->buf + off, c->len - off, e->params_max,
+	                           e->body_max)) == FCGI_SCAN_MGMT) {
+		n = fcgi_scan_mgmt_reply(c->buf + off, e->o.cfg->max_connections, out);
+		if (send(c->fd, out, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n) {
+			util_strlcpy(c->scan.why, "management record not answered",
+			             sizeof(c->scan.why));
+			return FCGI_SCAN_BAD;
+		}
+		off += c->scan.used;
+		memset(&c->scan, 0, sizeof(c->scan));
+	}
+	if (off > 0) {
+		c->len -= off;
+		memmove(c->buf, c->buf + off, c->len);
+	}
+	return r;
+}
+
 static void
 conn_read(struct conn *c)
 {
@@ -572,7 +604,7 @@ conn_read(struct conn *c)
 	enum fcgi_scan_result r = FCGI_SCAN_MORE;
 
 	if (c->len > 0)
-		r = fcgi_scan_step(&c->scan, c->buf, c->len, e->params_max, e->body_max);
+		r = scan(c);
 	if (r == FCGI_SCAN_BAD) {
 		/* Also when the peer closed right after: the violation is what it sent. */
 		log_warnx("FastCGI protocol violation: %s: connection closed", c->scan.why);

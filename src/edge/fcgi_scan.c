@@ -2,7 +2,8 @@
  * fcgi_scan.c - FastCGI record checks ahead of libfcgi (see fcgi_scan.h).
  * Only whole records are looked at; a request must be BEGIN_REQUEST
  * (responder role), PARAMS up to the empty PARAMS record, STDIN up to the
- * empty STDIN record, all with one request id.
+ * empty STDIN record, all with one request id. Management records (request
+ * id 0) before BEGIN_REQUEST are answered, as the specification asks.
  */
 #include "fcgi_scan.h"
 
@@ -15,6 +16,9 @@
 #define T_ABORT 2
 #define T_PARAMS 4
 #define T_STDIN 5
+#define T_GET_VALUES 9
+#define T_GET_VALUES_RESULT 10
+#define T_UNKNOWN_TYPE 11
 #define ROLE_RESPONDER 1
 #define FLAG_KEEP_CONN 1
 #define LEN_31BIT 0x7fffffffULL
@@ -105,6 +109,9 @@ scan_record(struct fcgi_scan *s, const unsigned char *h, size_t params_max, size
 		return bad(s, "record version is not 1");
 	if (type == T_BEGIN)
 		return scan_begin(s, h + HDR_LEN, clen, id);
+	/* Only earlier management records, each dropped once answered, come before it. */
+	if (id == 0 && !s->began)
+		return FCGI_SCAN_MGMT;
 	if (!s->began || id != s->request_id)
 		return bad(s, "record outside the request");
 	if (type == T_ABORT)
@@ -167,4 +174,81 @@ fcgi_scan_unpad(unsigned char *buf, size_t used)
 		in += HDR_LEN + clen + pad;
 	}
 	return out;
+}
+
+/* The variables FCGI_GET_VALUES may ask for, and how many of them we answer. */
+static const char *const mgmt_names[] = {"FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CONNS"};
+#define MGMT_NAMES (sizeof(mgmt_names) / sizeof(mgmt_names[0]))
+
+/* One length of a name-value pair at p[*i..n); 0 with *ok cleared when it is cut short. */
+static size_t
+pair_len(const unsigned char *p, size_t n, size_t *i, int *ok)
+{
+	size_t v;
+
+	if (*i >= n || ((p[*i] & 0x80) && n - *i < 4)) {
+		*ok = 0;
+		return 0;
+	}
+	if (!(p[*i] & 0x80))
+		return p[(*i)++];
+	v = (size_t)(p[*i] & 0x7f) << 24 | (size_t)p[*i + 1] << 16 | (size_t)p[*i + 2] << 8 |
+	    p[*i + 3];
+	*i += 4;
+	return v;
+}
+
+/* Which of mgmt_names the FCGI_GET_VALUES content p[0..n) asks for, as bits. */
+static unsigned
+asked_names(const unsigned char *p, size_t n)
+{
+	unsigned asked = 0;
+	size_t i = 0;
+	int ok = 1;
+
+	while (i < n && ok) {
+		size_t nl = pair_len(p, n, &i, &ok), vl = pair_len(p, n, &i, &ok);
+		if (!ok || nl > n - i || vl > n - i - nl)
+			break;
+		for (size_t k = 0; k < MGMT_NAMES; k++) {
+			if (nl == strlen(mgmt_names[k]) && memcmp(p + i, mgmt_names[k], nl) == 0)
+				asked |= 1u << k;
+		}
+		i += nl + vl;
+	}
+	return asked;
+}
+
+size_t
+fcgi_scan_mgmt_reply(const unsigned char *rec, long max_conns, unsigned char *out)
+{
+	size_t clen = (size_t)rec[4] << 8 | rec[5], n = 0, pad;
+	unsigned asked;
+
+	memset(out, 0, FCGI_SCAN_MGMT_REPLY_MAX);
+	out[0] = FCGI_VERSION_1;
+	if (rec[1] != T_GET_VALUES) {
+		out[1] = T_UNKNOWN_TYPE;
+		out[5] = 8;
+		out[HDR_LEN] = rec[1];
+		return HDR_LEN + 8;
+	}
+	asked = asked_names(rec + HDR_LEN, clen);
+	for (size_t k = 0; k < MGMT_NAMES; k++) {
+		char value[24];
+		size_t nl = strlen(mgmt_names[k]), vl;
+		if (!(asked & (1u << k)))
+			continue;
+		vl = (size_t)snprintf(value, sizeof(value), "%ld", k == 2 ? 0L : max_conns);
+		out[HDR_LEN + n++] = (unsigned char)nl;
+		out[HDR_LEN + n++] = (unsigned char)vl;
+		memcpy(out + HDR_LEN + n, mgmt_names[k], nl);
+		memcpy(out + HDR_LEN + n + nl, value, vl);
+		n += nl + vl;
+	}
+	pad = (8 - n % 8) % 8;
+	out[1] = T_GET_VALUES_RESULT;
+	out[5] = (unsigned char)n;
+	out[6] = (unsigned char)pad;
+	return HDR_LEN + n + pad;
 }

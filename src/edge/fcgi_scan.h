@@ -15,8 +15,14 @@ enum fcgi_scan_result {
 	FCGI_SCAN_MORE,      /* valid so far, the request is not complete yet */
 	FCGI_SCAN_READY,     /* BEGIN_REQUEST, all PARAMS and all STDIN have arrived */
 	FCGI_SCAN_TOO_LARGE, /* params complete, body over the cap: reply 413 and close */
-	FCGI_SCAN_BAD        /* protocol violation or params over the cap: close (why says) */
+	FCGI_SCAN_BAD,       /* protocol violation or params over the cap: close (why says) */
+	FCGI_SCAN_MGMT       /* a management record (request id 0) before BEGIN_REQUEST: it
+	                      * is buf[0..s->used); answer it (fcgi_scan_mgmt_reply), drop
+	                      * it and start the scan again */
 };
+
+/* The longest answer fcgi_scan_mgmt_reply writes. */
+#define FCGI_SCAN_MGMT_REPLY_MAX 128
 
 struct fcgi_scan {
 	size_t used;       /* bytes of complete records checked so far */
@@ -52,5 +58,15 @@ enum fcgi_scan_result fcgi_scan_step(struct fcgi_scan *s, const unsigned char *b
  * used on are not touched. Returns the new length of the records. Pure.
  */
 size_t fcgi_scan_unpad(unsigned char *buf, size_t used);
+
+/*
+ * fcgi_scan_mgmt_reply - the answer to the whole management record at rec
+ * (as fcgi_scan_step found it): FCGI_GET_VALUES_RESULT for FCGI_GET_VALUES,
+ * with FCGI_MAX_CONNS and FCGI_MAX_REQS as max_conns and FCGI_MPXS_CONNS 0
+ * for those asked (other names are left out, as the specification says),
+ * and FCGI_UNKNOWN_TYPE for any other type. Writes the record to out, of at
+ * least FCGI_SCAN_MGMT_REPLY_MAX bytes; returns its length. Pure.
+ */
+size_t fcgi_scan_mgmt_reply(const unsigned char *rec, long max_conns, unsigned char *out);
 
 #endif

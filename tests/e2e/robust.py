@@ -15,7 +15,9 @@ warning when that cannot hold max_connections; quotes and spaces in the
 method and path cannot forge fields of the access line; record padding that
 libfcgi would misread (after BEGIN_REQUEST, after the end of the params, and
 after the end of stdin where libfcgi's read stops) neither hangs the
-responder nor reaches the next connection's request. Ends with
+responder nor reaches the next connection's request; FCGI_GET_VALUES and a
+management record of an unknown type before a request are answered, and the
+request after them is served. Ends with
 "N passed, N failed".
 """
 import fcntl
@@ -605,6 +607,32 @@ def padded_records(t, work, base):
         r.stop()
 
 
+def management_records(t, work, base):
+    r = stack.Responder(work, dict(base, max_connections=100), name="mgmt")
+    try:
+        s = connect(r.sock)
+        s.settimeout(3 * SLOW)
+        get_values = b"".join(bytes([len(n), 0]) + n for n in (b"FCGI_MAX_CONNS",
+                                                               b"FCGI_MPXS_CONNS"))
+        s.sendall(stack._fcgi_record(9, get_values, req_id=0) +
+                  stack._fcgi_record(42, b"x", req_id=0))
+        recs = []
+        for rec in stack.fcgi_records(s):
+            recs.append(rec)
+            if len(recs) == 2:
+                break
+        t.check(recs == [(10, 0, b"\x0e\x03FCGI_MAX_CONNS100\x0f\x01FCGI_MPXS_CONNS0"),
+                         (11, 0, bytes([42]) + b"\0" * 7)],
+                "FCGI_GET_VALUES and an unknown management record are answered", repr(recs))
+        s.sendall(request_bytes("GET", "/healthz"))
+        reply = read_reply(s)
+        t.check(reply is not None and reply.status == 200,
+                "the request after them is served", repr(reply))
+        s.close()
+    finally:
+        r.stop()
+
+
 def forged_access_line(t, work, base):
     r = stack.Responder(work, base, name="forge")
     try:
@@ -662,6 +690,7 @@ def main():
         open_file_limit(t, work, base)
         forged_access_line(t, work, base)
         padded_records(t, work, base)
+        management_records(t, work, base)
     except Exception as e:  # a broken scenario is a failure, not a crash of the suite
         t.check(False, "robustness scenarios ran to the end", repr(e))
     finally:

@@ -1,8 +1,8 @@
 /*
  * test_fcgi_scan.c - the FastCGI pre-reader: a whole request, byte by byte,
  * a pair split over records, FCGI_KEEP_CONN, the overflowing 24-byte params
- * record, the params and body caps, protocol violations, and the padding
- * taken out before libfcgi reads the records.
+ * record, the params and body caps, protocol violations, the padding
+ * taken out before libfcgi reads the records, and management records.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +240,54 @@ test_unpad(void)
 	CHECK_INT(fcgi_scan_unpad(plain.b, 20), 16);
 }
 
+/* FCGI_GET_VALUES and an unknown type before BEGIN_REQUEST are answered; after it they break the
+ * request. */
+static void
+test_management(void)
+{
+	static const unsigned char want[] = {
+	    1,   10,  0,   0,   0,   38,  2,   0,   14,  4,   'F', 'C', 'G', 'I', '_', 'M',
+	    'A', 'X', '_', 'C', 'O', 'N', 'N', 'S', '4', '0', '9', '6', 15,  1,   'F', 'C',
+	    'G', 'I', '_', 'M', 'P', 'X', 'S', '_', 'C', 'O', 'N', 'N', 'S', '0', 0,   0};
+	const char *names = "\x0e\x00"
+	                    "FCGI_MAX_CONNS\x0f\x00"
+	                    "FCGI_MPXS_CONNS\x03\x00"
+	                    "XYZ";
+	unsigned char out[FCGI_SCAN_MGMT_REPLY_MAX];
+	struct msg m = {0};
+	struct fcgi_scan s = {0};
+	size_t n;
+
+	rec(&m, 9, 0, names, 38, 2);
+	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_MGMT);
+	CHECK_INT(s.used, m.n);
+	n = fcgi_scan_mgmt_reply(m.b, 4096, out);
+	CHECK_INT(n, sizeof(want));
+	CHECK(memcmp(out, want, sizeof(want)) == 0);
+	/* A pair cut short asks for nothing. */
+	m.b[5] = 3;
+	n = fcgi_scan_mgmt_reply(m.b, 4096, out);
+	CHECK_INT(n, 8);
+	CHECK_INT(out[1], 10);
+	CHECK_INT(out[5], 0);
+
+	memset(&m, 0, sizeof(m));
+	memset(&s, 0, sizeof(s));
+	rec(&m, 42, 0, "x", 1, 7);
+	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_MGMT);
+	n = fcgi_scan_mgmt_reply(m.b, 4096, out);
+	CHECK_INT(n, 16);
+	CHECK(out[0] == 1 && out[1] == 11 && out[2] == 0 && out[3] == 0 && out[5] == 8);
+	CHECK_INT(out[8], 42);
+
+	/* Inside a request a management record is a violation. */
+	memset(&m, 0, sizeof(m));
+	memset(&s, 0, sizeof(s));
+	begin(&m, 0);
+	rec(&m, 9, 0, names, 38, 2);
+	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_BAD);
+}
+
 int
 main(void)
 {
@@ -250,5 +298,6 @@ main(void)
 	RUN(test_body_cap);
 	RUN(test_violations);
 	RUN(test_unpad);
+	RUN(test_management);
 	HARNESS_END();
 }
