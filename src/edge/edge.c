@@ -52,6 +52,7 @@ struct conn {
 	size_t cap, len;
 	struct ereq *req;      /* the request in flight, or NULL */
 	int lingering;         /* reply sent, the rest of an oversized body is read and dropped */
+	int half_closed;       /* the web server shut its sending side while its request ran */
 	struct list_link link; /* in the edge's conns */
 };
 
@@ -83,6 +84,7 @@ struct edge {
 	unsigned long started; /* requests started, ever */
 	int cap_logged;
 	int draining;
+	int unix_socket; /* the listener is a Unix socket: a peer's close shows as a hangup */
 	void (*drained)(void *arg);
 	void *drained_arg;
 	size_t params_max, body_max, buf_max;
@@ -186,17 +188,27 @@ abort_request(struct ereq *r)
 		r->ctx.on_abort(&r->ctx); /* may finish r and close its connection */
 }
 
-/* Readable while a request is in flight: nothing is expected, so EOF or data is an abort. */
+/*
+ * Readable while a request is in flight: nothing is expected, so EOF or data
+ * is an abort. On a Unix socket a close also hangs up (LOOP_ERROR), and an
+ * end of stream without one is a web server that only shut its sending side
+ * (shutdown(SHUT_WR)) and still reads the reply; over TCP the two look alike.
+ */
 static void
-check_abort(struct conn *c)
+check_abort(struct conn *c, unsigned events)
 {
 	char b;
 	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
-	/* Level-triggered: stop watching, the connection closes after the request. */
+	/* Level-triggered: stop watching, the connection closes after the request.
+	 * A hangup is reported all the same, so a later close still aborts. */
 	loop_watch_mod(c->e->o.loop, c->w, 0);
+	if (n == 0 && c->e->unix_socket && !(events & LOOP_ERROR)) {
+		c->half_closed = 1;
+		return;
+	}
 	abort_request(c->req);
 }
 
@@ -218,7 +230,6 @@ on_conn(void *arg, int fd, unsigned events)
 	struct conn *c = arg;
 
 	(void)fd;
-	(void)events;
 	if (c->lingering) {
 		if (!discard(c))
 			conn_close(c);
@@ -229,7 +240,7 @@ on_conn(void *arg, int fd, unsigned events)
 			abort_request(c->req);
 		}
 	} else if (c->req != NULL) {
-		check_abort(c);
+		check_abort(c, events);
 	} else {
 		conn_read(c);
 	}
@@ -308,7 +319,8 @@ end_request(struct ereq *r)
 	if (fin < 0)
 		r->c->fd = -1; /* libfcgi closed it */
 	/* Bytes sent after a request, before its reply, are not FastCGI: close. */
-	return fin == 1 && !r->too_large && !r->c->e->draining && r->c->len == 0;
+	return fin == 1 && !r->too_large && !r->c->e->draining && r->c->len == 0 &&
+	       !r->c->half_closed;
 }
 
 static void
@@ -737,9 +749,13 @@ edge_init(struct edge *e, const struct edge_opts *opts)
 {
 	const struct config *cfg = opts->cfg;
 	int fl = fcntl(opts->listen_fd, F_GETFL);
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
 	enum status rc;
 
 	e->o = *opts;
+	e->unix_socket = getsockname(opts->listen_fd, (struct sockaddr *)&sa, &salen) == 0 &&
+	                 sa.ss_family == AF_UNIX;
 	e->params_max = (size_t)cfg->max_params_bytes;
 	e->body_max = (size_t)cfg->max_body_bytes;
 	e->buf_max = e->params_max + e->body_max + 2 * 65536;

@@ -8,7 +8,8 @@ lives, and so does a body of padded records that outgrows the read buffer;
 holds; FCGI_KEEP_CONN carries two requests on one connection, also after a
 wait that outlived its libfcgi streams; a web server that does not read its
 replies has its connection closed without holding the loop; a client that
-goes away aborts its wait at once; SIGTERM drains with idle and stalled
+goes away aborts its wait at once, one that only shuts its sending side
+still gets the reply (and aborts when it closes after all); SIGTERM drains with idle and stalled
 connections open, and under socket activation while the process that passed
 the socket keeps it open; RLIMIT_NOFILE is raised to the hard limit, with a
 warning when that cannot hold max_connections; quotes and spaces in the
@@ -414,6 +415,32 @@ def wait_bytes(certs, aid, who, keep=False):
                                           "correlationId": e2e.cid_of(who)}).encode())
 
 
+def half_closed(t, work, base, certs):
+    """shutdown(SHUT_WR) after a whole request is not a client that went away."""
+    r = stack.Responder(work, base, name="halfclose")
+    try:
+        aid = register_user(r.sock, certs, "autoapprove300@example.com", "+1 720 555 0198")
+        s = connect(r.sock)
+        s.settimeout(BUDGET_MS / 1000 + 5)
+        s.sendall(wait_bytes(certs, aid, "half", keep=True))
+        s.shutdown(socket.SHUT_WR)
+        reply = read_reply(s)
+        t.check(reply is not None and reply.status == 200 and reply.json == e2e.APPROVED,
+                "a half-closed connection gets the reply of its wait", repr(reply))
+        t.check(closed_within(s, 2 * SLOW), "and is closed after it, FCGI_KEEP_CONN or not")
+        s.close()
+        aid = register_user(r.sock, certs, "never@example.com")
+        s = connect(r.sock)
+        s.sendall(wait_bytes(certs, aid, "halfgone"))
+        s.shutdown(socket.SHUT_WR)
+        time.sleep(0.3)
+        s.close()
+        stack.wait_for(lambda: "outcome=aborted" in r.log_text(), 2 * SLOW, "the abort")
+        t.check(True, "closing it after all aborts the wait before the budget")
+    finally:
+        r.stop()
+
+
 def drain_serves_arrived(t, work, base):
     """A request that arrived on a kept connection before SIGTERM was read is
     served, not dropped: the responder is stopped while the signal and then the
@@ -685,6 +712,7 @@ def main():
         not_reading(t, work, base)
         kept_wait(t, work, base, certs)
         abort_and_drain(t, work, base, certs)
+        half_closed(t, work, base, certs)
         drain_serves_arrived(t, work, base)
         shared_listener(t, work, base, certs)
         open_file_limit(t, work, base)
