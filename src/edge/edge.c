@@ -39,6 +39,10 @@
 #define ACCEPT_BATCH 64
 #define ACCEPT_PAUSE_MS 100 /* out of file descriptors: retry accepting after this */
 #define RELEASE_AFTER_MS 25 /* an async request still running after this waits lean */
+#define FCGI_HEADER_LEN 8
+#define FCGI_T_BEGIN 1
+#define FCGI_T_END 3
+#define FCGI_CANT_MPX 1 /* FCGI_END_REQUEST's protocolStatus FCGI_CANT_MPX_CONN */
 
 struct ereq;
 
@@ -50,10 +54,14 @@ struct conn {
 	struct fcgi_scan scan;
 	unsigned char *buf; /* bytes of the request read so far, NULL while idle */
 	size_t cap, len;
-	struct ereq *req;      /* the request in flight, or NULL */
-	int lingering;         /* reply sent, the rest of an oversized body is read and dropped */
-	int half_closed;       /* the web server shut its sending side while its request ran */
-	struct list_link link; /* in the edge's conns */
+	struct ereq *req; /* the request in flight, or NULL */
+	int lingering;    /* reply sent, the rest of an oversized body is read and dropped */
+	int half_closed;  /* the web server shut its sending side while its request ran */
+	/* Records of another request the web server began while one runs (dropped): */
+	unsigned char mpx_hdr[FCGI_HEADER_LEN]; /* the header being read */
+	size_t mpx_have;                        /* bytes of it so far */
+	size_t mpx_skip;                        /* content and padding still to drop */
+	struct list_link link;                  /* in the edge's conns */
 };
 
 struct ereq {
@@ -212,6 +220,67 @@ check_abort(struct conn *c, unsigned events)
 	abort_request(c->req);
 }
 
+/*
+ * A whole record header read while a request runs: 1 when it belongs to
+ * another request (the web server multiplexes), whose records are then
+ * dropped as libfcgi drops them, its BEGIN_REQUEST answered with
+ * FCGI_END_REQUEST{FCGI_CANT_MPX_CONN}; 0 when it is anything else.
+ */
+static int
+foreign_record(struct conn *c)
+{
+	const unsigned char *h = c->mpx_hdr;
+	unsigned id = (unsigned)h[2] << 8 | h[3];
+	unsigned char end[2 * FCGI_HEADER_LEN] = {1, FCGI_T_END, h[2], h[3], 0, FCGI_HEADER_LEN, 0,
+	                                          0, 0,          0,    0,    0, FCGI_CANT_MPX};
+
+	if (h[0] != 1 || id == 0 || id == c->scan.request_id)
+		return 0;
+	if (h[1] == FCGI_T_BEGIN &&
+	    send(c->fd, end, sizeof(end), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(end))
+		return 0;
+	c->mpx_skip = ((size_t)h[4] << 8 | h[5]) + h[6];
+	return 1;
+}
+
+/*
+ * Readable while a request runs: records of other requests are dropped
+ * (foreign_record); anything else, or the end of the connection, goes to
+ * check_abort.
+ */
+static void
+in_flight(struct conn *c, unsigned events)
+{
+	unsigned char b[4096];
+	ssize_t n;
+
+	for (;;) {
+		if (c->mpx_skip > 0) {
+			n = recv(c->fd, b, c->mpx_skip < sizeof(b) ? c->mpx_skip : sizeof(b),
+			         MSG_DONTWAIT);
+		} else {
+			n = recv(c->fd, c->mpx_hdr + c->mpx_have, FCGI_HEADER_LEN - c->mpx_have,
+			         MSG_DONTWAIT);
+		}
+		if (n <= 0)
+			break;
+		if (c->mpx_skip > 0) {
+			c->mpx_skip -= (size_t)n;
+			continue;
+		}
+		c->mpx_have += (size_t)n;
+		if (c->mpx_have < FCGI_HEADER_LEN)
+			continue;
+		c->mpx_have = 0;
+		if (!foreign_record(c)) {
+			loop_watch_mod(c->e->o.loop, c->w, 0);
+			abort_request(c->req);
+			return;
+		}
+	}
+	check_abort(c, events);
+}
+
 /* Read and drop what arrives; returns 0 at EOF or on an error. */
 static int
 discard(struct conn *c)
@@ -240,7 +309,7 @@ on_conn(void *arg, int fd, unsigned events)
 			abort_request(c->req);
 		}
 	} else if (c->req != NULL) {
-		check_abort(c, events);
+		in_flight(c, events);
 	} else {
 		conn_read(c);
 	}
@@ -320,7 +389,7 @@ end_request(struct ereq *r)
 		r->c->fd = -1; /* libfcgi closed it */
 	/* Bytes sent after a request, before its reply, are not FastCGI: close. */
 	return fin == 1 && !r->too_large && !r->c->e->draining && r->c->len == 0 &&
-	       !r->c->half_closed;
+	       !r->c->half_closed && r->c->mpx_have == 0 && r->c->mpx_skip == 0;
 }
 
 static void

@@ -9,7 +9,9 @@ holds; FCGI_KEEP_CONN carries two requests on one connection, also after a
 wait that outlived its libfcgi streams; a web server that does not read its
 replies has its connection closed without holding the loop; a client that
 goes away aborts its wait at once, one that only shuts its sending side
-still gets the reply (and aborts when it closes after all); SIGTERM drains with idle and stalled
+still gets the reply (and aborts when it closes after all); a second request
+begun on a connection while a wait runs there gets FCGI_CANT_MPX_CONN and the
+wait its reply; SIGTERM drains with idle and stalled
 connections open, and under socket activation while the process that passed
 the socket keeps it open; RLIMIT_NOFILE is raised to the hard limit, with a
 warning when that cannot hold max_connections; quotes and spaces in the
@@ -402,6 +404,39 @@ def kept_wait(t, work, base, certs):
         r.stop()
 
 
+def multiplexed(t, work, base, certs):
+    """Another request begun on a connection whose request runs: FCGI_CANT_MPX_CONN for it,
+    its records dropped (sent one byte at a time), and the one running is not disturbed."""
+    r = stack.Responder(work, base, name="mpx")
+    try:
+        aid = register_user(r.sock, certs, "autoapprove300@example.com", "+1 720 555 0198")
+        s = connect(r.sock)
+        s.settimeout(BUDGET_MS / 1000 + 5)
+        s.sendall(wait_bytes(certs, aid, "mpx", keep=True))
+        # Once the wait runs: bytes that come with a request close after its reply.
+        stack.wait_for(lambda: "approval requested" in r.log_text(), 5 * SLOW, "the wait")
+        for b in with_id(request_bytes("GET", "/healthz"), 2):
+            s.sendall(bytes([b]))
+        recs, out = [], b""
+        for rtype, rid, content in stack.fcgi_records(s):
+            recs.append((rtype, rid, content))
+            out += content if (rtype, rid) == (stack.FCGI_STDOUT, 1) else b""
+            if (rtype, rid) == (stack.FCGI_END, 1):
+                break
+        t.check(recs[0] == (stack.FCGI_END, 2, b"\0\0\0\0\x01\0\0\0"),
+                "a second request on the connection gets FCGI_CANT_MPX_CONN", repr(recs[:1]))
+        reply = stack.Reply(out, 0)
+        t.check(reply.status == 200 and reply.json == e2e.APPROVED,
+                "the wait running there gets its reply", repr(reply))
+        s.sendall(request_bytes("GET", "/healthz", keep=True))
+        b = read_reply(s)
+        t.check(b is not None and b.status == 200, "and the connection serves the next request",
+                repr(b))
+        s.close()
+    finally:
+        r.stop()
+
+
 def register_user(sock, certs, email, phone="+1 720 555 0199"):
     r = stack.fcgi(sock, "POST", e2e.REGISTER, stack.cert_params(certs, "client"),
                    json.dumps({"email": email, "phoneNumber": phone}))
@@ -713,6 +748,7 @@ def main():
         kept_wait(t, work, base, certs)
         abort_and_drain(t, work, base, certs)
         half_closed(t, work, base, certs)
+        multiplexed(t, work, base, certs)
         drain_serves_arrived(t, work, base)
         shared_listener(t, work, base, certs)
         open_file_limit(t, work, base)
