@@ -170,12 +170,28 @@ wait_outcome(struct wait_state *st)
 	return rc;
 }
 
-/* No push went out (no factor, unknown user): it does not count against the user. */
+/*
+ * No push went out: the provider found no factor or no user, answered the
+ * creation with an error (4xx, 5xx, a rate limit, our key refused), or could
+ * not be reached. Such a wait does not count against the user, or an outage
+ * of the API would lock every user who tried out for push_window_s. A
+ * timeout or a garbled answer may follow a push that was sent: it counts.
+ */
 static void
 push_not_sent(struct ratelimit *push_limit, const struct b2c_claims *c, enum status rc)
 {
-	if (rc == STATUS_NO_FACTOR || rc == STATUS_USER_NOT_FOUND)
+	switch (rc) {
+	case STATUS_NO_FACTOR:
+	case STATUS_USER_NOT_FOUND:
+	case STATUS_RATE_LIMITED:
+	case STATUS_UPSTREAM_AUTH:
+	case STATUS_UPSTREAM_CONNECT:
+	case STATUS_UPSTREAM_HTTP:
 		ratelimit_undo(push_limit, c->authy_id);
+		break;
+	default:
+		break;
+	}
 }
 
 /*
@@ -360,7 +376,9 @@ attach(struct wait_state *st)
 	rc = push_limit_hit(ctx, c);
 	if (rc == STATUS_OK) {
 		rc = create_approval(st);
-		push_not_sent(ctx->push_limit, c, rc);
+		/* Nothing was sent when the creation could not even start. */
+		if (rc != STATUS_OK)
+			ratelimit_undo(ctx->push_limit, c->authy_id);
 	}
 	if (rc != STATUS_OK) {
 		tracker_fail(ctx->tracker, st->e, rc);

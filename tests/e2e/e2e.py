@@ -579,8 +579,26 @@ def flow_push_limit(t, env):
                 "the refusal is logged")
         if prov(env).name == "verify":
             flow_limit_no_factor(t, env, lim)
+        flow_limit_failed_creations(t, env, lim)
     finally:
         lim.stop()
+
+
+def flow_limit_failed_creations(t, env, lim):
+    """Creations the API refused (5xx, 429) sent no push and do not count: once the API
+    is back, the user gets a push at once instead of push_limited."""
+    aid = new_user(t, env, "autoapprove100.fail", "+1 312 555 0161")
+    refusals = [{"mode": "status", "status": 503}, {"mode": "ratelimit"},
+                {"mode": "status", "status": 500}]
+    for i, fault in enumerate(refusals):
+        env["mock"].fault(match="/", **dict(fault, count=1))
+        w = wait(env, aid, sign_in="lim-fail", cid=f"cid-lim-fail-{i}", sock=lim.sock)
+        t.check(w.status == 409 and code_of(w) in ("upstream_http", "rate_limited"),
+                f"refused creation {i + 1} -> 409 {code_of(w)}", repr(w))
+        env["mock"].clear_faults()
+    w = wait(env, aid, sign_in="lim-fail", cid="cid-lim-fail-ok", sock=lim.sock)
+    t.check(w.status == 200 and w.json == APPROVED,
+            "after refused creations the push is sent (they did not count)", repr(w))
 
 
 def flow_limit_no_factor(t, env, lim):
