@@ -40,8 +40,10 @@ struct tracker_entry {
 	bool failed;            /* creation failed: remove with the last attachment */
 	bool delivered;         /* a waiter received the result */
 	bool in_map;
-	int refs;      /* attachments (tracker_attach until tracker_release) */
-	int n_waiters; /* requests in tracker_wait */
+	bool idle;                  /* kept only for a late retry: in the tracker's idle list */
+	struct list_link idle_link; /* in idle, oldest first */
+	int refs;                   /* attachments (tracker_attach until tracker_release) */
+	int n_waiters;              /* requests in tracker_wait */
 	struct list_head waiters;
 	int errors; /* consecutive failed polls, for back-off */
 	long long next_poll_ms;
@@ -56,6 +58,7 @@ struct tracker {
 	struct tracker_entry *by_key[NBUCKETS];
 	struct tracker_entry *by_uuid[NBUCKETS];
 	long long backoff_until_ms; /* global pause after a rate limit */
+	struct list_head idle;      /* entries nobody is attached to, longest alone first */
 	struct tracker_stats stats;
 };
 
@@ -116,9 +119,23 @@ map_remove(struct tracker *t, struct tracker_entry *e)
 		t->stats.pending--;
 }
 
+/* e is kept only for a late retry (idle), or someone is attached again. */
+static void
+set_idle(struct tracker *t, struct tracker_entry *e, bool idle)
+{
+	if (e->idle == idle)
+		return;
+	if (idle)
+		list_push_back(&t->idle, &e->idle_link);
+	else
+		list_unlink(&t->idle, &e->idle_link);
+	e->idle = idle;
+}
+
 static void
 entry_free(struct tracker_entry *e)
 {
+	set_idle(e->t, e, false);
 	if (e->poll_op != NULL)
 		e->t->opts.poll_cancel(e->poll_op);
 	if (e->create_op != NULL)
@@ -191,6 +208,7 @@ schedule(struct tracker *t, struct tracker_entry *e)
 		entry_free(e);
 		return true;
 	}
+	set_idle(t, e, true);
 	loop_timer_arm(e->timer, e->expires_ms);
 	return false;
 }
@@ -363,6 +381,21 @@ entry_new(struct tracker *t, const char *key, struct tracker_entry **out)
 	return STATUS_OK;
 }
 
+/*
+ * The map is full: the entry nobody has been attached to for longest makes
+ * room. It only waited for a late retry, which then sends a new push.
+ */
+static void
+evict_idle(struct tracker *t)
+{
+	struct tracker_entry *e = LIST_ITEM_OR_NULL(t->idle.first, struct tracker_entry, idle_link);
+
+	if (e == NULL)
+		return;
+	map_remove(t, e);
+	entry_free(e);
+}
+
 /* An entry may be joined unless its approval has expired or its result was delivered. */
 static bool
 joinable(const struct tracker_entry *e, long long now)
@@ -388,6 +421,8 @@ tracker_attach(struct tracker *t, const char *key, struct tracker_entry **out, b
 	*created = (e == NULL);
 	if (e == NULL) {
 		if (t->stats.entries >= TRACKER_MAX_ENTRIES)
+			evict_idle(t);
+		if (t->stats.entries >= TRACKER_MAX_ENTRIES)
 			return STATUS_UNAVAILABLE;
 		rc = entry_new(t, key, &e);
 		if (rc != STATUS_OK)
@@ -397,6 +432,7 @@ tracker_attach(struct tracker *t, const char *key, struct tracker_entry **out, b
 	}
 	e->refs++;
 	t->stats.attached++;
+	set_idle(t, e, false);
 	loop_timer_disarm(e->timer);
 	*out = e;
 	return STATUS_OK;

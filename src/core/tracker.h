@@ -96,9 +96,11 @@ void tracker_free(struct tracker *t);
  * tracker_attach - join the live entry for key, or make a new one. When
  * *created is true the caller must create the approval and then call
  * tracker_publish or tracker_fail; others attaching meanwhile may wait for
- * that. Every successful attach is paired with tracker_release. Returns
- * STATUS_OK, STATUS_NOMEM, or STATUS_UNAVAILABLE (map full, or max_attached
- * requests attached already).
+ * that. Every successful attach is paired with tracker_release. A new entry
+ * in a map of TRACKER_MAX_ENTRIES takes the place of the entry nobody has
+ * been attached to for longest. Returns STATUS_OK, STATUS_NOMEM, or
+ * STATUS_UNAVAILABLE (map full of entries with requests attached, or
+ * max_attached requests attached already).
  */
 enum status tracker_attach(struct tracker *t, const char *key, struct tracker_entry **out,
                            bool *created);

@@ -6,8 +6,10 @@
  * rate-limit back-off and its cap, creation failures shared, callbacks
  * completing every waiter at once, one poll timer for many waiters, expiry
  * of idle entries, the waiter of an entry replaced under its key, a
- * creation that outlives the request that started it, or is stopped.
+ * creation that outlives the request that started it, or is stopped, and a
+ * full map making room for a new wait.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -553,6 +555,55 @@ test_idle_entry_expires(void)
 	tracker_free(t);
 }
 
+/*
+ * A full map of approvals nobody waits for (kept only for a late retry, up to
+ * a long approval_ttl_s) makes room for a new wait: the entry left alone the
+ * longest goes. One with a waiting request is never taken.
+ */
+static void
+test_full_map_makes_room(void)
+{
+	struct tracker *t = start(10000);
+	struct tracker_entry *e = NULL;
+	struct tracker_stats st;
+	struct waiter w, w2;
+	bool created = false;
+	char key[32];
+
+	fake_after = 1000000;
+	CHECK_INT(wait_on(t, "waiting", "uuid-waiting", &w), STATUS_PENDING);
+	for (long i = 1; i < TRACKER_MAX_ENTRIES; i++) {
+		snprintf(key, sizeof(key), "k%ld", i);
+		if (tracker_attach(t, key, &e, &created) != STATUS_OK) {
+			CHECK(!"attach while the map has room");
+			break;
+		}
+		tracker_publish(t, e, key, util_now_ms() + 86400000LL);
+		tracker_release(t, e);
+	}
+	tracker_get_stats(t, &st);
+	CHECK_INT(st.entries, TRACKER_MAX_ENTRIES);
+	CHECK_INT(wait_on(t, "new", "uuid-new", &w2), STATUS_PENDING);
+	CHECK(w2.created);
+	tracker_get_stats(t, &st);
+	CHECK_INT(st.entries, TRACKER_MAX_ENTRIES);
+	CHECK_INT(give_up(&w2), STATUS_TIMEOUT);
+	/* k1 was left first and went; k2 is still there to re-attach to. */
+	CHECK_INT(tracker_attach(t, "k2", &e, &created), STATUS_OK);
+	CHECK(!created);
+	tracker_release(t, e);
+	CHECK_INT(tracker_attach(t, "k1", &e, &created), STATUS_OK);
+	CHECK(created);
+	tracker_fail(t, e, STATUS_UPSTREAM_HTTP);
+	tracker_release(t, e);
+	/* The waiting request kept its entry. */
+	CHECK_INT(wait_on(t, "waiting", "x", &w2), STATUS_PENDING);
+	CHECK(!w2.created);
+	CHECK_INT(give_up(&w2), STATUS_TIMEOUT);
+	CHECK_INT(give_up(&w), STATUS_TIMEOUT);
+	tracker_free(t);
+}
+
 /* At most max_attached requests: one more is refused at once. */
 static void
 test_attach_cap(void)
@@ -597,6 +648,7 @@ main(void)
 	RUN(test_many_waiters_one_key);
 	RUN(test_idle_entry_expires);
 	RUN(test_attach_cap);
+	RUN(test_full_map_makes_room);
 	RUN(test_waiter_of_replaced_entry);
 	RUN(test_creation_outlives_its_starter);
 	RUN(test_creation_stopped_when_all_leave);
