@@ -32,6 +32,9 @@ struct ratelimit {
 	long keys;
 	long limit;
 	long long window_ms;
+	/* a full table of live keys: none can be evicted before this (0 = unknown) */
+	long long evict_after_ms;
+	long scans; /* eviction scans made, for the tests */
 	uint64_t seed;
 	long long (*now_ms)(void *arg);
 	void *now_arg;
@@ -152,10 +155,17 @@ find_slot(struct ratelimit *rl, const char *key)
 	return pp;
 }
 
-/* Free every entry without live events; mu held. */
+/*
+ * Free every entry without live events, and note when the oldest event left
+ * will leave the window: until then no key can go, and a full table is not
+ * scanned again (each scan visits every bucket). mu held.
+ */
 static void
 evict_expired(struct ratelimit *rl, long long now)
 {
+	long long next = 0;
+
+	rl->scans++;
 	for (size_t i = 0; i < rl->nbuckets; i++) {
 		struct rl_entry **pp = &rl->buckets[i];
 
@@ -168,10 +178,14 @@ evict_expired(struct ratelimit *rl, long long now)
 				free(e);
 				rl->keys--;
 			} else {
+				long long leaves = e->ev[e->head] + rl->window_ms;
+				if (next == 0 || leaves < next)
+					next = leaves;
 				pp = &e->next;
 			}
 		}
 	}
+	rl->evict_after_ms = next;
 }
 
 /* Is there room for one more key? Evicts expired keys when full; mu held. */
@@ -180,6 +194,8 @@ room_for_key(struct ratelimit *rl, long long now)
 {
 	if (rl->keys < rl->max_keys)
 		return true;
+	if (now < rl->evict_after_ms)
+		return false;
 	evict_expired(rl, now);
 	return rl->keys < rl->max_keys;
 }
@@ -283,6 +299,8 @@ ratelimit_undo(struct ratelimit *rl, const char *key)
 		prune(rl, e, rl->now_ms(rl->now_arg));
 		if (e->n > 0)
 			e->n--;
+		if (e->n == 0)
+			rl->evict_after_ms = 0; /* e may go at once */
 	}
 	pthread_mutex_unlock(&rl->mu);
 }
@@ -319,6 +337,17 @@ ratelimit_count(struct ratelimit *rl, const char *key)
 		prune(rl, e, rl->now_ms(rl->now_arg));
 		n = e->n;
 	}
+	pthread_mutex_unlock(&rl->mu);
+	return n;
+}
+
+long
+ratelimit_scans(struct ratelimit *rl)
+{
+	long n;
+
+	pthread_mutex_lock(&rl->mu);
+	n = rl->scans;
 	pthread_mutex_unlock(&rl->mu);
 	return n;
 }

@@ -29,4 +29,10 @@ enum status ratelimit_allowed(struct ratelimit *rl, const char *key, long *retry
  */
 long ratelimit_keys(struct ratelimit *rl);
 
+/*
+ * ratelimit_scans - the number of scans of the whole table for keys to
+ * evict made so far. Thread-safe.
+ */
+long ratelimit_scans(struct ratelimit *rl);
+
 #endif

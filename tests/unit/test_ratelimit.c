@@ -2,7 +2,8 @@
  * test_ratelimit.c - unit tests of ratelimit.c on a fake clock: the limit per
  * key, the sliding window, retry-after, keys independent of each other, reset,
  * count, argument checks, eviction of expired keys, a full table failing
- * closed, and concurrent hits never exceeding the limit.
+ * closed and scanned once until a key can go, and concurrent hits never
+ * exceeding the limit.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -177,6 +178,43 @@ test_full_table_fails_closed_then_evicts(void)
 	ratelimit_free(rl);
 }
 
+/*
+ * A full table of live keys is scanned for keys to evict only once until its
+ * oldest event leaves the window (each scan visits every bucket, under the
+ * lock, on the event loop), or an undo empties a key.
+ */
+static void
+test_full_table_scanned_once(void)
+{
+	long long now = 0;
+	struct ratelimit *rl = mk(3, 5, 30, &now);
+	char key[16];
+	long scans;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		CHECK_INT(ratelimit_hit(rl, key, NULL), STATUS_OK);
+		now += 1000;
+	}
+	scans = ratelimit_scans(rl);
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "new%d", i);
+		CHECK_INT(ratelimit_hit(rl, key, NULL), STATUS_UNAVAILABLE);
+		now += 100;
+	}
+	CHECK_INT(ratelimit_scans(rl), scans + 1);
+	/* k0 leaves the window at 30 s: room again, found by one more scan */
+	now = 30000;
+	CHECK_INT(ratelimit_hit(rl, "late", NULL), STATUS_OK);
+	CHECK_INT(ratelimit_scans(rl), scans + 2);
+	/* an undo that empties a key makes room at once */
+	CHECK_INT(ratelimit_hit(rl, "more", NULL), STATUS_UNAVAILABLE);
+	ratelimit_undo(rl, "late");
+	CHECK_INT(ratelimit_hit(rl, "more", NULL), STATUS_OK);
+	CHECK_INT(ratelimit_count(rl, "late"), 0);
+	ratelimit_free(rl);
+}
+
 static void
 test_many_keys_lookup(void)
 {
@@ -246,6 +284,7 @@ main(void)
 	RUN(test_undo);
 	RUN(test_bad_arguments);
 	RUN(test_full_table_fails_closed_then_evicts);
+	RUN(test_full_table_scanned_once);
 	RUN(test_many_keys_lookup);
 	RUN(test_concurrent_hits);
 	HARNESS_END();
