@@ -102,7 +102,9 @@ struct upstream_xfer {
 	enum status fail_rc; /* a queued transfer that could not start */
 	CURL *easy;          /* NULL while queued */
 	char *url;           /* until it starts; may carry a one-time code */
-	char *form;          /* POST body until it starts (copy) */
+	char *form;          /* POST body (copy), read by curl through on_read */
+	size_t form_len;
+	size_t form_off; /* what curl has read of it */
 	upstream_done_fn fn;
 	void *arg;
 	bool post;
@@ -448,6 +450,26 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return rc == STATUS_OK ? len : 0;
 }
 
+/*
+ * Read callback: the POST body. There is no seek callback, on purpose: when
+ * a reused connection ends without an answer after the body went out, curl
+ * would send the request again on a new one, and the API may have acted on
+ * the first (a second push). Without a way to rewind, curl fails the call
+ * instead; a request whose body had not gone out is still sent again.
+ */
+static size_t
+on_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct upstream_xfer *x = arg;
+	size_t room = size * nitems, n = x->form_len - x->form_off;
+
+	if (n > room)
+		n = room;
+	memcpy(buf, x->form + x->form_off, n);
+	x->form_off += n;
+	return n;
+}
+
 /* Retry-After is either delta-seconds or an HTTP date (RFC 9110 10.2.3). */
 static long
 parse_retry_after(const char *v)
@@ -534,6 +556,7 @@ set_transport(const struct upstream *up, CURL *h)
 	}
 	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, (void *)up) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket) != CURLE_OK;
@@ -553,9 +576,8 @@ set_request(struct upstream_xfer *x, long timeout_ms)
 	bad |= curl_easy_setopt(h, CURLOPT_URL, x->url) != CURLE_OK;
 	if (x->post) {
 		bad |= curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK;
-		bad |=
-		    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(x->form)) != CURLE_OK;
-		bad |= curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, x->form) != CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)x->form_len) != CURLE_OK;
+		bad |= curl_easy_setopt(h, CURLOPT_READDATA, x) != CURLE_OK;
 		bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->up->hdr_post) != CURLE_OK;
 	} else {
 		bad |= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
@@ -676,6 +698,7 @@ xfer_new(struct upstream *up, const struct upstream_call *call, long timeout_ms,
 	explicit_bzero(url, sizeof(url));
 	if (x->post)
 		x->form = strdup(call->form != NULL ? call->form : "");
+	x->form_len = x->form != NULL ? strlen(x->form) : 0;
 	if (x->url == NULL || (x->post && x->form == NULL)) {
 		util_zero_free_str(x->url);
 		free(x);
@@ -737,10 +760,9 @@ xfer_launch(struct upstream_xfer *x)
 		return STATUS_INTERNAL;
 	}
 	x->up->active++;
-	/* curl holds its own copies now. */
+	/* curl holds its own copy of the URL now; the body is read from x->form. */
 	util_zero_free_str(x->url);
-	util_zero_free_str(x->form);
-	x->url = x->form = NULL;
+	x->url = NULL;
 	return STATUS_OK;
 }
 

@@ -88,8 +88,10 @@ void upstream_free(struct upstream *up);
 /*
  * upstream_start - start one call; fn(arg, ...) follows exactly once on the
  * loop thread, never from inside this function. A GET is retried once on a
- * reused connection that the server had closed (never after a timeout, never
- * a POST). While every connection is busy the call waits in a FIFO (its
+ * reused connection that the server had closed (never after a timeout); a
+ * POST whose body went out on such a connection is never sent again, as the
+ * API may have acted on it: it fails with STATUS_UPSTREAM_PROTOCOL. While
+ * every connection is busy the call waits in a FIFO (its
  * deadline still counts) and starts when one frees up; a call that cannot
  * start then gets STATUS_UPSTREAM_TIMEOUT or STATUS_INTERNAL through fn.
  * Returns STATUS_OK with *out the transfer (for upstream_cancel;

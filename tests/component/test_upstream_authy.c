@@ -855,6 +855,31 @@ test_retry_reused_get(void)
 	upstream_free(up);
 }
 
+/*
+ * A POST on a kept-alive connection that the server closes unanswered after
+ * taking it is not sent again: the API may have acted on it (a second push).
+ */
+static void
+test_reused_post_not_resent(void)
+{
+	struct upstream *up = authy_handle();
+	char id[AUTHY_ID_MAX + 1];
+	struct tcall call;
+	long before;
+
+	call = new_call(up, 5000);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_APPROVAL_NOT_FOUND);
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/protected/json/users/new\",\"mode\":\"close\"}"));
+	before = ctl_stat("requests");
+	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call),
+	          STATUS_UPSTREAM_PROTOCOL);
+	CHECK_INT(ctl_stat("requests") - before, 1);
+	/* The next POST goes out on a new connection. */
+	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call), STATUS_OK);
+	upstream_free(up);
+}
+
 static void
 test_key_never_logged(void)
 {
@@ -1171,6 +1196,7 @@ main(void)
 	RUN(test_idle_close);
 	RUN(test_resolved_name);
 	RUN(test_retry_reused_get);
+	RUN(test_reused_post_not_resent);
 	RUN(test_concurrent_on_one_loop);
 	RUN(test_bounded_connections);
 	RUN(test_cancel);
