@@ -102,12 +102,13 @@ struct upstream_xfer {
 	enum status fail_rc; /* a queued transfer that could not start */
 	CURL *easy;          /* NULL while queued */
 	char *url;           /* until it starts; may carry a one-time code */
-	char *form;          /* POST body (copy), read by curl through on_read */
+	char *form;          /* POST body (copy); on_read hands it to curl unless repeatable */
 	size_t form_len;
 	size_t form_off; /* what curl has read of it */
 	upstream_done_fn fn;
 	void *arg;
 	bool post;
+	bool repeatable; /* a POST curl may send again itself (upstream_call) */
 	bool retried;
 	bool reusable; /* completed cleanly: its easy handle may serve the next transfer */
 	long long start_ms;
@@ -577,7 +578,13 @@ set_request(struct upstream_xfer *x, long timeout_ms)
 	if (x->post) {
 		bad |= curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK;
 		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)x->form_len) != CURLE_OK;
-		bad |= curl_easy_setopt(h, CURLOPT_READDATA, x) != CURLE_OK;
+		/* A copy curl can rewind goes out with the headers in one send; the
+		 * handle may hold one from its last transfer, which on_read replaces. */
+		bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL) != CURLE_OK;
+		if (x->repeatable)
+			bad |= curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, x->form) != CURLE_OK;
+		else
+			bad |= curl_easy_setopt(h, CURLOPT_READDATA, x) != CURLE_OK;
 		bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->up->hdr_post) != CURLE_OK;
 	} else {
 		bad |= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) != CURLE_OK;
@@ -685,6 +692,7 @@ xfer_new(struct upstream *up, const struct upstream_call *call, long timeout_ms,
 		return STATUS_NOMEM;
 	x->up = up;
 	x->post = strcmp(call->method, "POST") == 0;
+	x->repeatable = x->post && call->repeatable;
 	x->start_ms = util_now_ms();
 	x->deadline_ms = call->deadline_ms;
 	x->expiry_ms = x->start_ms + timeout_ms;
@@ -760,7 +768,7 @@ xfer_launch(struct upstream_xfer *x)
 		return STATUS_INTERNAL;
 	}
 	x->up->active++;
-	/* curl holds its own copy of the URL now; the body is read from x->form. */
+	/* curl holds its own copy of the URL now; on_read reads x->form. */
 	util_zero_free_str(x->url);
 	x->url = NULL;
 	return STATUS_OK;

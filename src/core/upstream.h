@@ -42,6 +42,9 @@ struct upstream_call {
 	long long deadline_ms;
 	/* path as written to logs, with one-time codes masked; NULL logs path */
 	const char *log_path;
+	/* a POST the API answers the same when it comes twice (it creates nothing
+	 * new): sent again like a GET when a reused connection dies under it */
+	bool repeatable;
 };
 
 /* What came back; borrowed by the done callback for its duration. */
@@ -88,9 +91,10 @@ void upstream_free(struct upstream *up);
 /*
  * upstream_start - start one call; fn(arg, ...) follows exactly once on the
  * loop thread, never from inside this function. A GET is retried once on a
- * reused connection that the server had closed (never after a timeout); a
- * POST whose body went out on such a connection is never sent again, as the
- * API may have acted on it: it fails with STATUS_UPSTREAM_PROTOCOL. While
+ * reused connection that the server had closed (never after a timeout), and
+ * so is a repeatable POST; any other POST whose body went out on such a
+ * connection is never sent again, as the API may have acted on it (a second
+ * push): it fails with STATUS_UPSTREAM_PROTOCOL. While
  * every connection is busy the call waits in a FIFO (its
  * deadline still counts) and starts when one frees up; a call that cannot
  * start then gets STATUS_UPSTREAM_TIMEOUT or STATUS_INTERNAL through fn.

@@ -27,6 +27,7 @@ api_request_init(struct api_request *req)
 	req->method = "GET";
 	req->path[0] = '\0';
 	req->log_path[0] = '\0';
+	req->repeatable = false;
 	buf_init(&req->form, API_FORM_MAX);
 }
 

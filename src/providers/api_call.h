@@ -8,6 +8,7 @@
 #ifndef B2CAUTHY_API_CALL_H
 #define B2CAUTHY_API_CALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -38,6 +39,7 @@ struct api_request {
 	char path[API_PATH_MAX];     /* below the API's base URL, starts with '/' */
 	char log_path[API_PATH_MAX]; /* path as logged when it holds a secret, else "" */
 	struct buf form;             /* application/x-www-form-urlencoded body of a POST */
+	bool repeatable;             /* the API answers this POST twice alike (upstream_call) */
 };
 
 /* api_call_seterr - printf into call->err (truncating). */

@@ -379,6 +379,7 @@ user_build(struct provider_job *job, int step, struct api_request *req)
 
 	(void)step;
 	req->method = "POST";
+	req->repeatable = true; /* the same email and phone get the same id */
 	util_strlcpy(req->path, AUTHY_PATH_USERS_NEW, sizeof(req->path));
 	rc = authy_user_form(&au, &req->form);
 	return rc == STATUS_OK ? rc : form_failed(&job->call, rc);

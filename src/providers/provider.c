@@ -146,6 +146,7 @@ step_start(struct provider_call *pc)
 	    .path = pc->req.path,
 	    .log_path = pc->req.log_path[0] != '\0' ? pc->req.log_path : NULL,
 	    .form = strcmp(pc->req.method, "POST") == 0 ? buf_cstr(&pc->req.form) : NULL,
+	    .repeatable = pc->req.repeatable,
 	    .deadline_ms = pc->deadline_ms};
 	rc = upstream_start(pc->up, &uc, on_reply, pc, &pc->xfer);
 	if (rc != STATUS_OK)

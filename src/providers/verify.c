@@ -563,6 +563,7 @@ entity_build(struct provider_job *job, int step, struct api_request *req)
 	if (!path_ids_ok(&job->call, service, job->id))
 		return STATUS_BAD_REQUEST;
 	req->method = "POST";
+	req->repeatable = true; /* an entity that exists answers 60301, taken as made */
 	snprintf(req->path, sizeof(req->path), VERIFY_PATH_ENTITIES_FMT, service);
 	return verify_entity_form(job->id, &req->form);
 }
