@@ -114,6 +114,11 @@ parse_args(int argc, char **argv, struct options *o)
 	}
 }
 
+/* edge_start's and edge_check_config's STATUS_CONFIG, said the same at start and by -t. */
+#define MSG_REQUEST_TOO_LARGE                                                                      \
+	"max_params_bytes and max_body_bytes allow requests larger than a socket buffer may be "   \
+	"here: lower them, or raise net.core.wmem_max"
+
 /* A configuration error: said on stderr, exit status 2 (no restart under systemd). */
 static _Noreturn void
 config_fail(const char *msg)
@@ -298,8 +303,7 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	eo.used_codes = rt->used_codes;
 	rc = edge_start(&eo, &rt->edge);
 	if (rc == STATUS_CONFIG)
-		config_fail("max_params_bytes and max_body_bytes allow requests larger than a "
-		            "socket buffer may be here: lower them, or raise net.core.wmem_max");
+		config_fail(MSG_REQUEST_TOO_LARGE);
 	if (rc != STATUS_OK)
 		fatalx("cannot start accepting connections");
 }
@@ -344,6 +348,11 @@ main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	load_config(&o, &cfg);
 	if (o.check_config) {
+		/* What start refuses, --check-config refuses too: the system's socket buffer. */
+		if (edge_check_config(&cfg) == STATUS_CONFIG) {
+			config_free(&cfg);
+			config_fail(MSG_REQUEST_TOO_LARGE);
+		}
 		config_print(&cfg, stdout);
 		printf("# configuration OK\n");
 		config_free(&cfg);

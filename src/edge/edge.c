@@ -813,6 +813,23 @@ on_drain_timeout(void *arg)
 		conn_close(CONN(e->conns.first)); /* their replies could not be written */
 }
 
+/* The largest request the edge buffers and hands to libfcgi: params, body and records. */
+static size_t
+request_max(const struct config *cfg)
+{
+	return (size_t)cfg->max_params_bytes + (size_t)cfg->max_body_bytes + 2 * 65536;
+}
+
+enum status
+edge_check_config(const struct config *cfg)
+{
+	struct fcgi_feed *feed = NULL;
+	enum status rc = fcgi_io_feed_new(request_max(cfg), &feed);
+
+	fcgi_io_feed_free(feed);
+	return rc;
+}
+
 static enum status
 edge_init(struct edge *e, const struct edge_opts *opts)
 {
@@ -827,7 +844,7 @@ edge_init(struct edge *e, const struct edge_opts *opts)
 	                 sa.ss_family == AF_UNIX;
 	e->params_max = (size_t)cfg->max_params_bytes;
 	e->body_max = (size_t)cfg->max_body_bytes;
-	e->buf_max = e->params_max + e->body_max + 2 * 65536;
+	e->buf_max = request_max(cfg);
 	if (fl < 0 || fcntl(opts->listen_fd, F_SETFL, fl | O_NONBLOCK) != 0)
 		return STATUS_INTERNAL;
 	if (crypto_random_hex(4, e->id_prefix, sizeof(e->id_prefix)) != STATUS_OK)

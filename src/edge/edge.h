@@ -39,6 +39,14 @@ struct edge_opts {
 enum status edge_start(const struct edge_opts *opts, struct edge **out);
 
 /*
+ * edge_check_config - what edge_start checks of cfg before it accepts: that
+ * the system can buffer a request of max_params_bytes and max_body_bytes
+ * (net.core.wmem_max). STATUS_OK, STATUS_CONFIG when it cannot, or
+ * STATUS_NOMEM / STATUS_INTERNAL. Opens and closes one socketpair; any thread.
+ */
+enum status edge_check_config(const struct config *cfg);
+
+/*
  * edge_drain - stop accepting (the listening socket leaves the loop; the
  * caller may close it afterwards, never before) and close every connection
  * that has no request in flight (idle, stalled or half-sent) at once;

@@ -293,6 +293,32 @@ def check_warnings(t, work):
             "no certificate warning with the strict defaults", err[-400:])
 
 
+def check_socket_buffer(t, work):
+    """A request size the system cannot buffer (max_body_bytes plus max_params_bytes over
+    2 x net.core.wmem_max - 196608, here Debian's default through an LD_PRELOAD shim) is
+    refused by --check-config as at start, with exit status 2; the defaults pass both."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None or stack.wrapper() or "ASAN_OPTIONS" in os.environ:
+        print("skipped: socket buffer check (no C compiler, or under a wrapper or ASan)")
+        return
+    shim = os.path.join(work, "sndbuf_cap.so")
+    subprocess.run([cc, "-shared", "-fPIC", "-o", shim,
+                    os.path.join(os.path.dirname(__file__), "sndbuf_cap.c"), "-ldl"], check=True)
+    env = {"LD_PRELOAD": shim}
+    big = stack.write_conf(work, "bigbody.conf", dict(BASE, max_body_bytes="1048576",
+                                                      listen=os.path.join(work, "big.sock")))
+    for args, what in ((["-t"], "--check-config"), ([], "start")):
+        r = run(["-c", big] + args, env=env)
+        t.check(r.returncode == 2 and "net.core.wmem_max" in r.stderr and
+                "configuration OK" not in r.stdout,
+                f"max_body_bytes beyond the socket buffer refused by {what}",
+                f"{r.returncode} {r.stdout[-200:]} {r.stderr[-300:]}")
+    ok = stack.write_conf(work, "defaultbody.conf", BASE)
+    r = run(["-c", ok, "-t"], env=env)
+    t.check(r.returncode == 0 and "configuration OK" in r.stdout,
+            "the default body and params sizes fit Debian's default socket buffer", r.stderr)
+
+
 def check_install(t, work):
     """make install honours DESTDIR and PREFIX and installs a usable tree."""
     dest = os.path.join(work, "dest")
@@ -332,6 +358,7 @@ def main():
         check_config_cli(t, work)
         check_sockets(t, work)
         check_warnings(t, work)
+        check_socket_buffer(t, work)
         check_install(t, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
