@@ -1,7 +1,8 @@
 """docs_check.py - keep the documentation true to the code: every user message
 in src/b2c/b2c.h appears in README.md's error table, every configuration key of
 the binary (from --check-config) is in README.md and in the example file,
-every option of --help is in README.md, every B2C route of src/edge/router.h has
+every integer key's range in src/util/config.c is the one the example file and
+README.md's settings table give, every option of --help is in README.md, every B2C route of src/edge/router.h has
 its README section and is passed on by the nginx and Apache sites, every metric
 of src/util/metrics.c is in README.md, every input and output claim the code
 uses and every error `code` a reply can carry are in README.md, every claim of
@@ -126,6 +127,7 @@ def main():
     t.check(len(keys) >= 20, "--check-config prints the keys", str(len(keys)))
     check_defaults(t, readme, example, dict(re.findall(r"^([a-z_0-9]+) = (.*)$", out, re.M)),
                    set(k.lower() for k in env))
+    check_ranges(t, readme, example)
     for k in keys:
         t.check(f"`{k}`" in readme or f"`{k}" in readme, f"README mentions {k}")
         t.check(re.search(rf"^#?{k} =", example, re.M) is not None, f"example documents {k}")
@@ -157,6 +159,28 @@ def check_defaults(t, readme, example, values, from_env):
         want = value.strip().strip('"')
         t.check(shown == want or (want == "" and shown in EMPTY_DEFAULTS),
                 f"README's table gives the default of {key}", f"{shown!r} != {want!r}")
+
+
+def check_ranges(t, readme, example):
+    """The range of every integer key in config.c's table is the one its paragraph in the
+    example file gives (lo..hi), and every range README's settings table gives (lo–hi)
+    belongs to a key of that row."""
+    table = re.findall(r'\{"(\w+)", KT_INT, (\d+), (\d+),', read("src", "util", "config.c"))
+    t.check(len(table) >= 10, "integer keys found in config.c", str(len(table)))
+    ranges = {k: (int(lo), int(hi)) for k, lo, hi in table}
+    paras = {m.group(2): m.group(1) for m in
+             re.finditer(r"((?:^#(?: .*)?\n)+)^#(\w+) =", example, re.M)}
+    for key, want in ranges.items():
+        said = {(int(a.replace(",", "")), int(b.replace(",", "")))
+                for a, b in re.findall(r"(\d[\d,]*)\.\.(\d[\d,]*\d)", paras.get(key, ""))}
+        t.check(want in said, f"example gives the range of {key}", f"{sorted(said)} != {want}")
+    for row in re.findall(r"^\| `\w+`.*$", readme, re.M):
+        named = [ranges[k] for k in re.findall(r"`(\w+)`", row.split("|")[1]) if k in ranges]
+        if not named:
+            continue  # a claims table, not a setting
+        for lo, hi in re.findall(r"(\d+)–(\d+)", row):
+            t.check((int(lo), int(hi)) in named, f"README's range {lo}–{hi} is its key's",
+                    f"{row[:60]}: {named}")
 
 
 def check_man(t, keys, helptext):
