@@ -116,6 +116,7 @@ def main():
     check_claims(t, readme, hdr)
     check_reattach_key(t, readme, hdr)
     check_codes(t, readme)
+    check_limiter_sizes(t, readme)
     if not os.access(stack.BIN, os.X_OK):
         print("skipped: binary missing for the key and option checks")
         return t.summary()
@@ -181,6 +182,22 @@ def check_ranges(t, readme, example):
         for lo, hi in re.findall(r"(\d+)–(\d+)", row):
             t.check((int(lo), int(hi)) in named, f"README's range {lo}–{hi} is its key's",
                     f"{row[:60]}: {named}")
+
+
+def check_limiter_sizes(t, readme):
+    """README states how many users the push and code limiters of main.c hold."""
+    main_c = read("src", "main.c")
+    tracker = read("src", "core", "tracker.h")
+    sizes = {}
+    for name in ("PUSH_LIMIT_KEYS", "CODE_LIMIT_KEYS"):
+        m = re.search(rf"#define {name} (\w+)", main_c)
+        v = m.group(1) if m else ""
+        if not v.isdigit():
+            m = re.search(rf"#define {v} (\d+)", tracker) if v else None
+            v = m.group(1) if m else ""
+        sizes[name] = int(v) if v.isdigit() else 0
+        t.check(sizes[name] > 0 and f"{sizes[name]:,}" in readme,
+                f"README gives the size of {name}", str(sizes[name]))
 
 
 def check_man(t, keys, helptext):
