@@ -55,16 +55,14 @@ def raise_nofile():
 
 def connect(path):
     """A connection to the responder (the socket file appears just before listen())."""
-    for _ in range(50):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(10)
+    end = time.monotonic() + 10 * SLOW
+    while True:
         try:
-            s.connect(path)
-            return s
+            return stack.unix_connect(path, 10)
         except ConnectionRefusedError:
-            s.close()
+            if time.monotonic() > end:
+                raise RuntimeError("the responder does not accept connections")
             time.sleep(0.05)
-    raise RuntimeError("the responder does not accept connections")
 
 
 def begin(keep=False):

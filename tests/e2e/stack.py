@@ -373,6 +373,24 @@ def fcgi_records(s):
             buf = buf[8 + clen + plen:]
 
 
+def unix_connect(path, timeout):
+    """A connection to the Unix socket at path, with timeout. Such a connect fails with
+    EAGAIN while the listener's backlog is full instead of waiting: it is tried again until
+    the timeout has passed."""
+    end = time.monotonic() + timeout
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(path)
+            return s
+        except BlockingIOError:
+            s.close()
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.01)
+
+
 def fcgi_raw(sock, method, path, params=None, body=b"", content_type="application/json",
              timeout=60):
     """One request over our own FastCGI client: params exactly as given (None
@@ -382,10 +400,8 @@ def fcgi_raw(sock, method, path, params=None, body=b"", content_type="applicatio
         body = body.encode()
     env = fcgi_env(method, path, params, body, content_type)
     env.pop("PATH", None)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
     started = time.monotonic()
-    s.connect(sock)
+    s = unix_connect(sock, timeout)
     s.sendall(_fcgi_record(FCGI_BEGIN, struct.pack(">HB5x", 1, 0)) + _fcgi_params(env))
 
     def feed():
