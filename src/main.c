@@ -32,6 +32,8 @@
 #define PUSH_LIMIT_KEYS TRACKER_MAX_ENTRIES
 /* authyIds whose code attempts are remembered at once (about 10 MB at the default limit). */
 #define CODE_LIMIT_KEYS 100000
+_Static_assert(CONFIG_MAX_WAITS_MAX <= TRACKER_MAX_ENTRIES,
+               "a full tracker makes room only while some approval has nobody waiting");
 
 extern char **environ;
 

@@ -139,7 +139,7 @@ static const struct key keys[] = {
      "unix socket path or host:port; empty = inherited socket on fd 0"},
     {"listen_backlog", KT_INT, 1, 65535, F(listen_backlog), "1024", NULL, 0,
      "listen queue length of an own socket"},
-    {"max_waits", KT_INT, 1, 1000000, F(max_waits), "20000", NULL, 0,
+    {"max_waits", KT_INT, 1, CONFIG_MAX_WAITS_MAX, F(max_waits), "20000", NULL, 0,
      "requests waiting for an approval at most; more get 503"},
     {"upstream_connections", KT_INT, 1, 256, F(upstream_connections), "16", NULL, 0,
      "keep-alive connections to the API for every call, polls included"},

@@ -13,6 +13,8 @@
 #include "status.h"
 
 #define CONFIG_MAX_THUMBPRINTS 16
+/* max_waits at most: every wait can keep an approval of its own in the tracker */
+#define CONFIG_MAX_WAITS_MAX 200000
 #define CONFIG_THUMBPRINT_LEN 40 /* SHA-1 as lower-case hex */
 #define CONFIG_MAX_DETAILS 8
 

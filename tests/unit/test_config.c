@@ -546,7 +546,7 @@ test_ranges(void)
 	    {"wait_budget_ms", 1000, 29000, offsetof(struct config, wait_budget_ms)},
 	    {"poll_interval_ms", 100, 10000, offsetof(struct config, poll_interval_ms)},
 	    {"listen_backlog", 1, 65535, offsetof(struct config, listen_backlog)},
-	    {"max_waits", 1, 1000000, offsetof(struct config, max_waits)},
+	    {"max_waits", 1, 200000, offsetof(struct config, max_waits)},
 	    {"max_body_bytes", 1024, 1048576, offsetof(struct config, max_body_bytes)},
 	    {"callback_max_age_s", 10, 3600, offsetof(struct config, callback_max_age_s)},
 	    {"max_connections", 16, 1048576, offsetof(struct config, max_connections)},
