@@ -3,6 +3,8 @@
 // over plain HTTP behind the same nginx, Authy calls with https.request over a
 // bounded keep-alive agent, status polls every POLL_MS, a wait budget, client
 // abort, and re-attach of a retry to its pending approval. No npm packages.
+// It sends the responder's form bodies and headers (with its default settings),
+// the request id from nginx's X-Request-Id among the hidden details.
 // Environment: PORT, AUTHY_API_URL, AUTHY_API_KEY, AUTHY_CA_FILE, POLL_MS,
 // WAIT_BUDGET_MS, MAX_SOCKETS. Listen backlog 8192, as the responder's in the benchmark.
 'use strict';
@@ -20,11 +22,14 @@ const pending = new Map(); // approval key -> {uuid promise, waiters}
 
 function authy(method, path, form) {
   const body = form ? new URLSearchParams(form).toString() : '';
+  // As the responder's calls: a type and length only on a POST.
+  const headers = { 'User-Agent': 'node-peer/0.1.0', Accept: 'application/json',
+    'X-Authy-API-Key': env.AUTHY_API_KEY };
+  if (form) Object.assign(headers, { 'Content-Type': 'application/x-www-form-urlencoded',
+    'Content-Length': body.length });
   return new Promise((resolve, reject) => {
     const req = https.request({ agent, method, host: base.hostname, port: base.port, path,
-      timeout: 10000, headers: { 'X-Authy-API-Key': env.AUTHY_API_KEY,
-        'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': body.length } },
-    (res) => {
+      timeout: 10000, headers }, (res) => {
       let data = '';
       res.setEncoding('utf8').on('data', (c) => { data += c; });
       res.on('end', () => {
@@ -52,17 +57,21 @@ async function register(c, res) {
   const n = digits.slice(1), cc = [1, 2, 3].map((l) => n.slice(0, l)).find((p) => CC.has(p))
     || n.slice(0, 3);
   const r = await authy('POST', '/protected/json/users/new', { 'user[email]': email,
-    'user[cellphone]': n.slice(cc.length), 'user[country_code]': cc });
+    'user[cellphone]': n.slice(cc.length), 'user[country_code]': cc,
+    send_install_link_via_sms: 'false' });
   if (r.status !== 200 || !r.json.user) return reply(res, 409, 'Registration failed.');
   reply(res, 200, { authyId: String(r.json.user.id) });
 }
 
-function startApproval(key, c) {
+function startApproval(key, c, rid) {
   const p = { waiters: new Set(), outcome: null };
   pending.set(key, p);
-  const who = c.signInName || c.email || '';
-  authy('POST', `/onetouch/json/users/${c.authyId}/approval_requests`,
-    { message: 'Sign-in request', 'details[Sign-in name]': who, seconds_to_expire: 120 })
+  const form = { message: 'Sign-in request' };
+  if (c.signInName || c.email) form['details[Sign-in name]'] = c.signInName || c.email;
+  form['hidden_details[request_id]'] = rid;
+  if (c.correlationId) form['hidden_details[correlation_id]'] = c.correlationId;
+  form.seconds_to_expire = 120;
+  authy('POST', `/onetouch/json/users/${c.authyId}/approval_requests`, form)
     .then((r) => {
       if (r.status !== 200) throw new Error('create');
       poll(key, p, r.json.approval_request.uuid);
@@ -87,7 +96,7 @@ function finish(key, p, outcome) {
 function wait(c, req, res) {
   if (!/^[0-9]{1,20}$/.test(c.authyId || '')) return reply(res, 409, 'Invalid input.');
   const key = [c.authyId, c.correlationId, c.signInName, c.email].join('\x1f');
-  const p = pending.get(key) || startApproval(key, c);
+  const p = pending.get(key) || startApproval(key, c, String(req.headers['x-request-id'] || ''));
   const done = (outcome) => {
     clearTimeout(timer);
     p.waiters.delete(done);
