@@ -15,7 +15,7 @@ with fixed answers (bench/nginx/upstream.conf), in an "approved" and a
    responder and Node at the same time, each against its own upstream port (one
    after the other when the open file limit cannot take both), in --hold-rounds
    rounds (each side keeps its round of least CPU among those that held every
-   wait): CPU-seconds
+   wait); sides held together share one window, read at the same instants: CPU-seconds
    (utime+stime from /proc/PID/stat), memory per wait (peak RSS growth / N),
    threads at N waits, and established upstream connections (ss).
 A functional check first proves every path answers the contract.
@@ -209,14 +209,24 @@ def upstream_conns(pid, port):
     return sum(1 for line in out.splitlines() if f"pid={pid}," in line)
 
 
-def count_lines(path, port):
-    """Lines of an upstream log that a request to port wrote."""
+def log_size(path):
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
+
+
+def count_lines(path, port, start=0, end=None):
+    """Lines of an upstream log that a request to port wrote, between the byte
+    offsets start and end (the log's size when they were taken)."""
     tag = b"%d " % port
     try:
         with open(path, "rb") as f:
-            return sum(1 for line in f if line.startswith(tag))
+            f.seek(start)
+            data = f.read() if end is None else f.read(max(0, end - start))
     except FileNotFoundError:
         return 0
+    return sum(1 for line in data.split(b"\n") if line.startswith(tag))
 
 
 # ---- the two implementations ----
@@ -318,17 +328,25 @@ def wrk(port, seconds, work, parts=None, own=None):
     return fig
 
 
-async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
-    """Open n waits through the front nginx, wait until the upstream (on up_port)
-    saw n approvals, hold them for `seconds`, then drop them. Returns the figures."""
+class Side:
+    """One side's waits during a hold: its front port, process and upstream port."""
+
+    def __init__(self, port, pid, up_port):
+        self.port, self.pid, self.up_port = port, pid, up_port
+        self.early, self.conns, self.watchers = [], [], []
+
+
+async def take_waits(side, n, approvals_log):
+    """Open n waits through the front nginx at RAMP_PER_S a second, then wait until
+    the upstream saw n approvals (or SETTLE_S after the last wait went out)."""
     # One user per wait: a push limit per user must not be what answers.
     body_fmt = '{{"authyId":"{1}","signInName":"hold{0}@example.com","correlationId":"c{0}"}}'
-    early = []
+    early = side.early
 
     async def one(i):
         body = body_fmt.format(i, 1000000000 + i).encode()
         try:
-            r, w = await asyncio.open_connection("127.0.0.1", port)
+            r, w = await asyncio.open_connection("127.0.0.1", side.port)
         except OSError as e:
             early.append(f"connect: {e.strerror}")
             return None
@@ -353,54 +371,69 @@ async def hold(port, n, seconds, proc_pid, approvals_log, up_port, budget_ms):
         why = re.search(rb'"userMessage"\s*:\s*"([^"]*)"', reply)
         early.append(status + (" " + why.group(1).decode("latin-1") if why else ""))
 
-    a0 = count_lines(approvals_log, up_port)
-    cpu0, rss0, thr0 = cpu_s(proc_pid), status_field(proc_pid, "VmRSS"), \
-        status_field(proc_pid, "Threads")
-    t0 = time.monotonic()
-    conns, watchers = [], []
+    pid, up_port = side.pid, side.up_port
+    side.a0 = count_lines(approvals_log, up_port)
+    side.cpu0, side.rss0 = cpu_s(pid), status_field(pid, "VmRSS")
+    side.thr0 = status_field(pid, "Threads")
+    side.t0 = t0 = time.monotonic()
     for start_i in range(0, n, 100):  # at most RAMP_PER_S waits a second
         batch = await asyncio.gather(*(one(i) for i in range(start_i, min(n, start_i + 100))))
         batch = [c for c in batch if c is not None]
-        conns += batch
-        watchers += [asyncio.ensure_future(watch(r)) for r, _ in batch]
+        side.conns += batch
+        side.watchers += [asyncio.ensure_future(watch(r)) for r, _ in batch]
         await asyncio.sleep(max(0.0, t0 + (start_i + 100) / RAMP_PER_S - time.monotonic()))
-    # The hold starts once the upstream has seen every approval, or SETTLE_S after
-    # the last wait went out: one window for both, whether or not one keeps up.
     settle_end = time.monotonic() + SETTLE_S
-    while (count_lines(approvals_log, up_port) - a0 < n and time.monotonic() < settle_end
+    while (count_lines(approvals_log, up_port) - side.a0 < n and time.monotonic() < settle_end
            and not early):
         await asyncio.sleep(0.1)
-    created = count_lines(approvals_log, up_port) - a0
-    t1 = time.monotonic()
-    if t1 + seconds > t0 + budget_ms / 1000:
-        log("  warning: the first waits reach their budget before the hold ends")
-    cpu1 = cpu_s(proc_pid)
+    side.created = count_lines(approvals_log, up_port) - side.a0
+    side.ramp_s, side.cpu_ramp = time.monotonic() - t0, cpu_s(pid) - side.cpu0
+
+
+async def hold(sides, n, seconds, approvals_log, budget_ms):
+    """Every side takes its n waits at once; then all hold them in one window of
+    `seconds`, which starts when the upstream saw every side's approvals (or each
+    side's settle ended) and whose figures are read at the same instants for all,
+    the slow counts after it; then the waits are dropped. One figure dict a side."""
+    await asyncio.gather(*(take_waits(s, n, approvals_log) for s in sides))
     polls_log = approvals_log.replace("approvals", "polls")
-    p1 = count_lines(polls_log, up_port)
-    peak_rss, t_end = 0, t1 + seconds
-    while time.monotonic() < t_end:  # the peak: a garbage collector lowers RSS at times
-        peak_rss = max(peak_rss, status_field(proc_pid, "VmRSS"))
-        await asyncio.sleep(min(0.5, max(0.0, t_end - time.monotonic())))
-    peak_rss = max(peak_rss, status_field(proc_pid, "VmRSS"))
-    cpu_hold, polls = cpu_s(proc_pid) - cpu1, count_lines(polls_log, up_port) - p1
-    fig = {"waits": n, "approvals_at_start": created,
-           "approvals_created": count_lines(approvals_log, up_port) - a0,
-           "ramp_s": round(t1 - t0, 2),
-           "cpu_ramp_s": round(cpu1 - cpu0, 2), "cpu_hold_s": round(cpu_hold, 2),
-           "rss_idle_kib": rss0, "rss_kib": peak_rss,
-           "threads_idle": thr0, "threads": status_field(proc_pid, "Threads"),
-           "upstream_conns": upstream_conns(proc_pid, up_port),
-           "polls_per_s": round(polls / seconds, 1),
-           "us_per_poll": round(cpu_hold * 1e6 / polls, 1) if polls else 0.0,
-           "answered_early": len(early), "early_sample": early[:3]}
-    fig["kib_per_wait"] = round((fig["rss_kib"] - rss0) / n, 1)
-    fig["held"] = n - len(early)
-    for w in watchers:
-        w.cancel()
-    for _, w in conns:
-        w.close()
+    t1 = time.monotonic()
+    if t1 + seconds > min(s.t0 for s in sides) + budget_ms / 1000:
+        log("  warning: the first waits reach their budget before the hold ends")
+    cpu1, off1 = [cpu_s(s.pid) for s in sides], log_size(polls_log)
+    peak = [0] * len(sides)
+    t_end = t1 + seconds
+    while True:  # the peak: a garbage collector lowers RSS at times
+        peak = [max(k, status_field(s.pid, "VmRSS")) for k, s in zip(peak, sides)]
+        left = t_end - time.monotonic()
+        if left <= 0:
+            break
+        await asyncio.sleep(min(0.5, left))
+    cpu2, off2 = [cpu_s(s.pid) for s in sides], log_size(polls_log)
+    figs = []
+    for s, k, c1, c2 in zip(sides, peak, cpu1, cpu2):
+        cpu_hold = c2 - c1
+        polls = count_lines(polls_log, s.up_port, off1, off2)
+        fig = {"waits": n, "approvals_at_start": s.created,
+               "approvals_created": count_lines(approvals_log, s.up_port) - s.a0,
+               "ramp_s": round(s.ramp_s, 2),
+               "cpu_ramp_s": round(s.cpu_ramp, 2), "cpu_hold_s": round(cpu_hold, 2),
+               "rss_idle_kib": s.rss0, "rss_kib": k,
+               "threads_idle": s.thr0, "threads": status_field(s.pid, "Threads"),
+               "upstream_conns": upstream_conns(s.pid, s.up_port),
+               "polls_per_s": round(polls / seconds, 1),
+               "us_per_poll": round(cpu_hold * 1e6 / polls, 1) if polls else 0.0,
+               "answered_early": len(s.early), "early_sample": s.early[:3]}
+        fig["kib_per_wait"] = round((fig["rss_kib"] - s.rss0) / n, 1)
+        fig["held"] = n - len(s.early)
+        figs.append(fig)
+    for s in sides:
+        for w in s.watchers:
+            w.cancel()
+        for _, w in s.conns:
+            w.close()
     await asyncio.sleep(0.5)
-    return fig
+    return figs
 
 
 # ---- the run ----
@@ -508,9 +541,9 @@ def run(args, work):
         return impl
 
     async def holds(impls):
-        return await asyncio.gather(*(
-            hold(fronts[name], args.waits, args.hold_seconds, impl.pid, approvals_log,
-                 ports[name], args.wait_budget_ms) for name, impl in impls.items()))
+        sides = [Side(fronts[name], impl.pid, ports[name]) for name, impl in impls.items()]
+        return await hold(sides, args.waits, args.hold_seconds, approvals_log,
+                          args.wait_budget_ms)
 
     for rnd in range(args.hold_rounds):
         groups = [("responder", "node")] if together else [("responder",), ("node",)]
