@@ -1,15 +1,20 @@
 /*
  * log.c - logfmt lines "ts=... level=... rid=... msg=..." on stderr, or the
  * same without ts through syslog. One write per line so lines from worker
- * threads never interleave.
+ * threads never interleave. A journal or pipe that stops reading costs
+ * dropped lines, counted, never a stalled event loop.
  */
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +29,41 @@ static _Thread_local char thread_rid[LOG_RID_MAX];
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+/* Where stderr lines go: fd 2, or a non-blocking description of the same pipe. */
+static int sink_fd = STDERR_FILENO;
+static bool sink_is_socket;
+static atomic_long dropped;
+static atomic_long dropped_told;
+
+/*
+ * The whole service runs on one thread: a write that blocks because journald
+ * or the reader of a pipe has stopped reading would hold every call. A socket
+ * (journald's stream, also under spawn-fcgi -n) is written with MSG_DONTWAIT;
+ * a pipe is opened again as a description of our own with O_NONBLOCK, which
+ * leaves the one shared with the parent as it was. Regular files and
+ * terminals are written as they are.
+ */
+static void
+sink_open(void)
+{
+	struct stat st;
+	int fd;
+
+	if (sink_fd != STDERR_FILENO)
+		close(sink_fd);
+	sink_fd = STDERR_FILENO;
+	sink_is_socket = false;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return;
+	if (S_ISSOCK(st.st_mode)) {
+		sink_is_socket = true;
+	} else if (S_ISFIFO(st.st_mode)) {
+		fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0)
+			sink_fd = fd;
+	}
+}
+
 void
 log_init(const char *ident, enum log_level min, bool use_syslog)
 {
@@ -31,6 +71,14 @@ log_init(const char *ident, enum log_level min, bool use_syslog)
 	to_syslog = use_syslog;
 	if (use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else
+		sink_open();
+}
+
+long
+log_dropped_lines(void)
+{
+	return atomic_load(&dropped);
 }
 
 enum status
@@ -85,6 +133,42 @@ quote(char *out, size_t off, size_t cap, const char *msg)
 	return off;
 }
 
+/* One line, whole or not at all (a line is below PIPE_BUF and one socket buffer). */
+static bool
+sink_write(const char *line, size_t n)
+{
+	ssize_t w;
+
+	if (sink_is_socket)
+		w = send(sink_fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	else
+		w = write(sink_fd, line, n);
+	if (w < 0 && errno == ENOTSOCK) {
+		sink_is_socket = false;
+		w = write(sink_fd, line, n);
+	}
+	return w == (ssize_t)n;
+}
+
+/* Before the next line that gets through: how many were lost since the last such note. */
+static void
+tell_dropped(const char *ts, long ms)
+{
+	char note[256];
+	long lost = atomic_load(&dropped);
+	long told = atomic_load(&dropped_told);
+	int n;
+
+	if (lost == told)
+		return;
+	n = snprintf(note, sizeof(note),
+	             "ts=%s.%03ldZ level=warn rid=- msg=\"%ld log lines dropped: the log was not "
+	             "read fast enough\"\n",
+	             ts, ms, lost - told);
+	if (n > 0 && (size_t)n < sizeof(note) && sink_write(note, (size_t)n))
+		atomic_store(&dropped_told, lost);
+}
+
 static void
 emit(enum log_level lvl, const char *fields)
 {
@@ -112,8 +196,9 @@ emit(enum log_level lvl, const char *fields)
 		n = (int)sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	if (write(STDERR_FILENO, line, (size_t)n) < 0)
-		return;
+	tell_dropped(ts, now.tv_nsec / 1000000);
+	if (!sink_write(line, (size_t)n))
+		atomic_fetch_add(&dropped, 1);
 }
 
 static void

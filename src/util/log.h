@@ -20,6 +20,14 @@ enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 void log_init(const char *ident, enum log_level min, bool use_syslog);
 
 /*
+ * log_dropped_lines - stderr lines dropped so far because the journal or the
+ * pipe behind stderr did not take them at once (writes never block). A note
+ * with the count goes out before the next line that gets through.
+ * Thread-safe.
+ */
+long log_dropped_lines(void);
+
+/*
  * log_level_parse - "debug", "info", "warn" or "error" into *out.
  * Returns STATUS_OK or STATUS_CONFIG.
  */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "log.h"
 #include "tracker.h"
 
 static const char *const routes[] = {"register", "wait",        "health", "metrics",
@@ -180,6 +181,10 @@ metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_
 		    out, "code_limited_total", "counter",
 		    "One-time codes refused unchecked: too many not accepted for the authyId.",
 		    atomic_load(&code_limited));
+	if (rc == STATUS_OK)
+		rc = gauge(out, "log_lines_dropped_total", "counter",
+		           "Log lines dropped because the journal or pipe behind stderr was full.",
+		           log_dropped_lines());
 	if (rc != STATUS_OK || ts == NULL)
 		return rc;
 	rc = gauge(out, "pending_approvals", "gauge", "Approval requests still pending.",

@@ -7,7 +7,8 @@ lives, and so does a body of padded records that outgrows the read buffer;
 /metrics counts each connection closed this way by reason; the connection cap
 holds; FCGI_KEEP_CONN carries two requests on one connection, also after a
 wait that outlived its libfcgi streams; a web server that does not read its
-replies has its connection closed without holding the loop; a client that
+replies has its connection closed without holding the loop, and neither does
+a journal or pipe behind stderr that stops reading; a client that
 goes away aborts its wait at once, one that only shuts its sending side
 still gets the reply (and aborts when it closes after all); a second request
 begun on a connection while a wait runs there gets FCGI_CANT_MPX_CONN and the
@@ -618,6 +619,73 @@ def open_file_limit(t, work, base):
             "a hard limit below max_connections is warned about", text[-800:])
 
 
+def dropped_count(sock):
+    m = stack.fcgi_raw(sock, "GET", "/metrics", {}, b"", None, timeout=5)
+    found = re.search(r"^b2c_authy_log_lines_dropped_total (\d+)$", m.body.decode(), re.M)
+    return int(found.group(1)) if found else -1
+
+
+def log_sink_full(t, work, base):
+    """A journal (socket) or pipe behind stderr that stops reading costs log lines, counted
+    in /metrics and told once it reads again, and never holds the loop."""
+    for kind in ("pipe", "socket"):
+        sock = os.path.join(work, f"sink-{kind}.sock")
+        conf = stack.write_conf(work, f"sink-{kind}.conf", dict(base, listen=sock))
+        if kind == "pipe":
+            rd, wr = os.pipe()
+            fcntl.fcntl(wr, 1031, 4096)  # F_SETPIPE_SZ: one page
+            reader = os.fdopen(rd, "rb", buffering=0)
+        else:
+            a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            b.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            wr = os.dup(b.fileno())
+            b.close()
+            reader = a
+        p = subprocess.Popen(stack.wrapper() + [stack.BIN, "-c", conf], stdout=wr, stderr=wr,
+                             env=stack.child_env())
+        os.close(wr)
+        try:
+            stack.wait_for(lambda: os.path.exists(sock) or p.poll() is not None, 10 * SLOW,
+                           "the socket")
+            slow = 0
+            for _ in range(300):
+                try:
+                    h = stack.fcgi_raw(sock, "GET", "/healthz", {}, b"", None, timeout=5 * SLOW)
+                except OSError:
+                    slow = -1
+                    break
+                slow += h.status != 200
+            t.check(slow == 0, f"{kind} behind stderr not read: /healthz still answers",
+                    "a request timed out" if slow < 0 else f"{slow} of 300 failed")
+            if slow < 0:
+                continue
+            lost = dropped_count(sock)
+            t.check(lost > 0, f"{kind}: the dropped log lines are counted in /metrics",
+                    str(lost))
+            os.set_blocking(reader.fileno(), False)
+            text = b""
+            deadline_at = time.monotonic() + 10 * SLOW
+            while b"log lines dropped" not in text and time.monotonic() < deadline_at:
+                try:
+                    chunk = reader.read(65536) if kind == "pipe" else reader.recv(65536)
+                    text += chunk or b""
+                except (BlockingIOError, TypeError):
+                    pass
+                healthz(sock)
+                time.sleep(0.02)
+            t.check(re.search(rb"level=warn rid=- msg=\"\d+ log lines dropped", text) is not None,
+                    f"{kind}: read again, the log says how many lines were dropped",
+                    text[-300:].decode(errors="replace"))
+        finally:
+            p.terminate()
+            try:
+                p.wait(10 * SLOW)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            reader.close()
+
+
 def padded(rtype, content, pad):
     """A record whose padding is the given bytes."""
     return struct.pack(">BBHHBx", 1, rtype, 1, len(content), len(pad)) + content + pad
@@ -750,6 +818,7 @@ def main():
         drain_serves_arrived(t, work, base)
         shared_listener(t, work, base, certs)
         open_file_limit(t, work, base)
+        log_sink_full(t, work, base)
         forged_access_line(t, work, base)
         padded_records(t, work, base)
         management_records(t, work, base)
