@@ -325,10 +325,47 @@ stop(struct runtime *rt)
 	fcgi_io_listener_close(&rt->listener);
 }
 
+/*
+ * Every waiting call holds its FastCGI connection: with max_waits at or above
+ * max_connections the cap on connections is reached first, and the calls over
+ * it have their connection closed (the web server answers 502) instead of the
+ * 503 with Retry-After that max_waits gives. NULL when the two fit.
+ */
+static const char *
+capacity_warning(const struct config *cfg, char *buf, size_t len)
+{
+	if (cfg->max_waits < cfg->max_connections)
+		return NULL;
+	snprintf(buf, len,
+	         "max_waits (%ld) is not below max_connections (%ld): each waiting call holds a "
+	         "FastCGI connection, so calls over max_connections are closed (502 from the web "
+	         "server) before max_waits answers 503; raise max_connections above max_waits",
+	         cfg->max_waits, cfg->max_connections);
+	return buf;
+}
+
+/* --check-config: the effective settings, then what start would warn about sizing. */
+static void
+print_checked(const struct config *cfg)
+{
+	char buf[320];
+	const char *cap = capacity_warning(cfg, buf, sizeof(buf));
+
+	config_print(cfg, stdout);
+	if (cap != NULL)
+		printf("# warning: %s\n", cap);
+	printf("# configuration OK\n");
+}
+
 /* Settings that weaken the client-certificate check are allowed, but never silently. */
 static void
 warn_weak_settings(const struct config *cfg)
 {
+	char buf[320];
+	const char *cap = capacity_warning(cfg, buf, sizeof(buf));
+
+	if (cap != NULL)
+		log_warnx("%s", cap);
 	if (!cfg->client_cert_check)
 		log_warnx("client_cert_check is off: any caller the web server lets through is "
 		          "accepted. Use this for local development only");
@@ -355,8 +392,7 @@ main(int argc, char **argv)
 			config_free(&cfg);
 			config_fail(MSG_REQUEST_TOO_LARGE);
 		}
-		config_print(&cfg, stdout);
-		printf("# configuration OK\n");
+		print_checked(&cfg);
 		config_free(&cfg);
 		return 0;
 	}

@@ -153,7 +153,7 @@ static const struct key keys[] = {
      "public https URL of the callback as configured at Authy; empty = https://Host/path"},
     {"callback_max_age_s", KT_INT, 10, 3600, F(callback_max_age_s), "300", NULL, 0,
      "accepted age of a callback nonce in s"},
-    {"max_connections", KT_INT, 16, 1048576, F(max_connections), "4096", NULL, 0,
+    {"max_connections", KT_INT, 16, 1048576, F(max_connections), "24576", NULL, 0,
      "open FastCGI connections at most; more are accepted and closed at once"},
     {"request_read_timeout_ms", KT_INT, 100, 600000, F(request_read_timeout_ms), "10000", NULL, 0,
      "time a FastCGI connection has to deliver a whole request (also the idle limit) in ms"},

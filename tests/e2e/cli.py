@@ -293,6 +293,32 @@ def check_warnings(t, work):
             "no certificate warning with the strict defaults", err[-400:])
 
 
+def check_capacity(t, work):
+    """Each waiting call holds a FastCGI connection: the defaults leave max_waits below
+    max_connections, and a max_waits the connection cap would cut off is warned about by
+    --check-config and at start."""
+    conf = stack.write_conf(work, "cap-default.conf", {"authy_api_key": stack.API_KEY,
+                                                       "client_cert_thumbprints": "ab" * 20})
+    r = run(["-c", conf, "-t"])
+    vals = dict(ln.split(" = ", 1) for ln in r.stdout.splitlines() if " = " in ln)
+    t.check(r.returncode == 0 and int(vals.get("max_waits", "0")) <
+            int(vals.get("max_connections", "0")) and "# warning" not in r.stdout,
+            "defaults: max_waits below max_connections, no warning", r.stdout[-600:])
+    sock = os.path.join(work, "cap.sock")
+    conf = stack.write_conf(work, "cap.conf", dict(BASE, listen=sock, max_waits="16",
+                                                   max_connections="16"))
+    r = run(["-c", conf, "-t"])
+    needle = "max_waits (16) is not below max_connections (16)"
+    t.check(r.returncode == 0 and "# warning: " + needle in r.stdout,
+            "--check-config warns when max_connections would cut waits off first",
+            r.stdout[-400:])
+    p = subprocess.Popen([stack.BIN, "-c", conf], stderr=subprocess.PIPE, text=True)
+    stack.wait_for(lambda: os.path.exists(sock), 5, "socket")
+    p.send_signal(signal.SIGTERM)
+    err = p.communicate(timeout=10)[1]
+    t.check(needle in err, "and so does the start", err[-400:])
+
+
 def check_socket_buffer(t, work):
     """A request size the system cannot buffer (max_body_bytes plus max_params_bytes over
     2 x net.core.wmem_max - 196608, here Debian's default through an LD_PRELOAD shim) is
@@ -358,6 +384,7 @@ def main():
         check_config_cli(t, work)
         check_sockets(t, work)
         check_warnings(t, work)
+        check_capacity(t, work)
         check_socket_buffer(t, work)
         check_install(t, work)
     finally:
