@@ -181,6 +181,10 @@ class Run:
             t.check(r.returncode == 0 and r.stdout.startswith("/usr/share/man/"),
                     f"man {' '.join(args)} finds the installed page", r.stdout)
         self.check_prerm()
+        self.check_postinst_upgrade()
+        t.check("PartOf" not in unit_values(f"{UNITS}/b2c-authy.socket"),
+                "the socket is no part of the service: restarting the service keeps it",
+                repr(unit_values(f"{UNITS}/b2c-authy.socket")))
         p = subprocess.run(["systemd-analyze", "verify", "--man=no",
                             f"{UNITS}/b2c-authy.socket", f"{UNITS}/b2c-authy.service"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -219,6 +223,35 @@ class Run:
                 "prerm remove stops the service and the socket", repr(seen))
         t.check(seen["upgrade"] == (0, []), "prerm upgrade stops nothing (postinst restarts)",
                 repr(seen))
+
+    def check_postinst_upgrade(self):
+        """On upgrade the installed postinst restarts the service and never the socket,
+        whose queue holds the calls that arrive while the old responder drains. Run with
+        stand-ins for systemd and its helpers that record their calls."""
+        t = self.t
+        path = f"/var/lib/dpkg/info/{PKG}.postinst"
+        if not t.check(os.path.exists(path), "the package has a postinst"):
+            return
+        fake = os.path.join(self.work, "postinst-systemd")
+        os.makedirs(os.path.join(fake, "run"), exist_ok=True)
+        os.makedirs(os.path.join(fake, "bin"), exist_ok=True)
+        calls = os.path.join(fake, "calls")
+        for tool in ("deb-systemd-invoke", "deb-systemd-helper", "systemctl"):
+            with open(os.path.join(fake, "bin", tool), "w") as f:
+                f.write(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n')
+            os.chmod(os.path.join(fake, "bin", tool), 0o755)
+        script = open(path).read().replace("/run/systemd/system", os.path.join(fake, "run"))
+        env = dict(ENV, PATH=f"{os.path.join(fake, 'bin')}:{ENV.get('PATH', '/usr/bin:/bin')}")
+        if os.path.exists(calls):
+            os.unlink(calls)
+        r = subprocess.run(["sh", "-c", script, "postinst", "configure", "0.0.9"], env=env,
+                           capture_output=True, text=True)
+        lines = open(calls).read().splitlines() if os.path.exists(calls) else []
+        invoked = [ln.split()[1:] for ln in lines if ln.startswith("deb-systemd-invoke ")]
+        stopping = [a for a in invoked if a and a[0] in ("restart", "stop", "try-restart")]
+        t.check(r.returncode == 0 and ["restart", "b2c-authy.service"] in stopping and
+                not any("b2c-authy.socket" in a for a in stopping),
+                "postinst upgrade restarts the service, not the socket", repr(lines) + r.stderr)
 
     # ---- the installed unit, run ----
 
