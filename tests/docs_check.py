@@ -5,7 +5,8 @@ every integer key's range in src/util/config.c is the one the example file and
 README.md's settings table give, every option of --help is in README.md, every B2C route of src/edge/router.h has
 its README section and is passed on by the nginx and Apache sites, every metric
 of src/util/metrics.c is in README.md, every input and output claim the code
-uses and every error `code` a reply can carry are in README.md, every claim of
+uses and every error `code` a reply can carry are in README.md, every personal
+field of a log line is named in README.md's Logs bullet, every claim of
 the wait's re-attach key is named wherever README.md and docs/deployment.md
 spell that key out, and every claim
 of the B2C policy (and each name its REST profiles exchange with the responder)
@@ -48,6 +49,21 @@ def check_routes_and_metrics(t, readme):
     t.check(len(names) >= 8, "metrics found in metrics.c", repr(names))
     for n in names:
         t.check(f"b2c_authy_{n}" in readme, f"README lists the metric b2c_authy_{n}")
+
+
+def check_logged_fields(t, readme):
+    """Each personal or identifying field a log line of src/ carries is named in README.md's
+    Logs bullet, with how it is shown."""
+    src = "".join(open(p).read() for p in glob.glob(os.path.join(stack.ROOT, "src", "*", "*.c")))
+    logs = readme.partition("- **Logs**")[2].partition("- **Metrics**")[0]
+    logs = re.sub(r"\s+", " ", logs)
+    said = {"ip": "IP address", "email": "emails are masked", "phone": "phone numbers",
+            "authy_id": "`authyId`", "correlation_id": "correlation id", "uuid": "uuid"}
+    fields = set(re.findall(r"\b(ip|email|phone|authy_id|correlation_id|uuid)=%", src))
+    t.check({"ip", "authy_id", "email"} <= fields, "personal fields of log lines found",
+            repr(fields))
+    for f in sorted(fields):
+        t.check(said[f] in logs, f"README's Logs bullet says how {f}= is logged", said[f])
 
 
 def check_claims(t, readme, hdr):
@@ -114,6 +130,7 @@ def main():
     check_routes_and_metrics(t, readme)
     policy_claims(t, readme)
     check_claims(t, readme, hdr)
+    check_logged_fields(t, readme)
     check_reattach_key(t, readme, hdr)
     check_codes(t, readme)
     check_limiter_sizes(t, readme)
