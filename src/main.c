@@ -5,6 +5,7 @@
  * of the tracker and the edge, and the drain on SIGTERM/SIGINT.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -77,6 +78,29 @@ usage(FILE *out)
 	    "Exit status: 0 on clean shutdown (SIGTERM/SIGINT), 1 on a runtime failure,\n"
 	    "2 on a usage or configuration error (also a listen socket that cannot be\n"
 	    "opened, or none at all).\n");
+}
+
+/*
+ * Started with stdout or stderr closed (2>&- in an init script), the first
+ * descriptor opened would take its number, and log lines would go to the
+ * listening socket or the epoll descriptor. Hold 1 and 2 with /dev/null; 0
+ * is left as it is, since spawn-fcgi passes the socket there.
+ */
+static void
+hold_std_fds(void)
+{
+	for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
+		int null;
+
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0 && null != fd) {
+			/* fd 0 was closed too and took it: keep 0 free for spawn-fcgi's socket. */
+			dup2(null, fd);
+			close(null);
+		}
+	}
 }
 
 static void
@@ -384,6 +408,7 @@ main(int argc, char **argv)
 	sigset_t set;
 	bool failed;
 
+	hold_std_fds();
 	parse_args(argc, argv, &o);
 	load_config(&o, &cfg);
 	if (o.check_config) {

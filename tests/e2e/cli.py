@@ -319,6 +319,24 @@ def check_capacity(t, work):
     t.check(needle in err, "and so does the start", err[-400:])
 
 
+def check_closed_std_fds(t, work):
+    """Started with stdout and stderr closed (2>&- in an init script), the responder holds
+    them with /dev/null, so no socket or epoll descriptor takes their numbers and gets log
+    lines written into it."""
+    sock = os.path.join(work, "closed-fds.sock")
+    conf = stack.write_conf(work, "closed-fds.conf", dict(BASE, listen=sock))
+    p = subprocess.Popen(["sh", "-c", 'exec "$0" -c "$1" 1>&- 2>&-', stack.BIN, conf],
+                         env=stack.child_env())
+    try:
+        stack.wait_for(lambda: os.path.exists(sock) or p.poll() is not None, 5, "socket")
+        fds = {fd: os.readlink(f"/proc/{p.pid}/fd/{fd}") for fd in ("1", "2")}
+        t.check(fds == {"1": "/dev/null", "2": "/dev/null"},
+                "closed stdout and stderr are held with /dev/null", repr(fds))
+        t.check(healthz(sock), "and the responder serves")
+    finally:
+        stop(p, t, "closed stdout and stderr")
+
+
 def check_socket_buffer(t, work):
     """A request size the system cannot buffer (max_body_bytes plus max_params_bytes over
     2 x net.core.wmem_max - 196608, here Debian's default through an LD_PRELOAD shim) is
@@ -385,6 +403,7 @@ def main():
         check_sockets(t, work)
         check_warnings(t, work)
         check_capacity(t, work)
+        check_closed_std_fds(t, work)
         check_socket_buffer(t, work)
         check_install(t, work)
     finally:
