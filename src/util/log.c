@@ -1,8 +1,8 @@
 /*
  * log.c - logfmt lines "ts=... level=... rid=... msg=..." on stderr, or the
- * same without ts through syslog. One write per line so lines from worker
- * threads never interleave. A journal or pipe that stops reading costs
- * dropped lines, counted, never a stalled event loop.
+ * same without ts to syslog's /dev/log. One write per line so lines from
+ * threads never interleave. A journal, pipe or syslog daemon that stops
+ * reading costs dropped lines, counted, never a stalled event loop.
  */
 #include "log.h"
 
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,9 +30,10 @@ static _Thread_local char thread_rid[LOG_RID_MAX];
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-/* Where stderr lines go: fd 2, or a non-blocking description of the same pipe. */
+/* Where lines go: fd 2, a non-blocking description of the same pipe, or syslog's socket. */
 static int sink_fd = STDERR_FILENO;
 static bool sink_is_socket;
+static char syslog_ident[32] = "b2c-authy";
 static atomic_long dropped;
 static atomic_long dropped_told;
 
@@ -44,15 +46,11 @@ static atomic_long dropped_told;
  * terminals are written as they are.
  */
 static void
-sink_open(void)
+stderr_open(void)
 {
 	struct stat st;
 	int fd;
 
-	if (sink_fd != STDERR_FILENO)
-		close(sink_fd);
-	sink_fd = STDERR_FILENO;
-	sink_is_socket = false;
 	if (fstat(STDERR_FILENO, &st) != 0)
 		return;
 	if (S_ISSOCK(st.st_mode)) {
@@ -64,15 +62,44 @@ sink_open(void)
 	}
 }
 
+/*
+ * syslog(3) would block too, in send() to a syslog daemon that does not read:
+ * talk to /dev/log ourselves, non-blocking, in the same format (RFC 3164 with
+ * ident[pid]). Also called again when the daemon restarted (ECONNREFUSED).
+ */
+static void
+syslog_open(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	if (sink_fd != STDERR_FILENO)
+		close(sink_fd);
+	sink_is_socket = true;
+	sink_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sink_fd < 0) {
+		sink_fd = STDERR_FILENO;
+		sink_is_socket = false;
+		return;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", _PATH_LOG);
+	/* Not there yet: each send tries again (ENOTCONN). */
+	(void)connect(sink_fd, (struct sockaddr *)&sa, sizeof(sa));
+}
+
 void
 log_init(const char *ident, enum log_level min, bool use_syslog)
 {
 	min_level = min;
 	to_syslog = use_syslog;
+	if (sink_fd != STDERR_FILENO)
+		close(sink_fd);
+	sink_fd = STDERR_FILENO;
+	sink_is_socket = false;
+	snprintf(syslog_ident, sizeof(syslog_ident), "%s", ident);
 	if (use_syslog)
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		syslog_open();
 	else
-		sink_open();
+		stderr_open();
 }
 
 long
@@ -147,25 +174,64 @@ sink_write(const char *line, size_t n)
 		sink_is_socket = false;
 		w = write(sink_fd, line, n);
 	}
+	if (w < 0 && to_syslog && (errno == ENOTCONN || errno == ECONNREFUSED)) {
+		syslog_open();
+		w = send(sink_fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
 	return w == (ssize_t)n;
+}
+
+/*
+ * One line for the sink: logfmt with a UTC timestamp and a newline on
+ * stderr; for syslog, <priority>, local time and ident[pid] as syslog(3)
+ * writes them. Returns the length, truncated to fit.
+ */
+static size_t
+format_line(char *out, size_t cap, enum log_level lvl, const char *rid, const char *fields)
+{
+	static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
+	char ts[32] = "";
+	struct timespec now;
+	struct tm tm;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (to_syslog) {
+		localtime_r(&now.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%b %e %T", &tm);
+		n = snprintf(out, cap, "<%d>%s %s[%ld]: level=%s rid=%s %s", LOG_DAEMON | prio[lvl],
+		             ts, syslog_ident, (long)getpid(), level_names[lvl], rid, fields);
+	} else {
+		gmtime_r(&now.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		n = snprintf(out, cap, "ts=%s.%03ldZ level=%s rid=%s %s\n", ts,
+		             now.tv_nsec / 1000000, level_names[lvl], rid, fields);
+	}
+	if (n < 0)
+		return 0;
+	if ((size_t)n >= cap) {
+		n = (int)cap - 1;
+		if (!to_syslog)
+			out[n - 1] = '\n';
+	}
+	return (size_t)n;
 }
 
 /* Before the next line that gets through: how many were lost since the last such note. */
 static void
-tell_dropped(const char *ts, long ms)
+tell_dropped(void)
 {
-	char note[256];
+	char note[256], fields[128];
 	long lost = atomic_load(&dropped);
 	long told = atomic_load(&dropped_told);
-	int n;
+	size_t n;
 
 	if (lost == told)
 		return;
-	n = snprintf(note, sizeof(note),
-	             "ts=%s.%03ldZ level=warn rid=- msg=\"%ld log lines dropped: the log was not "
-	             "read fast enough\"\n",
-	             ts, ms, lost - told);
-	if (n > 0 && (size_t)n < sizeof(note) && sink_write(note, (size_t)n))
+	snprintf(fields, sizeof(fields),
+	         "msg=\"%ld log lines dropped: the log was not read fast enough\"", lost - told);
+	n = format_line(note, sizeof(note), LOG_LVL_WARN, "-", fields);
+	if (n > 0 && sink_write(note, n))
 		atomic_store(&dropped_told, lost);
 }
 
@@ -173,31 +239,12 @@ static void
 emit(enum log_level lvl, const char *fields)
 {
 	char line[LOG_LINE_MAX + 128];
-	char ts[32] = "";
-	struct timespec now;
-	struct tm tm;
-	int n;
+	size_t n = format_line(line, sizeof(line), lvl, thread_rid[0] ? thread_rid : "-", fields);
 
-	if (to_syslog) {
-		static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR};
-		syslog(prio[lvl], "level=%s rid=%s %s", level_names[lvl],
-		       thread_rid[0] ? thread_rid : "-", fields);
+	if (n == 0)
 		return;
-	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line), "ts=%s.%03ldZ level=%s rid=%s %s\n", ts,
-	             now.tv_nsec / 1000000, level_names[lvl], thread_rid[0] ? thread_rid : "-",
-	             fields);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(line)) {
-		n = (int)sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	tell_dropped(ts, now.tv_nsec / 1000000);
-	if (!sink_write(line, (size_t)n))
+	tell_dropped();
+	if (!sink_write(line, n))
 		atomic_fetch_add(&dropped, 1);
 }
 

@@ -14,16 +14,17 @@ enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 
 /*
  * log_init - choose the sink and the lowest level printed. Call once before
- * threads start; later calls replace the settings. use_syslog opens syslog with
- * ident. Not thread-safe against concurrent log calls.
+ * threads start; later calls replace the settings. use_syslog sends to
+ * /dev/log as ident[pid], facility daemon, without syslog(3). No write to
+ * any sink blocks. Not thread-safe against concurrent log calls.
  */
 void log_init(const char *ident, enum log_level min, bool use_syslog);
 
 /*
- * log_dropped_lines - stderr lines dropped so far because the journal or the
- * pipe behind stderr did not take them at once (writes never block). A note
- * with the count goes out before the next line that gets through.
- * Thread-safe.
+ * log_dropped_lines - lines dropped so far because the journal or pipe behind
+ * stderr, or the syslog daemon, did not take them at once (writes never
+ * block). A note with the count goes out before the next line that gets
+ * through. Thread-safe.
  */
 long log_dropped_lines(void);
 

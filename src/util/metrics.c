@@ -183,7 +183,7 @@ metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_
 		    atomic_load(&code_limited));
 	if (rc == STATUS_OK)
 		rc = gauge(out, "log_lines_dropped_total", "counter",
-		           "Log lines dropped because the journal or pipe behind stderr was full.",
+		           "Log lines dropped because the journal, pipe or syslog daemon was full.",
 		           log_dropped_lines());
 	if (rc != STATUS_OK || ts == NULL)
 		return rc;

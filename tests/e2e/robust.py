@@ -8,7 +8,7 @@ lives, and so does a body of padded records that outgrows the read buffer;
 holds; FCGI_KEEP_CONN carries two requests on one connection, also after a
 wait that outlived its libfcgi streams; a web server that does not read its
 replies has its connection closed without holding the loop, and neither does
-a journal or pipe behind stderr that stops reading; a client that
+a journal, pipe or syslog daemon that stops reading; a client that
 goes away aborts its wait at once, one that only shuts its sending side
 still gets the reply (and aborts when it closes after all); a second request
 begun on a connection while a wait runs there gets FCGI_CANT_MPX_CONN and the
@@ -625,13 +625,38 @@ def dropped_count(sock):
     return int(found.group(1)) if found else -1
 
 
+# Runs the responder with --syslog in a mount namespace whose /dev/log is the test's socket.
+SYSLOG_NS = """set -e
+mount --bind /dev "$2"
+mount -t tmpfs -o size=64k,mode=0755 none /dev
+touch /dev/null /dev/log
+mount --bind "$2/null" /dev/null
+mount --bind "$3" /dev/log
+umount -l "$2"
+exec "$0" -s -c "$1"
+"""
+
+
 def log_sink_full(t, work, base):
-    """A journal (socket) or pipe behind stderr that stops reading costs log lines, counted
-    in /metrics and told once it reads again, and never holds the loop."""
-    for kind in ("pipe", "socket"):
+    """A journal (socket) or pipe behind stderr, or a syslog daemon, that stops reading costs
+    log lines, counted in /metrics and told once it reads again, and never holds the loop."""
+    for kind in ("pipe", "socket", "syslog"):
         sock = os.path.join(work, f"sink-{kind}.sock")
         conf = stack.write_conf(work, f"sink-{kind}.conf", dict(base, listen=sock))
-        if kind == "pipe":
+        cmd = stack.wrapper() + [stack.BIN, "-c", conf]
+        if kind == "syslog":
+            if os.geteuid() != 0 or not shutil.which("unshare") or stack.wrapper():
+                print("skipped: syslog sink (needs root and unshare, no wrapper)")
+                continue
+            devlog = os.path.join(work, "devlog")
+            olddev = os.path.join(work, "olddev")
+            os.makedirs(olddev, exist_ok=True)
+            reader = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            reader.bind(devlog)
+            wr = os.open(os.devnull, os.O_WRONLY)
+            cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", SYSLOG_NS,
+                   stack.BIN, conf, olddev, devlog]
+        elif kind == "pipe":
             rd, wr = os.pipe()
             fcntl.fcntl(wr, 1031, 4096)  # F_SETPIPE_SZ: one page
             reader = os.fdopen(rd, "rb", buffering=0)
@@ -641,8 +666,7 @@ def log_sink_full(t, work, base):
             wr = os.dup(b.fileno())
             b.close()
             reader = a
-        p = subprocess.Popen(stack.wrapper() + [stack.BIN, "-c", conf], stdout=wr, stderr=wr,
-                             env=stack.child_env())
+        p = subprocess.Popen(cmd, stdout=wr, stderr=wr, env=stack.child_env())
         os.close(wr)
         try:
             stack.wait_for(lambda: os.path.exists(sock) or p.poll() is not None, 10 * SLOW,
@@ -655,7 +679,7 @@ def log_sink_full(t, work, base):
                     slow = -1
                     break
                 slow += h.status != 200
-            t.check(slow == 0, f"{kind} behind stderr not read: /healthz still answers",
+            t.check(slow == 0, f"{kind}: a log that is not read leaves /healthz answering",
                     "a request timed out" if slow < 0 else f"{slow} of 300 failed")
             if slow < 0:
                 continue
@@ -668,6 +692,10 @@ def log_sink_full(t, work, base):
             while b"log lines dropped" not in text and time.monotonic() < deadline_at:
                 try:
                     chunk = reader.read(65536) if kind == "pipe" else reader.recv(65536)
+                    if kind == "syslog" and b"dropped" in chunk:
+                        t.check(re.match(rb"<28>\w{3} [ \d]\d [\d:]{8} b2c-authy\[\d+\]: "
+                                         rb"level=warn rid=- msg=", chunk) is not None,
+                                "syslog: lines in syslog(3)'s format", repr(chunk))
                     text += chunk or b""
                 except (BlockingIOError, TypeError):
                     pass
