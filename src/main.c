@@ -368,34 +368,46 @@ capacity_warning(const struct config *cfg, char *buf, size_t len)
 	return buf;
 }
 
-/* --check-config: the effective settings, then what start would warn about sizing. */
+/* Settings that weaken the client-certificate check are allowed, but never silently. */
+static const char *
+weak_cert_warning(const struct config *cfg)
+{
+	if (!cfg->client_cert_check)
+		return "client_cert_check is off: any caller the web server lets through is "
+		       "accepted. Use this for local development only";
+	if (cfg->cert_allow_no_dates)
+		return "client_cert_allow_no_dates is on: a certificate passed as a bare "
+		       "fingerprint is accepted without a validity check";
+	return NULL;
+}
+
+/* --check-config: the effective settings, then whatever start would warn about. */
 static void
 print_checked(const struct config *cfg)
 {
 	char buf[320];
 	const char *cap = capacity_warning(cfg, buf, sizeof(buf));
+	const char *weak = weak_cert_warning(cfg);
 
 	config_print(cfg, stdout);
 	if (cap != NULL)
 		printf("# warning: %s\n", cap);
+	if (weak != NULL)
+		printf("# warning: %s\n", weak);
 	printf("# configuration OK\n");
 }
 
-/* Settings that weaken the client-certificate check are allowed, but never silently. */
 static void
-warn_weak_settings(const struct config *cfg)
+warn_at_start(const struct config *cfg)
 {
 	char buf[320];
 	const char *cap = capacity_warning(cfg, buf, sizeof(buf));
+	const char *weak = weak_cert_warning(cfg);
 
 	if (cap != NULL)
 		log_warnx("%s", cap);
-	if (!cfg->client_cert_check)
-		log_warnx("client_cert_check is off: any caller the web server lets through is "
-		          "accepted. Use this for local development only");
-	else if (cfg->cert_allow_no_dates)
-		log_warnx("client_cert_allow_no_dates is on: a certificate passed as a bare "
-		          "fingerprint is accepted without a validity check");
+	if (weak != NULL)
+		log_warnx("%s", weak);
 }
 
 int
@@ -423,7 +435,7 @@ main(int argc, char **argv)
 	}
 	log_level_parse(cfg.log_level, &lvl);
 	log_init(PROG, lvl, o.use_syslog);
-	warn_weak_settings(&cfg);
+	warn_at_start(&cfg);
 	block_signals(&set);
 	if (upstream_global_init() != STATUS_OK || fcgi_io_init() != STATUS_OK)
 		fatalx("library initialisation failed");

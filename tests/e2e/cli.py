@@ -268,7 +268,8 @@ def exited(pid):
 
 
 def check_warnings(t, work):
-    """Settings that weaken the client-certificate check are named in a warning at start."""
+    """Settings that weaken the client-certificate check are named in a warning at start
+    and by --check-config, where the operator checks the file before starting."""
     for key, val, needle in (("client_cert_check", "false", "client_cert_check is off"),
                              ("client_cert_allow_no_dates", "true",
                               "client_cert_allow_no_dates is on")):
@@ -282,6 +283,9 @@ def check_warnings(t, work):
         p.send_signal(signal.SIGTERM)
         err = p.communicate(timeout=10)[1]
         t.check(needle in err, f"{key} = {val} is warned about at start", err[-400:])
+        r = run(["-c", conf, "--check-config"])
+        t.check(r.returncode == 0 and "# warning: " + needle in r.stdout,
+                "and by --check-config", r.stdout[-400:])
     sock = os.path.join(work, "nowarn.sock")
     conf = stack.write_conf(work, "nowarn.conf", dict(BASE, listen=sock, client_cert_check="true",
                                                 client_cert_thumbprints="ab" * 20))
