@@ -66,6 +66,19 @@ def check_logged_fields(t, readme):
         t.check(said[f] in logs, f"README's Logs bullet says how {f}= is logged", said[f])
 
 
+def check_access_level(t, readme, example):
+    """The level of the access lines is the one README.md and the example give for them."""
+    m = re.search(r"log_fields\(LOG_LVL_(\w+),\s*\"event=access", read("src", "edge", "edge.c"))
+    t.check(m is not None, "access line level found in edge.c")
+    if m is None:
+        return
+    lvl = m.group(1).lower()
+    row = next((ln for ln in readme.splitlines() if ln.startswith("| `log_level` |")), "")
+    t.check(f"access` lines are at {lvl}" in row, f"README: access lines at {lvl}", row)
+    t.check(re.search(rf"event=access\) are at {lvl}", re.sub(r"\n#\s*", " ", example))
+            is not None, f"example: access lines at {lvl}")
+
+
 def check_claims(t, readme, hdr):
     """Every claim #define of b2c.h that some source file uses is in the README."""
     src = "".join(open(p).read() for p in glob.glob(os.path.join(stack.ROOT, "src", "*", "*.c")))
@@ -131,6 +144,7 @@ def main():
     policy_claims(t, readme)
     check_claims(t, readme, hdr)
     check_logged_fields(t, readme)
+    check_access_level(t, readme, example)
     check_reattach_key(t, readme, hdr)
     check_codes(t, readme)
     check_limiter_sizes(t, readme)
