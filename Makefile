@@ -167,7 +167,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/lib/$(NAME) $(DESTDIR)$(PREFIX)/share/doc/$(NAME) \
 		$(DESTDIR)$(PREFIX)/share/$(NAME)
 	rm -f $(DESTDIR)$(MANDIR)/man8/$(NAME).8 $(DESTDIR)$(MANDIR)/man5/$(NAME).conf.5 \
-		$(DESTDIR)$(UNITDIR)/$(NAME).service $(DESTDIR)$(UNITDIR)/$(NAME).socket
+		$(DESTDIR)$(UNITDIR)/$(NAME).service $(DESTDIR)$(UNITDIR)/$(NAME).socket \
+		$(DESTDIR)$(UNITDIR)/$(NAME)@.service $(DESTDIR)$(UNITDIR)/$(NAME)@.socket
 
 # The Debian package (debian/), built in a private copy of the tree so that
 # the build leaves nothing here; the .deb files land in $(BUILD)/deb.

@@ -385,6 +385,13 @@ def check_install(t, work):
             "systemd unit installed with PREFIX filled in")
     t.check(os.path.exists(os.path.join(dest, "usr/lib/systemd/system/b2c-authy.socket")),
             "systemd socket unit installed")
+    for name, key in (("b2c-authy@.service", "ExecStart=/usr/lib/b2c-authy/b2c-authy.fcgi "
+                       "-c /etc/b2c-authy/%i.conf"),
+                      ("b2c-authy@.socket", "ListenStream=/run/b2c-authy/%i.sock")):
+        path = os.path.join(dest, "usr/lib/systemd/system", name)
+        text = open(path).read() if os.path.exists(path) else ""
+        t.check(key in text.splitlines() and "@PREFIX@" not in text,
+                f"template unit {name} installed with PREFIX filled in")
     for page in ("man8/b2c-authy.8", "man5/b2c-authy.conf.5"):
         t.check(os.path.exists(os.path.join(dest, "usr/share/man", page)),
                 f"manual page {page} installed")
