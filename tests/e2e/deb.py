@@ -8,10 +8,12 @@ configuration's owner and mode, the units and the manual pages, runs the
 installed unit's ExecStart the way b2c-authy.socket would start it (the
 socket passed as fd 3 by systemd-socket-activate, as the unit's User and
 Group, the socket's group and mode from the socket unit) behind a private
-nginx running the installed nginx site, against the mock Authy API; then
-reinstalls it (the edited configuration stays as it is), removes it
-(configuration and user stay) and purges it (nothing is
-left: files, configuration, user, group, stat override, unit state).
+nginx running the installed nginx site, against the mock Authy API; runs one
+instance of the template units b2c-authy@.socket and b2c-authy@.service the
+same way with its own configuration; then reinstalls it (the edited
+configuration stays as it is), removes it (configuration, user and enabled
+instances stay) and purges it (nothing is left: files, configuration, user,
+group, stat override, unit state, instance links).
 
 Root only; skips ("0 passed, 0 failed") otherwise, and when the package is
 already installed or the tools are missing. Ends with "N passed, N failed".
@@ -37,6 +39,22 @@ CONF = "/etc/b2c-authy/b2c-authy.conf"
 KEY_FILE = "/etc/b2c-authy/authy-api-key"
 UNITS = "/lib/systemd/system"
 NGINX_SITE = "/etc/nginx/sites-available/b2c-authy.conf"
+INSTANCE = "deb1"  # the name of the template instance the suite runs and enables
+INSTANCE_CONF = f"/etc/b2c-authy/{INSTANCE}.conf"
+# What the templates may set differently from b2c-authy.socket and .service;
+# every other setting (user, limits, hardening, restart) must be the same.
+TEMPLATE_DIFFERS = {
+    "b2c-authy@.socket": {"Description": "b2c-authy FastCGI socket (instance %i)",
+                          "ListenStream": "/run/b2c-authy/%i.sock"},
+    "b2c-authy@.service": {
+        "Description": "b2c-authy FastCGI responder, instance %i (Azure AD B2C push "
+                       "approval via Authy)",
+        "Requires": "b2c-authy@%i.socket",
+        "After": "b2c-authy@%i.socket network-online.target",
+        "ExecStart": "/usr/lib/b2c-authy/b2c-authy.fcgi -c /etc/b2c-authy/%i.conf",
+        "SyslogIdentifier": "b2c-authy@%i",
+        "Also": "b2c-authy@%i.socket"},
+}
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
        "LC_ALL": "C.UTF-8"}
 
@@ -79,6 +97,30 @@ def unit_values(path):
     return out
 
 
+def instance_links():
+    """The links that enable instances of the template units."""
+    return [p for p in glob.glob("/etc/systemd/system/*.wants/b2c-authy@*") +
+            glob.glob("/etc/systemd/system/*.requires/b2c-authy@*") if os.path.islink(p)]
+
+
+# Instances of the template units the stand-in systemctl shows as loaded: one
+# socket-activated and running, one whose socket waits for a first call, one failed.
+FAKE_UNITS = [("b2c-authy@tenant1.socket", "active"), ("b2c-authy@tenant1.service", "active"),
+              ("b2c-authy@tenant2.socket", "active"), ("b2c-authy@tenant3.socket", "active"),
+              ("b2c-authy@tenant3.service", "failed")]
+LIST_UNITS = """case " $* " in *" list-units "*) ;; *) exit 0 ;; esac
+state=
+for a; do case $a in --state=*) state=${a#--state=} ;; esac; done
+printf '%s\\n' """ + " ".join(f"'{u} loaded {s} x b2c-authy'" for u, s in FAKE_UNITS) + """ |
+while read -r unit load active sub desc; do
+	[ -z "$state" ] || [ "$active" = "$state" ] || continue
+	for p; do
+		case $p in b2c-authy@*) case $unit in $p) echo "$unit $load $active $sub $desc" ;; esac ;; esac
+	done
+done
+"""
+
+
 def missing():
     if os.geteuid() != 0:
         return "not root (the suite installs and purges a package)"
@@ -90,6 +132,8 @@ def missing():
         return f"package {PKG} is installed here already ({pkg_status()}); not touching it"
     if has_user(PKG) or os.path.exists("/etc/b2c-authy"):
         return "a b2c-authy user or /etc/b2c-authy exists already; not touching it"
+    if instance_links():
+        return "instances of b2c-authy@ are enabled here already; not touching them"
     if run(["git", "-C", stack.ROOT, "rev-parse"]).returncode != 0:
         return "not a git checkout"
     return None
@@ -131,7 +175,9 @@ class Run:
                      "./etc/apache2/sites-available/b2c-authy.conf",
                      "./etc/lighttpd/conf-available/50-b2c-authy.conf",
                      "./usr/share/man/man8/b2c-authy.8.gz",
-                     "./usr/share/man/man5/b2c-authy.conf.5.gz"):
+                     "./usr/share/man/man5/b2c-authy.conf.5.gz",
+                     "./lib/systemd/system/b2c-authy@.socket",
+                     "./lib/systemd/system/b2c-authy@.service"):
             t.check(re.search(rf" {re.escape(path)}$", r.stdout, re.M) is not None,
                     f"package holds {path[1:]}")
 
@@ -163,7 +209,8 @@ class Run:
         t.check(CONF in conffiles, f"{CONF} is a conffile", conffiles)
         t.check(run(["dpkg-statoverride", "--list", CONF]).returncode == 0,
                 "the owner and mode are a stat override (kept across upgrades)")
-        for unit in ("b2c-authy.socket", "b2c-authy.service"):
+        for unit in ("b2c-authy.socket", "b2c-authy.service", "b2c-authy@.socket",
+                     "b2c-authy@.service"):
             r = run(["systemctl", "is-enabled", unit])
             t.check(r.stdout.strip() == "disabled", f"{unit} installed, not enabled",
                     r.stdout.strip())
@@ -191,36 +238,73 @@ class Run:
                            env=dict(ENV, SYSTEMD_LOG_TARGET="console"))
         t.check(p.returncode == 0 and not p.stdout.strip(),
                 "systemd-analyze verify: installed units clean", p.stdout[-1500:])
+        self.check_templates()
+
+    def check_templates(self):
+        """The template units: the instance's socket and configuration, and every other
+        setting that of the plain units; systemd-analyze verifies an instance of them."""
+        t = self.t
+        for name, differs in TEMPLATE_DIFFERS.items():
+            plain = unit_values(f"{UNITS}/{name.replace('@', '')}")
+            tmpl = unit_values(f"{UNITS}/{name}")
+            want = dict(plain, **{k: [v] for k, v in differs.items()})
+            t.check(tmpl == want, f"{name}: the instance's names, the rest as in the plain unit",
+                    repr({k: (plain.get(k), tmpl.get(k)) for k in set(plain) | set(tmpl)
+                          if want.get(k) != tmpl.get(k)}))
+        p = subprocess.run(["systemd-analyze", "verify", "--man=no", f"b2c-authy@{INSTANCE}.socket",
+                            f"b2c-authy@{INSTANCE}.service"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           env=dict(ENV, SYSTEMD_LOG_TARGET="console"))
+        t.check(p.returncode == 0 and not p.stdout.strip(),
+                f"systemd-analyze verify: instance {INSTANCE} of the templates clean",
+                p.stdout[-1500:])
+
+    def fake_systemd(self, name):
+        """A stand-in for systemd: its run directory, and deb-systemd-invoke,
+        deb-systemd-helper and systemctl that record their calls in the file calls.
+        systemctl list-units shows FAKE_UNITS (with --state=, only those in that state),
+        loaded instances of the template units. Returns (dir, calls, env)."""
+        fake = os.path.join(self.work, name)
+        os.makedirs(os.path.join(fake, "run"), exist_ok=True)
+        os.makedirs(os.path.join(fake, "bin"), exist_ok=True)
+        calls = os.path.join(fake, "calls")
+        for tool in ("deb-systemd-invoke", "deb-systemd-helper", "systemctl"):
+            with open(os.path.join(fake, "bin", tool), "w") as f:
+                f.write(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n')
+            os.chmod(os.path.join(fake, "bin", tool), 0o755)
+        with open(os.path.join(fake, "bin", "systemctl"), "a") as f:
+            f.write(LIST_UNITS)
+        env = dict(ENV, PATH=f"{os.path.join(fake, 'bin')}:{ENV.get('PATH', '/usr/bin:/bin')}")
+        if os.path.exists(calls):
+            os.unlink(calls)
+        return fake, calls, env
 
     def check_prerm(self):
-        """The installed prerm stops both units on removal, not on upgrade. Run
-        with a stand-in for systemd (its run directory and deb-systemd-invoke),
-        as this machine's PID 1 is no systemd."""
+        """The installed prerm stops both units and every loaded instance of the
+        templates on removal, and nothing on upgrade. Run with a stand-in for
+        systemd, as this machine's PID 1 is no systemd."""
         t = self.t
         path = f"/var/lib/dpkg/info/{PKG}.prerm"
         if not t.check(os.path.exists(path), "the package has a prerm"):
             return
-        fake = os.path.join(self.work, "prerm-systemd")
-        os.makedirs(os.path.join(fake, "run"), exist_ok=True)
-        os.makedirs(os.path.join(fake, "bin"), exist_ok=True)
-        calls = os.path.join(fake, "calls")
-        invoke = os.path.join(fake, "bin", "deb-systemd-invoke")
-        with open(invoke, "w") as f:
-            f.write(f'#!/bin/sh\necho "$*" >> {calls}\n')
-        os.chmod(invoke, 0o755)
+        fake, calls, env = self.fake_systemd("prerm-systemd")
         script = open(path).read().replace("/run/systemd/system", os.path.join(fake, "run"))
-        env = dict(ENV, PATH=f"{os.path.join(fake, 'bin')}:{ENV.get('PATH', '/usr/bin:/bin')}")
         seen = {}
         for action in ("upgrade", "remove"):
             if os.path.exists(calls):
                 os.unlink(calls)
             r = subprocess.run(["sh", "-c", script, "prerm", action, "0.1.0"], env=env,
                                capture_output=True, text=True)
-            seen[action] = (r.returncode, open(calls).read().split() if os.path.exists(calls)
-                            else [])
-        t.check(seen["remove"][0] == 0 and seen["remove"][1][:1] == ["stop"] and
-                sorted(seen["remove"][1][1:]) == ["b2c-authy.service", "b2c-authy.socket"],
-                "prerm remove stops the service and the socket", repr(seen))
+            lines = open(calls).read().splitlines() if os.path.exists(calls) else []
+            seen[action] = (r.returncode, [ln.split()[1:] for ln in lines
+                                           if ln.startswith("deb-systemd-invoke ")])
+        stopped = sorted(u for call in seen["remove"][1] if call[:1] == ["stop"]
+                         for u in call[1:])
+        t.check(seen["remove"][0] == 0 and all(c[:1] == ["stop"] for c in seen["remove"][1]) and
+                stopped == sorted(["b2c-authy.service", "b2c-authy.socket"] +
+                                  [u for u, _ in FAKE_UNITS]),
+                "prerm remove stops the service, the socket and every loaded instance",
+                repr(seen))
         t.check(seen["upgrade"] == (0, []), "prerm upgrade stops nothing (postinst restarts)",
                 repr(seen))
 
@@ -232,18 +316,8 @@ class Run:
         path = f"/var/lib/dpkg/info/{PKG}.postinst"
         if not t.check(os.path.exists(path), "the package has a postinst"):
             return
-        fake = os.path.join(self.work, "postinst-systemd")
-        os.makedirs(os.path.join(fake, "run"), exist_ok=True)
-        os.makedirs(os.path.join(fake, "bin"), exist_ok=True)
-        calls = os.path.join(fake, "calls")
-        for tool in ("deb-systemd-invoke", "deb-systemd-helper", "systemctl"):
-            with open(os.path.join(fake, "bin", tool), "w") as f:
-                f.write(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n')
-            os.chmod(os.path.join(fake, "bin", tool), 0o755)
+        fake, calls, env = self.fake_systemd("postinst-systemd")
         script = open(path).read().replace("/run/systemd/system", os.path.join(fake, "run"))
-        env = dict(ENV, PATH=f"{os.path.join(fake, 'bin')}:{ENV.get('PATH', '/usr/bin:/bin')}")
-        if os.path.exists(calls):
-            os.unlink(calls)
         r = subprocess.run(["sh", "-c", script, "postinst", "configure", "0.0.9"], env=env,
                            capture_output=True, text=True)
         lines = open(calls).read().splitlines() if os.path.exists(calls) else []
@@ -252,6 +326,12 @@ class Run:
         t.check(r.returncode == 0 and ["restart", "b2c-authy.service"] in stopping and
                 not any("b2c-authy.socket" in a for a in stopping),
                 "postinst upgrade restarts the service, not the socket", repr(lines) + r.stderr)
+        running = [u for u, state in FAKE_UNITS if u.endswith(".service") and state == "active"]
+        restarted = sorted(u for a in stopping for u in a[1:] if "@" in u)
+        t.check(r.returncode == 0 and restarted == running and
+                all(a[0] == "restart" for a in stopping),
+                "postinst upgrade restarts the running instances, not their sockets nor the "
+                "stopped ones", repr(lines))
 
     # ---- the installed unit, run ----
 
@@ -340,6 +420,62 @@ class Run:
         stack.scan_secrets(log, "installed service", {"authy_api_key": stack.API_KEY})
         t.check("started version=" in log, "the service logged its start", log[-500:])
 
+    # ---- an instance of the template units, run ----
+
+    def check_instance(self):
+        """One instance as systemd would start it from b2c-authy@deb1.socket: its own
+        configuration (/etc/b2c-authy/deb1.conf), the socket passed as fd 3; /healthz
+        answers through it. Then enabled as an administrator would, for remove and purge."""
+        t = self.t
+        svc = unit_values(f"{UNITS}/b2c-authy@.service")
+        sock = unit_values(f"{UNITS}/b2c-authy@.socket")
+        cmd = [a.replace("%i", INSTANCE) for a in svc["ExecStart"][0].split()]
+        listen = sock["ListenStream"][0].replace("%i", INSTANCE)
+        t.check(cmd[-2:] == ["-c", INSTANCE_CONF] and listen == f"/run/b2c-authy/{INSTANCE}.sock",
+                f"instance {INSTANCE}: ExecStart reads {INSTANCE_CONF}, the socket is {listen}",
+                repr((cmd, listen)))
+        # The configuration of the plain service, with a mark of its own.
+        shutil.copyfile(CONF, INSTANCE_CONF)
+        shutil.chown(INSTANCE_CONF, "root", PKG)
+        os.chmod(INSTANCE_CONF, 0o640)
+        with open(INSTANCE_CONF, "a") as f:
+            f.write("max_waits = 777\n")
+        # The socket where the suite may create it; its name is the instance's.
+        path = os.path.join(self.work, os.path.basename(listen))
+        log_path = os.path.join(self.work, f"{INSTANCE}.log")
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [webservers.which("systemd-socket-activate"), "-l", path, "--",
+                 "setpriv", f"--reuid={svc['User'][0]}", f"--regid={svc['Group'][0]}",
+                 "--init-groups"] + cmd,
+                stdout=log, stderr=log, stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})
+        try:
+            stack.wait_for(lambda: os.path.exists(path) or proc.poll() is not None, 10,
+                           "the instance's activation socket")
+            shutil.chown(path, sock["SocketUser"][0], sock["SocketGroup"][0])
+            os.chmod(path, int(sock["SocketMode"][0], 8))
+            r = stack.fcgi(path, "GET", "/healthz", {}, b"", None)
+            t.check(r.status == 200, f"instance {INSTANCE}: /healthz through its socket -> 200",
+                    repr(r))
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(15)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        log = open(log_path, errors="replace").read()
+        t.check(rc == 0 and re.search(r"started version=\S+ \S+ max_waits=777 ", log),
+                f"instance {INSTANCE}: started with its own configuration, exits 0 on SIGTERM",
+                f"rc={rc} " + log[-800:])
+        stack.scan_secrets(log, f"instance {INSTANCE}", {"authy_api_key": stack.API_KEY})
+        r = run(["systemctl", "enable", f"b2c-authy@{INSTANCE}.service"])
+        links = sorted(instance_links())
+        t.check(r.returncode == 0 and run(["systemctl", "is-enabled",
+                                           f"b2c-authy@{INSTANCE}.socket"]).stdout.strip()
+                == "enabled" and len(links) == 2,
+                f"systemctl enable b2c-authy@{INSTANCE}.service enables its socket too (Also=)",
+                r.stdout + repr(links))
+
     # ---- remove and purge ----
 
     def check_reinstall(self):
@@ -365,6 +501,9 @@ class Run:
         t.check(os.path.exists(CONF) and "set by the test" in open(CONF).read()
                 and os.path.exists(KEY_FILE), "remove: the edited configuration and key file stay")
         t.check(has_user(PKG), "remove: the user stays")
+        t.check(len(instance_links()) == 2 and os.path.exists(INSTANCE_CONF),
+                f"remove: instance {INSTANCE} stays enabled, with its configuration",
+                repr(instance_links()))
 
     def check_purge(self):
         t = self.t
@@ -383,6 +522,7 @@ class Run:
         state = glob.glob("/var/lib/systemd/deb-systemd-helper-*/**/*b2c-authy*", recursive=True)
         state += glob.glob("/etc/systemd/system/**/*b2c-authy*", recursive=True)
         state += glob.glob(f"/var/lib/dpkg/info/{PKG}.*")
+        state += instance_links()
         t.check(not state, "purge: no unit state or dpkg metadata left", repr(state[:10]))
 
     def close(self):
@@ -398,6 +538,9 @@ class Run:
         if pkg_status() not in ("", "un"):
             print("# purging the package left behind by a failed step")
             run(["apt-get", "purge", "-y", "-q", PKG])
+        for link in instance_links():
+            print(f"# removing {link} left behind")
+            os.unlink(link)
 
 
 def main():
@@ -422,6 +565,7 @@ def main():
         r.configure()
         r.start_activated()
         r.check_through_nginx()
+        r.check_instance()
         r.check_reinstall()
         r.check_remove()
         r.check_purge()
