@@ -104,18 +104,25 @@ def instance_links():
 
 
 # Instances of the template units the stand-in systemctl shows as loaded: one
-# socket-activated and running, one whose socket waits for a first call, one failed.
+# socket-activated and running, one whose socket waits for a first call, one failed
+# (marked with a leading "●", as systemctl marks failed units).
 FAKE_UNITS = [("b2c-authy@tenant1.socket", "active"), ("b2c-authy@tenant1.service", "active"),
               ("b2c-authy@tenant2.socket", "active"), ("b2c-authy@tenant3.socket", "active"),
               ("b2c-authy@tenant3.service", "failed")]
 LIST_UNITS = """case " $* " in *" list-units "*) ;; *) exit 0 ;; esac
+set -f
 state=
-for a; do case $a in --state=*) state=${a#--state=} ;; esac; done
-printf '%s\\n' """ + " ".join(f"'{u} loaded {s} x b2c-authy'" for u, s in FAKE_UNITS) + """ |
-while read -r unit load active sub desc; do
-	[ -z "$state" ] || [ "$active" = "$state" ] || continue
-	for p; do
-		case $p in b2c-authy@*) case $unit in $p) echo "$unit $load $active $sub $desc" ;; esac ;; esac
+pats=
+for a; do
+	case $a in --state=*) state=${a#--state=} ;; b2c-authy@*) pats="$pats $a" ;; esac
+done
+printf '%s\\n' """ + " ".join(f"'{'● ' if s == 'failed' else ''}{u} loaded {s} x b2c-authy'"
+                               for u, s in FAKE_UNITS) + """ |
+while read -r line; do
+	set -- ${line#● }
+	[ -z "$state" ] || [ "$3" = "$state" ] || continue
+	for p in $pats; do
+		case $1 in $p) echo "$line" ;; esac
 	done
 done
 """
