@@ -23,27 +23,92 @@ struct json {
 	json_object *obj; /* owned: one reference, dropped by json_free */
 };
 
+/* The value of the four hex digits at s, or -1 when they are not hex. */
+static long
+hex4(const char *s)
+{
+	long v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		int d = (c >= '0' && c <= '9')   ? c - '0'
+		        : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+		        : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+		                                 : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/*
+ * Check the \u escape at text[i] (text[i] == 'u'); *i is left on its last
+ * digit. A surrogate must come as a high-low pair: json-c turns a lone one
+ * into U+FFFD, so two different names would become the same one. A \u0000
+ * sets *nul.
+ */
+static bool
+escape_ok(const char *text, size_t len, size_t *i, bool *nul)
+{
+	long v = *i + 4 < len ? hex4(text + *i + 1) : -1;
+
+	if (v < 0)
+		return false;
+	*i += 4;
+	if (v == 0)
+		*nul = true;
+	if (v >= 0xdc00 && v <= 0xdfff)
+		return false;
+	if (v < 0xd800 || v > 0xdbff)
+		return true;
+	if (*i + 6 >= len || text[*i + 1] != '\\' || text[*i + 2] != 'u')
+		return false;
+	v = hex4(text + *i + 3);
+	*i += 6;
+	return v >= 0xdc00 && v <= 0xdfff;
+}
+
+/* Does a string that ended before text[i] name a key (a ':' follows)? */
+static bool
+is_key(const char *text, size_t len, size_t i)
+{
+	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+		i++;
+	return i < len && text[i] == ':';
+}
+
 /*
  * Outside string literals JSON allows only white space, structure, numbers and
  * the letters of true/false/null. json-c's strict mode still takes 'single
  * quoted' strings, NaN and Infinity; this scan refuses them before json-c sees
- * the text. Strings are skipped, honouring backslash escapes.
+ * the text. Inside strings it checks the \u escapes (escape_ok) and refuses a
+ * key with \u0000: json-c keeps keys as C strings, so "authyId\u0000x" would
+ * count as "authyId" while every other reader of the body sees another name.
  */
 static bool
 outside_strings_ok(const char *text, size_t len)
 {
 	static const char allowed[] = " \t\r\n{}[],:-+.0123456789eEtruefalsn";
-	bool in_str = false;
+	bool in_str = false, nul = false;
 
 	for (size_t i = 0; i < len; i++) {
 		char c = text[i];
 		if (in_str) {
-			if (c == '\\')
+			if (c == '\\' && i + 1 < len && text[i + 1] == 'u') {
 				i++;
-			else if (c == '"')
+				if (!escape_ok(text, len, &i, &nul))
+					return false;
+			} else if (c == '\\') {
+				i++;
+			} else if (c == '"') {
 				in_str = false;
+				if (nul && is_key(text, len, i + 1))
+					return false;
+			}
 		} else if (c == '"') {
 			in_str = true;
+			nul = false;
 		} else if (strchr(allowed, c) == NULL) {
 			return false;
 		}

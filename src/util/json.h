@@ -16,8 +16,9 @@ struct json;
 
 /*
  * json_parse - parse exactly len bytes as one JSON value which must be an
- * object; trailing non-space bytes, invalid UTF-8, depth > JSON_MAX_DEPTH or
- * a non-object give STATUS_BAD_REQUEST. STATUS_NOMEM on allocation failure.
+ * object; trailing non-space bytes, invalid UTF-8, a lone surrogate escape,
+ * a name with a \u0000 escape, depth > JSON_MAX_DEPTH or a non-object give
+ * STATUS_BAD_REQUEST. STATUS_NOMEM on allocation failure.
  * On success *out is owned by the caller (json_free). Thread-safe.
  */
 enum status json_parse(const char *text, size_t len, struct json **out);

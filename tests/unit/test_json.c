@@ -23,6 +23,18 @@ static const struct parse_case parse_cases[] = {
     {"{\"a\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}", 0, STATUS_OK},
     {"{\"a\":\"\\u00e9\\ud83d\\ude00\"}", 0, STATUS_OK},
     {"{\"a\":-1.5e3,\"b\":true,\"c\":false,\"d\":null}", 0, STATUS_OK},
+    {"{\"a\":\"\\uD83D\\uDE00 \\u0000\",\"b\\u00e9\":1}", 0, STATUS_OK},
+    /* lone surrogates: json-c would turn each into U+FFFD */
+    {"{\"a\":\"x\\ud800\"}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":\"x\\ud800y\"}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":\"x\\udbff\\u0041\"}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":\"x\\udc00\"}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":\"\\ude00\\ud83d\"}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\\ud800\":1}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":\"\\ud83d\\", 0, STATUS_BAD_REQUEST},
+    /* a key with \u0000 would be cut short to another key by json-c */
+    {"{\"a\\u0000b\":1}", 0, STATUS_BAD_REQUEST},
+    {"{\"x\":{\"a\\u0000\" \t: 1}}", 0, STATUS_BAD_REQUEST},
     {"", 0, STATUS_BAD_REQUEST},
     {"   ", 0, STATUS_BAD_REQUEST},
     {"[]", 0, STATUS_BAD_REQUEST},
