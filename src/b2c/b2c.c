@@ -448,6 +448,15 @@ b2c_validate_wait(const struct b2c_claims *c)
 		return STATUS_AUTHYID_MISSING;
 	if (!util_is_digits(c->authy_id, B2C_AUTHY_ID_MAX))
 		return STATUS_AUTHYID_INVALID;
+	/*
+	 * The push shows the sign-in name (else the email) and both are in the
+	 * re-attach key: one that was sent but is unusable is refused as on
+	 * register, not left out, so no push goes out without them.
+	 */
+	if (c->email_rc != STATUS_OK)
+		return STATUS_EMAIL_INVALID;
+	if (c->name_rc != STATUS_OK && c->email[0] == '\0')
+		return STATUS_IDENTITY_MISSING;
 	return STATUS_OK;
 }
 

@@ -178,8 +178,10 @@ enum status b2c_validate_binding(const struct b2c_claims *c, bool require);
 
 /*
  * b2c_validate_wait - check the claims of a wait call: authyId (or appCode)
- * present and 1..B2C_AUTHY_ID_MAX digits. STATUS_OK, STATUS_AUTHYID_MISSING or
- * STATUS_AUTHYID_INVALID.
+ * present and 1..B2C_AUTHY_ID_MAX digits, and an email or sign-in name that
+ * was sent usable (both may be absent). STATUS_OK, STATUS_AUTHYID_MISSING,
+ * STATUS_AUTHYID_INVALID, STATUS_EMAIL_INVALID (a malformed email) or
+ * STATUS_IDENTITY_MISSING (an unusable sign-in name and no email).
  */
 enum status b2c_validate_wait(const struct b2c_claims *c);
 
