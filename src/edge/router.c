@@ -72,7 +72,38 @@ method_allowed(const char *methods, const char *method)
 	return false;
 }
 
-/* B2C sends "application/json" (perhaps with a charset); absent is tolerated. */
+/*
+ * The parameters after the media type: each "; name=value" with optional
+ * white space around the ';'. A charset must be UTF-8, as the body is read
+ * as UTF-8: JSON in another charset would be parsed as something else.
+ */
+static bool
+media_params_ok(const char *p)
+{
+	for (;;) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			return true;
+		if (*p != ';')
+			return false;
+		p++;
+		p += strspn(p, " \t");
+		if (strncasecmp(p, "charset=", 8) == 0) {
+			const char *v = p + 8;
+			bool quoted = *v == '"';
+			v += quoted;
+			if (strncasecmp(v, "utf-8", 5) != 0 || (quoted && v[5] != '"'))
+				return false;
+			p = v + 5 + quoted;
+			if (*p != '\0' && *p != ';' && *p != ' ' && *p != '\t')
+				return false;
+		} else {
+			p += strcspn(p, ";");
+		}
+	}
+}
+
+/* B2C sends "application/json" (perhaps with a UTF-8 charset); absent is tolerated. */
 static bool
 json_content_type(const char *ct)
 {
@@ -80,8 +111,7 @@ json_content_type(const char *ct)
 
 	if (ct == NULL || *ct == '\0')
 		return true;
-	return strncasecmp(ct, "application/json", n) == 0 &&
-	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+	return strncasecmp(ct, "application/json", n) == 0 && media_params_ok(ct + n);
 }
 
 static enum status
