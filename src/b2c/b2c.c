@@ -99,42 +99,65 @@ is_ascii_space(unsigned char c)
 }
 
 /*
- * Invisible format characters, in UTF-8: zero-width and direction marks
- * (U+200B..U+200F), line and paragraph separators and direction embeddings
- * and overrides (U+2028..U+202E), invisible operators and direction
- * isolates (U+2060..U+2069), the Arabic letter mark (U+061C) and the byte
- * order mark (U+FEFF). They would make two names that look the same differ,
- * or turn what a log line or a push shows around.
+ * The code point of the UTF-8 sequence at p (left bytes remain); *len is
+ * its length. -1 (with *len 1) for a byte that starts no whole sequence.
  */
-static bool
-is_format_char(const unsigned char *p, size_t left)
+static long
+code_point(const unsigned char *p, size_t left, size_t *len)
 {
-	if (left >= 2 && p[0] == 0xd8 && p[1] == 0x9c)
-		return true;
-	if (left < 3)
-		return false;
-	if (p[0] == 0xe2 && p[1] == 0x80)
-		return (p[2] >= 0x8b && p[2] <= 0x8f) || (p[2] >= 0xa8 && p[2] <= 0xae);
-	if (p[0] == 0xe2 && p[1] == 0x81)
-		return p[2] >= 0xa0 && p[2] <= 0xa9;
-	return p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
+	size_t n = p[0] < 0x80 ? 1 : p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
+	long cp;
+
+	*len = 1;
+	if (n == 0 || n > left)
+		return -1;
+	cp = n == 1 ? p[0] : p[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	*len = n;
+	return cp;
 }
 
 /*
- * C0 controls, DEL, C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F) and
- * the invisible format characters.
+ * C0 controls, DEL, C1 controls and the invisible format characters: soft
+ * hyphen, combining grapheme joiner, Arabic letter mark, Hangul fillers,
+ * Khmer inherent vowels, Mongolian vowel separator, zero-width and direction
+ * marks, line and paragraph separators, direction embeddings, overrides and
+ * isolates, invisible operators, the byte order mark, interlinear annotation
+ * marks, shorthand format controls, musical format controls and tags (the
+ * default-ignorable code points less the variation selectors, which emoji
+ * and CJK names need). They would make two names that look the same differ,
+ * or turn what a log line or a push shows around.
  */
+static bool
+is_hidden(long cp)
+{
+	static const long ranges[][2] = {
+	    {0x0, 0x1f},        {0x7f, 0x9f},       {0xad, 0xad},     {0x34f, 0x34f},
+	    {0x61c, 0x61c},     {0x115f, 0x1160},   {0x17b4, 0x17b5}, {0x180e, 0x180e},
+	    {0x200b, 0x200f},   {0x2028, 0x202e},   {0x2060, 0x206f}, {0x3164, 0x3164},
+	    {0xfeff, 0xfeff},   {0xffa0, 0xffa0},   {0xfff9, 0xfffb}, {0x1bca0, 0x1bca3},
+	    {0x1d173, 0x1d17a}, {0xe0000, 0xe007f},
+	};
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		if (cp >= ranges[i][0] && cp <= ranges[i][1])
+			return true;
+	}
+	return false;
+}
+
 static bool
 has_control(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t len;
 
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < 0x20 || p[i] == 0x7f)
-			return true;
-		if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
-			return true;
-		if (is_format_char(p + i, n - i))
+	for (size_t i = 0; i < n; i += len) {
+		if (is_hidden(code_point(p + i, n - i, &len)))
 			return true;
 	}
 	return false;

@@ -362,6 +362,25 @@ static const struct valid_case name_cases[] = {
     {"c1\xc2\x85", false},
     {"c1\xc2\x9f", false},
     {"nbsp\xc2\xa0", true},
+    /* invisible format characters: each looks like nothing in a push */
+    {"zw\xe2\x80\x8b", false},
+    {"rlo\xe2\x80\xae", false},
+    {"isolate\xe2\x81\xa9", false},
+    {"bom\xef\xbb\xbf", false},
+    {"ali\xc2\xad"
+     "ce",
+     false},
+    {"cgj\xcd\x8f", false},
+    {"hangul\xe3\x85\xa4", false},
+    {"mvs\xe1\xa0\x8e", false},
+    {"nads\xe2\x81\xaf", false},
+    {"ann\xef\xbf\xb9", false},
+    {"tag\xf3\xa0\x80\x81", false},
+    {"tag\xf3\xa0\x81\xbf", false},
+    /* visible neighbours and variation selectors stay */
+    {"\xc2\xae\xc2\xac\xcd\x8e\xe2\x80\x90\xe2\x81\x9f", true},
+    {"heart\xe2\x9d\xa4\xef\xb8\x8f", true},
+    {"\xf3\xa0\x82\x80", true},
 };
 
 static void
