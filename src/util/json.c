@@ -69,6 +69,49 @@ escape_ok(const char *text, size_t len, size_t *i, bool *nul)
 	return v >= 0xdc00 && v <= 0xdfff;
 }
 
+static size_t
+digits(const char *text, size_t len, size_t i)
+{
+	while (i < len && text[i] >= '0' && text[i] <= '9')
+		i++;
+	return i;
+}
+
+/*
+ * The end of the number that starts at text[i], or 0 when it is no JSON
+ * number (RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?). json-c
+ * also takes "1.", "-.5", "00" and "-01".
+ */
+static size_t
+number_end(const char *text, size_t len, size_t i)
+{
+	size_t j;
+
+	if (text[i] == '-')
+		i++;
+	if (i >= len || text[i] < '0' || text[i] > '9')
+		return 0;
+	j = text[i] == '0' ? i + 1 : digits(text, len, i);
+	if (j < len && text[j] == '.') {
+		i = j + 1;
+		j = digits(text, len, i);
+		if (j == i)
+			return 0;
+	}
+	if (j < len && (text[j] == 'e' || text[j] == 'E')) {
+		i = j + 1;
+		if (i < len && (text[i] == '+' || text[i] == '-'))
+			i++;
+		j = digits(text, len, i);
+		if (j == i)
+			return 0;
+	}
+	/* "00" or "1.5.5": what follows a number is structure or white space */
+	if (j < len && ((text[j] >= '0' && text[j] <= '9') || text[j] == '.'))
+		return 0;
+	return j;
+}
+
 /* Does a string that ended before text[i] name a key (a ':' follows)? */
 static bool
 is_key(const char *text, size_t len, size_t i)
@@ -81,8 +124,9 @@ is_key(const char *text, size_t len, size_t i)
 /*
  * Outside string literals JSON allows only white space, structure, numbers and
  * the letters of true/false/null. json-c's strict mode still takes 'single
- * quoted' strings, NaN and Infinity; this scan refuses them before json-c sees
- * the text. Inside strings it checks the \u escapes (escape_ok) and refuses a
+ * quoted' strings, NaN, Infinity, numbers beyond the grammar (number_end) and
+ * raw control characters inside strings; this scan refuses them before
+ * json-c sees the text. It checks the \u escapes (escape_ok) and refuses a
  * key with \u0000: json-c keeps keys as C strings, so "authyId\u0000x" would
  * count as "authyId" while every other reader of the body sees another name.
  */
@@ -95,6 +139,9 @@ outside_strings_ok(const char *text, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		char c = text[i];
 		if (in_str) {
+			/* control characters must be escaped in a string */
+			if ((unsigned char)c < 0x20)
+				return false;
 			if (c == '\\' && i + 1 < len && text[i + 1] == 'u') {
 				i++;
 				if (!escape_ok(text, len, &i, &nul))
@@ -109,6 +156,11 @@ outside_strings_ok(const char *text, size_t len)
 		} else if (c == '"') {
 			in_str = true;
 			nul = false;
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			size_t end = number_end(text, len, i);
+			if (end == 0)
+				return false;
+			i = end - 1;
 		} else if (strchr(allowed, c) == NULL) {
 			return false;
 		}

@@ -32,6 +32,17 @@ static const struct parse_case parse_cases[] = {
     {"{\"a\":\"\\ude00\\ud83d\"}", 0, STATUS_BAD_REQUEST},
     {"{\"a\\ud800\":1}", 0, STATUS_BAD_REQUEST},
     {"{\"a\":\"\\ud83d\\", 0, STATUS_BAD_REQUEST},
+    /* numbers beyond RFC 8259 that json-c takes, and raw control characters */
+    {"{\"a\":1.}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":1.e5}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":-.5}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":00}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":-01}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":[1,-0,0.5,-1.25e-3,1E+2,1e05,0e0]}", 0, STATUS_OK},
+    {"{\"a\":\"x\ty\"}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":\"x\ny\"}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":\"x\x1f\"}", 0, STATUS_BAD_REQUEST},
+    {"{\"a\":\"x\\t\\u001f\"}", 0, STATUS_OK},
     /* a key with \u0000 would be cut short to another key by json-c */
     {"{\"a\\u0000b\":1}", 0, STATUS_BAD_REQUEST},
     {"{\"x\":{\"a\\u0000\" \t: 1}}", 0, STATUS_BAD_REQUEST},
