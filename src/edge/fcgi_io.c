@@ -530,7 +530,7 @@ fcgi_io_write_response(struct fcgi_feed *f, struct fcgi_conn *c, const struct re
 	n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
 	if (FCGX_PutStr(head, n, c->req.out) != n)
 		return STATUS_ABORTED;
-	if (res->body_len > 0 &&
+	if (res->body_len > 0 && !res->head_only &&
 	    FCGX_PutStr(res->body, (int)res->body_len, c->req.out) != (int)res->body_len)
 		return STATUS_ABORTED;
 	/* stderr first, so that closing stdout writes the reply, the end of

@@ -111,7 +111,7 @@ enum status fcgi_io_release(struct fcgi_conn *c, struct request *req);
 
 /*
  * fcgi_io_write_response - write Status, Content-Type, Content-Length, the
- * extra headers and the body, the end of stdout and FCGI_END_REQUEST (a
+ * extra headers and the body (none for res->head_only), the end of stdout and FCGI_END_REQUEST (a
  * released request gets its streams back through f first), without waiting:
  * the connection is non-blocking. STATUS_OK, STATUS_ABORTED when the web
  * server has gone, STATUS_UNAVAILABLE when its socket buffer is full (it does

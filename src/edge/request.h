@@ -6,6 +6,7 @@
 #ifndef B2CAUTHY_REQUEST_H
 #define B2CAUTHY_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "status.h"
@@ -57,6 +58,7 @@ struct response {
 	size_t body_len;
 	const char *allow; /* Allow header for 405, static string or NULL */
 	int retry_after_s; /* Retry-After header when > 0 */
+	bool head_only;    /* a HEAD: the headers as for GET, Content-Length too, no body */
 };
 
 /*

@@ -32,8 +32,8 @@ static const struct route routes[] = {
     {"register", "POST", ROUTE_REGISTER, handler_register, true, true},
     {"wait", "POST", ROUTE_WAIT, handler_wait, true, true},
     {"verifytoken", "POST", ROUTE_VERIFY_TOKEN, handler_verify_token, true, true},
-    {"health", "GET", ROUTE_HEALTH, handler_health, false, false},
-    {"metrics", "GET", ROUTE_METRICS, handler_metrics, false, false},
+    {"health", "GET, HEAD", ROUTE_HEALTH, handler_health, false, false},
+    {"metrics", "GET, HEAD", ROUTE_METRICS, handler_metrics, false, false},
     /* Authy calls back without a client certificate: its signature is checked instead. */
     {"callback", "POST, GET", NULL, handler_callback, false, false},
 };
@@ -185,6 +185,7 @@ out:
 		if (rc == STATUS_METHOD)
 			res->allow = r->methods;
 	}
+	res->head_only = req->method != NULL && strcmp(req->method, "HEAD") == 0;
 	return rc;
 }
 

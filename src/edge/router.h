@@ -17,7 +17,8 @@
 
 /*
  * router_dispatch - route ctx->req, run the handler, and leave the reply in
- * res (always filled: on failure with the B2C-shaped error body). Sets
+ * res (always filled: on failure with the B2C-shaped error body; a HEAD,
+ * allowed on /healthz and /metrics, is marked head_only). Sets
  * ctx->route. Returns the request's outcome (STATUS_OK or the failure), which
  * is already logged with its detail; or STATUS_ASYNC when the handler
  * completes later through req_ctx_done (res untouched until then). Thread-safe

@@ -157,7 +157,11 @@ def run_case(t, env, case):
                  case["content_type"])
     ok = reply.status == case.get("status", 200)
     problems = [] if ok else [f"status {reply.status} want {case.get('status')}"]
-    if not b2c_shaped(reply):
+    if case["method"] == "HEAD":
+        # The headers of the error; its body stays behind, its length is given.
+        if reply.body or int(reply.headers.get("content-length", "0")) == 0:
+            problems.append("a HEAD reply with a body, or without the length of the error")
+    elif not b2c_shaped(reply):
         problems.append("not a B2C-shaped JSON reply")
     for exp in case["expect_json"]:
         good, why = check_expectation(reply, exp)
@@ -707,6 +711,10 @@ def flow_overload(t, env):
 def flow_health_metrics(t, env):
     r = stack.fcgi(env["sock"], "GET", "/healthz", {}, b"", None)
     t.check(r.status == 200 and r.json == {"status": "ok"}, "healthz", repr(r))
+    # Monitors that check with HEAD: the headers of the GET, its length, no body.
+    h = stack.fcgi(env["sock"], "HEAD", "/healthz", {}, b"", None)
+    t.check(h.status == 200 and h.body == b"" and
+            h.headers.get("content-length") == str(len(r.body)), "HEAD /healthz", repr(h))
     r = stack.fcgi(env["sock"], "GET", "/metrics", {}, b"", None)
     text = r.body.decode()
     t.check(r.status == 200 and r.headers.get("content-type", "").startswith("text/plain"),
