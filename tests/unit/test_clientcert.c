@@ -522,7 +522,7 @@ test_subject_issuer_params(void)
 {
 	const char *allow[] = {good_fp, NULL};
 	struct config cfg;
-	struct env e = {0}, f = {0}, g = {0};
+	struct env e = {0}, f = {0}, g = {0}, h = {0};
 	char err[256];
 
 	cfg_with(&cfg, allow);
@@ -546,9 +546,17 @@ test_subject_issuer_params(void)
 	env_add_dates(&g);
 	CHECK_INT(run(&g, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
 	CHECK(strstr(err, "subject mismatch") != NULL);
+	/* So does a configured issuer with no issuer known, the subject matching. */
+	env_add(&h, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&h, "SSL_CLIENT_FINGERPRINT", good_fp);
+	env_add_dates(&h);
+	env_add(&h, "SSL_CLIENT_S_DN", good_subject);
+	CHECK_INT(run(&h, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "issuer mismatch") != NULL);
 	env_free(&e);
 	env_free(&f);
 	env_free(&g);
+	env_free(&h);
 	config_free(&cfg);
 }
 
