@@ -6,7 +6,10 @@
 #
 # Environment: BUILD (build dir, default build), B2C_AUTHY_BIN (responder
 # binary), VALGRIND=1 (run unit tests and the responder under valgrind),
-# SUITES="a b" (only these suite names).
+# SUITES="a b" (only these suite names; an unknown name is a failure),
+# B2C_AUTHY_NO_SKIP=1 (a part that skipped as a whole, "0 passed, 0 failed",
+# counts as a failure: for CI, where every package is installed).
+# Every skip line ("skipped: ...") of a part is repeated before the total.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -31,6 +34,14 @@ add_counts() {
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
 	echo "  $2: $line"
+	awk -v n="$2" '/^ *skipped:/ { sub(/^ */, ""); print "  " n ": " $0 }' "$1" |
+		tee -a "$skips"
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		echo "  $2: ran nothing" | tee -a "$skips"
+		if [ "${B2C_AUTHY_NO_SKIP:-0}" = 1 ]; then
+			total_fail=$((total_fail + 1))
+		fi
+	fi
 }
 
 run_part() { # NAME CMD...
@@ -56,9 +67,26 @@ if [ "${VALGRIND:-0}" = 1 ]; then
 	vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
 fi
 
-for t in "$root/$BUILD"/tests/test_*; do
-	[ -x "$t" ] || continue
-	case "${SUITES:-unit}" in *unit*) ;; *) continue ;; esac
+skips=$(mktemp)
+trap 'rm -f "$skips"' EXIT
+
+# A name in SUITES that is neither "unit" nor a suite would run nothing.
+for name in ${SUITES:-}; do
+	if [ "$name" != unit ] && [ ! -f "$here/suites/$name.sh" ]; then
+		echo "  $name: no such suite (tests/suites/$name.sh)"
+		total_fail=$((total_fail + 1))
+	fi
+done
+
+# Every unit test source must have its binary: one that was not built is a failure.
+for src in "$here"/unit/test_*.c; do
+	case " ${SUITES:-unit} " in *" unit "*) ;; *) break ;; esac
+	t=$root/$BUILD/tests/$(basename "$src" .c)
+	if [ ! -x "$t" ]; then
+		echo "  unit/$(basename "$t"): not built ($t)"
+		total_fail=$((total_fail + 1))
+		continue
+	fi
 	run_part "unit/$(basename "$t")" "${vg[@]}" "$t"
 done
 
@@ -71,5 +99,9 @@ for s in "$here"/suites/*.sh; do
 	run_part "suite/$name" bash "$s"
 done
 
+if [ -s "$skips" ]; then
+	echo "skipped:"
+	cat "$skips"
+fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
