@@ -8,7 +8,9 @@
 
 #include "authy.h"
 #include "buf.h"
+#include "config.h"
 #include "harness.h"
+#include "request.h"
 #include "buf_int.h"
 
 #define KEY "test-api-key-123"
@@ -149,6 +151,43 @@ test_result(void)
 	          STATUS_BAD_REQUEST);
 }
 
+/* The nonce is the time of signing: refused outside the window either way. */
+static void
+test_nonce_window(void)
+{
+	char *env[] = {"HTTP_X_AUTHY_SIGNATURE=" JSON_SIG,
+	               "HTTP_X_AUTHY_SIGNATURE_NONCE=1700000000", "CONTENT_TYPE=application/json",
+	               NULL};
+	struct request req = {.env = env,
+	                      .method = "POST",
+	                      .path = "/api/authy/callback",
+	                      .body = json_body,
+	                      .body_len = sizeof(json_body) - 1};
+	struct config cfg = {.api_key = KEY, .callback_max_age_s = 300};
+	const char *sig = NULL;
+	char err[256];
+	static const struct {
+		long long now_s;
+		enum status want;
+	} rows[] = {
+	    {1700000000, STATUS_OK},           {1700000300, STATUS_OK},
+	    {1699999700, STATUS_OK},           {1700000301, STATUS_UNAUTHORIZED},
+	    {1699999699, STATUS_UNAUTHORIZED}, {1700086400, STATUS_UNAUTHORIZED},
+	    {1699913600, STATUS_UNAUTHORIZED},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		req.now_s = rows[i].now_s;
+		sig = NULL;
+		CHECK_INT(authy_callback_check(&cfg, &req, URL, &sig, err, sizeof(err)),
+		          rows[i].want);
+		if (rows[i].want == STATUS_OK)
+			CHECK_STR(sig, JSON_SIG);
+		else
+			CHECK(sig == NULL && strstr(err, "outside the 300 s window") != NULL);
+	}
+}
+
 int
 main(void)
 {
@@ -156,5 +195,6 @@ main(void)
 	RUN(test_tampering);
 	RUN(test_canonical);
 	RUN(test_result);
+	RUN(test_nonce_window);
 	HARNESS_END();
 }
