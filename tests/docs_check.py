@@ -163,7 +163,8 @@ def main():
                    set(k.lower() for k in env))
     check_ranges(t, readme, example)
     for k in keys:
-        t.check(f"`{k}`" in readme or f"`{k}" in readme, f"README mentions {k}")
+        # `key` or `key = value`, not merely the start of a longer key (`key_file`)
+        t.check(re.search(rf"`{k}(?![a-z0-9_])", readme) is not None, f"README mentions {k}")
         t.check(re.search(rf"^#?{k} =", example, re.M) is not None, f"example documents {k}")
     helptext = subprocess.run([stack.BIN, "--help"], capture_output=True, text=True).stdout
     for opt in re.findall(r"(--[a-z-]+)", helptext):
