@@ -3,7 +3,8 @@
 # over TLS on loopback. Generates the test certificates (or reuses
 # $B2C_AUTHY_CERTS), starts two mocks on free ports (one with the proper server
 # certificate, one whose certificate names another host), finds a closed port,
-# and runs build/component/test_upstream_authy. The mocks are always stopped.
+# and runs build/component/test_upstream_authy (not built: a failure). The
+# mocks are always stopped.
 # Last line: the test binary's "N passed, N failed"; exit status 1 on failure.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +21,6 @@ skip() {
 	exit 0
 }
 
-[ -x "$bin" ] || skip "$bin not built (make component)"
 [ -x "$python" ] || skip "$python not found"
 command -v openssl >/dev/null || skip "openssl not found"
 
@@ -43,6 +43,9 @@ fail() {
 	echo "0 passed, 1 failed"
 	exit 1
 }
+
+# Like a unit test, a component test that was not built is a failure, not a skip.
+[ -x "$bin" ] || fail "$bin not built (make component)"
 
 certs=${B2C_AUTHY_CERTS:-$tmp/certs}
 "$root/scripts/gen-test-certs.sh" "$certs" >"$tmp/certs.log" 2>&1 ||
