@@ -399,6 +399,33 @@ test_http_errors(void)
 	upstream_free(up);
 }
 
+/* The API key must not follow a redirect: a 3xx is an error reply, never followed. */
+static void
+test_redirect_not_followed(void)
+{
+	struct upstream *up = authy_handle();
+	char id[AUTHY_ID_MAX + 1];
+	struct tcall call;
+	long before;
+
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/protected/json/users/new\",\"mode\":\"redirect\","
+	             "\"status\":307}"));
+	before = ctl_stat("requests");
+	CHECK_INT(register_user(up, "never@example.com", id, sizeof(id), &call),
+	          STATUS_UPSTREAM_HTTP);
+	CHECK_INT(call.http_status, 307);
+	CHECK_INT(ctl_stat("requests"), before + 1);
+	CHECK(ctl_ok("POST", "/_mock/fault",
+	             "{\"match\":\"/onetouch/json/approval_requests/\",\"mode\":\"redirect\"}"));
+	before = ctl_stat("requests");
+	call = new_call(up, 5000);
+	CHECK_INT(t_approval_status(&call, NEVER_UUID), STATUS_UPSTREAM_HTTP);
+	CHECK_INT(call.http_status, 302);
+	CHECK_INT(ctl_stat("requests"), before + 1);
+	upstream_free(up);
+}
+
 static void
 test_garbage(void)
 {
@@ -1185,6 +1212,7 @@ main(void)
 	RUN(test_rate_limited);
 	RUN(test_http_errors);
 	RUN(test_garbage);
+	RUN(test_redirect_not_followed);
 	RUN(test_wrong_api_key);
 	RUN(test_approval_approved);
 	RUN(test_approval_long_message);

@@ -51,7 +51,7 @@ APPROVAL_MAGIC = {
 }
 APPROVAL_MAGIC_RE = re.compile(r"^(autoapprove|autodeny|autoexpire|slowapprove)(\d*)", re.I)
 FAULT_MODES = ("status", "garbage", "stall", "drip", "close", "hangup", "ratelimit",
-               "oversize")
+               "oversize", "redirect")
 TOKEN_DIGITS = 7  # the Authy app shows 7-digit codes
 TOKEN_STEP_S = 30
 FINAL_STATUSES = ("approved", "denied", "expired")
@@ -796,6 +796,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_reply(Reply(f["status"], body))
         elif mode == "garbage":
             self.send_reply(Reply(200, raw=b"not json {"))
+        elif mode == "redirect":
+            # Back to the same URL: a client that follows gets the normal reply.
+            status = f["status"] if 300 <= f["status"] <= 399 else 302
+            where = "https://%s%s" % (self.headers.get("Host", "localhost"), self.path)
+            self.send_reply(Reply(status, error_body("Moved"), headers=[("Location", where)]))
         elif mode == "ratelimit":
             self.send_reply(rate_limited())
         elif mode == "oversize":
