@@ -2,7 +2,8 @@
  * test_tracker.c - the approval tracker on a real loop with a scripted
  * asynchronous poll function: completion on approval, denial and expiry,
  * a factor gone,
- * deadlines, re-attach without a second approval, poll error reporting,
+ * deadlines, re-attach without a second approval, no re-attach to a delivered
+ * approval, poll error reporting,
  * rate-limit back-off and its cap, creation failures shared, callbacks
  * completing every waiter at once, one poll timer for many waiters, expiry
  * of idle entries, the waiter of an entry replaced under its key, a
@@ -285,6 +286,36 @@ test_timeout_then_reattach(void)
 	tracker_get_stats(t, &st);
 	CHECK_INT(st.reattached, 1);
 	CHECK_INT(st.entries, 0);
+	tracker_free(t);
+}
+
+/*
+ * An approval is used once: after its result reached a waiter, a new wait under
+ * the key starts afresh, also while another request still holds the entry.
+ */
+static void
+test_delivered_not_joined(void)
+{
+	struct tracker *t = start(10);
+	struct tracker_entry *held = NULL;
+	struct waiter w1, w2;
+	bool created = false;
+
+	fake_after = 1;
+	CHECK_INT(tracker_attach(t, "k", &held, &created), STATUS_OK);
+	CHECK(created);
+	tracker_publish(t, held, "uuid-d", util_now_ms() + 60000);
+	CHECK_INT(wait_on(t, "k", "uuid-d", &w1), STATUS_PENDING);
+	CHECK(!w1.created);
+	run_for(100);
+	CHECK(w1.done);
+	CHECK_INT(w1.rc, STATUS_OK);
+	CHECK_INT(wait_on(t, "k", "uuid-d2", &w2), STATUS_PENDING);
+	CHECK(w2.created);
+	CHECK(w2.e != held);
+	if (w2.w != NULL)
+		CHECK_INT(give_up(&w2), STATUS_TIMEOUT);
+	tracker_release(t, held);
 	tracker_free(t);
 }
 
@@ -639,6 +670,7 @@ main(void)
 	RUN(test_denied_and_expired);
 	RUN(test_no_factor_ends_wait);
 	RUN(test_timeout_then_reattach);
+	RUN(test_delivered_not_joined);
 	RUN(test_poll_errors_reported);
 	RUN(test_rate_limit_backoff);
 	RUN(test_rate_limit_pause_capped);
