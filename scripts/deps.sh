@@ -18,7 +18,7 @@ packages=(
 	valgrind clang libclang-rt-14-dev # make valgrind, make asan, libFuzzer targets
 	cppcheck clang-format # make lint
 	lighttpd lighttpd-mod-openssl # the lighttpd suite (mod_openssl is a package of its own)
-	dpkg-dev debhelper lintian man-db systemd # make deb, the deb and docs suites
+	dpkg-dev debhelper lintian man-db systemd git # make deb (git ls-files), the deb and docs suites
 	wrk nodejs iproute2 # bench/run.sh
 )
 web_servers=(nginx apache2 lighttpd)
