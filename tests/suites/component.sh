@@ -108,8 +108,11 @@ B2C_MOCK_URL=https://localhost:$port_main \
 	"${runner[@]}" "$bin" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 
-# The mock's own log must not hold the API key either.
-if grep -qF "$api_key" "$tmp/main.log" "$tmp/main.err" 2>/dev/null; then
+# The mock's own log must not hold the API key either (and must be there to say so).
+if [ ! -s "$tmp/main.log" ]; then
+	echo "component: the mock wrote no log ($tmp/main.log)"
+	rc=1
+elif grep -qF "$api_key" "$tmp/main.log" "$tmp/main.err"; then
 	echo "component: the API key appears in the mock's log"
 	rc=1
 fi
