@@ -137,6 +137,17 @@ test_params_cap(void)
 	rec(&m, 4, 1, p, sizeof(p), 0);
 	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_BAD);
 	CHECK(strstr(s.why, "cap") != NULL);
+	/* At the cap exactly (2 length bytes + "X" + 97) passes; one byte more does not. */
+	for (int over = 0; over <= 1; over++) {
+		struct msg e = {0};
+		struct fcgi_scan es = {0};
+		unsigned char q[3] = {1, (unsigned char)(97 + over), 'X'};
+
+		begin(&e, 0);
+		rec(&e, 4, 1, q, sizeof(q), 0);
+		CHECK_INT(fcgi_scan_step(&es, e.b, e.n, 100, 1024),
+		          over ? FCGI_SCAN_BAD : FCGI_SCAN_MORE);
+	}
 }
 
 static void
@@ -189,6 +200,26 @@ test_violations(void)
 		unsigned char b[8] = {0, 2, 0, 0, 0, 0, 0, 0}; /* authorizer */
 		rec(&m, 1, 1, b, 8, 0);
 		CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_BAD);
+	}
+	{
+		/* BEGIN_REQUEST on the management id 0 */
+		struct msg m = {0};
+		struct fcgi_scan s = {0};
+		unsigned char b[8] = {0, 1, 0, 0, 0, 0, 0, 0};
+		rec(&m, 1, 0, b, 8, 0);
+		CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_BAD);
+		CHECK(strstr(s.why, "malformed BEGIN") != NULL);
+	}
+	{
+		/* params end after a pair's name length, before its value length */
+		struct msg m = {0};
+		struct fcgi_scan s = {0};
+		unsigned char p[1] = {4};
+		begin(&m, 0);
+		rec(&m, 4, 1, p, 1, 0);
+		rec(&m, 4, 1, NULL, 0, 0);
+		CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_BAD);
+		CHECK(strstr(s.why, "inside a name/value pair") != NULL);
 	}
 	{
 		/* params end inside a pair */
