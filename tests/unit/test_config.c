@@ -622,6 +622,15 @@ test_strings(void)
 	    {"authy_api_url", "https://", STATUS_CONFIG},
 	    {"authy_api_url", "ftp://api.authy.com", STATUS_CONFIG},
 	    {"authy_api_url", "https://api authy.com", STATUS_CONFIG},
+	    /* the URL callbacks are signed with */
+	    {"callback_url", "https://b2c.example.com/api/authy/callback", STATUS_OK},
+	    {"callback_url", "http://b2c.example.com/api/authy/callback", STATUS_CONFIG},
+	    {"callback_url", "https://", STATUS_CONFIG},
+	    {"callback_url", "https:///api/authy/callback", STATUS_CONFIG},
+	    {"callback_url", "https://b2c.example.com/cb?x=1", STATUS_CONFIG},
+	    {"callback_url", "https://b2c.example.com/cb#frag", STATUS_CONFIG},
+	    {"callback_url", "\"https://b2c.example.com/a b\"", STATUS_CONFIG},
+	    {"callback_url", "https://b2c.example.com/a\x7f", STATUS_CONFIG},
 	};
 	struct config cfg;
 	char err[512];
