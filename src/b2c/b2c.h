@@ -186,9 +186,9 @@ enum status b2c_validate_binding(const struct b2c_claims *c, bool require);
 enum status b2c_validate_wait(const struct b2c_claims *c);
 
 /*
- * b2c_validate_token - check the claims of a verifytoken call: authyId as
- * b2c_validate_wait, then the code: STATUS_OK, STATUS_AUTHYID_MISSING,
- * STATUS_AUTHYID_INVALID, STATUS_TOKEN_MISSING or STATUS_TOKEN_INVALID.
+ * b2c_validate_token - check the claims of a verifytoken call as
+ * b2c_validate_wait (its failures), then the code: STATUS_OK,
+ * STATUS_TOKEN_MISSING or STATUS_TOKEN_INVALID.
  */
 enum status b2c_validate_token(const struct b2c_claims *c);
 

@@ -42,7 +42,8 @@ claims(const char *body, size_t len)
 		return;
 	rc = b2c_validate_token(&c);
 	FUZZ_ASSERT(rc == STATUS_OK || rc == STATUS_AUTHYID_MISSING ||
-	            rc == STATUS_AUTHYID_INVALID || rc == STATUS_TOKEN_MISSING ||
+	            rc == STATUS_AUTHYID_INVALID || rc == STATUS_EMAIL_INVALID ||
+	            rc == STATUS_IDENTITY_MISSING || rc == STATUS_TOKEN_MISSING ||
 	            rc == STATUS_TOKEN_INVALID);
 	/* Whatever is kept is a well-formed code: nothing else reaches a URL. */
 	FUZZ_ASSERT(c.token[0] == '\0' ||
