@@ -281,6 +281,44 @@ in_flight(struct conn *c, unsigned events)
 	check_abort(c, events);
 }
 
+/*
+ * Bytes of the connection read with the request, after its records: a web
+ * server that multiplexes may have sent the start of another request in the
+ * same write. They are the first of what in_flight reads, and take the same
+ * path: a foreign record's header is gathered and its content dropped, and
+ * anything else aborts the request. Only for a request that runs on.
+ */
+static void
+in_flight_leftover(struct conn *c)
+{
+	const unsigned char *p = c->buf;
+	size_t n = c->len, k;
+	int ok = 1;
+
+	while (n > 0 && ok) {
+		if (c->mpx_skip > 0) {
+			k = c->mpx_skip < n ? c->mpx_skip : n;
+			c->mpx_skip -= k;
+		} else {
+			k = FCGI_HEADER_LEN - c->mpx_have < n ? FCGI_HEADER_LEN - c->mpx_have : n;
+			memcpy(c->mpx_hdr + c->mpx_have, p, k);
+			c->mpx_have += k;
+			if (c->mpx_have == FCGI_HEADER_LEN) {
+				c->mpx_have = 0;
+				ok = foreign_record(c);
+			}
+		}
+		p += k;
+		n -= k;
+	}
+	c->len = 0;
+	buf_drop(c);
+	if (!ok) {
+		loop_watch_mod(c->e->o.loop, c->w, 0);
+		abort_request(c->req); /* may finish the request and close c */
+	}
+}
+
 /* Read and drop what arrives; returns 0 at EOF or on an error. */
 static int
 discard(struct conn *c)
@@ -505,6 +543,8 @@ dispatch(struct ereq *r)
 		router_complete(&r->ctx, rc, &r->res);
 	} else if (rc == STATUS_ASYNC) {
 		young_add(r->c->e, r);
+		if (r->c->len > 0)
+			in_flight_leftover(r->c);
 		return;
 	}
 	finish(r, rc);
@@ -543,8 +583,8 @@ ereq_new(struct conn *c, int too_large)
 
 /*
  * libfcgi parses the request's bytes; they leave the buffer (anything after
- * them stays, and closes the connection after the reply). The reply goes to
- * the connection.
+ * them stays: a request that runs on takes it as in_flight would, after one
+ * that ends at once the connection closes). The reply goes to the connection.
  */
 static struct ereq *
 parse_request(struct conn *c, int too_large)

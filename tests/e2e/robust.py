@@ -12,8 +12,8 @@ a journal, pipe or syslog daemon that stops reading; a client that
 goes away aborts its wait at once, one that only shuts its sending side
 still gets the reply (and aborts when it closes after all); a second request
 begun on a connection while a wait runs there gets FCGI_CANT_MPX_CONN and the
-wait its reply; SIGTERM drains with idle and stalled
-connections open, and under socket activation while the process that passed
+wait its reply, also when its start came in the same write; SIGTERM drains
+with idle and stalled connections open, and under socket activation while the process that passed
 the socket keeps it open; RLIMIT_NOFILE is raised to the hard limit, with a
 warning when that cannot hold max_connections; quotes and spaces in the
 method and path cannot forge fields of the access line; record padding that
@@ -438,6 +438,42 @@ def multiplexed(t, work, base, certs):
         r.stop()
 
 
+def multiplexed_same_write(t, work, base, certs):
+    """The start of a second request in the same write as the first (a header cut short): it
+    is read with the first and still gets FCGI_CANT_MPX_CONN; the first is not aborted."""
+    r = stack.Responder(work, base, name="mpxsame")
+    try:
+        aid = register_user(r.sock, certs, "autoapprove2000@example.com", "+1 720 555 0198")
+        s = connect(r.sock)
+        s.settimeout(BUDGET_MS / 1000 + 5)
+        second = with_id(request_bytes("GET", "/healthz"), 2)
+        s.sendall(wait_bytes(certs, aid, "mpxsame", keep=True) + second[:3])
+        stack.wait_for(lambda: "approval requested" in r.log_text(), 5 * SLOW, "the wait")
+        s.sendall(second[3:])
+        recs, out = [], b""
+        for rtype, rid, content in stack.fcgi_records(s):
+            recs.append((rtype, rid, content))
+            out += content if (rtype, rid) == (stack.FCGI_STDOUT, 1) else b""
+            if (rtype, rid) == (stack.FCGI_END, 1):
+                break
+        t.check(recs[:1] == [(stack.FCGI_END, 2, b"\0\0\0\0\x01\0\0\0")],
+                "a request begun in the first one's write gets FCGI_CANT_MPX_CONN",
+                repr(recs[:1]))
+        reply = stack.Reply(out, 0)
+        t.check(reply.status == 200 and reply.json == e2e.APPROVED,
+                "and the wait read with it gets its reply", repr(reply))
+        s.sendall(request_bytes("GET", "/healthz", keep=True))
+        b = read_reply(s)
+        t.check(b is not None and b.status == 200, "and the connection serves the next request",
+                repr(b))
+        s.close()
+    except (BrokenPipeError, ConnectionResetError) as e:
+        t.check(False, "a request begun in the first one's write gets FCGI_CANT_MPX_CONN",
+                repr(e))
+    finally:
+        r.stop()
+
+
 def register_user(sock, certs, email, phone="+1 720 555 0199"):
     r = stack.fcgi(sock, "POST", e2e.REGISTER, stack.cert_params(certs, "client"),
                    json.dumps({"email": email, "phoneNumber": phone}))
@@ -845,6 +881,7 @@ def main():
         abort_and_drain(t, work, base, certs)
         half_closed(t, work, base, certs)
         multiplexed(t, work, base, certs)
+        multiplexed_same_write(t, work, base, certs)
         drain_serves_arrived(t, work, base)
         shared_listener(t, work, base, certs)
         open_file_limit(t, work, base)
