@@ -33,6 +33,7 @@ static const char *const level_names[] = {"debug", "info", "warn", "error"};
 /* Where lines go: fd 2, a non-blocking description of the same pipe, or syslog's socket. */
 static int sink_fd = STDERR_FILENO;
 static bool sink_is_socket;
+static bool syslog_stream; /* /dev/log takes a stream: each line ends with a NUL */
 static char syslog_ident[32] = "b2c-authy";
 static atomic_long dropped;
 static atomic_long dropped_told;
@@ -62,28 +63,43 @@ stderr_open(void)
 	}
 }
 
+/* A non-blocking socket of type to /dev/log; 0 when connected, else errno. */
+static int
+syslog_connect(int type)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	sink_fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sink_fd < 0) {
+		sink_fd = STDERR_FILENO;
+		sink_is_socket = false;
+		syslog_stream = false;
+		return 0;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", _PATH_LOG);
+	return connect(sink_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : errno;
+}
+
 /*
  * syslog(3) would block too, in send() to a syslog daemon that does not read:
  * talk to /dev/log ourselves, non-blocking, in the same format (RFC 3164 with
- * ident[pid]). Also called again when the daemon restarted (ECONNREFUSED).
+ * ident[pid]). Like syslog(3), a daemon that listens on a stream socket
+ * (EPROTOTYPE to a datagram) gets a stream. Also called again when the daemon
+ * restarted (ECONNREFUSED, or EPIPE on a stream).
  */
 static void
 syslog_open(void)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-
 	if (sink_fd != STDERR_FILENO)
 		close(sink_fd);
 	sink_is_socket = true;
-	sink_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (sink_fd < 0) {
-		sink_fd = STDERR_FILENO;
-		sink_is_socket = false;
-		return;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", _PATH_LOG);
+	syslog_stream = false;
 	/* Not there yet: each send tries again (ENOTCONN). */
-	(void)connect(sink_fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (syslog_connect(SOCK_DGRAM) != EPROTOTYPE)
+		return;
+	close(sink_fd);
+	syslog_stream = true;
+	(void)syslog_connect(SOCK_STREAM);
 }
 
 void
@@ -160,25 +176,44 @@ quote(char *out, size_t off, size_t cap, const char *msg)
 	return off;
 }
 
-/* One line, whole or not at all (a line is below PIPE_BUF and one socket buffer). */
+/* What a stream to syslog cannot recover from: the daemon went away, or half a line went. */
+static bool
+syslog_lost(ssize_t w, size_t len)
+{
+	if (w < 0)
+		return errno == ENOTCONN || errno == ECONNREFUSED || errno == EPIPE ||
+		       errno == ECONNRESET;
+	return syslog_stream && (size_t)w != len;
+}
+
+/*
+ * One line, whole or not at all (a line is below PIPE_BUF and one socket
+ * buffer); line[n] is its NUL, which frames it on a stream to syslog.
+ */
 static bool
 sink_write(const char *line, size_t n)
 {
+	size_t len = n + (syslog_stream ? 1 : 0);
 	ssize_t w;
 
 	if (sink_is_socket)
-		w = send(sink_fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		w = send(sink_fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	else
 		w = write(sink_fd, line, n);
 	if (w < 0 && errno == ENOTSOCK) {
 		sink_is_socket = false;
 		w = write(sink_fd, line, n);
 	}
-	if (w < 0 && to_syslog && (errno == ENOTCONN || errno == ECONNREFUSED)) {
+	if (to_syslog && syslog_lost(w, len)) {
+		/* A stream cut inside a line starts again, so the next line is whole. */
+		bool retry = w < 0;
 		syslog_open();
-		w = send(sink_fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		len = n + (syslog_stream ? 1 : 0);
+		if (!retry)
+			return false;
+		w = send(sink_fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
-	return w == (ssize_t)n;
+	return w == (ssize_t)len;
 }
 
 /*

@@ -15,7 +15,8 @@ enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 /*
  * log_init - choose the sink and the lowest level printed. Call once before
  * threads start; later calls replace the settings. use_syslog sends to
- * /dev/log as ident[pid], facility daemon, without syslog(3). No write to
+ * /dev/log as ident[pid], facility daemon, without syslog(3) (a datagram
+ * socket, or a stream as syslog(3) also takes). No write to
  * any sink blocks. Not thread-safe against concurrent log calls.
  */
 void log_init(const char *ident, enum log_level min, bool use_syslog);

@@ -8,7 +8,8 @@ lives, and so does a body of padded records that outgrows the read buffer;
 holds; FCGI_KEEP_CONN carries two requests on one connection, also after a
 wait that outlived its libfcgi streams; a web server that does not read its
 replies has its connection closed without holding the loop, and neither does
-a journal, pipe or syslog daemon that stops reading; a client that
+a journal, pipe or syslog daemon that stops reading (one on a stream socket
+gets NUL-ended lines, also after it restarts); a client that
 goes away aborts its wait at once, one that only shuts its sending side
 still gets the reply (and aborts when it closes after all); a second request
 begun on a connection while a wait runs there gets FCGI_CANT_MPX_CONN and the
@@ -752,6 +753,78 @@ def log_sink_full(t, work, base):
             reader.close()
 
 
+def syslog_frames(conn, want, seconds):
+    """NUL-framed lines read from a stream to syslog until one holds want (bytes)."""
+    conn.settimeout(0.2)
+    data, end = b"", time.monotonic() + seconds
+    while want not in data and time.monotonic() < end:
+        try:
+            chunk = conn.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\0")
+
+
+def syslog_stream(t, work, base):
+    """A syslog daemon that listens on a stream socket at /dev/log (as syslog(3) allows) gets
+    the lines, each ended by a NUL, and again after it restarted."""
+    if os.geteuid() != 0 or not shutil.which("unshare") or stack.wrapper():
+        print("skipped: syslog stream (needs root and unshare, no wrapper)")
+        return
+    sock = os.path.join(work, "syslog-stream.sock")
+    conf = stack.write_conf(work, "syslog-stream.conf", dict(base, listen=sock))
+    devlog = os.path.join(work, "devlog-stream")
+    olddev = os.path.join(work, "olddev-stream")
+    os.makedirs(olddev, exist_ok=True)
+    daemon = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    daemon.bind(devlog)
+    daemon.listen(4)
+    daemon.settimeout(10 * SLOW)
+    p = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", SYSLOG_NS,
+                          stack.BIN, conf, olddev, devlog], env=stack.child_env())
+    try:
+        stack.wait_for(lambda: os.path.exists(sock) or p.poll() is not None, 10 * SLOW,
+                       "the socket")
+        try:
+            conn = daemon.accept()[0]
+        except socket.timeout:
+            conn = None
+        t.check(conn is not None, "syslog stream: the responder connects to it")
+        if conn is None:
+            return
+        healthz(sock)
+        frames = syslog_frames(conn, b"event=access", 5 * SLOW)
+        first = frames[0] if frames else b""
+        t.check(re.match(rb"<\d+>\w{3} [ \d]\d [\d:]{8} b2c-authy\[\d+\]: level=", first)
+                is not None and len(frames) > 1,
+                "syslog stream: lines in syslog(3)'s format, ended by a NUL", repr(frames[:2]))
+        conn.close()  # the daemon restarts: its connection is gone, its socket listens again
+        time.sleep(0.1)
+        for _ in range(3):
+            healthz(sock)
+        try:
+            conn = daemon.accept()[0]
+        except socket.timeout:
+            conn = None
+        frames = syslog_frames(conn, b"event=access", 5 * SLOW) if conn else []
+        t.check(any(b"event=access" in f for f in frames),
+                "syslog stream: after the daemon restarted, lines reach it again",
+                repr(frames[:2]))
+        if conn is not None:
+            conn.close()
+    finally:
+        p.terminate()
+        try:
+            p.wait(10 * SLOW)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        daemon.close()
+
+
 def padded(rtype, content, pad):
     """A record whose padding is the given bytes."""
     return struct.pack(">BBHHBx", 1, rtype, 1, len(content), len(pad)) + content + pad
@@ -886,6 +959,7 @@ def main():
         shared_listener(t, work, base, certs)
         open_file_limit(t, work, base)
         log_sink_full(t, work, base)
+        syslog_stream(t, work, base)
         forged_access_line(t, work, base)
         padded_records(t, work, base)
         management_records(t, work, base)
