@@ -608,13 +608,16 @@ map_curl(CURLcode cc, const struct upstream_xfer *x)
 		return STATUS_NOMEM;
 	case CURLE_WRITE_ERROR:
 		return x->nomem ? STATUS_NOMEM : STATUS_UPSTREAM_PROTOCOL;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		/* A POST may have been acted on before the connection broke (an
+		 * approval created, a push sent): not a failure to reach the API. */
+		return x->post ? STATUS_UPSTREAM_PROTOCOL : STATUS_UPSTREAM_CONNECT;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_ENGINE_NOTFOUND:

@@ -62,7 +62,8 @@ struct upstream_response {
  * response arrived (whatever its code: interpretation is the caller's), else
  * STATUS_UPSTREAM_CONNECT (DNS/TCP/TLS incl. certificate failure),
  * STATUS_UPSTREAM_TIMEOUT (deadline reached), STATUS_UPSTREAM_PROTOCOL (body
- * over UPSTREAM_RESPONSE_MAX, malformed HTTP) or STATUS_NOMEM, with r->err
+ * over UPSTREAM_RESPONSE_MAX, malformed HTTP, or a POST's connection broken
+ * once it may have gone out) or STATUS_NOMEM, with r->err
  * set. The transfer is gone when this returns.
  */
 typedef void (*upstream_done_fn)(void *arg, enum status rc, const struct upstream_response *r);

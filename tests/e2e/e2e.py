@@ -584,8 +584,27 @@ def flow_push_limit(t, env):
         if prov(env).name == "verify":
             flow_limit_no_factor(t, env, lim)
         flow_limit_failed_creations(t, env, lim)
+        flow_limit_reset_creations(t, env, lim)
     finally:
         lim.stop()
+
+
+def flow_limit_reset_creations(t, env, lim):
+    """A creation the API acted on before the connection was reset sent a push: it counts,
+    or a connection that keeps failing after the push gives unlimited pushes."""
+    aid = new_user(t, env, "never.reset", "+1 312 555 0162")
+    for i in range(2):
+        env["mock"].fault(match=prov(env).create_path(aid), mode="reset", count=1)
+        w = wait(env, aid, sign_in="lim-reset", cid=f"cid-lim-reset-{i}", sock=lim.sock)
+        t.check(w.status == 409 and code_of(w) == "upstream_protocol",
+                f"creation {i + 1} reset after the push -> 409 {code_of(w)}", repr(w))
+        env["mock"].clear_faults()
+    t.check(len(pushes(env, aid)) == 2, "both reset creations sent a push",
+            repr(pushes(env, aid)))
+    w = wait(env, aid, sign_in="lim-reset", cid="cid-lim-reset-3", sock=lim.sock)
+    t.check(w.status == 409 and code_of(w) == "push_limited",
+            "pushes sent by reset creations count -> push_limited", repr(w))
+    t.check(len(pushes(env, aid)) == 2, "no push over the limit", repr(pushes(env, aid)))
 
 
 def flow_limit_failed_creations(t, env, lim):

@@ -18,6 +18,7 @@ import select
 import signal
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -51,7 +52,7 @@ APPROVAL_MAGIC = {
 }
 APPROVAL_MAGIC_RE = re.compile(r"^(autoapprove|autodeny|autoexpire|slowapprove)(\d*)", re.I)
 FAULT_MODES = ("status", "garbage", "stall", "drip", "close", "hangup", "ratelimit",
-               "oversize", "redirect")
+               "oversize", "redirect", "reset")
 TOKEN_DIGITS = 7  # the Authy app shows 7-digit codes
 TOKEN_STEP_S = 30
 FINAL_STATUSES = ("approved", "denied", "expired")
@@ -771,6 +772,9 @@ class Handler(BaseHTTPRequestHandler):
             reply = self.server.api.route(method, path, params)
         if reply.delay_s:
             time.sleep(reply.delay_s)
+        if fault is not None and fault["mode"] == "reset":
+            self.reset_connection()
+            return
         if fault is not None and fault["mode"] == "drip":
             self.send_reply(reply, drip_ms=fault["delay_ms"] or 100)
         else:
@@ -781,6 +785,13 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep((fault["delay_ms"] or 50) / 1000.0)
             self.close_connection = True
+
+    def reset_connection(self):
+        """The request was acted on; the connection ends with a TCP reset, no reply."""
+        sock = self.connection
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        sock.close()
 
     def apply_fault(self, f):
         """Act on a fault; True when the request is fully handled."""
