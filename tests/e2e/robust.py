@@ -744,13 +744,18 @@ def log_sink_full(t, work, base):
                     f"{kind}: read again, the log says how many lines were dropped",
                     text[-300:].decode(errors="replace"))
         finally:
-            p.terminate()
-            try:
-                p.wait(10 * SLOW)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            stop_process(p)
             reader.close()
+
+
+def stop_process(p):
+    """SIGTERM, then SIGKILL when p has not exited within 10 s (more under valgrind)."""
+    p.terminate()
+    try:
+        p.wait(10 * SLOW)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
 
 
 def syslog_frames(conn, want, seconds):
@@ -816,12 +821,7 @@ def syslog_stream(t, work, base):
         if conn is not None:
             conn.close()
     finally:
-        p.terminate()
-        try:
-            p.wait(10 * SLOW)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        stop_process(p)
         daemon.close()
 
 
