@@ -39,10 +39,6 @@
 #define ACCEPT_BATCH 64
 #define ACCEPT_PAUSE_MS 100 /* out of file descriptors: retry accepting after this */
 #define RELEASE_AFTER_MS 25 /* an async request still running after this waits lean */
-#define FCGI_HEADER_LEN 8
-#define FCGI_T_BEGIN 1
-#define FCGI_T_END 3
-#define FCGI_CANT_MPX 1 /* FCGI_END_REQUEST's protocolStatus FCGI_CANT_MPX_CONN */
 
 struct ereq;
 
@@ -58,10 +54,10 @@ struct conn {
 	int lingering;    /* reply sent, the rest of an oversized body is read and dropped */
 	int half_closed;  /* the web server shut its sending side while its request ran */
 	/* Records of another request the web server began while one runs (dropped): */
-	unsigned char mpx_hdr[FCGI_HEADER_LEN]; /* the header being read */
-	size_t mpx_have;                        /* bytes of it so far */
-	size_t mpx_skip;                        /* content and padding still to drop */
-	struct list_link link;                  /* in the edge's conns */
+	unsigned char mpx_hdr[FCGI_SCAN_HEADER_LEN]; /* the header being read */
+	size_t mpx_have;                             /* bytes of it so far */
+	size_t mpx_skip;                             /* content and padding still to drop */
+	struct list_link link;                       /* in the edge's conns */
 };
 
 struct ereq {
@@ -222,31 +218,64 @@ check_abort(struct conn *c, unsigned events)
 
 /*
  * A whole record header read while a request runs: 1 when it belongs to
- * another request (the web server multiplexes), whose records are then
- * dropped as libfcgi drops them, its BEGIN_REQUEST answered with
- * FCGI_END_REQUEST{FCGI_CANT_MPX_CONN}; 0 when it is anything else.
+ * another request, whose content is then dropped and whose BEGIN_REQUEST is
+ * answered FCGI_CANT_MPX_CONN (fcgi_scan_foreign); 0 when it is anything
+ * else, or the answer does not go out at once.
  */
 static int
 foreign_record(struct conn *c)
 {
-	const unsigned char *h = c->mpx_hdr;
-	unsigned id = (unsigned)h[2] << 8 | h[3];
-	unsigned char end[2 * FCGI_HEADER_LEN] = {1, FCGI_T_END, h[2], h[3], 0, FCGI_HEADER_LEN, 0,
-	                                          0, 0,          0,    0,    0, FCGI_CANT_MPX};
+	unsigned char reply[FCGI_SCAN_CANT_MPX_LEN];
+	size_t n;
 
-	if (h[0] != 1 || id == 0 || id == c->scan.request_id)
+	if (!fcgi_scan_foreign(c->mpx_hdr, c->scan.request_id, &c->mpx_skip, reply, &n))
 		return 0;
-	if (h[1] == FCGI_T_BEGIN &&
-	    send(c->fd, end, sizeof(end), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(end))
-		return 0;
-	c->mpx_skip = ((size_t)h[4] << 8 | h[5]) + h[6];
-	return 1;
+	return n == 0 || send(c->fd, reply, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n;
 }
 
 /*
- * Readable while a request runs: records of other requests are dropped
- * (foreign_record); anything else, or the end of the connection, goes to
- * check_abort.
+ * Bytes p[0..n) that came while a request runs, read now or with the request
+ * (a web server that multiplexes may send the start of another request in the
+ * same write): records of other requests are gathered and dropped
+ * (foreign_record). Returns 0 at anything else: the request is aborted.
+ */
+static int
+mpx_take(struct conn *c, const unsigned char *p, size_t n)
+{
+	size_t k;
+
+	while (n > 0) {
+		if (c->mpx_skip > 0) {
+			k = c->mpx_skip < n ? c->mpx_skip : n;
+			c->mpx_skip -= k;
+		} else {
+			k = FCGI_SCAN_HEADER_LEN - c->mpx_have < n
+			        ? FCGI_SCAN_HEADER_LEN - c->mpx_have
+			        : n;
+			memcpy(c->mpx_hdr + c->mpx_have, p, k);
+			c->mpx_have += k;
+			if (c->mpx_have == FCGI_SCAN_HEADER_LEN) {
+				c->mpx_have = 0;
+				if (!foreign_record(c))
+					return 0;
+			}
+		}
+		p += k;
+		n -= k;
+	}
+	return 1;
+}
+
+static void
+mpx_abort(struct conn *c)
+{
+	loop_watch_mod(c->e->o.loop, c->w, 0);
+	abort_request(c->req); /* may finish the request and close c */
+}
+
+/*
+ * Readable while a request runs: what arrives goes to mpx_take; the end of
+ * the connection, or an error, to check_abort.
  */
 static void
 in_flight(struct conn *c, unsigned events)
@@ -254,69 +283,25 @@ in_flight(struct conn *c, unsigned events)
 	unsigned char b[4096];
 	ssize_t n;
 
-	for (;;) {
-		if (c->mpx_skip > 0) {
-			n = recv(c->fd, b, c->mpx_skip < sizeof(b) ? c->mpx_skip : sizeof(b),
-			         MSG_DONTWAIT);
-		} else {
-			n = recv(c->fd, c->mpx_hdr + c->mpx_have, FCGI_HEADER_LEN - c->mpx_have,
-			         MSG_DONTWAIT);
-		}
-		if (n <= 0)
-			break;
-		if (c->mpx_skip > 0) {
-			c->mpx_skip -= (size_t)n;
-			continue;
-		}
-		c->mpx_have += (size_t)n;
-		if (c->mpx_have < FCGI_HEADER_LEN)
-			continue;
-		c->mpx_have = 0;
-		if (!foreign_record(c)) {
-			loop_watch_mod(c->e->o.loop, c->w, 0);
-			abort_request(c->req);
+	while ((n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT)) > 0) {
+		if (!mpx_take(c, b, (size_t)n)) {
+			mpx_abort(c);
 			return;
 		}
 	}
 	check_abort(c, events);
 }
 
-/*
- * Bytes of the connection read with the request, after its records: a web
- * server that multiplexes may have sent the start of another request in the
- * same write. They are the first of what in_flight reads, and take the same
- * path: a foreign record's header is gathered and its content dropped, and
- * anything else aborts the request. Only for a request that runs on.
- */
+/* Bytes read with a request that runs on, after its records: the first of what in_flight reads. */
 static void
 in_flight_leftover(struct conn *c)
 {
-	const unsigned char *p = c->buf;
-	size_t n = c->len, k;
-	int ok = 1;
+	int ok = mpx_take(c, c->buf, c->len);
 
-	while (n > 0 && ok) {
-		if (c->mpx_skip > 0) {
-			k = c->mpx_skip < n ? c->mpx_skip : n;
-			c->mpx_skip -= k;
-		} else {
-			k = FCGI_HEADER_LEN - c->mpx_have < n ? FCGI_HEADER_LEN - c->mpx_have : n;
-			memcpy(c->mpx_hdr + c->mpx_have, p, k);
-			c->mpx_have += k;
-			if (c->mpx_have == FCGI_HEADER_LEN) {
-				c->mpx_have = 0;
-				ok = foreign_record(c);
-			}
-		}
-		p += k;
-		n -= k;
-	}
 	c->len = 0;
 	buf_drop(c);
-	if (!ok) {
-		loop_watch_mod(c->e->o.loop, c->w, 0);
-		abort_request(c->req); /* may finish the request and close c */
-	}
+	if (!ok)
+		mpx_abort(c);
 }
 
 /* Read and drop what arrives; returns 0 at EOF or on an error. */

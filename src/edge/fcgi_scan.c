@@ -14,12 +14,14 @@
 #define FCGI_VERSION_1 1
 #define T_BEGIN 1
 #define T_ABORT 2
+#define T_END 3
 #define T_PARAMS 4
 #define T_STDIN 5
 #define T_GET_VALUES 9
 #define T_GET_VALUES_RESULT 10
 #define T_UNKNOWN_TYPE 11
 #define ROLE_RESPONDER 1
+#define CANT_MPX_CONN 1 /* FCGI_END_REQUEST's protocolStatus */
 #define FLAG_KEEP_CONN 1
 #define LEN_31BIT 0x7fffffffULL
 
@@ -251,4 +253,28 @@ fcgi_scan_mgmt_reply(const unsigned char *rec, long max_conns, unsigned char *ou
 	out[5] = (unsigned char)n;
 	out[6] = (unsigned char)pad;
 	return HDR_LEN + n + pad;
+}
+
+int
+fcgi_scan_foreign(const unsigned char *hdr, unsigned request_id, size_t *skip, unsigned char *reply,
+                  size_t *reply_len)
+{
+	unsigned id = (unsigned)hdr[2] << 8 | hdr[3];
+
+	*skip = 0;
+	*reply_len = 0;
+	if (hdr[0] != FCGI_VERSION_1 || id == 0 || id == request_id)
+		return 0;
+	*skip = ((size_t)hdr[4] << 8 | hdr[5]) + hdr[6];
+	if (hdr[1] == T_BEGIN) {
+		memset(reply, 0, FCGI_SCAN_CANT_MPX_LEN);
+		reply[0] = FCGI_VERSION_1;
+		reply[1] = T_END;
+		reply[2] = hdr[2];
+		reply[3] = hdr[3];
+		reply[5] = HDR_LEN; /* appStatus 0, protocolStatus, 3 reserved */
+		reply[HDR_LEN + 4] = CANT_MPX_CONN;
+		*reply_len = FCGI_SCAN_CANT_MPX_LEN;
+	}
+	return 1;
 }

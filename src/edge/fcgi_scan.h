@@ -23,6 +23,9 @@ enum fcgi_scan_result {
 
 /* The longest answer fcgi_scan_mgmt_reply writes. */
 #define FCGI_SCAN_MGMT_REPLY_MAX 128
+/* A record header; FCGI_END_REQUEST{FCGI_CANT_MPX_CONN} as fcgi_scan_foreign writes it. */
+#define FCGI_SCAN_HEADER_LEN 8
+#define FCGI_SCAN_CANT_MPX_LEN 16
 
 struct fcgi_scan {
 	size_t used;       /* bytes of complete records checked so far */
@@ -68,5 +71,18 @@ size_t fcgi_scan_unpad(unsigned char *buf, size_t used);
  * least FCGI_SCAN_MGMT_REPLY_MAX bytes; returns its length. Pure.
  */
 size_t fcgi_scan_mgmt_reply(const unsigned char *rec, long max_conns, unsigned char *out);
+
+/*
+ * fcgi_scan_foreign - hdr is a whole record header (FCGI_SCAN_HEADER_LEN
+ * bytes) that arrived while request request_id runs. When the record belongs
+ * to another request (the web server multiplexes), returns 1 with *skip the
+ * content and padding bytes after the header, to be dropped as libfcgi drops
+ * them, and *reply_len FCGI_SCAN_CANT_MPX_LEN with reply (that many bytes)
+ * the FCGI_END_REQUEST{FCGI_CANT_MPX_CONN} its BEGIN_REQUEST gets, else 0.
+ * Returns 0 for anything else (another version, a management record, the
+ * running request's own). Pure.
+ */
+int fcgi_scan_foreign(const unsigned char *hdr, unsigned request_id, size_t *skip,
+                      unsigned char *reply, size_t *reply_len);
 
 #endif

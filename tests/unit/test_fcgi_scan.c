@@ -319,6 +319,31 @@ test_management(void)
 	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_BAD);
 }
 
+/* Records of another request while one runs: dropped, a BEGIN_REQUEST refused. */
+static void
+test_foreign(void)
+{
+	static const unsigned char begin2[] = {1, 1, 0, 2, 0, 8, 3, 0};
+	static const unsigned char params2[] = {1, 4, 0, 2, 1, 0, 0, 0};
+	static const unsigned char cant_mpx[] = {1, 3, 0, 2, 0, 8, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+	static const unsigned char own[] = {1, 5, 0, 1, 0, 0, 0, 0};
+	static const unsigned char mgmt[] = {1, 9, 0, 0, 0, 0, 0, 0};
+	static const unsigned char v2[] = {2, 1, 0, 2, 0, 8, 0, 0};
+	unsigned char reply[FCGI_SCAN_CANT_MPX_LEN];
+	size_t skip, n;
+
+	CHECK_INT(fcgi_scan_foreign(begin2, 1, &skip, reply, &n), 1);
+	CHECK_INT((int)skip, 11);
+	CHECK_INT((int)n, FCGI_SCAN_CANT_MPX_LEN);
+	CHECK(memcmp(reply, cant_mpx, sizeof(cant_mpx)) == 0);
+	CHECK_INT(fcgi_scan_foreign(params2, 1, &skip, reply, &n), 1);
+	CHECK_INT((int)skip, 256);
+	CHECK_INT((int)n, 0);
+	CHECK_INT(fcgi_scan_foreign(own, 1, &skip, reply, &n), 0);
+	CHECK_INT(fcgi_scan_foreign(mgmt, 1, &skip, reply, &n), 0);
+	CHECK_INT(fcgi_scan_foreign(v2, 1, &skip, reply, &n), 0);
+}
+
 int
 main(void)
 {
@@ -330,5 +355,6 @@ main(void)
 	RUN(test_violations);
 	RUN(test_unpad);
 	RUN(test_management);
+	RUN(test_foreign);
 	HARNESS_END();
 }
