@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "utf8.h"
 #include "util.h"
 
 #define LOCAL_MAX 64
@@ -99,29 +100,6 @@ is_ascii_space(unsigned char c)
 }
 
 /*
- * The code point of the UTF-8 sequence at p (left bytes remain); *len is
- * its length. -1 (with *len 1) for a byte that starts no whole sequence.
- */
-static long
-code_point(const unsigned char *p, size_t left, size_t *len)
-{
-	size_t n = p[0] < 0x80 ? 1 : p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
-	long cp;
-
-	*len = 1;
-	if (n == 0 || n > left)
-		return -1;
-	cp = n == 1 ? p[0] : p[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	*len = n;
-	return cp;
-}
-
-/*
  * C0 controls, DEL, C1 controls and the invisible format characters: soft
  * hyphen, combining grapheme joiner, Arabic letter mark, Hangul fillers,
  * Khmer inherent vowels, Mongolian vowel separator, zero-width and direction
@@ -153,11 +131,10 @@ is_hidden(long cp)
 static bool
 has_control(const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t len;
 
 	for (size_t i = 0; i < n; i += len) {
-		if (is_hidden(code_point(p + i, n - i, &len)))
+		if (is_hidden(utf8_decode(s + i, n - i, &len)))
 			return true;
 	}
 	return false;

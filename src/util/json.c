@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "utf8.h"
+#include "util.h"
 
 /* Longest dotted path and path segment the getters accept (paths are constants). */
 #define JSON_PATH_MAX 256
@@ -30,11 +31,7 @@ hex4(const char *s)
 	long v = 0;
 
 	for (int i = 0; i < 4; i++) {
-		char c = s[i];
-		int d = (c >= '0' && c <= '9')   ? c - '0'
-		        : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-		        : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-		                                 : -1;
+		int d = util_hexval((unsigned char)s[i]);
 		if (d < 0)
 			return -1;
 		v = v * 16 + d;

@@ -110,3 +110,20 @@ utf8_valid(const char *s, size_t len)
 	}
 	return true;
 }
+
+long
+utf8_decode(const char *s, size_t len, size_t *n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t k = seq_len(u, len);
+	long cp;
+
+	*n = 1;
+	if (k == 0)
+		return -1;
+	cp = k == 1 ? u[0] : u[0] & (0x7f >> k);
+	for (size_t i = 1; i < k; i++)
+		cp = (cp << 6) | (u[i] & 0x3f);
+	*n = k;
+	return cp;
+}

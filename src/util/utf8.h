@@ -38,4 +38,11 @@ size_t utf8_cut_chars(const char *s, size_t max);
  */
 bool utf8_valid(const char *s, size_t len);
 
+/*
+ * utf8_decode - the code point of the sequence at s (at most len > 0 bytes),
+ * with *n its length; -1 with *n 1 when no well-formed sequence starts there
+ * (as utf8_valid judges it).
+ */
+long utf8_decode(const char *s, size_t len, size_t *n);
+
 #endif

@@ -112,6 +112,34 @@ test_valid(void)
 	CHECK(utf8_valid("a\0b", 3));
 }
 
+/* Code points of well-formed sequences; -1 and one byte for anything else. */
+static void
+test_decode(void)
+{
+	static const struct {
+		const char *s;
+		long cp;
+		size_t n;
+	} rows[] = {
+	    {"a", 0x61, 1},
+	    {"\xc2\xad", 0xad, 2},
+	    {"\xe2\x80\xae", 0x202e, 3},
+	    {"\xf3\xa0\x80\x81", 0xe0001, 4},
+	    {"\xc0\x80", -1, 1},
+	    {"\x80", -1, 1},
+	    {"\xe2\x80", -1, 1},
+	    {"\xed\xa0\x80", -1, 1},
+	    {"\xf4\x90\x80\x80", -1, 1},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		size_t n = 9;
+		long cp = utf8_decode(rows[i].s, strlen(rows[i].s), &n);
+		CHECK_INT(cp, rows[i].cp);
+		CHECK_INT((long)n, (long)rows[i].n);
+	}
+}
+
 int
 main(void)
 {
@@ -119,5 +147,6 @@ main(void)
 	RUN(test_cut_bytes);
 	RUN(test_cut_chars);
 	RUN(test_valid);
+	RUN(test_decode);
 	HARNESS_END();
 }
