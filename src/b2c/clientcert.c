@@ -226,21 +226,43 @@ check_validity(const struct request *req, const struct config *cfg, const struct
 	return STATUS_OK;
 }
 
+/* The subject or issuer DN as known from the certificate or the params; NULL = unknown. */
+static const char *
+known_name(const struct request *req, const struct presented *pc, bool issuer)
+{
+	if (!pc->have_cert)
+		return param(req, issuer ? CLIENTCERT_P_I_DN : CLIENTCERT_P_S_DN);
+	/* A DN too long to hold whole is unknown, never compared by a prefix. */
+	if (issuer)
+		return pc->cert.issuer_too_long ? NULL : pc->cert.issuer;
+	return pc->cert.subject_too_long ? NULL : pc->cert.subject;
+}
+
+/* The configured name, when there is one, must equal the known one; unknown fails. */
+static enum status
+check_name(const char *want, const char *have, const char *what, const struct presented *pc,
+           char *err, size_t errlen)
+{
+	if (want == NULL || *want == '\0')
+		return STATUS_OK;
+	if (have == NULL)
+		return deny(err, errlen, "client certificate %s %s mismatch (%s unknown)",
+		            pc->thumb, what, what);
+	if (strcmp(have, want) != 0)
+		return deny(err, errlen, "client certificate %s %s mismatch", pc->thumb, what);
+	return STATUS_OK;
+}
+
 static enum status
 check_names(const struct request *req, const struct config *cfg, const struct presented *pc,
             char *err, size_t errlen)
 {
-	const char *subject, *issuer;
+	enum status rc;
 
-	subject = pc->have_cert ? pc->cert.subject : param(req, CLIENTCERT_P_S_DN);
-	issuer = pc->have_cert ? pc->cert.issuer : param(req, CLIENTCERT_P_I_DN);
-	if (cfg->cert_subject != NULL && *cfg->cert_subject != '\0' &&
-	    (subject == NULL || strcmp(subject, cfg->cert_subject) != 0))
-		return deny(err, errlen, "client certificate %s subject mismatch", pc->thumb);
-	if (cfg->cert_issuer != NULL && *cfg->cert_issuer != '\0' &&
-	    (issuer == NULL || strcmp(issuer, cfg->cert_issuer) != 0))
-		return deny(err, errlen, "client certificate %s issuer mismatch", pc->thumb);
-	return STATUS_OK;
+	rc = check_name(cfg->cert_subject, known_name(req, pc, false), "subject", pc, err, errlen);
+	if (rc != STATUS_OK)
+		return rc;
+	return check_name(cfg->cert_issuer, known_name(req, pc, true), "issuer", pc, err, errlen);
 }
 
 enum status

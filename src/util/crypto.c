@@ -124,9 +124,13 @@ asn1_to_time(const ASN1_TIME *t, time_t *out)
 	return *out != (time_t)-1;
 }
 
-/* RFC 2253 text of name, as nginx's $ssl_client_s_dn prints it. */
+/*
+ * RFC 2253 text of name, as nginx's $ssl_client_s_dn prints it. A name that
+ * does not fit is not cut (a configured DN equal to the cut text would match
+ * it): out stays "" and *too_long is set, the name is unknown.
+ */
 static bool
-name_to_str(const X509_NAME *name, char *out, size_t outlen)
+name_to_str(const X509_NAME *name, char *out, size_t outlen, bool *too_long)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *data = NULL;
@@ -140,9 +144,9 @@ name_to_str(const X509_NAME *name, char *out, size_t outlen)
 	n = BIO_get_mem_data(bio, &data);
 	if (n < 0 || (data == NULL && n > 0))
 		goto out;
-	/* A name too long for out is cut; a configured exact match then fails closed. */
-	if ((size_t)n >= outlen)
-		n = (long)outlen - 1;
+	*too_long = (size_t)n >= outlen;
+	if (*too_long)
+		n = 0;
 	if (n > 0)
 		memcpy(out, data, (size_t)n);
 	out[n] = '\0';
@@ -164,8 +168,10 @@ fill_cert(X509 *x, struct crypto_cert *out)
 	if (!asn1_to_time(X509_get0_notBefore(x), &out->not_before) ||
 	    !asn1_to_time(X509_get0_notAfter(x), &out->not_after))
 		return false;
-	return name_to_str(X509_get_subject_name(x), out->subject, sizeof(out->subject)) &&
-	       name_to_str(X509_get_issuer_name(x), out->issuer, sizeof(out->issuer));
+	return name_to_str(X509_get_subject_name(x), out->subject, sizeof(out->subject),
+	                   &out->subject_too_long) &&
+	       name_to_str(X509_get_issuer_name(x), out->issuer, sizeof(out->issuer),
+	                   &out->issuer_too_long);
 }
 
 enum status

@@ -5,27 +5,34 @@
 #ifndef B2CAUTHY_CRYPTO_H
 #define B2CAUTHY_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "status.h"
 
 #define CRYPTO_SHA1_HEX_LEN 40
+#define CRYPTO_DN_MAX 511 /* longest subject or issuer DN held, in bytes */
 
 /* What the responder needs to know of an X.509 certificate. */
 struct crypto_cert {
 	char sha1_hex[CRYPTO_SHA1_HEX_LEN + 1]; /* lower-case SHA-1 of the DER: the thumbprint */
 	time_t not_before;
 	time_t not_after;
-	char subject[512]; /* RFC 2253 form, as nginx and Apache print it */
-	char issuer[512];
+	/* RFC 2253 form, as nginx and Apache print it; "" when the name does not fit */
+	char subject[CRYPTO_DN_MAX + 1];
+	char issuer[CRYPTO_DN_MAX + 1];
+	bool subject_too_long; /* subject unknown: longer than CRYPTO_DN_MAX */
+	bool issuer_too_long;  /* issuer unknown: longer than CRYPTO_DN_MAX */
 };
 
 /*
  * crypto_cert_parse - parse one PEM certificate. pem may be URL-escaped (as
  * nginx's $ssl_client_escaped_cert) or plain, and may have its newlines replaced
  * by spaces (as some proxies do). Returns STATUS_OK and *out, or
- * STATUS_FORBIDDEN when it is not a parsable certificate. Thread-safe.
+ * STATUS_FORBIDDEN when it is not a parsable certificate. A subject or issuer
+ * longer than CRYPTO_DN_MAX is never cut: it is left "" with its *_too_long
+ * flag set, so that no prefix of it can pass for the whole. Thread-safe.
  */
 enum status crypto_cert_parse(const char *pem, struct crypto_cert *out);
 

@@ -11,6 +11,7 @@
 #include "certgen.h"
 #include "clientcert.h"
 #include "config.h"
+#include "crypto.h"
 #include "harness.h"
 #include "request.h"
 
@@ -517,6 +518,95 @@ test_subject_issuer_pem(void)
 	config_free(&cfg);
 }
 
+/*
+ * A self-signed certificate whose subject (and so issuer) DN is longer than
+ * CRYPTO_DN_MAX in RFC 2253 form; its PEM, thumbprint and that DN text.
+ */
+struct long_cert {
+	char *pem;
+	char fp[41];
+	char *dn;
+};
+
+static int
+make_long_cert(struct long_cert *lc)
+{
+	EVP_PKEY *k = certgen_key(0);
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	BIO *bio = BIO_new(BIO_s_mem());
+	char ou[61], *data = NULL;
+	long len = 0;
+	int rc = -1;
+
+	memset(lc, 0, sizeof(*lc));
+	if (k == NULL || x == NULL || n == NULL || bio == NULL)
+		goto out;
+	/* Ten 60-character OUs: RFC 2253 prints them after CN and O, past the cut. */
+	for (int i = 0; i < 10; i++) {
+		memset(ou, 'a' + i, sizeof(ou) - 1);
+		ou[sizeof(ou) - 1] = '\0';
+		X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8, (const unsigned char *)ou, -1,
+		                           -1, 0);
+	}
+	certgen_name(n, "Contoso", "b2c-client");
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
+	ASN1_TIME_set(X509_getm_notBefore(x), now - DAY);
+	ASN1_TIME_set(X509_getm_notAfter(x), now + 30 * DAY);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, n);
+	X509_set_pubkey(x, k);
+	if (X509_sign(x, k, EVP_sha256()) <= 0 ||
+	    X509_NAME_print_ex(bio, n, 0, XN_FLAG_RFC2253) < 0)
+		goto out;
+	len = BIO_get_mem_data(bio, &data);
+	lc->dn = strndup(data, (size_t)len);
+	lc->pem = certgen_pem(x);
+	certgen_sha1_hex(x, lc->fp);
+	rc = lc->dn != NULL && lc->pem != NULL && len > CRYPTO_DN_MAX ? 0 : -1;
+out:
+	BIO_free(bio);
+	X509_NAME_free(n);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+/*
+ * A subject or issuer too long to hold whole is unknown: a configured DN
+ * equal to its first CRYPTO_DN_MAX characters (what a cut copy would hold)
+ * must not match, and neither must the whole DN (it cannot be compared).
+ */
+static void
+test_subject_long_not_prefix(void)
+{
+	struct long_cert lc;
+	const char *allow[] = {lc.fp, NULL};
+	struct config cfg;
+	struct env e = {0};
+	char err[256];
+
+	CHECK_INT(make_long_cert(&lc), 0);
+	cfg_with(&cfg, allow);
+	env_add(&e, "SSL_CLIENT_VERIFY", "SUCCESS");
+	env_add(&e, "SSL_CLIENT_CERT", lc.pem);
+	/* Without a configured name the thumbprint decides. */
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_OK);
+	cfg.cert_subject = strndup(lc.dn, CRYPTO_DN_MAX);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "subject mismatch (subject unknown)") != NULL);
+	free(cfg.cert_subject);
+	cfg.cert_subject = NULL;
+	cfg.cert_issuer = strndup(lc.dn, CRYPTO_DN_MAX);
+	CHECK_INT(run(&e, &cfg, err, sizeof(err)), STATUS_FORBIDDEN);
+	CHECK(strstr(err, "issuer mismatch (issuer unknown)") != NULL);
+	env_free(&e);
+	config_free(&cfg);
+	free(lc.pem);
+	free(lc.dn);
+}
+
 static void
 test_subject_issuer_params(void)
 {
@@ -680,6 +770,7 @@ main(void)
 	RUN(test_validity_unparsable);
 	RUN(test_subject_issuer_pem);
 	RUN(test_subject_issuer_params);
+	RUN(test_subject_long_not_prefix);
 	RUN(test_check_disabled);
 	RUN(test_garbage_pem);
 	RUN(test_bad_fingerprint_param);

@@ -61,6 +61,7 @@ check_leaf(const char *pem)
 	CHECK_INT(c.not_after, leaf_na);
 	CHECK_STR(c.subject, "CN=b2c-client,O=Contoso");
 	CHECK_STR(c.issuer, "CN=Contoso Test CA,O=Contoso Test");
+	CHECK(!c.subject_too_long && !c.issuer_too_long);
 }
 
 static void
