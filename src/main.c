@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -78,6 +79,20 @@ usage(FILE *out)
 	    "Exit status: 0 on clean shutdown (SIGTERM/SIGINT), 1 on a runtime failure,\n"
 	    "2 on a usage or configuration error (also a listen socket that cannot be\n"
 	    "opened, or none at all).\n");
+}
+
+/*
+ * Before any secret is read: no core dump, and no other process of the same
+ * user may ptrace this one or read its /proc/PID/environ and mem, where the
+ * API key and tokens would otherwise be found.
+ */
+static void
+no_dumps(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		fprintf(stderr, PROG ": prctl(PR_SET_DUMPABLE): %s\n", strerror(errno));
+		exit(1);
+	}
 }
 
 /*
@@ -420,6 +435,7 @@ main(int argc, char **argv)
 	sigset_t set;
 	bool failed;
 
+	no_dumps();
 	hold_std_fds();
 	parse_args(argc, argv, &o);
 	load_config(&o, &cfg);
