@@ -178,6 +178,8 @@ load_config(const struct options *o, struct config *cfg)
 		rc = config_load_file(cfg, o->config_file, err, sizeof(err));
 	if (rc == STATUS_OK)
 		rc = config_load_env(cfg, environ, err, sizeof(err));
+	/* The secrets now live in cfg only: out of the environment and /proc/PID/environ. */
+	config_scrub_env(environ);
 	if (rc == STATUS_OK)
 		rc = provider_config_validate(cfg, err, sizeof(err));
 	if (rc != STATUS_OK) {

@@ -1067,6 +1067,50 @@ config_load_env(struct config *cfg, char **envp, char *err, size_t errlen)
 	return STATUS_OK;
 }
 
+/* True, with the length of its name, when e ("NAME=value") carries a secret key. */
+static bool
+secret_env(const char *e, size_t *namelen)
+{
+	char name[64];
+	size_t n;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (keys[i].type != KT_SECRET)
+			continue;
+		env_name(&keys[i], name, sizeof(name));
+		n = strlen(name);
+		if (strncmp(e, name, n) == 0 && e[n] == '=') {
+			*namelen = n;
+			return true;
+		}
+	}
+	return false;
+}
+
+size_t
+config_scrub_env(char **envp)
+{
+	size_t w = 0, dropped = 0, n = 0;
+
+	if (envp == NULL)
+		return 0;
+	for (size_t r = 0; envp[r] != NULL; r++) {
+		if (!secret_env(envp[r], &n)) {
+			envp[w++] = envp[r];
+			continue;
+		}
+		/*
+		 * The kernel shows the original strings in /proc/PID/environ, so
+		 * unsetenv alone (which drops only the pointer) would leave the
+		 * value readable there: wipe the bytes themselves.
+		 */
+		explicit_bzero(envp[r] + n + 1, strlen(envp[r] + n + 1));
+		dropped++;
+	}
+	envp[w] = NULL;
+	return dropped;
+}
+
 /* Re-check one key's current value: ranges and formats hold even for a hand-built cfg. */
 static enum status
 validate_key(const struct config *cfg, const struct key *k, char *msg, size_t msglen)

@@ -114,6 +114,17 @@ enum status config_load_file(struct config *cfg, const char *path, char *err, si
 enum status config_load_env(struct config *cfg, char **envp, char *err, size_t errlen);
 
 /*
+ * config_scrub_env - wipe the value of every secret key's variable in envp
+ * (AUTHY_API_KEY, TWILIO_AUTH_TOKEN, TWILIO_API_SECRET, VERIFY_IDENTITY_SECRET)
+ * in place with zero bytes and drop those entries from envp, moving the rest
+ * down, so that neither /proc/PID/environ nor a later getenv shows them. The
+ * strings of envp must be writable (the process's environ is). Call once the
+ * environment has been loaded, before any thread starts. Returns how many
+ * entries were dropped; NULL envp is a no-op. Not thread-safe.
+ */
+size_t config_scrub_env(char **envp);
+
+/*
  * config_validate - every range and format again plus cross-field checks after
  * loading: api key, when set, 1..128 printable characters without spaces, api
  * URL https:// without userinfo, query or fragment, at least one thumbprint

@@ -341,6 +341,60 @@ def check_closed_std_fds(t, work):
         stop(p, t, "closed stdout and stderr")
 
 
+SECRET_ENV = {"AUTHY_API_KEY": "cli-env-api-key-5f3a9c0e", "TWILIO_AUTH_TOKEN": "cli-env-token-8d21b7",
+              "TWILIO_API_SECRET": "cli-env-api-secret-4e6a", "VERIFY_IDENTITY_SECRET":
+              "cli-env-identity-secret-9b0c"}
+
+
+def as_nobody():
+    """preexec_fn: drop to nobody, so that /proc/PID/ shows whether the process is
+    dumpable (its files belong to root instead of the process's user when it is not)."""
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+
+
+def check_secrets_in_process(t):
+    """Secrets given in the environment are wiped from it once loaded: /proc/PID/environ
+    no longer holds them, while the responder serves with them. The process is not
+    dumpable, so other processes of its user cannot read its environ or memory."""
+    sockdir = stack.tempdir()  # the work directory is root's alone
+    sock = os.path.join(sockdir, "s.sock")
+    env = dict(SECRET_ENV, AUTHY_API_URL="https://127.0.0.1:9", CLIENT_CERT_CHECK="false",
+               MAX_WAITS="2", LISTEN=sock)
+    root = os.geteuid() == 0
+    if root:
+        os.chown(sockdir, 65534, 65534)
+    p = subprocess.Popen([stack.BIN], env=stack.child_env(env), stdin=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=as_nobody if root else None)
+    try:
+        stack.wait_for(lambda: healthz(sock) or p.poll() is not None, 5, "socket")
+        t.check(healthz(sock), "serves with its secrets from the environment")
+        path = f"/proc/{p.pid}/environ"
+        if not root:
+            try:
+                open(path, "rb").read()
+                readable = True
+            except PermissionError:
+                readable = False
+            t.check(not readable, "/proc/PID/environ unreadable to the same user (not dumpable)")
+            return
+        t.check(os.stat(path).st_uid == 0 and os.stat(f"/proc/{p.pid}/status").st_uid == 0,
+                "not dumpable: /proc/PID/ of the nobody process belongs to root")
+        environ = open(path, "rb").read()
+        left = [k for k, v in SECRET_ENV.items() if v.encode() in environ]
+        t.check(not left and b"LISTEN=" + sock.encode() in environ,
+                "secret values wiped from /proc/PID/environ, the rest kept", repr(left))
+    finally:
+        stop(p, t, "secrets in the environment")
+        err = p.stderr.read()
+        p.stderr.close()
+        stack.scan_findings(err, "secrets in the environment")
+        t.check(not any(v in err for v in SECRET_ENV.values()), "no secret in the log", err[-400:])
+        shutil.rmtree(sockdir, ignore_errors=True)
+
+
 def check_socket_buffer(t, work):
     """A request size the system cannot buffer (max_body_bytes plus max_params_bytes over
     2 x net.core.wmem_max - 196608, here Debian's default through an LD_PRELOAD shim) is
@@ -415,6 +469,7 @@ def main():
         check_warnings(t, work)
         check_capacity(t, work)
         check_closed_std_fds(t, work)
+        check_secrets_in_process(t)
         check_socket_buffer(t, work)
         check_install(t, work)
     finally:

@@ -320,6 +320,50 @@ test_env_override(void)
 	config_free(&cfg);
 }
 
+/*
+ * The secret keys' variables lose their value bytes in place (what
+ * /proc/PID/environ shows) and their entries; every other entry stays, in order.
+ */
+static void
+test_scrub_env(void)
+{
+	const char *init[] = {"PATH=/usr/bin",
+	                      "AUTHY_API_KEY=k3y-value",
+	                      "AUTHY_API_KEY_FILE=/etc/key",
+	                      "TWILIO_AUTH_TOKEN=t0ken-value",
+	                      "AUTHY_API_KEYS=not-a-key",
+	                      "TWILIO_API_SECRET=s3cret-value",
+	                      "VERIFY_IDENTITY_SECRET=identity-secret-value",
+	                      "AUTHY_API_KEY=second-k3y",
+	                      "WAIT_BUDGET_MS=20000"};
+	enum { N = sizeof(init) / sizeof(init[0]) };
+	char *env[N + 1], *orig[N];
+
+	for (size_t i = 0; i < N; i++)
+		env[i] = orig[i] = strdup(init[i]);
+	env[N] = NULL;
+	CHECK_INT(config_scrub_env(env), 5);
+	CHECK_STR(env[0], "PATH=/usr/bin");
+	CHECK_STR(env[1], "AUTHY_API_KEY_FILE=/etc/key");
+	CHECK_STR(env[2], "AUTHY_API_KEYS=not-a-key");
+	CHECK_STR(env[3], "WAIT_BUDGET_MS=20000");
+	CHECK(env[4] == NULL);
+	for (size_t i = 0; i < N; i++) {
+		const char *eq = strchr(init[i], '=');
+		size_t name = (size_t)(eq - init[i]) + 1, len = strlen(init[i]);
+		bool secret = strstr(init[i], "-value") != NULL || strstr(init[i], "k3y") != NULL;
+
+		/* The name stays, every byte of the value is zero: nothing of it is left. */
+		CHECK(memcmp(orig[i], init[i], name) == 0);
+		for (size_t j = name; secret && j < len; j++)
+			CHECK(orig[i][j] == '\0');
+		if (!secret)
+			CHECK_STR(orig[i], init[i]);
+		free(orig[i]);
+	}
+	CHECK_INT(config_scrub_env(NULL), 0);
+}
+
 static void
 test_env_errors(void)
 {
@@ -1347,6 +1391,7 @@ main(void)
 	RUN(test_file_refused);
 	RUN(test_env_override);
 	RUN(test_env_errors);
+	RUN(test_scrub_env);
 	RUN(test_env_names);
 	RUN(test_env_defaults);
 	RUN(test_api_key_file);
