@@ -174,10 +174,8 @@ load_config(const struct options *o, struct config *cfg)
 	char err[512] = "";
 	enum status rc = config_defaults(cfg);
 
-	if (rc == STATUS_OK && o->config_file != NULL)
-		rc = config_load_file(cfg, o->config_file, err, sizeof(err));
 	if (rc == STATUS_OK)
-		rc = config_load_env(cfg, environ, err, sizeof(err));
+		rc = config_load(cfg, o->config_file, environ, err, sizeof(err));
 	/* The secrets now live in cfg only: out of the environment and /proc/PID/environ. */
 	config_scrub_env(environ);
 	if (rc == STATUS_OK)

@@ -833,6 +833,8 @@ config_defaults(struct config *cfg)
  */
 struct source {
 	int line[NKEYS];
+	/* KF_SOURCES groups the environment sets: their *_file keys are not opened */
+	unsigned env_sources;
 };
 
 static const char *
@@ -945,6 +947,12 @@ file_line(struct config *cfg, struct source *src, char *line, int lineno, char *
 		msgf(msg, msglen, "%s: %s", k->name, bad);
 		return STATUS_CONFIG;
 	}
+	/*
+	 * The environment's source of this secret replaces the file's anyway: a
+	 * systemd credential must work when the file named here is unreadable.
+	 */
+	if (k->type == KT_SECRET_FILE && (k->flags & src->env_sources) != 0)
+		return STATUS_OK;
 	return set_value(cfg, k, value, msg, msglen);
 }
 
@@ -965,8 +973,9 @@ open_private(const char *path, FILE **out, char *err, size_t errlen)
 	return STATUS_OK;
 }
 
-enum status
-config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+/* config_load_file, not opening the key files of the env_sources groups. */
+static enum status
+load_file(struct config *cfg, const char *path, unsigned env_sources, char *err, size_t errlen)
 {
 	struct source src;
 	char msg[MSG_MAX];
@@ -978,6 +987,7 @@ config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 	enum status rc;
 
 	memset(&src, 0, sizeof(src));
+	src.env_sources = env_sources;
 	rc = open_private(path, &fp, err, errlen);
 	if (rc != STATUS_OK)
 		return rc;
@@ -1004,6 +1014,12 @@ out:
 	free(line);
 	fclose(fp);
 	return rc;
+}
+
+enum status
+config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	return load_file(cfg, path, 0, err, errlen);
 }
 
 /* The environment variable name of key k: its name in upper case. */
@@ -1109,6 +1125,35 @@ config_scrub_env(char **envp)
 	}
 	envp[w] = NULL;
 	return dropped;
+}
+
+/* The KF_SOURCES groups of the secrets some variable of envp sets. */
+static unsigned
+env_sources(char **envp)
+{
+	char name[64];
+	unsigned groups = 0;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		if ((keys[i].flags & KF_SOURCES) == 0)
+			continue;
+		env_name(&keys[i], name, sizeof(name));
+		if (env_lookup(envp, name) != NULL)
+			groups |= keys[i].flags & KF_SOURCES;
+	}
+	return groups;
+}
+
+enum status
+config_load(struct config *cfg, const char *path, char **envp, char *err, size_t errlen)
+{
+	enum status rc = STATUS_OK;
+
+	if (path != NULL)
+		rc = load_file(cfg, path, env_sources(envp), err, errlen);
+	if (rc == STATUS_OK)
+		rc = config_load_env(cfg, envp, err, errlen);
+	return rc;
 }
 
 /* Re-check one key's current value: ranges and formats hold even for a hand-built cfg. */

@@ -125,6 +125,18 @@ enum status config_load_env(struct config *cfg, char **envp, char *err, size_t e
 size_t config_scrub_env(char **envp);
 
 /*
+ * config_load - config_load_file(path) when path is not NULL, then
+ * config_load_env(envp): the environment overrides the file. A secret the
+ * environment gives (AUTHY_API_KEY or AUTHY_API_KEY_FILE; TWILIO_AUTH_TOKEN
+ * or its _FILE; TWILIO_API_SECRET or its _FILE) is taken from there alone:
+ * the file's *_file key for it is still checked for duplicates and conflicts,
+ * but the file it names is never opened. Returns and errors as the two.
+ * Not thread-safe.
+ */
+enum status config_load(struct config *cfg, const char *path, char **envp, char *err,
+                        size_t errlen);
+
+/*
  * config_validate - every range and format again plus cross-field checks after
  * loading: api key, when set, 1..128 printable characters without spaces, api
  * URL https:// without userinfo, query or fragment, at least one thumbprint

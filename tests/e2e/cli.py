@@ -114,6 +114,56 @@ def check_config_cli(t, work):
     t.check(r.returncode == 2, "missing config file -> exit 2", r.stderr)
 
 
+def check_credential_env(t, work):
+    """A key file given in the environment (AUTHY_API_KEY_FILE, e.g. a systemd credential)
+    replaces the one the configuration names, which is then never opened: a missing,
+    world-readable or non-regular file there does not stop the responder. Without the
+    variable the same configuration is refused."""
+    good = os.path.join(work, "credential.key")
+    with open(good, "w") as f:
+        f.write(stack.API_KEY + "\n")
+    os.chmod(good, 0o600)
+    loose = os.path.join(work, "loose.key")
+    with open(loose, "w") as f:
+        f.write("looseKey0123456789\n")
+    os.chmod(loose, 0o644)
+    nokey = {k: v for k, v in BASE.items() if k != "authy_api_key"}
+    env = {"AUTHY_API_KEY_FILE": good}
+    for name, named in (("missing", os.path.join(work, "no", "such.key")), ("loose", loose),
+                        ("directory", work)):
+        conf = stack.write_conf(work, f"cred-{name}.conf", dict(nokey, authy_api_key_file=named))
+        r = run(["-c", conf, "-t"])
+        t.check(r.returncode == 2 and "authy_api_key_file" in r.stderr,
+                f"{name} key file refused without the environment", r.stderr)
+        r = run(["-c", conf, "-t"], env=env)
+        t.check(r.returncode == 0 and f"authy_api_key_file = {good}" in r.stdout,
+                f"{name} key file in the config, AUTHY_API_KEY_FILE set: --check-config "
+                "takes the environment's", r.stdout[-300:] + r.stderr)
+    sock = os.path.join(work, "credential.sock")
+    conf = stack.write_conf(work, "cred-start.conf",
+                            dict(nokey, listen=sock,
+                                 authy_api_key_file=os.path.join(work, "no", "such.key")))
+    p = subprocess.Popen([stack.BIN, "-c", conf], stderr=subprocess.PIPE, text=True,
+                         env=stack.child_env(env))
+    try:
+        stack.wait_for(lambda: os.path.exists(sock) or p.poll() is not None, 10, "socket")
+        t.check(p.poll() is None and healthz(sock),
+                "responder starts with the key file from the environment")
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+        err = p.communicate(timeout=10)[1]
+        stack.scan_findings(err, "b2c-authy with AUTHY_API_KEY_FILE")
+        t.check(p.returncode == 0 and "such.key" not in err,
+                "and never mentions the configured key file", f"{p.returncode} {err[-300:]}")
+    tok = stack.write_conf(work, "cred-token.conf",
+                           dict(BASE, twilio_auth_token_file=loose))
+    r = run(["-c", tok, "-t"], env={"TWILIO_AUTH_TOKEN_FILE": good})
+    t.check(r.returncode == 0 and f"twilio_auth_token_file = {good}" in r.stdout,
+            "TWILIO_AUTH_TOKEN_FILE replaces the configured token file the same way",
+            r.stdout[-300:] + r.stderr)
+
+
 def healthz(target):
     """True when target answers /healthz; False also when nothing listens there."""
     try:
@@ -465,6 +515,7 @@ def main():
     try:
         check_usage(t)
         check_config_cli(t, work)
+        check_credential_env(t, work)
         check_sockets(t, work)
         check_warnings(t, work)
         check_capacity(t, work)

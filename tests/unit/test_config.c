@@ -17,7 +17,7 @@
 #include "provider.h"
 #include "config_int.h"
 
-#define NFILES 8
+#define NFILES 9
 
 static char tmpdir[64];
 static char files[NFILES][128];
@@ -521,6 +521,84 @@ test_api_key_file(void)
 	unlink(kf);
 	CHECK_INT(load(&cfg, conf, 0600, err, sizeof(err)), STATUS_CONFIG);
 	check_err_at(err, 1, "cannot open");
+	config_free(&cfg);
+}
+
+/* config_load with the config file at slot 0 holding content. */
+static enum status
+load_with_env(struct config *cfg, const char *content, char **env, char *err, size_t errlen)
+{
+	const char *p = tmp_path(0, "t.conf");
+
+	config_defaults(cfg);
+	err[0] = '\0';
+	write_file(p, 0600, content);
+	return config_load(cfg, p, env, err, errlen);
+}
+
+/*
+ * A secret the environment gives replaces the file's source: the key file the
+ * configuration names is never opened, so a missing or unreadable one does no
+ * harm. Without the variable the same file is refused.
+ */
+static void
+test_env_secret_override(void)
+{
+	const char *good = tmp_path(8, "env-key");
+	char bad_env[160], good_env[160], line[160], err[512];
+	char *by_file[] = {good_env, NULL}, *direct[] = {"AUTHY_API_KEY=fromenv", NULL};
+	char *token[] = {bad_env, NULL}, *none[] = {NULL};
+	static const char conf[] = "authy_api_key_file = /nonexistent/authy-key\n"
+	                           "twilio_auth_token_file = /nonexistent/token\n";
+	struct config cfg;
+
+	write_file(good, 0600, "keyFromCredential\n");
+	snprintf(good_env, sizeof(good_env), "AUTHY_API_KEY_FILE=%s", good);
+	snprintf(bad_env, sizeof(bad_env), "TWILIO_AUTH_TOKEN_FILE=%s", good);
+	CHECK_INT(load_with_env(&cfg, conf, by_file, err, sizeof(err)), STATUS_CONFIG);
+	check_err_at(err, 2, "twilio_auth_token_file: ");
+	config_free(&cfg);
+	CHECK_INT(load_with_env(&cfg, conf + strcspn(conf, "\n") + 1, token, err, sizeof(err)),
+	          STATUS_OK);
+	CHECK_STR(cfg.twilio_auth_token, "keyFromCredential");
+	config_free(&cfg);
+	CHECK_INT(
+	    load_with_env(&cfg, "authy_api_key_file = /nonexistent/k\n", by_file, err, sizeof(err)),
+	    STATUS_OK);
+	CHECK_STR(cfg.api_key, "keyFromCredential");
+	CHECK_STR(cfg.api_key_file, good);
+	config_free(&cfg);
+	CHECK_INT(
+	    load_with_env(&cfg, "authy_api_key_file = /nonexistent/k\n", direct, err, sizeof(err)),
+	    STATUS_OK);
+	CHECK_STR(cfg.api_key, "fromenv");
+	CHECK(cfg.api_key_file == NULL);
+	config_free(&cfg);
+	/* An unreadable file: mode 0644 is refused without the variable only. */
+	chmod(good, 0644);
+	snprintf(line, sizeof(line), "authy_api_key_file = %s\n", good);
+	CHECK_INT(load_with_env(&cfg, line, direct, err, sizeof(err)), STATUS_OK);
+	config_free(&cfg);
+	CHECK_INT(load_with_env(&cfg, line, none, err, sizeof(err)), STATUS_CONFIG);
+	CHECK(strstr(err, "0644") != NULL);
+	config_free(&cfg);
+	CHECK_INT(
+	    load_with_env(&cfg, "authy_api_key_file = /nonexistent/k\n", none, err, sizeof(err)),
+	    STATUS_CONFIG);
+	check_err_at(err, 1, "authy_api_key_file: ");
+	config_free(&cfg);
+	/* The file's own conflicts are still reported. */
+	CHECK_INT(load_with_env(&cfg, "authy_api_key = abc\nauthy_api_key_file = /x\n", direct, err,
+	                        sizeof(err)),
+	          STATUS_CONFIG);
+	check_err_at(err, 2, "conflicts with authy_api_key on line 1");
+	config_free(&cfg);
+	CHECK_INT(load_with_env(&cfg, "max_waits = 5\n", NULL, err, sizeof(err)), STATUS_OK);
+	CHECK_INT(cfg.max_waits, 5);
+	config_free(&cfg);
+	config_defaults(&cfg);
+	CHECK_INT(config_load(&cfg, NULL, direct, err, sizeof(err)), STATUS_OK);
+	CHECK_STR(cfg.api_key, "fromenv");
 	config_free(&cfg);
 }
 
@@ -1395,6 +1473,7 @@ main(void)
 	RUN(test_env_names);
 	RUN(test_env_defaults);
 	RUN(test_api_key_file);
+	RUN(test_env_secret_override);
 	RUN(test_api_key_conflict_and_secret);
 	RUN(test_ranges);
 	RUN(test_bools);
