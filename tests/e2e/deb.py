@@ -10,10 +10,10 @@ socket passed as fd 3 by systemd-socket-activate, as the unit's User and
 Group, the socket's group and mode from the socket unit) behind a private
 nginx running the installed nginx site, against the mock Authy API; runs one
 instance of the template units b2c-authy@.socket and b2c-authy@.service the
-same way with its own configuration; then reinstalls it (the edited
-configuration stays as it is), removes it (configuration, user and enabled
-instances stay) and purges it (nothing is left: files, configuration, user,
-group, stat override, unit state, instance links).
+same way with its own configuration; enables the web server sites; then reinstalls it (the edited configuration stays as it is), removes it
+(configuration, user, enabled instances and sites stay) and purges it (nothing
+is left: files, configuration, user, group, stat override, unit state, instance
+links, the links enabling the sites).
 
 Root only; skips ("0 passed, 0 failed") otherwise, and when the package is
 already installed or the tools are missing. Ends with "N passed, N failed".
@@ -55,6 +55,14 @@ TEMPLATE_DIFFERS = {
         "SyslogIdentifier": "b2c-authy@%i",
         "Also": "b2c-authy@%i.socket"},
 }
+# The links that enable the web server sites, with the command README.Debian names
+# (ln -s where the server has none or it is not installed), and their targets.
+SITES = [("/etc/nginx/sites-enabled/b2c-authy.conf", "../sites-available/b2c-authy.conf", None),
+         ("/etc/apache2/sites-enabled/b2c-authy.conf", "../sites-available/b2c-authy.conf",
+          ["a2ensite", "-q", "b2c-authy"]),
+         ("/etc/lighttpd/conf-enabled/50-b2c-authy.conf", "../conf-available/50-b2c-authy.conf",
+          ["lighty-enable-mod", "b2c-authy"])]
+APACHE_MARKER = "/var/lib/apache2/site/enabled_by_admin/b2c-authy"
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
        "LC_ALL": "C.UTF-8"}
 
@@ -128,6 +136,11 @@ done
 """
 
 
+def site_links():
+    """The links that enable the package's web server sites, where they exist."""
+    return [link for link, _, _ in SITES if os.path.islink(link)]
+
+
 def missing():
     if os.geteuid() != 0:
         return "not root (the suite installs and purges a package)"
@@ -141,6 +154,8 @@ def missing():
         return "a b2c-authy user or /etc/b2c-authy exists already; not touching it"
     if instance_links():
         return "instances of b2c-authy@ are enabled here already; not touching them"
+    if site_links() or os.path.exists(APACHE_MARKER):
+        return "a b2c-authy web server site is enabled here already; not touching it"
     if run(["git", "-C", stack.ROOT, "rev-parse"]).returncode != 0:
         return "not a git checkout"
     return None
@@ -483,6 +498,43 @@ class Run:
                 f"systemctl enable b2c-authy@{INSTANCE}.service enables its socket too (Also=)",
                 r.stdout + repr(links))
 
+    # ---- the web server sites ----
+
+    def enable_sites(self):
+        """Enable the installed sites as README.Debian says (a2ensite, lighty-enable-mod,
+        ln -s for nginx), so that remove and purge meet them."""
+        t = self.t
+        for link, target, cmd in SITES:
+            if not os.path.isdir(os.path.dirname(link)):
+                continue
+            if cmd is not None and webservers.which(cmd[0]) is not None:
+                r = run(cmd)
+                ok = r.returncode == 0
+            else:
+                os.symlink(target, link)
+                ok, r = True, None
+            t.check(ok and os.path.islink(link) and os.readlink(link) == target and
+                    os.path.isfile(link), f"{link} enables the installed site",
+                    r.stdout[-500:] if r else "")
+
+    def check_sites_kept(self):
+        t = self.t
+        links = site_links()
+        t.check(links and all(os.path.isfile(link) for link in links),
+                "remove: the enabled web server sites stay, with their files", repr(links))
+
+    def check_sites_gone(self):
+        """nginx and lighttpd refuse to start with a link to a missing file: purge
+        removes the links to the sites it removed, and no other link."""
+        t = self.t
+        t.check(not site_links() and not os.path.exists(APACHE_MARKER),
+                "purge: the links enabling the web server sites are gone, with a2ensite's "
+                "marker", repr(site_links()))
+        others = {d: sorted(os.listdir(d)) for d in
+                  {os.path.dirname(link) for link, _, _ in SITES} if os.path.isdir(d)}
+        t.check(others == self.other_sites, "purge: the other enabled sites stay",
+                repr((self.other_sites, others)))
+
     # ---- remove and purge ----
 
     def check_reinstall(self):
@@ -545,9 +597,11 @@ class Run:
         if pkg_status() not in ("", "un"):
             print("# purging the package left behind by a failed step")
             run(["apt-get", "purge", "-y", "-q", PKG])
-        for link in instance_links():
+        for link in instance_links() + site_links():
             print(f"# removing {link} left behind")
             os.unlink(link)
+        if os.path.exists(APACHE_MARKER):
+            os.unlink(APACHE_MARKER)
 
 
 def main():
@@ -573,9 +627,14 @@ def main():
         r.start_activated()
         r.check_through_nginx()
         r.check_instance()
+        r.other_sites = {d: sorted(os.listdir(d)) for d in
+                         {os.path.dirname(link) for link, _, _ in SITES} if os.path.isdir(d)}
+        r.enable_sites()
         r.check_reinstall()
         r.check_remove()
+        r.check_sites_kept()
         r.check_purge()
+        r.check_sites_gone()
     except Exception as e:
         t.check(False, "deb suite step", repr(e))
     finally:
