@@ -10,7 +10,9 @@ socket passed as fd 3 by systemd-socket-activate, as the unit's User and
 Group, the socket's group and mode from the socket unit) behind a private
 nginx running the installed nginx site, against the mock Authy API; runs one
 instance of the template units b2c-authy@.socket and b2c-authy@.service the
-same way with its own configuration; enables the web server sites; then reinstalls it (the edited configuration stays as it is), removes it
+same way with its own configuration; checks TasksMax against the threads
+libcurl may start at the largest upstream_connections; enables the web server
+sites; then reinstalls it (the edited configuration stays as it is), removes it
 (configuration, user, enabled instances and sites stay) and purges it (nothing
 is left: files, configuration, user, group, stat override, unit state, instance
 links, the links enabling the sites).
@@ -63,6 +65,9 @@ SITES = [("/etc/nginx/sites-enabled/b2c-authy.conf", "../sites-available/b2c-aut
          ("/etc/lighttpd/conf-enabled/50-b2c-authy.conf", "../conf-available/50-b2c-authy.conf",
           ["lighty-enable-mod", "b2c-authy"])]
 APACHE_MARKER = "/var/lib/apache2/site/enabled_by_admin/b2c-authy"
+# The tasks of the service besides libcurl's resolver threads (one per connection
+# being opened, up to upstream_connections): the event loop, with some spare.
+TASKS_BESIDES_RESOLVERS = 8
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
        "LC_ALL": "C.UTF-8"}
 
@@ -251,6 +256,7 @@ class Run:
                     f"man {' '.join(args)} finds the installed page", r.stdout)
         self.check_prerm()
         self.check_postinst_upgrade()
+        self.check_tasks_max()
         t.check("PartOf" not in unit_values(f"{UNITS}/b2c-authy.socket"),
                 "the socket is no part of the service: restarting the service keeps it",
                 repr(unit_values(f"{UNITS}/b2c-authy.socket")))
@@ -261,6 +267,25 @@ class Run:
         t.check(p.returncode == 0 and not p.stdout.strip(),
                 "systemd-analyze verify: installed units clean", p.stdout[-1500:])
         self.check_templates()
+
+    def check_tasks_max(self):
+        """TasksMax leaves room for a resolver thread per upstream connection at the
+        largest upstream_connections the installed binary accepts (libcurl resolves
+        each new connection's name on a thread of its own)."""
+        t = self.t
+        svc = unit_values(f"{UNITS}/b2c-authy.service")
+        binary = svc["ExecStart"][0].split()[0]
+        r = subprocess.run([binary, "-c", CONF, "--check-config"], capture_output=True,
+                           text=True, env=dict(ENV, UPSTREAM_CONNECTIONS="1000000000"))
+        m = re.search(r"UPSTREAM_CONNECTIONS: expected an integer in 1\.\.(\d+)", r.stderr)
+        if not t.check(r.returncode == 2 and m, "the binary names the upstream_connections range",
+                       r.stderr[-300:]):
+            return
+        most = int(m.group(1))
+        tasks = svc.get("TasksMax", ["infinity"])[-1]
+        t.check(tasks == "infinity" or int(tasks) >= most + TASKS_BESIDES_RESOLVERS,
+                f"TasksMax ({tasks}) holds the loop and a resolver thread for each of "
+                f"upstream_connections at its maximum ({most})", repr(tasks))
 
     def check_templates(self):
         """The template units: the instance's socket and configuration, and every other
