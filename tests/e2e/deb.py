@@ -250,10 +250,19 @@ class Run:
             same = (os.path.exists(installed) and open(installed).read() ==
                     open(os.path.join(stack.ROOT, src)).read())
             t.check(same, f"{installed} is the tested {src}")
-        for args in (["8", "b2c-authy"], ["5", "b2c-authy.conf"]):
-            r = run(["man", "-w"] + args)
+        pages = {("8", "b2c-authy"), ("5", "b2c-authy.conf")}
+        # Every page the units name in Documentation= (systemctl help opens them).
+        for unit in ("b2c-authy.socket", "b2c-authy.service", "b2c-authy@.socket",
+                     "b2c-authy@.service"):
+            for doc in " ".join(unit_values(f"{UNITS}/{unit}").get("Documentation", [])).split():
+                m = re.fullmatch(r"man:([\w.@-]+)\((\d)\)", doc)
+                t.check(m is not None, f"{unit}: Documentation= {doc} is a manual page", doc)
+                if m:
+                    pages.add((m.group(2), m.group(1)))
+        for sec, name in sorted(pages):
+            r = run(["man", "-w", sec, name])
             t.check(r.returncode == 0 and r.stdout.startswith("/usr/share/man/"),
-                    f"man {' '.join(args)} finds the installed page", r.stdout)
+                    f"man {sec} {name} finds the installed page", r.stdout)
         self.check_prerm()
         self.check_postinst_upgrade()
         self.check_tasks_max()
