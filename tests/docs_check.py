@@ -38,11 +38,14 @@ def check_routes_and_metrics(t, readme):
                                                                            "router.h"))
     t.check(len(routes) >= 3, "B2C routes found in router.h", repr(routes))
     nginx, apache = read("nginx", "b2c-authy.conf"), read("apache", "b2c-authy.conf")
-    m = re.search(r'ProxyPassMatch "\^/api/identity/\(([^)]*)\)\$"', apache)
+    # Case-insensitive, with an optional trailing '/', as the responder matches paths.
+    m = re.search(r'location ~\* \^/api/identity/\(([^)]*)\)/\?\$ \{', nginx)
+    nginx_names = m.group(1).split("|") if m else []
+    m = re.search(r'ProxyPassMatch "\(\?i\)\^/api/identity/\(([^)]*)\)/\?\$"', apache)
     apache_names = m.group(1).split("|") if m else []
     for r in routes:
         t.check(f"### `POST {r}`" in readme, f"README has a section for {r}")
-        t.check(f"location = {r} {{" in nginx, f"nginx passes {r} on")
+        t.check(r.rsplit("/", 1)[1] in nginx_names, f"nginx passes {r} on", repr(nginx_names))
         t.check(r.rsplit("/", 1)[1] in apache_names, f"Apache passes {r} on", repr(apache_names))
     names = re.findall(r'METRICS_PREFIX\s*"(\w+?)(?:_bucket|\{|\s|")', read("src", "util",
                                                                           "metrics.c"))

@@ -577,6 +577,46 @@ class Run:
             r = self.post(REGISTER, big)
             t.check(b2c_error(r, 413), "body over 64 KiB: 413 JSON", repr(r))
 
+    def access_line(self, path, route, status):
+        """Wait for the responder's access line of a call: path as the web server passed it
+        (DOCUMENT_URI, else REQUEST_URI), the route it matched and the status."""
+        line = f'path="{path}" route={route} status={status} '
+        try:
+            stack.wait_for(lambda: line in self.responder.log_text(), 5, line)
+            return True
+        except RuntimeError:
+            return False
+
+    def check_path_variants(self):
+        """A tenant's ServiceUrl may differ in case or end in '/': the web server passes such
+        paths on, and the responder routes them. Other paths stay 404."""
+        t = self.t
+        for path in (REGISTER.upper(), "/Api/Identity/Register/"):
+            self.phone += 1
+            r = self.post(path, {"email": f"case+{self.phone}@example.com",
+                                 "phoneNumber": f"+1 415 555 {1000 + self.phone}"})
+            aid = r.json.get("authyId") if isinstance(r.json, dict) else None
+            t.check(r.status == 200 and re.fullmatch(r"[0-9]+", str(aid)) and
+                    self.access_line(path, "register", 200),
+                    f"{path}: registered by the responder", repr(r))
+        aid = self.new_user("autoapprove200")
+        path = WAIT.replace("waitfor", "WaitFor") + "/"
+        r = self.post(path, self.wait_body(aid, "slash"))
+        t.check(r.status == 200 and r.json == {"authyApproved": True} and
+                self.access_line(path, "wait", 200), f"{path}: approved 200", repr(r))
+        path = VERIFY_TOKEN.upper() + "/"
+        r = self.post(path, {"authyId": aid, "token": "12", "correlationId": "cid-slash"})
+        t.check(b2c_error(r, 409) and self.access_line(path, "verifytoken", 409),
+                f"{path}: the responder's 409 for a bad code", repr(r))
+        for path in (REGISTER + "//x", REGISTER + "x", REGISTER + "%0A", REGISTER + "%3F",
+                     "/api/identity/register%2Fx", "/api/Identity2/register"):
+            r = self.post(path, {"email": "a@example.com", "phoneNumber": "+1 415 555 0100"})
+            if self.kind == "lighttpd" and path.endswith("%0A"):
+                # lighttpd refuses a control character in the path itself.
+                t.check(r.status == 400, f"{path}: 400 from lighttpd", repr(r))
+            else:
+                t.check(b2c_error(r, 404), f"{path}: 404 JSON", repr(r))
+
     def check_health(self):
         t = self.t
         u = self.web.url
@@ -815,8 +855,8 @@ def main(kind):
     try:
         run.setup()
         steps = [run.check_timeout_setting, run.check_flow, run.check_refused_certs,
-                 run.check_routing, run.check_health, run.check_callback, run.check_outcomes,
-                 run.check_slow_and_drain]
+                 run.check_routing, run.check_path_variants, run.check_health,
+                 run.check_callback, run.check_outcomes, run.check_slow_and_drain]
         if kind == "lighttpd":  # no callback host: Authy has no client certificate
             steps.remove(run.check_callback)
         if kind == "nginx":
