@@ -529,6 +529,34 @@ class Run:
             t.check(ok and all(f"rid={i} " in log for i in ok),
                     "Apache UNIQUE_ID in the responder's log", repr(ids))
 
+    def check_caller_request_id(self):
+        """A caller's X-Request-Id never becomes the request id: the web server's own id
+        (nginx $request_id, Apache UNIQUE_ID) does, or the responder's. The responder's error
+        body carries the id it used (requestId)."""
+        t = self.t
+        chosen = ["-H", "X-Request-Id: chosen-by-caller"]
+        calls = [("B2C host", self.web.url + REGISTER, "client", [])]
+        if self.web.callback_url:  # the callback host has no client certificate
+            calls.append(("callback host", self.web.callback_url, None,
+                          ["--resolve", f"localhost:{self.web.port}:127.0.0.1"]))
+        for where, url, cert, extra in calls:
+            r = self.curl(url, cert=cert, body={}, extra=chosen + extra)
+            rid = (r.json or {}).get("requestId", "") if isinstance(r.json, dict) else ""
+            sent = r.headers.get("x-request-id")
+            t.check(r.status in (401, 409) and rid not in ("", "chosen-by-caller") and
+                    self.access_line(url.split(str(self.web.port), 1)[1], "register" if cert
+                                     else "callback", r.status),
+                    f"{where}: the responder answers with an id the caller did not choose",
+                    repr(r))
+            if self.kind == "lighttpd":
+                t.check(sent is None, f"{where}: lighttpd returns no X-Request-Id", repr(sent))
+            elif "@" in (sent or ""):
+                # mod_unique_id's '@' is not taken: the responder makes its own.
+                t.check(rid != sent, f"{where}: UNIQUE_ID with '@' replaced", repr(sent))
+            else:
+                t.check(sent == rid, f"{where}: {self.kind} returns the id the responder used",
+                        f"{sent!r} {rid!r}")
+
     def check_refused_certs(self):
         t = self.t
         before = len(self.mock.requests())
@@ -872,9 +900,9 @@ def main(kind):
     started = time.monotonic()
     try:
         run.setup()
-        steps = [run.check_timeout_setting, run.check_flow, run.check_refused_certs,
-                 run.check_routing, run.check_path_variants, run.check_health,
-                 run.check_callback, run.check_outcomes, run.check_slow_and_drain]
+        steps = [run.check_timeout_setting, run.check_flow, run.check_caller_request_id,
+                 run.check_refused_certs, run.check_routing, run.check_path_variants,
+                 run.check_health, run.check_callback, run.check_outcomes, run.check_slow_and_drain]
         if kind == "lighttpd":  # no callback host: Authy has no client certificate
             steps.remove(run.check_callback)
         if kind == "nginx":
