@@ -716,6 +716,12 @@ class Run:
         r = self.curl(self.web.callback_url, cert=None, body={"uuid": uuid, "status": "denied"},
                       extra=resolve)
         t.check(b2c_error(r, 401), "unsigned callback: 401 JSON from the responder", repr(r))
+        if self.kind == "apache":
+            # mod_proxy_fcgi logs the backend URL it serves (LogLevel proxy_fcgi:debug).
+            served = re.findall(r"AH01078: serving URL (\S+/callback\S*)",
+                                open(self.web.error_log, errors="replace").read())
+            t.check(served and set(served) == {"fcgi://localhost/api/authy/callback"},
+                    "callback backend URL without the path appended twice", repr(served[:2]))
         r = self.curl(self.web.callback_base + REGISTER, cert=None, body={}, extra=resolve)
         t.check(b2c_error(r, 404), "callback host serves no B2C endpoint", repr(r))
         r = self.curl(self.web.callback_base + REGISTER, cert=None, body={},
