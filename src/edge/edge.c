@@ -362,7 +362,7 @@ set_request_id(struct edge *e, struct req_ctx *ctx, const struct request *req)
 		rid = request_param(req, REQUEST_P_HTTP_REQUEST_ID);
 	n = rid ? strlen(rid) : 0;
 	if (n > 0 && n < sizeof(ctx->id) &&
-	    strspn(rid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") == n)
+	    strspn(rid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@-") == n)
 		util_strlcpy(ctx->id, rid, sizeof(ctx->id));
 	else
 		snprintf(ctx->id, sizeof(ctx->id), "%s%08lx", e->id_prefix,

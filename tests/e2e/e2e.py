@@ -734,6 +734,16 @@ def flow_health_metrics(t, env):
     h = stack.fcgi(env["sock"], "HEAD", "/healthz", {}, b"", None)
     t.check(h.status == 200 and h.body == b"" and
             h.headers.get("content-length") == str(len(r.body)), "HEAD /healthz", repr(h))
+    # The web server's request id as it is (mod_unique_id's alphabet has '@'); one
+    # that could forge a log field is replaced by the responder's own.
+    for rid, kept in (("YmQ@x-Zk_9AAAB0c1kAAAAE", True), ("id with space", False)):
+        r = stack.fcgi(env["sock"], "GET", "/healthz", {"REQUEST_ID": rid}, b"", None)
+        end = time.monotonic() + 5  # the access line follows the reply
+        while time.monotonic() < end and \
+                (f"rid={rid} " in env["responder"].log_text()) != kept:
+            time.sleep(0.05)
+        t.check(r.status == 200 and (f"rid={rid} " in env["responder"].log_text()) == kept,
+                f"request id {rid!r} {'kept' if kept else 'replaced'}", repr(r))
     r = stack.fcgi(env["sock"], "GET", "/metrics", {}, b"", None)
     text = r.body.decode()
     t.check(r.status == 200 and r.headers.get("content-type", "").startswith("text/plain"),
