@@ -73,6 +73,7 @@ static const struct err_map err_table[] = {
     [STATUS_TOKEN_WRONG] = {409, B2C_MSG_TOKEN_WRONG, 0},
     [STATUS_TOKEN_LIMITED] = {409, B2C_MSG_TOKEN_LIMITED, 0},
     [STATUS_NO_TOTP_FACTOR] = {409, B2C_MSG_NO_TOTP_FACTOR, 0},
+    [STATUS_TOKEN_USED] = {409, B2C_MSG_TOKEN_USED, 0},
 };
 
 _Static_assert(sizeof(err_table) / sizeof(err_table[0]) == STATUS__COUNT,

@@ -77,6 +77,8 @@
 #define B2C_MSG_TOKEN_WRONG "The code is not valid. Please try again."
 #define B2C_MSG_TOKEN_LIMITED                                                                      \
 	"Too many codes were not valid. Please wait a few minutes or approve the push instead."
+#define B2C_MSG_TOKEN_USED                                                                         \
+	"This code was used already. Wait until the app shows a new code, then enter that one."
 #define B2C_MSG_NO_TOTP_FACTOR                                                                     \
 	"Codes from an app are not set up for your account. Please approve the push instead."
 

@@ -4,7 +4,8 @@
  * provider checks it (Authy token verification, or a Verify TOTP challenge)
  * on the loop, and a right code answers the same approval claim as the wait.
  * Codes that are not accepted are limited per authyId against guessing, and
- * a right code is accepted once: seen again, it counts as a wrong one.
+ * a right code is accepted once: seen again, it is refused as used and
+ * counts as an attempt like a wrong one.
  */
 #include "handlers.h"
 
@@ -91,12 +92,13 @@ reused(struct req_ctx *ctx, const struct b2c_claims *c)
 	log_warnx("code reused authy_id=%s correlation_id=%s: accepted before, refused",
 	          c->authy_id, cid(c));
 	ctx_seterr(ctx, "code accepted before for this authyId: a code is accepted once");
-	return STATUS_TOKEN_WRONG;
+	return STATUS_TOKEN_USED;
 }
 
 /*
- * Before the check: STATUS_OK, or STATUS_TOKEN_WRONG for a code accepted
- * before (nothing is sent upstream), or STATUS_INTERNAL.
+ * Before the check: STATUS_OK, or STATUS_TOKEN_USED for a code accepted
+ * before (nothing is sent upstream; the attempt stays counted), or
+ * STATUS_INTERNAL.
  */
 static enum status
 not_used_yet(struct req_ctx *ctx, struct token_state *st)
@@ -110,7 +112,7 @@ not_used_yet(struct req_ctx *ctx, struct token_state *st)
 
 /*
  * After the API accepted the code, atomically: STATUS_OK for its first use,
- * STATUS_TOKEN_WRONG when a parallel request took it first (the attempt stays
+ * STATUS_TOKEN_USED when a parallel request took it first (the attempt stays
  * counted), STATUS_UNAVAILABLE when the table is full of live codes (fail
  * closed).
  */
@@ -134,7 +136,7 @@ log_outcome(const struct req_ctx *ctx, const struct b2c_claims *c, enum status r
 {
 	if (rc == STATUS_OK)
 		log_info("code accepted authy_id=%s correlation_id=%s", c->authy_id, cid(c));
-	else if (rc == STATUS_TOKEN_WRONG)
+	else if (rc == STATUS_TOKEN_WRONG || rc == STATUS_TOKEN_USED)
 		log_info("code not accepted authy_id=%s correlation_id=%s attempts=%ld/%ld",
 		         c->authy_id, cid(c), ratelimit_count(ctx->code_limit, c->authy_id),
 		         ctx->cfg->max_code_attempts);

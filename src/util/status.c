@@ -47,6 +47,7 @@ static const char *const names[STATUS__COUNT] = {
     [STATUS_TOKEN_WRONG] = "token_wrong",
     [STATUS_TOKEN_LIMITED] = "token_limited",
     [STATUS_NO_TOTP_FACTOR] = "no_totp_factor",
+    [STATUS_TOKEN_USED] = "token_used",
 };
 
 int

@@ -48,6 +48,7 @@ enum status {
 	STATUS_TOKEN_WRONG,        /* the API did not accept the code (Authy 60020) */
 	STATUS_TOKEN_LIMITED,      /* too many codes not accepted for one authyId in the window */
 	STATUS_NO_TOTP_FACTOR,     /* Verify: the entity has no verified TOTP factor */
+	STATUS_TOKEN_USED,         /* the code was accepted before: a code is accepted once */
 	STATUS__COUNT
 };
 

@@ -4,7 +4,7 @@ code gives {"authyApproved":true}, a wrong one the 409 of its own; Authy's
 verification is forced (the mock accepts any code for a user who has not
 registered the app unless force=true is sent); codes not accepted are limited
 per authyId and a right code clears the count; a right code is accepted
-once; with provider = verify the code goes through a TOTP factor; no code
+once (seen again: 409 token_used); with provider = verify the code goes through a TOTP factor; no code
 reaches a log, also at debug level.
 Every code sent is added to stack.ONE_TIME_CODES, which the log scan of every
 responder checks.
@@ -53,7 +53,6 @@ class AuthyCodes:
         return [x for x in env["mock"].requests()
                 if x["path"].startswith("/protected/json/verify/")]
 
-
 class VerifyCodes:
     def __init__(self):
         self.factors = {}
@@ -71,7 +70,6 @@ class VerifyCodes:
     def verify_calls(self, env):
         return [x for x in env["mock"].requests()
                 if x["method"] == "POST" and x["path"].endswith("/Challenges")]
-
 
 def codes(env):
     if "codes" not in env:
@@ -98,7 +96,8 @@ def flow_code_right_wrong(t, env):
 
 def flow_code_once(t, env):
     """A right code is accepted once: the same code again, also for another
-    sign-in within its time step, is a wrong code and counts as an attempt."""
+    sign-in within its time step, is refused as used (with its own message,
+    so the user waits for the next code) and counts as an attempt."""
     p = codes(env)
     aid = p.user(t, env, "+1 415 555 0310")
     right = p.code(env, aid)
@@ -107,8 +106,8 @@ def flow_code_once(t, env):
             "verifytoken: right code -> 200", repr(r))
     n = len(p.verify_calls(env))
     again = [send(env, aid, right, cid=f"code-once-other-{i}") for i in range(MAX_ATTEMPTS)]
-    t.check(all(is_409(env, x, "B2C_MSG_TOKEN_WRONG", "token_wrong") for x in again),
-            "verifytoken: the same code again -> 409 token_wrong", repr([x.json for x in again]))
+    t.check(all(is_409(env, x, "B2C_MSG_TOKEN_USED", "token_used") for x in again),
+            "verifytoken: the same code again -> 409 token_used", repr([x.json for x in again]))
     r = send(env, aid, right, cid="code-once-other")
     t.check(is_409(env, r, "B2C_MSG_TOKEN_LIMITED", "token_limited"),
             "verifytoken: reused codes count against the attempt limit", repr(r))
@@ -116,6 +115,28 @@ def flow_code_once(t, env):
             str(len(p.verify_calls(env)) - n))
     t.check("code reused authy_id=" + aid in env["responder"].log_text(),
             "verifytoken: a reused code is logged")
+
+
+def flow_code_replay_upstream(t, env):
+    """Authy refuses a code it accepted before. A second responder (another
+    instance behind the load balancer) has not seen the code: the API's
+    refusal is all it has, and it cannot tell a replay from a wrong code."""
+    p = codes(env)
+    aid = p.user(t, env, "+1 415 555 0312")
+    right = p.code(env, aid)
+    r = send(env, aid, right, cid="replay-first")
+    t.check(r.status == 200, "verifytoken: right code -> 200", repr(r))
+    other = stack.Responder(env["work"], env["settings"], name="replay")
+    try:
+        n = len(p.verify_calls(env))
+        r = send(env, aid, right, sock=other.sock, cid="replay-second")
+        t.check(is_409(env, r, "B2C_MSG_TOKEN_WRONG", "token_wrong"),
+                "verifytoken: a code used at another instance -> the API refuses it, 409",
+                repr(r))
+        t.check(len(p.verify_calls(env)) == n + 1,
+                "verifytoken: the other instance asked the API", str(len(p.verify_calls(env)) - n))
+    finally:
+        other.stop()
 
 
 def flow_code_forced(t, env):
@@ -241,4 +262,4 @@ def flows(backend):
               flow_code_upstream_errors, flow_code_debug_log]
     if backend.name == "verify":
         return common + [flow_verify_no_totp]
-    return [flow_code_forced] + common
+    return [flow_code_forced, flow_code_replay_upstream] + common

@@ -79,10 +79,14 @@ def totp(secret, digits, step_s, offset=0):
     return str(value % 10 ** digits).zfill(digits)
 
 
-def totp_ok(secret, digits, step_s, code):
-    """A code of the current step or the one before (clock drift), compared in constant time."""
-    return any(hmac.compare_digest(code.encode(), totp(secret, digits, step_s, off).encode())
-               for off in (0, -1))
+def totp_step(secret, digits, step_s, code):
+    """The time step of a code of the current step or the one before (clock
+    drift), compared in constant time; None when it is neither."""
+    now = int(time.time() // step_s)
+    for off in (0, -1):
+        if hmac.compare_digest(code.encode(), totp(secret, digits, step_s, off).encode()):
+            return now + off
+    return None
 
 
 def error_body(message, code=None, errors=None):
@@ -356,12 +360,17 @@ class State:
             return user is not None
 
     def check_token(self, uid, token):
-        """(user found, user registered, token right) for a token verification."""
+        """(user found, user registered, token right) for a token verification.
+        A code is accepted once (RFC 6238, 5.2): a right code of a time step
+        no later than the last one accepted for the user counts as wrong."""
         with self.lock:
             user = self.users.get(uid)
             if user is None:
                 return False, False, False
-            ok = totp_ok(user["secret"], TOKEN_DIGITS, TOKEN_STEP_S, token)
+            step = totp_step(user["secret"], TOKEN_DIGITS, TOKEN_STEP_S, token)
+            ok = step is not None and step > user.get("last_step", -1)
+            if ok:
+                user["last_step"] = step
             return True, user["registered"], ok
 
     def user_exists(self, uid):

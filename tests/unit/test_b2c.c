@@ -846,6 +846,7 @@ static const struct status_case status_cases[STATUS__COUNT] = {
     [STATUS_TOKEN_WRONG] = {409, B2C_MSG_TOKEN_WRONG},
     [STATUS_TOKEN_LIMITED] = {409, B2C_MSG_TOKEN_LIMITED},
     [STATUS_NO_TOTP_FACTOR] = {409, B2C_MSG_NO_TOTP_FACTOR},
+    [STATUS_TOKEN_USED] = {409, B2C_MSG_TOKEN_USED},
 };
 
 /* Parse a reply body back and check it has the B2C error shape. */
