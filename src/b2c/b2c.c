@@ -270,6 +270,53 @@ read_ip_address(const struct json *j, char *dst, size_t dstlen)
 	return STATUS_OK;
 }
 
+static bool
+is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+/*
+ * The code as typed: users copy the app's grouping ("123 4567", "123-456"),
+ * so one space or dash between two digits is dropped. Any other character,
+ * a separator at either end or two in a row leaves the code invalid
+ * (STATUS_BAD_REQUEST), as does a digit count outside B2C_TOKEN_MIN..MAX.
+ */
+static enum status
+ungroup_token(const char *s, char *dst, size_t dstlen)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		if (is_digit(s[i]) && n + 1 < dstlen)
+			dst[n++] = s[i];
+		else if (!((s[i] == ' ' || s[i] == '-') && i > 0 && is_digit(s[i - 1]) &&
+		           is_digit(s[i + 1])))
+			goto bad;
+	}
+	dst[n] = '\0';
+	if (b2c_token_valid(dst))
+		return STATUS_OK;
+bad:
+	explicit_bzero(dst, dstlen);
+	return STATUS_BAD_REQUEST;
+}
+
+/* token: a string (a number would lose leading zeros), ungrouped into dst. */
+static enum status
+read_token(const struct json *j, char *dst, size_t dstlen)
+{
+	/* B2C_TOKEN_MAX digits with a separator between each two */
+	char raw[2 * B2C_TOKEN_MAX];
+	enum status rc = read_claim(j, B2C_CLAIM_TOKEN, false, raw, sizeof(raw));
+
+	dst[0] = '\0';
+	if (rc == STATUS_OK && raw[0] != '\0')
+		rc = ungroup_token(raw, dst, dstlen);
+	explicit_bzero(raw, sizeof(raw));
+	return rc;
+}
+
 enum status
 b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c)
 {
@@ -297,9 +344,7 @@ b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c)
 	mark(rc, STATUS_NO_CORRELATION, &c->correlation_rc, c->correlation_id);
 	rc = read_ip_address(j, c->ip_address, sizeof(c->ip_address));
 	mark(rc, STATUS_BAD_REQUEST, &c->ip_rc, c->ip_address);
-	rc = read_claim(j, B2C_CLAIM_TOKEN, false, c->token, sizeof(c->token));
-	if (rc == STATUS_OK && c->token[0] != '\0' && !b2c_token_valid(c->token))
-		rc = STATUS_BAD_REQUEST;
+	rc = read_token(j, c->token, sizeof(c->token));
 	mark(rc, STATUS_TOKEN_INVALID, &c->token_rc, c->token);
 	rc = STATUS_OK;
 out:

@@ -117,7 +117,11 @@ struct b2c_claims {
 	enum status name_rc;
 	/* the one-time code (verifytoken): wipe with b2c_claims_wipe, never log */
 	char token[B2C_TOKEN_MAX + 1];
-	/* STATUS_TOKEN_INVALID when token is not a string of B2C_TOKEN_MIN..MAX digits */
+	/*
+	 * STATUS_TOKEN_INVALID when token is not a string of B2C_TOKEN_MIN..MAX
+	 * digits, optionally grouped by single spaces or dashes (token holds the
+	 * digits alone)
+	 */
 	enum status token_rc;
 };
 
@@ -132,7 +136,8 @@ struct b2c_claims {
  * STATUS_PHONE_INVALID for phoneNumber or countryCode, authy_id_rc
  * STATUS_AUTHYID_INVALID when not 1..B2C_AUTHY_ID_MAX digits, token_rc
  * STATUS_TOKEN_INVALID when token is not a string of B2C_TOKEN_MIN..MAX
- * digits). Integers are accepted for authyId, appCode, phoneNumber and
+ * digits, each two of which may be separated by one space or dash, dropped
+ * from c->token). Integers are accepted for authyId, appCode, phoneNumber and
  * countryCode, never for token (a number loses a code's leading zeros).
  * authyId wins over appCode when it is present (even when invalid).
  * correlationId must pass b2c_correlation_id_valid (else correlation_rc);

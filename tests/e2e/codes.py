@@ -4,7 +4,8 @@ code gives {"authyApproved":true}, a wrong one the 409 of its own; Authy's
 verification is forced (the mock accepts any code for a user who has not
 registered the app unless force=true is sent); codes not accepted are limited
 per authyId and a right code clears the count; a right code is accepted
-once (seen again: 409 token_used); with provider = verify the code goes through a TOTP factor; no code
+once (seen again: 409 token_used); a code typed grouped ("123 4567") is the
+code; with provider = verify the code goes through a TOTP factor; no code
 reaches a log, also at debug level.
 Every code sent is added to stack.ONE_TIME_CODES, which the log scan of every
 responder checks.
@@ -21,6 +22,7 @@ MAX_ATTEMPTS = 5  # the default max_code_attempts
 def send(env, authy_id, token, sock=None, cid="6f1e2d3c-0000-4000-8000-00000000c0de"):
     if isinstance(token, str):
         stack.ONE_TIME_CODES.add(token)
+        stack.ONE_TIME_CODES.add(re.sub(r"[ -]", "", token))
     body = {"authyId": authy_id, "token": token, "signInName": "code-user",
             "correlationId": cid}
     return stack.fcgi(sock or env["sock"], "POST", VERIFY_TOKEN,
@@ -53,6 +55,11 @@ class AuthyCodes:
         return [x for x in env["mock"].requests()
                 if x["path"].startswith("/protected/json/verify/")]
 
+    def sent_code(self, call):
+        """The code a verification call carried: /protected/json/verify/{token}/{id}."""
+        return call["path"].split("/")[4]
+
+
 class VerifyCodes:
     def __init__(self):
         self.factors = {}
@@ -70,6 +77,10 @@ class VerifyCodes:
     def verify_calls(self, env):
         return [x for x in env["mock"].requests()
                 if x["method"] == "POST" and x["path"].endswith("/Challenges")]
+
+    def sent_code(self, call):
+        return call["params"].get("AuthPayload")
+
 
 def codes(env):
     if "codes" not in env:
@@ -137,6 +148,36 @@ def flow_code_replay_upstream(t, env):
                 "verifytoken: the other instance asked the API", str(len(p.verify_calls(env)) - n))
     finally:
         other.stop()
+
+
+def flow_code_grouped(t, env):
+    """A code typed grouped as the app shows it ("123 4567", "123-456") is the
+    code: one space or dash between two digits is dropped before the check.
+    Two in a row are refused without asking the API."""
+    p = codes(env)
+    aid = p.user(t, env, "+1 415 555 0311")
+    right = p.code(env, aid)
+    n = len(p.verify_calls(env))
+    r = send(env, aid, right[:3] + "  " + right[3:])
+    t.check(is_409(env, r, "B2C_MSG_TOKEN_INVALID", "token_invalid"),
+            "verifytoken: two spaces in a row -> 409 token_invalid", repr(r))
+    r = send(env, aid, right[:3] + "-" + right[3:] + "-")
+    t.check(is_409(env, r, "B2C_MSG_TOKEN_INVALID", "token_invalid"),
+            "verifytoken: a trailing dash -> 409 token_invalid", repr(r))
+    t.check(len(p.verify_calls(env)) == n, "verifytoken: a badly grouped code is not sent upstream",
+            str(len(p.verify_calls(env)) - n))
+    r = send(env, aid, right[:3] + " " + right[3:])
+    t.check(r.status == 200 and r.json == {"authyApproved": True},
+            "verifytoken: a code grouped with a space -> 200", repr(r))
+    calls = p.verify_calls(env)[n:]
+    t.check(len(calls) == 1 and p.sent_code(calls[0]) == right,
+            "verifytoken: the grouped code goes upstream as its digits", repr(calls)[:300])
+    r = send(env, aid, right[:3] + "-" + right[3:])
+    t.check(is_409(env, r, "B2C_MSG_TOKEN_USED", "token_used"),
+            "verifytoken: the same code grouped with a dash is the same code -> 409 token_used",
+            repr(r))
+    t.check(len(p.verify_calls(env)) == n + 1, "verifytoken: the used code is not sent upstream",
+            str(len(p.verify_calls(env)) - n))
 
 
 def flow_code_forced(t, env):
@@ -258,8 +299,8 @@ def flow_verify_no_totp(t, env):
 
 
 def flows(backend):
-    common = [flow_code_right_wrong, flow_code_once, flow_code_limit, flow_code_reset,
-              flow_code_upstream_errors, flow_code_debug_log]
+    common = [flow_code_right_wrong, flow_code_once, flow_code_grouped, flow_code_limit,
+              flow_code_reset, flow_code_upstream_errors, flow_code_debug_log]
     if backend.name == "verify":
         return common + [flow_verify_no_totp]
     return [flow_code_forced, flow_code_replay_upstream] + common

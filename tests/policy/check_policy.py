@@ -413,6 +413,33 @@ def responder_claims(header):
     return inputs, outputs
 
 
+# What verifytoken takes as a code (src/b2c/b2c.c, read_token), for the page's pattern.
+TOKEN_TAKEN = ["123456", "1234567", "0123456789", "123 4567", "123-456", "12 34-56",
+               "1 2 3 4 5 6 7 8 9 0"]
+TOKEN_REFUSED = ["", "12345", "12345678901", "123 45", "123  4567", "123--456", "123 -456",
+                 "-123456", "123456-", " 123456", "12a456", "123.456", "123\t456"]
+
+
+def check_token_pattern(ext_path, header):
+    """The code page's pattern accepts the codes verifytoken takes (grouped by
+    one space or dash) and refuses the ones it refuses, so the page never
+    sends a code the responder rejects, nor blocks one it would take."""
+    text = open(header, encoding="utf-8").read()
+    lo, hi = (int(re.search(r"#define B2C_TOKEN_%s (\d+)" % k, text).group(1))
+              for k in ("MIN", "MAX"))
+    if (lo, hi) != (6, 10):
+        return ["B2C_TOKEN_MIN/MAX are %d/%d: update the samples here" % (lo, hi)]
+    root = load_xml(ext_path)
+    pats = [n.attrs.get("RegularExpression") for ct in root.iter()
+            if ct.tag == "ClaimType" and ct.attrs.get("Id") == "authyToken"
+            for n in ct.iter() if n.tag == "Pattern"]
+    if len(pats) != 1:
+        return ["authyToken has %d patterns, want 1" % len(pats)]
+    rx = re.compile(pats[0])
+    return (["pattern %r refuses %r" % (pats[0], s) for s in TOKEN_TAKEN if not rx.search(s)] +
+            ["pattern %r accepts %r" % (pats[0], s) for s in TOKEN_REFUSED if rx.search(s)])
+
+
 def claim_names(tp, section, item):
     """[(node, name sent or read, policy claim)] of a REST profile."""
     out = []
@@ -1636,6 +1663,9 @@ def main():
     contract = responder_claims(os.path.join(root, "src", "b2c", "b2c.h"))
     rep.check("src/b2c/b2c.h defines input (B2C_CLAIM_*) and output (B2C_OUT_*) claim names",
               [] if all(contract) else ["found inputs %s, outputs %s" % contract])
+    rep.check("the code page's pattern takes the codes verifytoken takes",
+              check_token_pattern(os.path.join(root, "policy", "TrustFrameworkExtensions.xml"),
+                                  os.path.join(root, "src", "b2c", "b2c.h")))
     with tempfile.TemporaryDirectory(prefix="check_policy.") as tmp:
         out = check_builder(rep, root, pack, tmp)
         sets = [("raw", [os.path.join(pack, f) for f in PACK_FILES], src),
