@@ -440,6 +440,24 @@ def check_token_pattern(ext_path, header):
             ["pattern %r accepts %r" % (pats[0], s) for s in TOKEN_REFUSED if rx.search(s)])
 
 
+def check_token_optional(ext_path):
+    """The code box is optional on its page (a push needs no code), so the
+    verifytoken profile must not mark token Required: B2C would then fail the
+    empty box itself instead of showing the responder's token_missing message."""
+    root = load_xml(ext_path)
+    probs, seen = [], 0
+    for tp in root.iter():
+        if tp.tag != "TechnicalProfile" or not metadata(tp).get("ServiceUrl", "").endswith(
+                CODE_PATH):
+            continue
+        for n in tp.walk("InputClaims", "InputClaim"):
+            if n.attrs.get("PartnerClaimType") == "token":
+                seen += 1
+                if n.attrs.get("Required") == "true":
+                    probs.append("%s: token is Required" % n.where())
+    return probs if seen else ["no verifytoken profile sends token"]
+
+
 def claim_names(tp, section, item):
     """[(node, name sent or read, policy claim)] of a REST profile."""
     out = []
@@ -1666,6 +1684,8 @@ def main():
     rep.check("the code page's pattern takes the codes verifytoken takes",
               check_token_pattern(os.path.join(root, "policy", "TrustFrameworkExtensions.xml"),
                                   os.path.join(root, "src", "b2c", "b2c.h")))
+    rep.check("an empty code box reaches the responder (token not Required)",
+              check_token_optional(os.path.join(root, "policy", "TrustFrameworkExtensions.xml")))
     with tempfile.TemporaryDirectory(prefix="check_policy.") as tmp:
         out = check_builder(rep, root, pack, tmp)
         sets = [("raw", [os.path.join(pack, f) for f in PACK_FILES], src),
