@@ -333,7 +333,9 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	if (ratelimit_new(CODE_LIMIT_KEYS, cfg->max_code_attempts, cfg->code_window_s,
 	                  &rt->code_limit) != STATUS_OK)
 		fatalx("cannot create the one-time code limiter");
-	if (ratelimit_new(CODE_LIMIT_KEYS, 1, HANDLER_CODE_REUSE_S, &rt->used_codes) != STATUS_OK)
+	/* two keys per accepted code: the code, and the code with its sign-in */
+	if (ratelimit_new(2 * CODE_LIMIT_KEYS, 1, HANDLER_CODE_REUSE_S, &rt->used_codes) !=
+	    STATUS_OK)
 		fatalx("cannot create the table of accepted one-time codes");
 	eo.provider = &rt->provider;
 	eo.loop = rt->loop;

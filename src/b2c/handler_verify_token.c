@@ -5,7 +5,8 @@
  * on the loop, and a right code answers the same approval claim as the wait.
  * Codes that are not accepted are limited per authyId against guessing, and
  * a right code is accepted once: seen again, it is refused as used and
- * counts as an attempt like a wrong one.
+ * counts as an attempt like a wrong one, unless it is B2C's retry of the
+ * sign-in that it approved (the same correlationId), which is approved again.
  */
 #include "handlers.h"
 
@@ -30,6 +31,7 @@ struct token_state {
 	struct provider_job job;
 	struct provider_call *pc;
 	char used_key[65]; /* ctx->used_codes key of authyId and code */
+	char own_key[65];  /* and of authyId, code and correlationId ("" without one) */
 };
 
 /* For log lines: B2C's correlation id, or "-". */
@@ -71,13 +73,15 @@ take_attempt(struct req_ctx *ctx, const struct b2c_claims *c)
  * than one time step, and a code seen over someone's shoulder or taken by a
  * proxy page must not open a second sign-in. ctx->used_codes remembers a hash
  * of authyId and code (key, 65 bytes) for HANDLER_CODE_REUSE_S, longer than a
- * code is valid. STATUS_OK or STATUS_INTERNAL.
+ * code is valid; with cid (the correlationId, or NULL) also of the sign-in
+ * that used it. STATUS_OK or STATUS_INTERNAL.
  */
 static enum status
-used_key(const struct b2c_claims *c, char *key, size_t keylen)
+used_key(const struct b2c_claims *c, const char *cid_or_null, char *key, size_t keylen)
 {
-	char in[sizeof(c->authy_id) + sizeof(c->token) + 1];
-	int n = snprintf(in, sizeof(in), "%s/%s", c->authy_id, c->token);
+	char in[sizeof(c->authy_id) + sizeof(c->token) + sizeof(c->correlation_id) + 2];
+	int n = snprintf(in, sizeof(in), "%s/%s%s%s", c->authy_id, c->token,
+	                 cid_or_null != NULL ? "/" : "", cid_or_null != NULL ? cid_or_null : "");
 	enum status rc = STATUS_INTERNAL;
 
 	if (n > 0 && (size_t)n < sizeof(in))
@@ -96,18 +100,28 @@ reused(struct req_ctx *ctx, const struct b2c_claims *c)
 }
 
 /*
- * Before the check: STATUS_OK, or STATUS_TOKEN_USED for a code accepted
- * before (nothing is sent upstream; the attempt stays counted), or
- * STATUS_INTERNAL.
+ * Before the check: STATUS_OK for a code not accepted yet, STATUS_TOKEN_USED
+ * for a code accepted before (nothing is sent upstream; the attempt stays
+ * counted), STATUS_INTERNAL. *again is set when the code was accepted for
+ * this very sign-in: B2C retries a call whose 200 it did not get (its 30 s
+ * timeout), and the retry must not turn the approval into an error.
  */
 static enum status
-not_used_yet(struct req_ctx *ctx, struct token_state *st)
+not_used_yet(struct req_ctx *ctx, struct token_state *st, bool *again)
 {
-	if (used_key(&st->c, st->used_key, sizeof(st->used_key)) != STATUS_OK) {
+	const struct b2c_claims *c = &st->c;
+
+	*again = false;
+	if (used_key(c, NULL, st->used_key, sizeof(st->used_key)) != STATUS_OK ||
+	    (c->correlation_id[0] != '\0' &&
+	     used_key(c, c->correlation_id, st->own_key, sizeof(st->own_key)) != STATUS_OK)) {
 		ctx_seterr(ctx, "hash of the code failed");
 		return STATUS_INTERNAL;
 	}
-	return ratelimit_count(ctx->used_codes, st->used_key) > 0 ? reused(ctx, &st->c) : STATUS_OK;
+	if (ratelimit_count(ctx->used_codes, st->used_key) == 0)
+		return STATUS_OK;
+	*again = st->own_key[0] != '\0' && ratelimit_count(ctx->used_codes, st->own_key) > 0;
+	return *again ? STATUS_OK : reused(ctx, c);
 }
 
 /*
@@ -122,8 +136,12 @@ first_use(struct req_ctx *ctx, struct token_state *st)
 	long retry_after_s = 0;
 	enum status rc = ratelimit_hit(ctx->used_codes, st->used_key, &retry_after_s);
 
-	if (rc == STATUS_OK)
+	if (rc == STATUS_OK) {
+		/* A table full of live codes only costs a retry its 200: it gets token_used. */
+		if (st->own_key[0] != '\0')
+			(void)ratelimit_hit(ctx->used_codes, st->own_key, &retry_after_s);
 		return STATUS_OK;
+	}
 	if (rc == STATUS_RATE_LIMITED)
 		return reused(ctx, &st->c);
 	ctx_seterr(ctx, "table of accepted codes: %s", status_str(rc));
@@ -175,6 +193,21 @@ on_checked(void *arg, enum status rc, struct provider_job *job)
 	log_rid_leave(&rid);
 }
 
+/*
+ * B2C's retry of the sign-in this code approved: the approval again, without
+ * the API (which would refuse the code now), and the attempt taken back as
+ * for a right code.
+ */
+static enum status
+approve_again(struct req_ctx *ctx, struct token_state *st)
+{
+	log_info("code accepted before for this sign-in, approved again authy_id=%s "
+	         "correlation_id=%s",
+	         st->c.authy_id, cid(&st->c));
+	ratelimit_reset(ctx->code_limit, st->c.authy_id);
+	return state_free(st, b2c_reply_approved(st->res));
+}
+
 static void
 on_abort(struct req_ctx *ctx)
 {
@@ -192,6 +225,7 @@ handler_verify_token(struct req_ctx *ctx, struct response *res)
 	struct token_state *st = calloc(1, sizeof(*st));
 	const struct provider_op *op = ctx->provider->ops->token_verify;
 	enum status rc;
+	bool again = false;
 
 	if (st == NULL)
 		return STATUS_NOMEM;
@@ -205,7 +239,9 @@ handler_verify_token(struct req_ctx *ctx, struct response *res)
 	if (rc == STATUS_OK)
 		rc = take_attempt(ctx, &st->c);
 	if (rc == STATUS_OK)
-		rc = not_used_yet(ctx, st);
+		rc = not_used_yet(ctx, st, &again);
+	if (rc == STATUS_OK && again)
+		return approve_again(ctx, st);
 	if (rc != STATUS_OK) {
 		log_outcome(ctx, &st->c, rc);
 		return state_free(st, rc);

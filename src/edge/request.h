@@ -87,7 +87,10 @@ struct req_ctx {
 	struct ratelimit *push_limit;
 	/* one-time codes not accepted per authyId (max_code_attempts) */
 	struct ratelimit *code_limit;
-	/* one-time codes accepted, one event per authyId and code (HANDLER_CODE_REUSE_S) */
+	/*
+	 * one-time codes accepted (HANDLER_CODE_REUSE_S), one event per authyId
+	 * and code, and one per authyId, code and the correlationId that used it
+	 */
 	struct ratelimit *used_codes;
 	char id[64];             /* request id for logs */
 	char route[32];          /* route name for the access line */

@@ -106,9 +106,11 @@ def flow_code_right_wrong(t, env):
 
 
 def flow_code_once(t, env):
-    """A right code is accepted once: the same code again, also for another
-    sign-in within its time step, is refused as used (with its own message,
-    so the user waits for the next code) and counts as an attempt."""
+    """A right code is accepted once: the same code again, from another
+    sign-in or from a call without correlation id, within its time step, is
+    refused as used (with its own message, so the user waits for the next
+    code) and counts as an attempt. B2C's retry of the sign-in the code
+    approved (a 200 lost on the way) is approved again."""
     p = codes(env)
     aid = p.user(t, env, "+1 415 555 0310")
     right = p.code(env, aid)
@@ -116,12 +118,22 @@ def flow_code_once(t, env):
     t.check(r.status == 200 and r.json == {"authyApproved": True},
             "verifytoken: right code -> 200", repr(r))
     n = len(p.verify_calls(env))
-    again = [send(env, aid, right, cid=f"code-once-other-{i}") for i in range(MAX_ATTEMPTS)]
+    r = send(env, aid, right, cid="code-once-user")
+    t.check(r.status == 200 and r.json == {"authyApproved": True},
+            "verifytoken: B2C's retry of the same sign-in -> 200 again", repr(r))
+    t.check("code accepted before for this sign-in, approved again authy_id=" + aid in
+            env["responder"].log_text(), "verifytoken: the retry is logged")
+    again = [send(env, aid, right, cid=None)]
+    again += [send(env, aid, right, cid=f"code-once-other-{i}") for i in range(MAX_ATTEMPTS - 1)]
     t.check(all(is_409(env, x, "B2C_MSG_TOKEN_USED", "token_used") for x in again),
-            "verifytoken: the same code again -> 409 token_used", repr([x.json for x in again]))
+            "verifytoken: the same code again, other sign-ins or none -> 409 token_used",
+            repr([x.json for x in again]))
     r = send(env, aid, right, cid="code-once-other")
     t.check(is_409(env, r, "B2C_MSG_TOKEN_LIMITED", "token_limited"),
             "verifytoken: reused codes count against the attempt limit", repr(r))
+    r = send(env, aid, right, cid="code-once-user")
+    t.check(is_409(env, r, "B2C_MSG_TOKEN_LIMITED", "token_limited"),
+            "verifytoken: over the limit a retry is limited too", repr(r))
     t.check(len(p.verify_calls(env)) == n, "verifytoken: a reused code is not sent upstream",
             str(len(p.verify_calls(env)) - n))
     t.check("code reused authy_id=" + aid in env["responder"].log_text(),
@@ -172,7 +184,7 @@ def flow_code_grouped(t, env):
     calls = p.verify_calls(env)[n:]
     t.check(len(calls) == 1 and p.sent_code(calls[0]) == right,
             "verifytoken: the grouped code goes upstream as its digits", repr(calls)[:300])
-    r = send(env, aid, right[:3] + "-" + right[3:])
+    r = send(env, aid, right[:3] + "-" + right[3:], cid="code-grouped-other")
     t.check(is_409(env, r, "B2C_MSG_TOKEN_USED", "token_used"),
             "verifytoken: the same code grouped with a dash is the same code -> 409 token_used",
             repr(r))
