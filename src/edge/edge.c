@@ -53,11 +53,13 @@ struct conn {
 	struct ereq *req; /* the request in flight, or NULL */
 	int lingering;    /* reply sent, the rest of an oversized body is read and dropped */
 	int half_closed;  /* the web server shut its sending side while its request ran */
-	/* Records of another request the web server began while one runs (dropped): */
-	unsigned char mpx_hdr[FCGI_SCAN_HEADER_LEN]; /* the header being read */
-	size_t mpx_have;                             /* bytes of it so far */
-	size_t mpx_skip;                             /* content and padding still to drop */
-	struct list_link link;                       /* in the edge's conns */
+	/* A record that arrives while a request runs (fcgi_scan_in_flight): */
+	unsigned char mpx_rec[FCGI_SCAN_HEADER_LEN + FCGI_SCAN_MGMT_KEEP];
+	size_t mpx_have;       /* bytes of mpx_rec so far: its header, then content kept */
+	size_t mpx_keep;       /* a management record's content to gather into mpx_rec */
+	size_t mpx_rest;       /* ... and what to drop after that */
+	size_t mpx_skip;       /* content and padding still to drop */
+	struct list_link link; /* in the edge's conns */
 };
 
 struct ereq {
@@ -66,7 +68,9 @@ struct ereq {
 	struct request req;
 	struct response res;
 	struct req_ctx ctx;
-	int gone; /* the web server dropped the connection */
+	int gone;        /* the web server dropped the connection */
+	int abort_asked; /* it sent FCGI_ABORT_REQUEST: the reply is FCGI_END_REQUEST alone */
+	int cancelled;   /* the handler's on_abort was called */
 	int too_large;
 	int dispatching;        /* inside the handler's first call */
 	int done_early;         /* ... which already called req_ctx_done */
@@ -182,14 +186,23 @@ on_deadline(void *arg)
 	conn_close(c);
 }
 
+/* The handler stops its work, once: r ends through finish, now or later. */
+static void
+cancel(struct ereq *r)
+{
+	if (r->cancelled || r->ctx.on_abort == NULL)
+		return;
+	r->cancelled = 1;
+	r->ctx.on_abort(&r->ctx); /* may finish r and close its connection */
+}
+
 static void
 abort_request(struct ereq *r)
 {
 	if (r->gone)
 		return;
 	r->gone = 1;
-	if (r->ctx.on_abort != NULL)
-		r->ctx.on_abort(&r->ctx); /* may finish r and close its connection */
+	cancel(r);
 }
 
 /*
@@ -216,53 +229,112 @@ check_abort(struct conn *c, unsigned events)
 	abort_request(c->req);
 }
 
+/* An answer to a record that came while a request runs; 0 when it did not go out whole. */
+static int
+send_now(struct conn *c, const unsigned char *p, size_t n)
+{
+	return send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n;
+}
+
+/* The record after the one gathered in mpx_rec: its rest is dropped first. */
+static void
+mpx_next(struct conn *c)
+{
+	c->mpx_have = 0;
+	c->mpx_keep = 0;
+	c->mpx_skip = c->mpx_rest;
+	c->mpx_rest = 0;
+}
+
+/* A management record gathered (header and the content kept): answer it. */
+static int
+mgmt_answer(struct conn *c)
+{
+	unsigned char out[FCGI_SCAN_MGMT_REPLY_MAX];
+	size_t n = fcgi_scan_mgmt_reply(c->mpx_rec, c->mpx_have, c->e->o.cfg->max_connections, out);
+
+	mpx_next(c);
+	return send_now(c, out, n);
+}
+
 /*
- * A whole record header read while a request runs: 1 when it belongs to
- * another request, whose content is then dropped and whose BEGIN_REQUEST is
- * answered FCGI_CANT_MPX_CONN (fcgi_scan_foreign); 0 when it is anything
- * else, or the answer does not go out at once.
+ * A whole record header read while a request runs (fcgi_scan_in_flight): a
+ * management record is answered once its content is in; another request's
+ * records are dropped and its BEGIN_REQUEST answered FCGI_CANT_MPX_CONN;
+ * FCGI_ABORT_REQUEST marks the request, which the caller then cancels.
+ * Returns 0 at anything else, or when an answer does not go out at once.
  */
 static int
-foreign_record(struct conn *c)
+mpx_header(struct conn *c)
 {
 	unsigned char reply[FCGI_SCAN_CANT_MPX_LEN];
 	size_t n;
 
-	if (!fcgi_scan_foreign(c->mpx_hdr, c->scan.request_id, &c->mpx_skip, reply, &n))
+	switch (fcgi_scan_in_flight(c->mpx_rec, c->scan.request_id, &c->mpx_keep, &c->mpx_rest)) {
+	case FCGI_SCAN_FLIGHT_MGMT:
+		return c->mpx_keep > 0 || mgmt_answer(c);
+	case FCGI_SCAN_FLIGHT_ABORT:
+		c->req->abort_asked = 1;
+		break;
+	case FCGI_SCAN_FLIGHT_FOREIGN:
+		n = fcgi_scan_cant_mpx(c->mpx_rec, reply);
+		if (n > 0 && !send_now(c, reply, n))
+			return 0;
+		break;
+	default:
 		return 0;
-	return n == 0 || send(c->fd, reply, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n;
+	}
+	mpx_next(c);
+	return 1;
 }
 
 /*
  * Bytes p[0..n) that came while a request runs, read now or with the request
  * (a web server that multiplexes may send the start of another request in the
- * same write): records of other requests are gathered and dropped
- * (foreign_record). Returns 0 at anything else: the request is aborted.
+ * same write): each record goes to mpx_header once its header is in. Returns
+ * 0 at anything else: the request is aborted.
  */
 static int
 mpx_take(struct conn *c, const unsigned char *p, size_t n)
 {
-	size_t k;
+	size_t k, want;
 
 	while (n > 0) {
 		if (c->mpx_skip > 0) {
 			k = c->mpx_skip < n ? c->mpx_skip : n;
 			c->mpx_skip -= k;
 		} else {
-			k = FCGI_SCAN_HEADER_LEN - c->mpx_have < n
-			        ? FCGI_SCAN_HEADER_LEN - c->mpx_have
-			        : n;
-			memcpy(c->mpx_hdr + c->mpx_have, p, k);
+			want = FCGI_SCAN_HEADER_LEN + c->mpx_keep;
+			k = want - c->mpx_have < n ? want - c->mpx_have : n;
+			memcpy(c->mpx_rec + c->mpx_have, p, k);
 			c->mpx_have += k;
-			if (c->mpx_have == FCGI_SCAN_HEADER_LEN) {
-				c->mpx_have = 0;
-				if (!foreign_record(c))
-					return 0;
-			}
+			if (c->mpx_have == want &&
+			    !(c->mpx_keep > 0 ? mgmt_answer(c) : mpx_header(c)))
+				return 0;
 		}
 		p += k;
 		n -= k;
 	}
+	return 1;
+}
+
+/*
+ * FCGI_ABORT_REQUEST came for the running request: its handler stops, and
+ * the reply is FCGI_END_REQUEST alone (finish). Returns 1 when the handler
+ * was told, and c may be gone.
+ */
+static int
+abort_asked(struct conn *c)
+{
+	struct ereq *r = c->req;
+	struct log_rid rid;
+
+	if (!r->abort_asked || r->cancelled || r->ctx.on_abort == NULL)
+		return 0;
+	log_rid_enter(&rid, r->ctx.id);
+	log_info("the web server aborted the request (FCGI_ABORT_REQUEST)");
+	log_rid_leave(&rid);
+	cancel(r);
 	return 1;
 }
 
@@ -289,6 +361,9 @@ in_flight(struct conn *c, unsigned events)
 			return;
 		}
 	}
+	/* An end of the connection after it is seen when the loop calls again. */
+	if (abort_asked(c))
+		return;
 	check_abort(c, events);
 }
 
@@ -302,6 +377,8 @@ in_flight_leftover(struct conn *c)
 	buf_drop(c);
 	if (!ok)
 		mpx_abort(c);
+	else
+		abort_asked(c);
 }
 
 /* Read and drop what arrives; returns 0 at EOF or on an error. */
@@ -390,7 +467,9 @@ reply(struct ereq *r)
 {
 	enum status rc = STATUS_ABORTED;
 
-	if (!r->gone)
+	if (!r->gone && r->abort_asked)
+		rc = fcgi_io_write_end(r->c->e->feed, r->fc);
+	else if (!r->gone)
 		rc = fcgi_io_write_response(r->c->e->feed, r->fc, &r->res);
 	if (rc == STATUS_INTERNAL)
 		log_warnx("cannot hand the reply to libfcgi: connection closed");
@@ -471,7 +550,7 @@ finish(struct ereq *r, enum status rc)
 	log_rid_enter(&rid, r->ctx.id);
 	sent = reply(r);
 	/* A reply that never went out is an aborted request, whatever it said. */
-	if (!sent)
+	if (!sent || r->abort_asked)
 		rc = STATUS_ABORTED;
 	access_line(r, rc);
 	metrics_request(r->ctx.route, rc);
@@ -686,7 +765,8 @@ scan(struct conn *c)
 
 	while ((r = fcgi_scan_step(&c->scan, c->buf + off, c->len - off, e->params_max,
 	                           e->body_max)) == FCGI_SCAN_MGMT) {
-		n = fcgi_scan_mgmt_reply(c->buf + off, e->o.cfg->max_connections, out);
+		n = fcgi_scan_mgmt_reply(c->buf + off, c->scan.used, e->o.cfg->max_connections,
+		                         out);
 		if (send(c->fd, out, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n) {
 			util_strlcpy(c->scan.why, "management record not answered",
 			             sizeof(c->scan.why));

@@ -505,11 +505,27 @@ reason(int code)
 	}
 }
 
+/*
+ * stderr first, so that closing stdout writes what is left of the reply, the
+ * end of stdout and FCGI_END_REQUEST in one write.
+ */
+static enum status
+close_streams(struct fcgi_conn *c)
+{
+	int err;
+
+	FCGX_FClose(c->req.err);
+	if (FCGX_FClose(c->req.out) == 0)
+		return STATUS_OK;
+	err = FCGX_GetError(c->req.out);
+	return err == EAGAIN || err == EWOULDBLOCK ? STATUS_UNAVAILABLE : STATUS_ABORTED;
+}
+
 enum status
 fcgi_io_write_response(struct fcgi_feed *f, struct fcgi_conn *c, const struct response *res)
 {
 	char head[512];
-	int n, extra, err;
+	int n, extra;
 
 	if (c->req.out == NULL && reopen(f, c) != STATUS_OK)
 		return STATUS_INTERNAL;
@@ -533,13 +549,15 @@ fcgi_io_write_response(struct fcgi_feed *f, struct fcgi_conn *c, const struct re
 	if (res->body_len > 0 && !res->head_only &&
 	    FCGX_PutStr(res->body, (int)res->body_len, c->req.out) != (int)res->body_len)
 		return STATUS_ABORTED;
-	/* stderr first, so that closing stdout writes the reply, the end of
-	 * stdout and FCGI_END_REQUEST in one write. */
-	FCGX_FClose(c->req.err);
-	if (FCGX_FClose(c->req.out) == 0)
-		return STATUS_OK;
-	err = FCGX_GetError(c->req.out);
-	return err == EAGAIN || err == EWOULDBLOCK ? STATUS_UNAVAILABLE : STATUS_ABORTED;
+	return close_streams(c);
+}
+
+enum status
+fcgi_io_write_end(struct fcgi_feed *f, struct fcgi_conn *c)
+{
+	if (c->req.out == NULL && reopen(f, c) != STATUS_OK)
+		return STATUS_INTERNAL;
+	return close_streams(c);
 }
 
 int

@@ -122,6 +122,13 @@ enum status fcgi_io_write_response(struct fcgi_feed *f, struct fcgi_conn *c,
                                    const struct response *res);
 
 /*
+ * fcgi_io_write_end - end the request with no reply: only the end of stdout
+ * and FCGI_END_REQUEST (the web server sent FCGI_ABORT_REQUEST), otherwise as
+ * fcgi_io_write_response, with the same results.
+ */
+enum status fcgi_io_write_end(struct fcgi_feed *f, struct fcgi_conn *c);
+
+/*
  * fcgi_io_finish - after a reply went out, free libfcgi's streams and params
  * (the request's strings). Returns 1 when the web server keeps the
  * connection for another request (FCGI_KEEP_CONN), 0 when the caller should

@@ -3,7 +3,8 @@
  * Only whole records are looked at; a request must be BEGIN_REQUEST
  * (responder role), PARAMS up to the empty PARAMS record, STDIN up to the
  * empty STDIN record, all with one request id. Management records (request
- * id 0) before BEGIN_REQUEST are answered, as the specification asks.
+ * id 0) before BEGIN_REQUEST or while a request runs are answered, as the
+ * specification asks, and so is FCGI_ABORT_REQUEST while its request runs.
  */
 #include "fcgi_scan.h"
 
@@ -222,11 +223,13 @@ asked_names(const unsigned char *p, size_t n)
 }
 
 size_t
-fcgi_scan_mgmt_reply(const unsigned char *rec, long max_conns, unsigned char *out)
+fcgi_scan_mgmt_reply(const unsigned char *rec, size_t len, long max_conns, unsigned char *out)
 {
 	size_t clen = (size_t)rec[4] << 8 | rec[5], n = 0, pad;
 	unsigned asked;
 
+	if (clen > len - HDR_LEN)
+		clen = len - HDR_LEN;
 	memset(out, 0, FCGI_SCAN_MGMT_REPLY_MAX);
 	out[0] = FCGI_VERSION_1;
 	if (rec[1] != T_GET_VALUES) {
@@ -255,26 +258,38 @@ fcgi_scan_mgmt_reply(const unsigned char *rec, long max_conns, unsigned char *ou
 	return HDR_LEN + n + pad;
 }
 
-int
-fcgi_scan_foreign(const unsigned char *hdr, unsigned request_id, size_t *skip, unsigned char *reply,
-                  size_t *reply_len)
+enum fcgi_scan_flight
+fcgi_scan_in_flight(const unsigned char *hdr, unsigned request_id, size_t *keep, size_t *skip)
 {
 	unsigned id = (unsigned)hdr[2] << 8 | hdr[3];
+	size_t clen = (size_t)hdr[4] << 8 | hdr[5];
 
-	*skip = 0;
-	*reply_len = 0;
-	if (hdr[0] != FCGI_VERSION_1 || id == 0 || id == request_id)
-		return 0;
-	*skip = ((size_t)hdr[4] << 8 | hdr[5]) + hdr[6];
-	if (hdr[1] == T_BEGIN) {
-		memset(reply, 0, FCGI_SCAN_CANT_MPX_LEN);
-		reply[0] = FCGI_VERSION_1;
-		reply[1] = T_END;
-		reply[2] = hdr[2];
-		reply[3] = hdr[3];
-		reply[5] = HDR_LEN; /* appStatus 0, protocolStatus, 3 reserved */
-		reply[HDR_LEN + 4] = CANT_MPX_CONN;
-		*reply_len = FCGI_SCAN_CANT_MPX_LEN;
+	*keep = 0;
+	*skip = clen + hdr[6];
+	if (hdr[0] != FCGI_VERSION_1)
+		return FCGI_SCAN_FLIGHT_BAD;
+	if (id == 0) {
+		*keep = clen < FCGI_SCAN_MGMT_KEEP ? clen : FCGI_SCAN_MGMT_KEEP;
+		*skip -= *keep;
+		return FCGI_SCAN_FLIGHT_MGMT;
 	}
-	return 1;
+	if (id != request_id)
+		return FCGI_SCAN_FLIGHT_FOREIGN;
+	/* The specification asks the application to answer it with FCGI_END_REQUEST. */
+	return hdr[1] == T_ABORT ? FCGI_SCAN_FLIGHT_ABORT : FCGI_SCAN_FLIGHT_BAD;
+}
+
+size_t
+fcgi_scan_cant_mpx(const unsigned char *hdr, unsigned char *reply)
+{
+	if (hdr[1] != T_BEGIN)
+		return 0;
+	memset(reply, 0, FCGI_SCAN_CANT_MPX_LEN);
+	reply[0] = FCGI_VERSION_1;
+	reply[1] = T_END;
+	reply[2] = hdr[2];
+	reply[3] = hdr[3];
+	reply[5] = HDR_LEN; /* appStatus 0, protocolStatus, 3 reserved */
+	reply[HDR_LEN + 4] = CANT_MPX_CONN;
+	return FCGI_SCAN_CANT_MPX_LEN;
 }

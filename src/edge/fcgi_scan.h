@@ -23,7 +23,7 @@ enum fcgi_scan_result {
 
 /* The longest answer fcgi_scan_mgmt_reply writes. */
 #define FCGI_SCAN_MGMT_REPLY_MAX 128
-/* A record header; FCGI_END_REQUEST{FCGI_CANT_MPX_CONN} as fcgi_scan_foreign writes it. */
+/* A record header; FCGI_END_REQUEST{FCGI_CANT_MPX_CONN} as fcgi_scan_cant_mpx writes it. */
 #define FCGI_SCAN_HEADER_LEN 8
 #define FCGI_SCAN_CANT_MPX_LEN 16
 
@@ -63,26 +63,48 @@ enum fcgi_scan_result fcgi_scan_step(struct fcgi_scan *s, const unsigned char *b
 size_t fcgi_scan_unpad(unsigned char *buf, size_t used);
 
 /*
- * fcgi_scan_mgmt_reply - the answer to the whole management record at rec
- * (as fcgi_scan_step found it): FCGI_GET_VALUES_RESULT for FCGI_GET_VALUES,
- * with FCGI_MAX_CONNS and FCGI_MAX_REQS as max_conns and FCGI_MPXS_CONNS 0
- * for those asked (other names are left out, as the specification says),
- * and FCGI_UNKNOWN_TYPE for any other type. Writes the record to out, of at
- * least FCGI_SCAN_MGMT_REPLY_MAX bytes; returns its length. Pure.
+ * fcgi_scan_mgmt_reply - the answer to the management record at rec (as
+ * fcgi_scan_step or fcgi_scan_in_flight found it), of which rec[0..len) is at
+ * hand: its header and its content or the first part of it (a pair cut short
+ * there is left out): FCGI_GET_VALUES_RESULT for FCGI_GET_VALUES, with
+ * FCGI_MAX_CONNS and FCGI_MAX_REQS as max_conns and FCGI_MPXS_CONNS 0 for
+ * those asked (other names are left out, as the specification says), and
+ * FCGI_UNKNOWN_TYPE for any other type. Writes the record to out, of at least
+ * FCGI_SCAN_MGMT_REPLY_MAX bytes; returns its length. Pure.
  */
-size_t fcgi_scan_mgmt_reply(const unsigned char *rec, long max_conns, unsigned char *out);
+size_t fcgi_scan_mgmt_reply(const unsigned char *rec, size_t len, long max_conns,
+                            unsigned char *out);
+
+/* What a record that arrives while a request runs is (fcgi_scan_in_flight). */
+enum fcgi_scan_flight {
+	FCGI_SCAN_FLIGHT_BAD,     /* not FastCGI there (another version, the running request's
+	                           * own stream records): the request is aborted */
+	FCGI_SCAN_FLIGHT_FOREIGN, /* another request's (the web server multiplexes): dropped, and
+	                           * its BEGIN_REQUEST refused (fcgi_scan_cant_mpx) */
+	FCGI_SCAN_FLIGHT_MGMT,    /* a management record (request id 0): answered
+	                           * (fcgi_scan_mgmt_reply) once the content kept is in */
+	FCGI_SCAN_FLIGHT_ABORT    /* FCGI_ABORT_REQUEST for the running request: it ends with
+	                           * FCGI_END_REQUEST */
+};
+
+/* The content of a management record kept while a request runs; more is dropped. */
+#define FCGI_SCAN_MGMT_KEEP 256
 
 /*
- * fcgi_scan_foreign - hdr is a whole record header (FCGI_SCAN_HEADER_LEN
- * bytes) that arrived while request request_id runs. When the record belongs
- * to another request (the web server multiplexes), returns 1 with *skip the
- * content and padding bytes after the header, to be dropped as libfcgi drops
- * them, and *reply_len FCGI_SCAN_CANT_MPX_LEN with reply (that many bytes)
- * the FCGI_END_REQUEST{FCGI_CANT_MPX_CONN} its BEGIN_REQUEST gets, else 0.
- * Returns 0 for anything else (another version, a management record, the
- * running request's own). Pure.
+ * fcgi_scan_in_flight - hdr is a whole record header (FCGI_SCAN_HEADER_LEN
+ * bytes) that arrived while request request_id runs. Returns what the record
+ * is, with *keep the content bytes to gather after the header (a management
+ * record's first FCGI_SCAN_MGMT_KEEP at most, else 0) and *skip the bytes to
+ * drop after those (the rest of the content and the padding). Pure.
  */
-int fcgi_scan_foreign(const unsigned char *hdr, unsigned request_id, size_t *skip,
-                      unsigned char *reply, size_t *reply_len);
+enum fcgi_scan_flight fcgi_scan_in_flight(const unsigned char *hdr, unsigned request_id,
+                                          size_t *keep, size_t *skip);
+
+/*
+ * fcgi_scan_cant_mpx - when hdr (a whole record header) is a BEGIN_REQUEST,
+ * writes FCGI_END_REQUEST{FCGI_CANT_MPX_CONN} for its request id to reply (of
+ * FCGI_SCAN_CANT_MPX_LEN bytes) and returns FCGI_SCAN_CANT_MPX_LEN; else 0. Pure.
+ */
+size_t fcgi_scan_cant_mpx(const unsigned char *hdr, unsigned char *reply);
 
 #endif

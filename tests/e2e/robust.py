@@ -13,7 +13,9 @@ gets NUL-ended lines, also after it restarts); a client that
 goes away aborts its wait at once, one that only shuts its sending side
 still gets the reply (and aborts when it closes after all); a second request
 begun on a connection while a wait runs there gets FCGI_CANT_MPX_CONN and the
-wait its reply, also when its start came in the same write; SIGTERM drains
+wait its reply, also when its start came in the same write; FCGI_GET_VALUES
+there is answered and the wait goes on, and FCGI_ABORT_REQUEST ends the wait
+with FCGI_END_REQUEST and leaves a kept connection usable; SIGTERM drains
 with idle and stalled connections open, and under socket activation while the process that passed
 the socket keeps it open; RLIMIT_NOFILE is raised to the hard limit, with a
 warning when that cannot hold max_connections; quotes and spaces in the
@@ -504,6 +506,55 @@ def multiplexed_same_write(t, work, base, certs, mock):
         r.stop()
 
 
+def records_in_flight(t, work, base, certs, mock):
+    """Records of the running request's own connection while a wait runs there: a management
+    record (FCGI_GET_VALUES, request id 0, a byte at a time) is answered and the wait goes on
+    to its reply; FCGI_ABORT_REQUEST for the wait ends it with FCGI_END_REQUEST alone, and the
+    connection, kept by FCGI_KEEP_CONN, serves the next request (else it closes)."""
+    r = stack.Responder(work, dict(base, wait_budget_ms=HELD_BUDGET_MS, max_connections=100),
+                        name="inflight")
+    try:
+        s, aid = held_wait(r, certs, "inflight", "+1 720 555 0183")
+        for b in stack._fcgi_record(9, b"\x0e\x00FCGI_MAX_CONNS\x0f\x00FCGI_MPXS_CONNS",
+                                    req_id=0):
+            s.sendall(bytes([b]))
+        records = stack.fcgi_records(s)
+        first = records_until(records, 10, 0)
+        t.check(first == [(10, 0, b"\x0e\x03FCGI_MAX_CONNS100\x0f\x01FCGI_MPXS_CONNS0")],
+                "FCGI_GET_VALUES while a wait runs is answered", repr(first))
+        approve_pending(mock, aid)
+        reply = stdout_of(records_until(records, stack.FCGI_END, 1), 1)
+        t.check(reply.status == 200 and reply.json == e2e.APPROVED,
+                "and the wait goes on to its reply", repr(reply))
+        before = r.log_text().count("approval requested")
+        s.sendall(wait_bytes(certs, aid, "inflight2", keep=True))
+        stack.wait_for(lambda: r.log_text().count("approval requested") > before, 5 * SLOW,
+                       "the second wait")
+        s.sendall(stack._fcgi_record(2, b"", req_id=1))
+        recs = records_until(records, stack.FCGI_END, 1)
+        t.check(recs[-1:] == [(stack.FCGI_END, 1, b"\0" * 8)] and
+                all(c == b"" for rt, _, c in recs if rt == stack.FCGI_STDOUT),
+                "FCGI_ABORT_REQUEST ends a wait with FCGI_END_REQUEST", repr(recs))
+        s.sendall(request_bytes("GET", "/healthz", keep=True))
+        b = read_reply(s)
+        t.check(b is not None and b.status == 200, "and its kept connection serves the next "
+                "request", repr(b))
+        s.close()
+        t.check(any("outcome=aborted" in ln and "route=wait" in ln
+                    for ln in r.log_text().splitlines()),
+                "the aborted wait's access line says so")
+        s, _ = held_wait(r, certs, "inflight3", "+1 720 555 0184", keep=False)
+        s.sendall(stack._fcgi_record(2, b"", req_id=1))
+        recs = records_until(stack.fcgi_records(s), stack.FCGI_END, 1)
+        t.check(recs[-1:] == [(stack.FCGI_END, 1, b"\0" * 8)] and closed_within(s, 2 * SLOW),
+                "without FCGI_KEEP_CONN the connection closes after FCGI_END_REQUEST", repr(recs))
+        s.close()
+    except (BrokenPipeError, ConnectionResetError) as e:
+        t.check(False, "records that arrive while a wait runs are answered", repr(e))
+    finally:
+        r.stop()
+
+
 def register_user(sock, certs, email, phone="+1 720 555 0199"):
     r = stack.fcgi(sock, "POST", e2e.REGISTER, stack.cert_params(certs, "client"),
                    json.dumps({"email": email, "phoneNumber": phone}))
@@ -984,6 +1035,7 @@ def main():
         half_closed(t, work, base, certs)
         multiplexed(t, work, base, certs, mock)
         multiplexed_same_write(t, work, base, certs, mock)
+        records_in_flight(t, work, base, certs, mock)
         drain_serves_arrived(t, work, base)
         shared_listener(t, work, base, certs)
         open_file_limit(t, work, base)

@@ -292,12 +292,12 @@ test_management(void)
 	rec(&m, 9, 0, names, 38, 2);
 	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_MGMT);
 	CHECK_INT(s.used, m.n);
-	n = fcgi_scan_mgmt_reply(m.b, 4096, out);
+	n = fcgi_scan_mgmt_reply(m.b, m.n, 4096, out);
 	CHECK_INT(n, sizeof(want));
 	CHECK(memcmp(out, want, sizeof(want)) == 0);
 	/* A pair cut short asks for nothing. */
 	m.b[5] = 3;
-	n = fcgi_scan_mgmt_reply(m.b, 4096, out);
+	n = fcgi_scan_mgmt_reply(m.b, m.n, 4096, out);
 	CHECK_INT(n, 8);
 	CHECK_INT(out[1], 10);
 	CHECK_INT(out[5], 0);
@@ -306,7 +306,7 @@ test_management(void)
 	memset(&s, 0, sizeof(s));
 	rec(&m, 42, 0, "x", 1, 7);
 	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_MGMT);
-	n = fcgi_scan_mgmt_reply(m.b, 4096, out);
+	n = fcgi_scan_mgmt_reply(m.b, m.n, 4096, out);
 	CHECK_INT(n, 16);
 	CHECK(out[0] == 1 && out[1] == 11 && out[2] == 0 && out[3] == 0 && out[5] == 8);
 	CHECK_INT(out[8], 42);
@@ -327,21 +327,62 @@ test_foreign(void)
 	static const unsigned char params2[] = {1, 4, 0, 2, 1, 0, 0, 0};
 	static const unsigned char cant_mpx[] = {1, 3, 0, 2, 0, 8, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
 	static const unsigned char own[] = {1, 5, 0, 1, 0, 0, 0, 0};
-	static const unsigned char mgmt[] = {1, 9, 0, 0, 0, 0, 0, 0};
 	static const unsigned char v2[] = {2, 1, 0, 2, 0, 8, 0, 0};
 	unsigned char reply[FCGI_SCAN_CANT_MPX_LEN];
-	size_t skip, n;
+	size_t keep, skip;
 
-	CHECK_INT(fcgi_scan_foreign(begin2, 1, &skip, reply, &n), 1);
+	CHECK_INT(fcgi_scan_in_flight(begin2, 1, &keep, &skip), FCGI_SCAN_FLIGHT_FOREIGN);
+	CHECK_INT((int)keep, 0);
 	CHECK_INT((int)skip, 11);
-	CHECK_INT((int)n, FCGI_SCAN_CANT_MPX_LEN);
+	CHECK_INT((int)fcgi_scan_cant_mpx(begin2, reply), FCGI_SCAN_CANT_MPX_LEN);
 	CHECK(memcmp(reply, cant_mpx, sizeof(cant_mpx)) == 0);
-	CHECK_INT(fcgi_scan_foreign(params2, 1, &skip, reply, &n), 1);
+	CHECK_INT(fcgi_scan_in_flight(params2, 1, &keep, &skip), FCGI_SCAN_FLIGHT_FOREIGN);
 	CHECK_INT((int)skip, 256);
-	CHECK_INT((int)n, 0);
-	CHECK_INT(fcgi_scan_foreign(own, 1, &skip, reply, &n), 0);
-	CHECK_INT(fcgi_scan_foreign(mgmt, 1, &skip, reply, &n), 0);
-	CHECK_INT(fcgi_scan_foreign(v2, 1, &skip, reply, &n), 0);
+	CHECK_INT((int)fcgi_scan_cant_mpx(params2, reply), 0);
+	CHECK_INT(fcgi_scan_in_flight(own, 1, &keep, &skip), FCGI_SCAN_FLIGHT_BAD);
+	CHECK_INT(fcgi_scan_in_flight(v2, 1, &keep, &skip), FCGI_SCAN_FLIGHT_BAD);
+}
+
+/*
+ * While a request runs, a management record is kept (its first
+ * FCGI_SCAN_MGMT_KEEP content bytes) and answered from what was kept, and
+ * FCGI_ABORT_REQUEST for the running request is told apart.
+ */
+static void
+test_in_flight(void)
+{
+	static const unsigned char abort1[] = {1, 2, 0, 1, 0, 0, 0, 0};
+	static const unsigned char abort2[] = {1, 2, 0, 2, 0, 0, 0, 0};
+	static const unsigned char big[] = {1, 9, 0, 0, 0x10, 0, 3, 0};
+	const char *names = "\x0f\x00"
+	                    "FCGI_MPXS_CONNS\x0e\x00"
+	                    "FCGI_MAX_CONNS";
+	unsigned char out[FCGI_SCAN_MGMT_REPLY_MAX];
+	struct msg m = {0};
+	size_t keep, skip, n;
+
+	CHECK_INT(fcgi_scan_in_flight(abort1, 1, &keep, &skip), FCGI_SCAN_FLIGHT_ABORT);
+	CHECK_INT((int)(keep + skip), 0);
+	CHECK_INT(fcgi_scan_in_flight(abort2, 1, &keep, &skip), FCGI_SCAN_FLIGHT_FOREIGN);
+	CHECK_INT(fcgi_scan_in_flight(big, 1, &keep, &skip), FCGI_SCAN_FLIGHT_MGMT);
+	CHECK_INT((int)keep, FCGI_SCAN_MGMT_KEEP);
+	CHECK_INT((int)skip, 0x1000 + 3 - FCGI_SCAN_MGMT_KEEP);
+
+	rec(&m, 9, 0, names, 33, 7);
+	CHECK_INT(fcgi_scan_in_flight(m.b, 1, &keep, &skip), FCGI_SCAN_FLIGHT_MGMT);
+	CHECK_INT((int)keep, 33);
+	CHECK_INT((int)skip, 7);
+	n = fcgi_scan_mgmt_reply(m.b, 8 + keep, 100, out);
+	CHECK_INT((int)n, 8 + 37 + 3);
+	CHECK(memcmp(out + 8,
+	             "\x0e\x03"
+	             "FCGI_MAX_CONNS100\x0f\x01"
+	             "FCGI_MPXS_CONNS0",
+	             37) == 0);
+	/* Only the first pair was kept: the second is left out. */
+	n = fcgi_scan_mgmt_reply(m.b, 8 + 20, 100, out);
+	CHECK_INT((int)n, 8 + 18 + 6);
+	CHECK_INT(out[5], 18);
 }
 
 int
@@ -356,5 +397,6 @@ main(void)
 	RUN(test_unpad);
 	RUN(test_management);
 	RUN(test_foreign);
+	RUN(test_in_flight);
 	HARNESS_END();
 }
