@@ -787,6 +787,13 @@ kick_at(struct upstream *up, long long at_ms)
 	loop_timer_arm(up->kick, at_ms);
 }
 
+/* A queued transfer this close to its expiry would start a call that cannot end in time. */
+static bool
+too_late(const struct upstream_xfer *x, long long now)
+{
+	return x->expiry_ms - now <= UPSTREAM_START_MIN_MS;
+}
+
 static void
 enqueue(struct upstream_xfer *x, bool front)
 {
@@ -810,7 +817,8 @@ pump(struct upstream *up)
 
 		if (x->fail_rc == STATUS_OK) {
 			dequeue(x);
-			x->fail_rc = xfer_launch(x);
+			x->fail_rc =
+			    too_late(x, util_now_ms()) ? STATUS_UPSTREAM_TIMEOUT : xfer_launch(x);
 			if (x->fail_rc != STATUS_OK) {
 				enqueue(x, true);
 				kick_at(up, util_now_ms());
@@ -848,7 +856,7 @@ upstream_start(struct upstream *up, const struct upstream_call *call, upstream_d
 		}
 	} else {
 		enqueue(x, false);
-		kick_at(up, x->expiry_ms);
+		kick_at(up, x->expiry_ms - UPSTREAM_START_MIN_MS);
 	}
 	if (out != NULL)
 		*out = x;
@@ -954,8 +962,9 @@ fail_queued(struct upstream_xfer *x, enum status rc)
 	r.body = "";
 	r.elapsed_ms = (long)(util_now_ms() - x->start_ms);
 	snprintf(r.err, sizeof(r.err), "%s",
-	         rc == STATUS_UPSTREAM_TIMEOUT ? "deadline reached while waiting for a connection"
-	                                       : "the transfer could not be started");
+	         rc == STATUS_UPSTREAM_TIMEOUT
+	             ? "deadline (nearly) reached waiting for a connection"
+	             : "the transfer could not be started");
 	log_debug("upstream method=%s path=%s status=0 ms=%ld result=%s (queued)", x->method,
 	          x->path, r.elapsed_ms, status_str(rc));
 	dequeue(x);
@@ -963,7 +972,7 @@ fail_queued(struct upstream_xfer *x, enum status rc)
 	xfer_free(x);
 }
 
-/* Queued transfers past their deadline or unable to start get their callback. */
+/* Queued transfers (nearly) past their deadline or unable to start get their callback. */
 static void
 on_kick(void *arg)
 {
@@ -973,7 +982,7 @@ on_kick(void *arg)
 
 	up->kick_at = 0;
 	while (x != NULL) {
-		if (x->fail_rc != STATUS_OK || x->expiry_ms <= now) {
+		if (x->fail_rc != STATUS_OK || too_late(x, now)) {
 			fail_queued(x,
 			            x->fail_rc != STATUS_OK ? x->fail_rc : STATUS_UPSTREAM_TIMEOUT);
 			x = queue_first(up); /* the callback may have changed the queue */
@@ -982,8 +991,8 @@ on_kick(void *arg)
 		x = QUEUED(x->qlink.next);
 	}
 	for (x = queue_first(up); x != NULL; x = QUEUED(x->qlink.next))
-		if (next == 0 || x->expiry_ms < next)
-			next = x->expiry_ms;
+		if (next == 0 || x->expiry_ms - UPSTREAM_START_MIN_MS < next)
+			next = x->expiry_ms - UPSTREAM_START_MIN_MS;
 	if (next != 0)
 		kick_at(up, next > now + KICK_MIN_MS ? next : now + KICK_MIN_MS);
 	/* Calls queued behind one that could not start. */

@@ -15,6 +15,11 @@
 
 /* The largest answer taken: a Verify Factors page of every factor a user may have. */
 #define UPSTREAM_RESPONSE_MAX (256 * 1024)
+/*
+ * A call that waits for a connection and has this much time left (ms) or
+ * less times out instead of starting: a connection and an answer do not fit.
+ */
+#define UPSTREAM_START_MIN_MS 50
 
 struct loop;
 struct upstream;
@@ -98,7 +103,9 @@ void upstream_free(struct upstream *up);
  * push): it fails with STATUS_UPSTREAM_PROTOCOL. While
  * every connection is busy the call waits in a FIFO (its
  * deadline still counts) and starts when one frees up; a call that cannot
- * start then gets STATUS_UPSTREAM_TIMEOUT or STATUS_INTERNAL through fn.
+ * start then gets STATUS_UPSTREAM_TIMEOUT or STATUS_INTERNAL through fn, and
+ * so does one once it has UPSTREAM_START_MIN_MS left or less (then, not at
+ * its deadline).
  * Returns STATUS_OK with *out the transfer (for upstream_cancel;
  * out may be NULL), or without a callback STATUS_BAD_REQUEST (invalid call),
  * STATUS_UPSTREAM_TIMEOUT (deadline passed) or STATUS_NOMEM / STATUS_INTERNAL.

@@ -1085,7 +1085,10 @@ timeout_done(void *arg, enum status rc, const struct upstream_response *r)
 		loop_stop(lp);
 }
 
-/* A call whose deadline passes while it waits for a connection times out then. */
+/*
+ * A call whose deadline nears while it waits for a connection times out then,
+ * UPSTREAM_START_MIN_MS before it.
+ */
 static void
 test_queued_deadline(void)
 {
@@ -1102,12 +1105,55 @@ test_queued_deadline(void)
 	while (late.left > 0)
 		loop_run(lp);
 	CHECK_INT(late.fails, 1);
-	CHECK(util_now_ms() - t0 >= 500);
+	CHECK(util_now_ms() - t0 >= 500 - UPSTREAM_START_MIN_MS);
 	CHECK(util_now_ms() - t0 < 1000 + slack_ms);
 	CHECK_INT(upstream_active(up), 1);
 	while (slow.left > 0)
 		loop_run(lp);
 	CHECK_INT(slow.ok, 1);
+	upstream_free(up);
+}
+
+/* True when the mock's request log holds a request whose path contains part. */
+static bool
+mock_saw(const char *part)
+{
+	char *log = ctl_call("GET", "/_mock/requests", NULL);
+	bool saw = log == NULL || strstr(log, part) != NULL;
+
+	free(log);
+	return saw;
+}
+
+/*
+ * A queued call that a freed connection finds with UPSTREAM_START_MIN_MS left
+ * or less times out at once instead of starting a call that cannot end in
+ * time: it never reaches the API.
+ */
+static void
+test_queued_no_time_left(void)
+{
+	struct upstream *up = pool(1);
+	struct upstream_call slow = slow_registration(SLOW_FORM("5550300003"));
+	struct upstream_call late = {.method = "GET",
+	                             .path = "/protected/json/users/4242000424/status"};
+	struct upstream_xfer *busy = NULL;
+	struct batch b = {0};
+	int calls = 0;
+
+	CHECK_INT(upstream_start(up, &slow, never_called, &calls, &busy), STATUS_OK);
+	late.deadline_ms = util_now_ms() + UPSTREAM_START_MIN_MS - 1;
+	CHECK_INT(upstream_start(up, &late, timeout_done, &b, NULL), STATUS_OK);
+	b.left = 1;
+	/* The connection frees up while the call is queued with too little time left. */
+	upstream_cancel(busy);
+	CHECK_INT(upstream_active(up), 0);
+	while (b.left > 0)
+		loop_run(lp);
+	CHECK_INT(b.fails, 1);
+	CHECK_INT(b.ok, 0);
+	CHECK_INT(calls, 0);
+	CHECK(!mock_saw("4242000424"));
 	upstream_free(up);
 }
 
@@ -1234,6 +1280,7 @@ main(void)
 	RUN(test_cancel);
 	RUN(test_cancel_queued);
 	RUN(test_queued_deadline);
+	RUN(test_queued_no_time_left);
 	RUN(test_key_never_logged);
 	upstream_free(ctl);
 	loop_free(lp);
