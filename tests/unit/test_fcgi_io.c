@@ -2,12 +2,14 @@
  * test_fcgi_io.c - the hand-over to libfcgi: a whole request as large as the
  * system lets a socket buffer hold goes through and reads back whole; a
  * larger limit is refused at start (STATUS_CONFIG); bytes that libfcgi
- * refuses give STATUS_BAD_REQUEST without waiting.
+ * refuses give STATUS_BAD_REQUEST without waiting; a request ended without a
+ * reply writes the end of stdout and FCGI_END_REQUEST alone.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fcgi_io.h"
@@ -155,6 +157,57 @@ out:
 	fcgi_io_feed_free(f);
 }
 
+/*
+ * fcgi_io_write_end, on a request that holds libfcgi's streams (released 0)
+ * or one whose streams were freed while it waited (released 1): an empty
+ * STDOUT record and FCGI_END_REQUEST{0, FCGI_REQUEST_COMPLETE}, nothing else,
+ * and FCGI_KEEP_CONN still keeps the connection.
+ */
+static void
+write_end(int released)
+{
+	static const unsigned char want[] = {1, 6, 0, 1, 0, 0, 0, 0, 1, 3, 0, 1,
+	                                     0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	unsigned char buf[4096], got[64];
+	struct msg m = {.b = buf, .cap = sizeof(buf)};
+	struct fcgi_feed *f = NULL;
+	struct fcgi_conn *c = fcgi_io_conn_new();
+	struct request req;
+	int sp[2] = {-1, -1};
+	ssize_t n;
+
+	CHECK_INT(fcgi_io_feed_new(65536, &f), STATUS_OK);
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	if (c == NULL || f == NULL || sp[0] < 0)
+		goto out;
+	build(&m, 1, 10);
+	buf[10] = 1; /* FCGI_KEEP_CONN in BEGIN_REQUEST's flags */
+	CHECK_INT(fcgi_io_parse(f, c, m.b, m.n), STATUS_OK);
+	CHECK_INT(fcgi_io_read_request(c, 1024, 0, &req), STATUS_OK);
+	fcgi_io_attach(f, c, sp[0]);
+	if (released)
+		CHECK_INT(fcgi_io_release(c, &req), STATUS_OK);
+	CHECK_INT(fcgi_io_write_end(f, c), STATUS_OK);
+	CHECK_INT(fcgi_io_finish(c), 1);
+	n = recv(sp[1], got, sizeof(got), MSG_DONTWAIT);
+	CHECK_INT((int)n, (int)sizeof(want));
+	CHECK(n == (ssize_t)sizeof(want) && memcmp(got, want, sizeof(want)) == 0);
+out:
+	fcgi_io_conn_free(c);
+	fcgi_io_feed_free(f);
+	if (sp[0] >= 0) {
+		close(sp[0]);
+		close(sp[1]);
+	}
+}
+
+static void
+test_write_end(void)
+{
+	write_end(0);
+	write_end(1);
+}
+
 int
 main(void)
 {
@@ -165,5 +218,6 @@ main(void)
 	RUN(test_largest_request);
 	RUN(test_limit_beyond_the_system);
 	RUN(test_refused_by_libfcgi);
+	RUN(test_write_end);
 	HARNESS_END();
 }
