@@ -206,18 +206,16 @@ abort_request(struct ereq *r)
 }
 
 /*
- * Readable while a request is in flight: nothing is expected, so EOF or data
- * is an abort. On a Unix socket a close also hangs up (LOOP_ERROR), and an
- * end of stream without one is a web server that only shut its sending side
+ * The last read of a connection whose request is in flight found the end of
+ * the stream (n 0) or an error (n -1, errno err): the client went away. On a
+ * Unix socket a close also hangs up (LOOP_ERROR), and an end of stream
+ * without one is a web server that only shut its sending side
  * (shutdown(SHUT_WR)) and still reads the reply; over TCP the two look alike.
  */
 static void
-check_abort(struct conn *c, unsigned events)
+check_abort(struct conn *c, ssize_t n, int err, unsigned events)
 {
-	char b;
-	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+	if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK || err == EINTR))
 		return;
 	/* Level-triggered: stop watching, the connection closes after the request.
 	 * A hangup is reported all the same, so a later close still aborts. */
@@ -354,6 +352,7 @@ in_flight(struct conn *c, unsigned events)
 {
 	unsigned char b[4096];
 	ssize_t n;
+	int err;
 
 	while ((n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT)) > 0) {
 		if (!mpx_take(c, b, (size_t)n)) {
@@ -361,10 +360,13 @@ in_flight(struct conn *c, unsigned events)
 			return;
 		}
 	}
+	err = errno;
 	/* An end of the connection after it is seen when the loop calls again. */
 	if (abort_asked(c))
 		return;
-	check_abort(c, events);
+	/* Judged by this read, not a second look: bytes that arrive after it are
+	 * records for mpx_take the next time, not an abort. */
+	check_abort(c, n, err, events);
 }
 
 /* Bytes read with a request that runs on, after its records: the first of what in_flight reads. */
