@@ -752,10 +752,10 @@ read_more(struct conn *c)
 }
 
 /*
- * Check what has arrived. A management record ahead of a request
- * (FCGI_GET_VALUES, or a type we do not know) is answered and dropped, as
- * the FastCGI specification asks; an answer that does not go out at once
- * closes the connection.
+ * Check what has arrived. A management record, ahead of a request or among
+ * its records (FCGI_GET_VALUES, or a type we do not know), is answered and
+ * cut out, as the FastCGI specification asks; an answer that does not go out
+ * at once closes the connection.
  */
 static enum fcgi_scan_result
 scan(struct conn *c)
@@ -763,23 +763,21 @@ scan(struct conn *c)
 	struct edge *e = c->e;
 	enum fcgi_scan_result r;
 	unsigned char out[FCGI_SCAN_MGMT_REPLY_MAX];
-	size_t n, off = 0; /* bytes of answered records, dropped once at the end */
+	size_t n, at, end;
 
-	while ((r = fcgi_scan_step(&c->scan, c->buf + off, c->len - off, e->params_max,
-	                           e->body_max)) == FCGI_SCAN_MGMT) {
-		n = fcgi_scan_mgmt_reply(c->buf + off, c->scan.used, e->o.cfg->max_connections,
-		                         out);
+	while ((r = fcgi_scan_step(&c->scan, c->buf, c->len, e->params_max, e->body_max)) ==
+	       FCGI_SCAN_MGMT) {
+		at = c->scan.mgmt_at;
+		end = c->scan.used;
+		n = fcgi_scan_mgmt_reply(c->buf + at, end - at, e->o.cfg->max_connections, out);
 		if (send(c->fd, out, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n) {
 			util_strlcpy(c->scan.why, "management record not answered",
 			             sizeof(c->scan.why));
 			return FCGI_SCAN_BAD;
 		}
-		off += c->scan.used;
-		memset(&c->scan, 0, sizeof(c->scan));
-	}
-	if (off > 0) {
-		c->len -= off;
-		memmove(c->buf, c->buf + off, c->len);
+		memmove(c->buf + at, c->buf + end, c->len - end);
+		c->len -= end - at;
+		c->scan.used = at;
 	}
 	return r;
 }

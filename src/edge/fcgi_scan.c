@@ -3,8 +3,9 @@
  * Only whole records are looked at; a request must be BEGIN_REQUEST
  * (responder role), PARAMS up to the empty PARAMS record, STDIN up to the
  * empty STDIN record, all with one request id. Management records (request
- * id 0) before BEGIN_REQUEST or while a request runs are answered, as the
- * specification asks, and so is FCGI_ABORT_REQUEST while its request runs.
+ * id 0), before a request, among its records or while it runs, are
+ * answered, as the specification asks, and so is FCGI_ABORT_REQUEST while
+ * its request runs.
  */
 #include "fcgi_scan.h"
 
@@ -112,8 +113,8 @@ scan_record(struct fcgi_scan *s, const unsigned char *h, size_t params_max, size
 		return bad(s, "record version is not 1");
 	if (type == T_BEGIN)
 		return scan_begin(s, h + HDR_LEN, clen, id);
-	/* Only earlier management records, each dropped once answered, come before it. */
-	if (id == 0 && !s->began)
+	/* The web server may send a management record at any time. */
+	if (id == 0)
 		return FCGI_SCAN_MGMT;
 	if (!s->began || id != s->request_id)
 		return bad(s, "record outside the request");
@@ -155,6 +156,7 @@ fcgi_scan_step(struct fcgi_scan *s, const unsigned char *buf, size_t len, size_t
 		if (len - s->used < rec)
 			break;
 		r = scan_record(s, h, params_max, body_max);
+		s->mgmt_at = s->used;
 		s->used += rec;
 	}
 	return r;

@@ -16,9 +16,10 @@ enum fcgi_scan_result {
 	FCGI_SCAN_READY,     /* BEGIN_REQUEST, all PARAMS and all STDIN have arrived */
 	FCGI_SCAN_TOO_LARGE, /* params complete, body over the cap: reply 413 and close */
 	FCGI_SCAN_BAD,       /* protocol violation or params over the cap: close (why says) */
-	FCGI_SCAN_MGMT       /* a management record (request id 0) before BEGIN_REQUEST: it
-	                      * is buf[0..s->used); answer it (fcgi_scan_mgmt_reply), drop
-	                      * it and start the scan again */
+	FCGI_SCAN_MGMT       /* a management record (request id 0), before the request or
+	                      * among its records: it is buf[s->mgmt_at..s->used); answer it
+	                      * (fcgi_scan_mgmt_reply), cut it out of buf, set s->used to
+	                      * s->mgmt_at and go on */
 };
 
 /* The longest answer fcgi_scan_mgmt_reply writes. */
@@ -29,6 +30,7 @@ enum fcgi_scan_result {
 
 struct fcgi_scan {
 	size_t used;       /* bytes of complete records checked so far */
+	size_t mgmt_at;    /* FCGI_SCAN_MGMT: where its record starts */
 	size_t params_len; /* params bytes (lengths included) so far */
 	size_t body_len;   /* STDIN content bytes so far */
 	unsigned request_id;

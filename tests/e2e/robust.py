@@ -24,7 +24,7 @@ libfcgi would misread (after BEGIN_REQUEST, after the end of the params, and
 after the end of stdin where libfcgi's read stops) neither hangs the
 responder nor reaches the next connection's request; FCGI_GET_VALUES and a
 management record of an unknown type before a request are answered, and the
-request after them is served. Ends with
+request after them is served, and so is FCGI_GET_VALUES among a request's records. Ends with
 "N passed, N failed".
 """
 import fcntl
@@ -971,10 +971,18 @@ def management_records(t, work, base):
         t.check(recs == [(10, 0, b"\x0e\x03FCGI_MAX_CONNS100\x0f\x01FCGI_MPXS_CONNS0"),
                          (11, 0, bytes([42]) + b"\0" * 7)],
                 "FCGI_GET_VALUES and an unknown management record are answered", repr(recs))
-        s.sendall(request_bytes("GET", "/healthz"))
+        s.sendall(request_bytes("GET", "/healthz", keep=True))
         reply = read_reply(s)
         t.check(reply is not None and reply.status == 200,
                 "the request after them is served", repr(reply))
+        # Among a request's records, as the specification allows at any time.
+        req = request_bytes("GET", "/healthz")
+        s.sendall(req[:16] + stack._fcgi_record(9, get_values, req_id=0) + req[16:])
+        recs = records_until(stack.fcgi_records(s), stack.FCGI_END, 1)
+        t.check(recs[:1] == [(10, 0, b"\x0e\x03FCGI_MAX_CONNS100\x0f\x01FCGI_MPXS_CONNS0")] and
+                stdout_of(recs, 1).status == 200,
+                "FCGI_GET_VALUES among a request's records is answered, the request served",
+                repr(recs))
         s.close()
     finally:
         r.stop()
