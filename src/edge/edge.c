@@ -751,35 +751,59 @@ read_more(struct conn *c)
 	return 1;
 }
 
+/* The answer to the record fcgi_scan_step stopped at (FCGI_SCAN_MGMT or _ABORTED); 1 when sent. */
+static int
+scan_answer(struct conn *c, enum fcgi_scan_result r)
+{
+	unsigned char out[FCGI_SCAN_MGMT_REPLY_MAX];
+	size_t n;
+
+	if (r == FCGI_SCAN_MGMT)
+		n = fcgi_scan_mgmt_reply(c->buf + c->scan.mgmt_at, c->scan.used - c->scan.mgmt_at,
+		                         c->e->o.cfg->max_connections, out);
+	else
+		n = fcgi_scan_end_request(c->scan.request_id, out);
+	return send(c->fd, out, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n;
+}
+
 /*
  * Check what has arrived. A management record, ahead of a request or among
  * its records (FCGI_GET_VALUES, or a type we do not know), is answered and
- * cut out, as the FastCGI specification asks; an answer that does not go out
- * at once closes the connection.
+ * cut out, as the FastCGI specification asks; so is FCGI_ABORT_REQUEST
+ * before the request is complete (FCGI_END_REQUEST), with the request's
+ * records, when the connection is kept (else FCGI_SCAN_ABORTED: close). An
+ * answer that does not go out at once closes the connection.
  */
 static enum fcgi_scan_result
 scan(struct conn *c)
 {
 	struct edge *e = c->e;
 	enum fcgi_scan_result r;
-	unsigned char out[FCGI_SCAN_MGMT_REPLY_MAX];
-	size_t n, at, end;
+	size_t at;
 
-	while ((r = fcgi_scan_step(&c->scan, c->buf, c->len, e->params_max, e->body_max)) ==
-	       FCGI_SCAN_MGMT) {
-		at = c->scan.mgmt_at;
-		end = c->scan.used;
-		n = fcgi_scan_mgmt_reply(c->buf + at, end - at, e->o.cfg->max_connections, out);
-		if (send(c->fd, out, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n) {
-			util_strlcpy(c->scan.why, "management record not answered",
+	for (;;) {
+		r = fcgi_scan_step(&c->scan, c->buf, c->len, e->params_max, e->body_max);
+		if (r != FCGI_SCAN_MGMT && r != FCGI_SCAN_ABORTED)
+			return r;
+		if (!scan_answer(c, r)) {
+			util_strlcpy(c->scan.why, "management record or abort not answered",
 			             sizeof(c->scan.why));
 			return FCGI_SCAN_BAD;
 		}
-		memmove(c->buf + at, c->buf + end, c->len - end);
-		c->len -= end - at;
-		c->scan.used = at;
+		if (r == FCGI_SCAN_ABORTED) {
+			log_info("the web server aborted a request before it was complete "
+			         "(FCGI_ABORT_REQUEST)");
+			if (!c->scan.keep_conn)
+				return r;
+		}
+		at = r == FCGI_SCAN_MGMT ? c->scan.mgmt_at : 0;
+		memmove(c->buf + at, c->buf + c->scan.used, c->len - c->scan.used);
+		c->len -= c->scan.used - at;
+		if (r == FCGI_SCAN_ABORTED)
+			memset(&c->scan, 0, sizeof(c->scan));
+		else
+			c->scan.used = at;
 	}
-	return r;
 }
 
 static void
@@ -796,6 +820,8 @@ conn_read(struct conn *c)
 		log_warnx("FastCGI protocol violation: %s: connection closed", c->scan.why);
 		metrics_conn_closed(METRICS_CLOSE_PROTOCOL);
 		conn_close(c);
+	} else if (r == FCGI_SCAN_ABORTED) {
+		conn_close(c); /* answered; without FCGI_KEEP_CONN the connection ends */
 	} else if (!more && r == FCGI_SCAN_MORE) {
 		if (c->len > 0)
 			log_info("web server closed a FastCGI connection mid-request (%zu bytes)",

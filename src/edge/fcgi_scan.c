@@ -4,8 +4,7 @@
  * (responder role), PARAMS up to the empty PARAMS record, STDIN up to the
  * empty STDIN record, all with one request id. Management records (request
  * id 0), before a request, among its records or while it runs, are
- * answered, as the specification asks, and so is FCGI_ABORT_REQUEST while
- * its request runs.
+ * answered, as the specification asks, and so is FCGI_ABORT_REQUEST.
  */
 #include "fcgi_scan.h"
 
@@ -23,7 +22,8 @@
 #define T_GET_VALUES_RESULT 10
 #define T_UNKNOWN_TYPE 11
 #define ROLE_RESPONDER 1
-#define CANT_MPX_CONN 1 /* FCGI_END_REQUEST's protocolStatus */
+#define REQUEST_COMPLETE 0 /* FCGI_END_REQUEST's protocolStatus */
+#define CANT_MPX_CONN 1
 #define FLAG_KEEP_CONN 1
 #define LEN_31BIT 0x7fffffffULL
 
@@ -119,7 +119,7 @@ scan_record(struct fcgi_scan *s, const unsigned char *h, size_t params_max, size
 	if (!s->began || id != s->request_id)
 		return bad(s, "record outside the request");
 	if (type == T_ABORT)
-		return bad(s, "request aborted before it was complete");
+		return FCGI_SCAN_ABORTED;
 	if (type == T_PARAMS && !s->params_done) {
 		if (clen == 0) {
 			if (s->skip > 0 || s->lenneed > 0 || s->which != 0)
@@ -281,17 +281,31 @@ fcgi_scan_in_flight(const unsigned char *hdr, unsigned request_id, size_t *keep,
 	return hdr[1] == T_ABORT ? FCGI_SCAN_FLIGHT_ABORT : FCGI_SCAN_FLIGHT_BAD;
 }
 
+/* FCGI_END_REQUEST for the request id id_hi, id_lo with protocolStatus status. */
+static size_t
+end_record(unsigned char id_hi, unsigned char id_lo, unsigned char status, unsigned char *out)
+{
+	memset(out, 0, FCGI_SCAN_CANT_MPX_LEN);
+	out[0] = FCGI_VERSION_1;
+	out[1] = T_END;
+	out[2] = id_hi;
+	out[3] = id_lo;
+	out[5] = HDR_LEN; /* appStatus 0, protocolStatus, 3 reserved */
+	out[HDR_LEN + 4] = status;
+	return FCGI_SCAN_CANT_MPX_LEN;
+}
+
+size_t
+fcgi_scan_end_request(unsigned request_id, unsigned char *out)
+{
+	return end_record((unsigned char)(request_id >> 8), (unsigned char)request_id,
+	                  REQUEST_COMPLETE, out);
+}
+
 size_t
 fcgi_scan_cant_mpx(const unsigned char *hdr, unsigned char *reply)
 {
 	if (hdr[1] != T_BEGIN)
 		return 0;
-	memset(reply, 0, FCGI_SCAN_CANT_MPX_LEN);
-	reply[0] = FCGI_VERSION_1;
-	reply[1] = T_END;
-	reply[2] = hdr[2];
-	reply[3] = hdr[3];
-	reply[5] = HDR_LEN; /* appStatus 0, protocolStatus, 3 reserved */
-	reply[HDR_LEN + 4] = CANT_MPX_CONN;
-	return FCGI_SCAN_CANT_MPX_LEN;
+	return end_record(hdr[2], hdr[3], CANT_MPX_CONN, reply);
 }

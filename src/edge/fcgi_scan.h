@@ -16,10 +16,13 @@ enum fcgi_scan_result {
 	FCGI_SCAN_READY,     /* BEGIN_REQUEST, all PARAMS and all STDIN have arrived */
 	FCGI_SCAN_TOO_LARGE, /* params complete, body over the cap: reply 413 and close */
 	FCGI_SCAN_BAD,       /* protocol violation or params over the cap: close (why says) */
-	FCGI_SCAN_MGMT       /* a management record (request id 0), before the request or
+	FCGI_SCAN_MGMT,      /* a management record (request id 0), before the request or
 	                      * among its records: it is buf[s->mgmt_at..s->used); answer it
 	                      * (fcgi_scan_mgmt_reply), cut it out of buf, set s->used to
 	                      * s->mgmt_at and go on */
+	FCGI_SCAN_ABORTED    /* FCGI_ABORT_REQUEST before the request was complete: answer it
+	                      * (fcgi_scan_end_request); then, under s->keep_conn, drop
+	                      * buf[0..s->used) and scan again from a zeroed s, else close */
 };
 
 /* The longest answer fcgi_scan_mgmt_reply writes. */
@@ -101,6 +104,14 @@ enum fcgi_scan_flight {
  */
 enum fcgi_scan_flight fcgi_scan_in_flight(const unsigned char *hdr, unsigned request_id,
                                           size_t *keep, size_t *skip);
+
+/*
+ * fcgi_scan_end_request - writes FCGI_END_REQUEST{appStatus 0,
+ * FCGI_REQUEST_COMPLETE} for request_id to out (of FCGI_SCAN_CANT_MPX_LEN
+ * bytes, the same length) and returns that length: the answer to
+ * FCGI_ABORT_REQUEST. Pure.
+ */
+size_t fcgi_scan_end_request(unsigned request_id, unsigned char *out);
 
 /*
  * fcgi_scan_cant_mpx - when hdr (a whole record header) is a BEGIN_REQUEST,

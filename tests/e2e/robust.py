@@ -24,7 +24,8 @@ libfcgi would misread (after BEGIN_REQUEST, after the end of the params, and
 after the end of stdin where libfcgi's read stops) neither hangs the
 responder nor reaches the next connection's request; FCGI_GET_VALUES and a
 management record of an unknown type before a request are answered, and the
-request after them is served, and so is FCGI_GET_VALUES among a request's records. Ends with
+request after them is served, and so is FCGI_GET_VALUES among a request's records;
+FCGI_ABORT_REQUEST before a request is complete gets FCGI_END_REQUEST. Ends with
 "N passed, N failed".
 """
 import fcntl
@@ -984,6 +985,25 @@ def management_records(t, work, base):
                 "FCGI_GET_VALUES among a request's records is answered, the request served",
                 repr(recs))
         s.close()
+        # FCGI_ABORT_REQUEST before the request is complete: FCGI_END_REQUEST, and a kept
+        # connection carries the next request; another is closed after the answer.
+        for keep in (True, False):
+            s = connect(r.sock)
+            s.settimeout(3 * SLOW)
+            s.sendall(request_bytes("GET", "/healthz", keep=keep)[:16] +
+                      stack._fcgi_record(2, b""))
+            records = stack.fcgi_records(s)
+            recs = records_until(records, stack.FCGI_END, 1)
+            after = None
+            if keep:
+                s.sendall(request_bytes("GET", "/healthz", keep=True))
+                after = stdout_of(records_until(records, stack.FCGI_END, 1), 1).status
+            t.check(recs == [(stack.FCGI_END, 1, b"\0" * 8)] and
+                    (after == 200 if keep else closed_within(s, 2 * SLOW)),
+                    "FCGI_ABORT_REQUEST before the request is complete gets FCGI_END_REQUEST, "
+                    + ("the kept connection serves the next request" if keep else
+                       "then the connection closes"), f"{recs} {after}")
+            s.close()
     finally:
         r.stop()
 

@@ -170,7 +170,6 @@ test_violations(void)
 		int type, id;
 		const char *why;
 	} cases[] = {
-	    {2, 1, "aborted"},        /* ABORT_REQUEST */
 	    {5, 1, "unexpected"},     /* STDIN before params end */
 	    {4, 2, "record outside"}, /* another request id */
 	    {1, 1, "second BEGIN"},   /* BEGIN twice */
@@ -326,6 +325,24 @@ test_management(void)
 	CHECK_INT(s.used, m.n);
 }
 
+/* FCGI_ABORT_REQUEST before the request is complete: told apart, and answered. */
+static void
+test_aborted(void)
+{
+	static const unsigned char end[] = {1, 3, 0x01, 0x02, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	unsigned char out[FCGI_SCAN_CANT_MPX_LEN];
+	struct msg m = {0};
+	struct fcgi_scan s = {0};
+
+	begin(&m, 1);
+	rec(&m, 2, 1, NULL, 0, 0);
+	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_ABORTED);
+	CHECK_INT(s.used, m.n);
+	CHECK_INT(s.keep_conn, 1);
+	CHECK_INT((int)fcgi_scan_end_request(0x102, out), FCGI_SCAN_CANT_MPX_LEN);
+	CHECK(memcmp(out, end, sizeof(end)) == 0);
+}
+
 /* Records of another request while one runs: dropped, a BEGIN_REQUEST refused. */
 static void
 test_foreign(void)
@@ -403,6 +420,7 @@ main(void)
 	RUN(test_violations);
 	RUN(test_unpad);
 	RUN(test_management);
+	RUN(test_aborted);
 	RUN(test_foreign);
 	RUN(test_in_flight);
 	HARNESS_END();
