@@ -713,6 +713,9 @@ def shared_listener(t, work, base, certs):
 
 def open_file_limit(t, work, base):
     """The soft limit goes up to the hard one; too low a hard limit is warned about."""
+    if stack.wrapper():  # valgrind keeps descriptors of its own and lowers the limits
+        print("skipped: open file limit (valgrind changes the process's limits)")
+        return
     def start(name, soft, hard, conns):
         sock = os.path.join(work, f"{name}.sock")
         conf = stack.write_conf(work, f"{name}.conf", dict(base, listen=sock,
