@@ -447,6 +447,23 @@ def stdout_of(recs, rid):
 CANT_MPX_2 = (stack.FCGI_END, 2, b"\0\0\0\0\x01\0\0\0")
 
 
+def cant_mpx_then_reply(t, s, mock, aid, refused, answered):
+    """On s, where the wait of aid runs as request 1 and request 2 was begun: request 2 gets
+    FCGI_CANT_MPX_CONN, the wait its approval once that is in, and the kept connection the
+    next request. s is closed."""
+    records = stack.fcgi_records(s)
+    first = records_until(records, stack.FCGI_END, 2)
+    t.check(first == [CANT_MPX_2], refused, repr(first))
+    approve_pending(mock, aid)
+    reply = stdout_of(records_until(records, stack.FCGI_END, 1), 1)
+    t.check(reply.status == 200 and reply.json == e2e.APPROVED, answered, repr(reply))
+    s.sendall(request_bytes("GET", "/healthz", keep=True))
+    b = read_reply(s)
+    t.check(b is not None and b.status == 200, "and the connection serves the next request",
+            repr(b))
+    s.close()
+
+
 def multiplexed(t, work, base, certs, mock):
     """Another request begun on a connection whose request runs: FCGI_CANT_MPX_CONN for it,
     its records dropped (sent one byte at a time), and the one running is not disturbed.
@@ -456,19 +473,8 @@ def multiplexed(t, work, base, certs, mock):
         s, aid = held_wait(r, certs, "mpx", "+1 720 555 0181")
         for b in with_id(request_bytes("GET", "/healthz"), 2):
             s.sendall(bytes([b]))
-        records = stack.fcgi_records(s)
-        first = records_until(records, stack.FCGI_END, 2)
-        t.check(first == [CANT_MPX_2],
-                "a second request on the connection gets FCGI_CANT_MPX_CONN", repr(first))
-        approve_pending(mock, aid)
-        reply = stdout_of(records_until(records, stack.FCGI_END, 1), 1)
-        t.check(reply.status == 200 and reply.json == e2e.APPROVED,
-                "the wait running there gets its reply", repr(reply))
-        s.sendall(request_bytes("GET", "/healthz", keep=True))
-        b = read_reply(s)
-        t.check(b is not None and b.status == 200, "and the connection serves the next request",
-                repr(b))
-        s.close()
+        cant_mpx_then_reply(t, s, mock, aid, "a second request on the connection gets "
+                            "FCGI_CANT_MPX_CONN", "the wait running there gets its reply")
     except (BrokenPipeError, ConnectionResetError) as e:
         t.check(False, "a second request on the connection gets FCGI_CANT_MPX_CONN", repr(e))
     finally:
@@ -487,19 +493,8 @@ def multiplexed_same_write(t, work, base, certs, mock):
         s.sendall(wait_bytes(certs, aid, "mpxsame", keep=True) + second[:3])
         stack.wait_for(lambda: "approval requested" in r.log_text(), 5 * SLOW, "the wait")
         s.sendall(second[3:])
-        records = stack.fcgi_records(s)
-        first = records_until(records, stack.FCGI_END, 2)
-        t.check(first == [CANT_MPX_2],
-                "a request begun in the first one's write gets FCGI_CANT_MPX_CONN", repr(first))
-        approve_pending(mock, aid)
-        reply = stdout_of(records_until(records, stack.FCGI_END, 1), 1)
-        t.check(reply.status == 200 and reply.json == e2e.APPROVED,
-                "and the wait read with it gets its reply", repr(reply))
-        s.sendall(request_bytes("GET", "/healthz", keep=True))
-        b = read_reply(s)
-        t.check(b is not None and b.status == 200, "and the connection serves the next request",
-                repr(b))
-        s.close()
+        cant_mpx_then_reply(t, s, mock, aid, "a request begun in the first one's write gets "
+                            "FCGI_CANT_MPX_CONN", "and the wait read with it gets its reply")
     except (BrokenPipeError, ConnectionResetError) as e:
         t.check(False, "a request begun in the first one's write gets FCGI_CANT_MPX_CONN",
                 repr(e))
