@@ -369,18 +369,44 @@ read_body(struct fcgi_conn *c, size_t max_body, int too_large, struct request *r
 	return STATUS_OK;
 }
 
+/* The value of the param name, or "" when it is absent. */
+static const char *
+param_or_empty(struct fcgi_conn *c, const char *name)
+{
+	const char *v = FCGX_GetParam(name, c->req.envp);
+
+	return v != NULL ? v : "";
+}
+
+/*
+ * The path routed on, as the web server decoded it (repeated slashes merged,
+ * dot segments removed): DOCUMENT_URI (nginx, the Apache site), else
+ * SCRIPT_NAME followed by PATH_INFO (lighttpd, which passes no DOCUMENT_URI),
+ * else the raw REQUEST_URI up to its query. A decoded path is taken whole: a
+ * '?' or '#' in it was sent encoded and is part of the path.
+ */
 static enum status
 read_path(struct fcgi_conn *c, struct request *req)
 {
-	const char *p = FCGX_GetParam(REQUEST_P_DOCUMENT_URI, c->req.envp);
-	size_t n;
+	const char *doc = param_or_empty(c, REQUEST_P_DOCUMENT_URI);
+	const char *script = param_or_empty(c, REQUEST_P_SCRIPT_NAME);
+	const char *info = param_or_empty(c, REQUEST_P_PATH_INFO);
+	const char *uri = param_or_empty(c, REQUEST_P_URI);
+	size_t ns, ni;
 
-	if (p == NULL || *p == '\0')
-		p = FCGX_GetParam(REQUEST_P_URI, c->req.envp);
-	if (p == NULL)
-		p = "";
-	n = strcspn(p, "?#");
-	c->path = strndup(p, n);
+	if (*doc != '\0') {
+		c->path = strdup(doc);
+	} else if (*script != '\0' || *info != '\0') {
+		ns = strlen(script);
+		ni = strlen(info);
+		c->path = malloc(ns + ni + 1);
+		if (c->path != NULL) {
+			memcpy(c->path, script, ns);
+			memcpy(c->path + ns, info, ni + 1);
+		}
+	} else {
+		c->path = strndup(uri, strcspn(uri, "?#"));
+	}
 	if (c->path == NULL)
 		return STATUS_NOMEM;
 	req->path = c->path;

@@ -86,10 +86,11 @@ enum status fcgi_io_parse(struct fcgi_feed *f, struct fcgi_conn *c, const void *
 
 /*
  * fcgi_io_read_request - fill req from the parsed request: params, method,
- * path (DOCUMENT_URI, else REQUEST_URI without the query), body read up to
- * max_body bytes (body_status STATUS_TOO_LARGE beyond, or at once when
- * too_large is set: the pre-reader saw more). Strings stay owned by c until
- * fcgi_io_conn_free. STATUS_OK or STATUS_NOMEM.
+ * path (DOCUMENT_URI, else SCRIPT_NAME followed by PATH_INFO, both whole,
+ * else REQUEST_URI without the query), body read up to max_body bytes
+ * (body_status STATUS_TOO_LARGE beyond, or at once when too_large is set: the
+ * pre-reader saw more). Strings stay owned by c until fcgi_io_conn_free.
+ * STATUS_OK or STATUS_NOMEM.
  */
 enum status fcgi_io_read_request(struct fcgi_conn *c, size_t max_body, int too_large,
                                  struct request *req);

@@ -602,12 +602,17 @@ class Run:
             r = self.post(REGISTER, big)
             t.check(b2c_error(r, 413), "body over 64 KiB: 413 JSON", repr(r))
 
-    def access_line(self, path, route, status):
-        """Wait for the responder's access line of a call: path as the web server passed it
-        (DOCUMENT_URI, else REQUEST_URI), the route it matched and the status."""
+    def access_count(self, path, route, status):
+        """How many access lines of the responder show that path, route and status."""
+        return self.responder.log_text().count(f'path="{path}" route={route} status={status} ')
+
+    def access_line(self, path, route, status, seen=0):
+        """Wait for the responder's access line of a call beyond the seen ones: the path it
+        routed on (DOCUMENT_URI, else SCRIPT_NAME and PATH_INFO, else REQUEST_URI), the route
+        it matched and the status."""
         line = f'path="{path}" route={route} status={status} '
         try:
-            stack.wait_for(lambda: line in self.responder.log_text(), 5, line)
+            stack.wait_for(lambda: self.access_count(path, route, status) > seen, 5, line)
             return True
         except RuntimeError:
             return False
@@ -633,20 +638,20 @@ class Run:
         r = self.post(path, {"authyId": aid, "token": "12", "correlationId": "cid-slash"})
         t.check(b2c_error(r, 409) and self.access_line(path, "verifytoken", 409),
                 f"{path}: the responder's 409 for a bad code", repr(r))
-        # nginx ($document_uri) and Apache (DOCUMENT_URI from the path it matched) pass the
-        # path decoded with '//' merged; lighttpd passes the raw REQUEST_URI only, which the
-        # responder does not route.
-        for path in ("/" + REGISTER, REGISTER.replace("/reg", "/%72eg")):
+        # The path the responder routes on is the one the web server decoded, with '//'
+        # merged and dot segments removed: nginx's $document_uri and Apache's DOCUMENT_URI
+        # (both from the path they matched), lighttpd's SCRIPT_NAME and PATH_INFO. The
+        # raw REQUEST_URI of these would get the responder's 404.
+        for path in ("/" + REGISTER, REGISTER.replace("/identity", "//identity"),
+                     REGISTER.replace("/reg", "/%72eg"), "/api/x/.." + REGISTER[4:],
+                     "/api/identity/%2E/register"):
             self.phone += 1
+            seen = self.access_count(REGISTER, "register", 200)
             r = self.post(path, {"email": f"case+{self.phone}@example.com",
-                                 "phoneNumber": f"+1 415 555 {1000 + self.phone}"})
-            if self.kind == "lighttpd":
-                t.check(b2c_error(r, 404) and self.access_line(path, "other", 404),
-                        f"{path}: passed on raw, 404 JSON from the responder", repr(r))
-            else:
-                # The responder would answer the raw path with 404.
-                t.check(r.status == 200, f"{path}: passed on as {REGISTER}, registered",
-                        repr(r))
+                                 "phoneNumber": f"+1 415 555 {1000 + self.phone}"},
+                          extra=["--path-as-is"])
+            t.check(r.status == 200 and self.access_line(REGISTER, "register", 200, seen),
+                    f"{path}: passed on as {REGISTER}, registered", repr(r))
         for path in (REGISTER + "//x", REGISTER + "x", REGISTER + "%0A", REGISTER + "%3F",
                      "/api/identity/register%2Fx", "/api/Identity2/register"):
             body = {"email": "a@example.com", "phoneNumber": "+1 415 555 0100"}
@@ -675,7 +680,10 @@ class Run:
             t.check(denied(r), f"{path} from another address: 403", repr(r))
         # The responder matches paths case-insensitively and with a trailing '/'; the web
         # server may decode, merge '//' and remove dot segments before it matches.
-        for path in ("/HEALTHZ", "/metrics/", "//healthz", "/%6Detrics", "/x/../metrics"):
+        for path in ("/HEALTHZ", "/metrics/", "//healthz", "/%6Detrics", "/x/../metrics",
+                     "/x/%2E%2E/healthz", "/x/..%2Fmetrics", "/healthz%2F", "/./MeTrIcS",
+                     "/%2e/healthz", "//%2Fmetrics", "/%48ealthz/", "/metrics%3F",
+                     "/healthz%23"):
             r = self.curl(u + path, extra=["--interface", "127.0.0.2", "--path-as-is"])
             t.check(r.status in (403, 404) and b"# TYPE" not in r.body,
                     f"{path} from another address: not served", repr(r))

@@ -3,7 +3,8 @@
  * system lets a socket buffer hold goes through and reads back whole; a
  * larger limit is refused at start (STATUS_CONFIG); bytes that libfcgi
  * refuses give STATUS_BAD_REQUEST without waiting; a request ended without a
- * reply writes the end of stdout and FCGI_END_REQUEST alone.
+ * reply writes the end of stdout and FCGI_END_REQUEST alone; the path routed
+ * on comes from DOCUMENT_URI, else SCRIPT_NAME and PATH_INFO, else REQUEST_URI.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -208,6 +209,77 @@ test_write_end(void)
 	write_end(1);
 }
 
+/* A GET whose params are the "NAME=value" strings in nv (short ones: 1-byte lengths). */
+static void
+build_params(struct msg *m, const char *const *nv)
+{
+	static const unsigned char begin[8] = {0, 1, 0, 0, 0, 0, 0, 0};
+	unsigned char p[1024];
+	size_t n = 0;
+
+	for (; *nv != NULL; nv++) {
+		const char *eq = strchr(*nv, '=');
+		size_t kl = (size_t)(eq - *nv), vl = strlen(eq + 1);
+		if (n + 2 + kl + vl > sizeof(p))
+			return;
+		p[n++] = (unsigned char)kl;
+		p[n++] = (unsigned char)vl;
+		memcpy(p + n, *nv, kl);
+		memcpy(p + n + kl, eq + 1, vl);
+		n += kl + vl;
+	}
+	rec(m, 1, 1, begin, sizeof(begin));
+	rec(m, 1, 4, p, n);
+	rec(m, 1, 4, NULL, 0);
+	rec(m, 1, 5, NULL, 0);
+}
+
+/*
+ * The path routed on: DOCUMENT_URI, else SCRIPT_NAME and PATH_INFO (lighttpd's
+ * decoded path), both taken whole, else REQUEST_URI up to its query.
+ */
+static void
+test_path(void)
+{
+	static const struct {
+		const char *nv[4];
+		const char *want;
+	} cases[] = {
+	    {{"DOCUMENT_URI=/api/identity/register", "REQUEST_URI=//api/identity/%72egister"},
+	     "/api/identity/register"},
+	    {{"DOCUMENT_URI=/healthz?", "REQUEST_URI=/healthz%3F"}, "/healthz?"},
+	    {{"SCRIPT_NAME=/api", "PATH_INFO=/identity/register",
+	      "REQUEST_URI=//api/identity/%72egister"},
+	     "/api/identity/register"},
+	    {{"SCRIPT_NAME=/api", "PATH_INFO=/identity/register?", "REQUEST_URI=/api/a/..%2F"},
+	     "/api/identity/register?"},
+	    {{"SCRIPT_NAME=/healthz", "REQUEST_URI=/x/%2E%2E/healthz"}, "/healthz"},
+	    {{"SCRIPT_NAME=", "PATH_INFO=/metrics#", "REQUEST_URI=/metrics%23"}, "/metrics#"},
+	    {{"DOCUMENT_URI=", "SCRIPT_NAME=", "REQUEST_URI=/healthz?x#y"}, "/healthz"},
+	    {{"REQUEST_URI=/metrics#x"}, "/metrics"},
+	    {{"REQUEST_METHOD=GET"}, ""},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned char buf[2048];
+		struct msg m = {.b = buf, .cap = sizeof(buf)};
+		struct fcgi_feed *f = NULL;
+		struct fcgi_conn *c = fcgi_io_conn_new();
+		struct request req;
+
+		CHECK_INT(fcgi_io_feed_new(65536, &f), STATUS_OK);
+		CHECK(c != NULL && f != NULL);
+		if (c != NULL && f != NULL) {
+			build_params(&m, cases[i].nv);
+			CHECK_INT(fcgi_io_parse(f, c, m.b, m.n), STATUS_OK);
+			CHECK_INT(fcgi_io_read_request(c, 1024, 0, &req), STATUS_OK);
+			CHECK_STR(req.path, cases[i].want);
+		}
+		fcgi_io_conn_free(c);
+		fcgi_io_feed_free(f);
+	}
+}
+
 int
 main(void)
 {
@@ -219,5 +291,6 @@ main(void)
 	RUN(test_limit_beyond_the_system);
 	RUN(test_refused_by_libfcgi);
 	RUN(test_write_end);
+	RUN(test_path);
 	HARNESS_END();
 }
