@@ -128,7 +128,7 @@ APACHE_DIRECTIVES = {
     "VirtualHost": None, "ServerName": None, "ServerAlias": None, "LimitRequestBody": None,
     "ErrorDocument": None, "Location": None, "LocationMatch": None, "Directory": None,
     "Files": None, "IfModule": None, "IfDefine": None, "Options": None, "ErrorLog": None,
-    "LogLevel": None, "Timeout": None, "KeepAlive": None,
+    "LogLevel": None, "Timeout": None, "KeepAlive": None, "AllowEncodedSlashes": None,
     "Header": "headers", "RequestHeader": "headers",
     "Redirect": "alias", "RedirectMatch": "alias", "Alias": "alias", "AliasMatch": "alias",
     "Require": "authz_core", "RequireAll": "authz_core", "RequireAny": "authz_core",

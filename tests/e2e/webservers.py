@@ -644,14 +644,15 @@ class Run:
         # raw REQUEST_URI of these would get the responder's 404.
         for path in ("/" + REGISTER, REGISTER.replace("/identity", "//identity"),
                      REGISTER.replace("/reg", "/%72eg"), "/api/x/.." + REGISTER[4:],
-                     "/api/identity/%2E/register"):
+                     "/api/identity/%2E/register", REGISTER + "%2F"):
             self.phone += 1
-            seen = self.access_count(REGISTER, "register", 200)
+            routed = REGISTER + "/" if path.endswith("%2F") else REGISTER
+            seen = self.access_count(routed, "register", 200)
             r = self.post(path, {"email": f"case+{self.phone}@example.com",
                                  "phoneNumber": f"+1 415 555 {1000 + self.phone}"},
                           extra=["--path-as-is"])
-            t.check(r.status == 200 and self.access_line(REGISTER, "register", 200, seen),
-                    f"{path}: passed on as {REGISTER}, registered", repr(r))
+            t.check(r.status == 200 and self.access_line(routed, "register", 200, seen),
+                    f"{path}: passed on as {routed}, registered", repr(r))
         for path in (REGISTER + "//x", REGISTER + "x", REGISTER + "%0A", REGISTER + "%3F",
                      "/api/identity/register%2Fx", "/api/Identity2/register"):
             body = {"email": "a@example.com", "phoneNumber": "+1 415 555 0100"}
