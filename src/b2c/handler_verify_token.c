@@ -6,10 +6,12 @@
  * Codes that are not accepted are limited per authyId against guessing, and
  * a right code is accepted once: seen again, it is refused as used and
  * counts as an attempt like a wrong one, unless it is B2C's retry of the
- * sign-in that it approved (the same correlationId), which is approved again.
+ * sign-in that it approved (the same correlationId, signInName, email and
+ * ipAddress), which is approved again.
  */
 #include "handlers.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,9 @@
 #include "provider.h"
 #include "ratelimit.h"
 
+/* Separates the fields of the sign-in in own_key: no claim can hold it. */
+#define KEY_SEP "\x1f"
+
 /* One code check in progress; the code is wiped before the state is freed. */
 struct token_state {
 	struct req_ctx *ctx;
@@ -31,7 +36,7 @@ struct token_state {
 	struct provider_job job;
 	struct provider_call *pc;
 	char used_key[65]; /* ctx->used_codes key of authyId and code */
-	char own_key[65];  /* and of authyId, code and correlationId ("" without one) */
+	char own_key[65];  /* and of authyId, code and the sign-in ("" without correlationId) */
 };
 
 /* For log lines: B2C's correlation id, or "-". */
@@ -73,15 +78,20 @@ take_attempt(struct req_ctx *ctx, const struct b2c_claims *c)
  * than one time step, and a code seen over someone's shoulder or taken by a
  * proxy page must not open a second sign-in. ctx->used_codes remembers a hash
  * of authyId and code (key, 65 bytes) for HANDLER_CODE_REUSE_S, longer than a
- * code is valid; with cid (the correlationId, or NULL) also of the sign-in
- * that used it. STATUS_OK or STATUS_INTERNAL.
+ * code is valid; with own also of the sign-in that used it, bound as the
+ * wait's re-attach is: correlationId, signInName, email and ipAddress, so a
+ * correlation id known elsewhere does not make another browser that sign-in.
+ * STATUS_OK or STATUS_INTERNAL.
  */
 static enum status
-used_key(const struct b2c_claims *c, const char *cid_or_null, char *key, size_t keylen)
+used_key(const struct b2c_claims *c, bool own, char *key, size_t keylen)
 {
-	char in[sizeof(c->authy_id) + sizeof(c->token) + sizeof(c->correlation_id) + 2];
-	int n = snprintf(in, sizeof(in), "%s/%s%s%s", c->authy_id, c->token,
-	                 cid_or_null != NULL ? "/" : "", cid_or_null != NULL ? cid_or_null : "");
+	char in[sizeof(c->authy_id) + sizeof(c->token) + sizeof(c->correlation_id) +
+	        sizeof(c->sign_in_name) + sizeof(c->email) + sizeof(c->ip_address) + 5];
+	int n = own ? snprintf(in, sizeof(in), "%s/%s/%s" KEY_SEP "%s" KEY_SEP "%s" KEY_SEP "%s",
+	                       c->authy_id, c->token, c->correlation_id, c->sign_in_name, c->email,
+	                       c->ip_address)
+	            : snprintf(in, sizeof(in), "%s/%s", c->authy_id, c->token);
 	enum status rc = STATUS_INTERNAL;
 
 	if (n > 0 && (size_t)n < sizeof(in))
@@ -112,9 +122,9 @@ not_used_yet(struct req_ctx *ctx, struct token_state *st, bool *again)
 	const struct b2c_claims *c = &st->c;
 
 	*again = false;
-	if (used_key(c, NULL, st->used_key, sizeof(st->used_key)) != STATUS_OK ||
+	if (used_key(c, false, st->used_key, sizeof(st->used_key)) != STATUS_OK ||
 	    (c->correlation_id[0] != '\0' &&
-	     used_key(c, c->correlation_id, st->own_key, sizeof(st->own_key)) != STATUS_OK)) {
+	     used_key(c, true, st->own_key, sizeof(st->own_key)) != STATUS_OK)) {
 		ctx_seterr(ctx, "hash of the code failed");
 		return STATUS_INTERNAL;
 	}

@@ -19,12 +19,16 @@ VERIFY_TOKEN = "/api/identity/verifytoken"
 MAX_ATTEMPTS = 5  # the default max_code_attempts
 
 
-def send(env, authy_id, token, sock=None, cid="6f1e2d3c-0000-4000-8000-00000000c0de"):
+def send(env, authy_id, token, sock=None, cid="6f1e2d3c-0000-4000-8000-00000000c0de",
+         ip=None, name="code-user", email=None):
     if isinstance(token, str):
         stack.ONE_TIME_CODES.add(token)
         stack.ONE_TIME_CODES.add(re.sub(r"[ -]", "", token))
-    body = {"authyId": authy_id, "token": token, "signInName": "code-user",
-            "correlationId": cid}
+    body = {"authyId": authy_id, "token": token, "signInName": name, "correlationId": cid}
+    if ip is not None:
+        body["ipAddress"] = ip
+    if email is not None:
+        body["email"] = email
     return stack.fcgi(sock or env["sock"], "POST", VERIFY_TOKEN,
                       stack.cert_params(env["certs"], "client"), json.dumps(body))
 
@@ -110,19 +114,29 @@ def flow_code_once(t, env):
     sign-in or from a call without correlation id, within its time step, is
     refused as used (with its own message, so the user waits for the next
     code) and counts as an attempt. B2C's retry of the sign-in the code
-    approved (a 200 lost on the way) is approved again."""
+    approved (a 200 lost on the way) is approved again; the sign-in is bound
+    as the wait's re-attach is: the same correlation id from another address
+    or for another name or email is another sign-in."""
     p = codes(env)
     aid = p.user(t, env, "+1 415 555 0310")
     right = p.code(env, aid)
-    r = send(env, aid, right, cid="code-once-user")
+    r = send(env, aid, right, cid="code-once-user", ip="203.0.113.30")
     t.check(r.status == 200 and r.json == {"authyApproved": True},
             "verifytoken: right code -> 200", repr(r))
     n = len(p.verify_calls(env))
-    r = send(env, aid, right, cid="code-once-user")
+    r = send(env, aid, right, cid="code-once-user", ip="203.0.113.30")
     t.check(r.status == 200 and r.json == {"authyApproved": True},
             "verifytoken: B2C's retry of the same sign-in -> 200 again", repr(r))
     t.check("code accepted before for this sign-in, approved again authy_id=" + aid in
             env["responder"].log_text(), "verifytoken: the retry is logged")
+    others = [send(env, aid, right, cid="code-once-user", ip="198.51.100.30"),
+              send(env, aid, right, cid="code-once-user", ip="203.0.113.30", name="other-user")]
+    t.check(all(is_409(env, x, "B2C_MSG_TOKEN_USED", "token_used") for x in others),
+            "verifytoken: its correlation id from another address or for another name "
+            "-> 409 token_used", repr([x.json for x in others]))
+    r = send(env, aid, right, cid="code-once-user", ip="203.0.113.30")
+    t.check(r.status == 200 and r.json == {"authyApproved": True},
+            "verifytoken: the sign-in's own retry still -> 200", repr(r))
     again = [send(env, aid, right, cid=None)]
     again += [send(env, aid, right, cid=f"code-once-other-{i}") for i in range(MAX_ATTEMPTS - 1)]
     t.check(all(is_409(env, x, "B2C_MSG_TOKEN_USED", "token_used") for x in again),
