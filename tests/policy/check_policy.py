@@ -528,14 +528,16 @@ ENDPOINTS = [
      {("authyApproved", "authyApproved"), ("factorStatus", "authyFactorStatus")},
      {("correlationId", "{Context:CorrelationId}"), ("ipAddress", "{Context:IPAddress}")}),
     (CODE_PATH, {"authyId", "token"}, {"email", "signInName"}, {("authyApproved", "authyApproved")},
-     {("correlationId", "{Context:CorrelationId}")}),
+     {("correlationId", "{Context:CorrelationId}"), ("ipAddress", "{Context:IPAddress}")}),
 ]
 
 
 def check_endpoint_claims(tp):
     """The claims each endpoint needs are sent, its answers land in the right
-    policy claims, and the transaction's correlation id (and, for the wait, the
-    client's IP address) come from claim resolvers, never from the user."""
+    policy claims, and the transaction's correlation id and the client's IP
+    address (for the wait and verifytoken, which bind a push or an accepted
+    code to the sign-in with them) come from claim resolvers, never from the
+    user."""
     url = metadata(tp).get("ServiceUrl", "")
     sent = {name for _, name, _ in claim_names(tp, "InputClaims", "InputClaim")}
     read = {(name, claim) for _, name, claim in claim_names(tp, "OutputClaims", "OutputClaim")}
@@ -1458,6 +1460,10 @@ BYPASSES = [
     ("the wait without the client's IP address",
      [(EXT, r'\s*<InputClaim ClaimTypeReferenceId="authyIpAddress"[^>]*/>', "")],
      "must always send ipAddress"),
+    ("verifytoken without the client's IP address (a code accepted before bound to less)",
+     [(EXT, r'(<TechnicalProfile Id="REST-AuthyVerifyToken">.*?)\s*<InputClaim '
+       r'ClaimTypeReferenceId="authyIpAddress"[^>]*/>', r"\1")],
+     "verifytoken must always send ipAddress"),
     ("ProfileEdit running the pack's unprotected journey",
      [("ProfileEdit.xml", 'ReferenceId="ProfileEditWithAuthy"', 'ReferenceId="ProfileEdit"')],
      "B2C_1A_ProfileEdit (ProfileEdit.xml): journey ProfileEdit reaches"),
