@@ -246,6 +246,9 @@ handler_verify_token(struct req_ctx *ctx, struct response *res)
 		rc = b2c_validate_token(&st->c);
 	if (rc == STATUS_OK)
 		rc = handler_check_id(ctx, st->c.authy_id);
+	/* The sign-in is named as on the wait; a code then approves that one alone. */
+	if (rc == STATUS_OK)
+		rc = b2c_validate_binding(&st->c, ctx->cfg->require_correlation_id);
 	if (rc == STATUS_OK)
 		rc = take_attempt(ctx, &st->c);
 	if (rc == STATUS_OK)

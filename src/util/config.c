@@ -160,7 +160,8 @@ static const struct key keys[] = {
     {"max_params_bytes", KT_INT, 4096, 1048576, F(max_params_bytes), "65536", NULL, 0,
      "largest FastCGI params (names and values) of one request in bytes"},
     {"require_correlation_id", KT_BOOL, 0, 1, F(require_correlation_id), "true", NULL, 0,
-     "refuse a wait without correlationId (false lets sign-ins share a push: unsafe)"},
+     "refuse a wait or code check without correlationId (false lets sign-ins share a push: "
+     "unsafe)"},
     {"approval_app_name", KT_STRING, 0, 100, F(approval_app_name), NULL, NULL, 0,
      "application name shown in the push as Application; empty = not shown"},
     {"max_pushes_per_user", KT_INT, 1, 1000, F(max_pushes_per_user), "5", NULL, 0,

@@ -110,13 +110,13 @@ def flow_code_right_wrong(t, env):
 
 
 def flow_code_once(t, env):
-    """A right code is accepted once: the same code again, from another
-    sign-in or from a call without correlation id, within its time step, is
-    refused as used (with its own message, so the user waits for the next
-    code) and counts as an attempt. B2C's retry of the sign-in the code
-    approved (a 200 lost on the way) is approved again; the sign-in is bound
-    as the wait's re-attach is: the same correlation id from another address
-    or for another name or email is another sign-in."""
+    """A right code is accepted once: the same code again, from another sign-in, within
+    its time step, is refused as used (with its own message, so the user waits for the
+    next code) and counts as an attempt; a call without correlation id is refused before
+    the code is looked at, as the wait is, and costs no attempt. B2C's retry of the
+    sign-in the code approved (a 200 lost on the way) is approved again; the sign-in is
+    bound as the wait's re-attach is: the same correlation id from another address or for
+    another name or email is another sign-in."""
     p = codes(env)
     aid = p.user(t, env, "+1 415 555 0310")
     right = p.code(env, aid)
@@ -137,10 +137,13 @@ def flow_code_once(t, env):
     r = send(env, aid, right, cid="code-once-user", ip="203.0.113.30")
     t.check(r.status == 200 and r.json == {"authyApproved": True},
             "verifytoken: the sign-in's own retry still -> 200", repr(r))
-    again = [send(env, aid, right, cid=None)]
-    again += [send(env, aid, right, cid=f"code-once-other-{i}") for i in range(MAX_ATTEMPTS - 1)]
+    r = send(env, aid, right, cid=None)
+    t.check(is_409(env, r, "B2C_MSG_CORRELATION_MISSING", "correlation_missing"),
+            "verifytoken: without correlation id -> 409 correlation_missing, as the wait",
+            repr(r))
+    again = [send(env, aid, right, cid=f"code-once-other-{i}") for i in range(MAX_ATTEMPTS)]
     t.check(all(is_409(env, x, "B2C_MSG_TOKEN_USED", "token_used") for x in again),
-            "verifytoken: the same code again, other sign-ins or none -> 409 token_used",
+            "verifytoken: the same code again, other sign-ins -> 409 token_used",
             repr([x.json for x in again]))
     r = send(env, aid, right, cid="code-once-other")
     t.check(is_409(env, r, "B2C_MSG_TOKEN_LIMITED", "token_limited"),

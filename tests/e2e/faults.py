@@ -74,7 +74,8 @@ class Target:
     def verify_token(self, authy_id, token):
         stack.ONE_TIME_CODES.add(token)
         return self.request("POST", codes.VERIFY_TOKEN,
-                            json.dumps({"authyId": authy_id, "token": token}))
+                            json.dumps({"authyId": authy_id, "token": token,
+                                        "correlationId": e2e.cid_of(f"code-{authy_id}")}))
 
     def resources(self):
         pid = self.resp.pid()
