@@ -72,6 +72,7 @@ struct upstream {
 	int max_active;               /* upstream connections: transfers in the multi at most */
 	int active;                   /* transfers in the multi */
 	struct list_head queue;       /* FIFO of the waiting transfers */
+	int queued;                   /* transfers in queue */
 	struct loop_timer *kick;      /* deadlines and failures of waiting transfers */
 	long long kick_at;            /* when kick is armed for, 0 = disarmed */
 	struct curl_slist hdr_get[3]; /* request headers, built once */
@@ -380,6 +381,7 @@ dequeue(struct upstream_xfer *x)
 
 	list_unlink(&up->queue, &x->qlink);
 	x->queued = false;
+	up->queued--;
 }
 
 /* Free x, queued or in flight, without a callback. */
@@ -433,6 +435,12 @@ int
 upstream_active(const struct upstream *up)
 {
 	return up->active;
+}
+
+int
+upstream_queued(const struct upstream *up)
+{
+	return up->queued;
 }
 
 /* Write callback: store the body up to UPSTREAM_RESPONSE_MAX, abort beyond. */
@@ -800,6 +808,7 @@ enqueue(struct upstream_xfer *x, bool front)
 	struct upstream *up = x->up;
 
 	x->queued = true;
+	up->queued++;
 	if (front)
 		list_push_front(&up->queue, &x->qlink);
 	else

@@ -122,4 +122,10 @@ void upstream_cancel(struct upstream_xfer *x);
  */
 int upstream_active(const struct upstream *up);
 
+/*
+ * upstream_queued - transfers waiting in the FIFO for a free connection (for
+ * metrics). Loop thread only.
+ */
+int upstream_queued(const struct upstream *up);
+
 #endif

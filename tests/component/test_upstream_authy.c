@@ -1008,11 +1008,13 @@ test_bounded_connections(void)
 	CHECK(ctl_ok("POST", "/_mock/reset", ""));
 	start_registrations(up, "never@example.com", 10, &b);
 	CHECK_INT(upstream_active(up), 2);
+	CHECK_INT(upstream_queued(up), 8);
 	while (b.left > 0)
 		loop_run(lp);
 	CHECK_INT(b.ok, 10);
 	CHECK_INT(b.fails, 0);
 	CHECK_INT(upstream_active(up), 0);
+	CHECK_INT(upstream_queued(up), 0);
 	CHECK(ctl_stat("connections_opened") >= 1);
 	CHECK(ctl_stat("connections_opened") <= 2);
 	upstream_free(up);
