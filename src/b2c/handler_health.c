@@ -30,7 +30,7 @@ handler_metrics(struct req_ctx *ctx, struct response *res)
 
 	buf_init(&b, RESPONSE_BODY_MAX);
 	tracker_get_stats(ctx->tracker, &ts);
-	rc = metrics_render(&b, &ts, upstream_active(ctx->up));
+	rc = metrics_render(&b, &ts, upstream_active(ctx->up), upstream_queued(ctx->up));
 	if (rc != STATUS_OK)
 		goto out;
 	res->body = buf_steal(&b, &res->body_len);

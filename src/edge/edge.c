@@ -152,6 +152,7 @@ conn_close(struct conn *c)
 	buf_drop(c);
 	list_unlink(&e->conns, &c->link);
 	e->nconns--;
+	metrics_gauge_add(METRICS_GAUGE_CONNECTIONS, -1);
 	free(c);
 	check_drained(e);
 }
@@ -563,6 +564,7 @@ finish(struct ereq *r, enum status rc)
 	free(r);
 	c->req = NULL;
 	e->inflight--;
+	metrics_gauge_add(METRICS_GAUGE_IN_FLIGHT, -1);
 	log_rid_leave(&rid);
 	if (keep) {
 		conn_idle(c);
@@ -701,6 +703,7 @@ start_request(struct conn *c, int too_large)
 	}
 	c->req = r;
 	e->inflight++;
+	metrics_gauge_add(METRICS_GAUGE_IN_FLIGHT, 1);
 	e->started++;
 	rc = fcgi_io_read_request(r->fc, e->body_max, too_large, &r->req);
 	fcgi_io_attach(e->feed, r->fc, c->fd);
@@ -862,6 +865,7 @@ conn_new(struct edge *e, int fd)
 	}
 	list_push_front(&e->conns, &c->link);
 	e->nconns++;
+	metrics_gauge_add(METRICS_GAUGE_CONNECTIONS, 1);
 	conn_idle(c);
 }
 

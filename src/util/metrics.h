@@ -53,11 +53,26 @@ enum metrics_close {
  */
 void metrics_conn_closed(enum metrics_close why);
 
+/* What the edge holds open now (b2c_authy_open_connections, _requests_in_flight). */
+enum metrics_gauge {
+	METRICS_GAUGE_CONNECTIONS, /* FastCGI connections open */
+	METRICS_GAUGE_IN_FLIGHT,   /* requests read and not answered yet */
+	METRICS_GAUGE__COUNT
+};
+
 /*
- * metrics_render - append the exposition text to out, including the tracker
- * gauges from ts (may be NULL) and the upstream connections in use.
- * STATUS_OK or the buf error.
+ * metrics_gauge_add - add delta (negative to take away) to gauge g.
+ * Thread-safe (atomics).
  */
-enum status metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_use);
+void metrics_gauge_add(enum metrics_gauge g, long delta);
+
+/*
+ * metrics_render - append the exposition text to out, including the edge's
+ * gauges, the tracker's from ts (may be NULL), and the upstream calls in flight
+ * (upstream_in_use) and waiting for a connection (upstream_queued).
+ * STATUS_OK or the buf error. Thread-safe.
+ */
+enum status metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_use,
+                           int upstream_queued);
 
 #endif
