@@ -240,6 +240,7 @@ class Approval:
         self.updated = self.created
         self.created_mono = time.monotonic()
         self.resolve_to, self.resolve_at = None, None
+        self.polls = 0  # status reads through the API
         if behaviour is not None:
             self.resolve_to = behaviour[0]
             self.resolve_at = self.created_mono + behaviour[1] / 1000.0
@@ -259,6 +260,7 @@ class Approval:
     def to_control_json(self):
         j = self.to_json()
         j["message"] = self.message
+        j["polls"] = self.polls
         return j
 
 
@@ -421,6 +423,7 @@ class State:
             a = self.approvals.get(uuid)
             if a is not None:
                 self._advance(a, time.monotonic(), events)
+                a.polls += 0 if control else 1
                 snap = a.to_control_json() if control else a.to_json()
         self._notify(events)
         return None if a is None else snap
