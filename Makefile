@@ -74,7 +74,7 @@ check test: all unit component
 # end-to-end and fault suites too (B2C_AUTHY_WRAPPER, read by tests/e2e/stack.py).
 VALGRIND_CMD    := valgrind --quiet --error-exitcode=99 --leak-check=full \
                    --errors-for-leak-kinds=definite
-VALGRIND_SUITES ?= unit component e2e e2e-verify cli faults
+VALGRIND_SUITES ?= unit component e2e e2e-verify cli faults churn
 
 valgrind: all unit component
 	B2C_AUTHY_WRAPPER="$(VALGRIND_CMD)" SUITES="$(VALGRIND_SUITES)" BUILD=$(BUILD) \
@@ -87,7 +87,7 @@ valgrind: all unit component
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 # gcc's truncation analysis at -O1 sees ranges the -O2 build does not: a warning only.
 SAN_WNO     := -Wno-error=format-truncation
-ASAN_SUITES ?= unit component e2e e2e-verify cli faults robust
+ASAN_SUITES ?= unit component e2e e2e-verify cli faults robust churn
 ASAN_ENV    := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
