@@ -228,7 +228,7 @@ check_abort(struct conn *c, ssize_t n, int err, unsigned events)
 	abort_request(c->req);
 }
 
-/* An answer to a record that came while a request runs; 0 when it did not go out whole. */
+/* An answer to a management or abort record, at once; 0 when it did not go out whole. */
 static int
 send_now(struct conn *c, const unsigned char *p, size_t n)
 {
@@ -766,7 +766,7 @@ scan_answer(struct conn *c, enum fcgi_scan_result r)
 		                         c->e->o.cfg->max_connections, out);
 	else
 		n = fcgi_scan_end_request(c->scan.request_id, out);
-	return send(c->fd, out, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n;
+	return send_now(c, out, n);
 }
 
 /*
