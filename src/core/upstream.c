@@ -795,11 +795,17 @@ kick_at(struct upstream *up, long long at_ms)
 	loop_timer_arm(up->kick, at_ms);
 }
 
-/* A queued transfer this close to its expiry would start a call that cannot end in time. */
+/* The last moment a queued transfer may start: later, its call cannot end in time. */
+static long long
+last_start(const struct upstream_xfer *x)
+{
+	return x->expiry_ms - UPSTREAM_START_MIN_MS;
+}
+
 static bool
 too_late(const struct upstream_xfer *x, long long now)
 {
-	return x->expiry_ms - now <= UPSTREAM_START_MIN_MS;
+	return now >= last_start(x);
 }
 
 static void
@@ -865,7 +871,7 @@ upstream_start(struct upstream *up, const struct upstream_call *call, upstream_d
 		}
 	} else {
 		enqueue(x, false);
-		kick_at(up, x->expiry_ms - UPSTREAM_START_MIN_MS);
+		kick_at(up, last_start(x));
 	}
 	if (out != NULL)
 		*out = x;
@@ -1000,8 +1006,8 @@ on_kick(void *arg)
 		x = QUEUED(x->qlink.next);
 	}
 	for (x = queue_first(up); x != NULL; x = QUEUED(x->qlink.next))
-		if (next == 0 || x->expiry_ms - UPSTREAM_START_MIN_MS < next)
-			next = x->expiry_ms - UPSTREAM_START_MIN_MS;
+		if (next == 0 || last_start(x) < next)
+			next = last_start(x);
 	if (next != 0)
 		kick_at(up, next > now + KICK_MIN_MS ? next : now + KICK_MIN_MS);
 	/* Calls queued behind one that could not start. */
