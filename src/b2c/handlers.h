@@ -42,10 +42,12 @@ struct handler_poller {
  * handler_verify_token.c: POST /api/identity/verifytoken -> {"authyApproved":
  * true} when the one-time code from the app is right and was not accepted for
  * the authyId before (within HANDLER_CODE_REUSE_S, in ctx->used_codes), or was
- * accepted for the same correlationId (B2C's retry; answered at once); a code
- * accepted before for another sign-in or none is STATUS_TOKEN_USED. Codes not
- * accepted are limited per authyId (max_code_attempts per code_window_s).
- * Asynchronous once the claims are valid and the code is new.
+ * accepted for the same sign-in (correlationId, signInName, email and
+ * ipAddress: B2C's retry; answered at once); a code accepted before for
+ * another sign-in is STATUS_TOKEN_USED. Without correlationId (while
+ * require_correlation_id is on) STATUS_NO_CORRELATION, before any attempt is
+ * taken. Codes not accepted are limited per authyId (max_code_attempts per
+ * code_window_s). Asynchronous once the claims are valid and the code is new.
  */
 #define HANDLER_CODE_REUSE_S 300 /* an accepted code is remembered; outlives its validity */
 enum status handler_verify_token(struct req_ctx *ctx, struct response *res);

@@ -89,7 +89,7 @@ struct req_ctx {
 	struct ratelimit *code_limit;
 	/*
 	 * one-time codes accepted (HANDLER_CODE_REUSE_S), one event per authyId
-	 * and code, and one per authyId, code and the correlationId that used it
+	 * and code, and one per authyId, code and the sign-in that used it
 	 */
 	struct ratelimit *used_codes;
 	char id[64];             /* request id for logs */
