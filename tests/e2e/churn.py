@@ -270,7 +270,9 @@ class Churn:
                                       (409, "B2C_MSG_TOKEN_LIMITED")])
 
     def op_right_code(self, rnd, i):
-        aid = self.user(f"never.code{rnd}x{i}", f"+1 312 55{rnd} {i:04d}", app=True)
+        # a number in the 555 exchange, another for each round and request
+        aid = self.user(f"never.code{rnd}x{i}", f"+1 312 555 {(rnd - 1) * OPS + i:04d}",
+                        app=True)
         code = self.mock.call("GET", f"/_mock/users/{aid}/token")["token"]
         r = self.verify(aid, code)
         self.f.note("right code", r.status == 200 and r.json == {"authyApproved": True},
