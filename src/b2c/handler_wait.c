@@ -6,8 +6,8 @@
  * creation is a provider operation, the wait a tracker waiter plus one loop
  * timer for the budget; a client that leaves ends its own wait. The creation
  * belongs to the tracker entry, not to the request that started it: it goes
- * on while any request of the sign-in is attached, and the tracker stops it
- * when the last one leaves.
+ * on when every request of the sign-in has left, since the push may be out
+ * already, and B2C's retry re-attaches to it instead of sending another.
  */
 #include "handlers.h"
 
@@ -96,7 +96,7 @@ finish(struct wait_state *st, enum status rc)
 	rc = wait_reply(ctx, rc, st->res);
 	loop_timer_free(st->budget);
 	if (st->cr != NULL)
-		st->cr->st = NULL; /* it goes on for the others, or the release stops it */
+		st->cr->st = NULL; /* it goes on for the sign-in's other requests and retries */
 	if (st->e != NULL)
 		tracker_release(ctx->tracker, st->e);
 	ctx->on_abort = NULL;
@@ -221,7 +221,7 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 		tracker_publish(cr->tracker, cr->e, job->handle, util_now_ms() + cr->ttl_s * 1000);
 		log_info("approval requested authy_id=%s correlation_id=%s ip=%s uuid=%s%s",
 		         cr->c.authy_id, cid(&cr->c), cr->c.ip_address[0] ? cr->c.ip_address : "-",
-		         job->handle, st != NULL ? "" : " (for the other requests of the sign-in)");
+		         job->handle, st != NULL ? "" : " (after its request left)");
 		if (st != NULL)
 			rc = wait_outcome(st);
 	}
@@ -231,7 +231,7 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 	log_rid_leave(&rid);
 }
 
-/* The tracker's tracker_create_cancel_fn: nobody waits for the approval any more. */
+/* The tracker's tracker_create_cancel_fn: the tracker is freed (shutdown). */
 void
 handler_wait_create_cancel(void *op)
 {

@@ -64,7 +64,7 @@ void handler_wait_poll_cancel(void *op);
 
 /*
  * handler_wait_create_cancel - the tracker's tracker_create_cancel_fn: stop
- * the creation of an approval nobody waits for any more. Loop thread only.
+ * a creation still in flight when the tracker is freed. Loop thread only.
  */
 void handler_wait_create_cancel(void *op);
 

@@ -168,16 +168,6 @@ creation_failed(struct tracker_entry *e, enum status rc)
 	e->result = rc;
 }
 
-/* Nobody is attached to a creating entry any more: stop the creation. */
-static void
-stop_creation(struct tracker *t, struct tracker_entry *e)
-{
-	void *op = e->create_op;
-
-	creation_failed(e, STATUS_ABORTED);
-	t->opts.create_cancel(op);
-}
-
 /*
  * Arm e's timer for what comes next: its next poll while someone waits, its
  * expiry while nobody is attached. Frees e when it is over; returns true then.
@@ -197,8 +187,6 @@ schedule(struct tracker *t, struct tracker_entry *e)
 			loop_timer_disarm(e->timer); /* the poll's end schedules again */
 		return false;
 	}
-	if (e->refs == 0 && e->n_waiters == 0 && e->create_op != NULL)
-		stop_creation(t, e);
 	if (e->refs > 0 || e->n_waiters > 0 || e->state == ENTRY_CREATING) {
 		loop_timer_disarm(e->timer);
 		return false;

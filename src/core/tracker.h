@@ -49,7 +49,7 @@ typedef void (*tracker_poll_cancel_fn)(void *op);
 
 /*
  * Stop the creation of an approval registered with tracker_creating: the
- * last request attached to its entry left first. No callback follows.
+ * tracker is freed (shutdown) first. No callback follows.
  */
 typedef void (*tracker_create_cancel_fn)(void *op);
 
@@ -107,11 +107,11 @@ enum status tracker_attach(struct tracker *t, const char *key, struct tracker_en
 
 /*
  * tracker_creating - op creates the approval of the entry e that
- * tracker_attach created. The creation goes on while any request is
- * attached to e, whoever started it; when the last one leaves first (or at
- * tracker_free) the tracker stops it with opts.create_cancel(op) and the
- * entry goes away. tracker_publish or tracker_fail end it; the caller then
- * frees op.
+ * tracker_attach created. The creation goes on until tracker_publish or
+ * tracker_fail ends it (the caller then frees op), whoever is attached: the
+ * push may already have gone out when every request of the sign-in leaves,
+ * and B2C's retry re-attaches to it instead of sending a second one. Only
+ * tracker_free stops it, with opts.create_cancel(op).
  */
 void tracker_creating(struct tracker *t, struct tracker_entry *e, void *op);
 

@@ -466,8 +466,38 @@ def flow_creator_leaves(t, env):
             "the creator's client leaves: the other request of the sign-in gets the approval",
             f"{rb!r} {rb.elapsed:.2f}s")
     t.check(len(pushes(env, aid)) == 1, "one push for both", repr(pushes(env, aid)))
-    t.check("(for the other requests of the sign-in)" in env["responder"].log_text(),
+    t.check("(after its request left)" in env["responder"].log_text(),
             "the push was created after its creator left")
+    m.clear_faults()
+
+
+def flow_all_leave_during_creation(t, env):
+    """The only request of a sign-in leaves (B2C gave up) while its push is being
+    created: the push may be out already, so the creation goes on, and B2C's
+    retry re-attaches to it instead of sending a second push."""
+    aid = new_user(t, env, "never", "+1 312 555 0163")
+    m = env["mock"]
+    drip_ms = 6 if prov(env).name == "authy" else 1
+    m.fault(match=prov(env).create_path(aid), mode="drip", count=1, delay_ms=drip_ms)
+    a = wait_start(env, aid, sign_in="all-leave")
+    stack.wait_for(lambda: pushes(env, aid), 5, "the push reaching the API")
+    a.kill()
+    a.wait()
+    def created_alone():
+        return [ln for ln in env["responder"].log_text().splitlines()
+                if "correlation_id=%s " % cid_of("all-leave") in ln and
+                "uuid=" in ln and "(after its request left)" in ln]
+    stack.wait_for(created_alone, 10, "the creation's end")
+    t.check(created_alone(), "the creation finished after every request of the sign-in left")
+    r = wait_start(env, aid, sign_in="all-leave")
+    time.sleep(0.5)
+    sent = pushes(env, aid)
+    t.check(len(sent) == 1, "B2C's retry re-attaches: still one push", repr(sent))
+    if sent:
+        prov(env).resolve(env["mock"], sent[0]["uuid"], "approve")
+    rr = stack.fcgi_finish(r)
+    t.check(rr.status == 200 and rr.json == APPROVED, "the retry gets the approval",
+            f"{rr!r} {rr.elapsed:.2f}s")
     m.clear_faults()
 
 
@@ -832,7 +862,8 @@ def main():
         callback = flow_callback if backend.name == "authy" else provider.flow_webhook
         for flow in (flow_approve, flow_outcomes, flow_retry_reattach, flow_abort, flow_faults,
                      flow_concurrency, callback, flow_overload, flow_binding, flow_binding_ip,
-                     flow_id_form, flow_creator_leaves, flow_late_approval, flow_no_correlation,
+                     flow_id_form, flow_creator_leaves, flow_all_leave_during_creation,
+                     flow_late_approval, flow_no_correlation,
                      flow_push_details, flow_push_limit, *backend.extra_flows(), *codes.flows(backend),
                      flow_health_metrics,
                      flow_shutdown):

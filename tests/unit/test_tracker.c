@@ -7,7 +7,8 @@
  * rate-limit back-off and its cap, creation failures shared, callbacks
  * completing every waiter at once, one poll timer for many waiters, expiry
  * of idle entries, the waiter of an entry replaced under its key, a
- * creation that outlives the request that started it, or is stopped, and a
+ * creation that outlives every request of its sign-in (stopped only by
+ * tracker_free), and a
  * full map making room for a new wait.
  */
 #include <stdio.h>
@@ -441,14 +442,18 @@ test_creation_outlives_its_starter(void)
 	CHECK_INT(fake_creations_stopped, 0);
 }
 
-/* Everyone leaves while the approval is created: the creation is stopped once. */
+/*
+ * Everyone leaves while the approval is created: the creation goes on (the
+ * push may be out), its approval waits for the sign-in's retry, which
+ * re-attaches instead of creating another. Only tracker_free stops one.
+ */
 static void
-test_creation_stopped_when_all_leave(void)
+test_creation_outlives_everyone(void)
 {
 	struct tracker *t = start(10);
-	struct tracker_entry *e = NULL;
+	struct tracker_entry *e = NULL, *again = NULL;
 	struct tracker_stats st;
-	struct waiter b;
+	struct waiter b, retry;
 	bool created = false;
 	int op;
 
@@ -457,14 +462,31 @@ test_creation_stopped_when_all_leave(void)
 	CHECK_INT(wait_on(t, "k", "unused", &b), STATUS_PENDING);
 	tracker_release(t, e);
 	CHECK_INT(give_up(&b), STATUS_TIMEOUT);
-	CHECK_INT(fake_creations_stopped, 1);
+	CHECK_INT(fake_creations_stopped, 0);
 	tracker_get_stats(t, &st);
-	CHECK_INT(st.entries, 0);
-	/* The next try of the sign-in starts afresh. */
-	CHECK_INT(tracker_attach(t, "k", &e, &created), STATUS_OK);
+	CHECK_INT(st.entries, 1);
+	CHECK_INT(st.attached, 0);
+	tracker_publish(t, e, "uuid-kept", util_now_ms() + 60000);
+	tracker_get_stats(t, &st);
+	CHECK_INT(st.entries, 1);
+	CHECK_INT(st.pending, 1);
+	run_for(50);
+	CHECK_INT(fake_polls, 0); /* nobody waits: not polled */
+	/* The retry finds the approval: no new creation. */
+	CHECK_INT(tracker_attach(t, "k", &again, &created), STATUS_OK);
+	CHECK(!created);
+	CHECK(again == e);
+	tracker_release(t, again);
+	CHECK_INT(wait_on(t, "k", "approved", &retry), STATUS_PENDING);
+	run_for(100);
+	CHECK(retry.done);
+	CHECK_INT(retry.rc, STATUS_OK);
+	/* A creation in flight at shutdown is stopped, once. */
+	CHECK_INT(tracker_attach(t, "k2", &e, &created), STATUS_OK);
 	CHECK(created);
-	tracker_fail(t, e, STATUS_UPSTREAM_CONNECT);
+	tracker_creating(t, e, &op);
 	tracker_release(t, e);
+	CHECK_INT(fake_creations_stopped, 0);
 	tracker_free(t);
 	CHECK_INT(fake_creations_stopped, 1);
 }
@@ -683,7 +705,7 @@ main(void)
 	RUN(test_full_map_makes_room);
 	RUN(test_waiter_of_replaced_entry);
 	RUN(test_creation_outlives_its_starter);
-	RUN(test_creation_stopped_when_all_leave);
+	RUN(test_creation_outlives_everyone);
 	loop_free(lp);
 	HARNESS_END();
 }
