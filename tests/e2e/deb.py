@@ -68,6 +68,7 @@ APACHE_MARKER = "/var/lib/apache2/site/enabled_by_admin/b2c-authy"
 # The tasks of the service besides libcurl's resolver threads (one per connection
 # being opened, up to upstream_connections): the event loop, with some spare.
 TASKS_BESIDES_RESOLVERS = 8
+EXPOSURE_MAX = 2.0  # systemd-analyze security: the installed service is rated 1.5 "OK"
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
        "LC_ALL": "C.UTF-8"}
 
@@ -275,7 +276,20 @@ class Run:
                            env=dict(ENV, SYSTEMD_LOG_TARGET="console"))
         t.check(p.returncode == 0 and not p.stdout.strip(),
                 "systemd-analyze verify: installed units clean", p.stdout[-1500:])
+        self.check_exposure(f"{UNITS}/b2c-authy.service")
         self.check_templates()
+
+    def check_exposure(self, unit):
+        """The sandbox as systemd rates it, read off the installed unit: an overall
+        exposure of at most EXPOSURE_MAX (0 = fully sandboxed, 10 = none)."""
+        p = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager",
+                            f"--threshold={int(EXPOSURE_MAX * 10)}", unit],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           env=dict(ENV, SYSTEMD_LOG_TARGET="console"))
+        m = re.search(r"Overall exposure level for \S+: (\d+\.\d)", p.stdout)
+        self.t.check(p.returncode == 0 and m and float(m.group(1)) <= EXPOSURE_MAX,
+                     f"systemd-analyze security: {os.path.basename(unit)} exposure "
+                     f"{m.group(1) if m else '?'} <= {EXPOSURE_MAX}", p.stdout[-1500:])
 
     def check_tasks_max(self):
         """TasksMax leaves room for a resolver thread per upstream connection at the
