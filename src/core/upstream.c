@@ -795,7 +795,7 @@ kick_at(struct upstream *up, long long at_ms)
 	loop_timer_arm(up->kick, at_ms);
 }
 
-/* The last moment a queued transfer may start: later, its call cannot end in time. */
+/* The last moment a transfer may start: later, its call cannot end in time. */
 static long long
 last_start(const struct upstream_xfer *x)
 {
@@ -806,6 +806,20 @@ static bool
 too_late(const struct upstream_xfer *x, long long now)
 {
 	return now >= last_start(x);
+}
+
+/*
+ * Start x on a free connection, unless it is past its last start: then
+ * STATUS_UPSTREAM_TIMEOUT and x never reaches the API. Both a call that starts
+ * at once and one that leaves the queue go through here, so that the rule
+ * holds for both. On failure x holds no easy handle.
+ */
+static enum status
+begin(struct upstream_xfer *x)
+{
+	if (too_late(x, util_now_ms()))
+		return STATUS_UPSTREAM_TIMEOUT;
+	return xfer_launch(x);
 }
 
 static void
@@ -821,6 +835,19 @@ enqueue(struct upstream_xfer *x, bool front)
 		list_push_back(&up->queue, &x->qlink);
 }
 
+/*
+ * x could not start: it waits at the head of the queue for the kick, which
+ * hands rc to its callback on the next turn of the loop, never from inside
+ * upstream_start or a callback that freed a connection.
+ */
+static void
+defer_fail(struct upstream_xfer *x, enum status rc)
+{
+	x->fail_rc = rc;
+	enqueue(x, true);
+	kick_at(x->up, util_now_ms());
+}
+
 /* Start queued transfers while connections are free; failures go to the kick. */
 static void
 pump(struct upstream *up)
@@ -831,13 +858,12 @@ pump(struct upstream *up)
 		struct upstream_xfer *next = QUEUED(x->qlink.next);
 
 		if (x->fail_rc == STATUS_OK) {
+			enum status rc;
+
 			dequeue(x);
-			x->fail_rc =
-			    too_late(x, util_now_ms()) ? STATUS_UPSTREAM_TIMEOUT : xfer_launch(x);
-			if (x->fail_rc != STATUS_OK) {
-				enqueue(x, true);
-				kick_at(up, util_now_ms());
-			}
+			rc = begin(x);
+			if (rc != STATUS_OK)
+				defer_fail(x, rc);
 		}
 		x = next;
 	}
@@ -864,8 +890,11 @@ upstream_start(struct upstream *up, const struct upstream_call *call, upstream_d
 	x->arg = arg;
 	list_push_front(&up->xfers, &x->link);
 	if (up->queue.first == NULL && up->active < up->max_active) {
-		rc = xfer_launch(x);
-		if (rc != STATUS_OK) {
+		rc = begin(x);
+		if (rc == STATUS_UPSTREAM_TIMEOUT) {
+			/* Too late to start: it ends as a queued call that waited too long. */
+			defer_fail(x, rc);
+		} else if (rc != STATUS_OK) {
 			xfer_free(x);
 			return rc;
 		}
@@ -967,7 +996,7 @@ finish(struct upstream_xfer *x, CURLcode cc)
 	pump(up);
 }
 
-/* A queued transfer that cannot go on: its callback, then it is gone. */
+/* A transfer in the queue that cannot go on: its callback, then it is gone. */
 static void
 fail_queued(struct upstream_xfer *x, enum status rc)
 {
@@ -978,7 +1007,7 @@ fail_queued(struct upstream_xfer *x, enum status rc)
 	r.elapsed_ms = (long)(util_now_ms() - x->start_ms);
 	snprintf(r.err, sizeof(r.err), "%s",
 	         rc == STATUS_UPSTREAM_TIMEOUT
-	             ? "deadline (nearly) reached waiting for a connection"
+	             ? "deadline (nearly) reached before the call could start"
 	             : "the transfer could not be started");
 	log_debug("upstream method=%s path=%s status=0 ms=%ld result=%s (queued)", x->method,
 	          x->path, r.elapsed_ms, status_str(rc));
@@ -987,7 +1016,10 @@ fail_queued(struct upstream_xfer *x, enum status rc)
 	xfer_free(x);
 }
 
-/* Queued transfers (nearly) past their deadline or unable to start get their callback. */
+/*
+ * Queued transfers (nearly) past their deadline or unable to start, and calls
+ * upstream_start found too late to start, get their callback.
+ */
 static void
 on_kick(void *arg)
 {

@@ -16,8 +16,9 @@
 /* The largest answer taken: a Verify Factors page of every factor a user may have. */
 #define UPSTREAM_RESPONSE_MAX (256 * 1024)
 /*
- * A call that waits for a connection and has this much time left (ms) or
- * less times out instead of starting: a connection and an answer do not fit.
+ * A call that has this much time left (ms) or less when it would start, on a
+ * free connection at once or out of the queue, times out instead of starting:
+ * a connection and an answer do not fit.
  */
 #define UPSTREAM_START_MIN_MS 50
 
@@ -105,7 +106,10 @@ void upstream_free(struct upstream *up);
  * deadline still counts) and starts when one frees up; a call that cannot
  * start then gets STATUS_UPSTREAM_TIMEOUT or STATUS_INTERNAL through fn, and
  * so does one once it has UPSTREAM_START_MIN_MS left or less (then, not at
- * its deadline).
+ * its deadline). A call with UPSTREAM_START_MIN_MS left or less when it
+ * could start at once never reaches the API either: STATUS_OK is returned
+ * and fn gets STATUS_UPSTREAM_TIMEOUT on a later turn of the loop, as for a
+ * queued one.
  * Returns STATUS_OK with *out the transfer (for upstream_cancel;
  * out may be NULL), or without a callback STATUS_BAD_REQUEST (invalid call),
  * STATUS_UPSTREAM_TIMEOUT (deadline passed) or STATUS_NOMEM / STATUS_INTERNAL.

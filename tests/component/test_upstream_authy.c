@@ -1159,6 +1159,49 @@ test_queued_no_time_left(void)
 	upstream_free(up);
 }
 
+/*
+ * A call that could start at once on a free connection but has
+ * UPSTREAM_START_MIN_MS left or less never contacts the API either: its
+ * callback gets the queued call's timeout, later on the loop, and the pool
+ * goes on serving the calls after it.
+ */
+static void
+test_direct_no_time_left(void)
+{
+	struct upstream *up = pool(1);
+	struct upstream_call late = {.method = "GET",
+	                             .path = "/protected/json/users/4242000425/status"};
+	struct upstream_call next = {.method = "GET",
+	                             .path = "/protected/json/users/4242000426/status"};
+	struct upstream_xfer *x = NULL;
+	struct batch b = {0};
+	struct sync_req sr;
+	long requests = ctl_stat("requests"), opened = ctl_stat("connections_opened");
+
+	CHECK(requests >= 0 && opened >= 0);
+	late.deadline_ms = util_now_ms() + UPSTREAM_START_MIN_MS;
+	CHECK_INT(upstream_start(up, &late, timeout_done, &b, &x), STATUS_OK);
+	CHECK(x != NULL);
+	b.left = 1;
+	/* Not from inside upstream_start, and not on a connection. */
+	CHECK_INT(b.fails + b.ok, 0);
+	CHECK_INT(upstream_active(up), 0);
+	while (b.left > 0)
+		loop_run(lp);
+	CHECK_INT(b.fails, 1);
+	CHECK_INT(b.ok, 0);
+	CHECK_INT(ctl_stat("requests"), requests);
+	CHECK_INT(ctl_stat("connections_opened"), opened);
+	CHECK(!mock_saw("4242000425"));
+	/* A call with time enough starts on the same pool and reaches the API. */
+	next.deadline_ms = util_now_ms() + 5000;
+	CHECK_INT(request(up, &next, &sr), STATUS_OK);
+	CHECK(sr.http_status >= 200);
+	free(sr.body);
+	CHECK(mock_saw("4242000426"));
+	upstream_free(up);
+}
+
 /* A cancelled transfer gives no callback; the pool goes on serving the others. */
 static void
 test_cancel(void)
@@ -1283,6 +1326,7 @@ main(void)
 	RUN(test_cancel_queued);
 	RUN(test_queued_deadline);
 	RUN(test_queued_no_time_left);
+	RUN(test_direct_no_time_left);
 	RUN(test_key_never_logged);
 	upstream_free(ctl);
 	loop_free(lp);
