@@ -774,7 +774,8 @@ scan_answer(struct conn *c, enum fcgi_scan_result r)
  * its records (FCGI_GET_VALUES, or a type we do not know), is answered and
  * cut out, as the FastCGI specification asks; so is FCGI_ABORT_REQUEST
  * before the request is complete (FCGI_END_REQUEST), with the request's
- * records, when the connection is kept (else FCGI_SCAN_ABORTED: close). An
+ * records, when the connection is kept (else FCGI_SCAN_ABORTED: close). One
+ * for a request that has ended or never began is cut out unanswered. An
  * answer that does not go out at once closes the connection.
  */
 static enum fcgi_scan_result
@@ -786,20 +787,22 @@ scan(struct conn *c)
 
 	for (;;) {
 		r = fcgi_scan_step(&c->scan, c->buf, c->len, e->params_max, e->body_max);
-		if (r != FCGI_SCAN_MGMT && r != FCGI_SCAN_ABORTED)
+		if (r != FCGI_SCAN_MGMT && r != FCGI_SCAN_ABORTED && r != FCGI_SCAN_STALE)
 			return r;
-		if (!scan_answer(c, r)) {
+		if (r != FCGI_SCAN_STALE && !scan_answer(c, r)) {
 			util_strlcpy(c->scan.why, "management record or abort not answered",
 			             sizeof(c->scan.why));
 			return FCGI_SCAN_BAD;
 		}
+		if (r == FCGI_SCAN_STALE)
+			log_debug("FCGI_ABORT_REQUEST for a request not running here: ignored");
 		if (r == FCGI_SCAN_ABORTED) {
 			log_info("the web server aborted a request before it was complete "
 			         "(FCGI_ABORT_REQUEST)");
 			if (!c->scan.keep_conn)
 				return r;
 		}
-		at = r == FCGI_SCAN_MGMT ? c->scan.mgmt_at : 0;
+		at = r == FCGI_SCAN_ABORTED ? 0 : c->scan.mgmt_at;
 		memmove(c->buf + at, c->buf + c->scan.used, c->len - c->scan.used);
 		c->len -= c->scan.used - at;
 		if (r == FCGI_SCAN_ABORTED)

@@ -4,7 +4,8 @@
  * (responder role), PARAMS up to the empty PARAMS record, STDIN up to the
  * empty STDIN record, all with one request id. Management records (request
  * id 0), before a request, among its records or while it runs, are
- * answered, as the specification asks, and so is FCGI_ABORT_REQUEST.
+ * answered, as the specification asks, and so is FCGI_ABORT_REQUEST; one
+ * for a request that is not this one is ignored.
  */
 #include "fcgi_scan.h"
 
@@ -116,6 +117,10 @@ scan_record(struct fcgi_scan *s, const unsigned char *h, size_t params_max, size
 	/* The web server may send a management record at any time. */
 	if (id == 0)
 		return FCGI_SCAN_MGMT;
+	/* An abort that crossed the reply of a request that has ended, or one for a
+	 * request never begun here: the specification says to ignore it. */
+	if (type == T_ABORT && (!s->began || id != s->request_id))
+		return FCGI_SCAN_STALE;
 	if (!s->began || id != s->request_id)
 		return bad(s, "record outside the request");
 	if (type == T_ABORT)

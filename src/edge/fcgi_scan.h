@@ -20,9 +20,13 @@ enum fcgi_scan_result {
 	                      * among its records: it is buf[s->mgmt_at..s->used); answer it
 	                      * (fcgi_scan_mgmt_reply), cut it out of buf, set s->used to
 	                      * s->mgmt_at and go on */
-	FCGI_SCAN_ABORTED    /* FCGI_ABORT_REQUEST before the request was complete: answer it
+	FCGI_SCAN_ABORTED,   /* FCGI_ABORT_REQUEST before the request was complete: answer it
 	                      * (fcgi_scan_end_request); then, under s->keep_conn, drop
 	                      * buf[0..s->used) and scan again from a zeroed s, else close */
+	FCGI_SCAN_STALE      /* FCGI_ABORT_REQUEST for another request id (one that has ended,
+	                      * or one never begun here): ignored, as the specification says:
+	                      * it is buf[s->mgmt_at..s->used); cut it out as FCGI_SCAN_MGMT's,
+	                      * without an answer */
 };
 
 /* The longest answer fcgi_scan_mgmt_reply writes. */
@@ -33,7 +37,7 @@ enum fcgi_scan_result {
 
 struct fcgi_scan {
 	size_t used;       /* bytes of complete records checked so far */
-	size_t mgmt_at;    /* FCGI_SCAN_MGMT: where its record starts */
+	size_t mgmt_at;    /* FCGI_SCAN_MGMT or _STALE: where its record starts */
 	size_t params_len; /* params bytes (lengths included) so far */
 	size_t body_len;   /* STDIN content bytes so far */
 	unsigned request_id;

@@ -2,7 +2,8 @@
  * test_fcgi_scan.c - the FastCGI pre-reader: a whole request, byte by byte,
  * a pair split over records, FCGI_KEEP_CONN, the overflowing 24-byte params
  * record, the params and body caps, protocol violations, the padding
- * taken out before libfcgi reads the records, and management records.
+ * taken out before libfcgi reads the records, management records, and
+ * FCGI_ABORT_REQUEST for the request, another one or one that has ended.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,32 @@ test_aborted(void)
 	CHECK(memcmp(out, end, sizeof(end)) == 0);
 }
 
+/*
+ * FCGI_ABORT_REQUEST for a request that is not this one (it has ended, or
+ * never began here): ignored, the record's place given to cut it out.
+ */
+static void
+test_stale_abort(void)
+{
+	struct msg m = {0};
+	struct fcgi_scan s = {0};
+
+	rec(&m, 2, 1, NULL, 0, 3);
+	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_STALE);
+	CHECK_INT(s.mgmt_at, 0);
+	CHECK_INT(s.used, 11);
+	CHECK_INT(s.began, 0);
+
+	memset(&m, 0, sizeof(m));
+	memset(&s, 0, sizeof(s));
+	begin(&m, 1);
+	rec(&m, 2, 7, NULL, 0, 0);
+	CHECK_INT(fcgi_scan_step(&s, m.b, m.n, 65536, 1024), FCGI_SCAN_STALE);
+	CHECK_INT(s.mgmt_at, 16);
+	CHECK_INT(s.used, 24);
+	CHECK_INT(s.began, 1);
+}
+
 /* Records of another request while one runs: dropped, a BEGIN_REQUEST refused. */
 static void
 test_foreign(void)
@@ -421,6 +448,7 @@ main(void)
 	RUN(test_unpad);
 	RUN(test_management);
 	RUN(test_aborted);
+	RUN(test_stale_abort);
 	RUN(test_foreign);
 	RUN(test_in_flight);
 	HARNESS_END();
