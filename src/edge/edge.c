@@ -157,13 +157,16 @@ conn_close(struct conn *c)
 	check_drained(e);
 }
 
-/* Back to waiting for a request: a new connection or a kept one. */
+/*
+ * Back to waiting for a request: a new connection or a kept one, which may
+ * hold the first bytes of the next records already (see leftover).
+ */
 static void
 conn_idle(struct conn *c)
 {
 	memset(&c->scan, 0, sizeof(c->scan));
-	buf_drop(c);
-	c->len = 0;
+	if (c->len == 0)
+		buf_drop(c);
 	loop_timer_arm(c->deadline,
 	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
 }
@@ -464,6 +467,39 @@ access_line(const struct ereq *r, enum status rc)
 	           util_now_ms() - r->ctx.start_ms);
 }
 
+static enum fcgi_scan_result scan(struct conn *c);
+
+static void
+log_violation(struct conn *c)
+{
+	log_warnx("FastCGI protocol violation: %s: connection closed", c->scan.why);
+	metrics_conn_closed(METRICS_CLOSE_PROTOCOL);
+}
+
+/*
+ * The bytes read with a request that ended at once, after its records (none
+ * after one that ran on: in_flight took them), once its reply is out. Under
+ * FCGI_KEEP_CONN the web server may have sent FCGI_ABORT_REQUEST for it
+ * before the reply reached it, ignored now that the request has ended, or a
+ * management record, answered: scan cuts both out, as ahead of a request,
+ * and a record cut short stays for the next read. Returns 0 when the
+ * connection closes: a protocol violation, or the next request's records
+ * sent before this reply.
+ */
+static int
+leftover(struct conn *c)
+{
+	enum fcgi_scan_result r;
+
+	if (c->len == 0)
+		return 1;
+	memset(&c->scan, 0, sizeof(c->scan));
+	r = scan(c);
+	if (r == FCGI_SCAN_BAD)
+		log_violation(c);
+	return r == FCGI_SCAN_MORE && !c->scan.began;
+}
+
 /* Write the reply; 1 when it went out (what stopped it is logged). */
 static int
 reply(struct ereq *r)
@@ -492,9 +528,8 @@ end_request(struct ereq *r)
 
 	if (fin < 0)
 		r->c->fd = -1; /* libfcgi closed it */
-	/* Bytes sent after a request, before its reply, are not FastCGI: close. */
-	return fin == 1 && !r->too_large && !r->c->e->draining && r->c->len == 0 &&
-	       !r->c->half_closed && r->c->mpx_have == 0 && r->c->mpx_skip == 0;
+	return fin == 1 && !r->too_large && !r->c->e->draining && !r->c->half_closed &&
+	       r->c->mpx_have == 0 && r->c->mpx_skip == 0;
 }
 
 static void
@@ -557,7 +592,7 @@ finish(struct ereq *r, enum status rc)
 		rc = STATUS_ABORTED;
 	access_line(r, rc);
 	metrics_request(r->ctx.route, rc);
-	keep = sent && end_request(r);
+	keep = sent && end_request(r) && leftover(c);
 	linger = sent && !keep && r->too_large && c->fd >= 0 && !e->draining;
 	fcgi_io_conn_free(r->fc);
 	response_free(&r->res);
@@ -651,8 +686,8 @@ ereq_new(struct conn *c, int too_large)
 
 /*
  * libfcgi parses the request's bytes; they leave the buffer (anything after
- * them stays: a request that runs on takes it as in_flight would, after one
- * that ends at once the connection closes). The reply goes to the connection.
+ * them stays: a request that runs on takes it as in_flight would, one that
+ * ends at once as leftover says). The reply goes to the connection.
  */
 static struct ereq *
 parse_request(struct conn *c, int too_large)
@@ -823,8 +858,7 @@ conn_read(struct conn *c)
 		r = scan(c);
 	if (r == FCGI_SCAN_BAD) {
 		/* Also when the peer closed right after: the violation is what it sent. */
-		log_warnx("FastCGI protocol violation: %s: connection closed", c->scan.why);
-		metrics_conn_closed(METRICS_CLOSE_PROTOCOL);
+		log_violation(c);
 		conn_close(c);
 	} else if (r == FCGI_SCAN_ABORTED) {
 		conn_close(c); /* answered; without FCGI_KEEP_CONN the connection ends */

@@ -25,7 +25,9 @@ after the end of stdin where libfcgi's read stops) neither hangs the
 responder nor reaches the next connection's request; FCGI_GET_VALUES and a
 management record of an unknown type before a request are answered, and the
 request after them is served, and so is FCGI_GET_VALUES among a request's records;
-FCGI_ABORT_REQUEST before a request is complete gets FCGI_END_REQUEST. Ends with
+FCGI_ABORT_REQUEST before a request is complete gets FCGI_END_REQUEST, and one
+for a request already answered (in the write that carried it) or never begun
+is ignored on a kept connection. Ends with
 "N passed, N failed".
 """
 import fcntl
@@ -1006,6 +1008,48 @@ def management_records(t, work, base):
         r.stop()
 
 
+def abort_after_reply(t, work, base, certs):
+    """FCGI_ABORT_REQUEST in the same write as a request on a kept connection that is answered
+    at once (GET /healthz; a wait refused 409 before any call): the request has ended, so the
+    abort is ignored: one reply with one FCGI_END_REQUEST, and the connection serves the next
+    request. An abort of a request id the connection never carried is ignored too."""
+    r = stack.Responder(work, base, name="abortended")
+    try:
+        s = connect(r.sock)
+        s.settimeout(3 * SLOW)
+        records = stack.fcgi_records(s)
+        end = (stack.FCGI_END, 1, b"\0" * 8)
+        for what, req, status in (
+                ("GET /healthz", request_bytes("GET", "/healthz", keep=True), 200),
+                ("a wait refused at once", wait_bytes(certs, "0123", "ended", keep=True), 409)):
+            s.sendall(req + stack._fcgi_record(2, b""))
+            recs = records_until(records, stack.FCGI_END, 1)
+            s.sendall(request_bytes("GET", "/healthz", keep=True))
+            nxt = records_until(records, stack.FCGI_END, 1)
+            t.check(stdout_of(recs, 1).status == status and recs[-1:] == [end] and
+                    all(rec[:2] == (stack.FCGI_STDOUT, 1) for rec in recs[:-1]) and
+                    stdout_of(nxt, 1).status == 200 and nxt[-1:] == [end] and
+                    all(rec[:2] == (stack.FCGI_STDOUT, 1) for rec in nxt[:-1]),
+                    f"FCGI_ABORT_REQUEST in the write of {what}: one reply, one "
+                    "FCGI_END_REQUEST, and the kept connection serves the next request",
+                    f"{recs} {nxt}")
+        s.sendall(stack._fcgi_record(2, b"", req_id=7))
+        s.sendall(request_bytes("GET", "/healthz", keep=True))
+        nxt = records_until(records, stack.FCGI_END, 1)
+        t.check(stdout_of(nxt, 1).status == 200 and nxt[-1:] == [end] and
+                all(rec[:2] == (stack.FCGI_STDOUT, 1) for rec in nxt[:-1]),
+                "FCGI_ABORT_REQUEST of an unknown request id alone on a kept connection is "
+                "ignored, and the connection serves the next request", repr(nxt))
+        s.close()
+        t.check(r.proc.poll() is None and "protocol violation" not in r.log_text(),
+                "an abort of an ended or unknown request is no protocol violation")
+    except (BrokenPipeError, ConnectionResetError, socket.timeout) as e:
+        t.check(False, "an abort of an ended or unknown request leaves the connection open",
+                repr(e))
+    finally:
+        r.stop()
+
+
 def forged_access_line(t, work, base):
     r = stack.Responder(work, base, name="forge")
     try:
@@ -1070,6 +1114,7 @@ def main():
         forged_access_line(t, work, base)
         padded_records(t, work, base)
         management_records(t, work, base)
+        abort_after_reply(t, work, base, certs)
     except Exception as e:  # a broken scenario is a failure, not a crash of the suite
         t.check(False, "robustness scenarios ran to the end", repr(e))
     finally:
