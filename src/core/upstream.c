@@ -1009,7 +1009,7 @@ fail_queued(struct upstream_xfer *x, enum status rc)
 	         rc == STATUS_UPSTREAM_TIMEOUT
 	             ? "deadline (nearly) reached before the call could start"
 	             : "the transfer could not be started");
-	log_debug("upstream method=%s path=%s status=0 ms=%ld result=%s (queued)", x->method,
+	log_debug("upstream method=%s path=%s status=0 ms=%ld result=%s (not started)", x->method,
 	          x->path, r.elapsed_ms, status_str(rc));
 	dequeue(x);
 	x->fn(x->arg, rc, &r);
