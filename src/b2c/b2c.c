@@ -122,6 +122,8 @@ is_hidden(long cp)
 	    {0x1d173, 0x1d17a}, {0xe0000, 0xe007f},
 	};
 
+	if (cp >= 0x20 && cp < 0x7f)
+		return false; /* printable ASCII, most of what B2C sends */
 	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
 		if (cp >= ranges[i][0] && cp <= ranges[i][1])
 			return true;
