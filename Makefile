@@ -153,7 +153,7 @@ install: all man
 		$(DESTDIR)$(PREFIX)/share/$(NAME)/apache $(DESTDIR)$(PREFIX)/share/$(NAME)/lighttpd
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/lib/$(NAME)/$(NAME).fcgi
 	install -m 0640 etc/$(NAME).conf.example $(DESTDIR)/etc/$(NAME)/$(NAME).conf.example
-	install -m 0644 README.md docs/deployment.md $(DESTDIR)$(PREFIX)/share/doc/$(NAME)/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/$(NAME)/
 	install -m 0644 $(BUILD)/man/$(NAME).8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(BUILD)/man/$(NAME).conf.5 $(DESTDIR)$(MANDIR)/man5/
 	for f in systemd/*.service systemd/*.socket; do \

@@ -21,6 +21,7 @@ Root only; skips ("0 passed, 0 failed") otherwise, and when the package is
 already installed or the tools are missing. Ends with "N passed, N failed".
 """
 import glob
+import gzip
 import grp
 import os
 import pwd
@@ -40,6 +41,7 @@ PKG = "b2c-authy"
 CONF = "/etc/b2c-authy/b2c-authy.conf"
 KEY_FILE = "/etc/b2c-authy/authy-api-key"
 UNITS = "/lib/systemd/system"
+DOC = "/usr/share/doc/b2c-authy"
 NGINX_SITE = "/etc/nginx/sites-available/b2c-authy.conf"
 INSTANCE = "deb1"  # the name of the template instance the suite runs and enables
 INSTANCE_CONF = f"/etc/b2c-authy/{INSTANCE}.conf"
@@ -264,6 +266,7 @@ class Run:
             r = run(["man", "-w", sec, name])
             t.check(r.returncode == 0 and r.stdout.startswith("/usr/share/man/"),
                     f"man {sec} {name} finds the installed page", r.stdout)
+        self.check_guides()
         self.check_prerm()
         self.check_postinst_upgrade()
         self.check_tasks_max()
@@ -290,6 +293,22 @@ class Run:
         self.t.check(p.returncode == 0 and m and float(m.group(1)) <= EXPOSURE_MAX,
                      f"systemd-analyze security: {os.path.basename(unit)} exposure "
                      f"{m.group(1) if m else '?'} <= {EXPOSURE_MAX}", p.stdout[-1500:])
+
+    def check_guides(self):
+        """Every guide the installed README points to (docs/NAME.md) is installed beside it."""
+        t = self.t
+        path = next((p for p in (f"{DOC}/README.md", f"{DOC}/README.md.gz") if os.path.exists(p)),
+                    None)
+        if not t.check(path, f"the README is installed in {DOC}"):
+            return
+        with (gzip.open if path.endswith(".gz") else open)(path, "rt", encoding="utf-8") as f:
+            readme = f.read()
+        guides = sorted(set(re.findall(r"docs/([\w-]+\.md)", readme)))
+        t.check(guides, "the README names its guides", repr(guides))
+        for g in guides:
+            have = [p for p in (f"{DOC}/{g}", f"{DOC}/{g}.gz") if os.path.exists(p)]
+            t.check(have, f"the guide {g} the README names is installed in {DOC}",
+                    repr(sorted(os.listdir(DOC)) if os.path.isdir(DOC) else DOC))
 
     def check_tasks_max(self):
         """TasksMax leaves room for a resolver thread per upstream connection at the
