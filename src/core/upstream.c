@@ -122,6 +122,7 @@ struct upstream_xfer {
 	bool nomem;         /* the body could not be stored */
 	long retry_after_s; /* from the Retry-After header of the final response */
 	char errbuf[CURL_ERROR_SIZE];
+	struct log_rid rid; /* the request that started it: its end logs with that id */
 };
 
 /* The transfer queued at link l, or NULL. */
@@ -888,6 +889,7 @@ upstream_start(struct upstream *up, const struct upstream_call *call, upstream_d
 		return rc;
 	x->fn = fn;
 	x->arg = arg;
+	log_rid_get(&x->rid);
 	list_push_front(&up->xfers, &x->link);
 	if (up->queue.first == NULL && up->active < up->max_active) {
 		rc = begin(x);
@@ -964,17 +966,21 @@ finish(struct upstream_xfer *x, CURLcode cc)
 {
 	struct upstream *up = x->up;
 	struct upstream_response r;
+	struct log_rid saved;
 	long connects = -1;
 	enum status rc;
 
 	memset(&r, 0, sizeof(r));
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r.http_status);
 	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
+	log_rid_enter(&saved, x->rid.id);
 	if (cc != CURLE_OK && may_retry(x, cc, r.http_status, connects)) {
 		log_debug("upstream %s %s: reused connection closed (curl %d), retrying", x->method,
 		          x->path, (int)cc);
-		if (retry(x) == STATUS_OK)
+		if (retry(x) == STATUS_OK) {
+			log_rid_leave(&saved);
 			return;
+		}
 	}
 	x->reusable = cc == CURLE_OK;
 	rc = cc == CURLE_OK ? STATUS_OK : map_curl(cc, x);
@@ -992,6 +998,7 @@ finish(struct upstream_xfer *x, CURLcode cc)
 	log_debug("upstream method=%s path=%s status=%ld ms=%ld result=%s", x->method, x->path,
 	          r.http_status, r.elapsed_ms, status_str(rc));
 	x->fn(x->arg, rc, &r);
+	log_rid_leave(&saved);
 	xfer_free(x);
 	pump(up);
 }
@@ -1001,8 +1008,10 @@ static void
 fail_queued(struct upstream_xfer *x, enum status rc)
 {
 	struct upstream_response r;
+	struct log_rid saved;
 
 	memset(&r, 0, sizeof(r));
+	log_rid_enter(&saved, x->rid.id);
 	r.body = "";
 	r.elapsed_ms = (long)(util_now_ms() - x->start_ms);
 	snprintf(r.err, sizeof(r.err), "%s",
@@ -1013,6 +1022,7 @@ fail_queued(struct upstream_xfer *x, enum status rc)
 	          x->path, r.elapsed_ms, status_str(rc));
 	dequeue(x);
 	x->fn(x->arg, rc, &r);
+	log_rid_leave(&saved);
 	xfer_free(x);
 }
 

@@ -158,6 +158,12 @@ log_rid_leave(const struct log_rid *saved)
 	memcpy(thread_rid, saved->id, sizeof(thread_rid));
 }
 
+void
+log_rid_get(struct log_rid *out)
+{
+	memcpy(out->id, thread_rid, sizeof(out->id));
+}
+
 /* Append msg quoted for logfmt: '"' and '\' escaped, control bytes as '?'. */
 static size_t
 quote(char *out, size_t off, size_t cap, const char *msg)

@@ -56,6 +56,13 @@ struct log_rid {
 void log_rid_enter(struct log_rid *saved, const char *rid);
 void log_rid_leave(const struct log_rid *saved);
 
+/*
+ * log_rid_get - copy the calling thread's request id ("" when none) into
+ * *out, for work that logs later on behalf of the same request (an upstream
+ * call's end). Thread-safe (thread-local).
+ */
+void log_rid_get(struct log_rid *out);
+
 /* Message loggers: printf format, sanitized, one line each. Thread-safe. */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -303,6 +303,9 @@ def flow_code_debug_log(t, env):
         t.check("level=debug" in text and "path=" in text, "verifytoken: upstream debug lines")
         t.check(right not in text and other_code(right) not in text,
                 "verifytoken: no code in the debug log")
+        calls = [ln for ln in text.splitlines() if "upstream method=" in ln]
+        t.check(calls and not [ln for ln in calls if " rid=- " in ln],
+                "verifytoken: the upstream debug lines carry the request's id", repr(calls)[:600])
     finally:
         dbg.stop()
 
