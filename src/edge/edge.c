@@ -497,6 +497,9 @@ leftover(struct conn *c)
 	r = scan(c);
 	if (r == FCGI_SCAN_BAD)
 		log_violation(c);
+	else if (c->scan.began)
+		log_warnx("FastCGI: the next request began before the reply to this one (no "
+		          "multiplexing): connection closed");
 	return r == FCGI_SCAN_MORE && !c->scan.began;
 }
 

@@ -1040,6 +1040,13 @@ def abort_after_reply(t, work, base, certs):
                 all(rec[:2] == (stack.FCGI_STDOUT, 1) for rec in nxt[:-1]),
                 "FCGI_ABORT_REQUEST of an unknown request id alone on a kept connection is "
                 "ignored, and the connection serves the next request", repr(nxt))
+        # Two requests in one write: the second began before the first was answered.
+        s.sendall(request_bytes("GET", "/healthz", keep=True) * 2)
+        first = records_until(records, stack.FCGI_END, 1)
+        t.check(stdout_of(first, 1).status == 200 and s.recv(1) == b"" and
+                "the next request began before the reply to this one" in r.log_text(),
+                "a request sent before the reply to the one before: that one answered, the "
+                "connection closed, and the log says why", repr(first))
         s.close()
         t.check(r.proc.poll() is None and "protocol violation" not in r.log_text(),
                 "an abort of an ended or unknown request is no protocol violation")
