@@ -814,6 +814,10 @@ class Run:
         else:
             t.check(b2c_error(r, 502) or b2c_error(r, 503),
                     "responder stopped: 502/503 JSON from the web server", repr(r))
+        if self.web.health_url:
+            r = self.curl(self.web.health_url + "/healthz", cert=None)
+            t.check(b2c_error(r, 502), "responder stopped: the monitoring listener's /healthz "
+                    "-> 502 JSON", repr(r))
 
     def check_systemd_units(self):
         """systemd-analyze verify on the shipped units (@PREFIX@ rendered)."""
