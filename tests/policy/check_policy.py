@@ -7,8 +7,10 @@ Localization files with ours and checks that every reference resolves across
 the files, that the REST technical profiles send and read exactly the claim
 names the responder knows (parsed from src/b2c/b2c.h), that the journeys
 verify enrolled users, enrol the others (also with provider = verify) and
-never enrol on a password reset, and that every relying party the tenant
-would have reaches SendClaims only through an Authy approval (policy_paths.py).
+never enrol on a password reset, that our metadata keys and preconditions are
+ones B2C documents and our pages show only what the user may give, and that
+every relying party the tenant would have reaches SendClaims only through an
+Authy approval (policy_paths.py).
 The same path check must fail on the unprotected set kept in
 fixtures/unprotected and on the starter pack alone. Mutated copies prove that
 the checks catch dangling references, misspelled claim names, schema errors
@@ -1115,6 +1117,156 @@ def check_placeholders(pset, mode):
     return problems
 
 
+# Metadata keys that Microsoft's reference documents for each kind of technical
+# profile (RESTful, self-asserted, Microsoft Entra ID, claims transformation) and
+# for a content definition. B2C ignores a key it does not know, so a misspelled
+# one (UserMessageIfRequestTimeOut) silently drops the setting.
+DOCUMENTED_METADATA = {
+    "RestfulProvider": {
+        "ServiceUrl", "AuthenticationType", "AllowInsecureAuthInProduction", "SendClaimsIn",
+        "ClaimsFormat", "ClaimUsedForRequestPayload", "DebugMode",
+        "IncludeClaimResolvingInClaimsHandling", "ResolveJsonPathsInJsonTokens",
+        "UseClaimAsBearerToken", "DefaultUserMessageIfRequestFailed",
+        "UserMessageIfCircuitOpen", "UserMessageIfDnsResolutionFailed",
+        "UserMessageIfRequestTimeout"},
+    "SelfAssertedAttributeProvider": {
+        "ContentDefinitionReferenceId", "setting.operatingMode",
+        "AllowGenerationOfClaimsWithNullValues", "EnforceEmailVerification",
+        "setting.retryLimit", "SignUpTarget", "setting.showCancelButton",
+        "setting.showContinueButton", "setting.showSignupLink",
+        "setting.forgotPasswordLinkLocation", "setting.forgotPasswordLinkOverride",
+        "setting.enableRememberMe", "setting.inputVerificationDelayTimeInMilliseconds",
+        "IncludeClaimResolvingInClaimsHandling", "IpAddressClaimReferenceId",
+        "UserMessageIfClaimsTransformationBooleanValueIsNotEqual",
+        "UserMessageIfClaimsTransformationStringsAreNotEqual"},
+    "AzureActiveDirectoryProvider": {
+        "Operation", "RaiseErrorIfClaimsPrincipalDoesNotExist",
+        "RaiseErrorIfClaimsPrincipalAlreadyExists", "ApplicationObjectId", "ClientId",
+        "IncludeClaimResolvingInClaimsHandling", "UserMessageIfClaimsPrincipalAlreadyExists",
+        "UserMessageIfClaimsPrincipalDoesNotExist"},
+    "ClaimsTransformationProtocolProvider": {
+        "IncludeClaimResolvingInClaimsHandling", "ContentDefinitionReferenceId"},
+}
+CONTENT_METADATA = {"DisplayName"}
+# Self-asserted keys with a free suffix: language.<string id> overrides one UI string.
+METADATA_PREFIXES = ("language.",)
+# What our pages may ask the user for; everything else comes from a validation
+# profile or a default, never from the browser.
+USER_INPUT_CLAIMS = {"authyPhoneNumber", "authyMethod", "authyToken", "authyApprovalPrompt"}
+
+
+def provider_of(pset, ident):
+    """The short name of a technical profile's protocol handler, or ''."""
+    for handler in handlers(pset, ident, set()):
+        name = handler.split(",")[0].rsplit(".", 1)[-1]
+        if name:
+            return name
+    return ""
+
+
+def check_metadata_keys(pset):
+    """Every metadata key in our files is one the reference documents for
+    its kind of technical profile (or content definition)."""
+    problems = []
+    for pol in pset.policies:
+        if not pol.ours:
+            continue
+        for tp in pol.technical_profiles():
+            known = DOCUMENTED_METADATA.get(provider_of(pset, tp.attrs.get("Id", "")))
+            if known is None:
+                continue
+            for item in tp.walk("Metadata", "Item"):
+                key = item.attrs.get("Key", "")
+                if key not in known and not key.startswith(METADATA_PREFIXES):
+                    problems.append("%s: '%s' is not a metadata key of %s (technical profile %s)"
+                                    % (item.where(), key, provider_of(pset, tp.attrs.get("Id")),
+                                       tp.attrs.get("Id")))
+        for cd in pol.root.walk("BuildingBlocks", "ContentDefinitions", "ContentDefinition"):
+            for item in cd.walk("Metadata", "Item"):
+                if item.attrs.get("Key", "") not in CONTENT_METADATA:
+                    problems.append("%s: '%s' is not a metadata key of a content definition"
+                                    % (item.where(), item.attrs.get("Key")))
+    return problems
+
+
+def claim_type(pset, claim, child):
+    """The text of a child element of a claim's ClaimType ('' if none)."""
+    for node in pset.defs.get("claim", {}).get(claim, []):
+        if node.child(child) is not None:
+            return (node.child(child).text or "").strip()
+    return ""
+
+
+def check_boolean_preconditions(pset):
+    """A ClaimEquals precondition compares a boolean claim's value as text,
+    which B2C writes True or False: 'true' never matches."""
+    problems = []
+    for pol in pset.policies:
+        if not pol.ours:
+            continue
+        for pre in [n for n in pol.root.iter() if n.tag == "Precondition"]:
+            values = [(v.text or "").strip() for v in pre.kids("Value")]
+            if pre.attrs.get("Type") != "ClaimEquals" or len(values) < 2:
+                continue
+            if claim_type(pset, values[0], "DataType") == "boolean" and \
+                    values[1] not in ("True", "False"):
+                problems.append("%s: ClaimEquals compares the boolean %s with '%s', which "
+                                "never matches (B2C compares True or False)"
+                                % (pre.where(), values[0], values[1]))
+    return problems
+
+
+def output_claims(pset, ident, seen=None):
+    """The claims a technical profile outputs, following includes."""
+    seen = set() if seen is None else seen
+    if ident.lower() in seen:
+        return set()
+    seen.add(ident.lower())
+    found = set()
+    for node in pset.tp_nodes(ident):
+        found |= {c.attrs.get("ClaimTypeReferenceId") for c in node.walk("OutputClaims",
+                                                                          "OutputClaim")}
+        inc = node.child("IncludeTechnicalProfile")
+        if inc is not None:
+            found |= output_claims(pset, inc.attrs.get("ReferenceId", ""), seen)
+    return found
+
+
+def check_pages(pset):
+    """What our self-asserted pages show, as the reference describes it: an
+    output claim is shown (and taken from the browser) unless a validation
+    profile of the page outputs it or it has a default. Each shown claim needs
+    a UserInputType and must be one the user may give; a page that shows
+    nothing is skipped by B2C, and its validation profiles never run."""
+    problems = []
+    for pol in pset.policies:
+        if not pol.ours:
+            continue
+        for tp in pol.technical_profiles():
+            ident = tp.attrs.get("Id", "")
+            outs = tp.walk("OutputClaims", "OutputClaim")
+            if provider_of(pset, ident) != "SelfAssertedAttributeProvider" or not outs or \
+                    tp.child("DisplayClaims") is not None:
+                continue
+            produced = set()
+            for v in tp.walk("ValidationTechnicalProfiles", "ValidationTechnicalProfile"):
+                produced |= output_claims(pset, v.attrs.get("ReferenceId", ""))
+            shown = [c.attrs.get("ClaimTypeReferenceId") for c in outs
+                     if c.attrs.get("ClaimTypeReferenceId") not in produced and
+                     c.attrs.get("DefaultValue") is None]
+            if not shown:
+                problems.append("%s: page %s shows no claim: B2C skips it, and its validation "
+                                "profiles never run" % (tp.where(), ident))
+            for claim in shown:
+                if claim not in USER_INPUT_CLAIMS:
+                    problems.append("%s: page %s shows %s: the user could type it" %
+                                    (tp.where(), ident, claim))
+                elif not claim_type(pset, claim, "UserInputType"):
+                    problems.append("%s: page %s shows %s, which has no UserInputType" %
+                                    (tp.where(), ident, claim))
+    return problems
+
+
 def tenant_paths(pset):
     """[(name, problems)]: the path check for every relying party loaded."""
     js = policy_paths.Journeys(pset)
@@ -1149,6 +1301,11 @@ def analyse(paths, mode, contract, ours):
     results.append(("%s: extension_authyId and the b2c-extensions-app IDs" % mode,
                     check_extension_app(pset, mode)))
     results.append(("%s: placeholders" % mode, check_placeholders(pset, mode)))
+    results.append(("%s: metadata keys are the documented ones" % mode,
+                    check_metadata_keys(pset)))
+    results.append(("%s: ClaimEquals on a boolean claim compares True or False" % mode,
+                    check_boolean_preconditions(pset)))
+    results.append(("%s: the pages show only what the user gives" % mode, check_pages(pset)))
     return results
 
 
@@ -1555,6 +1712,35 @@ BYPASSES = [
 ]
 
 
+# Policies that B2C would take but not run as meant: (what, [(file, regex,
+# replacement)], text expected in a reported problem).
+B2C_RULES = [
+    ("a misspelled REST metadata key (the timeout message dropped)",
+     [(EXT, r'(<Item Key=")UserMessageIfRequestTimeout(">The sign-in request)', r"\1"
+       r"UserMessageIfRequestTimeOut\2")], "'UserMessageIfRequestTimeOut' is not a metadata key"),
+    ("a misspelled page metadata key (the Continue button shown)",
+     [(EXT, r'(<Item Key=")setting\.showContinueButton(")', r"\1setting.showContinue\2")],
+     "'setting.showContinue' is not a metadata key"),
+    ("a ClaimEquals precondition on a boolean claim with 'true'",
+     [(EXT, r'(<ValidationTechnicalProfile ReferenceId="REST-AuthyWaitForApproval">\s*'
+       r'<Preconditions>\s*<Precondition Type="ClaimEquals" ExecuteActionsIf="true">\s*)'
+       r'<Value>authyMethod</Value>\s*<Value>code</Value>',
+       r"\1<Value>authyApproved</Value><Value>true</Value>")],
+     "compares the boolean authyApproved with 'true'"),
+    ("the reset's stop page taking authyApproved from the browser",
+     [(EXT, r'(<OutputClaim ClaimTypeReferenceId="authyApproved") DefaultValue="false" '
+       r'AlwaysUseDefaultValue="true" />', r"\1 />")],
+     "page SelfAsserted-AuthyResetNotEnrolled shows authyApproved"),
+    ("a page whose only shown claim is gone (B2C skips it)",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthySetup">.*?<OutputClaims>)\s*'
+       r'<OutputClaim ClaimTypeReferenceId="authyApprovalPrompt" />', r"\1")],
+     "page SelfAsserted-AuthySetup shows no claim"),
+    ("a shown claim without a UserInputType",
+     [(EXT, r'(<ClaimType Id="authyToken">.*?)<UserInputType>TextBox</UserInputType>', r"\1")],
+     "shows authyToken, which has no UserInputType"),
+]
+
+
 def self_tests(rep, src, pack, xsd, contract, tmp):
     """Each broken copy must make the checks report the expected problem."""
     packs = [os.path.join(pack, f) for f in PACK_FILES]
@@ -1577,6 +1763,16 @@ def self_tests(rep, src, pack, xsd, contract, tmp):
         found = [p for _, probs in analyse(packs + mine, "raw", contract, mine) for p in probs]
         hit = [p for p in found if expect in p]
         rep.check("self-test: bypass caught: %s" % what,
+                  [] if hit else ["not reported; problems seen: %s" % found[:5]])
+    for i, (what, edits, expect) in enumerate(B2C_RULES):
+        dst = os.path.join(tmp, "rule%d" % i)
+        if not edited_copy(src, dst, [(f, old, new, True) for f, old, new in edits]):
+            rep.check("self-test: B2C rule caught: %s" % what, ["mutation did not apply"])
+            continue
+        mine = [os.path.join(dst, f) for f in OUR_FILES]
+        found = [p for _, probs in analyse(packs + mine, "raw", contract, mine) for p in probs]
+        hit = [p for p in found if expect in p]
+        rep.check("self-test: B2C rule caught: %s" % what,
                   [] if hit else ["not reported; problems seen: %s" % found[:5]])
     # Control for the two code-page bypasses: with the code page intact, the
     # code path counts as an approval (the page asserts it after verifytoken),
