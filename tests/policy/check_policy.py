@@ -415,6 +415,48 @@ def responder_claims(header):
     return inputs, outputs
 
 
+def responder_strings(header):
+    """{macro: text} for the string #defines of src/b2c/b2c.h (continued
+    lines and adjacent literals joined)."""
+    with open(header, encoding="utf-8") as f:
+        text = f.read()
+    text = re.sub(r'"\s*\\\n\s*"', "", text)
+    text = re.sub(r"\\\n\s*", " ", text)
+    return dict(re.findall(r'#\s*define\s+(B2C_\w+)\s+"((?:[^"\\]|\\.)*)"', text))
+
+
+# The body of a REST validation error as Microsoft's reference gives it
+# ("Returning validation error message"): B2C shows userMessage on the page,
+# and code and requestId with DebugMode.
+B2C_ERROR_KEYS = {"B2C_KEY_VERSION": "version", "B2C_KEY_STATUS": "status",
+                  "B2C_KEY_USER_MESSAGE": "userMessage", "B2C_KEY_CODE": "code",
+                  "B2C_KEY_REQUEST_ID": "requestId"}
+
+
+def check_error_body(strings):
+    """The responder's 409 body uses the names B2C reads."""
+    problems = ["src/b2c/b2c.h: %s is '%s', B2C reads '%s'" % (k, strings.get(k), v)
+                for k, v in sorted(B2C_ERROR_KEYS.items()) if strings.get(k) != v]
+    if not strings.get("B2C_ERR_VERSION"):
+        problems.append("src/b2c/b2c.h: no B2C_ERR_VERSION for the body's version")
+    return problems
+
+
+def check_rest_messages(tp, strings):
+    """What B2C itself shows when a call fails without the responder's
+    answer reads as the responder's own texts: the default message is its
+    B2C_MSG_UPSTREAM, and the wait's timeout message its B2C_MSG_TIMEOUT (the
+    same words as the 409 when the wait budget runs out; docs/policy.md,
+    Timeouts and retries)."""
+    meta = metadata(tp)
+    want = {"DefaultUserMessageIfRequestFailed": "B2C_MSG_UPSTREAM"}
+    if meta.get("ServiceUrl", "").endswith(WAIT_PATH):
+        want["UserMessageIfRequestTimeout"] = "B2C_MSG_TIMEOUT"
+    return ["%s: %s is '%s', the responder's %s is '%s'" %
+            (tp.attrs.get("Id"), key, meta.get(key), macro, strings.get(macro))
+            for key, macro in sorted(want.items()) if meta.get(key) != strings.get(macro)]
+
+
 # What verifytoken takes as a code (src/b2c/b2c.c, read_token), for the page's pattern.
 TOKEN_TAKEN = ["123456", "1234567", "0123456789", "123 4567", "123-456", "12 34-56",
                "1 2 3 4 5 6 7 8 9 0"]
@@ -477,7 +519,7 @@ def rest_profiles(pol):
 
 def check_rest_profile(tp, mode, contract):
     """Problems of one REST technical profile: transport settings and names."""
-    inputs, outputs = contract
+    inputs, outputs = contract[:2]
     meta = metadata(tp)
     problems = []
     if tp.child("Protocol").attrs.get("Handler") != REST_HANDLER:
@@ -576,6 +618,9 @@ def check_rest(pset, mode, contract):
                         ident, [p for p in problems if p not in names]))
         results.append(("REST %s: claim names are the responder's (src/b2c/b2c.h)" % ident,
                         names + check_endpoint_claims(tp)))
+        if len(contract) > 2:
+            results.append(("REST %s: B2C's own error messages are the responder's" % ident,
+                            check_rest_messages(tp, contract[2])))
     return results
 
 
@@ -1735,6 +1780,9 @@ B2C_RULES = [
      [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthySetup">.*?<OutputClaims>)\s*'
        r'<OutputClaim ClaimTypeReferenceId="authyApprovalPrompt" />', r"\1")],
      "page SelfAsserted-AuthySetup shows no claim"),
+    ("B2C's timeout message of the wait differing from the responder's",
+     [(EXT, r'(Key="UserMessageIfRequestTimeout">The sign-in request was not approved) in time',
+       r"\1 on time")], "the responder's B2C_MSG_TIMEOUT is"),
     ("a shown claim without a UserInputType",
      [(EXT, r'(<ClaimType Id="authyToken">.*?)<UserInputType>TextBox</UserInputType>', r"\1")],
      "shows authyToken, which has no UserInputType"),
@@ -1774,6 +1822,9 @@ def self_tests(rep, src, pack, xsd, contract, tmp):
         hit = [p for p in found if expect in p]
         rep.check("self-test: B2C rule caught: %s" % what,
                   [] if hit else ["not reported; problems seen: %s" % found[:5]])
+    broken = dict(contract[2], B2C_KEY_USER_MESSAGE="message")
+    rep.check("self-test: a 409 body field that B2C does not read is caught",
+              [] if check_error_body(broken) else ["not reported"])
     # Control for the two code-page bypasses: with the code page intact, the
     # code path counts as an approval (the page asserts it after verifytoken),
     # so skipping the assertion step on it alone is no path failure.
@@ -1880,9 +1931,12 @@ def main():
         return 0
     rep = Report()
     src = os.path.join(root, "policy")
-    contract = responder_claims(os.path.join(root, "src", "b2c", "b2c.h"))
+    header = os.path.join(root, "src", "b2c", "b2c.h")
+    strings = responder_strings(header)
+    contract = responder_claims(header) + (strings,)
     rep.check("src/b2c/b2c.h defines input (B2C_CLAIM_*) and output (B2C_OUT_*) claim names",
-              [] if all(contract) else ["found inputs %s, outputs %s" % contract])
+              [] if all(contract) else ["found inputs %s, outputs %s" % contract[:2]])
+    rep.check("src/b2c/b2c.h: the 409 body has the fields B2C reads", check_error_body(strings))
     rep.check("the code page's pattern takes the codes verifytoken takes",
               check_token_pattern(os.path.join(root, "policy", "TrustFrameworkExtensions.xml"),
                                   os.path.join(root, "src", "b2c", "b2c.h")))
