@@ -964,6 +964,13 @@ A_SIGNED_IN_CODE = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"}, {CODE_PATH: 
 A_SIGNED_UP = ("SignUpOrSignin.xml", {}, {REGISTER_PATH: [(OK, {"authyId": "1111111"})],
                                           WAIT_PATH: [APPROVED_REPLY]}, SIGNUP,
                {"start": "SignUpWithLogonEmailExchange", "claims": {}})
+# Account A enrols at a sign-in, then signs in again in that session: the
+# verification page, which did not run at the enrolment, asks once.
+A_ENROLLED = ("SignUpOrSignin.xml", {}, {REGISTER_PATH: [(OK, {"authyId": "1111111"})],
+                                         WAIT_PATH: [APPROVED_REPLY]}, PUSH, {"claims": ACCOUNT_A})
+A_ENROLLED_VERIFIED = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"},
+                       {WAIT_PATH: [APPROVED_REPLY]}, PUSH,
+                       {"claims": ACCOUNT_A, "session_from": A_ENROLLED})
 # A session kept from before approvals named their account: the approval
 # alone, as SM-AuthyMFA persisted it then.
 OLD_SESSION = {"members": {"SelfAsserted-AuthyVerify"},
@@ -988,6 +995,16 @@ RUNS += [
      {AUTHY_CLAIM: "1111111"}, {}, PUSH, "token",
      ["sso SelfAsserted-AuthyVerify", "assert", "assert", "token"], ["call", "skipped"],
      {"claims": ACCOUNT_A, "session_from": A_SIGNED_IN}),
+    ("SignUpOrSignin.xml", "SSO: the first sign-in after an enrolment in the session shows the "
+     "verification page once; token",
+     {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "token",
+     ["page SelfAsserted-AuthyVerify", "call waitforauthyapproval", "assert", "token"],
+     ["skipped", "sso SelfAsserted-AuthyVerify"],
+     {"claims": ACCOUNT_A, "session_from": A_ENROLLED}),
+    ("SignUpOrSignin.xml", "SSO: the sign-ins after that one; token, no push",
+     {AUTHY_CLAIM: "1111111"}, {}, PUSH, "token",
+     ["sso SelfAsserted-AuthyVerify", "assert", "token"], ["call", "skipped"],
+     {"claims": ACCOUNT_A, "session_from": A_ENROLLED_VERIFIED}),
     ("SignUpOrSignin.xml", "SSO: a silent sign-in after a code; token, no push",
      {AUTHY_CLAIM: "1111111"}, {}, CODE, "token",
      ["sso SelfAsserted-AuthyVerify", "sso SelfAsserted-AuthyCode", "assert", "token"],
