@@ -457,6 +457,25 @@ def check_rest_messages(tp, strings):
             for key, macro in sorted(want.items()) if meta.get(key) != strings.get(macro)]
 
 
+def check_docs_name_definitions(ext_path, pack_ext_path, doc_path):
+    """docs/policy.md names (as `Id`) every claim, claims transformation,
+    content definition, technical profile and journey our extensions file
+    defines or overrides, apart from the pack's own settings it repeats."""
+    ext = load_xml(ext_path)
+    repeated = set()
+    if os.path.exists(pack_ext_path):
+        repeated = {n.attrs.get("Id") for n in load_xml(pack_ext_path).iter()
+                    if n.tag == "TechnicalProfile"}
+    with open(doc_path, encoding="utf-8") as f:
+        doc = f.read()
+    kinds = {"ClaimType": "claim", "ClaimsTransformation": "claims transformation",
+             "ContentDefinition": "content definition", "TechnicalProfile": "technical profile",
+             "UserJourney": "journey"}
+    return ["docs/policy.md does not name the %s `%s`" % (kinds[n.tag], n.attrs.get("Id"))
+            for n in ext.iter() if n.tag in kinds and n.attrs.get("Id") not in repeated and
+            "`%s`" % n.attrs.get("Id") not in doc]
+
+
 # What verifytoken takes as a code (src/b2c/b2c.c, read_token), for the page's pattern.
 TOKEN_TAKEN = ["123456", "1234567", "0123456789", "123 4567", "123-456", "12 34-56",
                "1 2 3 4 5 6 7 8 9 0"]
@@ -1959,6 +1978,21 @@ def main():
                                   os.path.join(root, "src", "b2c", "b2c.h")))
     rep.check("an empty code box reaches the responder (token not Required)",
               check_token_optional(os.path.join(root, "policy", "TrustFrameworkExtensions.xml")))
+    rep.check("docs/policy.md names what the extensions file defines",
+              check_docs_name_definitions(
+                  os.path.join(root, "policy", "TrustFrameworkExtensions.xml"),
+                  os.path.join(pack, PACK_EXT), os.path.join(root, "docs", "policy.md")))
+    with tempfile.TemporaryDirectory(prefix="check_policy.") as tmp:
+        doc = os.path.join(tmp, "policy.md")
+        with open(os.path.join(root, "docs", "policy.md"), encoding="utf-8") as f:
+            text = f.read().replace("`api.authy.code`", "api.authy.code")
+        with open(doc, "w", encoding="utf-8") as f:
+            f.write(text)
+        found = check_docs_name_definitions(
+            os.path.join(root, "policy", "TrustFrameworkExtensions.xml"),
+            os.path.join(pack, PACK_EXT), doc)
+        rep.check("self-test: a definition the docs do not name is caught",
+                  [] if any("`api.authy.code`" in p for p in found) else ["not reported"])
     with tempfile.TemporaryDirectory(prefix="check_policy.") as tmp:
         out = check_builder(rep, root, pack, tmp)
         sets = [("raw", [os.path.join(pack, f) for f in PACK_FILES], src),
