@@ -476,6 +476,20 @@ def check_docs_name_definitions(ext_path, pack_ext_path, doc_path):
             "`%s`" % n.attrs.get("Id") not in doc]
 
 
+def check_docs_policy_claim(pset, doc_path):
+    """docs/policy.md tells apps to read the policy ID where the token
+    issuer puts it: acr, in lower case, unless a JwtIssuer sets
+    AuthenticationContextReferenceClaimPattern to None (then tfp)."""
+    patterns = [i.text for n in pset.tp_nodes("JwtIssuer") for i in n.walk("Metadata", "Item")
+                if i.attrs.get("Key") == "AuthenticationContextReferenceClaimPattern"]
+    claim = "tfp" if patterns and (patterns[-1] or "").strip() == "None" else "acr"
+    with open(doc_path, encoding="utf-8") as f:
+        doc = f.read()
+    want = ["`acr`, in lower case", 'FindFirst("acr")'] if claim == "acr" else ['FindFirst("tfp")']
+    return ["docs/policy.md does not say %s (the token issuer writes the policy ID into %s)" %
+            (w, claim) for w in want if w not in doc]
+
+
 # What verifytoken takes as a code (src/b2c/b2c.c, read_token), for the page's pattern.
 TOKEN_TAKEN = ["123456", "1234567", "0123456789", "123 4567", "123-456", "12 34-56",
                "1 2 3 4 5 6 7 8 9 0"]
@@ -1978,6 +1992,10 @@ def main():
                                   os.path.join(root, "src", "b2c", "b2c.h")))
     rep.check("an empty code box reaches the responder (token not Required)",
               check_token_optional(os.path.join(root, "policy", "TrustFrameworkExtensions.xml")))
+    base_set = PolicySet([os.path.join(pack, f) for f in PACK_FILES] +
+                         [os.path.join(root, "policy", f) for f in OUR_FILES], [])
+    rep.check("docs/policy.md tells apps where the token carries the policy ID",
+              check_docs_policy_claim(base_set, os.path.join(root, "docs", "policy.md")))
     rep.check("docs/policy.md names what the extensions file defines",
               check_docs_name_definitions(
                   os.path.join(root, "policy", "TrustFrameworkExtensions.xml"),
@@ -1993,6 +2011,10 @@ def main():
             os.path.join(pack, PACK_EXT), doc)
         rep.check("self-test: a definition the docs do not name is caught",
                   [] if any("`api.authy.code`" in p for p in found) else ["not reported"])
+        with open(doc, "w", encoding="utf-8") as f:
+            f.write(text.replace('FindFirst("acr")', 'FindFirst("tfp")'))
+        rep.check("self-test: docs that read the policy ID from tfp alone are caught",
+                  [] if check_docs_policy_claim(base_set, doc) else ["not reported"])
     with tempfile.TemporaryDirectory(prefix="check_policy.") as tmp:
         out = check_builder(rep, root, pack, tmp)
         sets = [("raw", [os.path.join(pack, f) for f in PACK_FILES], src),
