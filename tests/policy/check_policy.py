@@ -1369,7 +1369,7 @@ def tenant_paths(pset):
     for rp in pset.relying_parties():
         results.append(("path check %s (%s): every path to SendClaims passes an Authy approval" %
                         (rp.id, rp.name), policy_paths.check_rp(js, rp)))
-        results.append(("refresh %s (%s): the token endpoint only redeems refresh tokens and "
+        results.append(("refresh %s (%s): a token endpoint that only redeems refresh tokens and "
                         "keeps authyApproved" % (rp.id, rp.name),
                         policy_paths.check_refresh(js, rp)))
     results.append(("authyApproved comes only from the wait and verifytoken",

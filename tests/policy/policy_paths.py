@@ -290,13 +290,18 @@ def check_rp(js, rp):
 
 
 def check_refresh(js, rp):
-    """The token endpoint's journey redeems a refresh token (no sign-in) and,
-    when the relying party issues authyApproved, carries it over."""
+    """A relying party that issues authyApproved has a token endpoint; its journey
+    redeems a refresh token (no sign-in), checks it against revoked sessions as
+    the pack's does, and carries authyApproved over."""
     problems = []
     issues = APPROVED in [c.attrs.get("ClaimTypeReferenceId") for c in
                           rp.root.walk("RelyingParty", "TechnicalProfile", "OutputClaims",
                                        "OutputClaim")]
-    for ep in rp.root.walk("RelyingParty", "Endpoints", "Endpoint"):
+    endpoints = rp.root.walk("RelyingParty", "Endpoints", "Endpoint")
+    if issues and "Token" not in [ep.attrs.get("Id") for ep in endpoints]:
+        problems.append("%s: no Token endpoint: its refresh tokens are redeemed without the "
+                        "check against revoked sign-in sessions" % rp.id)
+    for ep in endpoints:
         name = ep.attrs.get("UserJourneyReferenceId", "")
         journey = js.journey(name)
         if journey is None:
