@@ -330,9 +330,30 @@ def flow_verify_no_totp(t, env):
             f"{r!r} {sorted(last)}")
 
 
+def flow_verify_totp_skew(t, env):
+    """Verify: a TOTP factor's default Skew is one step, before and after the current
+    one: the code of the step before and of the step after pass; one three steps ahead
+    (two if a step ends meanwhile) does not."""
+    p = codes(env)
+    aid = p.user(t, env, "+1 415 555 0311")
+
+    def step_code(n):
+        path = f"/_mock/verify/factors/{p.factors[aid]}/code?step={n}"
+        return env["mock"].call("GET", path)["code"]
+    r = send(env, aid, step_code(-1), cid="skew-before")
+    t.check(r.status == 200 and r.json == {"authyApproved": True},
+            "verify: the code of the step before -> 200", repr(r))
+    r = send(env, aid, step_code(1), cid="skew-after")
+    t.check(r.status == 200 and r.json == {"authyApproved": True},
+            "verify: the code of the step after -> 200", repr(r))
+    r = send(env, aid, step_code(3), cid="skew-far")
+    t.check(is_409(env, r, "B2C_MSG_TOKEN_WRONG", "token_wrong"),
+            "verify: the code of three steps ahead -> 409 token_wrong", repr(r))
+
+
 def flows(backend):
     common = [flow_code_right_wrong, flow_code_once, flow_code_grouped, flow_code_limit,
               flow_code_reset, flow_code_upstream_errors, flow_code_debug_log]
     if backend.name == "verify":
-        return common + [flow_verify_no_totp]
+        return common + [flow_verify_no_totp, flow_verify_totp_skew]
     return [flow_code_forced, flow_code_replay_upstream] + common

@@ -31,6 +31,8 @@ FACTORS_MAX = {"push": 20, "totp": 100}  # per entity and type, else 400 / 60315
 DEFAULT_TTL_S = 300
 TOTP_DIGITS = 6  # Verify TOTP factors' default CodeLength
 TOTP_STEP_S = 30  # and TimeStep
+TOTP_SKEW = 1  # and Skew: steps accepted before and after the current one
+TOTP_STEP_CTL_MAX = 3  # GET .../code?step=N tells codes of steps -3..3
 AUTH_PAYLOAD_MIN, AUTH_PAYLOAD_MAX = 3, 8  # a TOTP AuthPayload's length
 MAX_TTL_S = 3600
 IDENTITY_RE = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
@@ -349,8 +351,9 @@ class VerifyMock:
 
     def totp_challenge(self, identity, params):
         """A Challenge on a TOTP factor: AuthPayload (the code) is checked at
-        creation; the challenge is approved when it matches, else it stays
-        pending."""
+        creation against the current step and TOTP_SKEW steps before and after
+        it (the factor's default Skew); the challenge is approved when it
+        matches, else it stays pending."""
         code = params.get("AuthPayload", "")
         if not AUTH_PAYLOAD_MIN <= len(code) <= AUTH_PAYLOAD_MAX:
             return self.error(400, 60200, "Invalid parameter: AuthPayload")
@@ -364,7 +367,7 @@ class VerifyMock:
             c = Challenge(e, f, "", [], {}, time.time() + DEFAULT_TTL_S)
             c.resolve_to, c.resolve_at = None, None  # a code decides, not the device name
             if any(hmac.compare_digest(code.encode(), totp(f["secret"], off).encode())
-                   for off in (0, -1)):
+                   for off in range(-TOTP_SKEW, TOTP_SKEW + 1)):
                 c.status = "approved"
                 c.responded = c.created
             self.challenges[c.sid] = c
@@ -451,10 +454,7 @@ class VerifyMock:
             return self.ctl_factor(m.group(1), data)
         m = re.fullmatch(r"/_mock/verify/factors/(YF%s)/code" % SID_RE, path)
         if m and method == "GET":
-            with self.lock:
-                f = self.factors.get(m.group(1))
-                code = totp(f["secret"]) if f is not None and f["factor_type"] == "totp" else None
-            return self.Reply(404, {"ok": False}) if code is None else self.Reply(200, {"code": code})
+            return self.ctl_code(m.group(1), query.get("step", "0"))
         m = re.fullmatch(r"/_mock/verify/factors/(YF%s)/verify" % SID_RE, path)
         if m and method == "POST":
             return self.ctl_verify_factor(m.group(1))
@@ -505,6 +505,17 @@ class VerifyMock:
         if status == "verified":
             self.webhook("factor.verified", identity, f)
         return self.Reply(200, body)
+
+    def ctl_code(self, sid, step):
+        """The code of a TOTP factor for the current time step plus step."""
+        if not re.fullmatch(r"-?\d", step) or abs(int(step)) > TOTP_STEP_CTL_MAX:
+            return self.Reply(400, {"ok": False, "error": "step must be -%d..%d" % (
+                TOTP_STEP_CTL_MAX, TOTP_STEP_CTL_MAX)})
+        with self.lock:
+            f = self.factors.get(sid)
+            ok = f is not None and f["factor_type"] == "totp"
+            code = totp(f["secret"], int(step)) if ok else None
+        return self.Reply(404, {"ok": False}) if code is None else self.Reply(200, {"code": code})
 
     def ctl_verify_factor(self, sid):
         with self.lock:
