@@ -324,6 +324,8 @@ def flow_faults(t, env):
         r = register(env, "fault@example.com", "+1 415 555 0177")
         t.check(r.status == 409 and r.json.get("userMessage") == MSG[msg],
                 f"{name} on register -> 409", repr(r))
+    t.check("HTTP 429 " + prov(env).rate_limit_code in env["responder"].log_text(),
+            "the rate limit's documented error code is logged", prov(env).rate_limit_code)
     m.clear_faults()
     m.fault(match=prov(env).register_path, mode="stall", count=1)
     r = register(env, "stall@example.com", "+1 415 555 0178")

@@ -28,6 +28,7 @@ IDENTITY_SECRET = "e2e-identity-secret-0123456789"
 class Authy:
     name = "authy"
     register_path = "/protected/json/users/new"
+    rate_limit_code = "error_code=60003"  # how the responder logs the API's 429
     # Magic e-mails of the Authy mock and the message each register gets.
     register_magic = [("fail60027@example.com", "B2C_MSG_USER_REJECTED"),
                       ("fail503@example.com", "B2C_MSG_UPSTREAM"),
@@ -64,6 +65,7 @@ class Authy:
 class Verify:
     name = "verify"
     register_path = f"/v2/Services/{SERVICE_SID}/Entities"
+    rate_limit_code = "code=20429"
     # Entities carry no e-mail: register refusals come from faults instead.
     register_magic = []
 

@@ -595,8 +595,12 @@ def user_invalid(errors):
     return Reply(400, error_body("User was not valid", "60027", errors))
 
 
-def rate_limited():
-    return Reply(429, error_body("Too many requests", "60003"), headers=[("Retry-After", "1")])
+def rate_limited(twilio=False):
+    """A 429 as documented: Authy's error 60003 (its message "DoS protection"), or on
+    Verify Twilio's body with code 20429. Retry-After is the mock's own addition."""
+    body = (mock_verify.twilio_error(429, 20429, "Too Many Requests") if twilio else
+            error_body("DoS protection", "60003"))
+    return Reply(429, body, headers=[("Retry-After", "1")])
 
 
 def parse_fault(body):
@@ -825,7 +829,7 @@ class Handler(BaseHTTPRequestHandler):
             where = "https://%s%s" % (self.headers.get("Host", "localhost"), self.path)
             self.send_reply(Reply(status, error_body("Moved"), headers=[("Location", where)]))
         elif mode == "ratelimit":
-            self.send_reply(rate_limited())
+            self.send_reply(rate_limited(urlsplit(self.path).path.startswith("/v2/")))
         elif mode == "oversize":
             pad = "x" * f["size"]
             self.send_reply(Reply(200, {"success": True, "pad": pad}))
