@@ -577,8 +577,10 @@ class AuthyApi:
             return Reply(400, error_body("Invalid token format", "60002",
                                          {"message": "token is invalid"}))
         if ok or (not registered and force.lower() != "true"):
+            # "success" is the string "true" here, as the API documents this reply
+            # (elsewhere, and in this call's errors, it is a JSON boolean).
             return Reply(200, {"message": "Token is valid.", "token": "is valid",
-                               "success": True,
+                               "success": "true",
                                "device": {"id": None, "os_type": "android", "registration_date": 0}})
         body = error_body("Token is invalid", "60020")
         body["token"] = "is invalid"
