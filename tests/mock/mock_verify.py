@@ -35,6 +35,7 @@ TOTP_SKEW = 1  # and Skew: steps accepted before and after the current one
 TOTP_STEP_CTL_MAX = 3  # GET .../code?step=N tells codes of steps -3..3
 AUTH_PAYLOAD_MIN, AUTH_PAYLOAD_MAX = 3, 8  # a TOTP AuthPayload's length
 MAX_TTL_S = 3600
+E_INVALID_REQUEST = 60306  # 400: a bad Identity, AuthPayload, list or Challenge parameter
 IDENTITY_RE = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
 SID_RE = r"[0-9a-fA-F]{32}"
 BEHAVIOUR_RE = re.compile(r"^(autoapprove|autodeny|autoexpire|slowapprove)(\d*)", re.I)
@@ -189,6 +190,11 @@ class VerifyMock:
     def error(self, status, code, message):
         return self.Reply(status, twilio_error(status, code, message))
 
+    def invalid(self, what):
+        """A malformed parameter of an Entity, Factor or Challenge call: 400 / 60306,
+        the error Verify documents for these resources (60200 is its SMS side's)."""
+        return self.error(400, E_INVALID_REQUEST, "Invalid Request: " + what)
+
     # ---- API ----
     def route(self, method, path, pairs, auth_ok):
         """One API call; pairs are the decoded form/query parameters in order."""
@@ -225,7 +231,7 @@ class VerifyMock:
         params = dict(pairs)
         identity = params.get("Identity", "")
         if not (8 <= len(identity) <= 64 and IDENTITY_RE.match(identity)):
-            return self.error(400, 60200, "Invalid parameter: Identity")
+            return self.invalid("Identity")
         with self.lock:
             if identity in self.entities:
                 return self.error(409, 60301, "Entity already exists")
@@ -267,7 +273,7 @@ class VerifyMock:
         except ValueError:
             size, page = 0, 0
         if not 1 <= size <= PAGE_SIZE_MAX or page < 0:
-            return self.error(400, 20001, "Invalid PageSize or Page")
+            return self.invalid("PageSize or Page")
         with self.lock:
             if identity not in self.entities:
                 return self.error(404, 20404, "The requested resource was not found")
@@ -325,17 +331,17 @@ class VerifyMock:
             return self.totp_challenge(identity, params)
         message = params.get("Details.Message", "")
         if not message or len(message) > MESSAGE_MAX:
-            return self.error(400, 60200, "Invalid parameter: Details.Message")
+            return self.invalid("Details.Message")
         fields, bad = self.parse_fields([v for k, v in pairs if k == "Details.Fields"])
         hidden, bad2 = self.parse_hidden(params.get("HiddenDetails"))
         if bad or bad2:
-            return self.error(400, 60200, "Invalid parameter: " + (bad or bad2))
+            return self.invalid(bad or bad2)
         now = time.time()
         expires = now + DEFAULT_TTL_S
         if "ExpirationDate" in params:
             expires = parse_iso(params["ExpirationDate"])
             if expires is None or expires <= now or expires > now + MAX_TTL_S + 5:
-                return self.error(400, 60200, "Invalid parameter: ExpirationDate")
+                return self.invalid("ExpirationDate")
         with self.lock:
             e = self.entities.get(identity)
             f = self.factors.get(params.get("FactorSid", ""))
@@ -356,7 +362,7 @@ class VerifyMock:
         matches, else it stays pending."""
         code = params.get("AuthPayload", "")
         if not AUTH_PAYLOAD_MIN <= len(code) <= AUTH_PAYLOAD_MAX:
-            return self.error(400, 60200, "Invalid parameter: AuthPayload")
+            return self.invalid("AuthPayload")
         with self.lock:
             e = self.entities.get(identity)
             f = self.factors.get(params.get("FactorSid", ""))
