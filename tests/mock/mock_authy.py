@@ -56,6 +56,7 @@ FAULT_MODES = ("status", "garbage", "stall", "drip", "close", "hangup", "ratelim
 TOKEN_DIGITS = 7  # the Authy app shows 7-digit codes
 TOKEN_STEP_S = 30
 FINAL_STATUSES = ("approved", "denied", "expired")
+MOCK_APP_ID = "0123456789abcdef01234567"  # the Authy application's id in status replies
 
 
 def now_ms():
@@ -228,9 +229,12 @@ class Reply:
 
 
 class Approval:
-    def __init__(self, authy_id, message, details, hidden, ttl_s, behaviour):
+    def __init__(self, authy_id, message, details, hidden, ttl_s, behaviour, email=""):
         self.uuid = str(uuidlib.uuid4())
+        self.oid = os.urandom(12).hex()  # the request's own "_id"
         self.authy_id = authy_id
+        self.email = email
+        self.processed = None  # when the user approved or denied it
         self.message = message
         self.details = details
         self.hidden = hidden
@@ -246,12 +250,23 @@ class Approval:
             self.resolve_at = self.created_mono + behaviour[1] / 1000.0
 
     def to_json(self):
+        """The documented status reply's fields (the application's and the user's
+        identifiers are fixed stand-ins; processed_at is null until the user
+        answers), plus the request's details."""
         return {
             "uuid": self.uuid,
             "status": self.status,
             "_authy_id": self.authy_id,
+            "_id": self.oid,
+            "_app_name": "mock",
+            "_app_serial_id": 1,
+            "_user_email": self.email,
+            "app_id": MOCK_APP_ID,
+            "user_id": "%024x" % self.authy_id,
+            "notified": False,
             "created_at": iso_utc(self.created),
             "updated_at": iso_utc(self.updated),
+            "processed_at": iso_utc(self.processed) if self.processed else None,
             "seconds_to_expire": self.ttl_s,
             "details": dict(self.details),
             "hidden_details": dict(self.hidden),
@@ -385,13 +400,16 @@ class State:
             user = self.users.get(uid)
             if user is None:
                 return None
-            a = Approval(uid, message, details, hidden, ttl_s, approval_behaviour(user["email"]))
+            a = Approval(uid, message, details, hidden, ttl_s, approval_behaviour(user["email"]),
+                         user["email"])
             self.approvals[a.uuid] = a
             return a.uuid
 
     def _set(self, a, status, events):
         a.status = status
         a.updated = time.time()
+        if status in ("approved", "denied"):
+            a.processed = a.updated
         events.append(a.to_control_json())
 
     def _advance(self, a, mono, events):
