@@ -118,6 +118,8 @@ class Challenge:
             self.resolve_at = time.monotonic() + b[1] / 1000.0
 
     def to_json(self, service_sid, account_sid):
+        url = "https://verify.twilio.com/v2/Services/%s/Entities/%s/Challenges/%s" % (
+            service_sid, self.entity["identity"], self.sid)
         return {
             "sid": self.sid, "account_sid": account_sid, "service_sid": service_sid,
             "entity_sid": self.entity["sid"], "identity": self.entity["identity"],
@@ -130,9 +132,7 @@ class Challenge:
                         "fields": [dict(f) for f in self.fields]},
             "hidden_details": dict(self.hidden) if self.hidden else None,
             "metadata": None, "factor_type": self.factor["factor_type"],
-            "url": "https://verify.twilio.com/v2/Services/%s/Entities/%s/Challenges/%s" % (
-                service_sid, self.entity["identity"], self.sid),
-            "links": {},
+            "url": url, "links": {"notifications": url + "/Notifications"},
         }
 
     def to_control_json(self):
@@ -220,12 +220,13 @@ class VerifyMock:
         return handler()
 
     def entity_json(self, e):
+        url = "https://verify.twilio.com/v2/Services/%s/Entities/%s" % (
+            self.service_sid, e["identity"])
         return {"sid": e["sid"], "identity": e["identity"], "account_sid": self.account_sid,
                 "service_sid": self.service_sid, "date_created": iso(e["created"]),
                 "date_updated": iso(e["created"]),
-                "url": "https://verify.twilio.com/v2/Services/%s/Entities/%s" % (
-                    self.service_sid, e["identity"]),
-                "links": {}}
+                "url": url, "links": {"factors": url + "/Factors",
+                                      "challenges": url + "/Challenges"}}
 
     def entity_create(self, pairs):
         params = dict(pairs)
@@ -258,11 +259,20 @@ class VerifyMock:
                 "identity": f["identity"], "date_created": iso(f["created"]),
                 "date_updated": iso(f["created"]), "friendly_name": f["friendly_name"],
                 "status": f["status"], "factor_type": f["factor_type"],
-                "config": {"sdk_version": "mock", "app_id": "com.example.mock",
-                           "notification_platform": "fcm", "notification_token": "mock"},
+                "config": self.factor_config(f["factor_type"]),
                 "metadata": None,
                 "url": "https://verify.twilio.com/v2/Services/%s/Entities/%s/Factors/%s" % (
                     self.service_sid, f["identity"], f["sid"])}
+
+    @staticmethod
+    def factor_config(ftype):
+        """A factor's config as the API shows it for its type: the app's SDK and
+        push binding, or the TOTP parameters (the defaults the mock uses)."""
+        if ftype == "totp":
+            return {"alg": "sha1", "code_length": TOTP_DIGITS, "skew": TOTP_SKEW,
+                    "time_step": TOTP_STEP_S}
+        return {"sdk_version": "mock", "app_id": "com.example.mock",
+                "notification_platform": "fcm", "notification_token": "mock"}
 
     def factor_list(self, identity, pairs):
         """One page of the entity's factors, oldest first: PageSize (1..1000, default
