@@ -293,6 +293,11 @@ def flow_webhook(t, env):
         fv = send_webhook(slow.sock, factor[0]) if factor else None
         t.check(fv is not None and fv.status == 200, "verify: factor.verified webhook -> 200",
                 repr(fv))
+        created = [c for c in env["mock"].callbacks() if "type=factor.created" in c["body"] and
+                   aid in c["body"]]
+        fc = send_webhook(slow.sock, created[0]) if created else None
+        t.check(fc is not None and fc.status == 200, "verify: factor.created webhook -> 200",
+                repr(fc))
         flow_webhook_json(t, slow, aid, sid)
         text = slow.log_text()
         t.check("webhook signature does not match" in text and "webhook replayed" in text,

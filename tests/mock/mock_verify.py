@@ -518,6 +518,9 @@ class VerifyMock:
                  "created": time.time(), "secret": os.urandom(20)}
             self.factors[f["sid"]] = f
             body = self.factor_json(f)
+        # As documented: factor.created when the factor exists but cannot take
+        # challenges yet, factor.verified once it can.
+        self.webhook("factor.created", identity, dict(f, status="unverified"))
         if status == "verified":
             self.webhook("factor.verified", identity, f)
         return self.Reply(200, body)
