@@ -78,6 +78,14 @@ def webhook_signature(auth_token, url, params):
     return base64.b64encode(mac).decode()
 
 
+def page_token(items, page, size):
+    """The PageToken of a list page after the first: it names the last item
+    before it (None for the first page or one past the end)."""
+    if page <= 0 or not 0 < page * size <= len(items):
+        return None
+    return "PA" + items[page * size - 1]["sid"]
+
+
 def behaviour(friendly_name):
     m = BEHAVIOUR_RE.match(friendly_name or "")
     if m is None:
@@ -276,7 +284,8 @@ class VerifyMock:
 
     def factor_list(self, identity, pairs):
         """One page of the entity's factors, oldest first: PageSize (1..1000, default
-        50) and Page as the API takes them, with the next page's URL when there is one."""
+        50). A later page is reached only through the URLs a page hands out (Page
+        with its PageToken); any other Page or PageToken is 400 / 60306."""
         q = dict(pairs)
         try:
             size, page = int(q.get("PageSize", 50)), int(q.get("Page", 0))
@@ -290,11 +299,15 @@ class VerifyMock:
             mine = sorted((f for f in self.factors.values() if f["identity"] == identity),
                           key=lambda f: f["created"])
             factors = [self.factor_json(f) for f in mine[page * size:(page + 1) * size]]
+        if (page > 0 or "PageToken" in q) and q.get("PageToken") != page_token(mine, page, size):
+            return self.invalid("PageToken")
         url = "https://verify.twilio.com/v2/Services/%s/Entities/%s/Factors" % (
             self.service_sid, identity)
 
         def at(n):
-            return "%s?PageSize=%d&Page=%d" % (url, size, n)
+            token = page_token(mine, n, size)
+            return "%s?PageSize=%d&Page=%d%s" % (url, size, n,
+                                                 "&PageToken=" + token if token else "")
         more = len(mine) > (page + 1) * size
         meta = {"page": page, "page_size": size, "first_page_url": at(0),
                 "previous_page_url": at(page - 1) if page > 0 else None, "url": at(page),
