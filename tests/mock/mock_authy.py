@@ -415,9 +415,11 @@ class State:
     def _advance(self, a, mono, events):
         if a.status != "pending":
             return
-        if a.resolve_at is not None and mono >= a.resolve_at:
+        expiry = a.created_mono + a.ttl_s
+        # Whichever came first: the user's answer or the expiry; a final status stays.
+        if a.resolve_at is not None and mono >= a.resolve_at and a.resolve_at < expiry:
             self._set(a, a.resolve_to, events)
-        elif mono >= a.created_mono + a.ttl_s:
+        elif mono >= expiry:
             self._set(a, "expired", events)
 
     def _notify(self, events):
@@ -447,13 +449,19 @@ class State:
         return None if a is None else snap
 
     def resolve(self, uuid, status):
+        """Give a pending request its final status, as the user or its expiry
+        would. Returns None for an unknown uuid, else the status it has now (a
+        request already approved, denied or expired keeps it)."""
         events = []
         with self.lock:
             a = self.approvals.get(uuid)
             if a is not None:
-                self._set(a, status, events)
+                self._advance(a, time.monotonic(), events)
+                if a.status == "pending":
+                    self._set(a, status, events)
+            now = None if a is None else a.status
         self._notify(events)
-        return a is not None
+        return now
 
     def resolve_user(self, uid, status):
         events = []
@@ -664,8 +672,10 @@ class Control:
         m = re.fullmatch(r"/_mock/approval_requests/([^/]+)/(approve|deny|expire)", path)
         if m and method == "POST":
             final = {"approve": "approved", "deny": "denied", "expire": "expired"}[m.group(2)]
-            ok = s.resolve(m.group(1), final)
-            return Reply(200, {"ok": True}) if ok else Reply(404, {"ok": False})
+            now = s.resolve(m.group(1), final)
+            if now is None:
+                return Reply(404, {"ok": False})
+            return Reply(200 if now == final else 409, {"ok": now == final, "status": now})
         m = re.fullmatch(r"/_mock/users/([^/]+)/(approve|deny)-pending", path)
         if m and method == "POST":
             uid = parse_int(m.group(1), 0, 10**12)

@@ -430,9 +430,12 @@ class VerifyMock:
     def _advance(self, c, events):
         if c.status != "pending":
             return
-        if c.resolve_at is not None and time.monotonic() >= c.resolve_at:
+        mono = time.monotonic()
+        expiry = mono + (c.expires - time.time())
+        # Whichever came first: the user's answer or the expiry; a final status stays.
+        if c.resolve_at is not None and mono >= c.resolve_at and c.resolve_at < expiry:
             self._set(c, c.resolve_to, events)
-        elif time.time() >= c.expires:
+        elif mono >= expiry:
             self._set(c, "expired", events)
 
     def tick(self):
@@ -560,13 +563,21 @@ class VerifyMock:
         return self.Reply(200, {"ok": True})
 
     def ctl_resolve(self, sids, action, allow_empty=False):
+        """Give pending challenges a final status; one already approved, denied or
+        expired keeps it (409 with its status when a single one was named)."""
         final = {"approve": "approved", "deny": "denied", "expire": "expired"}[action]
         events = []
         with self.lock:
             found = [self.challenges[s] for s in sids if s in self.challenges]
             for c in found:
+                self._advance(c, events)
+            pending = [c for c in found if c.status == "pending"]
+            for c in pending:
                 self._set(c, final, events)
+            now = found[0].status if found else None
         self._notify(events)
         if not found and not allow_empty:
             return self.Reply(404, {"ok": False})
-        return self.Reply(200, {"ok": True, "count": len(found)})
+        if not allow_empty and not pending:
+            return self.Reply(409, {"ok": False, "status": now})
+        return self.Reply(200, {"ok": True, "count": len(pending)})
