@@ -751,9 +751,10 @@ start_request(struct conn *c, int too_large)
 		log_warnx("request refused: %s", status_str(rc));
 		b2c_reply_error(&r->res, rc, r->ctx.id);
 		finish(r, rc);
-		return;
+	} else {
+		dispatch(r);
 	}
-	dispatch(r);
+	/* The loop's own lines, and the calls it starts (polls), carry no request's id. */
 	log_set_request_id(NULL);
 }
 

@@ -6,6 +6,8 @@ within the wait budget plus a little slack, and afterwards the responder must
 hold no more threads or file descriptors than after its warm-up. /metrics must
 count the upstream errors by cause and every request sent. Finally SIGTERM
 with five waits in flight: all five are answered and the exit status is 0.
+A request refused out of memory as it is read (an LD_PRELOAD shim) leaves
+its id to none of the status polls that follow.
 Ends with "N passed, N failed".
 """
 import json
@@ -299,6 +301,49 @@ def loop_failure(t, work, certs, mock):
         r.stop(timeout=5)
 
 
+def refused_request_id(t, work, certs, mock):
+    """A request refused as it is read (out of memory, through an LD_PRELOAD shim that
+    fails strdup of its path) logs with its id, and leaves it behind: the status polls of
+    a wait that runs on carry rid=-, as the loop's own lines do."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None or stack.wrapper():
+        print("skipped: refused request id (no C compiler, or under a wrapper)")
+        return
+    shim = os.path.join(work, "strdup_fail.so")
+    src = os.path.join(os.path.dirname(__file__), "strdup_fail.c")
+    subprocess.run([cc, "-shared", "-fPIC", "-o", shim, src, "-ldl"], check=True)
+    env = {"LD_PRELOAD": shim}
+    if "ASAN_OPTIONS" in os.environ:  # the shim is preloaded ahead of the ASan runtime
+        env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":verify_asan_link_order=0"
+    tp = stack.thumbprints(certs)
+    r = stack.Responder(work, {"authy_api_key": stack.API_KEY, "authy_api_url": mock.url,
+                               "authy_ca_file": os.path.join(certs, "ca.pem"),
+                               "client_cert_thumbprints": tp["client"],
+                               "wait_budget_ms": BUDGET_MS, "poll_interval_ms": POLL_MS,
+                               "log_level": "debug"}, name="refusedrid", env=env)
+    try:
+        aid = stack.fcgi(r.sock, "POST", e2e.REGISTER, stack.cert_params(certs, "client"),
+                         json.dumps({"email": "never.refusedrid@example.com",
+                                     "phoneNumber": "+1 415 555 0171"})).json["authyId"]
+        pending = stack.fcgi_start(r.sock, "POST", e2e.WAIT, stack.cert_params(certs, "client"),
+                                   e2e.wait_body(aid, sign_in="refusedrid"))
+        refused = stack.fcgi(r.sock, "GET", "/oom/healthz", {}, b"", None)
+        reply = stack.fcgi_finish(pending)
+        t.check(refused.status >= 500 and reply.status == 409,
+                "refused request id: the request refused, the wait timed out",
+                f"{refused!r} {reply!r}")
+        lines = r.log_text().splitlines()
+        rids = [m.group(1) for ln in lines if "request refused" in ln
+                for m in [re.search(r" rid=(\S+) ", ln)] if m]
+        at = next((i for i, ln in enumerate(lines) if "request refused" in ln), len(lines))
+        polls = [ln for ln in lines[at:] if "upstream method=GET" in ln]
+        t.check(rids and rids[0] != "-" and polls and
+                not [ln for ln in polls if f" rid={rids[0]} " in ln],
+                "refused request id: the polls after it do not carry it", repr(polls)[:600])
+    finally:
+        r.stop(timeout=5)
+
+
 def mock_faults(t, work, certs, mock):
     # One poll may take 1.5 s: a dripping poll fails once before the wait's deadline.
     tgt = Target(work, certs, "mockfaults", {
@@ -346,6 +391,7 @@ def main():
                         "upstream_connect")
         mock_faults(t, work, certs, mock)
         loop_failure(t, work, certs, mock)
+        refused_request_id(t, work, certs, mock)
         print(f"# faults took {time.monotonic() - t0:.1f}s", flush=True)
     except Exception as e:  # a broken scenario is a failure, not a crash of the suite
         t.check(False, "fault scenarios ran to the end", repr(e))
