@@ -497,9 +497,11 @@ leftover(struct conn *c)
 	r = scan(c);
 	if (r == FCGI_SCAN_BAD)
 		log_violation(c);
-	else if (c->scan.began)
+	else if (c->scan.began) {
 		log_warnx("FastCGI: the next request began before the reply to this one (no "
 		          "multiplexing): connection closed");
+		metrics_conn_closed(METRICS_CLOSE_PROTOCOL);
+	}
 	return r == FCGI_SCAN_MORE && !c->scan.began;
 }
 

@@ -1047,6 +1047,10 @@ def abort_after_reply(t, work, base, certs):
                 "the next request began before the reply to this one" in r.log_text(),
                 "a request sent before the reply to the one before: that one answered, the "
                 "connection closed, and the log says why", repr(first))
+        m = stack.fcgi(r.sock, "GET", "/metrics", {}, b"", None).body.decode()
+        t.check('b2c_authy_connections_closed_total{reason="protocol"} 1' in m,
+                "and it counts as a close for the protocol",
+                [ln for ln in m.splitlines() if "connections_closed" in ln])
         s.close()
         t.check(r.proc.poll() is None and "protocol violation" not in r.log_text(),
                 "an abort of an ended or unknown request is no protocol violation")
