@@ -262,33 +262,47 @@ def drain_on_sigterm(t, tgt):
             f"{time.monotonic() - t0:.2f}s")
 
 
+def shim_responder(work, certs, mock, shim_name, name, env, settings):
+    """A responder against the mock with tests/e2e/SHIM_NAME.c built and preloaded (env
+    added), or None without a C compiler or under a wrapper."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None or stack.wrapper():
+        return None
+    shim = os.path.join(work, shim_name + ".so")
+    src = os.path.join(os.path.dirname(__file__), shim_name + ".c")
+    subprocess.run([cc, "-shared", "-fPIC", "-o", shim, src, "-ldl"], check=True)
+    env = dict(env, LD_PRELOAD=shim)
+    if "ASAN_OPTIONS" in os.environ:  # the shim is preloaded ahead of the ASan runtime
+        env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":verify_asan_link_order=0"
+    tp = stack.thumbprints(certs)
+    return stack.Responder(work, dict({"authy_api_key": stack.API_KEY, "authy_api_url": mock.url,
+                                       "authy_ca_file": os.path.join(certs, "ca.pem"),
+                                       "client_cert_thumbprints": tp["client"],
+                                       "poll_interval_ms": POLL_MS}, **settings),
+                           name=name, env=env)
+
+
+def registered_wait(r, certs, who, phone):
+    """Register never.WHO@example.com on r and start a wait for it (a push nobody answers)."""
+    aid = stack.fcgi(r.sock, "POST", e2e.REGISTER, stack.cert_params(certs, "client"),
+                     json.dumps({"email": f"never.{who}@example.com",
+                                 "phoneNumber": phone})).json["authyId"]
+    return stack.fcgi_start(r.sock, "POST", e2e.WAIT, stack.cert_params(certs, "client"),
+                            e2e.wait_body(aid, sign_in=who))
+
+
 def loop_failure(t, work, certs, mock):
     """The event loop fails (epoll_wait refused, through an LD_PRELOAD shim):
     the wait in flight is let go, and the exit status is 1, so that systemd's
     Restart=on-failure starts the service again."""
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None or stack.wrapper():
+    flag = os.path.join(work, "epoll-fail.flag")
+    r = shim_responder(work, certs, mock, "epoll_fail", "loopfail", {"EPOLL_FAIL_FLAG": flag},
+                       {"wait_budget_ms": 20000, "log_level": "info"})
+    if r is None:
         print("skipped: loop failure (no C compiler, or under a wrapper)")
         return
-    shim = os.path.join(work, "epoll_fail.so")
-    src = os.path.join(os.path.dirname(__file__), "epoll_fail.c")
-    subprocess.run([cc, "-shared", "-fPIC", "-o", shim, src, "-ldl"], check=True)
-    flag = os.path.join(work, "epoll-fail.flag")
-    env = {"LD_PRELOAD": shim, "EPOLL_FAIL_FLAG": flag}
-    if "ASAN_OPTIONS" in os.environ:  # the shim is preloaded ahead of the ASan runtime
-        env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":verify_asan_link_order=0"
-    tp = stack.thumbprints(certs)
-    r = stack.Responder(work, {"authy_api_key": stack.API_KEY, "authy_api_url": mock.url,
-                               "authy_ca_file": os.path.join(certs, "ca.pem"),
-                               "client_cert_thumbprints": tp["client"],
-                               "wait_budget_ms": 20000, "poll_interval_ms": POLL_MS,
-                               "log_level": "info"}, name="loopfail", env=env)
     try:
-        aid = stack.fcgi(r.sock, "POST", e2e.REGISTER, stack.cert_params(certs, "client"),
-                         json.dumps({"email": "never.loopfail@example.com",
-                                     "phoneNumber": "+1 415 555 0170"})).json["authyId"]
-        pending = stack.fcgi_start(r.sock, "POST", e2e.WAIT, stack.cert_params(certs, "client"),
-                                   e2e.wait_body(aid, sign_in="loopfail"))
+        pending = registered_wait(r, certs, "loopfail", "+1 415 555 0170")
         time.sleep(0.5)
         open(flag, "w").close()
         code = r.proc.wait(10)
@@ -303,30 +317,15 @@ def loop_failure(t, work, certs, mock):
 
 def refused_request_id(t, work, certs, mock):
     """A request refused as it is read (out of memory, through an LD_PRELOAD shim that
-    fails strdup of its path) logs with its id, and leaves it behind: the status polls of
+    fails strdup of its path) logs with its id and does not leave it behind: the status polls of
     a wait that runs on carry rid=-, as the loop's own lines do."""
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None or stack.wrapper():
+    r = shim_responder(work, certs, mock, "strdup_fail", "refusedrid", {},
+                       {"wait_budget_ms": BUDGET_MS, "log_level": "debug"})
+    if r is None:
         print("skipped: refused request id (no C compiler, or under a wrapper)")
         return
-    shim = os.path.join(work, "strdup_fail.so")
-    src = os.path.join(os.path.dirname(__file__), "strdup_fail.c")
-    subprocess.run([cc, "-shared", "-fPIC", "-o", shim, src, "-ldl"], check=True)
-    env = {"LD_PRELOAD": shim}
-    if "ASAN_OPTIONS" in os.environ:  # the shim is preloaded ahead of the ASan runtime
-        env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":verify_asan_link_order=0"
-    tp = stack.thumbprints(certs)
-    r = stack.Responder(work, {"authy_api_key": stack.API_KEY, "authy_api_url": mock.url,
-                               "authy_ca_file": os.path.join(certs, "ca.pem"),
-                               "client_cert_thumbprints": tp["client"],
-                               "wait_budget_ms": BUDGET_MS, "poll_interval_ms": POLL_MS,
-                               "log_level": "debug"}, name="refusedrid", env=env)
     try:
-        aid = stack.fcgi(r.sock, "POST", e2e.REGISTER, stack.cert_params(certs, "client"),
-                         json.dumps({"email": "never.refusedrid@example.com",
-                                     "phoneNumber": "+1 415 555 0171"})).json["authyId"]
-        pending = stack.fcgi_start(r.sock, "POST", e2e.WAIT, stack.cert_params(certs, "client"),
-                                   e2e.wait_body(aid, sign_in="refusedrid"))
+        pending = registered_wait(r, certs, "refusedrid", "+1 415 555 0171")
         refused = stack.fcgi(r.sock, "GET", "/oom/healthz", {}, b"", None)
         reply = stack.fcgi_finish(pending)
         t.check(refused.status >= 500 and reply.status == 409,

@@ -1852,26 +1852,19 @@ def self_tests(rep, src, pack, xsd, contract, tmp):
         hit = [p for p in found if expect in p]
         rep.check("self-test: %s is caught" % what,
                   [] if hit else ["not reported; problems seen: %s" % found[:5]])
-    for i, (what, edits, expect) in enumerate(BYPASSES):
-        dst = os.path.join(tmp, "bypass%d" % i)
-        if not edited_copy(src, dst, [(f, old, new, True) for f, old, new in edits]):
-            rep.check("self-test: bypass caught: %s" % what, ["mutation did not apply"])
-            continue
-        mine = [os.path.join(dst, f) for f in OUR_FILES]
-        found = [p for _, probs in analyse(packs + mine, "raw", contract, mine) for p in probs]
-        hit = [p for p in found if expect in p]
-        rep.check("self-test: bypass caught: %s" % what,
-                  [] if hit else ["not reported; problems seen: %s" % found[:5]])
-    for i, (what, edits, expect) in enumerate(B2C_RULES):
-        dst = os.path.join(tmp, "rule%d" % i)
-        if not edited_copy(src, dst, [(f, old, new, True) for f, old, new in edits]):
-            rep.check("self-test: B2C rule caught: %s" % what, ["mutation did not apply"])
-            continue
-        mine = [os.path.join(dst, f) for f in OUR_FILES]
-        found = [p for _, probs in analyse(packs + mine, "raw", contract, mine) for p in probs]
-        hit = [p for p in found if expect in p]
-        rep.check("self-test: B2C rule caught: %s" % what,
-                  [] if hit else ["not reported; problems seen: %s" % found[:5]])
+    for kind, prefix, cases in (("bypass caught", "bypass", BYPASSES),
+                                ("B2C rule caught", "rule", B2C_RULES)):
+        for i, (what, edits, expect) in enumerate(cases):
+            dst = os.path.join(tmp, "%s%d" % (prefix, i))
+            if not edited_copy(src, dst, [(f, old, new, True) for f, old, new in edits]):
+                rep.check("self-test: %s: %s" % (kind, what), ["mutation did not apply"])
+                continue
+            mine = [os.path.join(dst, f) for f in OUR_FILES]
+            found = [p for _, probs in analyse(packs + mine, "raw", contract, mine)
+                     for p in probs]
+            hit = [p for p in found if expect in p]
+            rep.check("self-test: %s: %s" % (kind, what),
+                      [] if hit else ["not reported; problems seen: %s" % found[:5]])
     broken = dict(contract[2], B2C_KEY_USER_MESSAGE="message")
     rep.check("self-test: a 409 body field that B2C does not read is caught",
               [] if check_error_body(broken) else ["not reported"])
