@@ -152,7 +152,6 @@ conn_close(struct conn *c)
 	buf_drop(c);
 	list_unlink(&e->conns, &c->link);
 	e->nconns--;
-	metrics_gauge_add(METRICS_GAUGE_CONNECTIONS, -1);
 	free(c);
 	check_drained(e);
 }
@@ -604,7 +603,6 @@ finish(struct ereq *r, enum status rc)
 	free(r);
 	c->req = NULL;
 	e->inflight--;
-	metrics_gauge_add(METRICS_GAUGE_IN_FLIGHT, -1);
 	log_rid_leave(&rid);
 	if (keep) {
 		conn_idle(c);
@@ -679,6 +677,7 @@ ereq_new(struct conn *c, int too_large)
 	                          .loop = e->o.loop,
 	                          .up = e->o.up,
 	                          .tracker = e->o.tracker,
+	                          .edge = e,
 	                          .push_limit = e->o.push_limit,
 	                          .code_limit = e->o.code_limit,
 	                          .used_codes = e->o.used_codes,
@@ -743,7 +742,6 @@ start_request(struct conn *c, int too_large)
 	}
 	c->req = r;
 	e->inflight++;
-	metrics_gauge_add(METRICS_GAUGE_IN_FLIGHT, 1);
 	e->started++;
 	rc = fcgi_io_read_request(r->fc, e->body_max, too_large, &r->req);
 	fcgi_io_attach(e->feed, r->fc, c->fd);
@@ -908,7 +906,6 @@ conn_new(struct edge *e, int fd)
 	}
 	list_push_front(&e->conns, &c->link);
 	e->nconns++;
-	metrics_gauge_add(METRICS_GAUGE_CONNECTIONS, 1);
 	conn_idle(c);
 }
 
@@ -1098,6 +1095,13 @@ edge_drain(struct edge *e, void (*drained)(void *arg), void *arg)
 	         "arrived served, %ld requests in flight",
 	         idle, served, e->inflight);
 	check_drained(e);
+}
+
+void
+edge_counts(const struct edge *e, long *connections, long *in_flight)
+{
+	*connections = e->nconns;
+	*in_flight = e->inflight;
 }
 
 void

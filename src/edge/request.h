@@ -12,6 +12,7 @@
 #include "status.h"
 
 struct config;
+struct edge;
 struct loop;
 struct provider;
 struct ratelimit;
@@ -79,6 +80,7 @@ struct req_ctx {
 	struct loop *loop;                     /* the event loop the request lives on */
 	struct upstream *up;                   /* upstream HTTPS calls (async handlers) */
 	struct tracker *tracker;               /* the process-wide approval tracker */
+	const struct edge *edge;               /* the edge that took the request (edge_counts) */
 	void (*on_abort)(struct req_ctx *ctx); /* set by an async handler, or NULL */
 	void *handler_state;                   /* the async handler's own state */
 	/* set by the edge: req_ctx_done lands here */

@@ -25,7 +25,6 @@ static atomic_long upstream_errors[STATUS__COUNT];
 static atomic_long push_limited;
 static atomic_long code_limited;
 static atomic_long conns_closed[METRICS_CLOSE__COUNT];
-static atomic_long gauges[METRICS_GAUGE__COUNT];
 
 /* The reason labels, in enum metrics_close order. */
 static const char *const close_reasons[METRICS_CLOSE__COUNT] = {
@@ -78,13 +77,6 @@ metrics_conn_closed(enum metrics_close why)
 {
 	if ((int)why >= 0 && why < METRICS_CLOSE__COUNT)
 		atomic_fetch_add(&conns_closed[why], 1);
-}
-
-void
-metrics_gauge_add(enum metrics_gauge g, long delta)
-{
-	if ((int)g >= 0 && g < METRICS_GAUGE__COUNT)
-		atomic_fetch_add(&gauges[g], delta);
 }
 
 /* Every reason, 0 included, so that a rate over the series needs no care. */
@@ -169,8 +161,7 @@ gauge(struct buf *out, const char *name, const char *type, const char *help, lon
 }
 
 enum status
-metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_use,
-               int upstream_queued)
+metrics_render(struct buf *out, const struct tracker_stats *ts, const struct metrics_now *now)
 {
 	enum status rc = render_requests(out);
 
@@ -180,18 +171,18 @@ metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_
 		rc = render_closed(out);
 	if (rc == STATUS_OK)
 		rc = gauge(out, "upstream_connections_in_use", "gauge",
-		           "Upstream connections borrowed by requests.", upstream_in_use);
+		           "Upstream connections borrowed by requests.", now->upstream_in_use);
 	if (rc == STATUS_OK)
 		rc = gauge(out, "upstream_calls_queued", "gauge",
-		           "Upstream calls waiting for a free connection.", upstream_queued);
+		           "Upstream calls waiting for a free connection.", now->upstream_queued);
 	if (rc == STATUS_OK)
 		rc = gauge(out, "open_connections", "gauge",
 		           "FastCGI connections open, this scrape's included.",
-		           atomic_load(&gauges[METRICS_GAUGE_CONNECTIONS]));
+		           now->open_connections);
 	if (rc == STATUS_OK)
 		rc = gauge(out, "requests_in_flight", "gauge",
 		           "Requests read and not answered yet, this scrape included.",
-		           atomic_load(&gauges[METRICS_GAUGE_IN_FLIGHT]));
+		           now->in_flight);
 	if (rc == STATUS_OK)
 		rc = gauge(out, "push_limited_total", "counter",
 		           "Waits refused by the per-user push limit (max_pushes_per_user).",

@@ -53,26 +53,20 @@ enum metrics_close {
  */
 void metrics_conn_closed(enum metrics_close why);
 
-/* What the edge holds open now (b2c_authy_open_connections, _requests_in_flight). */
-enum metrics_gauge {
-	METRICS_GAUGE_CONNECTIONS, /* FastCGI connections open */
-	METRICS_GAUGE_IN_FLIGHT,   /* requests read and not answered yet */
-	METRICS_GAUGE__COUNT
+/* What the responder holds now, read off its modules when /metrics asks. */
+struct metrics_now {
+	long open_connections; /* FastCGI connections open (edge_counts) */
+	long in_flight;        /* requests read and not answered yet (edge_counts) */
+	int upstream_in_use;   /* upstream calls in flight (upstream_active) */
+	int upstream_queued;   /* upstream calls waiting for a connection (upstream_queued) */
 };
 
 /*
- * metrics_gauge_add - add delta (negative to take away) to gauge g.
- * Thread-safe (atomics).
+ * metrics_render - append the exposition text to out, including the gauges
+ * of now and the tracker's from ts (may be NULL). STATUS_OK or the buf
+ * error. Thread-safe.
  */
-void metrics_gauge_add(enum metrics_gauge g, long delta);
-
-/*
- * metrics_render - append the exposition text to out, including the edge's
- * gauges, the tracker's from ts (may be NULL), and the upstream calls in flight
- * (upstream_in_use) and waiting for a connection (upstream_queued).
- * STATUS_OK or the buf error. Thread-safe.
- */
-enum status metrics_render(struct buf *out, const struct tracker_stats *ts, int upstream_in_use,
-                           int upstream_queued);
+enum status metrics_render(struct buf *out, const struct tracker_stats *ts,
+                           const struct metrics_now *now);
 
 #endif
