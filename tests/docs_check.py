@@ -100,10 +100,10 @@ def check_claims(t, readme, hdr):
 
 
 def reattach_claims(hdr):
-    """The claims of the wait's re-attach key, read from attach_key in handler_wait.c: each
+    """The claims of the wait's re-attach key, read from b2c_signin_key in b2c.c: each
     c->field maps to the B2C_CLAIM_ define of the same name without underscores."""
-    src = read("src", "b2c", "handler_wait.c")
-    m = re.search(r"^attach_key\(.*?\{(.*?)^\}", src, re.S | re.M)
+    src = read("src", "b2c", "b2c.c")
+    m = re.search(r"^b2c_signin_key\(.*?\{(.*?)^\}", src, re.S | re.M)
     fields = re.findall(r"c->(\w+)", m.group(1)) if m else []
     claims = {d.replace("_", ""): c for d, c in
               re.findall(r"#define B2C_CLAIM_(\w+)\s+\"([^\"]+)\"", hdr)}
@@ -113,7 +113,7 @@ def reattach_claims(hdr):
 def check_reattach_key(t, readme, hdr):
     """Every place that spells out the re-attach key names every claim the code puts in it."""
     claims = reattach_claims(hdr)
-    t.check(len(claims) >= 4, "re-attach key claims found in handler_wait.c", repr(claims))
+    t.check(len(claims) >= 4, "re-attach key claims found in b2c.c", repr(claims))
     guide = read("docs", "deployment.md")
     retry = readme.partition("When B2C retries a call")[2].partition("\n\n")[0]
     carried = re.search(r"the re-attach key \(([^)]*)\)", guide)

@@ -487,6 +487,16 @@ b2c_validate_binding(const struct b2c_claims *c, bool require)
 	return STATUS_OK;
 }
 
+/* Separates the fields of b2c_signin_key: no claim can hold it. */
+#define KEY_SEP "\x1f"
+
+void
+b2c_signin_key(const struct b2c_claims *c, char key[B2C_SIGNIN_KEY_MAX])
+{
+	snprintf(key, B2C_SIGNIN_KEY_MAX, "%s" KEY_SEP "%s" KEY_SEP "%s" KEY_SEP "%s" KEY_SEP "%s",
+	         c->authy_id, c->sign_in_name, c->email, c->correlation_id, c->ip_address);
+}
+
 enum status
 b2c_validate_wait(const struct b2c_claims *c)
 {

@@ -183,6 +183,20 @@ bool b2c_correlation_id_valid(const char *s);
  */
 enum status b2c_validate_binding(const struct b2c_claims *c, bool require);
 
+/* Room for b2c_signin_key: every field at its longest, the separators and the NUL. */
+#define B2C_SIGNIN_KEY_MAX                                                                         \
+	(B2C_AUTHY_ID_MAX + B2C_NAME_MAX + B2C_EMAIL_MAX + B2C_CORRELATION_ID_MAX + B2C_IP_MAX + 5)
+
+/*
+ * b2c_signin_key - the sign-in a wait or a one-time code belongs to, as one
+ * string in key (B2C_SIGNIN_KEY_MAX bytes): the same user in the same B2C
+ * transaction, from the same address. The address guards the binding should
+ * a correlation id ever be chosen by someone else: a browser elsewhere is
+ * another sign-in. Without a correlation id (require_correlation_id = false)
+ * sign-ins of one user from one address share it. Pure.
+ */
+void b2c_signin_key(const struct b2c_claims *c, char key[B2C_SIGNIN_KEY_MAX]);
+
 /*
  * b2c_validate_wait - check the claims of a wait call: authyId (or appCode)
  * present and 1..B2C_AUTHY_ID_MAX digits, and an email or sign-in name that

@@ -24,9 +24,6 @@
 #include "provider.h"
 #include "ratelimit.h"
 
-/* Separates the fields of the sign-in in own_key: no claim can hold it. */
-#define KEY_SEP "\x1f"
-
 /* One code check in progress; the code is wiped before the state is freed. */
 struct token_state {
 	struct req_ctx *ctx;
@@ -78,21 +75,23 @@ take_attempt(struct req_ctx *ctx, const struct b2c_claims *c)
  * than one time step, and a code seen over someone's shoulder or taken by a
  * proxy page must not open a second sign-in. ctx->used_codes remembers a hash
  * of authyId and code (key, 65 bytes) for HANDLER_CODE_REUSE_S, longer than a
- * code is valid; with own also of the sign-in that used it, bound as the
- * wait's re-attach is: correlationId, signInName, email and ipAddress, so a
- * correlation id known elsewhere does not make another browser that sign-in.
+ * code is valid; with own also of the sign-in that used it, the one the wait
+ * re-attaches to (b2c_signin_key), so a correlation id known elsewhere does
+ * not make another browser that sign-in.
  * STATUS_OK or STATUS_INTERNAL.
  */
 static enum status
 used_key(const struct b2c_claims *c, bool own, char *key, size_t keylen)
 {
-	char in[sizeof(c->authy_id) + sizeof(c->token) + sizeof(c->correlation_id) +
-	        sizeof(c->sign_in_name) + sizeof(c->email) + sizeof(c->ip_address) + 5];
-	int n = own ? snprintf(in, sizeof(in), "%s/%s/%s" KEY_SEP "%s" KEY_SEP "%s" KEY_SEP "%s",
-	                       c->authy_id, c->token, c->correlation_id, c->sign_in_name, c->email,
-	                       c->ip_address)
-	            : snprintf(in, sizeof(in), "%s/%s", c->authy_id, c->token);
+	char signin[B2C_SIGNIN_KEY_MAX] = "";
+	char in[sizeof(c->authy_id) + sizeof(c->token) + sizeof(signin) + 2];
+	int n;
 	enum status rc = STATUS_INTERNAL;
+
+	if (own)
+		b2c_signin_key(c, signin);
+	n = snprintf(in, sizeof(in), "%s/%s/%s", c->authy_id, c->token, signin);
+	explicit_bzero(signin, sizeof(signin));
 
 	if (n > 0 && (size_t)n < sizeof(in))
 		rc = crypto_sha256_hex(in, (size_t)n, key, keylen);

@@ -29,7 +29,6 @@
 #define DETAIL_IP "IP address"
 #define HIDDEN_REQUEST_ID "request_id"
 #define HIDDEN_CORRELATION_ID "correlation_id"
-#define KEY_SEP "\x1f"
 #define N_OWN_DETAILS 3 /* sign-in name, application, IP address */
 
 /* One wait in progress. */
@@ -337,31 +336,19 @@ push_limit_hit(struct req_ctx *ctx, const struct b2c_claims *c)
 }
 
 /*
- * The re-attach key: the same user in the same B2C transaction, from the same
- * address. The address guards the binding should a correlation id ever be
- * chosen by someone else: a browser elsewhere gets a push of its own. Without
- * a correlation id (require_correlation_id = false) sign-ins of one user from
- * one address share it.
+ * Join the entry of this sign-in (b2c_signin_key: a browser elsewhere gets a
+ * push of its own), creating its approval when it is new.
  */
-static void
-attach_key(const struct b2c_claims *c, char *key, size_t keylen)
-{
-	snprintf(key, keylen, "%s" KEY_SEP "%s" KEY_SEP "%s" KEY_SEP "%s" KEY_SEP "%s", c->authy_id,
-	         c->sign_in_name, c->email, c->correlation_id, c->ip_address);
-}
-
-/* Join the entry of this sign-in, creating its approval when it is new. */
 static enum status
 attach(struct wait_state *st)
 {
 	const struct b2c_claims *c = &st->c;
 	struct req_ctx *ctx = st->ctx;
-	char key[sizeof(c->authy_id) + sizeof(c->sign_in_name) + sizeof(c->email) +
-	         sizeof(c->correlation_id) + sizeof(c->ip_address) + 4];
+	char key[B2C_SIGNIN_KEY_MAX];
 	bool created = false;
 	enum status rc;
 
-	attach_key(c, key, sizeof(key));
+	b2c_signin_key(c, key);
 	rc = tracker_attach(ctx->tracker, key, &st->e, &created);
 	if (rc != STATUS_OK) {
 		st->e = NULL;

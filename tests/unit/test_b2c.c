@@ -618,6 +618,46 @@ test_binding(void)
 	CHECK(!b2c_correlation_id_valid("a/b"));
 }
 
+/*
+ * The sign-in key: each of authyId, signInName, email, correlationId and
+ * ipAddress tells sign-ins apart, and text cannot move from one field to the
+ * next unnoticed; the longest claims fit whole.
+ */
+static void
+test_signin_key(void)
+{
+	struct b2c_claims a, b;
+	char ka[B2C_SIGNIN_KEY_MAX], kb[B2C_SIGNIN_KEY_MAX];
+	char *fields[][2] = {{a.authy_id, b.authy_id},
+	                     {a.sign_in_name, b.sign_in_name},
+	                     {a.email, b.email},
+	                     {a.correlation_id, b.correlation_id},
+	                     {a.ip_address, b.ip_address}};
+	size_t sizes[] = {sizeof(a.authy_id), sizeof(a.sign_in_name), sizeof(a.email),
+	                  sizeof(a.correlation_id), sizeof(a.ip_address)};
+
+	memset(&a, 0, sizeof(a));
+	for (size_t i = 0; i < 5; i++)
+		memset(fields[i][0], 'x', sizes[i] - 1);
+	b = a;
+	b2c_signin_key(&a, ka);
+	CHECK_INT(strlen(ka), B2C_SIGNIN_KEY_MAX - 1);
+	for (size_t i = 0; i < 5; i++) {
+		b = a;
+		fields[i][1][0] = 'y';
+		b2c_signin_key(&b, kb);
+		CHECK(strcmp(ka, kb) != 0);
+	}
+	memset(&a, 0, sizeof(a));
+	b = a;
+	strcpy(a.sign_in_name, "ab");
+	strcpy(b.sign_in_name, "a");
+	strcpy(b.email, "b");
+	b2c_signin_key(&a, ka);
+	b2c_signin_key(&b, kb);
+	CHECK(strcmp(ka, kb) != 0);
+}
+
 static const struct {
 	const char *body;
 	enum status want;
@@ -932,6 +972,7 @@ main(void)
 	RUN(test_validate_direct);
 	RUN(test_validate_wait);
 	RUN(test_binding);
+	RUN(test_signin_key);
 	RUN(test_validate_token);
 	RUN(test_reply_200);
 	RUN(test_reply_exact);
