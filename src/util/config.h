@@ -94,26 +94,6 @@ struct config {
 enum status config_defaults(struct config *cfg);
 
 /*
- * config_load_file - apply "key = value" lines from path. Blank lines and lines
- * starting with '#' are skipped; a value may be double-quoted (\" and \\ escape
- * inside). Unknown keys, duplicate keys, bad values, a file that is not a regular
- * file or is refused by privfile_open (other users' access, group write, an
- * owner other than root or the effective user), or a key file refused the same
- * way, fail with STATUS_CONFIG and a message
- * "path:line: key: ..." (or "path: ..." for the file itself) in err. Error
- * messages never contain a secret value. Not thread-safe.
- */
-enum status config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
-
-/*
- * config_load_env - apply every known key found in envp (NULL-terminated
- * "NAME=value", upper-case names, e.g. AUTHY_API_KEY). Unknown variables are
- * ignored. Values are taken literally (no quote processing), trimmed. Errors as
- * config_load_file, prefixed "environment: NAME: ...".
- */
-enum status config_load_env(struct config *cfg, char **envp, char *err, size_t errlen);
-
-/*
  * config_scrub_env - wipe the value of every secret key's variable in envp
  * (AUTHY_API_KEY, TWILIO_AUTH_TOKEN, TWILIO_API_SECRET, VERIFY_IDENTITY_SECRET)
  * in place with zero bytes and drop those entries from envp, moving the rest
@@ -125,13 +105,20 @@ enum status config_load_env(struct config *cfg, char **envp, char *err, size_t e
 size_t config_scrub_env(char **envp);
 
 /*
- * config_load - config_load_file(path) when path is not NULL, then
- * config_load_env(envp): the environment overrides the file. A secret the
- * environment gives (AUTHY_API_KEY or AUTHY_API_KEY_FILE; TWILIO_AUTH_TOKEN
- * or its _FILE; TWILIO_API_SECRET or its _FILE) is taken from there alone:
- * the file's *_file key for it is still checked for duplicates and conflicts,
- * but the file it names is never opened. Returns and errors as the two.
- * Not thread-safe.
+ * config_load - the "key = value" lines of path when path is not NULL (blank
+ * lines and lines starting with '#' skipped; a value may be double-quoted, \"
+ * and \\ escaping inside), then every known key in envp (NULL-terminated
+ * "NAME=value", upper-case names such as AUTHY_API_KEY; unknown variables
+ * ignored, values taken literally and trimmed): the environment overrides the
+ * file. A secret the environment gives (AUTHY_API_KEY or AUTHY_API_KEY_FILE;
+ * TWILIO_AUTH_TOKEN or its _FILE; TWILIO_API_SECRET or its _FILE) is taken
+ * from there alone: the file's *_file key for it is still checked for
+ * duplicates and conflicts, but the file it names is never opened. Unknown keys, duplicate keys,
+ * bad values, a file that is not a regular file or is refused by privfile_open (other users'
+ * access, group write, an owner other than root or the effective user), or a key file refused the
+ * same way, fail with STATUS_CONFIG and a message "path:line: key: ..." (or "path: ..." for the
+ * file itself, "environment: NAME: ..." for a variable) in err. Messages
+ * never contain a secret value. Not thread-safe.
  */
 enum status config_load(struct config *cfg, const char *path, char **envp, char *err,
                         size_t errlen);

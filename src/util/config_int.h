@@ -1,5 +1,6 @@
 /*
- * config_int.h - the parse table's key descriptions, for the unit test that checks them.
+ * config_int.h - for the unit tests: the parse table's key descriptions, and
+ * the two halves of config_load on their own.
  */
 #ifndef B2CAUTHY_CONFIG_INT_H
 #define B2CAUTHY_CONFIG_INT_H
@@ -11,5 +12,17 @@
  * NULL for an unknown key. Static string. Thread-safe.
  */
 const char *config_key_help(const char *key);
+
+/*
+ * config_load_file - config_load with the file alone (no environment):
+ * its lines, refusals and messages. Not thread-safe.
+ */
+enum status config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+
+/*
+ * config_load_env - config_load with the environment alone (no file): its
+ * variables, errors prefixed "environment: NAME: ...". Not thread-safe.
+ */
+enum status config_load_env(struct config *cfg, char **envp, char *err, size_t errlen);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_int.h"
 
 #define MAX_ENV 64
 #define FUZZ_KEY "fuzz-secret-key-7f3e9a"
