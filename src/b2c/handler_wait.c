@@ -230,12 +230,21 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 	log_rid_leave(&rid);
 }
 
-/* The tracker's tracker_create_cancel_fn: the tracker is freed (shutdown). */
+/*
+ * The tracker's tracker_create_cancel_fn: the tracker is freed (shutdown).
+ * The push may be out already; the line says so, since no retry can find it.
+ */
 void
 handler_wait_create_cancel(void *op)
 {
 	struct creation *cr = op;
+	struct log_rid rid;
 
+	log_rid_enter(&rid, cr->rid);
+	log_warnx("approval of authy_id=%s correlation_id=%s abandoned at shutdown while "
+	          "being created: its push may have been sent",
+	          cr->c.authy_id, cid(&cr->c));
+	log_rid_leave(&rid);
 	provider_cancel(cr->pc);
 	if (cr->st != NULL)
 		cr->st->cr = NULL;

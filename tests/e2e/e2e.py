@@ -788,6 +788,16 @@ def flow_health_metrics(t, env):
 
 def flow_shutdown(t, env):
     aid = new_user(t, env, "autoapprove1500", "+1 650 555 0999")
+    # A second sign-in whose request left while its push is being created (the
+    # answer drips in for several seconds): shutdown abandons the creation and
+    # says so, since B2C's retry cannot find it in the next process.
+    left = new_user(t, env, "never", "+1 650 555 0998")
+    drip_ms = 40 if prov(env).name == "authy" else 10
+    env["mock"].fault(match=prov(env).create_path(left), mode="drip", count=1, delay_ms=drip_ms)
+    a = wait_start(env, left, sign_in="drain-left")
+    stack.wait_for(lambda: pushes(env, left), 5, "the push reaching the API")
+    a.kill()
+    a.wait()
     p = wait_start(env, aid, sign_in="drain")
     time.sleep(0.5)
     t0 = time.monotonic()
@@ -798,6 +808,13 @@ def flow_shutdown(t, env):
     t.check(code == 0, "exit status 0 after SIGTERM", str(code))
     t.check(time.monotonic() - t0 < BUDGET_MS / 1000 + 2, "drained within the budget")
     t.check(not os.path.exists(env["sock"]), "socket file removed on exit")
+    abandoned = [ln for ln in env["responder"].log_text().splitlines()
+                 if "abandoned at shutdown" in ln]
+    t.check(len(abandoned) == 1 and f"correlation_id={cid_of('drain-left')} " in abandoned[0]
+            and "rid=" in abandoned[0],
+            "a creation whose request left is abandoned at shutdown with a log line",
+            repr(abandoned))
+    env["mock"].clear_faults()
 
 
 def sent_phones():
