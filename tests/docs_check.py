@@ -1,10 +1,14 @@
 """docs_check.py - keep the documentation true to the code: every user message
-in src/b2c/b2c.h appears in README.md's error table, every configuration key of
+in src/b2c/b2c.h appears in README.md's error table, each row of which gives
+every code's HTTP status, userMessage and Retry-After as src/b2c/b2c.c does,
+every configuration key of
 the binary (from --check-config) is in README.md and in the example file,
 every integer key's range in src/util/config.c is the one the example file and
-README.md's settings table give, every option of --help is in README.md, every B2C route of src/edge/router.h has
-its README section and is passed on by the nginx and Apache sites, every metric
-of src/util/metrics.c is in README.md, every input and output claim the code
+README.md's settings table give, each key's paragraph in the example names its
+environment variable and the key's length or entry limits, every option of
+--help is in README.md, every B2C route of src/edge/router.h has its README section and is passed on by the nginx and Apache sites, every metric
+of src/util/metrics.c is in README.md with the values of its route and reason
+labels, every input and output claim the code
 uses and every error `code` a reply can carry are in README.md, every personal
 field of a log line is named in README.md's Logs bullet, every claim of
 the wait's re-attach key is named wherever README.md and docs/deployment.md
@@ -203,6 +207,117 @@ def check_apache_modules(t, readme):
                     text[max(0, m.start() - 80):m.end()])
 
 
+def error_table(readme):
+    """README's error table: one (http, codes, when, messages) per row; a row of two
+    statuses ("404 / 405") pairs them with its codes and messages in order."""
+    sect = readme.partition("### Errors")[2].partition("\nOther routes:")[0]
+    rows = []
+    for ln in sect.splitlines():
+        cells = [c.strip() for c in ln.strip().strip("|").split("|")]
+        if not ln.startswith("| ") or len(cells) != 4 or not cells[0][:1].isdigit():
+            continue
+        rows.append(([int(h) for h in cells[0].split(" / ")], re.findall(r"`(\w+\*?)`", cells[1]),
+                     cells[2], cells[3].split(" / ")))
+    return rows
+
+
+def check_error_table(t, readme, msgs):
+    """Each row of README's error table gives, for each of its codes, the HTTP status,
+    the userMessage and the Retry-After header of b2c.c's err_table, and every code a
+    reply can carry has a row."""
+    names = dict(re.findall(r'\[(STATUS_\w+)\] = "(\w+)"', read("src", "util", "status.c")))
+    table = {names.get(st): (int(http), msgs.get(msg), int(retry)) for st, http, msg, retry in
+             re.findall(r"\[(STATUS_\w+)\] = \{(\d+), (B2C_MSG_\w+), (\d+)\}",
+                        read("src", "b2c", "b2c.c"))}
+    t.check(len(table) >= 30, "err_table found in b2c.c", str(len(table)))
+    rows = error_table(readme)
+    t.check(len(rows) >= 25, "README's error table found", str(len(rows)))
+    seen = set()
+    for https, codes, when, texts in rows:
+        for i, code in enumerate(codes):
+            expand = [c for c in table if c.startswith(code[:-1])] if code.endswith("*") \
+                else [code]
+            for c in expand:
+                seen.add(c)
+                want = table.get(c)
+                if not t.check(want is not None, f"README's error code {c} is one the code has"):
+                    continue
+                http = https[i] if len(https) == len(codes) else https[0]
+                text = texts[i] if len(texts) == len(codes) else texts[0]
+                t.check(http == want[0], f"README's error table: {c} is HTTP {want[0]}",
+                        str(http))
+                t.check(text == want[1], f"README's error table: {c} has its userMessage",
+                        f"{text!r} != {want[1]!r}")
+                t.check(("`Retry-After`" in when) == (want[2] > 0),
+                        f"README's error table: {c} {'has' if want[2] else 'has no'} "
+                        "Retry-After", when)
+    # never an error reply: pending ends as timeout, async as the handler's outcome
+    lost = sorted(set(table) - seen - {"ok", "pending", "async"})
+    t.check(not lost, "README's error table has a row for every code", repr(lost))
+
+
+def check_metric_labels(t, readme):
+    """The values of the metrics' fixed labels (route, reason) are named in README's
+    Metrics bullet."""
+    src = read("src", "util", "metrics.c")
+    bullet = readme.partition("- **Metrics**")[2].partition("\n- **")[0]
+    for array, label in (("routes", "route"), ("close_reasons", "reason")):
+        m = re.search(rf"\b{array}\[[^]]*\] = \{{([^}}]*)\}}", src)
+        values = re.findall(r'"(\w+)"', m.group(1)) if m else []
+        t.check(len(values) >= 4, f"metrics.c: the {label} label values found", repr(values))
+        for v in values:
+            t.check(f"`{v}`" in bullet, f"README's Metrics bullet names {label} {v}")
+
+
+def c_constants():
+    """The integer #defines of src/, by name."""
+    paths = glob.glob(os.path.join(stack.ROOT, "src", "*", "*.h"))
+    paths += glob.glob(os.path.join(stack.ROOT, "src", "*", "*.c"))
+    text = "".join(open(p).read() for p in paths)
+    return {k: int(v) for k, v in re.findall(r"^#define (\w+) (\d+)\b", text, re.M)}
+
+
+def config_table():
+    """config.c's keys[]: (name, type, min, max, has a check function), in order, with
+    the #define names of min and max resolved."""
+    consts = c_constants()
+    src = read("src", "util", "config.c")
+    src = src.partition("static const struct key keys[] = {")[2].partition("\n};")[0]
+    keys = []
+    for name, ktype, lo, hi, check in re.findall(
+            r'\{"(\w+)",\s*(KT_\w+),\s*(\w+),\s*(\w+),\s*F\(\w+\),\s*(?:"[^"]*"|NULL),'
+            r'\s*(\w+)', src):
+        keys.append((name, ktype, int(consts.get(lo, lo)), int(consts.get(hi, hi)),
+                     check != "NULL"))
+    return keys
+
+
+def example_paragraphs(example):
+    """The comment paragraph above each #key = line of the example file, by key."""
+    return {m.group(2): m.group(1) for m in
+            re.finditer(r"((?:^#(?: .*)?\n)+)^#(\w+) =", example, re.M)}
+
+
+def check_example_paragraphs(t, example):
+    """Each key's paragraph in the example file names its environment variable, and the
+    limits it gives (characters of a string, entries of a list) are config.c's."""
+    keys = config_table()
+    t.check(len(keys) >= 40, "keys[] of config.c parsed", str(len(keys)))
+    paras = example_paragraphs(example)
+    for name, ktype, lo, hi, check in keys:
+        para = re.sub(r"\n#\s*", " ", paras.get(name, ""))
+        t.check(f"Environment: {name.upper()}." in para,
+                f"example names the environment variable of {name}", name.upper())
+        if ktype in ("KT_STRING", "KT_SECRET"):
+            said = re.findall(r"(\d+)\.\.(\d+) (?:printable )?characters", para)
+            # a check function may ask for more than the table's minimum
+            t.check(all(int(b) == hi and (check or int(a) == lo) for a, b in said),
+                    f"example gives the length of {name}", f"{said} != {lo}..{hi}")
+        elif ktype in ("KT_THUMBPRINTS", "KT_DETAILS"):
+            t.check(re.search(rf"\b(?:Up to|At most) {hi}\b", para) is not None,
+                    f"example gives the most entries of {name}", str(hi))
+
+
 def check_codes(t, readme):
     """Every error code (status_str) a reply can carry is in the README's error table."""
     status_c = open(os.path.join(stack.ROOT, "src", "util", "status.c")).read()
@@ -234,6 +349,9 @@ def main():
     check_access_level(t, readme, example)
     check_reattach_key(t, readme, hdr)
     check_codes(t, readme)
+    check_error_table(t, readme, dict(msgs))
+    check_metric_labels(t, readme)
+    check_example_paragraphs(t, example)
     check_apache_modules(t, readme)
     check_limiter_sizes(t, readme)
     check_troubleshooting(t)
@@ -343,11 +461,10 @@ def check_ranges(t, readme, example):
     """The range of every integer key in config.c's table is the one its paragraph in the
     example file gives (lo..hi), and every range README's settings table gives (lo–hi)
     belongs to a key of that row."""
-    table = re.findall(r'\{"(\w+)", KT_INT, (\d+), (\d+),', read("src", "util", "config.c"))
+    table = [(k, lo, hi) for k, ktype, lo, hi, _ in config_table() if ktype == "KT_INT"]
     t.check(len(table) >= 10, "integer keys found in config.c", str(len(table)))
-    ranges = {k: (int(lo), int(hi)) for k, lo, hi in table}
-    paras = {m.group(2): m.group(1) for m in
-             re.finditer(r"((?:^#(?: .*)?\n)+)^#(\w+) =", example, re.M)}
+    ranges = {k: (lo, hi) for k, lo, hi in table}
+    paras = example_paragraphs(example)
     for key, want in ranges.items():
         said = {(int(a.replace(",", "")), int(b.replace(",", "")))
                 for a, b in re.findall(r"(\d[\d,]*)\.\.(\d[\d,]*\d)", paras.get(key, ""))}
