@@ -4,7 +4,9 @@ on this machine as an administrator would.
 Builds the package with scripts/build-deb.sh (dpkg-buildpackage in a private
 copy of the tree), checks it with lintian, installs it with
 `apt-get install ./b2c-authy_*.deb` (nothing to download), checks the user, the
-configuration's owner and mode, the units and the manual pages, runs the
+configuration's owner and mode, the units and the manual pages, that every
+file b2c-authy(8)'s FILES, README.Debian and --help name is installed and only
+root can change it, runs the
 installed unit's ExecStart the way b2c-authy.socket would start it (the
 socket passed as fd 3 by systemd-socket-activate, as the unit's User and
 Group, the socket's group and mode from the socket unit) behind a private
@@ -267,6 +269,7 @@ class Run:
             t.check(r.returncode == 0 and r.stdout.startswith("/usr/share/man/"),
                     f"man {sec} {name} finds the installed page", r.stdout)
         self.check_guides()
+        self.check_documented_files()
         self.check_prerm()
         self.check_postinst_upgrade()
         self.check_tasks_max()
@@ -309,6 +312,37 @@ class Run:
             have = [p for p in (f"{DOC}/{g}", f"{DOC}/{g}.gz") if os.path.exists(p)]
             t.check(have, f"the guide {g} the README names is installed in {DOC}",
                     repr(sorted(os.listdir(DOC)) if os.path.isdir(DOC) else DOC))
+
+    def check_documented_files(self):
+        """Every file of the package that b2c-authy(8)'s FILES, README.Debian or --help
+        name is installed, and none of them can be changed by anyone but root; the
+        responder is executable."""
+        t = self.t
+        page = open(os.path.join(stack.ROOT, "man", "b2c-authy.8.in")).read()
+        page = page.partition(".SH FILES")[2].partition(".SH ")[0]
+        debian = open(os.path.join(stack.ROOT, "debian", "README.Debian")).read()
+        helptext = run(["/usr/lib/b2c-authy/b2c-authy.fcgi", "--help"]).stdout
+        named = set()
+        for text in (page, debian, helptext):
+            for path in re.findall(r"(?<![\w.])(/(?:usr|lib|etc)/[\w./@-]*[\w/])", text):
+                # not the instance placeholder, the admin's certificates, or enabled links
+                if "NAME" not in path and not path.startswith("/etc/b2c-authy/tls") and \
+                        "-enabled/" not in path:
+                    named.add(path)
+        named |= {f"{DOC}/{g}" for g in re.findall(r"\b([\w-]+\.md\.gz)\b", debian)}
+        if "b2c-authy.conf.example" in helptext and f"{DOC}/examples/" in helptext:
+            named.add(f"{DOC}/examples/b2c-authy.conf.example")
+        t.check(len(named) >= 12, "the guides name the package's files", repr(sorted(named)))
+        for path in sorted(named):
+            if not t.check(os.path.exists(path), f"{path}, as the guides name it, is installed"):
+                continue
+            st = os.stat(path)
+            t.check(st.st_uid == 0 and not st.st_mode & 0o022,
+                    f"{path}: only root can change it",
+                    f"{oct(st.st_mode)} uid={st.st_uid}")
+            if path.endswith(".fcgi"):
+                t.check(stat.S_IMODE(st.st_mode) == 0o755, f"{path} is mode 0755",
+                        oct(st.st_mode))
 
     def check_tasks_max(self):
         """TasksMax leaves room for a resolver thread per upstream connection at the
