@@ -255,6 +255,12 @@ def check_error_table(t, readme, msgs):
     # never an error reply: pending ends as timeout, async as the handler's outcome
     lost = sorted(set(table) - seen - {"ok", "pending", "async"})
     t.check(not lost, "README's error table has a row for every code", repr(lost))
+    b2c_h = read("src", "b2c", "b2c.h")
+    d = dict(re.findall(r'#define B2C_(KEY_\w+|ERR_VERSION)\s+"([^"]*)"', b2c_h))
+    body = (f'{{"{d.get("KEY_VERSION")}":"{d.get("ERR_VERSION")}","{d.get("KEY_STATUS")}":409,'
+            f'"{d.get("KEY_USER_MESSAGE")}":"…","{d.get("KEY_CODE")}":"denied",'
+            f'"{d.get("KEY_REQUEST_ID")}":"…"}}')
+    t.check(body in readme, "README shows the error body b2c.c writes", body)
 
 
 def check_metric_labels(t, readme):
