@@ -48,17 +48,20 @@
 #define B2C_MSG_PHONE_INVALID                                                                      \
 	"The phone number is not valid. Enter it in international format, for example +1 "         \
 	"555 123 4567."
-#define B2C_MSG_AUTHYID_MISSING "Your account is not enrolled for Authy approval."
-#define B2C_MSG_AUTHYID_INVALID "Your Authy enrolment is not valid. Please contact support."
-#define B2C_MSG_USER_REJECTED "Authy could not register this phone number. Check it and try again."
-#define B2C_MSG_USER_NOT_FOUND "Your Authy registration was not found. Please contact support."
+#define B2C_MSG_AUTHYID_MISSING "Your account is not enrolled for push approval."
+#define B2C_MSG_AUTHYID_INVALID "Your push approval enrolment is not valid. Please contact support."
+#define B2C_MSG_USER_REJECTED                                                                      \
+	"This phone number could not be registered for push approval. Check it and try again."
+#define B2C_MSG_USER_NOT_FOUND                                                                     \
+	"Your push approval registration was not found. Please contact support."
 #define B2C_MSG_APPROVAL_NOT_FOUND "The sign-in request was not found. Please try again."
 #define B2C_MSG_ABORTED "The sign-in request was cancelled. Please try again."
-#define B2C_MSG_DENIED "The sign-in request was denied in the Authy app."
+#define B2C_MSG_DENIED "The sign-in request was denied in the app."
 #define B2C_MSG_EXPIRED "The sign-in request expired before it was approved. Please try again."
 #define B2C_MSG_TIMEOUT "The sign-in request was not approved in time. Please try again."
 #define B2C_MSG_RATE_LIMITED "Too many attempts. Please wait a minute and try again."
-#define B2C_MSG_UPSTREAM "The Authy service is unavailable right now. Please try again later."
+#define B2C_MSG_UPSTREAM                                                                           \
+	"The push approval service is unavailable right now. Please try again later."
 #define B2C_MSG_BAD_REQUEST "The request body must be a JSON object of claims."
 #define B2C_MSG_MEDIA_TYPE "The request body must be sent as application/json."
 #define B2C_MSG_TOO_LARGE "The request body is too large."
@@ -72,8 +75,8 @@
 #define B2C_MSG_CORRELATION_MISSING                                                                \
 	"This sign-in could not be linked to its session. Please contact support."
 #define B2C_MSG_PUSH_LIMITED "Too many sign-in requests. Please wait a few minutes and try again."
-#define B2C_MSG_TOKEN_MISSING "Enter the code shown in the Authy app."
-#define B2C_MSG_TOKEN_INVALID "The code is 6 to 10 digits. Enter it as shown in the Authy app."
+#define B2C_MSG_TOKEN_MISSING "Enter the code shown in the app."
+#define B2C_MSG_TOKEN_INVALID "The code is 6 to 10 digits. Enter it as shown in the app."
 #define B2C_MSG_TOKEN_WRONG "The code is not valid. Please try again."
 #define B2C_MSG_TOKEN_LIMITED                                                                      \
 	"Too many codes were not valid. Please wait a few minutes or approve the push instead."

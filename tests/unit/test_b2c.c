@@ -775,7 +775,7 @@ static const struct exact_case exact_cases[] = {
      NULL, 0},
     {STATUS_DENIED, "", 409,
      "{\"version\":\"1.0.0\",\"status\":409,\"userMessage\":\"The sign-in request was denied "
-     "in the Authy app.\",\"code\":\"denied\"}",
+     "in the app.\",\"code\":\"denied\"}",
      NULL, 0},
     {STATUS_METHOD, "abc", 405,
      "{\"version\":\"1.0.0\",\"status\":405,\"userMessage\":\"Method not allowed.\",\"code\":"
