@@ -270,6 +270,24 @@ on_drained(void *arg)
 	loop_stop(rt->loop);
 }
 
+/* The name of one of the signals block_signals takes. */
+static const char *
+signal_name(int sig)
+{
+	switch (sig) {
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGINT:
+		return "SIGINT";
+	case SIGHUP:
+		return "SIGHUP";
+	case SIGUSR1:
+		return "SIGUSR1";
+	default:
+		return "signal";
+	}
+}
+
 static void
 on_signal(void *arg, int fd, unsigned events)
 {
@@ -280,13 +298,16 @@ on_signal(void *arg, int fd, unsigned events)
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		int sig = (int)si.ssi_signo;
 		if (sig != SIGTERM && sig != SIGINT) {
-			log_info("signal %d ignored (restart to reload the configuration)", sig);
+			/* A warning: whoever sent it expected a reload that does not happen. */
+			log_warnx("%s ignored: the configuration is read only at start; restart "
+			          "to apply a change",
+			          signal_name(sig));
 			continue;
 		}
 		if (rt->stopping)
 			continue;
 		rt->stopping = 1;
-		log_info("signal %d: stopping; in-flight requests finish first", sig);
+		log_info("%s: stopping; in-flight requests finish first", signal_name(sig));
 		/* The watch goes before the descriptor: with another copy of the
 		 * socket open (systemd's), epoll would keep reporting it. */
 		edge_drain(rt->edge, on_drained, rt);

@@ -798,6 +798,17 @@ def flow_shutdown(t, env):
     stack.wait_for(lambda: pushes(env, left), 5, "the push reaching the API")
     a.kill()
     a.wait()
+    # SIGHUP and SIGUSR1 reload nothing: each is ignored with a warning.
+    for sig, name in ((signal.SIGHUP, "SIGHUP"), (signal.SIGUSR1, "SIGUSR1")):
+        env["responder"].proc.send_signal(sig)
+        def warned(name=name):
+            return [ln for ln in env["responder"].log_text().splitlines()
+                    if "level=warn " in ln and
+                    f"{name} ignored: the configuration is read only at start" in ln]
+        stack.wait_for(warned, 5, f"the {name} warning")
+        r = stack.fcgi(env["sock"], "GET", "/healthz", {}, b"", None)
+        t.check(r.status == 200 and len(warned()) == 1,
+                f"{name} is ignored with a warning and the responder serves on", repr(r))
     p = wait_start(env, aid, sign_in="drain")
     time.sleep(0.5)
     t0 = time.monotonic()
