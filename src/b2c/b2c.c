@@ -272,6 +272,27 @@ read_ip_address(const struct json *j, char *dst, size_t dstlen)
 	return STATUS_OK;
 }
 
+/* objectId: a GUID, 8-4-4-4-12 hex digits, kept in lower case; else nothing. */
+static enum status
+read_object_id(const struct json *j, char *dst, size_t dstlen)
+{
+	enum status rc = read_claim(j, B2C_CLAIM_OBJECT_ID, false, dst, dstlen);
+	size_t n = strlen(dst);
+
+	if (rc != STATUS_OK || n == 0)
+		return rc;
+	if (n != B2C_OBJECT_ID_LEN)
+		return STATUS_BAD_REQUEST;
+	for (size_t i = 0; i < n; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? dst[i] != '-' : util_hexval((unsigned char)dst[i]) < 0)
+			return STATUS_BAD_REQUEST;
+		if (dst[i] >= 'A' && dst[i] <= 'F')
+			dst[i] = (char)(dst[i] + 32);
+	}
+	return STATUS_OK;
+}
+
 static bool
 is_digit(char ch)
 {
@@ -346,6 +367,8 @@ b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c)
 	mark(rc, STATUS_NO_CORRELATION, &c->correlation_rc, c->correlation_id);
 	rc = read_ip_address(j, c->ip_address, sizeof(c->ip_address));
 	mark(rc, STATUS_BAD_REQUEST, &c->ip_rc, c->ip_address);
+	rc = read_object_id(j, c->object_id, sizeof(c->object_id));
+	mark(rc, STATUS_BAD_REQUEST, &c->object_id_rc, c->object_id);
 	rc = read_token(j, c->token, sizeof(c->token));
 	mark(rc, STATUS_TOKEN_INVALID, &c->token_rc, c->token);
 	rc = STATUS_OK;
@@ -471,6 +494,8 @@ b2c_validate_register(const struct b2c_claims *c, struct phone_number *phone)
 	rc = check_identity(c);
 	if (rc != STATUS_OK)
 		return rc;
+	if (c->object_id_rc != STATUS_OK)
+		return STATUS_BAD_REQUEST;
 	if (c->phone_rc != STATUS_OK)
 		return STATUS_PHONE_INVALID;
 	/* Authy takes country code and national number as separate fields. */

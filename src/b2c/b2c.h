@@ -24,6 +24,8 @@
 	"correlationId"                  /* {Context:CorrelationId}: binds a push to a sign-in */
 #define B2C_CLAIM_IP_ADDRESS "ipAddress" /* {Context:IPAddress}: shown in the push */
 #define B2C_CLAIM_TOKEN "token"          /* one-time code from the app (verifytoken) */
+#define B2C_CLAIM_OBJECT_ID                                                                        \
+	"objectId" /* register: the account; a Verify identity is derived from it */
 
 /* Output claims. */
 #define B2C_OUT_AUTHY_ID "authyId"
@@ -92,6 +94,7 @@
 #define B2C_IP_MAX 45             /* INET6_ADDRSTRLEN - 1 */
 #define B2C_TOKEN_MIN 6           /* digits of a one-time code (the Authy app shows 7) */
 #define B2C_TOKEN_MAX 10
+#define B2C_OBJECT_ID_LEN 36 /* a GUID: 8-4-4-4-12 hex digits */
 
 /*
  * The input claims of one call. Empty string = claim absent (or null), or
@@ -106,12 +109,14 @@ struct b2c_claims {
 	char country_code[16];
 	char authy_id[B2C_AUTHY_ID_MAX + 1];
 	char correlation_id[B2C_CORRELATION_ID_MAX + 1]; /* b2c_correlation_id_valid */
-	char ip_address[B2C_IP_MAX + 1]; /* a valid IPv4/IPv6 literal, in canonical form */
-	enum status email_rc;            /* STATUS_OK, or the invalid status found while parsing */
+	char ip_address[B2C_IP_MAX + 1];       /* a valid IPv4/IPv6 literal, in canonical form */
+	char object_id[B2C_OBJECT_ID_LEN + 1]; /* a GUID, in lower case */
+	enum status email_rc; /* STATUS_OK, or the invalid status found while parsing */
 	enum status phone_rc;
 	enum status authy_id_rc;
 	enum status correlation_rc; /* STATUS_NO_CORRELATION when sent but invalid */
 	enum status ip_rc;          /* STATUS_BAD_REQUEST when sent but not an IP literal */
+	enum status object_id_rc;   /* STATUS_BAD_REQUEST when sent but not a GUID */
 	/*
 	 * STATUS_IDENTITY_MISSING when signInName was sent but is unusable (wrong
 	 * type, over B2C_NAME_MAX bytes, control characters). B2C has no message
@@ -145,7 +150,9 @@ struct b2c_claims {
  * authyId wins over appCode when it is present (even when invalid).
  * correlationId must pass b2c_correlation_id_valid (else correlation_rc);
  * ipAddress must be an IPv4 or IPv6 literal (inet_pton) and is kept in
- * inet_ntop's canonical form (else dropped, ip_rc). Thread-safe.
+ * inet_ntop's canonical form (else dropped, ip_rc); objectId must be a GUID
+ * (8-4-4-4-12 hex digits) and is kept in lower case (else dropped,
+ * object_id_rc). Thread-safe.
  */
 enum status b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c);
 
@@ -155,7 +162,8 @@ enum status b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c)
  * also there; else a valid signInName), then phone via phone_parse (phone
  * claim plus optional countryCode, split into *phone). Returns STATUS_OK or
  * the first of STATUS_EMAIL_INVALID, STATUS_IDENTITY_MISSING (no email and no
- * usable signInName), STATUS_PHONE_MISSING, STATUS_PHONE_INVALID.
+ * usable signInName), STATUS_BAD_REQUEST (an objectId that is no GUID),
+ * STATUS_PHONE_MISSING, STATUS_PHONE_INVALID. objectId is optional.
  */
 enum status b2c_validate_register(const struct b2c_claims *c, struct phone_number *phone);
 

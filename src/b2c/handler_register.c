@@ -95,6 +95,7 @@ handler_register(struct req_ctx *ctx, struct response *res)
 		goto out;
 	st->u.email = st->c.email;
 	st->u.sign_in_name = st->c.sign_in_name;
+	st->u.object_id = st->c.object_id;
 	rc = ctx->provider->ops->user_check(&st->u, ctx->err, sizeof(ctx->err));
 	if (rc != STATUS_OK)
 		goto out;

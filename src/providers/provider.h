@@ -34,6 +34,7 @@ struct upstream_opts;
 struct provider_user {
 	const char *email;                /* email claim, "" when absent */
 	const char *sign_in_name;         /* signInName claim, "" when absent */
+	const char *object_id;            /* objectId claim (a lower-case GUID), "" when absent */
 	const struct phone_number *phone; /* the split phone number */
 };
 

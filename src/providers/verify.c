@@ -93,6 +93,28 @@ verify_identity(const char *secret, const char *name, char *out, size_t outlen)
 	return STATUS_OK;
 }
 
+enum status
+verify_account_identity(const char *secret, const char *object_id, char *out, size_t outlen)
+{
+	char text[sizeof(VERIFY_ACCOUNT_PREFIX) + VERIFY_ACCOUNT_ID_LEN];
+	size_t pre = sizeof(VERIFY_ACCOUNT_PREFIX) - 1;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (object_id == NULL || strlen(object_id) != VERIFY_ACCOUNT_ID_LEN)
+		return STATUS_BAD_REQUEST;
+	memcpy(text, VERIFY_ACCOUNT_PREFIX, pre);
+	for (size_t i = 0; i < VERIFY_ACCOUNT_ID_LEN; i++) {
+		char c = object_id[i];
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? c != '-' : util_hexval((unsigned char)c) < 0)
+			return STATUS_BAD_REQUEST;
+		text[pre + i] = c >= 'A' && c <= 'F' ? (char)(c + 32) : c;
+	}
+	text[pre + VERIFY_ACCOUNT_ID_LEN] = '\0';
+	return verify_identity(secret, text, out, outlen);
+}
+
 bool
 verify_identity_valid(const char *s)
 {
@@ -555,7 +577,13 @@ entity_build(struct provider_job *job, int step, struct api_request *req)
 		api_call_seterr(&job->call, "no name to derive the identity from");
 		return STATUS_IDENTITY_MISSING;
 	}
-	rc = verify_identity(job->p->cfg->verify_identity_secret, name, job->id, sizeof(job->id));
+	/* The account when B2C names it: a name may be another account's too. */
+	if (job->user->object_id != NULL && job->user->object_id[0] != '\0')
+		rc = verify_account_identity(job->p->cfg->verify_identity_secret,
+		                             job->user->object_id, job->id, sizeof(job->id));
+	else
+		rc = verify_identity(job->p->cfg->verify_identity_secret, name, job->id,
+		                     sizeof(job->id));
 	if (rc != STATUS_OK) {
 		api_call_seterr(&job->call, "identity derivation failed");
 		return STATUS_INTERNAL;

@@ -181,10 +181,12 @@ def prov(env):
     return env.get("provider") or provider.Authy()
 
 
-def register(env, email, phone="+1 415 555 0100", sign_in=None):
+def register(env, email, phone="+1 415 555 0100", sign_in=None, object_id=None):
     body = {"email": email, "phoneNumber": phone}
     if sign_in:
         body["signInName"] = sign_in
+    if object_id:
+        body["objectId"] = object_id
     return stack.fcgi(env["sock"], "POST", REGISTER, stack.cert_params(env["certs"], "client"),
                       json.dumps(body))
 

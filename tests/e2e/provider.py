@@ -114,6 +114,11 @@ def current():
 
 # ---- Verify flows (env["e2e"] is the e2e module, for its helpers) ----
 
+def account_identity(object_id):
+    """The identity of a B2C account: of its objectId, after a prefix no name can have."""
+    return identity("\x1fobjectId:" + object_id.lower())
+
+
 def identity(name):
     """The identity the responder must derive, computed here independently."""
     low = "".join(c.lower() if "A" <= c <= "Z" else c for c in name)
@@ -132,6 +137,25 @@ def flow_verify_identity(t, env):
     only = e2e.register(env, "Only.Email@Example.com", "+1 415 555 0192")
     t.check(only.json == {"authyId": identity("only.email@example.com")},
             "verify: without a sign-in name the email is hashed", repr(only))
+    local_oid = "7d1c1f4e-0b1a-4c55-9f7e-2f4d8c6a9b01"
+    social_oid = "c3a9e2d0-5f61-4b8e-8d2a-6e1f0b7c4d22"
+    local = e2e.register(env, "", "+1 415 555 0194", sign_in="shared@example.com",
+                         object_id=local_oid)
+    t.check(local.status == 200 and local.json == {"authyId": account_identity(local_oid)},
+            "verify: with objectId, authyId is the HMAC identity of the account", repr(local))
+    social = e2e.register(env, "Shared@Example.com", "+1 415 555 0195", object_id=social_oid)
+    t.check(social.status == 200 and social.json != local.json and
+            social.json == {"authyId": account_identity(social_oid)},
+            "verify: another account sending the same name gets an Entity of its own",
+            f"{local!r} {social!r}")
+    t.check(local.json != {"authyId": identity("shared@example.com")},
+            "verify: the account's identity is not the name's", repr(local))
+    upper = e2e.register(env, "", "+1 415 555 0196", sign_in="shared@example.com",
+                         object_id=local_oid.upper())
+    t.check(upper.json == local.json, "verify: the objectId's case does not matter", repr(upper))
+    bad = e2e.register(env, "", "+1 415 555 0197", sign_in="shared@example.com",
+                       object_id="not-a-guid")
+    t.check(bad.status == 400, "verify: an objectId that is no GUID -> 400", repr(bad))
     reqs = [x for x in env["mock"].requests() if x["path"] == Verify.register_path]
     text = json.dumps(reqs).lower()
     t.check(len(reqs) >= 3 and "example.com" not in text and "verify.person" not in text and

@@ -470,6 +470,46 @@ test_validate_register(void)
 	}
 }
 
+/* objectId on register: a GUID, kept in lower case; anything else refused. */
+static void
+test_object_id(void)
+{
+	static const struct {
+		const char *value; /* JSON text of the claim */
+		const char *kept;
+		enum status rc, valid;
+	} cases[] = {
+	    {"\"0f8fad5b-d9cb-469f-a165-70867728950e\"", "0f8fad5b-d9cb-469f-a165-70867728950e",
+	     STATUS_OK, STATUS_OK},
+	    {"\" 0F8FAD5B-D9CB-469F-A165-70867728950E \"", "0f8fad5b-d9cb-469f-a165-70867728950e",
+	     STATUS_OK, STATUS_OK},
+	    {"null", "", STATUS_OK, STATUS_OK},
+	    {"\"\"", "", STATUS_OK, STATUS_OK},
+	    {"\"0f8fad5b-d9cb-469f-a165-70867728950\"", "", STATUS_BAD_REQUEST, STATUS_BAD_REQUEST},
+	    {"\"0f8fad5bd9cb-469f-a165-70867728950ee\"", "", STATUS_BAD_REQUEST,
+	     STATUS_BAD_REQUEST},
+	    {"\"0f8fad5b-d9cb-469f-a165-70867728950g\"", "", STATUS_BAD_REQUEST,
+	     STATUS_BAD_REQUEST},
+	    {"\"{0f8fad5b-d9cb-469f-a165-70867728950e}\"", "", STATUS_BAD_REQUEST,
+	     STATUS_BAD_REQUEST},
+	    {"12345", "", STATUS_BAD_REQUEST, STATUS_BAD_REQUEST},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char body[256];
+		struct b2c_claims c;
+		struct phone_number ph;
+
+		snprintf(body, sizeof(body),
+		         "{\"email\":\"a@example.com\",\"phoneNumber\":\"+14155550100\","
+		         "\"objectId\":%s}",
+		         cases[i].value);
+		CHECK_INT(b2c_parse_claims(body, strlen(body), &c), STATUS_OK);
+		CHECK_STR(c.object_id, cases[i].kept);
+		CHECK_INT(c.object_id_rc, cases[i].rc);
+		CHECK_INT(b2c_validate_register(&c, &ph), cases[i].valid);
+	}
+}
+
 /* Validators do not trust fields filled in by hand. */
 static void
 test_validate_direct(void)
@@ -969,6 +1009,7 @@ main(void)
 	RUN(test_email_valid);
 	RUN(test_name_valid);
 	RUN(test_validate_register);
+	RUN(test_object_id);
 	RUN(test_validate_direct);
 	RUN(test_validate_wait);
 	RUN(test_binding);

@@ -30,6 +30,52 @@
 #define SERVICE "VA0123456789abcdef0123456789abcdef"
 #define CB_URL "https://b2c.example.com/api/authy/callback"
 
+#define OID "0f8fad5b-d9cb-469f-a165-70867728950e"
+#define ID_OID "17676645730220559864" /* verify_account_identity(SECRET, OID) */
+
+/*
+ * An account's identity: of its objectId, never of a name. A social account
+ * whose email is a local account's sign-in name must not get that account's
+ * Entity (and put its own phone among the Entity's factors).
+ */
+static void
+test_account_identity(void)
+{
+	char id[VERIFY_IDENTITY_LEN + 1], named[VERIFY_IDENTITY_LEN + 1];
+
+	CHECK_INT(verify_account_identity(SECRET, OID, id, sizeof(id)), STATUS_OK);
+	CHECK_STR(id, ID_OID);
+	CHECK(verify_identity_valid(id));
+	/* A GUID is case-insensitive. */
+	CHECK_INT(
+	    verify_account_identity(SECRET, "0F8FAD5B-D9CB-469F-A165-70867728950E", id, sizeof(id)),
+	    STATUS_OK);
+	CHECK_STR(id, ID_OID);
+	/* No name gives it: not the GUID itself, sent as a sign-in name. */
+	CHECK_INT(verify_identity(SECRET, OID, named, sizeof(named)), STATUS_OK);
+	CHECK(strcmp(named, ID_OID) != 0);
+	/* Another account, another identity. */
+	CHECK_INT(
+	    verify_account_identity(SECRET, "0f8fad5b-d9cb-469f-a165-70867728950f", id, sizeof(id)),
+	    STATUS_OK);
+	CHECK(strcmp(id, ID_OID) != 0);
+	/* Only a GUID; refusals leave an empty string. */
+	CHECK_INT(verify_account_identity(SECRET, "alice@example.com", id, sizeof(id)),
+	          STATUS_BAD_REQUEST);
+	CHECK_STR(id, "");
+	CHECK_INT(
+	    verify_account_identity(SECRET, "0f8fad5b-d9cb-469f-a165-70867728950", id, sizeof(id)),
+	    STATUS_BAD_REQUEST);
+	CHECK_INT(
+	    verify_account_identity(SECRET, "0f8fad5bd-9cb-469f-a165-70867728950e", id, sizeof(id)),
+	    STATUS_BAD_REQUEST);
+	CHECK_INT(
+	    verify_account_identity(SECRET, "0f8fad5b-d9cb-469f-a165-70867728950g", id, sizeof(id)),
+	    STATUS_BAD_REQUEST);
+	CHECK_INT(verify_account_identity(SECRET, NULL, id, sizeof(id)), STATUS_BAD_REQUEST);
+	CHECK_INT(verify_account_identity("", OID, id, sizeof(id)), STATUS_BAD_REQUEST);
+}
+
 static void
 test_identity(void)
 {
@@ -632,6 +678,35 @@ test_provider_status_handle(void)
 	config_free(&cfg);
 }
 
+/*
+ * Register with the account's objectId: the identity of the account, not of
+ * its name, which another account may send too.
+ */
+static void
+test_provider_user_create_account(void)
+{
+	struct phone_number ph = {"1", "5551234567"};
+	struct provider_user u = {
+	    .email = "alice@example.com", .sign_in_name = "Alice", .object_id = OID, .phone = &ph};
+	struct config cfg;
+	struct provider p;
+	struct provider_job job;
+	struct api_request req;
+	char named[VERIFY_IDENTITY_LEN + 1];
+
+	verify_cfg(&cfg, &p);
+	provider_job_init(&job, &p);
+	api_request_init(&req);
+	job.user = &u;
+	CHECK_INT(p.ops->user_create->build(&job, 0, &req), STATUS_OK);
+	CHECK_STR(job.id, "07973958070466737536"); /* of OID with "identity-secret" */
+	CHECK(strstr(buf_cstr(&req.form), job.id) != NULL);
+	CHECK_INT(verify_identity("identity-secret", "alice", named, sizeof(named)), STATUS_OK);
+	CHECK(strcmp(job.id, named) != 0);
+	api_request_free(&req);
+	config_free(&cfg);
+}
+
 /* Register: the identity derived from the sign-in name, then its Entity. */
 static void
 test_provider_user_create(void)
@@ -782,6 +857,7 @@ int
 main(void)
 {
 	RUN(test_identity);
+	RUN(test_account_identity);
 	RUN(test_sids_and_handles);
 	RUN(test_forms);
 	RUN(test_form_limits);
@@ -796,6 +872,7 @@ main(void)
 	RUN(test_upstream_opts_and_provider);
 	RUN(test_provider_status_handle);
 	RUN(test_provider_user_create);
+	RUN(test_provider_user_create_account);
 	RUN(test_provider_approval_create);
 	HARNESS_END();
 }
