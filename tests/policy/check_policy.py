@@ -609,6 +609,12 @@ ENDPOINTS = [
 ]
 
 
+# Claims an endpoint must send from a given policy claim (partner, policy claim): register
+# names the account, whose objectId a Verify identity is derived from (a name may be
+# another account's too).
+FROM_CLAIM = {REGISTER_PATH: {("objectId", "objectId")}}
+
+
 def check_endpoint_claims(tp):
     """The claims each endpoint needs are sent, its answers land in the right
     policy claims, and the transaction's correlation id and the client's IP
@@ -618,11 +624,15 @@ def check_endpoint_claims(tp):
     url = metadata(tp).get("ServiceUrl", "")
     sent = {name for _, name, _ in claim_names(tp, "InputClaims", "InputClaim")}
     read = {(name, claim) for _, name, claim in claim_names(tp, "OutputClaims", "OutputClaim")}
+    pairs = {(name, claim) for _, name, claim in claim_names(tp, "InputClaims", "InputClaim")}
     problems = []
     for path, need, one_of, reads, resolvers in ENDPOINTS:
         if not url.endswith(path):
             continue
         what = path.rsplit("/", 1)[-1]
+        for partner, claim in sorted(FROM_CLAIM.get(path, set()) - pairs):
+            problems.append("%s: %s must send %s from the claim %s" %
+                            (tp.where(), what, partner, claim))
         if not need <= sent or not sent & one_of:
             problems.append("%s: %s must send %s and one of %s" %
                             (tp.where(), what, sorted(need), sorted(one_of)))
@@ -1754,6 +1764,15 @@ BYPASSES = [
        r'PartnerClaimType="correlationId" DefaultValue="\{Context:CorrelationId\}") '
        r'AlwaysUseDefaultValue="true"', r"\1")],
      "must always send correlationId"),
+    ("register without the account's objectId",
+     [(EXT, r'(<TechnicalProfile Id="REST-AuthyRegister">.*?)<InputClaim ClaimTypeReferenceId='
+       r'"objectId" PartnerClaimType="objectId" Required="true" />', r"\1")],
+     "must send objectId from the claim objectId"),
+    ("register with an objectId the user types",
+     [(EXT, r'(<TechnicalProfile Id="REST-AuthyRegister">.*?)<InputClaim ClaimTypeReferenceId='
+       r'"objectId" PartnerClaimType="objectId"', r'\1<InputClaim ClaimTypeReferenceId='
+       r'"authyPhoneNumber" PartnerClaimType="objectId"')],
+     "must send objectId from the claim objectId"),
     ("claim resolvers without IncludeClaimResolvingInClaimsHandling",
      [(EXT, r'(<TechnicalProfile Id="REST-AuthyVerifyToken">.*?)<Item Key="IncludeClaimResolving'
        r'InClaimsHandling">true</Item>', r"\1")], "IncludeClaimResolvingInClaimsHandling"),
