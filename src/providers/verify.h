@@ -92,16 +92,17 @@ enum status verify_identity(const char *secret, const char *name, char *out, siz
 /*
  * verify_account_identity - the Verify identity of the B2C account object_id
  * (a GUID, 36 characters, case-insensitive): verify_identity of the GUID in
- * lower case after VERIFY_ACCOUNT_PREFIX, a control character and a word that
- * no sign-in name or email can start with, so no name gives the identity of
- * an account. Unlike a name, which another account may send too (a social
+ * lower case after VERIFY_ACCOUNT_PREFIX (U+001F and "objectid:", in lower
+ * case as verify_identity folds it): no sign-in name or email the responder
+ * takes holds a control character, so no name gives the identity of an
+ * account. Unlike a name, which another account may send too (a social
  * account's email equal to a local account's sign-in name), an objectId
  * belongs to one account. Statuses as verify_identity; STATUS_BAD_REQUEST
  * also for an object_id that is no GUID. Thread-safe.
  */
 #define VERIFY_ACCOUNT_PREFIX                                                                      \
 	"\x1f"                                                                                     \
-	"objectId:"
+	"objectid:"
 #define VERIFY_ACCOUNT_ID_LEN 36 /* a GUID: 8-4-4-4-12 hex digits */
 enum status verify_account_identity(const char *secret, const char *object_id, char *out,
                                     size_t outlen);

@@ -116,7 +116,7 @@ def current():
 
 def account_identity(object_id):
     """The identity of a B2C account: of its objectId, after a prefix no name can have."""
-    return identity("\x1fobjectId:" + object_id.lower())
+    return identity("\x1fobjectid:" + object_id.lower())
 
 
 def identity(name):
