@@ -47,6 +47,7 @@ def seeds():
         "register": '{"email":"jane@example.com","signInName":"jane","phoneNumber":"+1 (415) 555-0101"}',
         "register-cc": '{"email":"a@example.co.uk","countryCode":"+44","phoneNumber":"07700 900456"}',
         "register-int": '{"signInName":"bob@example.org","phoneNumber":4915123456789,"countryCode":49}',
+        "register-oid": '{"email":"a@example.com","objectId":"0F8FAD5B-D9CB-469F-A165-70867728950E","phoneNumber":"+14155550101"}',
         "wait": '{"authyId":"123456","email":"a@example.com","signInName":"a"}',
         "wait-appcode": '{"appCode":987654321,"signInName":"x"}',
         "types": '{"email":true,"signInName":[1],"phoneNumber":{"a":1},"authyId":1.5,"countryCode":null}',

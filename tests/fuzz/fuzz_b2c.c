@@ -46,6 +46,11 @@ check_binding(const struct b2c_claims *c)
 	FUZZ_ASSERT(c->ip_rc == STATUS_OK || c->ip_address[0] == '\0');
 	FUZZ_ASSERT(c->ip_address[0] == '\0' || inet_pton(AF_INET, c->ip_address, addr) == 1 ||
 	            inet_pton(AF_INET6, c->ip_address, addr) == 1);
+	/* The objectId a Verify identity is derived from: a lower-case GUID or nothing. */
+	FUZZ_ASSERT(c->object_id_rc == STATUS_OK || c->object_id[0] == '\0');
+	FUZZ_ASSERT(c->object_id[0] == '\0' ||
+	            (strlen(c->object_id) == B2C_OBJECT_ID_LEN &&
+	             strspn(c->object_id, "0123456789abcdef-") == B2C_OBJECT_ID_LEN));
 	if (b2c_validate_binding(c, true) == STATUS_OK)
 		FUZZ_ASSERT(c->correlation_id[0] != '\0');
 	if (b2c_validate_binding(c, false) != STATUS_OK)
