@@ -780,6 +780,10 @@ def flow_health_metrics(t, env):
                 f"request id {rid!r} {'kept' if kept else 'replaced'}", repr(r))
     r = stack.fcgi(env["sock"], "GET", "/metrics", {}, b"", None)
     text = r.body.decode()
+    h = stack.fcgi(env["sock"], "HEAD", "/metrics", {}, b"", None)
+    t.check(h.status == 200 and h.body == b"" and
+            h.headers.get("content-type") == r.headers.get("content-type"), "HEAD /metrics",
+            repr(h))
     t.check(r.status == 200 and r.headers.get("content-type", "").startswith("text/plain"),
             "metrics served as text", repr(r)[:200])
     t.check(re.search(r'b2c_authy_requests_total\{route="register",outcome="ok"\} [1-9]', text)
