@@ -272,25 +272,17 @@ read_ip_address(const struct json *j, char *dst, size_t dstlen)
 	return STATUS_OK;
 }
 
+_Static_assert(B2C_OBJECT_ID_LEN == UTIL_GUID_LEN, "an objectId is a GUID");
+
 /* objectId: a GUID, 8-4-4-4-12 hex digits, kept in lower case; else nothing. */
 static enum status
 read_object_id(const struct json *j, char *dst, size_t dstlen)
 {
 	enum status rc = read_claim(j, B2C_CLAIM_OBJECT_ID, false, dst, dstlen);
-	size_t n = strlen(dst);
 
-	if (rc != STATUS_OK || n == 0)
+	if (rc != STATUS_OK || dst[0] == '\0')
 		return rc;
-	if (n != B2C_OBJECT_ID_LEN)
-		return STATUS_BAD_REQUEST;
-	for (size_t i = 0; i < n; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		if (dash ? dst[i] != '-' : util_hexval((unsigned char)dst[i]) < 0)
-			return STATUS_BAD_REQUEST;
-		if (dst[i] >= 'A' && dst[i] <= 'F')
-			dst[i] = (char)(dst[i] + 32);
-	}
-	return STATUS_OK;
+	return util_guid_lower(dst, dst) ? STATUS_OK : STATUS_BAD_REQUEST;
 }
 
 static bool

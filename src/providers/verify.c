@@ -96,22 +96,14 @@ verify_identity(const char *secret, const char *name, char *out, size_t outlen)
 enum status
 verify_account_identity(const char *secret, const char *object_id, char *out, size_t outlen)
 {
-	char text[sizeof(VERIFY_ACCOUNT_PREFIX) + VERIFY_ACCOUNT_ID_LEN];
+	char text[sizeof(VERIFY_ACCOUNT_PREFIX) + UTIL_GUID_LEN];
 	size_t pre = sizeof(VERIFY_ACCOUNT_PREFIX) - 1;
 
 	if (outlen > 0)
 		out[0] = '\0';
-	if (object_id == NULL || strlen(object_id) != VERIFY_ACCOUNT_ID_LEN)
-		return STATUS_BAD_REQUEST;
 	memcpy(text, VERIFY_ACCOUNT_PREFIX, pre);
-	for (size_t i = 0; i < VERIFY_ACCOUNT_ID_LEN; i++) {
-		char c = object_id[i];
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		if (dash ? c != '-' : util_hexval((unsigned char)c) < 0)
-			return STATUS_BAD_REQUEST;
-		text[pre + i] = c >= 'A' && c <= 'F' ? (char)(c + 32) : c;
-	}
-	text[pre + VERIFY_ACCOUNT_ID_LEN] = '\0';
+	if (object_id == NULL || !util_guid_lower(object_id, text + pre))
+		return STATUS_BAD_REQUEST;
 	return verify_identity(secret, text, out, outlen);
 }
 

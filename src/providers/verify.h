@@ -103,7 +103,6 @@ enum status verify_identity(const char *secret, const char *name, char *out, siz
 #define VERIFY_ACCOUNT_PREFIX                                                                      \
 	"\x1f"                                                                                     \
 	"objectid:"
-#define VERIFY_ACCOUNT_ID_LEN 36 /* a GUID: 8-4-4-4-12 hex digits */
 enum status verify_account_identity(const char *secret, const char *object_id, char *out,
                                     size_t outlen);
 

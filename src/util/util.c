@@ -194,6 +194,21 @@ util_hexval(int c)
 	return -1;
 }
 
+bool
+util_guid_lower(const char *s, char *out)
+{
+	if (strnlen(s, UTIL_GUID_LEN + 1) != UTIL_GUID_LEN)
+		return false;
+	for (size_t i = 0; i < UTIL_GUID_LEN; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : util_hexval((unsigned char)s[i]) < 0)
+			return false;
+	}
+	for (size_t i = 0; i <= UTIL_GUID_LEN; i++)
+		out[i] = s[i] >= 'A' && s[i] <= 'F' ? (char)(s[i] + 32) : s[i];
+	return true;
+}
+
 char *
 util_quote(const char *s, char *out, size_t outlen)
 {

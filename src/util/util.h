@@ -88,6 +88,15 @@ char *util_quote(const char *s, char *out, size_t outlen);
 /* util_hexval - value of one hex digit (either case), or -1. Pure. */
 int util_hexval(int c);
 
+#define UTIL_GUID_LEN 36 /* 8-4-4-4-12 hex digits */
+
+/*
+ * util_guid_lower - copy the GUID s (8-4-4-4-12 hex digits, either case) in
+ * lower case to out, which has UTIL_GUID_LEN + 1 bytes (out may be s).
+ * Returns false, out untouched, when s is not exactly such a GUID. Pure.
+ */
+bool util_guid_lower(const char *s, char *out);
+
 /*
  * util_trim - strip leading and trailing ASCII white space in place; returns s.
  */

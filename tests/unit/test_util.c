@@ -269,6 +269,25 @@ test_hexval(void)
 }
 
 static void
+test_guid_lower(void)
+{
+	char out[UTIL_GUID_LEN + 1] = "untouched";
+	char self[] = "0F8FAD5B-D9CB-469F-A165-70867728950E";
+
+	CHECK(util_guid_lower("0F8FAD5B-d9cb-469F-A165-70867728950e", out));
+	CHECK_STR(out, "0f8fad5b-d9cb-469f-a165-70867728950e");
+	CHECK(util_guid_lower(self, self));
+	CHECK_STR(self, "0f8fad5b-d9cb-469f-a165-70867728950e");
+	strcpy(out, "untouched");
+	CHECK(!util_guid_lower("0f8fad5b-d9cb-469f-a165-70867728950", out));   /* short */
+	CHECK(!util_guid_lower("0f8fad5b-d9cb-469f-a165-70867728950e0", out)); /* long */
+	CHECK(!util_guid_lower("0f8fad5bd-9cb-469f-a165-70867728950e", out));  /* dash moved */
+	CHECK(!util_guid_lower("0f8fad5b-d9cb-469f-a165-70867728950g", out));  /* not hex */
+	CHECK(!util_guid_lower("", out));
+	CHECK_STR(out, "untouched");
+}
+
+static void
 test_ct_str_equal(void)
 {
 	CHECK(util_ct_str_equal("abc", "abc"));
@@ -294,6 +313,7 @@ main(void)
 	RUN(test_trim);
 	RUN(test_zero_free_and_clock);
 	RUN(test_hexval);
+	RUN(test_guid_lower);
 	RUN(test_ct_str_equal);
 	HARNESS_END();
 }
