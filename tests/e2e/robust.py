@@ -556,6 +556,8 @@ def records_in_flight(t, work, base, certs, mock):
 def register_user(sock, certs, email, phone="+1 720 555 0199"):
     r = stack.fcgi(sock, "POST", e2e.REGISTER, stack.cert_params(certs, "client"),
                    json.dumps({"email": email, "phoneNumber": phone}))
+    if r.status != 200 or not isinstance(r.json, dict) or "authyId" not in r.json:
+        raise RuntimeError(f"register {email}: {r!r}")
     return r.json["authyId"]
 
 
