@@ -77,7 +77,10 @@ take_attempt(struct req_ctx *ctx, const struct b2c_claims *c)
  * of authyId and code (key, 65 bytes) for HANDLER_CODE_REUSE_S, longer than a
  * code is valid; with own also of the sign-in that used it, the one the wait
  * re-attaches to (b2c_signin_key), so a correlation id known elsewhere does
- * not make another browser that sign-in.
+ * not make another browser that sign-in. Only the code's last B2C_TOKEN_MIN
+ * digits count: a TOTP code of fewer digits is the same value cut to its last
+ * digits (RFC 4226, 5.3), so an API that checks a code at the length it is
+ * given would take "234567" after "1234567" was used.
  * STATUS_OK or STATUS_INTERNAL.
  */
 static enum status
@@ -85,12 +88,14 @@ used_key(const struct b2c_claims *c, bool own, char *key, size_t keylen)
 {
 	char signin[B2C_SIGNIN_KEY_MAX] = "";
 	char in[sizeof(c->authy_id) + sizeof(c->token) + sizeof(signin) + 2];
+	size_t len = strlen(c->token);
+	const char *tail = c->token + (len > B2C_TOKEN_MIN ? len - B2C_TOKEN_MIN : 0);
 	int n;
 	enum status rc = STATUS_INTERNAL;
 
 	if (own)
 		b2c_signin_key(c, signin);
-	n = snprintf(in, sizeof(in), "%s/%s/%s", c->authy_id, c->token, signin);
+	n = snprintf(in, sizeof(in), "%s/%s/%s", c->authy_id, tail, signin);
 	explicit_bzero(signin, sizeof(signin));
 
 	if (n > 0 && (size_t)n < sizeof(in))

@@ -207,6 +207,16 @@ def flow_code_grouped(t, env):
             repr(r))
     t.check(len(p.verify_calls(env)) == n + 1, "verifytoken: the used code is not sent upstream",
             str(len(p.verify_calls(env)) - n))
+    # A shorter TOTP code is the longer one cut to its last digits: an API that
+    # checks a code at the length it is given would take it, so it is used too.
+    if len(right) > 6:
+        r = send(env, aid, right[-6:], cid="code-grouped-short")
+        t.check(is_409(env, r, "B2C_MSG_TOKEN_USED", "token_used"),
+                "verifytoken: the used code's last 6 digits are the same code -> 409 token_used",
+                repr(r))
+        t.check(len(p.verify_calls(env)) == n + 1,
+                "verifytoken: the used code's last 6 digits are not sent upstream",
+                str(len(p.verify_calls(env)) - n))
 
 
 def flow_code_forced(t, env):
