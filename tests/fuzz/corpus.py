@@ -33,6 +33,44 @@ def token(target, code, body):
     return bytes([(TOKEN_CODES.index(code) << 2) | target]) + body.encode()
 
 
+# fuzz_fcgi_scan: byte 0 = (body cap index << 2) | params cap index, byte 1 =
+# largest chunk (0: all at once); then the bytes the web server sends.
+FCGI_PARAMS_CAPS = [16, 100, 1024, 65536]
+FCGI_BODY_CAPS = [0, 10, 1024, 16384]
+
+
+def fcgi_rec(rtype, rid, content=b"", pad=None):
+    if pad is None:
+        pad = (8 - len(content) % 8) % 8
+    return bytes([1, rtype, rid >> 8, rid & 255, len(content) >> 8, len(content) & 255,
+                  pad, 0]) + content + b"\0" * pad
+
+
+def fcgi_len(n):
+    return bytes([n]) if n < 128 else bytes([0x80 | (n >> 24), (n >> 16) & 255, (n >> 8) & 255,
+                                            n & 255])
+
+
+def fcgi_pairs(pairs):
+    return b"".join(fcgi_len(len(k)) + fcgi_len(len(v)) + k + v for k, v in pairs)
+
+
+def fcgi_request(rid, pairs, body=b"", keep=False, pad=None):
+    """BEGIN_REQUEST (responder), PARAMS, the empty PARAMS, STDIN, the empty STDIN."""
+    out = fcgi_rec(1, rid, bytes([0, 1, 1 if keep else 0, 0, 0, 0, 0, 0]), pad)
+    if pairs:
+        out += fcgi_rec(4, rid, fcgi_pairs(pairs), pad)
+    out += fcgi_rec(4, rid, b"", pad)
+    if body:
+        out += fcgi_rec(5, rid, body, pad)
+    return out + fcgi_rec(5, rid, b"", pad)
+
+
+def fcgi(params_cap, body_cap, chunk, stream):
+    return bytes([(FCGI_BODY_CAPS.index(body_cap) << 2) | FCGI_PARAMS_CAPS.index(params_cap),
+                  chunk]) + stream
+
+
 def cert(mask, *values):
     return bytes([mask]) + b"\0".join(v.encode() if isinstance(v, str) else v
                                       for v in values)
@@ -139,6 +177,44 @@ def seeds():
         "verify-60318": token(2, 403, '{"code":60318,"status":403}'),
         "path": token(3, 200, "1000001\x000123456"),
         "path-bad": token(3, 200, "1000001\x00../x"),
+    }
+    get = [(b"REQUEST_METHOD", b"GET"), (b"DOCUMENT_URI", b"/healthz")]
+    post = [(b"REQUEST_METHOD", b"POST"), (b"SCRIPT_NAME", b"/api/identity"),
+            (b"PATH_INFO", b"/register"), (b"CONTENT_TYPE", b"application/json"),
+            (b"CONTENT_LENGTH", b"28")]
+    claims = b'{"email":"a@example.com"}\n\n\n'
+    get_values = fcgi_rec(9, 0, fcgi_pairs([(b"FCGI_MAX_CONNS", b""), (b"FCGI_MAX_REQS", b""),
+                                            (b"FCGI_MPXS_CONNS", b""), (b"OTHER", b"")]))
+    pairs = fcgi_pairs(post)
+    out["fuzz_fcgi_scan"] = {
+        "get": fcgi(1024, 1024, 0, fcgi_request(1, get)),
+        "post-chunks": fcgi(1024, 1024, 7, fcgi_request(1, post, claims)),
+        "no-padding": fcgi(65536, 16384, 3, fcgi_request(1, post, claims, pad=0)),
+        "big-padding": fcgi(1024, 1024, 0, fcgi_request(1, get, b"x", pad=255)),
+        "keep-conn": fcgi(1024, 1024, 0, fcgi_request(1, get, keep=True) +
+                          fcgi_request(1, post, claims, keep=True)),
+        "get-values": fcgi(1024, 1024, 5, get_values + fcgi_request(1, get)),
+        "mgmt-among": fcgi(1024, 1024, 0, fcgi_rec(1, 1, bytes([0, 1, 0, 0, 0, 0, 0, 0])) +
+                           fcgi_rec(77, 0, b"?") + get_values + fcgi_rec(4, 1, pairs) +
+                           fcgi_rec(4, 1) + fcgi_rec(5, 1)),
+        "abort-keep": fcgi(1024, 1024, 0, fcgi_rec(1, 3, bytes([0, 1, 1, 0, 0, 0, 0, 0])) +
+                           fcgi_rec(4, 3, pairs) + fcgi_rec(2, 3) + fcgi_request(4, get)),
+        "abort-close": fcgi(1024, 1024, 0, fcgi_rec(1, 3, bytes([0, 1, 0, 0, 0, 0, 0, 0])) +
+                            fcgi_rec(2, 3)),
+        "stale-abort": fcgi(1024, 1024, 0, fcgi_rec(2, 9) + fcgi_request(1, get)),
+        "long-lengths": fcgi(65536, 1024, 0, fcgi_request(1, [(b"HTTP_X" * 30, b"v" * 300)])),
+        "pair-split": fcgi(1024, 1024, 1, fcgi_rec(1, 2, bytes([0, 1, 0, 0, 0, 0, 0, 0])) +
+                           fcgi_rec(4, 2, pairs[:5]) + fcgi_rec(4, 2, pairs[5:]) +
+                           fcgi_rec(4, 2) + fcgi_rec(5, 2)),
+        "params-cap": fcgi(16, 1024, 0, fcgi_request(1, post)),
+        "body-cap": fcgi(1024, 10, 0, fcgi_request(1, post, claims)),
+        "body-zero": fcgi(1024, 0, 0, fcgi_request(1, get)),
+        "overflow": fcgi(65536, 1024, 0, fcgi_rec(1, 1, bytes([0, 1, 0, 0, 0, 0, 0, 0])) +
+                         fcgi_rec(4, 1, b"\xff\xff\xff\xff\x81\x00\x00\x00")),
+        "in-flight": fcgi(1024, 1024, 0, fcgi_request(5, get) + get_values +
+                          fcgi_request(6, get) + fcgi_rec(2, 5) + fcgi_rec(5, 5, b"x")),
+        "filter-role": fcgi(1024, 1024, 0, fcgi_rec(1, 1, bytes([0, 3, 0, 0, 0, 0, 0, 0]))),
+        "version-2": fcgi(1024, 1024, 0, b"\x02" + fcgi_request(1, get)[1:]),
     }
     return out
 
