@@ -461,8 +461,11 @@ enum status
 verify_totp_factors_reply(struct api_call *call, long http_status, const char *body, size_t len,
                           char *factor_sid, size_t sidlen)
 {
-	return factors_pick(call, http_status, body, len, "totp", STATUS_NO_TOTP_FACTOR, factor_sid,
-	                    sidlen);
+	enum status rc = factors_pick(call, http_status, body, len, "totp", STATUS_NO_TOTP_FACTOR,
+	                              factor_sid, sidlen);
+
+	/* 60318 speaks of the factor looked for: a TOTP one here, not push (its message). */
+	return rc == STATUS_NO_FACTOR ? STATUS_NO_TOTP_FACTOR : rc;
 }
 
 enum status

@@ -192,7 +192,8 @@ enum status verify_totp_form(const char *factor_sid, const char *code, struct bu
 
 /*
  * verify_totp_factors_reply - as verify_factors_reply for the newest
- * verified factor of type totp; STATUS_NO_TOTP_FACTOR when there is none.
+ * verified factor of type totp; STATUS_NO_TOTP_FACTOR when there is none,
+ * and for 60318 (never the push factor's STATUS_NO_FACTOR).
  * verify_totp_check_reply - the reply to a TOTP challenge, which Verify
  * decides at creation: STATUS_OK for status approved, STATUS_TOKEN_WRONG for
  * pending (the code did not match), denied or expired, STATUS_NO_TOTP_FACTOR

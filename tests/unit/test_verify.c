@@ -817,6 +817,11 @@ test_totp(void)
 	CHECK_INT(verify_totp_factors_reply(&call, 404, B("{\"code\":20404,\"status\":404}"), sid,
 	                                    sizeof(sid)),
 	          STATUS_USER_NOT_FOUND);
+	/* 60318 in a TOTP lookup is about the TOTP factor, not the push one. */
+	CHECK_INT(verify_totp_factors_reply(&call, 403, B("{\"code\":60318,\"status\":403}"), sid,
+	                                    sizeof(sid)),
+	          STATUS_NO_TOTP_FACTOR);
+	CHECK_STR(sid, "");
 	/* A TOTP challenge is decided at creation. */
 	CHECK_INT(verify_totp_check_reply(&call, 201,
 	                                  B("{\"sid\":\"" CHALLENGE "\",\"status\":\"approved\"}")),
