@@ -5,6 +5,9 @@ harness's input format (see the comment at the top of tests/fuzz/fuzz_*.c).
 The client certificates in seeds/ are self-signed test certificates, valid
 2026..2126, whose thumbprints fuzz_clientcert.c allows.
 """
+import base64
+import hashlib
+import hmac
 import os
 import shutil
 import urllib.parse
@@ -69,6 +72,32 @@ def fcgi_request(rid, pairs, body=b"", keep=False, pad=None):
 def fcgi(params_cap, body_cap, chunk, stream):
     return bytes([(FCGI_BODY_CAPS.index(body_cap) << 2) | FCGI_PARAMS_CAPS.index(params_cap),
                   chunk]) + stream
+
+
+# fuzz_verify: byte 0 = flag << 7 | (index into VERIFY_CODES << 3) | target (0
+# entity, 1 push factors, 2 TOTP factors, 3 challenge, 4 challenge status, 5
+# webhook outcome, 6 signed form webhook, 7 signed JSON webhook); flag = a
+# short SID buffer, or a JSON webhook outcome.
+VERIFY_CODES = [200, 201, 204, 301, 400, 401, 403, 404, 409, 429, 500, 502, 503, 0, 999]
+VERIFY_TOKEN = b"fuzz-verify-auth-token"
+
+
+def verify(target, code, body, flag=0):
+    body = body.encode() if isinstance(body, str) else body
+    return bytes([flag << 7 | VERIFY_CODES.index(code) << 3 | target]) + body
+
+
+def verify_webhook(url, params=None, body=None):
+    """A form (params) or JSON (body) webhook signed as Twilio signs it."""
+    if body is not None:
+        url += "&" if "?" in url else "?"
+        url += "bodySHA256=" + hashlib.sha256(body.encode()).hexdigest()
+        data, target, raw = url, 7, body
+    else:
+        data = url + "".join(k + v for k, v in sorted(params))
+        target, raw = 6, urllib.parse.urlencode(params)
+    sig = base64.b64encode(hmac.new(VERIFY_TOKEN, data.encode(), hashlib.sha1).digest())
+    return verify(target, 200, sig + b"\0" + url.encode() + b"\0" + raw.encode())
 
 
 def cert(mask, *values):
@@ -215,6 +244,46 @@ def seeds():
                           fcgi_request(6, get) + fcgi_rec(2, 5) + fcgi_rec(5, 5, b"x")),
         "filter-role": fcgi(1024, 1024, 0, fcgi_rec(1, 1, bytes([0, 3, 0, 0, 0, 0, 0, 0]))),
         "version-2": fcgi(1024, 1024, 0, b"\x02" + fcgi_request(1, get)[1:]),
+    }
+    yf = "YF" + "0123456789abcdef" * 2
+    yf2 = "YF" + "fedcba9876543210" * 2
+    yc = "YC" + "00112233445566778899aabbccddeeff"
+    ident = "01234567890123456789"
+    factor = '{"sid":"%s","factor_type":"%s","status":"%s","date_created":"%s"}'
+    hook = {"type": "challenge.approved", "entity_identity": ident, "challenge_sid": yc}
+    out["fuzz_verify"] = {
+        "entity-ok": verify(0, 201, '{"sid":"YE0123","identity":"%s"}' % ident),
+        "entity-exists": verify(0, 409, '{"code":60301,"message":"Entity already exists",'
+                                        '"status":409}'),
+        "entity-auth": verify(0, 401, '{"code":20003,"message":"Authenticate"}'),
+        "factors": verify(1, 200, '{"factors":[%s,%s,%s],"meta":{"page_size":200}}' % (
+            factor % (yf, "push", "verified", "2026-01-01T00:00:00Z"),
+            factor % (yf2, "push", "verified", "2026-02-01T00:00:00Z"),
+            factor % (yf, "totp", "unverified", "2026-03-01T00:00:00Z"))),
+        "factors-none": verify(1, 200, '{"factors":[]}'),
+        "factors-404": verify(1, 404, '{"code":20404,"message":"not found"}'),
+        "factors-short": verify(1, 200, '{"factors":[%s]}' % (
+            factor % (yf, "push", "verified", "")), 1),
+        "totp-factors": verify(2, 200, '{"factors":[%s]}' % (
+            factor % (yf, "totp", "verified", "2026-01-01T00:00:00Z"))),
+        "totp-60318": verify(2, 403, '{"code":60318,"status":403}'),
+        "challenge": verify(3, 201, '{"sid":"%s","status":"pending"}' % yc),
+        "challenge-bad-sid": verify(3, 201, '{"sid":"YC../../x","status":"pending"}'),
+        "challenge-429": verify(3, 429, '{"code":20429}'),
+        "status-approved": verify(4, 200, '{"sid":"%s","status":"approved"}' % yc),
+        "status-pending": verify(4, 200, '{"status":"pending"}'),
+        "status-expired": verify(4, 200, '{"status":"expired"}'),
+        "status-60391": verify(4, 404, '{"code":60391,"message":"Challenge not found"}'),
+        "status-html": verify(4, 502, '<html>Bad Gateway</html>'),
+        "hook-form": verify(5, 200, urllib.parse.urlencode(hook)),
+        "hook-json": verify(5, 200, '{"type":"challenge.denied","entity_identity":"%s",'
+                                    '"challenge_sid":"%s"}' % (ident, yc), 1),
+        "hook-factor": verify(5, 200, "type=factor.verified&entity_identity=" + ident),
+        "signed-form": verify_webhook("https://mfa.example.com/api/verify/callback",
+                                      params=sorted(hook.items())),
+        "signed-json": verify_webhook("https://mfa.example.com/api/verify/callback?x=1",
+                                      body='{"type":"challenge.approved","entity_identity":'
+                                           '"%s","challenge_sid":"%s"}' % (ident, yc)),
     }
     return out
 
