@@ -2,6 +2,8 @@
 """corpus.py - (re)write the seed corpora of the libFuzzer harnesses into
 tests/fuzz/corpus/<harness>/, one small meaningful input per file, in each
 harness's input format (see the comment at the top of tests/fuzz/fuzz_*.c).
+With --check, write nothing: list every file that differs from what it would
+write (exit status 1 then); the fuzz suite runs this.
 The client certificates in seeds/ are self-signed test certificates, valid
 2026..2126, whose thumbprints fuzz_clientcert.c allows.
 """
@@ -10,6 +12,7 @@ import hashlib
 import hmac
 import os
 import shutil
+import sys
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -116,6 +119,7 @@ def seeds():
         "register-int": '{"signInName":"bob@example.org","phoneNumber":4915123456789,"countryCode":49}',
         "register-oid": '{"email":"a@example.com","objectId":"0F8FAD5B-D9CB-469F-A165-70867728950E","phoneNumber":"+14155550101"}',
         "wait": '{"authyId":"123456","email":"a@example.com","signInName":"a"}',
+        "wait-bound": '{"authyId":"123","correlationId":"0f8fad5b-d9cb-469f-a165-70867728950e","ipAddress":"2001:db8::1"}',
         "wait-appcode": '{"appCode":987654321,"signInName":"x"}',
         "types": '{"email":true,"signInName":[1],"phoneNumber":{"a":1},"authyId":1.5,"countryCode":null}',
         "escapes": '{"signInName":"\\u0000\\r\\nX: y","email":"\\u00e9@example.com","authyId":"\\u0031"}',
@@ -194,6 +198,7 @@ def seeds():
         "claims": token(0, 200, '{"authyId":"1000001","token":"0123456","signInName":"a"}'),
         "claims-number": token(0, 200, '{"authyId":1000001,"token":1234567}'),
         "claims-letters": token(0, 200, '{"authyId":"1","token":"12a4567"}'),
+        "claims-grouped": token(0, 200, '{"authyId":"1000001","token":"123 45-67","correlationId":"c-1"}'),
         "authy-valid": token(1, 200, '{"message":"Token is valid.","token":"is valid",'
                                      '"success":true}'),
         "authy-60020": token(1, 401, '{"success":false,"message":"Token is invalid",'
@@ -288,14 +293,40 @@ def seeds():
     return out
 
 
+def as_bytes(data):
+    return data.encode() if isinstance(data, str) else data
+
+
+def differences():
+    """Where tests/fuzz/corpus/ is not what seeds() writes: a list of paths."""
+    out = []
+    want = seeds()
+    top = os.path.join(HERE, "corpus")
+    for name in sorted(set(want) | set(os.listdir(top))):
+        d = os.path.join(top, name)
+        have = set(os.listdir(d)) if os.path.isdir(d) else set()
+        files = want.get(name, {})
+        for fname in sorted(have | set(files)):
+            path = os.path.join(d, fname)
+            if fname not in files or fname not in have or \
+                    open(path, "rb").read() != as_bytes(files[fname]):
+                out.append(os.path.relpath(path, ROOT))
+    return out
+
+
 def main():
+    if sys.argv[1:] == ["--check"]:
+        diff = differences()
+        for path in diff:
+            print(f"corpus.py does not write {path} as it is")
+        sys.exit(1 if diff else 0)
     for name, files in seeds().items():
         d = os.path.join(HERE, "corpus", name)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
         for fname, data in files.items():
             with open(os.path.join(d, fname), "wb") as f:
-                f.write(data.encode() if isinstance(data, str) else data)
+                f.write(as_bytes(data))
 
 
 if __name__ == "__main__":

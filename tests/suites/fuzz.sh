@@ -14,6 +14,13 @@ skip() {
 	exit 0
 }
 
+# The committed seeds are what corpus.py writes (also without clang).
+if ! python3 "$root/tests/fuzz/corpus.py" --check; then
+	echo "fuzz: tests/fuzz/corpus/ differs from tests/fuzz/corpus.py; run it and commit"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
 command -v clang >/dev/null || skip "clang not installed"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
