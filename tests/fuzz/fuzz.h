@@ -99,4 +99,17 @@ fuzz_all_digits(const char *s)
 	return 1;
 }
 
+/* fuzz_contains - does needle occur in the len bytes of hay (not NUL-terminated)? */
+static inline int
+fuzz_contains(const char *hay, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; i + n <= len; i++) {
+		if (memcmp(hay + i, needle, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 #endif

@@ -19,19 +19,6 @@ static const long http_codes[] = {200, 201, 204, 301, 400, 401, 403, 404,
                                   409, 429, 500, 502, 503, 0,   999, 401};
 #define N_CODES (sizeof(http_codes) / sizeof(http_codes[0]))
 
-/* Does needle occur in the len bytes of hay (not NUL-terminated)? */
-static int
-contains(const char *hay, size_t len, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (size_t i = 0; i + n <= len; i++) {
-		if (memcmp(hay + i, needle, n) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 static void
 claims(const char *body, size_t len)
 {
@@ -73,7 +60,7 @@ authy_reply(long http, const char *body, size_t len)
 	memset(&call, 0, sizeof(call));
 	rc = authy_token_verify_reply(&call, http, body, len);
 	if (rc == STATUS_OK)
-		FUZZ_ASSERT(http >= 200 && http < 300 && contains(body, len, "is valid"));
+		FUZZ_ASSERT(http >= 200 && http < 300 && fuzz_contains(body, len, "is valid"));
 	else if (rc == STATUS_TOKEN_WRONG)
 		FUZZ_ASSERT(http == 401);
 	else
@@ -90,7 +77,7 @@ verify_reply(long http, const char *body, size_t len)
 	memset(&call, 0, sizeof(call));
 	rc = verify_totp_check_reply(&call, http, body, len);
 	if (rc == STATUS_OK)
-		FUZZ_ASSERT(http >= 200 && http < 300 && contains(body, len, "approved"));
+		FUZZ_ASSERT(http >= 200 && http < 300 && fuzz_contains(body, len, "approved"));
 	else if (rc == STATUS_TOKEN_WRONG)
 		FUZZ_ASSERT(http >= 200 && http < 300);
 	else

@@ -40,19 +40,6 @@ is_2xx(long http)
 	return http >= 200 && http < 300;
 }
 
-/* Does needle occur in the len bytes of hay (not NUL-terminated)? */
-static int
-contains(const char *hay, size_t len, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (size_t i = 0; i + n <= len; i++) {
-		if (memcmp(hay + i, needle, n) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* Does s, with A-F in lower case, hold the lower-case hex digits hex? */
 static int
 lower_contains(const char *s, const char *hex)
@@ -127,8 +114,8 @@ factors(struct api_call *call, long http, const char *body, size_t len, int totp
 	          : verify_factors_reply(call, http, body, len, sid, sidlen);
 	if (rc == STATUS_OK) {
 		FUZZ_ASSERT(is_2xx(http) && !short_sid && verify_sid_valid(sid, "YF"));
-		FUZZ_ASSERT(contains(body, len, sid) && contains(body, len, "verified"));
-		FUZZ_ASSERT(contains(body, len, totp ? "totp" : "push"));
+		FUZZ_ASSERT(fuzz_contains(body, len, sid) && fuzz_contains(body, len, "verified"));
+		FUZZ_ASSERT(fuzz_contains(body, len, totp ? "totp" : "push"));
 	} else {
 		FUZZ_ASSERT(sid[0] == '\0');
 		/* The push factor's status never answers a TOTP lookup, and the reverse. */
@@ -154,7 +141,7 @@ challenge(struct api_call *call, long http, const char *body, size_t len, int sh
 	rc = verify_challenge_create_reply(call, http, body, len, sid, sidlen);
 	if (rc == STATUS_OK) {
 		FUZZ_ASSERT(is_2xx(http) && !short_sid && verify_sid_valid(sid, "YC"));
-		FUZZ_ASSERT(contains(body, len, sid));
+		FUZZ_ASSERT(fuzz_contains(body, len, sid));
 	} else {
 		FUZZ_ASSERT(sid[0] == '\0' && is_error(rc) && rc != STATUS_APPROVAL_NOT_FOUND);
 	}
@@ -171,7 +158,7 @@ challenge_status(struct api_call *call, long http, const char *body, size_t len)
 	else
 		FUZZ_ASSERT(is_error(rc) && rc != STATUS_USER_NOT_FOUND);
 	if (rc == STATUS_OK)
-		FUZZ_ASSERT(contains(body, len, "approved"));
+		FUZZ_ASSERT(fuzz_contains(body, len, "approved"));
 }
 
 /* An outcome only with a well-formed handle; another event is PENDING. */
@@ -187,7 +174,8 @@ webhook_result(const char *params, size_t len, int json)
 		FUZZ_ASSERT(result == STATUS_OK || result == STATUS_DENIED);
 		FUZZ_ASSERT(verify_handle_split(handle, identity, sid) == STATUS_OK);
 		FUZZ_ASSERT(verify_identity_valid(identity) && verify_sid_valid(sid, "YC"));
-		FUZZ_ASSERT(contains(params, len, result == STATUS_OK ? "approved" : "denied"));
+		FUZZ_ASSERT(
+		    fuzz_contains(params, len, result == STATUS_OK ? "approved" : "denied"));
 	} else {
 		FUZZ_ASSERT((rc == STATUS_PENDING || rc == STATUS_BAD_REQUEST) &&
 		            handle[0] == '\0');
