@@ -1029,6 +1029,21 @@ RUNS += [
                "copy", "write AAD-UserWriteAuthyIdUsingObjectId", "assert", "assert", "token"],
      ["skipped", "page SelfAsserted-AuthyVerify"],
      {"start": "SignUpWithLogonEmailExchange", "claims": {}}),
+    ("SignUpOrSignin.xml", "social sign-up: the account is written, then enrolled with its "
+     "objectId, approved and recorded; token",
+     {}, {REGISTER_PATH: [(OK, {"authyId": "1234567"})], WAIT_PATH: [APPROVED_REPLY]}, PUSH,
+     "token", ["idp Facebook-OAUTH", "page SelfAsserted-Social",
+               "write AAD-UserWriteUsingAlternativeSecurityId", "page SelfAsserted-AuthyEnrol",
+               "call register", "call waitforauthyapproval", "copy",
+               "write AAD-UserWriteAuthyIdUsingObjectId", "assert", "token"],
+     ["missing", "page SelfAsserted-AuthyVerify"], {"start": "FacebookExchange", "claims": {}}),
+    ("ProfileEdit.xml", "profile edit of an account without an Authy ID: enrolled, approved; "
+     "the profile is written; token",
+     {}, {REGISTER_PATH: [(OK, {"authyId": "1234567"})], WAIT_PATH: [APPROVED_REPLY]}, PUSH,
+     "token", ["page SelfAsserted-AuthyEnrol", "call register", "call waitforauthyapproval",
+               "write AAD-UserWriteAuthyIdUsingObjectId", "assert",
+               "write AAD-UserWriteProfileUsingObjectId", "token"],
+     ["missing", "page SelfAsserted-AuthyVerify"], {"claims": ACCOUNT_A}),
     ("SignUpOrSignin.xml", "Verify: sign-up, set up push, approve; token",
      {}, {REGISTER_PATH: [(OK, {"authyId": "8a1f"})], WAIT_PATH: [NO_FACTOR, APPROVED_REPLY]},
      SIGNUP, "token", ["write AAD-UserWriteUsingLogonEmail", "page SelfAsserted-AuthyEnrol",
@@ -1829,6 +1844,10 @@ BYPASSES = [
 # Policies that B2C would take but not run as meant: (what, [(file, regex,
 # replacement)], text expected in a reported problem).
 B2C_RULES = [
+    ("register requiring a claim that no journey holds at enrolment (B2C fails the call)",
+     [(EXT, r'(<TechnicalProfile Id="REST-AuthyRegister">.*?<InputClaim ClaimTypeReferenceId=)'
+       r'"objectId"', r'\1"authyToken"')],
+     "missing authyToken: REST-AuthyRegister"),
     ("a misspelled REST metadata key (the timeout message dropped)",
      [(EXT, r'(<Item Key=")UserMessageIfRequestTimeout(">The sign-in request)', r"\1"
        r"UserMessageIfRequestTimeOut\2")], "'UserMessageIfRequestTimeOut' is not a metadata key"),

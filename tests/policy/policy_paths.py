@@ -449,7 +449,9 @@ class Run:
     assertion counts as skipped when its claim is missing: the reference does
     not say that it fails then, so nothing may rely on it. user["pages"] may
     give a page's own entries ({page: {claim: value}}), a list of values
-    being one per try (the last one repeated).
+    being one per try (the last one repeated). A REST call fails, unsent, when
+    an input claim it marks Required is missing, as in B2C: register needs the
+    account's objectId wherever a journey enrols.
 
     claims are the journey's claims when the run starts (by default those of
     one signed-in account). start names a ClaimsExchange to start at instead,
@@ -656,12 +658,37 @@ class Run:
                     return outcome
         return "ok"
 
+    def _missing(self, ident):
+        """The first input claim of the REST profile marked Required that the
+        journey does not hold (and that has no default), else None: B2C fails
+        the call then, without sending it."""
+        for node in self.js.nodes(ident):
+            for c in node.walk("InputClaims", "InputClaim"):
+                claim = c.attrs.get("ClaimTypeReferenceId")
+                if c.attrs.get("Required", "false").lower() == "true" and \
+                        c.attrs.get("DefaultValue") is None and self.bag.get(claim) is None:
+                    return claim
+        return None
+
+    def _protocols(self, ident):
+        return {n.child("Protocol").attrs.get("Name") for n in self.js.nodes(ident)
+                if n.child("Protocol") is not None}
+
     def run_tp(self, ident):
         handlers = " ".join(handler_of(n) for n in self.js.nodes(ident))
         if "RestfulProvider" in handlers:
+            missing = self._missing(ident)
+            if missing is not None:
+                self.log.append("missing %s: %s" % (missing, ident))
+                return "error"
             return self._rest(ident)
         if "AzureActiveDirectoryProvider" in handlers:
             return self._aad(ident)
+        if self._protocols(ident) & {"OAuth1", "OAuth2"}:
+            # A social sign-in: only the claims the profile gives by default.
+            self.log.append("idp " + ident)
+            self._defaults(ident)
+            return "ok"
         if "ClaimsTransformationProtocolProvider" in handlers:
             return self._claims_transformation_tp(ident)
         if "SelfAssertedAttributeProvider" in handlers:
