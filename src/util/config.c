@@ -114,7 +114,8 @@ static const struct key keys[] = {
      "file whose first line is the API key secret; owned by root or the responder, mode 0600/0640"},
     {"verify_identity_secret", KT_SECRET, 0, 128, F(verify_identity_secret), NULL,
      check_identity_secret, KF_NOECHO,
-     "key of the hash that turns sign-in names into Verify identities (secret)"},
+     "key of the hash that turns accounts (objectId, else sign-in name) into Verify "
+     "identities (secret)"},
     {"approval_message", KT_STRING, 1, 200, F(approval_message), "Sign-in request", NULL, 0,
      "message of the push approval request"},
     {"approval_details", KT_DETAILS, 0, CONFIG_MAX_DETAILS, F(details), "", NULL, 0,
