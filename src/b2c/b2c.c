@@ -474,6 +474,17 @@ check_identity(const struct b2c_claims *c)
 	return STATUS_OK;
 }
 
+/* objectId: absent, or a GUID (also when the field was filled in by hand). */
+static bool
+object_id_ok(const struct b2c_claims *c)
+{
+	char guid[B2C_OBJECT_ID_LEN + 1];
+
+	if (c->object_id_rc != STATUS_OK)
+		return false;
+	return c->object_id[0] == '\0' || util_guid_lower(c->object_id, guid);
+}
+
 enum status
 b2c_validate_register(const struct b2c_claims *c, struct phone_number *phone)
 {
@@ -486,7 +497,7 @@ b2c_validate_register(const struct b2c_claims *c, struct phone_number *phone)
 	rc = check_identity(c);
 	if (rc != STATUS_OK)
 		return rc;
-	if (c->object_id_rc != STATUS_OK)
+	if (!object_id_ok(c))
 		return STATUS_BAD_REQUEST;
 	if (c->phone_rc != STATUS_OK)
 		return STATUS_PHONE_INVALID;

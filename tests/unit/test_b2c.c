@@ -526,6 +526,14 @@ test_validate_direct(void)
 	CHECK_INT(b2c_validate_register(&c, &ph), STATUS_IDENTITY_MISSING);
 	snprintf(c.sign_in_name, sizeof(c.sign_in_name), "jane");
 	CHECK_INT(b2c_validate_register(&c, NULL), STATUS_OK);
+	/* A Verify identity is derived from objectId: only a GUID. */
+	snprintf(c.object_id, sizeof(c.object_id), "../0f8fad5b-d9cb-469f-a165");
+	CHECK_INT(b2c_validate_register(&c, &ph), STATUS_BAD_REQUEST);
+	snprintf(c.object_id, sizeof(c.object_id), "0F8FAD5B-D9CB-469F-A165-70867728950E");
+	CHECK_INT(b2c_validate_register(&c, &ph), STATUS_OK);
+	c.object_id_rc = STATUS_BAD_REQUEST;
+	CHECK_INT(b2c_validate_register(&c, &ph), STATUS_BAD_REQUEST);
+	c.object_id_rc = STATUS_OK;
 	c.phone_rc = STATUS_PHONE_INVALID;
 	CHECK_INT(b2c_validate_register(&c, &ph), STATUS_PHONE_INVALID);
 	c.name_rc = STATUS_IDENTITY_MISSING;
