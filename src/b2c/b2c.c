@@ -495,6 +495,10 @@ b2c_validate_register(const struct b2c_claims *c, struct phone_number *phone)
 		phone = &scratch;
 	memset(phone, 0, sizeof(*phone));
 	rc = check_identity(c);
+	/* The account alone names the user; the provider says whether it needs a name too. */
+	if (rc == STATUS_IDENTITY_MISSING && c->name_rc == STATUS_OK &&
+	    c->sign_in_name[0] == '\0' && c->object_id[0] != '\0')
+		rc = STATUS_OK;
 	if (rc != STATUS_OK)
 		return rc;
 	if (!object_id_ok(c))

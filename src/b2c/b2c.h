@@ -161,9 +161,11 @@ enum status b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c)
  * first (an email that was sent must be well-formed, even when signInName is
  * also there; else a valid signInName), then phone via phone_parse (phone
  * claim plus optional countryCode, split into *phone). Returns STATUS_OK or
- * the first of STATUS_EMAIL_INVALID, STATUS_IDENTITY_MISSING (no email and no
- * usable signInName), STATUS_BAD_REQUEST (an objectId that is no GUID),
- * STATUS_PHONE_MISSING, STATUS_PHONE_INVALID. objectId is optional.
+ * the first of STATUS_EMAIL_INVALID, STATUS_IDENTITY_MISSING (no email, no
+ * usable signInName and no objectId; or a signInName sent but unusable),
+ * STATUS_BAD_REQUEST (an objectId that is no GUID), STATUS_PHONE_MISSING,
+ * STATUS_PHONE_INVALID. objectId is optional; with it, no name is needed here
+ * (the provider's user_check decides).
  */
 enum status b2c_validate_register(const struct b2c_claims *c, struct phone_number *phone);
 

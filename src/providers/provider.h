@@ -97,8 +97,8 @@ struct provider_ops {
 	bool no_factor_is_setup;
 	/*
 	 * user_check - what the provider needs beyond the B2C validation: Authy
-	 * an email (the email claim, else a sign-in name that is one), Verify a
-	 * sign-in name or email to derive the identity from. STATUS_OK, or
+	 * an email (the email claim, else a sign-in name that is one), Verify an
+	 * objectId, sign-in name or email to derive the identity from. STATUS_OK, or
 	 * STATUS_IDENTITY_MISSING (for Authy also a username sign-in: a sign-in
 	 * name that is no email and no email claim) with the reason in err.
 	 */

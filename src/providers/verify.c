@@ -542,12 +542,19 @@ user_name(const struct provider_user *u)
 	return NULL;
 }
 
+/* The account's objectId, or NULL. */
+static const char *
+user_account(const struct provider_user *u)
+{
+	return u->object_id != NULL && u->object_id[0] != '\0' ? u->object_id : NULL;
+}
+
 static enum status
 user_check(const struct provider_user *u, char *err, size_t errlen)
 {
-	if (user_name(u) != NULL)
+	if (user_account(u) != NULL || user_name(u) != NULL)
 		return STATUS_OK;
-	snprintf(err, errlen, "neither a sign-in name nor an email to derive the identity");
+	snprintf(err, errlen, "no objectId, sign-in name or email to derive the identity");
 	return STATUS_IDENTITY_MISSING;
 }
 
@@ -568,14 +575,14 @@ entity_build(struct provider_job *job, int step, struct api_request *req)
 	enum status rc;
 
 	(void)step;
-	if (name == NULL) {
-		api_call_seterr(&job->call, "no name to derive the identity from");
+	if (user_account(job->user) == NULL && name == NULL) {
+		api_call_seterr(&job->call, "no account or name to derive the identity from");
 		return STATUS_IDENTITY_MISSING;
 	}
 	/* The account when B2C names it: a name may be another account's too. */
-	if (job->user->object_id != NULL && job->user->object_id[0] != '\0')
+	if (user_account(job->user) != NULL)
 		rc = verify_account_identity(job->p->cfg->verify_identity_secret,
-		                             job->user->object_id, job->id, sizeof(job->id));
+		                             user_account(job->user), job->id, sizeof(job->id));
 	else
 		rc = verify_identity(job->p->cfg->verify_identity_secret, name, job->id,
 		                     sizeof(job->id));

@@ -153,6 +153,10 @@ def flow_verify_identity(t, env):
     upper = e2e.register(env, "", "+1 415 555 0196", sign_in="shared@example.com",
                          object_id=local_oid.upper())
     t.check(upper.json == local.json, "verify: the objectId's case does not matter", repr(upper))
+    alone = e2e.register(env, "", "+1 415 555 0198", object_id=social_oid)
+    t.check(alone.status == 200 and alone.json == {"authyId": account_identity(social_oid)},
+            "verify: an account without email or sign-in name registers by its objectId",
+            repr(alone))
     bad = e2e.register(env, "", "+1 415 555 0197", sign_in="shared@example.com",
                        object_id="not-a-guid")
     t.check(bad.status == 400, "verify: an objectId that is no GUID -> 400", repr(bad))

@@ -70,7 +70,10 @@ check_claims(const struct b2c_claims *c)
 	/* What reaches Authy, the logs and the replies is well-formed UTF-8. */
 	FUZZ_ASSERT(fuzz_utf8_valid(c->sign_in_name) && fuzz_utf8_valid(c->email));
 	if (b2c_validate_register(c, &ph) == STATUS_OK) {
-		FUZZ_ASSERT(c->email[0] != '\0' || b2c_sign_in_name_valid(c->sign_in_name));
+		/* A user named by an email, a usable sign-in name, or the account alone. */
+		FUZZ_ASSERT(c->email[0] != '\0' || b2c_sign_in_name_valid(c->sign_in_name) ||
+		            (c->sign_in_name[0] == '\0' && c->name_rc == STATUS_OK &&
+		             c->object_id[0] != '\0'));
 		FUZZ_ASSERT(fuzz_all_digits(ph.country_code) && fuzz_all_digits(ph.national));
 		FUZZ_ASSERT(strlen(ph.country_code) + strlen(ph.national) <= PHONE_E164_MAX);
 		FUZZ_ASSERT(phone_cc_geographic(ph.country_code));

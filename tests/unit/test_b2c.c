@@ -412,6 +412,7 @@ struct register_case {
 };
 
 #define JANE "\"email\":\"jane@example.com\","
+#define OID_CLAIM "\"objectId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\","
 
 static const struct register_case register_cases[] = {
     {"{" JANE "\"phoneNumber\":\"+44 7700 900123\"}", STATUS_OK, "44", "7700900123"},
@@ -435,6 +436,14 @@ static const struct register_case register_cases[] = {
      "", ""},
     {"{\"email\":\"bad\",\"signInName\":\"jane\",\"phoneNumber\":\"+44 7700 900123\"}",
      STATUS_EMAIL_INVALID, "", ""},
+    /* the account alone names the user (the provider says whether it needs a name) */
+    {"{" OID_CLAIM "\"phoneNumber\":\"+44 7700 900123\"}", STATUS_OK, "44", "7700900123"},
+    {"{" OID_CLAIM "\"signInName\":{},\"phoneNumber\":\"+44 7700 900123\"}",
+     STATUS_IDENTITY_MISSING, "", ""},
+    {"{" OID_CLAIM "\"email\":\"bad\",\"phoneNumber\":\"+44 7700 900123\"}", STATUS_EMAIL_INVALID,
+     "", ""},
+    {"{\"objectId\":\"not-a-guid\",\"phoneNumber\":\"+44 7700 900123\"}", STATUS_IDENTITY_MISSING,
+     "", ""},
     {"{\"email\":123,\"phoneNumber\":\"+44 7700 900123\"}", STATUS_EMAIL_INVALID, "", ""},
     {"{\"email\":\"bad\",\"phoneNumber\":\"garbage\"}", STATUS_EMAIL_INVALID, "", ""},
     /* then the phone */

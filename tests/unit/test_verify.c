@@ -606,6 +606,11 @@ test_upstream_opts_and_provider(void)
 	u.sign_in_name = "alice@example.com";
 	CHECK_INT(p.ops->user_check(&u, err, sizeof(err)), STATUS_OK);
 	CHECK_STR(p.ops->user_name(&u), "alice@example.com");
+	/* The account alone is no email. */
+	u.sign_in_name = "";
+	u.object_id = OID;
+	CHECK_INT(p.ops->user_check(&u, err, sizeof(err)), STATUS_IDENTITY_MISSING);
+	u.object_id = "";
 
 	free(cfg.provider);
 	cfg.provider = strdup("nosuch");
@@ -634,6 +639,9 @@ test_upstream_opts_and_provider(void)
 	CHECK_STR(p.ops->user_name(&u), "alice");
 	u.sign_in_name = "";
 	CHECK_INT(p.ops->user_check(&u, err, sizeof(err)), STATUS_IDENTITY_MISSING);
+	/* Nor a name when B2C names the account: the identity is the account's. */
+	u.object_id = OID;
+	CHECK_INT(p.ops->user_check(&u, err, sizeof(err)), STATUS_OK);
 	config_free(&cfg);
 }
 
@@ -703,6 +711,15 @@ test_provider_user_create_account(void)
 	CHECK(strstr(buf_cstr(&req.form), job.id) != NULL);
 	CHECK_INT(verify_identity("identity-secret", "alice", named, sizeof(named)), STATUS_OK);
 	CHECK(strcmp(job.id, named) != 0);
+	api_request_free(&req);
+	/* No name at all: the account is enough. */
+	u.email = "";
+	u.sign_in_name = "";
+	provider_job_init(&job, &p);
+	api_request_init(&req);
+	job.user = &u;
+	CHECK_INT(p.ops->user_create->build(&job, 0, &req), STATUS_OK);
+	CHECK_STR(job.id, "07973958070466737536");
 	api_request_free(&req);
 	config_free(&cfg);
 }
