@@ -383,6 +383,8 @@ def main():
     check_claim_limits(t, readme)
     check_metric_labels(t, readme)
     check_example_paragraphs(t, example)
+    long_lines = [n for n, ln in enumerate(example.splitlines(), 1) if len(ln) > 80]
+    t.check(not long_lines, "the example configuration fits 80 columns", f"lines {long_lines}")
     check_apache_modules(t, readme)
     check_limiter_sizes(t, readme)
     check_troubleshooting(t)
