@@ -25,6 +25,8 @@ option, handled signal and exit status, and render without warnings. README's
 thumbprint one-liner prints what client_cert_thumbprints takes, and the log lines
 that docs/deployment.md's troubleshooting table, or any other guide, quotes are
 written by src/, those README's Correlation bullet names with correlation_id=.
+Every directory below /etc/b2c-authy/ that docs/deployment.md copies a file into
+is created in the same section first.
 Ends with "N passed, N failed"."""
 import glob
 import hashlib
@@ -389,6 +391,7 @@ def main():
     check_limiter_sizes(t, readme)
     check_troubleshooting(t)
     check_log_quotes(t, readme)
+    check_etc_dirs(t)
     if not os.access(stack.BIN, os.X_OK):
         print("skipped: binary missing for the key and option checks")
         return t.summary()
@@ -605,6 +608,31 @@ def check_man(t, keys, helptext):
     for name in os.listdir(out):
         os.unlink(os.path.join(out, name))
     os.rmdir(out)
+
+
+def check_etc_dirs(t):
+    """Each directory below /etc/b2c-authy/ that a command of docs/deployment.md copies a
+    file into is created earlier in the same section: the package makes only /etc/b2c-authy/
+    itself, so an operator who installed it has none of the source steps' directories."""
+    sections = re.split(r"^## ", read("docs", "deployment.md"), flags=re.M)[1:]
+    targets = 0
+    for sec in sections:
+        made = {"/etc/b2c-authy"}
+        for block in re.findall(r"^```\n(.*?)^```", sec, re.M | re.S):
+            for line in block.splitlines():
+                cmd = line.split("#")[0]
+                paths = re.findall(r"/etc/b2c-authy(?:/[\w.$-]+)*/?", cmd)
+                if re.search(r"\binstall\s+-d\b", cmd):
+                    made.update(p.rstrip("/") for p in paths)
+                    continue
+                if not re.search(r"\b(?:cp|install)\s", cmd) or not paths:
+                    continue
+                dest = paths[-1]
+                where = dest.rstrip("/") if dest.endswith("/") else os.path.dirname(dest)
+                targets += 1
+                t.check(where in made, f"deployment.md section {sec.split(chr(10))[0]!r} "
+                        f"creates {where} before it copies into it", cmd.strip())
+    t.check(targets >= 3, "deployment.md's copies into /etc/b2c-authy/ found", str(targets))
 
 
 def check_templates(t, page):
