@@ -433,15 +433,18 @@ conn_linger(struct conn *c)
 	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
 }
 
-/* A request id from the web server when it is sane, else a generated one. */
+/*
+ * The web server's request id (REQUEST_ID) when it is sane, else a generated
+ * one. Never a header's (HTTP_X_REQUEST_ID): the caller chooses that one, and
+ * a web server that strips X-Request-Id may still pass X_Request_Id under the
+ * same name (lighttpd does).
+ */
 static void
 set_request_id(struct edge *e, struct req_ctx *ctx, const struct request *req)
 {
 	const char *rid = request_param(req, REQUEST_P_REQUEST_ID);
 	size_t n;
 
-	if (rid == NULL)
-		rid = request_param(req, REQUEST_P_HTTP_REQUEST_ID);
 	n = rid ? strlen(rid) : 0;
 	if (n > 0 && n < sizeof(ctx->id) &&
 	    strspn(rid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@-") == n)

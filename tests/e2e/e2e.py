@@ -778,6 +778,18 @@ def flow_health_metrics(t, env):
             time.sleep(0.05)
         t.check(r.status == 200 and (f"rid={rid} " in env["responder"].log_text()) == kept,
                 f"request id {rid!r} {'kept' if kept else 'replaced'}", repr(r))
+    # A caller's X-Request-Id (or X_Request_Id, which lighttpd passes under the same
+    # name even when the site drops X-Request-Id) is not the web server's id.
+    seen = env["responder"].log_text().count('path="/healthz"')
+    r = stack.fcgi(env["sock"], "GET", "/healthz", {"HTTP_X_REQUEST_ID": "chosen-by-caller"},
+                   b"", None)
+    end = time.monotonic() + 5  # the access line follows the reply
+    while time.monotonic() < end and env["responder"].log_text().count('path="/healthz"') == seen:
+        time.sleep(0.05)
+    log = env["responder"].log_text()
+    t.check(r.status == 200 and log.count('path="/healthz"') > seen and
+            "chosen-by-caller" not in log, "a caller's X-Request-Id header is not the request id",
+            repr(r))
     r = stack.fcgi(env["sock"], "GET", "/metrics", {}, b"", None)
     text = r.body.decode()
     h = stack.fcgi(env["sock"], "HEAD", "/metrics", {}, b"", None)

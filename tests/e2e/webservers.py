@@ -511,7 +511,8 @@ class Run:
                               self.responder.log_text()),
                     "the responder logs the call with a request id of its own")
             seen = self.responder.log_text().count('path="/healthz"')
-            r = self.curl(self.web.url + "/healthz", extra=["-H", "X-Request-Id: chosen-by-caller"])
+            r = self.curl(self.web.url + "/healthz", extra=["-H", "X-Request-Id: chosen-by-caller",
+                                                            "-H", "X_Request_Id: chosen-by-caller"])
             end = time.monotonic() + 5  # the access line follows the reply
             while self.responder.log_text().count('path="/healthz"') == seen and \
                     time.monotonic() < end:
@@ -534,7 +535,9 @@ class Run:
         (nginx $request_id, Apache UNIQUE_ID) does, or the responder's. The responder's error
         body carries the id it used (requestId)."""
         t = self.t
-        chosen = ["-H", "X-Request-Id: chosen-by-caller"]
+        # X_Request_Id: lighttpd passes it as HTTP_X_REQUEST_ID, the name X-Request-Id
+        # has, also when the site drops X-Request-Id.
+        chosen = ["-H", "X-Request-Id: chosen-by-caller", "-H", "X_Request_Id: chosen-by-caller"]
         calls = [("B2C host", self.web.url + REGISTER, "client", [])]
         if self.web.callback_url:  # the callback host has no client certificate
             calls.append(("callback host", self.web.callback_url, None,
