@@ -419,19 +419,35 @@ weak_cert_warning(const struct config *cfg)
 	return NULL;
 }
 
+/*
+ * A TCP socket has no file mode: every local user can connect to it (and, on
+ * an address other than loopback, other hosts), send SSL_CLIENT_* of their
+ * choosing and so pass the client-certificate check. Allowed, never silently.
+ */
+static const char *
+tcp_listen_warning(const struct config *cfg)
+{
+	if (cfg->listen == NULL || cfg->listen[0] == '\0' || cfg->listen[0] == '/' ||
+	    cfg->listen[0] == '.')
+		return NULL;
+	return "listen is a TCP address: any local user, and any host that can reach it, "
+	       "can connect and send SSL_CLIENT_* parameters of its own, passing the "
+	       "client-certificate check; use a unix socket only the web server's group can "
+	       "reach";
+}
+
 /* --check-config: the effective settings, then whatever start would warn about. */
 static void
 print_checked(const struct config *cfg)
 {
 	char buf[320];
-	const char *cap = capacity_warning(cfg, buf, sizeof(buf));
-	const char *weak = weak_cert_warning(cfg);
+	const char *warn[] = {capacity_warning(cfg, buf, sizeof(buf)), weak_cert_warning(cfg),
+	                      tcp_listen_warning(cfg)};
 
 	config_print(cfg, stdout);
-	if (cap != NULL)
-		printf("# warning: %s\n", cap);
-	if (weak != NULL)
-		printf("# warning: %s\n", weak);
+	for (size_t i = 0; i < sizeof(warn) / sizeof(warn[0]); i++)
+		if (warn[i] != NULL)
+			printf("# warning: %s\n", warn[i]);
 	printf("# configuration OK\n");
 }
 
@@ -439,13 +455,12 @@ static void
 warn_at_start(const struct config *cfg)
 {
 	char buf[320];
-	const char *cap = capacity_warning(cfg, buf, sizeof(buf));
-	const char *weak = weak_cert_warning(cfg);
+	const char *warn[] = {capacity_warning(cfg, buf, sizeof(buf)), weak_cert_warning(cfg),
+	                      tcp_listen_warning(cfg)};
 
-	if (cap != NULL)
-		log_warnx("%s", cap);
-	if (weak != NULL)
-		log_warnx("%s", weak);
+	for (size_t i = 0; i < sizeof(warn) / sizeof(warn[0]); i++)
+		if (warn[i] != NULL)
+			log_warnx("%s", warn[i]);
 }
 
 int

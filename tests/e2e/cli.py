@@ -345,6 +345,21 @@ def check_warnings(t, work):
     err = p.communicate(timeout=10)[1]
     t.check("warn" not in err.lower() or "client_cert" not in err,
             "no certificate warning with the strict defaults", err[-400:])
+    # A TCP socket has no file mode: any local user could connect and send SSL_CLIENT_*.
+    needle = "listen is a TCP address"
+    r = run(["-c", conf, "--check-config"])
+    t.check(r.returncode == 0 and needle not in r.stdout, "a unix socket: no TCP warning",
+            r.stdout[-400:])
+    port = stack.free_port()
+    conf = stack.write_conf(work, "warn-tcp.conf", dict(BASE, listen=f"127.0.0.1:{port}"))
+    r = run(["-c", conf, "--check-config"])
+    t.check(r.returncode == 0 and "# warning: " + needle in r.stdout,
+            "listen on host:port is warned about by --check-config", r.stdout[-400:])
+    p = subprocess.Popen([stack.BIN, "-c", conf], stderr=subprocess.PIPE, text=True)
+    stack.wait_for(lambda: healthz(f"127.0.0.1:{port}"), 5, "the TCP listener")
+    p.send_signal(signal.SIGTERM)
+    err = p.communicate(timeout=10)[1]
+    t.check(needle in err, "and at start", err[-400:])
 
 
 def check_capacity(t, work):
