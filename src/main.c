@@ -427,8 +427,7 @@ weak_cert_warning(const struct config *cfg)
 static const char *
 tcp_listen_warning(const struct config *cfg)
 {
-	if (cfg->listen == NULL || cfg->listen[0] == '\0' || cfg->listen[0] == '/' ||
-	    cfg->listen[0] == '.')
+	if (cfg->listen == NULL || cfg->listen[0] == '\0' || fcgi_io_listen_is_unix(cfg->listen))
 		return NULL;
 	return "listen is a TCP address: any local user, and any host that can reach it, "
 	       "can connect and send SSL_CLIENT_* parameters of its own, passing the "

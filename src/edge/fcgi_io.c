@@ -122,10 +122,16 @@ listen_tcp(const char *spec, int backlog, struct fcgi_listener *out, char *err, 
 	return STATUS_OK;
 }
 
+bool
+fcgi_io_listen_is_unix(const char *spec)
+{
+	return spec[0] == '/' || spec[0] == '.';
+}
+
 enum status
 fcgi_io_listen(const char *spec, int backlog, struct fcgi_listener *out, char *err, size_t errlen)
 {
-	if (spec[0] == '/' || spec[0] == '.')
+	if (fcgi_io_listen_is_unix(spec))
 		return listen_unix(spec, backlog, out, err, errlen);
 	return listen_tcp(spec, backlog, out, err, errlen);
 }

@@ -29,6 +29,12 @@ struct fcgi_listener {
 };
 
 /*
+ * fcgi_io_listen_is_unix - does spec name a Unix socket path (it starts with
+ * '/' or '.'), rather than "host:port"? Pure.
+ */
+bool fcgi_io_listen_is_unix(const char *spec);
+
+/*
  * fcgi_io_listen - open a listening socket: spec is a Unix socket path
  * (created with mode 0660; a stale socket file is replaced, one that another
  * process listens on is refused) or "host:port". Unlike FCGX_OpenSocket it
