@@ -435,16 +435,27 @@ tcp_listen_warning(const struct config *cfg)
 	       "reach";
 }
 
+#define N_WARNINGS 3
+
+/* What start warns about, NULL where nothing; buf holds the capacity warning. */
+static void
+start_warnings(const struct config *cfg, char *buf, size_t buflen, const char *warn[N_WARNINGS])
+{
+	warn[0] = capacity_warning(cfg, buf, buflen);
+	warn[1] = weak_cert_warning(cfg);
+	warn[2] = tcp_listen_warning(cfg);
+}
+
 /* --check-config: the effective settings, then whatever start would warn about. */
 static void
 print_checked(const struct config *cfg)
 {
 	char buf[320];
-	const char *warn[] = {capacity_warning(cfg, buf, sizeof(buf)), weak_cert_warning(cfg),
-	                      tcp_listen_warning(cfg)};
+	const char *warn[N_WARNINGS];
 
+	start_warnings(cfg, buf, sizeof(buf), warn);
 	config_print(cfg, stdout);
-	for (size_t i = 0; i < sizeof(warn) / sizeof(warn[0]); i++)
+	for (size_t i = 0; i < N_WARNINGS; i++)
 		if (warn[i] != NULL)
 			printf("# warning: %s\n", warn[i]);
 	printf("# configuration OK\n");
@@ -454,10 +465,10 @@ static void
 warn_at_start(const struct config *cfg)
 {
 	char buf[320];
-	const char *warn[] = {capacity_warning(cfg, buf, sizeof(buf)), weak_cert_warning(cfg),
-	                      tcp_listen_warning(cfg)};
+	const char *warn[N_WARNINGS];
 
-	for (size_t i = 0; i < sizeof(warn) / sizeof(warn[0]); i++)
+	start_warnings(cfg, buf, sizeof(buf), warn);
+	for (size_t i = 0; i < N_WARNINGS; i++)
 		if (warn[i] != NULL)
 			log_warnx("%s", warn[i]);
 }
