@@ -469,9 +469,12 @@ check_identity(const struct b2c_claims *c)
 		return STATUS_EMAIL_INVALID;
 	if (c->email[0] != '\0')
 		return b2c_email_valid(c->email) ? STATUS_OK : STATUS_EMAIL_INVALID;
-	if (c->name_rc != STATUS_OK || !b2c_sign_in_name_valid(c->sign_in_name))
+	if (c->name_rc != STATUS_OK)
 		return STATUS_IDENTITY_MISSING;
-	return STATUS_OK;
+	/* The account alone names the user; the provider says whether it needs a name too. */
+	if (c->sign_in_name[0] == '\0' && c->object_id[0] != '\0')
+		return STATUS_OK;
+	return b2c_sign_in_name_valid(c->sign_in_name) ? STATUS_OK : STATUS_IDENTITY_MISSING;
 }
 
 /* objectId: absent, or a GUID (also when the field was filled in by hand). */
@@ -495,10 +498,6 @@ b2c_validate_register(const struct b2c_claims *c, struct phone_number *phone)
 		phone = &scratch;
 	memset(phone, 0, sizeof(*phone));
 	rc = check_identity(c);
-	/* The account alone names the user; the provider says whether it needs a name too. */
-	if (rc == STATUS_IDENTITY_MISSING && c->name_rc == STATUS_OK &&
-	    c->sign_in_name[0] == '\0' && c->object_id[0] != '\0')
-		rc = STATUS_OK;
 	if (rc != STATUS_OK)
 		return rc;
 	if (!object_id_ok(c))

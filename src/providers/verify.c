@@ -572,17 +572,18 @@ static enum status
 entity_build(struct provider_job *job, int step, struct api_request *req)
 {
 	const char *service = job->p->cfg->verify_service_sid, *name = user_name(job->user);
+	const char *account = user_account(job->user);
 	enum status rc;
 
 	(void)step;
-	if (user_account(job->user) == NULL && name == NULL) {
+	if (account == NULL && name == NULL) {
 		api_call_seterr(&job->call, "no account or name to derive the identity from");
 		return STATUS_IDENTITY_MISSING;
 	}
 	/* The account when B2C names it: a name may be another account's too. */
-	if (user_account(job->user) != NULL)
-		rc = verify_account_identity(job->p->cfg->verify_identity_secret,
-		                             user_account(job->user), job->id, sizeof(job->id));
+	if (account != NULL)
+		rc = verify_account_identity(job->p->cfg->verify_identity_secret, account, job->id,
+		                             sizeof(job->id));
 	else
 		rc = verify_identity(job->p->cfg->verify_identity_secret, name, job->id,
 		                     sizeof(job->id));
