@@ -585,6 +585,30 @@ class Run:
                 "valid CA but not allow-listed: 403 JSON from the responder", repr(r))
         t.check(len(self.mock.requests()) == before, "the 403 never reaches Authy")
 
+    def check_tls_suites(self):
+        """Both hosts speak TLS 1.2 only with forward-secret AEAD suites, and never TLS 1.1.
+
+        The refusals are the server's: curl reports the server's alert, not a local error."""
+        t = self.t
+        hosts = [("B2C host", self.web.url + "/healthz", "client", [])]
+        if self.web.callback_url:
+            hosts.append(("callback host", self.web.callback_url, None,
+                          ["--resolve", f"localhost:{self.web.port}:127.0.0.1"]))
+        tls12 = ["--tlsv1.2", "--tls-max", "1.2", "--ciphers"]
+        for where, url, cert, extra in hosts:
+            r = self.curl(url, cert=cert, extra=extra + tls12 + ["ECDHE-RSA-AES128-GCM-SHA256"])
+            t.check(r.status != 0, f"{where}: TLS 1.2 with ECDHE AES-GCM, as B2C offers, works",
+                    repr(r))
+            for suite, what in [("AES128-GCM-SHA256", "RSA key exchange, no forward secrecy"),
+                                ("ECDHE-RSA-AES128-SHA", "CBC with SHA-1")]:
+                r = self.curl(url, cert=cert, extra=extra + tls12 + [suite])
+                t.check(r.status == 0 and r.rc == 35 and "handshake failure" in r.err,
+                        f"{where}: {self.kind} refuses TLS 1.2 {suite} ({what})", repr(r))
+            r = self.curl(url, cert=cert, extra=extra + ["--tlsv1.1", "--tls-max", "1.1",
+                                                         "--ciphers", "DEFAULT@SECLEVEL=0"])
+            t.check(r.status == 0 and r.rc == 35 and "protocol version" in r.err,
+                    f"{where}: {self.kind} refuses TLS 1.1", repr(r))
+
     def check_routing(self):
         t = self.t
         u = self.web.url
@@ -920,8 +944,8 @@ def main(kind):
     try:
         run.setup()
         steps = [run.check_timeout_setting, run.check_flow, run.check_caller_request_id,
-                 run.check_refused_certs, run.check_routing, run.check_path_variants,
-                 run.check_health, run.check_callback, run.check_outcomes, run.check_slow_and_drain]
+                 run.check_refused_certs, run.check_tls_suites, run.check_routing,
+                 run.check_path_variants, run.check_health, run.check_callback, run.check_outcomes, run.check_slow_and_drain]
         if kind == "lighttpd":  # no callback host: Authy has no client certificate
             steps.remove(run.check_callback)
         if kind == "nginx":
