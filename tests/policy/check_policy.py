@@ -1014,6 +1014,15 @@ A_ENROLLED = ("SignUpOrSignin.xml", {}, {REGISTER_PATH: [(OK, {"authyId": "11111
 A_ENROLLED_VERIFIED = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"},
                        {WAIT_PATH: [APPROVED_REPLY]}, PUSH,
                        {"claims": ACCOUNT_A, "session_from": A_ENROLLED})
+# provider = verify: account A, whose identity has no push factor yet, signs
+# in; the verification page answers factorStatus none and joins the session,
+# and A leaves at the set-up page without approving.
+A_LEFT_AT_SETUP = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [NO_FACTOR] * 5},
+                   PUSH, {"claims": ACCOUNT_A})
+# Account A signs in, chooses a code on the verification page, which joins the
+# session, and leaves at the code page without a code.
+A_LEFT_AT_CODE = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"}, {}, CODE,
+                  {"claims": ACCOUNT_A})
 # A session kept from before approvals named their account: the approval
 # alone, as SM-AuthyMFA persisted it then.
 OLD_SESSION = {"members": {"SelfAsserted-AuthyVerify"},
@@ -1093,6 +1102,27 @@ RUNS += [
      {AUTHY_CLAIM: "2222222"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "refused",
      ["sso SelfAsserted-AuthyVerify", "assert AssertAuthyApprovedAccount"],
      ["call", "write", "token", "skipped"], {"claims": ACCOUNT_B, "session_from": A_SIGNED_IN}),
+    ("SignUpOrSignin.xml", "SSO: another account (prompt=login) in a session that the first "
+     "one left at the set-up page: the set-up page pushes to the second account's own ID, never "
+     "to the first one's phone, whose approval would be recorded for the second account",
+     {AUTHY_CLAIM: "2222222"}, {(WAIT_PATH, "1111111"): [APPROVED_REPLY] * 4}, PUSH, "stuck",
+     ["sso SelfAsserted-AuthyVerify", "page SelfAsserted-AuthySetup",
+      "call waitforauthyapproval authyId=2222222"],
+     ["call waitforauthyapproval authyId=1111111", "token"],
+     {"claims": ACCOUNT_B, "session_left": A_LEFT_AT_SETUP}),
+    ("SignUpOrSignin.xml", "SSO: another account (prompt=login) in a session that the first "
+     "one left at the code page: the code is checked for the second account's own ID, never "
+     "for the first one's, whose code would be recorded for the second account",
+     {AUTHY_CLAIM: "2222222"}, {(CODE_PATH, "1111111"): [APPROVED_REPLY] * 4}, CODE, "stuck",
+     ["sso SelfAsserted-AuthyVerify", "page SelfAsserted-AuthyCode",
+      "call verifytoken authyId=2222222"], ["call verifytoken authyId=1111111", "token"],
+     {"claims": ACCOUNT_B, "session_left": A_LEFT_AT_CODE}),
+    ("SignUpOrSignin.xml", "SSO: the account that left at the set-up page signs in again: the "
+     "set-up page asks it once more; token",
+     {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "token",
+     ["sso SelfAsserted-AuthyVerify", "page SelfAsserted-AuthySetup",
+      "call waitforauthyapproval authyId=1111111", "assert", "token"], ["skipped"],
+     {"claims": ACCOUNT_A, "session_left": A_LEFT_AT_SETUP}),
     ("SignUpOrSignin.xml", "SSO: a session from before approvals named their account: no token",
      {AUTHY_CLAIM: "1111111"}, {}, PUSH, "refused",
      ["sso SelfAsserted-AuthyVerify", "assert AssertAuthyApprovedAccount"],
@@ -1115,16 +1145,22 @@ def in_order(log, want):
 def start_run(pset, js, rp_name, directory, replies, user, opts):
     """A policy_paths.Run of our relying party's journey, not yet run; with
     opts["session_from"], in the SSO session that earlier run left (None,
-    problems) if that run gave no token."""
+    problems) if that run gave no token; with opts["session_left"], in the
+    session of an earlier run that the user left on a page (it ended
+    'stuck'): B2C keeps each page that ran in the session, also when the
+    journey did not end."""
     rp = [p for p in pset.relying_parties() if p.ours and p.name == rp_name]
     _, journey = journey_of(pset, rp[0]) if rp else (None, None)
     if journey is None:
         return None, ["journey of %s not found" % rp_name]
     session = opts.get("session")
-    if "session_from" in opts:
-        before, problems = start_run(pset, js, *opts["session_from"])
-        if before is None or before.run() != "token":
-            return None, problems or ["the earlier run gave no token: %s" % before.log]
+    for key, want in (("session_from", "token"), ("session_left", "stuck")):
+        if key not in opts:
+            continue
+        before, problems = start_run(pset, js, *opts[key])
+        if before is None or before.run() != want:
+            return None, problems or ["the earlier run did not end '%s': %s" %
+                                      (want, before.log)]
         session = before.session
     return policy_paths.Run(js, journey, directory, replies, user,
                             forge=opts.get("forge", False), claims=opts.get("claims"),
@@ -1157,15 +1193,20 @@ def check_runs(pset):
 
 
 def check_session_claims(pset):
-    """The MFA session keeps the approval and what the journey branches on."""
+    """The MFA session keeps the approval and what the journey branches on,
+    but not the Authy ID: restored from a page that another account left in
+    the session, it would send this journey's push or code check to that
+    account's phone (each journey reads its own account's ID instead)."""
     ext = pset.policy("TrustFrameworkExtensions.xml")
     sm = [tp for tp in ext.technical_profiles() if tp.attrs.get("Id") == "SM-AuthyMFA"]
     if not sm:
         return ["SM-AuthyMFA is not defined"]
     kept = {c.attrs.get("ClaimTypeReferenceId") for c in sm[0].walk("PersistedClaims",
                                                                     "PersistedClaim")}
-    want = {AUTHY_CLAIM, "authyApproved", APPROVED_ACCOUNT, "authyMethod", "authyFactorStatus"}
-    return ["SM-AuthyMFA does not persist %s" % c for c in sorted(want - kept)]
+    want = {"authyApproved", APPROVED_ACCOUNT, "authyMethod", "authyFactorStatus"}
+    return ["SM-AuthyMFA does not persist %s" % c for c in sorted(want - kept)] + \
+        ["SM-AuthyMFA persists %s, which a later page would send for another account" % c
+         for c in sorted(kept & {AUTHY_CLAIM})]
 
 
 def handlers(pset, ident, seen):
@@ -1819,6 +1860,11 @@ BYPASSES = [
      "ended 'token', expected 'refused'"),
     ("the read without the 'none' account (a session from before the binding restores none)",
      [(EXT, NO_ACCOUNT_YET, "")], "ended 'token', expected 'refused'"),
+    ("the MFA session keeping the Authy ID (another account's, restored by a skipped page, "
+     "gets the push or the code check of the set-up or code page)",
+     [(EXT, r'(<TechnicalProfile Id="SM-AuthyMFA">.*?<PersistedClaims>)',
+       r'\1<PersistedClaim ClaimTypeReferenceId="extension_authyId" />')],
+     "ended 'token', expected 'stuck'"),
     ("the approval's account typed by the user",
      [(EXT, r'(<ClaimType Id="authyApprovedObjectId">.*?</DataType>)',
        r'\1<UserInputType>TextBox</UserInputType>')], "the user could type it"),

@@ -513,11 +513,24 @@ class Run:
             meta.update(_meta(node))
         return meta
 
+    def _sent_id(self, ident):
+        """The value the REST profile sends as authyId, or None."""
+        for node in self.js.nodes(ident):
+            for c in node.walk("InputClaims", "InputClaim"):
+                if c.attrs.get("PartnerClaimType") == "authyId":
+                    return self.bag.get(c.attrs.get("ClaimTypeReferenceId"))
+        return None
+
     def _rest(self, ident):
+        """One REST call. Its answer is the next of replies[(path, authyId
+        sent)] when the run gives those (a phone that answers only for its
+        own ID), else of replies[path]; none left is a 503."""
         path = [p for p in self.PATHS if self.js.calls(ident, p)][0]
-        queue = self.replies.get(path, [])
+        sent = self._sent_id(ident)
+        queue = self.replies.get((path, sent), self.replies.get(path, []))
         status, body = queue.pop(0) if queue else (503, {})
-        self.log.append("call " + path.rsplit("/", 1)[-1])
+        self.log.append("call " + path.rsplit("/", 1)[-1] +
+                        ("" if sent is None else " authyId=%s" % sent))
         if status != 200:
             return "error"
         for node in self.js.nodes(ident):
