@@ -26,7 +26,9 @@ thumbprint one-liner prints what client_cert_thumbprints takes, and the log line
 that docs/deployment.md's troubleshooting table, or any other guide, quotes are
 written by src/, those README's Correlation bullet names with correlation_id=.
 Every directory below /etc/b2c-authy/ that docs/deployment.md copies a file into
-is created in the same section first.
+is created in the same section first. Every configuration line the guides show is
+taken by the parser as written (no comment after a value) and names no systemd
+credential as a file.
 Ends with "N passed, N failed"."""
 import glob
 import hashlib
@@ -408,6 +410,7 @@ def main():
         # `key` or `key = value`, not merely the start of a longer key (`key_file`)
         t.check(re.search(rf"`{k}(?![a-z0-9_])", readme) is not None, f"README mentions {k}")
         t.check(re.search(rf"^#?{k} =", example, re.M) is not None, f"example documents {k}")
+    check_config_blocks(t, keys)
     helptext = subprocess.run([stack.BIN, "--help"], capture_output=True, text=True).stdout
     for opt in re.findall(r"(--[a-z-]+)", helptext):
         t.check(opt in readme, f"README mentions {opt}")
@@ -633,6 +636,39 @@ def check_etc_dirs(t):
                 t.check(where in made, f"deployment.md section {sec.split(chr(10))[0]!r} "
                         f"creates {where} before it copies into it", cmd.strip())
     t.check(targets >= 3, "deployment.md's copies into /etc/b2c-authy/ found", str(targets))
+
+
+def fenced_blocks(text):
+    """The fenced code blocks of a Markdown text."""
+    return re.findall(r"^```[a-z]*\n(.*?)^```", text, re.M | re.S)
+
+
+def check_config_blocks(t, keys):
+    """Every configuration line a guide shows (`key = value` of a key the binary knows, in a
+    fenced block) is one the configuration file takes as written: a comment only on a line
+    of its own, since the parser keeps the rest of an unquoted line as the value; and no
+    `*_file` key names a systemd credential (/run/credentials/), which exists only inside the
+    service, so that the check as the service's user and a start without systemd would not
+    find it. A credential is named in the unit's Environment= instead."""
+    docs = ["README.md"] + [os.path.join("docs", n) for n in
+                            sorted(os.listdir(os.path.join(stack.ROOT, "docs")))
+                            if n.endswith(".md")]
+    known = set(keys)
+    lines = 0
+    for doc in docs:
+        for block in fenced_blocks(read(doc)):
+            for line in block.splitlines():
+                m = re.match(r"^([a-z_0-9]+) = (.*)$", line)
+                if m is None or m.group(1) not in known:
+                    continue
+                lines += 1
+                value = m.group(2)
+                t.check(value.startswith('"') or not re.search(r"\s#", value),
+                        f"{doc}: no comment after the value of {m.group(1)}", line)
+                if m.group(1).endswith("_file"):
+                    t.check("/run/credentials/" not in value,
+                            f"{doc}: {m.group(1)} names a file outside the service too", line)
+    t.check(lines >= 10, "configuration lines found in the guides", str(lines))
 
 
 def check_templates(t, page):
