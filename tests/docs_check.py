@@ -28,7 +28,8 @@ written by src/, those README's Correlation bullet names with correlation_id=.
 Every directory below /etc/b2c-authy/ that docs/deployment.md copies a file into
 is created in the same section first. Every configuration line the guides show is
 taken by the parser as written (no comment after a value) and names no systemd
-credential as a file.
+credential as a file. Every section of docs/deployment.md that runs systemctl or
+journalctl says what to do where systemd is not PID 1.
 Ends with "N passed, N failed"."""
 import glob
 import hashlib
@@ -394,6 +395,7 @@ def main():
     check_troubleshooting(t)
     check_log_quotes(t, readme)
     check_etc_dirs(t)
+    check_without_systemd(t)
     if not os.access(stack.BIN, os.X_OK):
         print("skipped: binary missing for the key and option checks")
         return t.summary()
@@ -669,6 +671,25 @@ def check_config_blocks(t, keys):
                     t.check("/run/credentials/" not in value,
                             f"{doc}: {m.group(1)} names a file outside the service too", line)
     t.check(lines >= 10, "configuration lines found in the guides", str(lines))
+
+
+def check_without_systemd(t):
+    """Each section of docs/deployment.md whose commands call systemctl or journalctl says
+    what to do where systemd is not PID 1, where those commands cannot reach it; the
+    section about the systemd units themselves excepted."""
+    sections = re.split(r"^## ", read("docs", "deployment.md"), flags=re.M)[1:]
+    found = 0
+    for sec in sections:
+        title = sec.split("\n")[0]
+        if title.rstrip().endswith("systemd"):
+            continue
+        cmds = "\n".join(ln.split("#")[0] for b in fenced_blocks(sec) for ln in b.splitlines())
+        if not re.search(r"\b(?:systemctl|journalctl)\s", cmds):
+            continue
+        found += 1
+        t.check("systemd is not PID 1" in " ".join(sec.split()), f"deployment.md section {title!r} says what to "
+                "do where systemd is not PID 1")
+    t.check(found >= 4, "deployment.md sections with systemctl commands found", str(found))
 
 
 def check_templates(t, page):
