@@ -29,7 +29,8 @@ Every directory below /etc/b2c-authy/ that docs/deployment.md copies a file into
 is created in the same section first. Every configuration line the guides show is
 taken by the parser as written (no comment after a value) and names no systemd
 credential as a file. Every section of docs/deployment.md that runs systemctl or
-journalctl says what to do where systemd is not PID 1.
+journalctl says what to do where systemd is not PID 1, and where it is not, the
+supervisor's stop timeout is no shorter than the unit's TimeoutStopSec.
 Ends with "N passed, N failed"."""
 import glob
 import hashlib
@@ -396,6 +397,7 @@ def main():
     check_log_quotes(t, readme)
     check_etc_dirs(t)
     check_without_systemd(t)
+    check_stop_timeout(t)
     if not os.access(stack.BIN, os.X_OK):
         print("skipped: binary missing for the key and option checks")
         return t.summary()
@@ -690,6 +692,27 @@ def check_without_systemd(t):
         t.check("systemd is not PID 1" in " ".join(sec.split()), f"deployment.md section {title!r} says what to "
                 "do where systemd is not PID 1")
     t.check(found >= 4, "deployment.md sections with systemctl commands found", str(found))
+
+
+def check_stop_timeout(t):
+    """Where systemd is not PID 1, the supervisor stops the responder: docs/deployment.md's
+    "Without systemd" and its Timeouts table give it a stop timeout no shorter than the
+    unit's TimeoutStopSec, which leaves the calls in flight their budget to finish."""
+    unit = read("systemd", "b2c-authy.service")
+    m = re.search(r"^TimeoutStopSec=(\d+)$", unit, re.M)
+    t.check(m is not None, "b2c-authy.service sets TimeoutStopSec")
+    if m is None:
+        return
+    stop = int(m.group(1))
+    guide = read("docs", "deployment.md")
+    nosd = guide.partition("### Without systemd")[2].partition("\n## ")[0]
+    said = [int(n) for n in re.findall(r"--stop-timeout (\d+)", nosd)]
+    t.check(said and min(said) >= stop, "deployment.md's \"Without systemd\" gives the "
+            f"supervisor a stop timeout of at least TimeoutStopSec={stop}", repr(said))
+    row = re.search(r"^\| the supervisor's stop timeout[^|]*\| (\d+) \|", guide, re.M)
+    t.check(row is not None and int(row.group(1)) >= stop, "the Timeouts table gives the "
+            f"supervisor's stop timeout, at least TimeoutStopSec={stop}",
+            row.group(0) if row else "no row")
 
 
 def check_templates(t, page):
