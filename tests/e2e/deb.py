@@ -30,6 +30,7 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -43,6 +44,7 @@ PKG = "b2c-authy"
 CONF = "/etc/b2c-authy/b2c-authy.conf"
 KEY_FILE = "/etc/b2c-authy/authy-api-key"
 UNITS = "/lib/systemd/system"
+RUN_DIR = "/run/b2c-authy"
 DOC = "/usr/share/doc/b2c-authy"
 NGINX_SITE = "/etc/nginx/sites-available/b2c-authy.conf"
 INSTANCE = "deb1"  # the name of the template instance the suite runs and enables
@@ -667,12 +669,17 @@ class Run:
 
     def check_purge(self):
         t = self.t
+        # What a responder under spawn-fcgi leaves where systemd is not PID 1: the socket.
+        os.makedirs(RUN_DIR, exist_ok=True)
+        with socket.socket(socket.AF_UNIX) as s:
+            s.bind(os.path.join(RUN_DIR, "b2c-authy.sock"))
         r = run(["apt-get", "purge", "-y", "-q", PKG])
         t.check(r.returncode == 0 and pkg_status() in ("", "un"), "apt-get purge",
                 r.stdout[-2000:])
         t.check(not os.path.exists("/etc/b2c-authy"),
                 "purge: /etc/b2c-authy is gone, with the administrator's key file")
         t.check(not has_user(PKG) and not has_group(PKG), "purge: user and group are gone")
+        t.check(not os.path.exists(RUN_DIR), "purge: /run/b2c-authy and its socket are gone")
         t.check(run(["dpkg-statoverride", "--list", CONF]).returncode != 0,
                 "purge: no stat override left")
         left = [f for f in self.files if (os.path.isfile(f) and not os.path.islink(f))
