@@ -165,9 +165,14 @@ enum status b2c_parse_claims(const char *body, size_t len, struct b2c_claims *c)
  * usable signInName and no objectId; or a signInName sent but unusable),
  * STATUS_BAD_REQUEST (an objectId that is no GUID), STATUS_PHONE_MISSING,
  * STATUS_PHONE_INVALID. objectId is optional; with it, no name is needed here
- * (the provider's user_check decides).
+ * (the provider's user_check decides). Without need_phone a missing (absent,
+ * null or blank) phoneNumber is STATUS_OK with *phone zeroed (a countryCode
+ * alone is then ignored, but must be a string); a phone number that was sent
+ * is validated all the same, with its countryCode. phone may be NULL.
+ * Thread-safe.
  */
-enum status b2c_validate_register(const struct b2c_claims *c, struct phone_number *phone);
+enum status b2c_validate_register(const struct b2c_claims *c, bool need_phone,
+                                  struct phone_number *phone);
 
 /*
  * b2c_email_valid - true for a plain address: at most 254 bytes, one '@', a

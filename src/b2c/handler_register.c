@@ -1,6 +1,6 @@
 /*
  * handler_register.c - POST /api/identity/register: B2C claims (email or
- * signInName, phoneNumber, optional countryCode) -> the provider's user
+ * signInName, phoneNumber (Verify: optional), optional countryCode) -> the provider's user
  * (Authy users/new, or a Verify Entity) -> output claim authyId, stored by
  * B2C as extension_authyId. The provider's calls run on the loop.
  */
@@ -31,10 +31,11 @@ log_registered(const struct req_ctx *ctx, const struct provider_user *u, const c
                const char *correlation_id)
 {
 	char mphone[32], memail[80];
+	const struct phone_number *ph = u->phone;
 
-	log_info("registered authy_id=%s correlation_id=%s phone=+%s%s email=%s", id,
-	         correlation_id[0] != '\0' ? correlation_id : "-", u->phone->country_code,
-	         util_mask_phone(u->phone->national, mphone, sizeof(mphone)),
+	log_info("registered authy_id=%s correlation_id=%s phone=%s%s%s email=%s", id,
+	         correlation_id[0] != '\0' ? correlation_id : "-", ph->country_code[0] ? "+" : "-",
+	         ph->country_code, util_mask_phone(ph->national, mphone, sizeof(mphone)),
 	         util_mask_email(ctx->provider->ops->user_name(u), memail, sizeof(memail)));
 }
 
@@ -90,7 +91,7 @@ handler_register(struct req_ctx *ctx, struct response *res)
 	st->u.phone = &st->ph;
 	rc = b2c_parse_claims(ctx->req->body, ctx->req->body_len, &st->c);
 	if (rc == STATUS_OK)
-		rc = b2c_validate_register(&st->c, &st->ph);
+		rc = b2c_validate_register(&st->c, ctx->provider->ops->needs_phone, &st->ph);
 	if (rc != STATUS_OK)
 		goto out;
 	st->u.email = st->c.email;

@@ -495,6 +495,7 @@ static const struct provider_op token_verify = {"authy token verification", toke
 const struct provider_ops authy_provider = {
     .name = "authy",
     .callback_name = "callback",
+    .needs_phone = true,
     .user_check = user_check,
     .id_valid = id_valid,
     .user_name = user_email,

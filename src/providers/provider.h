@@ -35,7 +35,7 @@ struct provider_user {
 	const char *email;                /* email claim, "" when absent */
 	const char *sign_in_name;         /* signInName claim, "" when absent */
 	const char *object_id;            /* objectId claim (a lower-case GUID), "" when absent */
-	const struct phone_number *phone; /* the split phone number */
+	const struct phone_number *phone; /* the split phone number, "" parts when none was sent */
 };
 
 /* A one-time code to check (borrowed; the code is a secret, never logged). */
@@ -95,6 +95,13 @@ struct provider_ops {
 	 * "none" instead of an error.
 	 */
 	bool no_factor_is_setup;
+	/*
+	 * needs_phone - register requires a phone number (Authy enrols the user
+	 * by it). Without it (Verify: the push factor comes from the app) a
+	 * register without phoneNumber is accepted and one that is sent is
+	 * still validated.
+	 */
+	bool needs_phone;
 	/*
 	 * user_check - what the provider needs beyond the B2C validation: Authy
 	 * an email (the email claim, else a sign-in name that is one), Verify an

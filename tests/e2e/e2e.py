@@ -182,7 +182,10 @@ def prov(env):
 
 
 def register(env, email, phone="+1 415 555 0100", sign_in=None, object_id=None):
-    body = {"email": email, "phoneNumber": phone}
+    """POST register; phone None leaves phoneNumber out (as the Verify policy does)."""
+    body = {"email": email}
+    if phone is not None:
+        body["phoneNumber"] = phone
     if sign_in:
         body["signInName"] = sign_in
     if object_id:

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -153,6 +154,15 @@ def flow_verify_identity(t, env):
     upper = e2e.register(env, "", "+1 415 555 0196", sign_in="shared@example.com",
                          object_id=local_oid.upper())
     t.check(upper.json == local.json, "verify: the objectId's case does not matter", repr(upper))
+    nophone = e2e.register(env, "", None, sign_in="shared@example.com", object_id=local_oid)
+    t.check(nophone.status == 200 and nophone.json == local.json,
+            "verify: register without phoneNumber -> 200, the account's identity", repr(nophone))
+    t.check(re.search(r"registered authy_id=%s correlation_id=\S+ phone=- " %
+                      local.json.get("authyId"), env["responder"].log_text()) is not None,
+            "verify: a register without phone is logged with phone=-")
+    badphone = e2e.register(env, "", "+1 415 555", object_id=local_oid)
+    t.check(badphone.status == 409 and badphone.json.get("code") == "phone_invalid",
+            "verify: a phoneNumber that is sent is still validated", repr(badphone))
     alone = e2e.register(env, "", "+1 415 555 0198", object_id=social_oid)
     t.check(alone.status == 200 and alone.json == {"authyId": account_identity(social_oid)},
             "verify: an account without email or sign-in name registers by its objectId",

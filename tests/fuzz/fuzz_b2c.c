@@ -61,6 +61,7 @@ static void
 check_claims(const struct b2c_claims *c)
 {
 	struct phone_number ph;
+	enum status rc;
 
 	/* Nothing that failed its check is ever kept. */
 	FUZZ_ASSERT(c->email_rc == STATUS_OK || c->email[0] == '\0');
@@ -69,7 +70,8 @@ check_claims(const struct b2c_claims *c)
 	FUZZ_ASSERT(c->authy_id[0] == '\0' || util_is_digits(c->authy_id, B2C_AUTHY_ID_MAX));
 	/* What reaches Authy, the logs and the replies is well-formed UTF-8. */
 	FUZZ_ASSERT(fuzz_utf8_valid(c->sign_in_name) && fuzz_utf8_valid(c->email));
-	if (b2c_validate_register(c, &ph) == STATUS_OK) {
+	rc = b2c_validate_register(c, true, &ph);
+	if (rc == STATUS_OK) {
 		/* A user named by an email, a usable sign-in name, or the account alone. */
 		FUZZ_ASSERT(c->email[0] != '\0' || b2c_sign_in_name_valid(c->sign_in_name) ||
 		            (c->sign_in_name[0] == '\0' && c->name_rc == STATUS_OK &&
@@ -78,6 +80,9 @@ check_claims(const struct b2c_claims *c)
 		FUZZ_ASSERT(strlen(ph.country_code) + strlen(ph.national) <= PHONE_E164_MAX);
 		FUZZ_ASSERT(phone_cc_geographic(ph.country_code));
 	}
+	/* Without a required phone (Verify) only a missing one is forgiven. */
+	FUZZ_ASSERT(b2c_validate_register(c, false, &ph) ==
+	            (rc == STATUS_PHONE_MISSING ? STATUS_OK : rc));
 	if (b2c_validate_wait(c) == STATUS_OK)
 		FUZZ_ASSERT(util_is_digits(c->authy_id, B2C_AUTHY_ID_MAX));
 	check_binding(c);

@@ -470,12 +470,61 @@ test_validate_register(void)
 		enum status got;
 
 		CHECK_INT(b2c_parse_claims(rc->body, strlen(rc->body), &c), STATUS_OK);
-		got = b2c_validate_register(&c, &ph);
+		got = b2c_validate_register(&c, true, &ph);
 		if (got != rc->want)
 			fprintf(stderr, "  case %zu: %s -> %s\n", i, rc->body, status_str(got));
 		CHECK_INT(got, rc->want);
 		CHECK_STR(ph.country_code, rc->cc);
 		CHECK_STR(ph.national, rc->national);
+	}
+}
+
+/*
+ * A provider that does not need the phone (Verify) takes a register without
+ * one; a phone number that is sent is still checked, and so is the identity.
+ */
+static const struct register_case optional_phone_cases[] = {
+    {"{\"email\":\"jane@example.com\"}", STATUS_OK, "", ""},
+    {"{" OID_CLAIM "\"signInName\":\"jane\"}", STATUS_OK, "", ""},
+    {"{" JANE "\"phoneNumber\":null}", STATUS_OK, "", ""},
+    {"{" JANE "\"phoneNumber\":\"   \"}", STATUS_OK, "", ""},
+    {"{" JANE "\"countryCode\":\"44\"}", STATUS_OK, "", ""},
+    {"{" JANE "\"phoneNumber\":\"+44 7700 900123\"}", STATUS_OK, "44", "7700900123"},
+    {"{" JANE "\"phoneNumber\":\"7700900123\"}", STATUS_PHONE_INVALID, "", ""},
+    {"{" JANE "\"phoneNumber\":\"+800 1234 5678\"}", STATUS_PHONE_INVALID, "", ""},
+    {"{" JANE "\"phoneNumber\":true}", STATUS_PHONE_INVALID, "", ""},
+    {"{" JANE "\"phoneNumber\":\"7700900123\",\"countryCode\":{}}", STATUS_PHONE_INVALID, "", ""},
+    {"{}", STATUS_IDENTITY_MISSING, "", ""},
+    {"{\"email\":\"bad\"}", STATUS_EMAIL_INVALID, "", ""},
+    {"{\"objectId\":\"not-a-guid\"}", STATUS_IDENTITY_MISSING, "", ""},
+};
+
+static void
+test_validate_register_phone_optional(void)
+{
+	for (size_t i = 0; i < sizeof(optional_phone_cases) / sizeof(optional_phone_cases[0]);
+	     i++) {
+		const struct register_case *rc = &optional_phone_cases[i];
+		struct b2c_claims c;
+		struct phone_number ph;
+		enum status got;
+
+		CHECK_INT(b2c_parse_claims(rc->body, strlen(rc->body), &c), STATUS_OK);
+		memset(&ph, 'x', sizeof(ph));
+		got = b2c_validate_register(&c, false, &ph);
+		if (got != rc->want)
+			fprintf(stderr, "  case %zu: %s -> %s\n", i, rc->body, status_str(got));
+		CHECK_INT(got, rc->want);
+		CHECK_STR(ph.country_code, rc->cc);
+		CHECK_STR(ph.national, rc->national);
+	}
+	/* The same claims with the phone required (Authy): a missing one is refused. */
+	for (size_t i = 0; i < 5; i++) {
+		const char *body = optional_phone_cases[i].body;
+		struct b2c_claims c;
+
+		CHECK_INT(b2c_parse_claims(body, strlen(body), &c), STATUS_OK);
+		CHECK_INT(b2c_validate_register(&c, true, NULL), STATUS_PHONE_MISSING);
 	}
 }
 
@@ -515,7 +564,7 @@ test_object_id(void)
 		CHECK_INT(b2c_parse_claims(body, strlen(body), &c), STATUS_OK);
 		CHECK_STR(c.object_id, cases[i].kept);
 		CHECK_INT(c.object_id_rc, cases[i].rc);
-		CHECK_INT(b2c_validate_register(&c, &ph), cases[i].valid);
+		CHECK_INT(b2c_validate_register(&c, true, &ph), cases[i].valid);
 	}
 }
 
@@ -529,24 +578,24 @@ test_validate_direct(void)
 	memset(&c, 0, sizeof(c));
 	snprintf(c.email, sizeof(c.email), "no-at-sign");
 	snprintf(c.phone, sizeof(c.phone), "+44 7700 900123");
-	CHECK_INT(b2c_validate_register(&c, &ph), STATUS_EMAIL_INVALID);
+	CHECK_INT(b2c_validate_register(&c, true, &ph), STATUS_EMAIL_INVALID);
 	c.email[0] = '\0';
 	snprintf(c.sign_in_name, sizeof(c.sign_in_name), "bell\a");
-	CHECK_INT(b2c_validate_register(&c, &ph), STATUS_IDENTITY_MISSING);
+	CHECK_INT(b2c_validate_register(&c, true, &ph), STATUS_IDENTITY_MISSING);
 	snprintf(c.sign_in_name, sizeof(c.sign_in_name), "jane");
-	CHECK_INT(b2c_validate_register(&c, NULL), STATUS_OK);
+	CHECK_INT(b2c_validate_register(&c, true, NULL), STATUS_OK);
 	/* A Verify identity is derived from objectId: only a GUID. */
 	snprintf(c.object_id, sizeof(c.object_id), "../0f8fad5b-d9cb-469f-a165");
-	CHECK_INT(b2c_validate_register(&c, &ph), STATUS_BAD_REQUEST);
+	CHECK_INT(b2c_validate_register(&c, true, &ph), STATUS_BAD_REQUEST);
 	snprintf(c.object_id, sizeof(c.object_id), "0F8FAD5B-D9CB-469F-A165-70867728950E");
-	CHECK_INT(b2c_validate_register(&c, &ph), STATUS_OK);
+	CHECK_INT(b2c_validate_register(&c, true, &ph), STATUS_OK);
 	c.object_id_rc = STATUS_BAD_REQUEST;
-	CHECK_INT(b2c_validate_register(&c, &ph), STATUS_BAD_REQUEST);
+	CHECK_INT(b2c_validate_register(&c, true, &ph), STATUS_BAD_REQUEST);
 	c.object_id_rc = STATUS_OK;
 	c.phone_rc = STATUS_PHONE_INVALID;
-	CHECK_INT(b2c_validate_register(&c, &ph), STATUS_PHONE_INVALID);
+	CHECK_INT(b2c_validate_register(&c, true, &ph), STATUS_PHONE_INVALID);
 	c.name_rc = STATUS_IDENTITY_MISSING;
-	CHECK_INT(b2c_validate_register(&c, &ph), STATUS_IDENTITY_MISSING);
+	CHECK_INT(b2c_validate_register(&c, true, &ph), STATUS_IDENTITY_MISSING);
 
 	memset(&c, 0, sizeof(c));
 	CHECK_INT(b2c_validate_wait(&c), STATUS_AUTHYID_MISSING);
@@ -1026,6 +1075,7 @@ main(void)
 	RUN(test_email_valid);
 	RUN(test_name_valid);
 	RUN(test_validate_register);
+	RUN(test_validate_register_phone_optional);
 	RUN(test_object_id);
 	RUN(test_validate_direct);
 	RUN(test_validate_wait);
