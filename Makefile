@@ -182,7 +182,9 @@ demo: all
 # make policy TENANT=contoso BASE_URL=https://mfa.contoso.com IEF_APP_ID=... PROXY_IEF_APP_ID=...
 #      EXTENSIONS_APP_ID=... EXTENSIONS_OBJECT_ID=... [PACK=path/to/starter-pack]
 # Own relying party PolicyIds: SIGNIN_POLICY_ID= PROFILEEDIT_POLICY_ID= PASSWORDRESET_POLICY_ID=;
-# on top of customised policies: EXTENDS=<your extensions PolicyId> [AUTHY_EXTENSIONS_ID=].
+# on top of customised policies: EXTENDS=<your extensions PolicyId> [AUTHY_EXTENSIONS_ID=];
+# for Twilio Verify: PROVIDER=verify APP_NAME="<your app's name>" (APP_NAME is single-quoted
+# for the shell, so any text reaches scripts/policy.sh, which checks it).
 policy:
 	scripts/policy.sh TENANT=$(TENANT) BASE_URL=$(BASE_URL) \
 		EXTENSIONS_APP_ID=$(EXTENSIONS_APP_ID) EXTENSIONS_OBJECT_ID=$(EXTENSIONS_OBJECT_ID) \
@@ -192,7 +194,9 @@ policy:
 		$(if $(PROFILEEDIT_POLICY_ID),PROFILEEDIT_POLICY_ID=$(PROFILEEDIT_POLICY_ID)) \
 		$(if $(PASSWORDRESET_POLICY_ID),PASSWORDRESET_POLICY_ID=$(PASSWORDRESET_POLICY_ID)) \
 		$(if $(OUT_DIR),OUT_DIR=$(OUT_DIR)) \
-		EXTENDS=$(EXTENDS) AUTHY_EXTENSIONS_ID=$(AUTHY_EXTENSIONS_ID)
+		EXTENDS=$(EXTENDS) AUTHY_EXTENSIONS_ID=$(AUTHY_EXTENSIONS_ID) \
+		$(if $(PROVIDER),PROVIDER=$(PROVIDER)) \
+		$(if $(APP_NAME),'APP_NAME=$(subst ','\'',$(APP_NAME))')
 
 clean:
 	rm -rf $(BUILD) $(BIN)

@@ -13,6 +13,11 @@
 #   and ProxyIdentityExperienceFramework Application IDs).
 # Optional: FACEBOOK_CLIENT_ID (digits; default 0 = Facebook not configured),
 #   OUT_DIR, PACK.
+# The responder's provider: PROVIDER=authy (default) or verify, and APP_NAME,
+#   the app users approve in as they know it (1-40 printable characters; XML's
+#   special characters are escaped). With authy it defaults to "Authy". With
+#   verify it is required: the pages name it, and the enrolment page asks for
+#   no phone number (Verify's push factor comes from the app, not a number).
 # Relying party PolicyIds (default the pack's, so that ours replace the pack's
 #   unprotected ones): SIGNIN_POLICY_ID, PROFILEEDIT_POLICY_ID, PASSWORDRESET_POLICY_ID.
 # Layered build for a tenant with its own customised policies: EXTENDS=PolicyId
@@ -31,19 +36,22 @@ policy_re='^B2C_1A_[A-Za-z0-9_]{1,80}$'
 guid_re='^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 url_re='^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*$'
 left_re='yourtenant|\{(BASE_URL|EXTENSIONS_APP_ID|EXTENSIONS_OBJECT_ID)\}'
-left_re+='|IdentityExperienceFrameworkAppId|facebook_clientid'
+left_re+='|IdentityExperienceFrameworkAppId|facebook_clientid|\{APP_NAME\}'
+left_re+='|(authy|verify):(begin|end)'
 
 TENANT='' BASE_URL='' EXTENSIONS_APP_ID='' EXTENSIONS_OBJECT_ID='' IEF_APP_ID=''
 PROXY_IEF_APP_ID='' FACEBOOK_CLIENT_ID='' OUT_DIR="$root/policy/out" PACK=''
 SIGNIN_POLICY_ID=B2C_1A_signup_signin PROFILEEDIT_POLICY_ID=B2C_1A_ProfileEdit
 PASSWORDRESET_POLICY_ID=B2C_1A_PasswordReset EXTENDS='' AUTHY_EXTENSIONS_ID=''
+PROVIDER=authy APP_NAME=''
 
 usage() {
     echo "usage: $0 TENANT=name BASE_URL=https://host[/path] EXTENSIONS_APP_ID=guid" \
         "EXTENSIONS_OBJECT_ID=guid IEF_APP_ID=guid PROXY_IEF_APP_ID=guid" \
         "[FACEBOOK_CLIENT_ID=digits] [OUT_DIR=dir] [PACK=dir]" \
         "[SIGNIN_POLICY_ID=id] [PROFILEEDIT_POLICY_ID=id] [PASSWORDRESET_POLICY_ID=id]" \
-        "[EXTENDS=id [AUTHY_EXTENSIONS_ID=id]]" >&2
+        "[EXTENDS=id [AUTHY_EXTENSIONS_ID=id]]" \
+        "[PROVIDER=authy [APP_NAME=name] | PROVIDER=verify APP_NAME=name]" >&2
     exit 2
 }
 
@@ -57,7 +65,8 @@ for arg in "$@"; do
     case $arg in
     TENANT=* | BASE_URL=* | EXTENSIONS_APP_ID=* | EXTENSIONS_OBJECT_ID=* | IEF_APP_ID=* | \
         PROXY_IEF_APP_ID=* | FACEBOOK_CLIENT_ID=* | OUT_DIR=* | PACK=* | SIGNIN_POLICY_ID=* | \
-        PROFILEEDIT_POLICY_ID=* | PASSWORDRESET_POLICY_ID=* | EXTENDS=* | AUTHY_EXTENSIONS_ID=*)
+        PROFILEEDIT_POLICY_ID=* | PASSWORDRESET_POLICY_ID=* | EXTENDS=* | AUTHY_EXTENSIONS_ID=* | \
+        PROVIDER=* | APP_NAME=*)
         printf -v "${arg%%=*}" '%s' "${arg#*=}"
         ;;
     *)
@@ -125,6 +134,26 @@ elif ! [[ $FACEBOOK_CLIENT_ID =~ ^[0-9]{1,32}$ ]]; then
     err "FACEBOOK_CLIENT_ID must be digits: '$FACEBOOK_CLIENT_ID'"
 fi
 
+# The app the pages name: shown to users, so printable, one line, bounded; it
+# lands in XML text and attributes (escaped below) and in a sed replacement.
+case $PROVIDER in
+authy) [ -n "$APP_NAME" ] || APP_NAME=Authy ;;
+verify)
+    [ -n "$APP_NAME" ] ||
+        err "APP_NAME is required with PROVIDER=verify (the name of your app, as users know it)"
+    ;;
+*) err "PROVIDER must be authy or verify: '$PROVIDER'" ;;
+esac
+if [ -n "$APP_NAME" ]; then
+    if ! printf '%s' "$APP_NAME" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1 ||
+        printf '%s\n' "$APP_NAME" | LC_ALL=C.UTF-8 grep -qP '[\p{C}\p{Zl}\p{Zp}]'; then
+        err "APP_NAME must be printable UTF-8 text (no control or format characters)"
+    elif [[ $APP_NAME =~ ^[[:space:]]|[[:space:]]$ ]] ||
+        [ "$(printf '%s' "$APP_NAME" | LC_ALL=C.UTF-8 wc -m)" -gt 40 ]; then
+        err "APP_NAME must be 1-40 characters, no leading or trailing space: '$APP_NAME'"
+    fi
+fi
+
 if [ -n "$PACK" ]; then
     for f in "${pack_files[@]}"; do
         [ -f "$PACK/$f" ] || err "PACK: $PACK/$f not found"
@@ -150,13 +179,41 @@ policy_ids() {
     fi
 }
 
+# xml_text TEXT: TEXT escaped for XML text and attribute values, then for the
+# replacement of a sed s||| command.
+xml_text() {
+    local s=$1
+    s=${s//'&'/'&amp;'} s=${s//'<'/'&lt;'} s=${s//'>'/'&gt;'}
+    s=${s//'"'/'&quot;'} s=${s//"'"/'&apos;'}
+    # shellcheck disable=SC1003 # a quoted backslash, not an escaped quote
+    s=${s//'\'/'\\'} s=${s//'&'/'\&'} s=${s//'|'/'\|'}
+    printf '%s' "$s"
+}
+app_name=$(xml_text "$APP_NAME")
+
+# provider_blocks: sed expressions that keep the lines of this provider. The
+# Authy build drops the markers of its own lines and the commented-out Verify
+# blocks, so it is the files as they read; the Verify build drops the Authy
+# lines and uncomments its blocks.
+provider_blocks() {
+    if [ "$PROVIDER" = verify ]; then
+        printf '%s\n' '/<!-- authy:begin -->/,/<!-- authy:end -->/d' \
+            '/^ *<!-- verify:begin$/d' '/^ *verify:end -->$/d'
+    else
+        printf '%s\n' '/^ *<!-- authy:\(begin\|end\) -->$/d' \
+            '/^ *<!-- verify:begin$/,/^ *verify:end -->$/d'
+    fi
+}
+
 # subst FILE LABEL [SED-SCRIPT]: the file with every placeholder replaced. The
 # header comment that lists the placeholders (a column-0 "<!--" ... "-->" block)
 # becomes a note that the file is generated. Proxy first: its placeholder
 # contains the other.
 subst() {
-    sed -e "${3:-}" -e '/^<!--$/,/^-->$/d' \
-        -e "1a <!-- Generated by scripts/policy.sh from $2 for $TENANT; do not edit. -->" \
+    local note=''
+    [ "$PROVIDER" = authy ] || note=", provider $PROVIDER"
+    sed -e "${3:-}" -e "$(provider_blocks)" -e '/^<!--$/,/^-->$/d' \
+        -e "1a <!-- Generated by scripts/policy.sh from $2 for $TENANT$note; do not edit. -->" \
         -e "s/yourtenant\.onmicrosoft\.com/$TENANT.onmicrosoft.com/g" \
         -e "s|{BASE_URL}|$BASE_URL|g" \
         -e "s/{EXTENSIONS_APP_ID}/$EXTENSIONS_APP_ID/g" \
@@ -164,6 +221,7 @@ subst() {
         -e "s/ProxyIdentityExperienceFrameworkAppId/$PROXY_IEF_APP_ID/g" \
         -e "s/IdentityExperienceFrameworkAppId/$IEF_APP_ID/g" \
         -e "s/facebook_clientid/$FACEBOOK_CLIENT_ID/g" \
+        -e "s|{APP_NAME}|$app_name|g" \
         "$1"
 }
 
@@ -192,7 +250,7 @@ for f in "$tmp"/*.xml; do
     written+=("$(basename "$f")")
 done
 echo "policy: wrote ${written[*]} to $OUT_DIR" \
-    "(tenant $TENANT.onmicrosoft.com, responder $BASE_URL)"
+    "(tenant $TENANT.onmicrosoft.com, responder $BASE_URL, provider $PROVIDER, app $APP_NAME)"
 if [ -n "$EXTENDS" ]; then
     echo "policy: layered on $EXTENDS: upload TrustFrameworkExtensions.xml (PolicyId $ext_id)" \
         "after your own files, then the relying parties"

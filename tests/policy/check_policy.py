@@ -24,6 +24,8 @@ Python 3 standard library only; xmllint is run as a subprocess.
 """
 
 import argparse
+import difflib
+import filecmp
 import hashlib
 import os
 import re
@@ -56,7 +58,7 @@ AUTHY_CLAIM = "extension_authyId"
 APPROVED_ACCOUNT = "authyApprovedObjectId"
 PLACEHOLDERS = ["yourtenant.onmicrosoft.com", "{BASE_URL}", "{EXTENSIONS_APP_ID}",
                 "{EXTENSIONS_OBJECT_ID}", "ProxyIdentityExperienceFrameworkAppId",
-                "IdentityExperienceFrameworkAppId", "facebook_clientid"]
+                "IdentityExperienceFrameworkAppId", "facebook_clientid", "{APP_NAME}"]
 
 # Values used to build the substituted copies.
 TEST_TENANT = "contoso"
@@ -66,6 +68,9 @@ TEST_ARGS = ["TENANT=" + TEST_TENANT, "BASE_URL=" + TEST_BASE_URL,
              "EXTENSIONS_APP_ID=" + TEST_GUID, "EXTENSIONS_OBJECT_ID=" + TEST_GUID,
              "IEF_APP_ID=" + TEST_GUID, "PROXY_IEF_APP_ID=" + TEST_GUID,
              "FACEBOOK_CLIENT_ID=1234567890"]
+# The Verify build: every character XML escapes, in the app's name.
+TEST_APP_NAME = "O'Brien & \"Sons\" <Bank>"
+VERIFY_ARGS = ["PROVIDER=verify", "APP_NAME=" + TEST_APP_NAME]
 
 
 class Node:
@@ -609,18 +614,22 @@ ENDPOINTS = [
 ]
 
 
+# What the responder reads as a phone number; the Verify build sends neither.
+PHONE_CLAIMS = {"phoneNumber", "countryCode"}
+
+
 # Claims an endpoint must send from a given policy claim (partner, policy claim): register
 # names the account, whose objectId a Verify identity is derived from (a name may be
 # another account's too).
 FROM_CLAIM = {REGISTER_PATH: {("objectId", "objectId")}}
 
 
-def check_endpoint_claims(tp):
+def check_endpoint_claims(tp, mode="raw"):
     """The claims each endpoint needs are sent, its answers land in the right
     policy claims, and the transaction's correlation id and the client's IP
     address (for the wait and verifytoken, which bind a push or an accepted
     code to the sign-in with them) come from claim resolvers, never from the
-    user."""
+    user. The Verify build (mode verify) sends no phone number."""
     url = metadata(tp).get("ServiceUrl", "")
     sent = {name for _, name, _ in claim_names(tp, "InputClaims", "InputClaim")}
     read = {(name, claim) for _, name, claim in claim_names(tp, "OutputClaims", "OutputClaim")}
@@ -630,6 +639,8 @@ def check_endpoint_claims(tp):
         if not url.endswith(path):
             continue
         what = path.rsplit("/", 1)[-1]
+        if mode == "verify":
+            need = need - PHONE_CLAIMS
         for partner, claim in sorted(FROM_CLAIM.get(path, set()) - pairs):
             problems.append("%s: %s must send %s from the claim %s" %
                             (tp.where(), what, partner, claim))
@@ -660,7 +671,7 @@ def check_rest(pset, mode, contract):
         results.append(("REST %s: handler, ServiceUrl, client certificate, body, resolvers" %
                         ident, [p for p in problems if p not in names]))
         results.append(("REST %s: claim names are the responder's (src/b2c/b2c.h)" % ident,
-                        names + check_endpoint_claims(tp)))
+                        names + check_endpoint_claims(tp, mode)))
         if len(contract) > 2:
             results.append(("REST %s: B2C's own error messages are the responder's" % ident,
                             check_rest_messages(tp, contract[2])))
@@ -1167,17 +1178,26 @@ def start_run(pset, js, rp_name, directory, replies, user, opts):
                             session=session, start=opts.get("start")), []
 
 
-def check_runs(pset):
-    """[(name, problems)]: each journey run with given responder answers."""
+def check_runs(pset, mode="raw"):
+    """[(name, problems)]: each journey run with given responder answers; on
+    the Verify build (mode verify) also that no run sends a phone number,
+    while the runs that enrol still call register."""
     js = policy_paths.Journeys(pset)
     results = []
+    prefix = "" if mode == "raw" else mode + ": "
+    registers, phones = 0, []
     for rp_name, what, directory, replies, user, expect, order, never, *opts in RUNS:
         run, problems = start_run(pset, js, rp_name, directory, replies, user,
                                   opts[0] if opts else {})
         if run is None:
-            results.append(("run %s: %s" % (rp_name, what), problems))
+            results.append(("%srun %s: %s" % (prefix, rp_name, what), problems))
             continue
         outcome = run.run()
+        for path, body in run.sent:
+            registers += path == REGISTER_PATH
+            if PHONE_CLAIMS & set(body):
+                phones.append("run %s: %s: sent %s to %s" %
+                              (rp_name, what, sorted(PHONE_CLAIMS & set(body)), path))
         problems = []
         if outcome != expect:
             problems.append("ended '%s', expected '%s'" % (outcome, expect))
@@ -1188,7 +1208,10 @@ def check_runs(pset):
                      if any(line.startswith(n) for line in run.log)]
         if problems:
             problems.append("log: %s" % run.log)
-        results.append(("run %s: %s" % (rp_name, what), problems))
+        results.append(("%srun %s: %s" % (prefix, rp_name, what), problems))
+    if mode == "verify":
+        results.append(("verify: the runs enrol without sending a phone number",
+                        phones + ([] if registers else ["no run called register"])))
     return results
 
 
@@ -1428,6 +1451,69 @@ def check_pages(pset):
     return problems
 
 
+def check_no_phone(pset):
+    """The Verify build asks for no phone number: no claim of ours is a phone
+    (by its id, or a TextBox with the phone's help), no page shows one, and no
+    REST profile sends phoneNumber or countryCode."""
+    problems = []
+    for pol in pset.policies:
+        if not pol.ours:
+            continue
+        for node in pol.root.iter():
+            for attr in ("Id", "ClaimTypeReferenceId", "ElementId"):
+                if "phone" in node.attrs.get(attr, "").lower():
+                    problems.append("%s: %s %s='%s'" % (node.where(), node.tag, attr,
+                                                        node.attrs[attr]))
+        for tp in rest_profiles(pol):
+            for node, name, claim in claim_names(tp, "InputClaims", "InputClaim"):
+                if name in PHONE_CLAIMS:
+                    problems.append("%s: %s sends %s (from %s)" %
+                                    (node.where(), tp.attrs.get("Id"), name, claim))
+    return problems
+
+
+# Where an identifier, not a text for people, may say Authy: attributes that
+# name or refer to something, and the PolicyId of a layered build. AdminHelpText
+# is for administrators in the portal.
+ID_TEXT_TAGS = {"PolicyId", "AdminHelpText"}
+
+
+def visible_texts(pol):
+    """[(node, where, text)]: every text of a policy file but identifiers and
+    comments (which the parser drops): element texts, and attribute values
+    other than ids and references (DefaultValue prompts, Text, HelpText)."""
+    out = []
+    for node in pol.root.iter():
+        if node.tag not in ID_TEXT_TAGS and (node.text or "").strip():
+            out.append((node, node.tag, node.text.strip()))
+        for attr, value in node.attrs.items():
+            if not attr.endswith("Id") and attr not in ("PublicPolicyUri", "Handler"):
+                out.append((node, "%s@%s" % (node.tag, attr), value))
+    return out
+
+
+def check_app_named(pset, app_name):
+    """No text a user may see in the Verify build names Authy (ids may), and
+    the pages name the app: the prompts of the enrolment and verification
+    pages, and the page texts of the enrolment page."""
+    problems = []
+    named = set()
+    for pol in pset.policies:
+        if not pol.ours:
+            continue
+        for node, where, text in visible_texts(pol):
+            if "Authy" in text:
+                problems.append("%s: %s names Authy: '%s'" % (node.where(), where, text[:80]))
+            if app_name in text:
+                named.add((node.tag, node.attrs.get("ClaimTypeReferenceId") or
+                           node.attrs.get("StringId") or ""))
+    for want in (("InputClaim", "authyApprovalPrompt"), ("LocalizedString", "initial_intro"),
+                 ("LocalizedString", "preloader_alt")):
+        if want not in named:
+            problems.append("no %s %s names the app '%s'" % (want[0], want[1], app_name))
+    return problems
+
+
 def tenant_paths(pset):
     """[(name, problems)]: the path check for every relying party loaded."""
     js = policy_paths.Journeys(pset)
@@ -1454,8 +1540,13 @@ def analyse(paths, mode, contract, ours):
                 for name, probs in check_rest(pset, mode, contract)]
     results += [("%s: %s" % (mode, name), probs) for name, probs in check_journeys(pset)]
     results.append(("%s: the MFA session keeps the approval" % mode, check_session_claims(pset)))
-    if mode == "raw":
-        results += check_runs(pset)
+    if mode in ("raw", "verify"):
+        results += check_runs(pset, mode)
+    if mode == "verify":
+        results.append(("verify: no phone number is asked for, defined or sent",
+                        check_no_phone(pset)))
+        results.append(("verify: the texts users see name the app, never Authy",
+                        check_app_named(pset, TEST_APP_NAME)))
     results += [("%s: %s" % (mode, name), probs) for name, probs in tenant_paths(pset)]
     results.append(("%s: session management profiles are SSO providers" % mode,
                     check_sessions(pset)))
@@ -1519,8 +1610,9 @@ def check_builder(rep, root, pack, tmp):
               ["exit %d, files %s" % (rc, files)] + text.splitlines())
     # `make policy` passes every variable docs/policy.md lists, OUT_DIR too.
     made = os.path.join(tmp, "made")
+    env = {k: v for k, v in os.environ.items() if k not in ("PROVIDER", "APP_NAME")}
     proc = subprocess.run(["make", "-s", "-C", root, "policy", "OUT_DIR=" + made] + TEST_ARGS,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     files = sorted(os.listdir(made)) if os.path.isdir(made) else []
     rep.check("make policy writes to OUT_DIR", [] if proc.returncode == 0 and
               files == sorted(OUR_FILES) else ["exit %d, files in OUT_DIR %s" %
@@ -1546,6 +1638,134 @@ def check_builder(rep, root, pack, tmp):
         rep.check("policy.sh refuses %s" % what, [] if rc != 0 and not written else
                   ["exit %d, wrote %s" % (rc, written)])
     return out
+
+
+def run_policy_sh_on(tmp, name, src, script, args):
+    """policy.sh (the file script) run on the policy files in src, in a copy
+    of the repository layout under tmp/name: (exit code, output)."""
+    where = os.path.join(tmp, name)
+    os.makedirs(os.path.join(where, "scripts"), exist_ok=True)
+    os.makedirs(os.path.join(where, "policy"), exist_ok=True)
+    shutil.copy(script, os.path.join(where, "scripts", "policy.sh"))
+    for f in OUR_FILES:
+        shutil.copy(os.path.join(src, f), os.path.join(where, "policy", f))
+    return run_policy_sh(where, args)
+
+
+def check_verify_builder(rep, root, pack, tmp):
+    """PROVIDER=verify builds the whole set, and policy.sh refuses a build
+    without APP_NAME and app names that are no printable text of at most 40
+    characters. Returns the out dir."""
+    out = os.path.join(tmp, "verify")
+    rc, text = run_policy_sh(root, TEST_ARGS + VERIFY_ARGS + ["OUT_DIR=" + out, "PACK=" + pack])
+    files = sorted(os.listdir(out)) if os.path.isdir(out) else []
+    rep.check("policy.sh PROVIDER=verify APP_NAME=... builds the substituted set",
+              [] if rc == 0 and files == sorted(OUR_FILES + PACK_FILES) else
+              ["exit %d, files %s" % (rc, files)] + text.splitlines())
+    made = os.path.join(tmp, "verify-made")
+    env = {k: v for k, v in os.environ.items() if k not in ("PROVIDER", "APP_NAME")}
+    proc = subprocess.run(["make", "-s", "-C", root, "policy", "OUT_DIR=" + made] + TEST_ARGS +
+                          VERIFY_ARGS, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, env=env)
+    same = all(filecmp.cmp(os.path.join(made, f), os.path.join(out, f), shallow=False)
+               for f in OUR_FILES if os.path.isfile(os.path.join(made, f)))
+    rep.check("make policy passes PROVIDER and APP_NAME (quotes and all) to policy.sh",
+              [] if proc.returncode == 0 and same and
+              sorted(os.listdir(made)) == sorted(OUR_FILES) else
+              ["exit %d, same as policy.sh's: %s" % (proc.returncode, same)] +
+              proc.stdout.splitlines())
+    bad = [
+        ("PROVIDER=verify without APP_NAME", ["PROVIDER=verify"]),
+        ("an unknown PROVIDER", ["PROVIDER=twilio", "APP_NAME=Contoso"]),
+        ("an APP_NAME with a control character", VERIFY_ARGS[:1] + ["APP_NAME=Contoso\tApp"]),
+        ("an APP_NAME with an invisible format character",
+         VERIFY_ARGS[:1] + ["APP_NAME=Contoso\u200bApp"]),
+        ("an APP_NAME with a line separator", VERIFY_ARGS[:1] + ["APP_NAME=Contoso\u2028App"]),
+        ("an APP_NAME of 41 characters", VERIFY_ARGS[:1] + ["APP_NAME=" + "\u00e9" * 41]),
+        ("an APP_NAME with a leading space", VERIFY_ARGS[:1] + ["APP_NAME= Contoso"]),
+        ("an empty APP_NAME", VERIFY_ARGS[:1] + ["APP_NAME="]),
+    ]
+    for what, extra in bad:
+        bad_out = os.path.join(tmp, "bad-verify")
+        rc, text = run_policy_sh(root, TEST_ARGS + extra + ["OUT_DIR=" + bad_out])
+        written = os.listdir(bad_out) if os.path.isdir(bad_out) else []
+        rep.check("policy.sh refuses %s" % what, [] if rc != 0 and not written else
+                  ["exit %d, wrote %s" % (rc, written)])
+    ok_out = os.path.join(tmp, "verify-40")
+    rc, text = run_policy_sh(root, TEST_ARGS + VERIFY_ARGS[:1] +
+                             ["APP_NAME=" + "\u00e9" * 40, "OUT_DIR=" + ok_out])
+    rep.check("policy.sh takes an APP_NAME of 40 non-ASCII characters",
+              [] if rc == 0 else ["exit %d" % rc] + text.splitlines())
+    return out
+
+
+def expected_authy_build(src, name):
+    """What policy.sh must write for our file name with TEST_ARGS and the
+    default provider: the file as it reads, without the header that lists
+    the placeholders (a note that it is generated instead), without the
+    Verify blocks and the markers of the Authy lines, with the placeholders
+    replaced and APP_NAME "Authy"."""
+    with open(os.path.join(src, name), encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    out, skip = [], None
+    for line in lines:
+        if skip is not None:
+            if re.match(skip, line):
+                skip = None
+            continue
+        if line == "<!--":
+            skip = r"^-->$"
+        elif re.match(r"^ *<!-- verify:begin$", line):
+            skip = r"^ *verify:end -->$"
+        elif not re.match(r"^ *<!-- authy:(begin|end) -->$", line):
+            out.append(line)
+    out.insert(1, "<!-- Generated by scripts/policy.sh from policy/%s for %s; do not edit. -->"
+               % (name, TEST_TENANT))
+    text = "\n".join(out)
+    values = dict(a.split("=", 1) for a in TEST_ARGS)
+    for old, new in (("yourtenant.onmicrosoft.com", TEST_TENANT + ".onmicrosoft.com"),
+                     ("{BASE_URL}", values["BASE_URL"]),
+                     ("{EXTENSIONS_APP_ID}", values["EXTENSIONS_APP_ID"]),
+                     ("{EXTENSIONS_OBJECT_ID}", values["EXTENSIONS_OBJECT_ID"]),
+                     ("ProxyIdentityExperienceFrameworkAppId", values["PROXY_IEF_APP_ID"]),
+                     ("IdentityExperienceFrameworkAppId", values["IEF_APP_ID"]),
+                     ("facebook_clientid", values["FACEBOOK_CLIENT_ID"]),
+                     ("{APP_NAME}", "Authy")):
+        text = text.replace(old, new)
+    return text
+
+
+def authy_build_problems(src, out):
+    """Differences between the Authy build in out and what it must be."""
+    problems = []
+    for name in OUR_FILES:
+        path = os.path.join(out, name)
+        if not os.path.isfile(path):
+            problems.append("%s missing" % name)
+            continue
+        with open(path, encoding="utf-8") as f:
+            got = f.read()
+        want = expected_authy_build(src, name)
+        if got != want:
+            diff = [line for line in difflib.unified_diff(
+                want.splitlines(), got.splitlines(), "expected", "built", lineterm="", n=0)]
+            problems.append("%s differs from the file as it reads: %s" % (name, diff[2:8]))
+    return problems
+
+
+def check_authy_build(rep, root, out, tmp):
+    """The Authy build is the files as they read (no Verify block, no marker),
+    and PROVIDER=authy APP_NAME=Authy builds the same bytes as the default."""
+    src = os.path.join(root, "policy")
+    rep.check("authy: the default build is the files as they read, with the placeholders "
+              "replaced", authy_build_problems(src, out))
+    explicit = os.path.join(tmp, "authy-explicit")
+    rc, text = run_policy_sh(root, TEST_ARGS + ["PROVIDER=authy", "APP_NAME=Authy",
+                                                "OUT_DIR=" + explicit])
+    diff = [f for f in OUR_FILES if rc != 0 or not filecmp.cmp(
+        os.path.join(out, f), os.path.join(explicit, f), shallow=False)]
+    rep.check("authy: PROVIDER=authy APP_NAME=Authy builds the default's bytes",
+              ["exit %d, differing %s" % (rc, diff)] + text.splitlines() if diff else [])
 
 
 def check_layered(rep, root, pack, tmp, contract):
@@ -1686,9 +1906,9 @@ MUTATIONS = [
 # Mutations that the schema must reject: (what, file, regex, replacement).
 SCHEMA_MUTATIONS = [
     ("unknown element in a technical profile", "TrustFrameworkExtensions.xml",
-     r"(<DisplayName>Authy enrolment</DisplayName>)", r"\1<Timeout>30</Timeout>"),
+     r"(<DisplayName>\{APP_NAME\} enrolment</DisplayName>)", r"\1<Timeout>30</Timeout>"),
     ("elements out of order", "TrustFrameworkExtensions.xml",
-     r"(<DisplayName>Authy enrolment</DisplayName>)(\s*)(<Protocol [^>]*/>)", r"\3\2\1"),
+     r"(<DisplayName>\{APP_NAME\} enrolment</DisplayName>)(\s*)(<Protocol [^>]*/>)", r"\3\2\1"),
     ("missing required attribute", "TrustFrameworkExtensions.xml",
      r'<Key Id="ClientCertificate" ', r"<Key "),
 ]
@@ -1989,6 +2209,79 @@ def self_tests(rep, src, pack, xsd, contract, tmp):
               [] if ok and errors else ["not rejected"])
 
 
+# Breaks of the Verify build alone (the Authy build of each is fine), and the
+# problem each must make the checks of the Verify build report.
+SIGNIN_GATE = ('                <OrchestrationStep Order="12" Type="ClaimsExchange">\n'
+               '                    <ClaimsExchanges>\n'
+               '                        <ClaimsExchange Id="AuthyAssertApproved"')
+REGISTER_PHONE = ('                        <InputClaim ClaimTypeReferenceId="authyPhoneNumber" '
+                  'PartnerClaimType="phoneNumber" Required="true" />\n')
+VERIFY_BREAKS = [
+    ("a Verify block the schema refuses",
+     [(EXT, r"(<!-- verify:begin\s*)<InputClaims>(.*?)</InputClaims>",
+       r"\1<InputClaimz>\2</InputClaimz>", True)], "schema"),
+    ("the sign-in's assertion left out of the Verify build",
+     [(EXT, SIGNIN_GATE, "                <!-- authy:begin -->\n" + SIGNIN_GATE, False),
+      (EXT, '\n                <OrchestrationStep Order="13" Type="SendClaims"',
+       '\n                <!-- authy:end -->\n                <OrchestrationStep Order="13" '
+       'Type="SendClaims"', False)], "reaches SendClaims without an Authy approval"),
+    ("register sending the phone number in the Verify build",
+     [(EXT, "                        <!-- authy:begin -->\n" + REGISTER_PHONE +
+       "                        <!-- authy:end -->\n", REGISTER_PHONE, False)],
+     "sends phoneNumber"),
+    ("a register run sending a phone number",
+     [(EXT, 'ClaimTypeReferenceId="email" PartnerClaimType="email"',
+       'ClaimTypeReferenceId="email" PartnerClaimType="countryCode"', False)],
+     "sent ['countryCode']"),
+    ("Authy named in the Verify enrolment page's prompt",
+     [(EXT, "in the {APP_NAME} app on your phone.\"", "in the Authy app on your phone.\"", False)],
+     "names Authy"),
+    ("Authy named in a text both builds share",
+     [(EXT, "<DisplayName>{APP_NAME} approval</DisplayName>",
+       "<DisplayName>Authy approval</DisplayName>", False)], "names Authy"),
+]
+
+
+def self_tests_builds(rep, root, pack, xsd, contract, tmp):
+    """Each break of the Verify build makes its checks fail; a policy.sh that
+    lets a Verify block into the Authy build makes the Authy build's fail."""
+    script = os.path.join(root, "scripts", "policy.sh")
+    src = os.path.join(root, "policy")
+    packs = [os.path.join(pack, f) for f in PACK_FILES]
+    for i, (what, edits, expect) in enumerate(VERIFY_BREAKS):
+        name = "self-test: Verify build: %s is caught" % what
+        dst = os.path.join(tmp, "vbreak%d" % i)
+        if not edited_copy(src, dst, edits):
+            rep.check(name, ["mutation did not apply"])
+            continue
+        out = os.path.join(tmp, "vbreak%d-out" % i)
+        rc, text = run_policy_sh_on(tmp, "vbreak%d-root" % i, dst, script,
+                                    TEST_ARGS + VERIFY_ARGS + ["OUT_DIR=" + out])
+        if rc != 0:
+            rep.check(name, ["policy.sh failed: %s" % text.splitlines()[-3:]])
+            continue
+        mine = [os.path.join(out, f) for f in OUR_FILES]
+        if expect == "schema":
+            found = xmllint(xsd, mine[0])
+            hit = found
+        else:
+            found = [p for _, probs in analyse(packs + mine + pack_rps_kept(pack, mine[1:]),
+                                               "verify", contract, mine) for p in probs]
+            hit = [p for p in found if expect in p]
+        rep.check(name, [] if hit else ["not reported; problems seen: %s" % found[:5]])
+    with open(script, encoding="utf-8") as f:
+        text = f.read()
+    keep = "'/^ *<!-- verify:begin$/,/^ *verify:end -->$/d'"
+    broken = os.path.join(tmp, "policy-broken.sh")
+    with open(broken, "w", encoding="utf-8") as f:
+        f.write(text.replace(keep, "'/^ *<!-- verify:begin$/d' '/^ *verify:end -->$/d'"))
+    out = os.path.join(tmp, "abreak-out")
+    rc, _ = run_policy_sh_on(tmp, "abreak-root", src, broken, TEST_ARGS + ["OUT_DIR=" + out])
+    found = authy_build_problems(src, out) if keep in text and rc == 0 else []
+    rep.check("self-test: Authy build: a Verify block let into it is caught",
+              [] if found else ["not reported (policy.sh exit %d)" % rc])
+
+
 def pack_rps_kept(pack, our_rp_paths):
     """The pack's relying parties that none of ours replaces (same PolicyId)."""
     ours = {load_xml(p).attrs.get("PolicyId", "").lower() for p in our_rp_paths}
@@ -2094,8 +2387,11 @@ def main():
                   [] if check_docs_policy_claim(base_set, doc) else ["not reported"])
     with tempfile.TemporaryDirectory(prefix="check_policy.") as tmp:
         out = check_builder(rep, root, pack, tmp)
+        check_authy_build(rep, root, out, tmp)
+        vout = check_verify_builder(rep, root, pack, tmp)
         sets = [("raw", [os.path.join(pack, f) for f in PACK_FILES], src),
-                ("out", [os.path.join(out, f) for f in PACK_FILES], out)]
+                ("out", [os.path.join(out, f) for f in PACK_FILES], out),
+                ("verify", [os.path.join(vout, f) for f in PACK_FILES], vout)]
         for mode, base, where in sets:
             mine = [os.path.join(where, f) for f in OUR_FILES]
             for path in mine:
@@ -2110,6 +2406,7 @@ def main():
         check_layered(rep, root, pack, tmp, contract)
         check_pfx(rep, root, tmp)
         self_tests(rep, src, pack, xsd, contract, tmp)
+        self_tests_builds(rep, root, pack, xsd, contract, tmp)
     return rep.finish()
 
 

@@ -488,6 +488,7 @@ class Run:
              "claims": {k: dict(v) for k, v in session["claims"].items()}}
         self.start = start
         self.log = []
+        self.sent = []
 
     @staticmethod
     def _text(value):
@@ -521,11 +522,28 @@ class Run:
                     return self.bag.get(c.attrs.get("ClaimTypeReferenceId"))
         return None
 
+    def _body(self, ident):
+        """The claims a REST profile sends, by the names the responder reads:
+        those the journey holds, else their default (as B2C leaves out a claim
+        without a value)."""
+        body = {}
+        for node in self.js.nodes(ident):
+            for c in node.walk("InputClaims", "InputClaim"):
+                claim = c.attrs.get("ClaimTypeReferenceId")
+                always = c.attrs.get("AlwaysUseDefaultValue", "false").lower() == "true"
+                value = c.attrs.get("DefaultValue") if always else \
+                    self.bag.get(claim, c.attrs.get("DefaultValue"))
+                if value is not None:
+                    body[c.attrs.get("PartnerClaimType", claim)] = value
+        return body
+
     def _rest(self, ident):
-        """One REST call. Its answer is the next of replies[(path, authyId
-        sent)] when the run gives those (a phone that answers only for its
-        own ID), else of replies[path]; none left is a 503."""
+        """One REST call, recorded in sent as (path, body). Its answer is the
+        next of replies[(path, authyId sent)] when the run gives those (a
+        phone that answers only for its own ID), else of replies[path]; none
+        left is a 503."""
         path = [p for p in self.PATHS if self.js.calls(ident, p)][0]
+        self.sent.append((path, self._body(ident)))
         sent = self._sent_id(ident)
         queue = self.replies.get((path, sent), self.replies.get(path, []))
         status, body = queue.pop(0) if queue else (503, {})
