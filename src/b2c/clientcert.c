@@ -39,26 +39,6 @@ deny(char *err, size_t errlen, const char *fmt, ...)
 	return STATUS_FORBIDDEN;
 }
 
-enum status
-clientcert_normalize_thumbprint(const char *in, char *out, size_t outlen)
-{
-	size_t n = 0;
-
-	if (in == NULL || outlen < CONFIG_THUMBPRINT_LEN + 1)
-		return STATUS_CONFIG;
-	for (const char *p = in; *p != '\0'; p++) {
-		if (*p == ':' || *p == ' ')
-			continue;
-		if (!isxdigit((unsigned char)*p) || n >= CONFIG_THUMBPRINT_LEN)
-			return STATUS_CONFIG;
-		out[n++] = (char)tolower((unsigned char)*p);
-	}
-	if (n != CONFIG_THUMBPRINT_LEN)
-		return STATUS_CONFIG;
-	out[n] = '\0';
-	return STATUS_OK;
-}
-
 /* A param, with an empty value treated as absent (nginx sends "" when unset). */
 static const char *
 param(const struct request *req, const char *name)
@@ -157,7 +137,7 @@ find_thumbprint(const struct request *req, struct presented *pc, char *err, size
 		util_strlcpy(pc->thumb, pc->cert.sha1_hex, sizeof(pc->thumb));
 	}
 	if (fp != NULL) {
-		if (clientcert_normalize_thumbprint(fp, fpn, sizeof(fpn)) != STATUS_OK)
+		if (config_normalize_thumbprint(fp, fpn, sizeof(fpn)) != STATUS_OK)
 			return deny(err, errlen, "client certificate fingerprint malformed");
 		if (pc->have_cert && !util_ct_equal(fpn, pc->thumb, CONFIG_THUMBPRINT_LEN))
 			return deny(err, errlen,

@@ -45,11 +45,4 @@ struct request;
 enum status clientcert_check(const struct request *req, const struct config *cfg, time_t now,
                              char *err, size_t errlen);
 
-/*
- * clientcert_normalize_thumbprint - lower-case 40-hex form of a thumbprint
- * given with any case and optional ':' or ' ' separators into out (>= 41
- * bytes). STATUS_OK or STATUS_CONFIG when it is not 20 bytes of hex.
- */
-enum status clientcert_normalize_thumbprint(const char *in, char *out, size_t outlen);
-
 #endif

@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "clientcert.h"
 #include "log.h"
 #include "privfile.h"
 #include "utf8.h"
@@ -603,6 +602,26 @@ split_next(char **cur, const char *seps)
 }
 
 /* Append t unless already listed; false when the list is full. */
+enum status
+config_normalize_thumbprint(const char *in, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (in == NULL || outlen < CONFIG_THUMBPRINT_LEN + 1)
+		return STATUS_CONFIG;
+	for (const char *p = in; *p != '\0'; p++) {
+		if (*p == ':' || *p == ' ')
+			continue;
+		if (!isxdigit((unsigned char)*p) || n >= CONFIG_THUMBPRINT_LEN)
+			return STATUS_CONFIG;
+		out[n++] = (char)tolower((unsigned char)*p);
+	}
+	if (n != CONFIG_THUMBPRINT_LEN)
+		return STATUS_CONFIG;
+	out[n] = '\0';
+	return STATUS_OK;
+}
+
 static bool
 add_thumbprint(char list[][CONFIG_THUMBPRINT_LEN + 1], int *n, const char *t)
 {
@@ -628,7 +647,7 @@ parse_thumb_item(char *item, char list[][CONFIG_THUMBPRINT_LEN + 1], int *n, boo
 	char *cur = item, *tok;
 	int idx = 0;
 
-	if (clientcert_normalize_thumbprint(item, norm, sizeof(norm)) == STATUS_OK) {
+	if (config_normalize_thumbprint(item, norm, sizeof(norm)) == STATUS_OK) {
 		*full = !add_thumbprint(list, n, norm);
 		return *full ? 1 : 0;
 	}
@@ -636,7 +655,7 @@ parse_thumb_item(char *item, char list[][CONFIG_THUMBPRINT_LEN + 1], int *n, boo
 		if (*tok == '\0')
 			continue;
 		idx++;
-		if (clientcert_normalize_thumbprint(tok, norm, sizeof(norm)) != STATUS_OK)
+		if (config_normalize_thumbprint(tok, norm, sizeof(norm)) != STATUS_OK)
 			return idx;
 		if (!add_thumbprint(list, n, norm)) {
 			*full = true;

@@ -150,4 +150,13 @@ void config_free(struct config *cfg);
  */
 const char *const *config_key_names(void);
 
+/*
+ * config_normalize_thumbprint - the form client_cert_thumbprints are kept in
+ * (CONFIG_THUMBPRINT_LEN lower-case hex digits) of a thumbprint given with any
+ * case and optional ':' or ' ' separators, into out (>= CONFIG_THUMBPRINT_LEN
+ * + 1 bytes). STATUS_OK, or STATUS_CONFIG when it is not 20 bytes of hex
+ * (out then undefined). Pure; thread-safe.
+ */
+enum status config_normalize_thumbprint(const char *in, char *out, size_t outlen);
+
 #endif

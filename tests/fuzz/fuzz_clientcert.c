@@ -80,7 +80,7 @@ check_accepted(const char *const *val)
 		FUZZ_ASSERT(cert.not_before <= FUZZ_NOW && FUZZ_NOW <= cert.not_after);
 	}
 	if (fpv != NULL && *fpv != '\0') {
-		FUZZ_ASSERT(clientcert_normalize_thumbprint(fpv, fp, sizeof(fp)) == STATUS_OK);
+		FUZZ_ASSERT(config_normalize_thumbprint(fpv, fp, sizeof(fp)) == STATUS_OK);
 		FUZZ_ASSERT(is_allowed(fp));
 	}
 }

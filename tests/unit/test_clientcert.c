@@ -712,40 +712,6 @@ test_bad_fingerprint_param(void)
 	config_free(&cfg);
 }
 
-static void
-test_normalize(void)
-{
-	char out[41], small[40];
-
-	CHECK_INT(clientcert_normalize_thumbprint("0A1B2C3D4E5F60718293A4B5C6D7E8F901234567", out,
-	                                          sizeof(out)),
-	          STATUS_OK);
-	CHECK_STR(out, "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567");
-	CHECK_INT(
-	    clientcert_normalize_thumbprint(
-	        "0a:1b:2c:3d:4e:5f:60:71:82:93:a4:b5:c6:d7:e8:f9:01:23:45:67", out, sizeof(out)),
-	    STATUS_OK);
-	CHECK_STR(out, "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567");
-	CHECK_INT(
-	    clientcert_normalize_thumbprint(
-	        " 0a 1b 2c 3d 4e 5f 60 71 82 93 a4 b5 c6 d7 e8 f9 01 23 45 67 ", out, sizeof(out)),
-	    STATUS_OK);
-	CHECK_STR(out, "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567");
-	CHECK_INT(clientcert_normalize_thumbprint("0a1b2c3d4e5f60718293a4b5c6d7e8f90123456", out,
-	                                          sizeof(out)),
-	          STATUS_CONFIG);
-	CHECK_INT(clientcert_normalize_thumbprint("0a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", out,
-	                                          sizeof(out)),
-	          STATUS_CONFIG);
-	CHECK_INT(clientcert_normalize_thumbprint("0g1b2c3d4e5f60718293a4b5c6d7e8f901234567", out,
-	                                          sizeof(out)),
-	          STATUS_CONFIG);
-	CHECK_INT(clientcert_normalize_thumbprint("", out, sizeof(out)), STATUS_CONFIG);
-	CHECK_INT(clientcert_normalize_thumbprint("0a1b2c3d4e5f60718293a4b5c6d7e8f901234567", small,
-	                                          sizeof(small)),
-	          STATUS_CONFIG);
-}
-
 int
 main(void)
 {
@@ -774,7 +740,6 @@ main(void)
 	RUN(test_check_disabled);
 	RUN(test_garbage_pem);
 	RUN(test_bad_fingerprint_param);
-	RUN(test_normalize);
 	free_certs();
 	HARNESS_END();
 }
