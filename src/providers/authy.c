@@ -25,6 +25,8 @@
 #define CELLPHONE_MAX 20
 #define COUNTRY_CODE_MAX 4
 
+_Static_assert(AUTHY_UUID_MAX <= PROVIDER_HANDLE_MAX, "an Authy uuid is a handle");
+
 static bool
 code_is(const char *code, const char *want)
 {

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "authy.h"
 #include "b2c.h"
 #include "config.h"
 #include "loop.h"
@@ -21,15 +20,10 @@
 #include "upstream.h"
 #include "utf8.h"
 #include "util.h"
-#include "verify.h"
 
 #define MAX_STEPS 4
 
 _Static_assert(PROVIDER_HANDLE_MAX <= TRACKER_UUID_MAX, "the tracker must hold every handle");
-_Static_assert(AUTHY_UUID_MAX <= PROVIDER_HANDLE_MAX, "an Authy uuid is a handle");
-_Static_assert(VERIFY_HANDLE_MAX <= PROVIDER_HANDLE_MAX, "a Verify handle is a handle");
-_Static_assert(VERIFY_IDENTITY_LEN <= PROVIDER_ID_MAX, "an identity is an authyId");
-_Static_assert(VERIFY_SID_LEN < PROVIDER_SCRATCH_MAX, "a factor SID fits between steps");
 _Static_assert(PROVIDER_ID_MAX == B2C_AUTHY_ID_MAX, "B2C takes every id");
 
 static const struct provider_ops *const all[] = {&authy_provider, &verify_provider};

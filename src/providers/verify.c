@@ -25,6 +25,10 @@
 #include "utf8.h"
 #include "util.h"
 
+_Static_assert(VERIFY_HANDLE_MAX <= PROVIDER_HANDLE_MAX, "a Verify handle is a handle");
+_Static_assert(VERIFY_IDENTITY_LEN <= PROVIDER_ID_MAX, "an identity is an authyId");
+_Static_assert(VERIFY_SID_LEN < PROVIDER_SCRATCH_MAX, "a factor SID fits between steps");
+
 #define NAME_MAX_LEN 1024
 #define FIELD_JSON_MAX 2048
 
