@@ -183,18 +183,6 @@ enum status b2c_validate_register(const struct b2c_claims *c, bool need_phone,
 bool b2c_email_valid(const char *s);
 
 /*
- * b2c_sign_in_name_valid - true for 1..B2C_NAME_MAX bytes of printable text
- * (UTF-8 allowed; no C0/C1 control characters, no DEL). Thread-safe.
- */
-bool b2c_sign_in_name_valid(const char *s);
-
-/*
- * b2c_correlation_id_valid - true for 1..B2C_CORRELATION_ID_MAX characters of
- * [A-Za-z0-9._:-] (B2C's correlation id is a GUID). Thread-safe.
- */
-bool b2c_correlation_id_valid(const char *s);
-
-/*
  * b2c_validate_binding - the wait's binding to its B2C transaction: STATUS_OK
  * when a valid correlationId was sent, or when none was sent and require is
  * false; else STATUS_NO_CORRELATION (also for an invalid one). Pure.
@@ -230,12 +218,6 @@ enum status b2c_validate_wait(const struct b2c_claims *c);
  * STATUS_TOKEN_MISSING or STATUS_TOKEN_INVALID.
  */
 enum status b2c_validate_token(const struct b2c_claims *c);
-
-/*
- * b2c_token_valid - true for B2C_TOKEN_MIN..B2C_TOKEN_MAX ASCII digits and
- * nothing else. NULL is false. Pure.
- */
-bool b2c_token_valid(const char *s);
 
 /* b2c_claims_wipe - erase the one-time code held in c (explicit_bzero). */
 void b2c_claims_wipe(struct b2c_claims *c);

@@ -5,6 +5,7 @@
  * 3-digit prefixes in turn finds the only possible match.
  */
 #include "phone.h"
+#include "phone_int.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -32,16 +32,4 @@ struct phone_number {
  */
 enum status phone_parse(const char *number, const char *country_code, struct phone_number *out);
 
-/*
- * phone_cc_assigned - non-zero when cc (1-3 digits, no '+', no leading zero) is
- * an assigned E.164 country calling code, geographic or not. Thread-safe.
- */
-int phone_cc_assigned(const char *cc);
-
-/*
- * phone_cc_geographic - non-zero when cc is an assigned code of a country,
- * territory or integrated plan (the codes phone_parse accepts). Thread-safe.
- */
-int phone_cc_geographic(const char *cc);
-
 #endif

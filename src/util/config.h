@@ -145,12 +145,6 @@ void config_print(const struct config *cfg, FILE *out);
 void config_free(struct config *cfg);
 
 /*
- * config_key_names - the NULL-terminated list of every key of the parse table
- * (lower case). Static. For tests that check the example file. Thread-safe.
- */
-const char *const *config_key_names(void);
-
-/*
  * config_normalize_thumbprint - the form client_cert_thumbprints are kept in
  * (CONFIG_THUMBPRINT_LEN lower-case hex digits) of a thumbprint given with any
  * case and optional ':' or ' ' separators, into out (>= CONFIG_THUMBPRINT_LEN

@@ -1,6 +1,6 @@
 /*
- * config_int.h - for the unit tests: the parse table's key descriptions, and
- * the two halves of config_load on their own.
+ * config_int.h - for the unit tests: the parse table's key names and
+ * descriptions, and the two halves of config_load on their own.
  */
 #ifndef B2CAUTHY_CONFIG_INT_H
 #define B2CAUTHY_CONFIG_INT_H
@@ -24,5 +24,11 @@ enum status config_load_file(struct config *cfg, const char *path, char *err, si
  * variables, errors prefixed "environment: NAME: ...". Not thread-safe.
  */
 enum status config_load_env(struct config *cfg, char **envp, char *err, size_t errlen);
+
+/*
+ * config_key_names - the NULL-terminated list of every key of the parse table
+ * (lower case). Static. For tests that check the example file. Thread-safe.
+ */
+const char *const *config_key_names(void);
 
 #endif

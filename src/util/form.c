@@ -4,6 +4,7 @@
  * callbacks and webhooks post, for every module that speaks forms.
  */
 #include "form.h"
+#include "form_int.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -29,14 +29,6 @@
 enum status form_add(struct buf *b, const char *name, const char *sub, const char *value);
 
 /*
- * form_decode - decode len bytes of one form component ('+' is a space, %XX
- * an escaped byte) into out, which must hold len + 1 bytes; out is
- * NUL-terminated. A truncated escape, a bad hex digit or an encoded NUL give
- * STATUS_BAD_REQUEST.
- */
-enum status form_decode(const char *in, size_t len, char *out);
-
-/*
  * form_unescape - form_decode for text where '+' is itself (nginx's
  * $ssl_client_escaped_cert, whose base64 keeps its '+'): only %XX escapes are
  * decoded. Same contract as form_decode.

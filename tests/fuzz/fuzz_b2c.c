@@ -12,6 +12,7 @@
 #include "b2c.h"
 #include "json.h"
 #include "phone.h"
+#include "phone_int.h"
 #include "request.h"
 #include "util.h"
 #include "b2c_int.h"

@@ -7,6 +7,7 @@
 #include "fuzz.h"
 
 #include "phone.h"
+#include "phone_int.h"
 
 static void
 check_ok(const struct phone_number *p)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "form.h"
+#include "form_int.h"
 #include "harness.h"
 
 static void

@@ -8,6 +8,7 @@
 
 #include "harness.h"
 #include "phone.h"
+#include "phone_int.h"
 
 struct case_ {
 	const char *number;
