@@ -38,8 +38,9 @@ static const struct route routes[] = {
     {"callback", "POST, GET", NULL, handler_callback, false, false},
 };
 
-int
-router_path_equal(const char *path, const char *route)
+/* Case-insensitive, as ASP.NET matches routes; one trailing '/' on path is ignored. */
+static int
+path_equal(const char *path, const char *route)
 {
 	size_t n = strlen(route);
 
@@ -53,7 +54,7 @@ find_route(const char *path, const char *callback_path)
 {
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const char *p = routes[i].path ? routes[i].path : callback_path;
-		if (p != NULL && router_path_equal(path, p))
+		if (p != NULL && path_equal(path, p))
 			return &routes[i];
 	}
 	return NULL;

@@ -33,10 +33,4 @@ enum status router_dispatch(struct req_ctx *ctx, struct response *res);
  */
 void router_complete(struct req_ctx *ctx, enum status rc, struct response *res);
 
-/*
- * router_path_equal - case-insensitive path comparison that ignores one
- * trailing '/' on path. Pure.
- */
-int router_path_equal(const char *path, const char *route);
-
 #endif

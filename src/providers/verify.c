@@ -862,25 +862,13 @@ static const struct provider_op approval_status = {"verify challenge status", st
                                                    status_reply};
 static const struct provider_op token_verify = {"verify totp challenge", totp_build, totp_reply};
 
-const struct provider_ops verify_provider = {
-    .name = "verify",
-    .callback_name = "webhook",
-    .no_factor_is_setup = true,
-    .user_check = user_check,
-    .id_valid = id_valid,
-    .user_name = user_name,
-    .user_create = &user_create,
-    .approval_create = &approval_create,
-    .approval_status = &approval_status,
-    .token_verify = &token_verify,
-    .config_check = config_check,
-    .upstream_opts = verify_upstream_opts,
-    .callback_verify = verify_callback_check,
-    .callback_result = verify_callback_outcome,
-};
-
-void
-verify_upstream_opts(const struct config *cfg, struct upstream_opts *opts)
+/*
+ * The API's connection settings: verify_api_url, HTTP Basic auth with
+ * twilio_api_key and twilio_api_secret when set, else twilio_account_sid and
+ * twilio_auth_token, and no key header. Strings are borrowed from cfg.
+ */
+static void
+connection_opts(const struct config *cfg, struct upstream_opts *opts)
 {
 	bool api_key = cfg->twilio_api_key != NULL && cfg->twilio_api_key[0] != '\0';
 
@@ -895,3 +883,20 @@ verify_upstream_opts(const struct config *cfg, struct upstream_opts *opts)
 	opts->request_timeout_ms = cfg->request_timeout_ms;
 	opts->allow_http = false;
 }
+
+const struct provider_ops verify_provider = {
+    .name = "verify",
+    .callback_name = "webhook",
+    .no_factor_is_setup = true,
+    .user_check = user_check,
+    .id_valid = id_valid,
+    .user_name = user_name,
+    .user_create = &user_create,
+    .approval_create = &approval_create,
+    .approval_status = &approval_status,
+    .token_verify = &token_verify,
+    .config_check = config_check,
+    .upstream_opts = connection_opts,
+    .callback_verify = verify_callback_check,
+    .callback_result = verify_callback_outcome,
+};

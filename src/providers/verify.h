@@ -205,14 +205,6 @@ enum status verify_totp_factors_reply(struct api_call *call, long http_status, c
 enum status verify_totp_check_reply(struct api_call *call, long http_status, const char *body,
                                     size_t len);
 
-/*
- * verify_upstream_opts - fill an upstream_opts for the Verify API from cfg:
- * verify_api_url, HTTP Basic auth with twilio_api_key and twilio_api_secret
- * when set, else twilio_account_sid and twilio_auth_token, and no key header.
- * Strings are borrowed from cfg.
- */
-void verify_upstream_opts(const struct config *cfg, struct upstream_opts *opts);
-
 /* Verify webhooks (verify_webhook.c). FastCGI name of the signature header. */
 #define VERIFY_P_SIGNATURE "HTTP_X_TWILIO_SIGNATURE"
 #define VERIFY_BODY_HASH_PARAM "bodySHA256"
