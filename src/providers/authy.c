@@ -5,6 +5,7 @@
  * table authy_provider of these steps. No I/O here; JSON through json.h.
  */
 #include "authy.h"
+#include "authy_int.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -4,6 +4,7 @@
  * verification of X-Authy-Signature, and reading the reported outcome.
  */
 #include "authy.h"
+#include "authy_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

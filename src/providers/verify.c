@@ -6,6 +6,7 @@
  * of these steps. No I/O here; JSON through json.h.
  */
 #include "verify.h"
+#include "verify_int.h"
 
 #include <stdarg.h>
 #include <stdint.h>

@@ -5,6 +5,7 @@
  * bodySHA256 check of JSON bodies, and reading the challenge's outcome.
  */
 #include "verify.h"
+#include "verify_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

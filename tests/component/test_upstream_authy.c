@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "authy.h"
+#include "authy_int.h"
 #include "config.h"
 #include "phone.h"
 #include "provider.h"

@@ -10,6 +10,7 @@
 
 #include "api_call.h"
 #include "authy.h"
+#include "authy_int.h"
 
 static const long http_codes[] = {200, 201, 204, 301, 400, 401, 403,
                                   404, 429, 500, 502, 503, 0,   999};

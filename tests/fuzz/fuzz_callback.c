@@ -9,6 +9,7 @@
 #include "fuzz.h"
 
 #include "authy.h"
+#include "authy_int.h"
 #include "buf.h"
 #include "crypto.h"
 

@@ -12,8 +12,10 @@
 
 #include "api_call.h"
 #include "authy.h"
+#include "authy_int.h"
 #include "b2c.h"
 #include "verify.h"
+#include "verify_int.h"
 
 static const long http_codes[] = {200, 201, 204, 301, 400, 401, 403, 404,
                                   409, 429, 500, 502, 503, 0,   999, 401};

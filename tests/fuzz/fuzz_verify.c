@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "verify.h"
+#include "verify_int.h"
 
 #define FUZZ_TOKEN "fuzz-verify-auth-token"
 #define SHORT_SID 8

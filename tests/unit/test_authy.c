@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "authy.h"
+#include "authy_int.h"
 #include "buf.h"
 #include "config.h"
 #include "harness.h"

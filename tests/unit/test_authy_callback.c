@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "authy.h"
+#include "authy_int.h"
 #include "buf.h"
 #include "config.h"
 #include "harness.h"

@@ -7,6 +7,7 @@
 
 #include "api_call.h"
 #include "authy.h"
+#include "authy_int.h"
 #include "harness.h"
 
 struct row {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "authy.h"
+#include "authy_int.h"
 #include "buf.h"
 #include "config.h"
 #include "harness.h"
@@ -19,6 +20,7 @@
 #include "upstream.h"
 #include "util.h"
 #include "verify.h"
+#include "verify_int.h"
 #include "provider_int.h"
 #include "buf_int.h"
 
