@@ -78,14 +78,11 @@ enum verify_op {
 };
 
 /*
- * verify_handle_make / verify_handle_split - the approval handle
- * "<identity>/<challenge SID>" and back. make: STATUS_OK or
- * STATUS_BAD_REQUEST (malformed parts, or outlen below VERIFY_HANDLE_MAX + 1).
- * split: STATUS_OK with identity (>= VERIFY_IDENTITY_LEN + 1 bytes) and sid
- * (>= VERIFY_SID_LEN + 1 bytes) filled, or STATUS_BAD_REQUEST. Pure.
+ * verify_handle_make - the approval handle "<identity>/<challenge SID>" into
+ * out: STATUS_OK or STATUS_BAD_REQUEST (malformed parts, or outlen below
+ * VERIFY_HANDLE_MAX + 1). Pure.
  */
 enum status verify_handle_make(const char *identity, const char *sid, char *out, size_t outlen);
-enum status verify_handle_split(const char *handle, char *identity, char *sid);
 
 /* One push challenge to create. */
 struct verify_challenge {

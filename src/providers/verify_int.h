@@ -46,6 +46,13 @@ bool verify_identity_valid(const char *s);
 bool verify_sid_valid(const char *s, const char *prefix);
 
 /*
+ * verify_handle_split - verify_handle_make undone: STATUS_OK with identity
+ * (>= VERIFY_IDENTITY_LEN + 1 bytes) and sid (>= VERIFY_SID_LEN + 1 bytes)
+ * filled, or STATUS_BAD_REQUEST. Pure.
+ */
+enum status verify_handle_split(const char *handle, char *identity, char *sid);
+
+/*
  * verify_entity_form / verify_challenge_form - append the form body of an
  * entity or of a challenge to out (application/x-www-form-urlencoded):
  * Identity; FactorSid, Details.Message, one Details.Fields per field holding
