@@ -3,7 +3,8 @@
  * response. A handler returns a final status (STATUS_OK with res filled, or
  * the failure with the detail in ctx->err, and the router builds the error
  * reply), or STATUS_ASYNC when its upstream calls run on the loop: it then
- * completes the request later with req_ctx_done (see request.h).
+ * completes the request later with req_ctx_done (see request.h). Everything
+ * here runs on the loop thread; res and everything in ctx stay the request's.
  */
 #ifndef B2CAUTHY_HANDLERS_H
 #define B2CAUTHY_HANDLERS_H
@@ -75,7 +76,12 @@ void handler_wait_create_cancel(void *op);
  */
 enum status handler_callback(struct req_ctx *ctx, struct response *res);
 
-/* handler_health.c: GET /healthz (liveness, no upstream call) and GET /metrics */
+/*
+ * handler_health.c: handler_health - GET /healthz, 200 {"status":"ok"}
+ * without any upstream call; handler_metrics - GET /metrics, 200 with the
+ * counters in Prometheus text format. STATUS_OK, or STATUS_NOMEM (and for
+ * metrics STATUS_TOO_LARGE) with res unchanged.
+ */
 enum status handler_health(struct req_ctx *ctx, struct response *res);
 enum status handler_metrics(struct req_ctx *ctx, struct response *res);
 
@@ -88,7 +94,7 @@ enum status handler_metrics(struct req_ctx *ctx, struct response *res);
 enum status handler_check_id(struct req_ctx *ctx, const char *authy_id);
 
 /*
- * handler_common.c: account for one finished provider operation op of job
+ * handler_common.c: handler_account - account for one finished provider operation op of job
  * with outcome rc in ctx (calls, time) and the metrics; on failure ctx->err
  * says what failed, prefixed with op->what. ctx NULL (the request has left):
  * the metrics only. Returns rc.

@@ -63,10 +63,13 @@ void log_rid_leave(const struct log_rid *saved);
  */
 void log_rid_get(struct log_rid *out);
 
-/* Message loggers: printf format, sanitized, one line each. Thread-safe. */
+/*
+ * log_debug / log_info / log_warnx / log_warn - one message line at that
+ * level, printf format, sanitized. log_warn appends ": strerror(errno)".
+ * Thread-safe.
+ */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* log_warnx: a warning; log_warn: the same with ": strerror(errno)" appended. */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
