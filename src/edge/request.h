@@ -28,7 +28,6 @@ struct upstream;
 #define REQUEST_P_CONTENT_TYPE "CONTENT_TYPE"
 #define REQUEST_P_CONTENT_LENGTH "CONTENT_LENGTH"
 #define REQUEST_P_REQUEST_ID "REQUEST_ID"
-#define REQUEST_P_REMOTE_ADDR "REMOTE_ADDR"
 
 /* Largest response body the responder ever builds (metrics included). */
 #define RESPONSE_BODY_MAX (256 * 1024)
