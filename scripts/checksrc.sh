@@ -2,8 +2,10 @@
 # checksrc.sh - house-style checks on src/: banned calls, C++ comments, a
 # purpose comment at the top of each .c file, function length (soft cap 60
 # lines, hard cap 80 unless the function is preceded by a comment saying why),
-# each external library included by one file alone, and no include cycle
-# between modules.
+# each external library included by one file alone, no include cycle
+# between modules, a contract comment naming every function a header declares,
+# a caller in another file for every function of a public header (else it is
+# static, test-only in an _int.h header, or dead), and no unused #define.
 set -u
 cd "$(dirname "$0")/.."
 fail=0
@@ -44,6 +46,83 @@ if [ -n "$loop" ]; then
 	echo "checksrc: include cycle between modules:" $(printf '%s\n' "$loop" | sed 's/^tsort: //')
 	fail=1
 fi
+# Every prototype in a header has a contract comment naming it, just above
+# its group of declarations (prototypes, macros and forward declarations
+# without a blank line between them).
+awk '
+	FNR == 1 { incomment = 0; block = ""; depth = 0 }
+	/^\/\*/ { block = ""; incomment = 1 }
+	incomment { block = block " " $0; if ($0 ~ /\*\//) incomment = 0; next }
+	/^[[:space:]]*$/ { block = ""; next }
+	/^(struct|enum|union)[^(;]*\{/ { depth = 1; block = ""; next }
+	depth { if ($0 ~ /^\}/) depth = 0; next }
+	/^[a-z][^(]*[a-z_0-9]\(/ && !/^(typedef|extern|static) / {
+		s = $0; sub(/\(.*/, "", s); n = split(s, w, /[ *]+/); name = w[n]
+		if (index(block, name) == 0) {
+			printf "checksrc: %s:%d: %s has no contract comment naming it\n", FILENAME, FNR, name
+			bad = 1
+		}
+	}
+	END { exit bad }
+' src/*/*.h || fail=1
+# A function of a public header is used by another file of src/: the words of
+# the code lines (not comments) of every .c file, and where each function is
+# defined (its name at the start of a line, the return type above it).
+awk '
+	FNR == 1 { incomment = 0 }
+	FILENAME ~ /\.h$/ {
+		if (FILENAME ~ /_int\.h$/ || $0 !~ /^[a-z][^(]*[a-z_0-9]\(/ ||
+		    $0 ~ /^(typedef|extern|static) /)
+			next
+		s = $0; sub(/\(.*/, "", s); n = split(s, w, /[ *]+/)
+		decl[w[n]] = FILENAME
+		next
+	}
+	FNR == 1 { files[FILENAME] = 1 }
+	/^[a-z_0-9]+\(/ { s = $0; sub(/\(.*/, "", s); def[s] = FILENAME }
+	{
+		line = $0
+		if (incomment) {
+			if (line !~ /\*\//)
+				next
+			sub(/.*\*\//, "", line)
+			incomment = 0
+		}
+		gsub(/\/\*([^*]|\*[^\/])*\*\//, "", line)
+		if (line ~ /\/\*/) {
+			sub(/\/\*.*/, "", line)
+			incomment = 1
+		}
+		n = split(line, w, /[^A-Za-z_0-9]+/)
+		for (i = 1; i <= n; i++)
+			if (w[i] != "")
+				seen[w[i], FILENAME] = 1
+	}
+	END {
+		for (f in decl) {
+			used = 0
+			for (c in files)
+				if (c != def[f] && (f, c) in seen)
+					used = 1
+			if (!used) {
+				printf "checksrc: %s: %s has no caller outside %s", decl[f], f, def[f]
+				print " (static, an _int.h header, or dead)"
+				bad = 1
+			}
+		}
+		exit bad
+	}
+' src/*/*.h src/*.c src/*/*.c || fail=1
+# Every macro defined in src/ is used somewhere besides its definition.
+unused=$(comm -23 \
+	<(sed -n 's/^#[[:space:]]*define[[:space:]]\{1,\}\([A-Z][A-Z0-9_]*\).*/\1/p' \
+		src/*.c src/*/*.[ch] | sort -u) \
+	<(grep -rhoE --include='*.[ch]' '\b[A-Z][A-Z0-9_]*\b' src tests | sort | uniq -c |
+		awk '$1 > 1 { print $2 }' | sort -u))
+for m in $unused; do
+	echo "checksrc: #define $m is never used"
+	fail=1
+done
 # Function length: from a line starting with '{' to the next line starting with '}'.
 awk '
 	FNR == 1 { start = 0 }
