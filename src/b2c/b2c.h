@@ -1,7 +1,9 @@
 /*
  * b2c.h - the Azure AD B2C REST contract: input-claim names, parsing and
  * validation of the flat JSON body B2C posts, the 200 output-claims body and
- * the 409 error body. Internal status becomes HTTP only here.
+ * the 409 error body. Internal status becomes HTTP only here. The functions
+ * read and write only their arguments (no I/O, no logging): thread-safe for
+ * distinct claims and responses.
  */
 #ifndef B2CAUTHY_B2C_H
 #define B2CAUTHY_B2C_H

@@ -1,6 +1,6 @@
 /*
  * b2c_int.h - what the unit tests of b2c.c check on its own: the status-to-reply
- * tables one by one, and the claim validators the parser applies.
+ * tables one by one, and the claim validators the parser applies. All pure.
  */
 #ifndef B2CAUTHY_B2C_INT_H
 #define B2CAUTHY_B2C_INT_H

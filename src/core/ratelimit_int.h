@@ -8,7 +8,8 @@
 
 /*
  * ratelimit_set_clock - replace the monotonic millisecond clock of rl by
- * now_ms(arg) (NULL restores util_now_ms). Call before rl is shared.
+ * now_ms(arg) (NULL restores util_now_ms). Not thread-safe: call before rl is
+ * shared.
  */
 void ratelimit_set_clock(struct ratelimit *rl, long long (*now_ms)(void *arg), void *arg);
 

@@ -2,6 +2,8 @@
  * fcgi_io.h - the only interface to libfcgi: listening sockets, parsing a
  * request that has fully arrived, turning FastCGI params and stdin into a
  * struct request and a struct response into the FastCGI stdout stream.
+ * fcgi_io_init, the listening sockets and fcgi_io_inherited_fd are for main,
+ * before the loop starts or after it ends; the rest runs on the loop thread.
  */
 #ifndef B2CAUTHY_FCGI_IO_H
 #define B2CAUTHY_FCGI_IO_H

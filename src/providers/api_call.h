@@ -3,7 +3,9 @@
  * to the Authy or Verify API) and of what came back, for logs, metrics and
  * the reply; the HTTP request one step of an operation asks for; the
  * key/value pairs shown with an approval. Shared by both providers, the
- * driver and the handlers; no library types here.
+ * driver and the handlers; no library types here. The functions touch only
+ * their arguments (api_call_logged also the log): thread-safe for distinct
+ * calls and requests.
  */
 #ifndef B2CAUTHY_API_CALL_H
 #define B2CAUTHY_API_CALL_H

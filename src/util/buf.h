@@ -1,6 +1,7 @@
 /*
  * buf.h - a bounded growable byte buffer. Every buffer has a mandatory maximum;
  * appends beyond it fail with STATUS_TOO_LARGE and leave the buffer unchanged.
+ * A buffer belongs to one thread at a time; the functions keep no other state.
  */
 #ifndef B2CAUTHY_BUF_H
 #define B2CAUTHY_BUF_H

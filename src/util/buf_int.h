@@ -6,7 +6,7 @@
 
 #include "buf.h"
 
-/* buf_reset - drop the contents, keep the memory and max. */
+/* buf_reset - drop the contents, keep the memory and max. One thread at a time, as buf.h. */
 void buf_reset(struct buf *b);
 
 #endif

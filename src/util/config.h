@@ -2,7 +2,9 @@
  * config.h - the responder's configuration: built-in defaults, then an optional
  * key = value file, then environment variables (the same names in upper case),
  * then validation. The parse table in config.c is the single source of truth;
- * etc/b2c-authy.conf.example documents every key of it.
+ * etc/b2c-authy.conf.example documents every key of it. A configuration is
+ * built in main before the loop starts and only read afterwards: the functions
+ * that fill or free one are not thread-safe, those that read one are.
  */
 #ifndef B2CAUTHY_CONFIG_H
 #define B2CAUTHY_CONFIG_H

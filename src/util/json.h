@@ -1,6 +1,8 @@
 /*
  * json.h - the only interface to json-c. Parsing of untrusted JSON into an
  * opaque object with typed getters, and building of flat output objects.
+ * No global state: an object belongs to one thread at a time, and other
+ * objects may be used on other threads meanwhile.
  */
 #ifndef B2CAUTHY_JSON_H
 #define B2CAUTHY_JSON_H

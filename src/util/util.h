@@ -1,5 +1,6 @@
 /*
  * util.h - small string, time and secret helpers shared by every module.
+ * They keep no state of their own: each is thread-safe on its own arguments.
  */
 #ifndef B2CAUTHY_UTIL_H
 #define B2CAUTHY_UTIL_H
