@@ -2,10 +2,11 @@
 # checksrc.sh - house-style checks on src/: banned calls, C++ comments, a
 # purpose comment at the top of each .c file, function length (soft cap 60
 # lines, hard cap 80 unless the function is preceded by a comment saying why),
-# each external library included by one file alone, no include cycle
-# between modules, a contract comment naming every function a header declares,
-# a caller in another file for every function of a public header (else it is
-# static, test-only in an _int.h header, or dead), and no unused #define.
+# each external library included by one file alone, no include cycle between
+# modules, a contract comment naming every function a header declares and
+# saying which threads may call it, a caller in another file for every
+# function of a public header (else it is static, test-only in an _int.h
+# header, or dead), and no unused #define.
 set -u
 cd "$(dirname "$0")/.."
 fail=0
@@ -48,11 +49,21 @@ if [ -n "$loop" ]; then
 fi
 # Every prototype in a header has a contract comment naming it, just above
 # its group of declarations (prototypes, macros and forward declarations
-# without a blank line between them).
+# without a blank line between them), that says which threads may call it
+# (thread-safe, pure, the loop thread...), or the header's opening comment
+# says it for all of them.
 awk '
-	FNR == 1 { incomment = 0; block = ""; depth = 0 }
+	FNR == 1 { incomment = 0; block = ""; depth = 0; top = "" }
 	/^\/\*/ { block = ""; incomment = 1 }
-	incomment { block = block " " $0; if ($0 ~ /\*\//) incomment = 0; next }
+	incomment {
+		block = block " " $0
+		if ($0 ~ /\*\//) {
+			incomment = 0
+			if (top == "")
+				top = block
+		}
+		next
+	}
 	/^[[:space:]]*$/ { block = ""; next }
 	/^(struct|enum|union)[^(;]*\{/ { depth = 1; block = ""; next }
 	depth { if ($0 ~ /^\}/) depth = 0; next }
@@ -60,6 +71,9 @@ awk '
 		s = $0; sub(/\(.*/, "", s); n = split(s, w, /[ *]+/); name = w[n]
 		if (index(block, name) == 0) {
 			printf "checksrc: %s:%d: %s has no contract comment naming it\n", FILENAME, FNR, name
+			bad = 1
+		} else if (block !~ /[Tt]hread|[Pp]ure|[Ll]oop/ && top !~ /[Tt]hread|[Pp]ure|[Ll]oop/) {
+			printf "checksrc: %s:%d: %s: its comment says nothing of threads\n", FILENAME, FNR, name
 			bad = 1
 		}
 	}
