@@ -137,17 +137,30 @@ for m in $unused; do
 	echo "checksrc: #define $m is never used"
 	fail=1
 done
-# Function length: from a line starting with '{' to the next line starting with '}'.
+# Function length: from a line starting with '{' to the next line starting
+# with '}'. Over 80 lines is allowed only under a comment, just above the
+# function, that says why it is long.
 awk '
-	FNR == 1 { start = 0 }
-	/^\{/ { start = FNR; name = prev }
+	FNR == 1 { start = 0; incomment = 0; why = 0 }
+	!start && /^\/\*/ { incomment = 1; text = "" }
+	!start && incomment {
+		text = text " " $0
+		if ($0 ~ /\*\//) {
+			incomment = 0
+			why = text ~ /[Ll]ong/
+		}
+		next
+	}
+	!start && (/^[[:space:]]*$/ || /;[[:space:]]*$/) { why = 0 }
+	/^\{/ { start = FNR; name = prev; longok = why }
 	/^\}/ && start {
 		n = FNR - start - 1
-		if (n > 80 && prevcomment[FILENAME, name] == 0) {
+		if (n > 80 && !longok) {
 			printf "checksrc: %s: %s is %d lines (over 80)\n", FILENAME, name, n
 			bad = 1
 		}
 		start = 0
+		why = 0
 	}
 	{ prev = $0 }
 	END { exit bad }
