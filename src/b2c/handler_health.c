@@ -6,7 +6,6 @@
 #include "handlers.h"
 
 #include "buf.h"
-#include "edge.h"
 #include "metrics.h"
 #include "upstream.h"
 #include "tracker.h"
@@ -27,13 +26,14 @@ handler_metrics(struct req_ctx *ctx, struct response *res)
 {
 	struct tracker_stats ts;
 	struct metrics_now now = {.upstream_in_use = upstream_active(ctx->up),
-	                          .upstream_queued = upstream_queued(ctx->up)};
+	                          .upstream_queued = upstream_queued(ctx->up),
+	                          .open_connections = ctx->open_connections,
+	                          .in_flight = ctx->in_flight};
 	struct buf b;
 	enum status rc;
 
 	buf_init(&b, RESPONSE_BODY_MAX);
 	tracker_get_stats(ctx->tracker, &ts);
-	edge_counts(ctx->edge, &now.open_connections, &now.in_flight);
 	rc = metrics_render(&b, &ts, &now);
 	if (rc != STATUS_OK)
 		goto out;

@@ -644,6 +644,8 @@ dispatch(struct ereq *r)
 {
 	enum status rc;
 
+	r->ctx.open_connections = r->c->e->nconns;
+	r->ctx.in_flight = r->c->e->inflight;
 	r->dispatching = 1;
 	rc = router_dispatch(&r->ctx, &r->res);
 	r->dispatching = 0;
@@ -680,7 +682,6 @@ ereq_new(struct conn *c, int too_large)
 	                          .loop = e->o.loop,
 	                          .up = e->o.up,
 	                          .tracker = e->o.tracker,
-	                          .edge = e,
 	                          .push_limit = e->o.push_limit,
 	                          .code_limit = e->o.code_limit,
 	                          .used_codes = e->o.used_codes,
@@ -1098,13 +1099,6 @@ edge_drain(struct edge *e, void (*drained)(void *arg), void *arg)
 	         "arrived served, %ld requests in flight",
 	         idle, served, e->inflight);
 	check_drained(e);
-}
-
-void
-edge_counts(const struct edge *e, long *connections, long *in_flight)
-{
-	*connections = e->nconns;
-	*in_flight = e->inflight;
 }
 
 void

@@ -57,12 +57,6 @@ enum status edge_check_config(const struct config *cfg);
 void edge_drain(struct edge *e, void (*drained)(void *arg), void *arg);
 
 /*
- * edge_counts - the FastCGI connections open and the requests read and not
- * answered yet, now (a request asking included). Loop thread only.
- */
-void edge_counts(const struct edge *e, long *connections, long *in_flight);
-
-/*
  * edge_free - close every connection and free the edge (after the drain, with
  * the loop stopped). Requests still in flight (the loop failed) are aborted
  * first, so their handlers let go of them. NULL is a no-op. Loop thread only.

@@ -12,7 +12,6 @@
 #include "status.h"
 
 struct config;
-struct edge;
 struct loop;
 struct provider;
 struct ratelimit;
@@ -78,7 +77,6 @@ struct req_ctx {
 	struct loop *loop;                     /* the event loop the request lives on */
 	struct upstream *up;                   /* upstream HTTPS calls (async handlers) */
 	struct tracker *tracker;               /* the process-wide approval tracker */
-	const struct edge *edge;               /* the edge that took the request (edge_counts) */
 	void (*on_abort)(struct req_ctx *ctx); /* set by an async handler, or NULL */
 	void *handler_state;                   /* the async handler's own state */
 	/* set by the edge: req_ctx_done lands here */
@@ -99,6 +97,9 @@ struct req_ctx {
 	long upstream_ms;        /* time spent in them */
 	long long start_ms;      /* monotonic ms when the request was accepted */
 	long long deadline_ms;   /* monotonic ms by which the reply must be sent */
+	/* set by the edge as the handler starts, for /metrics */
+	long open_connections; /* FastCGI connections open */
+	long in_flight;        /* requests read and not answered yet, this one included */
 };
 
 /*

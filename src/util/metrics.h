@@ -55,8 +55,8 @@ void metrics_conn_closed(enum metrics_close why);
 
 /* What the responder holds now, read off its modules when /metrics asks. */
 struct metrics_now {
-	long open_connections; /* FastCGI connections open (edge_counts) */
-	long in_flight;        /* requests read and not answered yet (edge_counts) */
+	long open_connections; /* FastCGI connections open (req_ctx) */
+	long in_flight;        /* requests read and not answered yet (req_ctx) */
 	int upstream_in_use;   /* upstream calls in flight (upstream_active) */
 	int upstream_queued;   /* upstream calls waiting for a connection (upstream_queued) */
 };
