@@ -37,6 +37,7 @@ done
 # are module x) form no cycle.
 deps=$(for f in src/*.c src/*/*.[ch]; do
 	from=$(basename "$f"); from=${from%.?}; from=${from%_int}
+	case $from in handler_*) from=handlers ;; esac
 	sed -n 's/^#[[:space:]]*include[[:space:]]*"\([^"]*\)\.h".*/\1/p' "$f" |
 		sed 's/_int$//' | while read -r to; do
 			[ "$to" != "$from" ] && echo "$from $to"
