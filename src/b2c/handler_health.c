@@ -25,16 +25,22 @@ enum status
 handler_metrics(struct req_ctx *ctx, struct response *res)
 {
 	struct tracker_stats ts;
-	struct metrics_now now = {.upstream_in_use = upstream_active(ctx->up),
-	                          .upstream_queued = upstream_queued(ctx->up),
-	                          .open_connections = ctx->open_connections,
-	                          .in_flight = ctx->in_flight};
+	struct metrics_now now;
 	struct buf b;
 	enum status rc;
 
-	buf_init(&b, RESPONSE_BODY_MAX);
 	tracker_get_stats(ctx->tracker, &ts);
-	rc = metrics_render(&b, &ts, &now);
+	now = (struct metrics_now){.open_connections = ctx->open_connections,
+	                           .in_flight = ctx->in_flight,
+	                           .upstream_in_use = upstream_active(ctx->up),
+	                           .upstream_queued = upstream_queued(ctx->up),
+	                           .pending_approvals = ts.pending,
+	                           .waiting_requests = ts.waiters,
+	                           .polls = ts.polls,
+	                           .poll_errors = ts.poll_errors,
+	                           .reattached = ts.reattached};
+	buf_init(&b, RESPONSE_BODY_MAX);
+	rc = metrics_render(&b, &now);
 	if (rc != STATUS_OK)
 		goto out;
 	res->body = buf_steal(&b, &res->body_len);

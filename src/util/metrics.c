@@ -9,7 +9,6 @@
 
 #include "buf.h"
 #include "log.h"
-#include "tracker.h"
 
 static const char *const routes[] = {"register", "wait",        "health", "metrics",
                                      "callback", "verifytoken", "other"}; /* "other" last */
@@ -161,7 +160,7 @@ gauge(struct buf *out, const char *name, const char *type, const char *help, lon
 }
 
 enum status
-metrics_render(struct buf *out, const struct tracker_stats *ts, const struct metrics_now *now)
+metrics_render(struct buf *out, const struct metrics_now *now)
 {
 	enum status rc = render_requests(out);
 
@@ -196,20 +195,19 @@ metrics_render(struct buf *out, const struct tracker_stats *ts, const struct met
 		rc = gauge(out, "log_lines_dropped_total", "counter",
 		           "Log lines dropped because the journal, pipe or syslog daemon was full.",
 		           log_dropped_lines());
-	if (rc != STATUS_OK || ts == NULL)
-		return rc;
-	rc = gauge(out, "pending_approvals", "gauge", "Approval requests still pending.",
-	           ts->pending);
+	if (rc == STATUS_OK)
+		rc = gauge(out, "pending_approvals", "gauge", "Approval requests still pending.",
+		           now->pending_approvals);
 	if (rc == STATUS_OK)
 		rc = gauge(out, "waiting_requests", "gauge", "Requests waiting for an approval.",
-		           ts->waiters);
+		           now->waiting_requests);
 	if (rc == STATUS_OK)
-		rc = gauge(out, "polls_total", "counter", "Approval status polls.", ts->polls);
+		rc = gauge(out, "polls_total", "counter", "Approval status polls.", now->polls);
 	if (rc == STATUS_OK)
 		rc = gauge(out, "poll_errors_total", "counter",
-		           "Approval status polls that failed.", ts->poll_errors);
+		           "Approval status polls that failed.", now->poll_errors);
 	if (rc == STATUS_OK)
 		rc = gauge(out, "reattached_total", "counter",
-		           "Waits that joined a pending approval (B2C retries).", ts->reattached);
+		           "Waits that joined a pending approval (B2C retries).", now->reattached);
 	return rc;
 }

@@ -9,7 +9,6 @@
 #include "status.h"
 
 struct buf;
-struct tracker_stats;
 
 #define METRICS_PREFIX "b2c_authy_"
 
@@ -59,14 +58,18 @@ struct metrics_now {
 	long in_flight;        /* requests read and not answered yet (req_ctx) */
 	int upstream_in_use;   /* upstream calls in flight (upstream_active) */
 	int upstream_queued;   /* upstream calls waiting for a connection (upstream_queued) */
+	/* the approval tracker's (tracker_get_stats) */
+	long pending_approvals; /* approvals still pending */
+	long waiting_requests;  /* requests waiting for one */
+	long polls;             /* status polls made since start */
+	long poll_errors;       /* polls that failed */
+	long reattached;        /* waits that joined a pending approval */
 };
 
 /*
- * metrics_render - append the exposition text to out, including the gauges
- * of now and the tracker's from ts (may be NULL). STATUS_OK or the buf
- * error. Thread-safe.
+ * metrics_render - append the exposition text to out: the counters kept
+ * here and the gauges of now. STATUS_OK or the buf error. Thread-safe.
  */
-enum status metrics_render(struct buf *out, const struct tracker_stats *ts,
-                           const struct metrics_now *now);
+enum status metrics_render(struct buf *out, const struct metrics_now *now);
 
 #endif
