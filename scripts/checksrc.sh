@@ -3,10 +3,11 @@
 # purpose comment at the top of each .c file, function length (soft cap 60
 # lines, hard cap 80 unless the function is preceded by a comment saying why),
 # each external library included by one file alone, no include cycle between
-# modules, a contract comment naming every function a header declares and
-# saying which threads may call it, a caller in another file for every
-# function of a public header (else it is static, test-only in an _int.h
-# header, or dead), and no unused #define.
+# modules, util/ and core/ including nothing of the layers above them, a
+# contract comment naming every function a header declares and saying which
+# threads may call it, a caller in another file for every function of a
+# public header (else it is static, test-only in an _int.h header, or dead),
+# and no unused #define.
 set -u
 cd "$(dirname "$0")/.."
 fail=0
@@ -48,6 +49,19 @@ if [ -n "$loop" ]; then
 	echo "checksrc: include cycle between modules:" $(printf '%s\n' "$loop" | sed 's/^tsort: //')
 	fail=1
 fi
+# The two lowest layers include nothing above them: util/ only util/, core/
+# only core/ and util/.
+for layer in util:util core:core,util; do
+	dir=${layer%%:*}
+	for f in src/$dir/*.[ch]; do
+		sed -n 's/^#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f" | while read -r h; do
+			home=$(cd src && ls -- */"$h" 2>/dev/null | head -n 1)
+			case ",${layer#*:}," in *",${home%%/*},"*) ;; *)
+				echo "checksrc: $f includes $home from a higher layer" ;;
+			esac
+		done
+	done
+done | grep . && fail=1
 # Every prototype in a header has a contract comment naming it, just above
 # its group of declarations (prototypes, macros and forward declarations
 # without a blank line between them), that says which threads may call it
