@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # checksrc.sh - house-style checks on src/: banned calls, C++ comments, a
-# purpose comment at the top of each .c file, function length (soft cap 60
-# lines, hard cap 80 unless the function is preceded by a comment saying why),
-# each external library included by one file alone, no include cycle between
-# modules, util/ and core/ including nothing of the layers above them, a
-# contract comment naming every function a header declares and saying which
-# threads may call it, a caller in another file for every function of a
-# public header (else it is static, test-only in an _int.h header, or dead),
-# and no unused #define.
+# purpose comment at the top of each .c file, its own header included first,
+# header guards, function length (soft cap 60 lines, hard cap 80 unless the
+# function is preceded by a comment saying why), each external library
+# included by one file alone, no include cycle between modules, util/ and
+# core/ including nothing of the layers above them, a contract comment naming
+# every function a header declares and saying which threads may call it, a
+# caller in another file for every function of a public header (else it is
+# static, test-only in an _int.h header, or dead), and no unused #define.
 set -u
 cd "$(dirname "$0")/.."
 fail=0
@@ -23,6 +23,24 @@ fi
 for f in src/*.c src/*/*.c; do
 	if ! head -n 1 "$f" | grep -q '^/\*'; then
 		echo "checksrc: $f does not open with a purpose comment"
+		fail=1
+	fi
+done
+# Each x.c includes its own header x.h first, where there is one; each
+# header's guard is B2CAUTHY_<NAME>_H.
+for f in src/*/*.c; do
+	h=${f%.c}.h
+	[ -f "$h" ] || continue
+	first=$(grep -m 1 '^#[[:space:]]*include' "$f")
+	if [ "$first" != "#include \"$(basename "$h")\"" ]; then
+		echo "checksrc: $f does not include $(basename "$h") first"
+		fail=1
+	fi
+done
+for h in src/*/*.h; do
+	guard=B2CAUTHY_$(basename "$h" .h | tr '[:lower:]' '[:upper:]')_H
+	if ! grep -q "^#ifndef $guard\$" "$h" || ! grep -q "^#define $guard\$" "$h"; then
+		echo "checksrc: $h is not guarded by $guard"
 		fail=1
 	fi
 done
