@@ -1,10 +1,12 @@
 /*
  * handler_common.c - what every handler that calls the API shares: the
- * provider's check of an authyId, and a finished provider operation
- * accounted in the request context, the access line and the metrics.
+ * provider's check of an authyId, a finished provider operation accounted in
+ * the request context, the access line and the metrics, and the correlation
+ * id their log lines carry.
  */
 #include "handlers.h"
 
+#include "b2c.h"
 #include "metrics.h"
 #include "provider.h"
 
@@ -34,4 +36,10 @@ handler_account(struct req_ctx *ctx, const struct provider_op *op, const struct 
 		           call->http_status, call->error_code[0] ? call->error_code : "-",
 		           call->err);
 	return rc;
+}
+
+const char *
+handler_cid(const struct b2c_claims *c)
+{
+	return c->correlation_id[0] != '\0' ? c->correlation_id : "-";
 }

@@ -28,14 +28,14 @@ struct register_state {
 /* The name registered: Authy's email, or the sign-in name Verify's identity hides. */
 static void
 log_registered(const struct req_ctx *ctx, const struct provider_user *u, const char *id,
-               const char *correlation_id)
+               const struct b2c_claims *c)
 {
 	char mphone[32], memail[80];
 	const struct phone_number *ph = u->phone;
 
 	log_info("registered authy_id=%s correlation_id=%s phone=%s%s%s email=%s", id,
-	         correlation_id[0] != '\0' ? correlation_id : "-", ph->country_code[0] ? "+" : "-",
-	         ph->country_code, util_mask_phone(ph->national, mphone, sizeof(mphone)),
+	         handler_cid(c), ph->country_code[0] ? "+" : "-", ph->country_code,
+	         util_mask_phone(ph->national, mphone, sizeof(mphone)),
 	         util_mask_email(ctx->provider->ops->user_name(u), memail, sizeof(memail)));
 }
 
@@ -61,7 +61,7 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 	log_rid_enter(&rid, ctx->id);
 	rc = handler_account(ctx, ctx->provider->ops->user_create, job, rc);
 	if (rc == STATUS_OK) {
-		log_registered(ctx, &st->u, job->id, st->c.correlation_id);
+		log_registered(ctx, &st->u, job->id, &st->c);
 		rc = b2c_reply_authy_id(st->res, job->id);
 	}
 	complete(st, rc);

@@ -36,13 +36,6 @@ struct token_state {
 	char own_key[65];  /* and of authyId, code and the sign-in ("" without correlationId) */
 };
 
-/* For log lines: B2C's correlation id, or "-". */
-static const char *
-cid(const struct b2c_claims *c)
-{
-	return c->correlation_id[0] != '\0' ? c->correlation_id : "-";
-}
-
 /*
  * Count this attempt before the code is checked, atomically with the limit
  * check, so parallel guesses cannot pass the limit; a right code clears the
@@ -60,8 +53,8 @@ take_attempt(struct req_ctx *ctx, const struct b2c_claims *c)
 		metrics_code_limited();
 		log_warnx("code attempts limited authy_id=%s correlation_id=%s max=%ld "
 		          "window_s=%ld retry_after_s=%ld",
-		          c->authy_id, cid(c), ctx->cfg->max_code_attempts, ctx->cfg->code_window_s,
-		          retry_after_s);
+		          c->authy_id, handler_cid(c), ctx->cfg->max_code_attempts,
+		          ctx->cfg->code_window_s, retry_after_s);
 		ctx_seterr(ctx, "too many codes not accepted for this authyId");
 		return STATUS_TOKEN_LIMITED;
 	}
@@ -108,7 +101,7 @@ static enum status
 reused(struct req_ctx *ctx, const struct b2c_claims *c)
 {
 	log_warnx("code reused authy_id=%s correlation_id=%s: accepted before, refused",
-	          c->authy_id, cid(c));
+	          c->authy_id, handler_cid(c));
 	ctx_seterr(ctx, "code accepted before for this authyId: a code is accepted once");
 	return STATUS_TOKEN_USED;
 }
@@ -167,10 +160,11 @@ static void
 log_outcome(const struct req_ctx *ctx, const struct b2c_claims *c, enum status rc)
 {
 	if (rc == STATUS_OK)
-		log_info("code accepted authy_id=%s correlation_id=%s", c->authy_id, cid(c));
+		log_info("code accepted authy_id=%s correlation_id=%s", c->authy_id,
+		         handler_cid(c));
 	else if (rc == STATUS_TOKEN_WRONG || rc == STATUS_TOKEN_USED)
 		log_info("code not accepted authy_id=%s correlation_id=%s attempts=%ld/%ld",
-		         c->authy_id, cid(c), ratelimit_count(ctx->code_limit, c->authy_id),
+		         c->authy_id, handler_cid(c), ratelimit_count(ctx->code_limit, c->authy_id),
 		         ctx->cfg->max_code_attempts);
 }
 
@@ -217,7 +211,7 @@ approve_again(struct req_ctx *ctx, struct token_state *st)
 {
 	log_info("code accepted before for this sign-in, approved again authy_id=%s "
 	         "correlation_id=%s",
-	         st->c.authy_id, cid(&st->c));
+	         st->c.authy_id, handler_cid(&st->c));
 	ratelimit_reset(ctx->code_limit, st->c.authy_id);
 	return state_free(st, b2c_reply_approved(st->res));
 }

@@ -61,13 +61,6 @@ struct creation {
 	struct wait_state *st; /* the request that started it, while it is here */
 };
 
-/* For log lines: the correlation id (safe characters only), or "-". */
-static const char *
-cid(const struct b2c_claims *c)
-{
-	return c->correlation_id[0] != '\0' ? c->correlation_id : "-";
-}
-
 /*
  * The 200 replies: approved, or a user who has not set up push yet when the
  * provider enrols in its app (the policy shows the set-up page on
@@ -90,7 +83,7 @@ finish(struct wait_state *st, enum status rc)
 	struct req_ctx *ctx = st->ctx;
 
 	log_info("approval outcome authy_id=%s correlation_id=%s outcome=%s after_ms=%lld",
-	         st->c.authy_id, cid(&st->c), rc == STATUS_OK ? "approved" : status_str(rc),
+	         st->c.authy_id, handler_cid(&st->c), rc == STATUS_OK ? "approved" : status_str(rc),
 	         util_now_ms() - ctx->start_ms);
 	rc = wait_reply(ctx, rc, st->res);
 	loop_timer_free(st->budget);
@@ -214,13 +207,14 @@ on_created(void *arg, enum status rc, struct provider_job *job)
 	if (rc != STATUS_OK) {
 		if (st == NULL)
 			log_warnx("approval of authy_id=%s correlation_id=%s not created: %s",
-			          cr->c.authy_id, cid(&cr->c), status_str(rc));
+			          cr->c.authy_id, handler_cid(&cr->c), status_str(rc));
 		tracker_fail(cr->tracker, cr->e, rc);
 	} else {
 		tracker_publish(cr->tracker, cr->e, job->handle, util_now_ms() + cr->ttl_s * 1000);
 		log_info("approval requested authy_id=%s correlation_id=%s ip=%s uuid=%s%s",
-		         cr->c.authy_id, cid(&cr->c), cr->c.ip_address[0] ? cr->c.ip_address : "-",
-		         job->handle, st != NULL ? "" : " (after its request left)");
+		         cr->c.authy_id, handler_cid(&cr->c),
+		         cr->c.ip_address[0] ? cr->c.ip_address : "-", job->handle,
+		         st != NULL ? "" : " (after its request left)");
 		if (st != NULL)
 			rc = wait_outcome(st);
 	}
@@ -243,7 +237,7 @@ handler_wait_create_cancel(void *op)
 	log_rid_enter(&rid, cr->rid);
 	log_warnx("approval of authy_id=%s correlation_id=%s abandoned at shutdown while "
 	          "being created: its push may have been sent",
-	          cr->c.authy_id, cid(&cr->c));
+	          cr->c.authy_id, handler_cid(&cr->c));
 	log_rid_leave(&rid);
 	provider_cancel(cr->pc);
 	if (cr->st != NULL)
@@ -332,8 +326,8 @@ push_limit_hit(struct req_ctx *ctx, const struct b2c_claims *c)
 		log_warnx(
 		    "push limit: authy_id=%s correlation_id=%s had %ld pushes in %ld s, next in "
 		    "%ld s",
-		    c->authy_id, cid(c), ctx->cfg->max_pushes_per_user, ctx->cfg->push_window_s,
-		    retry_after_s);
+		    c->authy_id, handler_cid(c), ctx->cfg->max_pushes_per_user,
+		    ctx->cfg->push_window_s, retry_after_s);
 		ctx_seterr(ctx, "more than max_pushes_per_user pushes in push_window_s");
 		return STATUS_PUSH_LIMITED;
 	}
@@ -366,7 +360,7 @@ attach(struct wait_state *st)
 	}
 	if (!created) {
 		log_info("re-attached to the pending approval of authy_id=%s correlation_id=%s",
-		         c->authy_id, cid(c));
+		         c->authy_id, handler_cid(c));
 		return wait_outcome(st);
 	}
 	rc = push_limit_hit(ctx, c);

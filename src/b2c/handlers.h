@@ -13,6 +13,7 @@
 #include "status.h"
 #include "tracker.h"
 
+struct b2c_claims;
 struct provider;
 struct provider_job;
 struct provider_op;
@@ -101,5 +102,12 @@ enum status handler_check_id(struct req_ctx *ctx, const char *authy_id);
  */
 enum status handler_account(struct req_ctx *ctx, const struct provider_op *op,
                             const struct provider_job *job, enum status rc);
+
+/*
+ * handler_common.c: handler_cid - for log lines: the correlation id of c
+ * (which b2c_parse_claims kept only when valid: safe characters), borrowed
+ * from c, or "-" without one.
+ */
+const char *handler_cid(const struct b2c_claims *c);
 
 #endif
