@@ -300,6 +300,7 @@ is_digit(char ch)
 static enum status
 ungroup_token(const char *s, char *dst, size_t dstlen)
 {
+	enum status rc = STATUS_BAD_REQUEST;
 	size_t n = 0;
 
 	for (size_t i = 0; s[i] != '\0'; i++) {
@@ -307,14 +308,15 @@ ungroup_token(const char *s, char *dst, size_t dstlen)
 			dst[n++] = s[i];
 		else if (!((s[i] == ' ' || s[i] == '-') && i > 0 && is_digit(s[i - 1]) &&
 		           is_digit(s[i + 1])))
-			goto bad;
+			goto out;
 	}
 	dst[n] = '\0';
 	if (b2c_token_valid(dst))
-		return STATUS_OK;
-bad:
-	explicit_bzero(dst, dstlen);
-	return STATUS_BAD_REQUEST;
+		rc = STATUS_OK;
+out:
+	if (rc != STATUS_OK)
+		explicit_bzero(dst, dstlen);
+	return rc;
 }
 
 /* token: a string (a number would lose leading zeros), ungrouped into dst. */
