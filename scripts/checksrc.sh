@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # checksrc.sh - house-style checks on src/: banned calls, C++ comments, a
-# purpose comment at the top of each .c file, no label but out:, its own
-# header included first, header guards, function length (soft cap 60 lines,
-# hard cap 80 unless the function is preceded by a comment saying why), each
-# external library included by one file alone, no include cycle between
-# modules, util/ and core/ including nothing of the layers above them, a
-# contract comment naming every function a header declares and saying which
-# threads may call it, a caller in another file for every function of a
-# public header (else it is static, test-only in an _int.h header, or dead),
-# and no unused #define.
+# purpose comment at the top of each .c file, fatal() in main.c alone, no
+# label but out:, its own header included first, header guards, function
+# length (soft cap 60 lines, hard cap 80 unless the function is preceded by a
+# comment saying why), each external library included by one file alone, no
+# include cycle between modules, util/ and core/ including nothing of the
+# layers above them, a contract comment naming every function a header
+# declares and saying which threads may call it, a caller in another file for
+# every function of a public header (else it is static, test-only in an _int.h
+# header, or dead), and no unused #define.
 set -u
 cd "$(dirname "$0")/.."
 fail=0
@@ -27,6 +27,11 @@ for f in src/*.c src/*/*.c; do
 		fail=1
 	fi
 done
+# fatal() and fatalx() exit: only main.c, before the loop runs, may call them.
+if grep -nE '\bfatalx?[[:space:]]*\(' src/*/*.c | grep -v '^src/util/log.c:'; then
+	echo "checksrc: fatal/fatalx outside main.c (return a status instead)"
+	fail=1
+fi
 # Cleanup goes through one label, out: (a goto to any other is a second exit path).
 if grep -nE '^[a-z_][a-z_0-9]*:' src/*.c src/*/*.c | grep -vE ':out:[[:space:]]*$'; then
 	echo "checksrc: the only label is out:"
