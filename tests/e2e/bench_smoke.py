@@ -118,7 +118,7 @@ def main():
     t = stack.Counter()
     missing = [x for x in ("nginx", "wrk", "node", "ss") if not shutil.which(x)]
     if missing or not os.access(stack.BIN, os.X_OK):
-        print(f"skipped: missing {missing or stack.BIN}")
+        t.skip(f"missing {missing or stack.BIN}")
         return t.summary()
     work = tempfile.mkdtemp(prefix="b2c-bench-smoke-")
     try:

@@ -524,7 +524,7 @@ def check_install(t, work):
 def main():
     t = stack.Counter()
     if not os.access(stack.BIN, os.X_OK) or not shutil.which("cgi-fcgi"):
-        print("skipped: responder binary or cgi-fcgi missing")
+        t.skip("responder binary or cgi-fcgi missing")
         return t.summary()
     work = stack.tempdir()
     try:

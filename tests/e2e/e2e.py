@@ -883,7 +883,7 @@ def scan_logs(t, env, paths):
 def main():
     t = stack.Counter()
     if not os.access(stack.BIN, os.X_OK) or not shutil.which("cgi-fcgi"):
-        print("skipped: responder binary or cgi-fcgi missing")
+        t.skip("responder binary or cgi-fcgi missing")
         return t.summary()
     load_messages()
     work = stack.tempdir()

@@ -368,7 +368,7 @@ def mock_faults(t, work, certs, mock):
 def main():
     t = stack.Counter()
     if not os.access(stack.BIN, os.X_OK) or not shutil.which("cgi-fcgi"):
-        print("skipped: responder binary or cgi-fcgi missing")
+        t.skip("responder binary or cgi-fcgi missing")
         return t.summary()
     e2e.load_messages()
     work = stack.tempdir()

@@ -270,9 +270,8 @@ def main():
     e2e.load_messages()
     why = missing()
     if why:
-        print(f"skipped: {why}")
-        print("0 passed, 0 failed")
-        return 0
+        t.skip(why)
+        return t.summary()
     work = stack.tempdir()
     os.chmod(work, 0o711)  # nginx's workers reach the sockets inside
     started = time.monotonic()

@@ -1091,11 +1091,11 @@ def forged_access_line(t, work, base):
 def main():
     t = stack.Counter()
     if not os.access(stack.BIN, os.X_OK) or not shutil.which("cgi-fcgi"):
-        print("skipped: responder binary or cgi-fcgi missing")
+        t.skip("responder binary or cgi-fcgi missing")
         return t.summary()
     e2e.load_messages()
     if raise_nofile() < 1500:
-        print("skipped: the open file limit is below 1500")
+        t.skip("the open file limit is below 1500")
         return t.summary()
     work = stack.tempdir()
     mock = None

@@ -2,6 +2,7 @@
  * harness.h - a tiny dependency-free unit-test harness. Each test binary runs
  * its cases and ends with the line "N passed, N failed"; exit status 1 when any failed.
  * A case that cannot run here calls SKIP and returns: it counts neither way.
+ * A binary that ran no case, and skipped none, fails: it tested nothing.
  */
 #ifndef B2CAUTHY_HARNESS_H
 #define B2CAUTHY_HARNESS_H
@@ -13,6 +14,7 @@ static int harness_passed;
 static int harness_failed;
 static int harness_case_failed;
 static int harness_case_skipped;
+static int harness_skipped;
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
@@ -57,6 +59,7 @@ static int harness_case_skipped;
 			harness_failed++;                                                          \
 			fprintf(stderr, "not ok %s\n", #fn);                                       \
 		} else if (harness_case_skipped) {                                                 \
+			harness_skipped++;                                                         \
 			fprintf(stderr, "skip %s\n", #fn);                                         \
 		} else {                                                                           \
 			harness_passed++;                                                          \
@@ -66,6 +69,10 @@ static int harness_case_skipped;
 
 #define HARNESS_END()                                                                              \
 	do {                                                                                       \
+		if (harness_passed + harness_failed + harness_skipped == 0) {                      \
+			fprintf(stderr, "not ok: no case ran\n");                                  \
+			harness_failed = 1;                                                        \
+		}                                                                                  \
 		printf("%d passed, %d failed\n", harness_passed, harness_failed);                  \
 		return harness_failed ? 1 : 0;                                                     \
 	} while (0)
