@@ -104,6 +104,9 @@ def parse_case(path):
             case["expect_header"].append(val)
         else:
             raise ValueError(f"{path}: unknown key {key!r}")
+    # Any object passes as a 200 (b2c_shaped): a success must name the claims B2C gets.
+    if case.get("status", 200) == 200 and not case["expect_json"]:
+        raise ValueError(f"{path}: a 200 case needs an expect-json for the claims it returns")
     return case
 
 
