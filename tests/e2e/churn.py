@@ -115,6 +115,7 @@ class Churn:
             "callback_url": CALLBACK_URL, "log_level": "warn"}, name="churn", env=MALLOC_ENV)
         self.sock = self.resp.sock
         self.users = {}
+        self.reg_ids = {}  # phone number -> the authyId its first registration got
         self.delivered = set()  # callback nonces+uuids already sent to the responder
         self.seq = 0
         self.lock = threading.Lock()
@@ -216,8 +217,16 @@ class Churn:
     # ---- the mixed requests ----
 
     def op_register(self, rnd, i):
-        r = self.register(f"never.reg{i % 50}@example.com", f"+1 628 555 {i % 50:04d}")
-        self.expect("register", r, [(200, None)])
+        phone = f"+1 628 555 {i % 50:04d}"
+        r = self.register(f"never.reg{i % 50}@example.com", phone)
+        if self.expect("register", r, [(200, None)]):
+            # Authy gives a phone number one id: any other reply (no id, another's id)
+            # is not this registration's.
+            aid = r.json.get("authyId") if isinstance(r.json, dict) else None
+            with self.lock:
+                first = self.reg_ids.setdefault(phone, aid)
+            if r.json != {"authyId": first} or not re.fullmatch(r"[0-9]+", str(aid)):
+                self.f.note("register", False, f"{r!r}, {first!r} before")
 
     def op_register_bad(self, rnd, i):
         r = self.register(f"never.bad{i}@example.com", "+1 555")
