@@ -57,7 +57,8 @@ def parse_case(path):
     body-size (N bytes of JSON), body-gen (see expand_body), transport (cgi-fcgi,
     or raw for our own FastCGI client, which can send a body without
     CONTENT_LENGTH), provider (authy or verify: run only with that backend),
-    expect-status, expect-json (FIELD =|~|absent|present VALUE, repeatable),
+    expect-status, expect-json (FIELD =|~|absent|present VALUE, repeatable; ~ is a
+    regular expression the whole value must match),
     expect-header (NAME=value, repeatable)."""
     case = {"name": os.path.basename(path), "params": {}, "expect_json": [],
             "expect_header": [], "cert": "client", "content_type": "application/json",
@@ -139,7 +140,8 @@ def check_expectation(reply, exp):
     got_s = got if isinstance(got, str) else json.dumps(got)
     if op == "=":
         return got_s == want, f"{field}={got_s!r} want {want!r}"
-    return re.search(want, got_s or "") is not None, f"{field}={got_s!r} !~ {want!r}"
+    # The whole value: re.search's "$" would take a trailing newline too.
+    return re.fullmatch(want, got_s or "") is not None, f"{field}={got_s!r} !~ {want!r}"
 
 
 def b2c_shaped(reply):
