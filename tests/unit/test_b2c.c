@@ -460,23 +460,32 @@ static const struct register_case register_cases[] = {
     {"{" JANE "\"phoneNumber\":\"+44 7700 CALL ME\"}", STATUS_PHONE_INVALID, "", ""},
 };
 
+/* Each case of cases through b2c_validate_register, with the phone required or not. */
 static void
-test_validate_register(void)
+run_register_cases(const struct register_case *cases, size_t n, bool need_phone)
 {
-	for (size_t i = 0; i < sizeof(register_cases) / sizeof(register_cases[0]); i++) {
-		const struct register_case *rc = &register_cases[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct register_case *rc = &cases[i];
 		struct b2c_claims c;
 		struct phone_number ph;
 		enum status got;
 
 		CHECK_INT(b2c_parse_claims(rc->body, strlen(rc->body), &c), STATUS_OK);
-		got = b2c_validate_register(&c, true, &ph);
+		memset(&ph, 'x', sizeof(ph));
+		got = b2c_validate_register(&c, need_phone, &ph);
 		if (got != rc->want)
 			fprintf(stderr, "  case %zu: %s -> %s\n", i, rc->body, status_str(got));
 		CHECK_INT(got, rc->want);
 		CHECK_STR(ph.country_code, rc->cc);
 		CHECK_STR(ph.national, rc->national);
 	}
+}
+
+static void
+test_validate_register(void)
+{
+	run_register_cases(register_cases, sizeof(register_cases) / sizeof(register_cases[0]),
+	                   true);
 }
 
 /*
@@ -502,22 +511,8 @@ static const struct register_case optional_phone_cases[] = {
 static void
 test_validate_register_phone_optional(void)
 {
-	for (size_t i = 0; i < sizeof(optional_phone_cases) / sizeof(optional_phone_cases[0]);
-	     i++) {
-		const struct register_case *rc = &optional_phone_cases[i];
-		struct b2c_claims c;
-		struct phone_number ph;
-		enum status got;
-
-		CHECK_INT(b2c_parse_claims(rc->body, strlen(rc->body), &c), STATUS_OK);
-		memset(&ph, 'x', sizeof(ph));
-		got = b2c_validate_register(&c, false, &ph);
-		if (got != rc->want)
-			fprintf(stderr, "  case %zu: %s -> %s\n", i, rc->body, status_str(got));
-		CHECK_INT(got, rc->want);
-		CHECK_STR(ph.country_code, rc->cc);
-		CHECK_STR(ph.national, rc->national);
-	}
+	run_register_cases(optional_phone_cases,
+	                   sizeof(optional_phone_cases) / sizeof(optional_phone_cases[0]), false);
 	/* The same claims with the phone required (Authy): a missing one is refused. */
 	for (size_t i = 0; i < 5; i++) {
 		const char *body = optional_phone_cases[i].body;
