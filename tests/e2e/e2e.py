@@ -14,8 +14,11 @@ import glob
 import json
 import os
 import re
+import select
 import shutil
 import signal
+import socket
+import socketserver
 import sys
 import threading
 import time
@@ -357,6 +360,77 @@ def flow_faults(t, env):
     r = wait(env, aid, sign_in="poll-errors")
     t.check(r.status == 200, "transient poll errors are retried", repr(r))
     m.clear_faults()
+
+
+class ConnectProxy(socketserver.ThreadingTCPServer):
+    """An HTTP CONNECT proxy on loopback, as an egress proxy would be: it records each tunnel's
+    target and relays the bytes (the TLS session stays end to end)."""
+    daemon_threads = True
+
+    def __init__(self):
+        self.targets = []
+        super().__init__(("127.0.0.1", 0), ConnectHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class ConnectHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 8192:
+            chunk = self.request.recv(1024)
+            if not chunk:
+                return
+            head += chunk
+        method, target = (head.split(b"\r\n", 1)[0].split(b" ") + [b"", b""])[:2]
+        if method != b"CONNECT":
+            self.request.sendall(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+            return
+        self.server.targets.append(target.decode())
+        host, _, port = target.decode().rpartition(":")
+        with socket.create_connection((host, int(port)), timeout=10) as up:
+            self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            ends = [self.request, up]
+            while True:
+                ready, _, _ = select.select(ends, [], [], 30)
+                if not ready:
+                    return
+                for r in ready:
+                    data = r.recv(65536)
+                    if not data:
+                        return
+                    (up if r is self.request else self.request).sendall(data)
+
+
+def flow_proxy(t, env):
+    """The upstream calls go through the proxy named by https_proxy in the responder's
+    environment, except to the hosts no_proxy names."""
+    proxy = ConnectProxy()
+    mock = env["mock"].url.split("://", 1)[1]
+    try:
+        for name, extra, through in (("proxied", {}, True),
+                                     ("unproxied", {"no_proxy": "127.0.0.1"}, False)):
+            r = stack.Responder(env["work"], env["settings"], name=name,
+                                env=dict({"https_proxy": proxy.url}, **extra))
+            try:
+                before = len(proxy.targets)
+                reply = register(dict(env, sock=r.sock), f"{name}@example.com",
+                                 "+1 415 555 0181")
+                t.check(reply.status == 200 and (reply.json or {}).get("authyId"),
+                        f"register with https_proxy set{' and no_proxy' if extra else ''}",
+                        repr(reply))
+                seen = proxy.targets[before:]
+                what = ("through the proxy, one tunnel to the API" if through
+                        else "no_proxy: straight to the API, not through the proxy")
+                t.check(seen == ([mock] if through else []), what, repr(seen))
+            finally:
+                r.stop(timeout=10)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
 
 
 def flow_concurrency(t, env):
@@ -921,7 +995,7 @@ def main():
         t.check(bad >= 50, "the catalogue holds at least 50 bad requests", str(bad))
         callback = flow_callback if backend.name == "authy" else provider.flow_webhook
         for flow in (flow_approve, flow_outcomes, flow_retry_reattach, flow_abort, flow_faults,
-                     flow_concurrency, callback, flow_overload, flow_binding, flow_binding_ip,
+                     flow_proxy, flow_concurrency, callback, flow_overload, flow_binding, flow_binding_ip,
                      flow_id_form, flow_creator_leaves, flow_all_leave_during_creation,
                      flow_late_approval, flow_no_correlation,
                      flow_push_details, flow_push_limit, *backend.extra_flows(), *codes.flows(backend),
