@@ -1522,8 +1522,9 @@ def visible_texts(pol):
 
 def check_app_named(pset, app_name):
     """No text a user may see in the Verify build names Authy (ids may), and
-    the pages name the app: the prompts of the enrolment and verification
-    pages, and the page texts of the enrolment page."""
+    the pages name the app: the prompt of every page (the set-up page's
+    sends the user to the app to set up push), and the page texts of the
+    enrolment page."""
     problems = []
     named = set()
     for pol in pset.policies:
@@ -1535,6 +1536,10 @@ def check_app_named(pset, app_name):
             if app_name in text:
                 named.add((node.tag, node.attrs.get("ClaimTypeReferenceId") or
                            node.attrs.get("StringId") or ""))
+            elif where == "InputClaim@DefaultValue" and \
+                    node.attrs.get("ClaimTypeReferenceId") == "authyApprovalPrompt":
+                problems.append("%s: a page's prompt does not name the app: '%s'" %
+                                (node.where(), text[:80]))
     for want in (("InputClaim", "authyApprovalPrompt"), ("LocalizedString", "initial_intro"),
                  ("LocalizedString", "preloader_alt")):
         if want not in named:
