@@ -190,8 +190,9 @@ demo: all
 #      EXTENSIONS_APP_ID=... EXTENSIONS_OBJECT_ID=... [PACK=path/to/starter-pack]
 # Own relying party PolicyIds: SIGNIN_POLICY_ID= PROFILEEDIT_POLICY_ID= PASSWORDRESET_POLICY_ID=;
 # on top of customised policies: EXTENDS=<your extensions PolicyId> [AUTHY_EXTENSIONS_ID=];
-# for Twilio Verify: PROVIDER=verify APP_NAME="<your app's name>" (APP_NAME is single-quoted
-# for the shell, so any text reaches scripts/policy.sh, which checks it).
+# for Twilio Verify: PROVIDER=verify APP_NAME="<your app's name>" (APP_NAME is passed
+# unexpanded, so a $ stays a $, and single-quoted for the shell, so any text reaches
+# scripts/policy.sh, which checks it).
 policy:
 	scripts/policy.sh TENANT=$(TENANT) BASE_URL=$(BASE_URL) \
 		EXTENSIONS_APP_ID=$(EXTENSIONS_APP_ID) EXTENSIONS_OBJECT_ID=$(EXTENSIONS_OBJECT_ID) \
@@ -203,7 +204,7 @@ policy:
 		$(if $(OUT_DIR),OUT_DIR=$(OUT_DIR)) \
 		EXTENDS=$(EXTENDS) AUTHY_EXTENSIONS_ID=$(AUTHY_EXTENSIONS_ID) \
 		$(if $(PROVIDER),PROVIDER=$(PROVIDER)) \
-		$(if $(APP_NAME),'APP_NAME=$(subst ','\'',$(APP_NAME))')
+		$(if $(value APP_NAME),'APP_NAME=$(subst ','\'',$(value APP_NAME))')
 
 clean:
 	rm -rf $(BUILD) $(BIN)

@@ -69,7 +69,7 @@ TEST_ARGS = ["TENANT=" + TEST_TENANT, "BASE_URL=" + TEST_BASE_URL,
              "IEF_APP_ID=" + TEST_GUID, "PROXY_IEF_APP_ID=" + TEST_GUID,
              "FACEBOOK_CLIENT_ID=1234567890"]
 # The Verify build: every character XML escapes, in the app's name.
-TEST_APP_NAME = "O'Brien & \"Sons\" <Bank>"
+TEST_APP_NAME = "O'Brien & \"Sons\" <Bank> $aver"
 VERIFY_ARGS = ["PROVIDER=verify", "APP_NAME=" + TEST_APP_NAME]
 
 
