@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,12 @@
 
 /* Longest dotted path and path segment the getters accept (paths are constants). */
 #define JSON_PATH_MAX 256
+/*
+ * Texts up to this long are parsed by the thread's kept tokener, longer ones
+ * by one of their own: a tokener's string buffer keeps the size of the
+ * longest string it has held.
+ */
+#define KEEP_TOKENER_MAX 4096
 
 struct json {
 	json_object *obj; /* owned: one reference, dropped by json_free */
@@ -189,6 +196,67 @@ wrap(json_object *obj, struct json **out)
 	return STATUS_OK;
 }
 
+/*
+ * One tokener per thread, kept between parses: a new one costs four
+ * allocations and the clearing of its stack, as much as a small reply's
+ * objects. The key frees it when its thread ends.
+ */
+static pthread_key_t tok_key;
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+static bool tok_key_ok;
+
+static void
+tok_destroy(void *tok)
+{
+	json_tokener_free(tok);
+}
+
+static void
+tok_key_init(void)
+{
+	tok_key_ok = pthread_key_create(&tok_key, tok_destroy) == 0;
+}
+
+/* A tokener for a text of len bytes: the thread's kept one, or a new one; NULL without memory. */
+static struct json_tokener *
+tokener_take(size_t len)
+{
+	struct json_tokener *tok = NULL;
+
+	if (len <= KEEP_TOKENER_MAX) {
+		pthread_once(&tok_once, tok_key_init);
+		if (tok_key_ok)
+			tok = pthread_getspecific(tok_key);
+		if (tok != NULL && pthread_setspecific(tok_key, NULL) != 0)
+			tok = NULL;
+	}
+	if (tok == NULL) {
+		tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+		/*
+		 * Strict: no trailing commas or unquoted names. UTF-8 validation
+		 * keeps broken byte sequences away from Authy, the logs and our own
+		 * replies.
+		 */
+		if (tok != NULL)
+			json_tokener_set_flags(tok,
+			                       JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	}
+	return tok;
+}
+
+/* Done with tok: cleared of what a failed text left, and kept for the thread's next parse. */
+static void
+tokener_give(struct json_tokener *tok, size_t len)
+{
+	if (tok == NULL)
+		return;
+	json_tokener_reset(tok);
+	if (len <= KEEP_TOKENER_MAX && tok_key_ok && pthread_getspecific(tok_key) == NULL &&
+	    pthread_setspecific(tok_key, tok) == 0)
+		return;
+	json_tokener_free(tok);
+}
+
 enum status
 json_parse(const char *text, size_t len, struct json **out)
 {
@@ -206,14 +274,9 @@ json_parse(const char *text, size_t len, struct json **out)
 		return STATUS_BAD_REQUEST;
 	if (!outside_strings_ok(text, len) || !utf8_valid(text, len))
 		return STATUS_BAD_REQUEST;
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
+	tok = tokener_take(len);
 	if (tok == NULL)
 		return STATUS_NOMEM;
-	/*
-	 * Strict: no trailing commas or unquoted names. UTF-8 validation keeps
-	 * broken byte sequences away from Authy, the logs and our own replies.
-	 */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	/* An incomplete text ends in json_tokener_continue: also a failure here. */
 	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success)
@@ -228,7 +291,7 @@ json_parse(const char *text, size_t len, struct json **out)
 	obj = NULL; /* wrap took the reference, or dropped it on failure */
 out:
 	json_object_put(obj);
-	json_tokener_free(tok);
+	tokener_give(tok, len);
 	return rc;
 }
 

@@ -1,8 +1,8 @@
 /*
  * json.h - the only interface to json-c. Parsing of untrusted JSON into an
  * opaque object with typed getters, and building of flat output objects.
- * No global state: an object belongs to one thread at a time, and other
- * objects may be used on other threads meanwhile.
+ * An object belongs to one thread at a time, and other objects may be used
+ * on other threads meanwhile; each thread keeps one parser between parses.
  */
 #ifndef B2CAUTHY_JSON_H
 #define B2CAUTHY_JSON_H
@@ -21,7 +21,8 @@ struct json;
  * object; trailing non-space bytes, invalid UTF-8, a lone surrogate escape,
  * a name with a \u0000 escape, depth > JSON_MAX_DEPTH or a non-object give
  * STATUS_BAD_REQUEST. STATUS_NOMEM on allocation failure.
- * On success *out is owned by the caller (json_free). Thread-safe.
+ * On success *out is owned by the caller (json_free). Thread-safe: each
+ * thread keeps its own json-c tokener, freed when the thread ends.
  */
 enum status json_parse(const char *text, size_t len, struct json **out);
 

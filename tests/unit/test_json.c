@@ -129,6 +129,44 @@ test_depth(void)
 	CHECK_INT(parse_depth(JSON_MAX_DEPTH + 20), STATUS_BAD_REQUEST);
 }
 
+/*
+ * One thread parses many texts with one kept parser: a text that ended it
+ * midway (incomplete, too deep, refused) leaves nothing behind for the next,
+ * and the strict rules still hold after a long text had its own parser.
+ */
+static void
+test_parse_in_turn(void)
+{
+	static const char *const broken[] = {"{\"a\":{\"b\":[1,2", "{\"a\":[[[[[[[[[[[[[[[[[[1",
+	                                     "{\"a\":\"x", "{\"a\" 1}"};
+	char long_text[6000];
+	struct json *j = NULL;
+	const char *s = NULL;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+		CHECK_INT(json_parse(broken[i], strlen(broken[i]), &j), STATUS_BAD_REQUEST);
+		CHECK_INT(json_parse("{\"x\":\"y\"}", 9, &j), STATUS_OK);
+		CHECK_INT(json_get_string(j, "x", &s), STATUS_OK);
+		CHECK_STR(s, "y");
+		CHECK_INT(json_get_string(j, "a", &s), STATUS_NOT_FOUND);
+		json_free(j);
+		j = NULL;
+	}
+	n = (size_t)snprintf(long_text, sizeof(long_text), "{\"k\":\"");
+	memset(long_text + n, 'v', 5000);
+	n += 5000;
+	n += (size_t)snprintf(long_text + n, sizeof(long_text) - n, "\"}");
+	CHECK_INT(json_parse(long_text, n, &j), STATUS_OK);
+	CHECK_INT(json_get_string(j, "k", &s), STATUS_OK);
+	CHECK(s != NULL && strlen(s) == 5000);
+	json_free(j);
+	CHECK_INT(json_parse("{\"a\":1,}", 8, &j), STATUS_BAD_REQUEST);
+	CHECK_INT(json_parse("{a:1}", 5, &j), STATUS_BAD_REQUEST);
+	CHECK_INT(json_parse("{\"b\":2}", 7, &j), STATUS_OK);
+	json_free(j);
+}
+
 static void
 test_parse_null_args(void)
 {
@@ -368,6 +406,7 @@ main(void)
 {
 	RUN(test_parse_table);
 	RUN(test_depth);
+	RUN(test_parse_in_turn);
 	RUN(test_parse_null_args);
 	RUN(test_get_string);
 	RUN(test_get_scalar);
