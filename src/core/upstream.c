@@ -41,6 +41,7 @@
 #define B2CAUTHY_VERSION "dev"
 #endif
 
+#define USER_AGENT_LINE "User-Agent: b2c-authy/" B2CAUTHY_VERSION
 #define URL_MAX 2048
 #define HEADER_LINE_MAX 1024
 #define RETRY_AFTER_MAX 3600
@@ -76,7 +77,7 @@ struct upstream {
 	struct loop_timer *kick;      /* deadlines and failures of waiting transfers */
 	long long kick_at;            /* when kick is armed for, 0 = disarmed */
 	struct curl_slist hdr_get[3]; /* request headers, built once */
-	struct curl_slist hdr_post[4];
+	struct curl_slist hdr_post[5];
 	CURL *idle[IDLE_HANDLES_MAX]; /* easy handles of finished transfers, for reuse */
 	int n_idle;
 	struct list_head xfers; /* every transfer, for upstream_free */
@@ -285,26 +286,35 @@ new_multi(struct upstream *up, long max_connections)
 	return bad ? STATUS_INTERNAL : STATUS_OK;
 }
 
-/* The two header lists of every request, in up; no copies of the key. */
+/* Link the n lines of l into one list. */
+static void
+link_headers(struct curl_slist *l, int n)
+{
+	for (int i = 0; i < n; i++)
+		l[i].next = i + 1 < n ? &l[i + 1] : NULL;
+}
+
+/*
+ * The two header lists of every request, in up; no copies of the key. The
+ * agent is one of their lines: given as CURLOPT_USERAGENT, curl would print
+ * its line anew for every transfer.
+ */
 static void
 build_headers(struct upstream *up)
 {
 	struct curl_slist *g = up->hdr_get, *p = up->hdr_post;
-	int n = 0;
+	int ng = 0, np = 0;
 
-	g[n].data = p[n].data = (char *)"Accept: application/json";
-	/* An empty Expect disables 100-continue round trips on POST. */
-	g[n + 1].data = p[n + 1].data = (char *)"Expect:";
-	n += 2;
-	p[n].data = (char *)"Content-Type: application/x-www-form-urlencoded";
-	if (up->key_header != NULL) {
-		g[n].data = up->key_header;
-		p[n + 1].data = up->key_header;
-	}
-	for (int i = 0; i < 4; i++)
-		p[i].next = i + 1 < 4 && p[i + 1].data != NULL ? &p[i + 1] : NULL;
-	for (int i = 0; i < 3; i++)
-		g[i].next = i + 1 < 3 && g[i + 1].data != NULL ? &g[i + 1] : NULL;
+	g[ng++].data = p[np++].data = (char *)"Accept: application/json";
+	g[ng++].data = p[np++].data = (char *)USER_AGENT_LINE;
+	/* An empty Expect disables 100-continue round trips on POST (curl never
+	 * sends one with a GET). */
+	p[np++].data = (char *)"Expect:";
+	p[np++].data = (char *)"Content-Type: application/x-www-form-urlencoded";
+	if (up->key_header != NULL)
+		g[ng++].data = p[np++].data = up->key_header;
+	link_headers(g, ng);
+	link_headers(p, np);
 }
 
 enum status
@@ -558,7 +568,6 @@ set_transport(const struct upstream *up, CURL *h)
 	bad |= curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, up->connect_timeout_ms) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, "b2c-authy/" B2CAUTHY_VERSION) != CURLE_OK;
 	if (up->basic_user != NULL) {
 		bad |= curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) != CURLE_OK;
 		bad |= curl_easy_setopt(h, CURLOPT_USERNAME, up->basic_user) != CURLE_OK;
