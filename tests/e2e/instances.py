@@ -181,16 +181,16 @@ class Run:
                 repr(where))
         # A Verify webhook names the account as entity_identity, in a form or in JSON; unsigned,
         # it is refused, by the instance that holds that account.
-        resolve = ["--resolve", f"localhost:{self.web.port}:127.0.0.1"]
         for a in aids[:3]:
-            for body, kind in ((f"type=challenge.approved&entity_identity={a}&uuid=x", "form"),
-                               (json.dumps({"type": "challenge.approved", "entity_identity": a}),
-                                "json")):
+            for kind, ctype, body in (
+                    ("form", "application/x-www-form-urlencoded",
+                     f"type=challenge.approved&entity_identity={a}&uuid=x"),
+                    ("json", "application/json",
+                     json.dumps({"type": "challenge.approved", "entity_identity": a}))):
                 before = [self.refused_callbacks(i) for i in (0, 1)]
-                hdr = {"form": "application/x-www-form-urlencoded",
-                       "json": "application/json"}[kind]
                 r = self.curl(self.web.callback_url, cert=None,
-                              extra=resolve + ["-H", f"Content-Type: {hdr}", "--data-binary", body])
+                              extra=self.web.resolve + ["-H", f"Content-Type: {ctype}",
+                                                        "--data-binary", body])
                 stack.wait_for(lambda: sum(map(self.refused_callbacks, (0, 1))) > sum(before),
                                5, "the refusal's log line")
                 after = [self.refused_callbacks(i) for i in (0, 1)]

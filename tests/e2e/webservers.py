@@ -128,6 +128,8 @@ class WebServer:
         # The callback server is chosen by SNI: a name the test certificate has.
         self.callback_base = f"https://localhost:{self.port}"
         self.callback_url = self.callback_base + "/api/authy/callback"
+        # curl's arguments that send the callback host's name to this port.
+        self.resolve = ["--resolve", f"localhost:{self.port}:127.0.0.1"]
         self.proc = None
         self.error_log = os.path.join(self.dir, "error.log")
 
@@ -530,6 +532,14 @@ class Run:
             t.check(ok and all(f"rid={i} " in log for i in ok),
                     "Apache UNIQUE_ID in the responder's log", repr(ids))
 
+    def hosts(self, path):
+        """(name, URL, client certificate, curl arguments) of path on the B2C host and, when the
+        site has one, of the callback host, which takes no client certificate."""
+        calls = [("B2C host", self.web.url + path, "client", [])]
+        if self.web.callback_url:
+            calls.append(("callback host", self.web.callback_url, None, self.web.resolve))
+        return calls
+
     def check_caller_request_id(self):
         """A caller's X-Request-Id never becomes the request id: the web server's own id
         (nginx $request_id, Apache UNIQUE_ID) does, or the responder's. The responder's error
@@ -538,11 +548,7 @@ class Run:
         # X_Request_Id: lighttpd passes it as HTTP_X_REQUEST_ID, the name X-Request-Id
         # has, also when the site drops X-Request-Id.
         chosen = ["-H", "X-Request-Id: chosen-by-caller", "-H", "X_Request_Id: chosen-by-caller"]
-        calls = [("B2C host", self.web.url + REGISTER, "client", [])]
-        if self.web.callback_url:  # the callback host has no client certificate
-            calls.append(("callback host", self.web.callback_url, None,
-                          ["--resolve", f"localhost:{self.web.port}:127.0.0.1"]))
-        for where, url, cert, extra in calls:
+        for where, url, cert, extra in self.hosts(REGISTER):
             r = self.curl(url, cert=cert, body={}, extra=chosen + extra)
             rid = (r.json or {}).get("requestId", "") if isinstance(r.json, dict) else ""
             sent = r.headers.get("x-request-id")
@@ -590,12 +596,8 @@ class Run:
 
         The refusals are the server's: curl reports the server's alert, not a local error."""
         t = self.t
-        hosts = [("B2C host", self.web.url + "/healthz", "client", [])]
-        if self.web.callback_url:
-            hosts.append(("callback host", self.web.callback_url, None,
-                          ["--resolve", f"localhost:{self.web.port}:127.0.0.1"]))
         tls12 = ["--tlsv1.2", "--tls-max", "1.2", "--ciphers"]
-        for where, url, cert, extra in hosts:
+        for where, url, cert, extra in self.hosts("/healthz"):
             r = self.curl(url, cert=cert, extra=extra + tls12 + ["ECDHE-RSA-AES128-GCM-SHA256"])
             t.check(r.status != 0, f"{where}: TLS 1.2 with ECDHE AES-GCM, as B2C offers, works",
                     repr(r))
@@ -731,7 +733,7 @@ class Run:
     def check_callback(self):
         """Authy's signed callback reaches the responder without a client certificate."""
         t = self.t
-        resolve = ["--resolve", f"localhost:{self.web.port}:127.0.0.1"]
+        resolve = self.web.resolve
         aid = self.new_user("never")
         p = self.curl.start(self.web.url + WAIT, body=self.wait_body(aid, "callback"))
         stack.wait_for(lambda: self.mock.approvals(aid), 5, "the approval request")
