@@ -6,7 +6,6 @@
  */
 #include "handlers.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,8 +19,7 @@
 #define REPLAY_SLOTS 4096
 #define CALLBACK_OK_BODY "{\"status\":\"ok\"}"
 
-/* Signatures seen recently: a replayed callback is refused. */
-static pthread_mutex_t replay_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Signatures seen recently: a replayed callback is refused (loop thread only). */
 static char replay_seen[REPLAY_SLOTS][65];
 static size_t replay_next;
 
@@ -33,7 +31,6 @@ replay_check(const char *signature)
 
 	if (crypto_sha256_hex(signature, strlen(signature), h, sizeof(h)) != STATUS_OK)
 		return STATUS_INTERNAL;
-	pthread_mutex_lock(&replay_lock);
 	for (size_t i = 0; i < REPLAY_SLOTS && rc == STATUS_OK; i++)
 		if (strcmp(replay_seen[i], h) == 0)
 			rc = STATUS_UNAUTHORIZED;
@@ -41,7 +38,6 @@ replay_check(const char *signature)
 		memcpy(replay_seen[replay_next], h, sizeof(h));
 		replay_next = (replay_next + 1) % REPLAY_SLOTS;
 	}
-	pthread_mutex_unlock(&replay_lock);
 	return rc;
 }
 

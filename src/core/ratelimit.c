@@ -1,13 +1,13 @@
 /*
  * ratelimit.c - per-key sliding-window rate limiter. Each key keeps the
  * timestamps of its last `limit` events in a ring; an event counts while it is
- * younger than the window. Keys live in a chained hash table of fixed capacity
- * under one mutex; keys without live events are evicted when room is needed.
+ * younger than the window. Keys live in a chained hash table of fixed capacity;
+ * keys without live events are evicted when room is needed. The loop thread
+ * alone uses a limiter, so a check and its record need no lock to be one step.
  */
 #include "ratelimit.h"
 #include "ratelimit_int.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,7 +25,6 @@ struct rl_entry {
 };
 
 struct ratelimit {
-	pthread_mutex_t mu;
 	struct rl_entry **buckets;
 	size_t nbuckets; /* a power of two */
 	long max_keys;
@@ -85,10 +84,6 @@ ratelimit_new(long max_keys, long limit, long window_s, struct ratelimit **out)
 	rl->limit = limit;
 	rl->window_ms = (long long)window_s * 1000;
 	rl->now_ms = default_now;
-	if (pthread_mutex_init(&rl->mu, NULL) != 0) {
-		rc = STATUS_INTERNAL;
-		goto out;
-	}
 	*out = rl;
 	rl = NULL;
 	rc = STATUS_OK;
@@ -115,7 +110,6 @@ ratelimit_free(struct ratelimit *rl)
 			e = next;
 		}
 	}
-	pthread_mutex_destroy(&rl->mu);
 	free(rl->buckets);
 	free(rl);
 }
@@ -158,7 +152,7 @@ find_slot(struct ratelimit *rl, const char *key)
 /*
  * Free every entry without live events, and note when the oldest event left
  * will leave the window: until then no key can go, and a full table is not
- * scanned again (each scan visits every bucket). mu held.
+ * scanned again (each scan visits every bucket).
  */
 static void
 evict_expired(struct ratelimit *rl, long long now)
@@ -188,7 +182,7 @@ evict_expired(struct ratelimit *rl, long long now)
 	rl->evict_after_ms = next;
 }
 
-/* Is there room for one more key? Evicts expired keys when full; mu held. */
+/* Is there room for one more key? Evicts expired keys when full; */
 static bool
 room_for_key(struct ratelimit *rl, long long now)
 {
@@ -216,7 +210,7 @@ new_entry(struct ratelimit *rl, const char *key, struct rl_entry **out)
 	return STATUS_OK;
 }
 
-/* The verdict for entry e (may be NULL) at now; mu held. */
+/* The verdict for entry e (may be NULL) at now; */
 static enum status
 verdict(const struct ratelimit *rl, struct rl_entry *e, long long now, long *retry_after_s)
 {
@@ -243,7 +237,6 @@ check(struct ratelimit *rl, const char *key, bool record, long *retry_after_s)
 
 	if (!key_ok(key))
 		return STATUS_BAD_REQUEST;
-	pthread_mutex_lock(&rl->mu);
 	now = rl->now_ms(rl->now_arg);
 	pp = find_slot(rl, key);
 	e = *pp;
@@ -270,7 +263,6 @@ check(struct ratelimit *rl, const char *key, bool record, long *retry_after_s)
 	e->ev[(e->head + e->n) % rl->limit] = now;
 	e->n++;
 out:
-	pthread_mutex_unlock(&rl->mu);
 	return rc;
 }
 
@@ -293,7 +285,6 @@ ratelimit_undo(struct ratelimit *rl, const char *key)
 
 	if (!key_ok(key))
 		return;
-	pthread_mutex_lock(&rl->mu);
 	e = *find_slot(rl, key);
 	if (e != NULL) {
 		prune(rl, e, rl->now_ms(rl->now_arg));
@@ -302,7 +293,6 @@ ratelimit_undo(struct ratelimit *rl, const char *key)
 		if (e->n == 0)
 			rl->evict_after_ms = 0; /* e may go at once */
 	}
-	pthread_mutex_unlock(&rl->mu);
 }
 
 void
@@ -312,7 +302,6 @@ ratelimit_reset(struct ratelimit *rl, const char *key)
 
 	if (!key_ok(key))
 		return;
-	pthread_mutex_lock(&rl->mu);
 	pp = find_slot(rl, key);
 	e = *pp;
 	if (e != NULL) {
@@ -320,7 +309,6 @@ ratelimit_reset(struct ratelimit *rl, const char *key)
 		free(e);
 		rl->keys--;
 	}
-	pthread_mutex_unlock(&rl->mu);
 }
 
 long
@@ -331,34 +319,22 @@ ratelimit_count(struct ratelimit *rl, const char *key)
 
 	if (!key_ok(key))
 		return 0;
-	pthread_mutex_lock(&rl->mu);
 	e = *find_slot(rl, key);
 	if (e != NULL) {
 		prune(rl, e, rl->now_ms(rl->now_arg));
 		n = e->n;
 	}
-	pthread_mutex_unlock(&rl->mu);
 	return n;
 }
 
 long
 ratelimit_scans(struct ratelimit *rl)
 {
-	long n;
-
-	pthread_mutex_lock(&rl->mu);
-	n = rl->scans;
-	pthread_mutex_unlock(&rl->mu);
-	return n;
+	return rl->scans;
 }
 
 long
 ratelimit_keys(struct ratelimit *rl)
 {
-	long n;
-
-	pthread_mutex_lock(&rl->mu);
-	n = rl->keys;
-	pthread_mutex_unlock(&rl->mu);
-	return n;
+	return rl->keys;
 }

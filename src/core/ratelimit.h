@@ -2,7 +2,8 @@
  * ratelimit.h - a generic per-key rate limiter: at most `limit` events per key
  * in any sliding window of `window_s` seconds. The table holds at most
  * `max_keys` keys; a key whose events have all left the window is evicted when
- * room is needed. A full table of live keys fails closed. Thread-safe.
+ * room is needed. A full table of live keys fails closed. Not thread-safe:
+ * one thread (the loop thread) uses a limiter.
  */
 #ifndef B2CAUTHY_RATELIMIT_H
 #define B2CAUTHY_RATELIMIT_H
@@ -36,26 +37,26 @@ void ratelimit_free(struct ratelimit *rl);
 /*
  * ratelimit_hit - record one event for key if it is allowed, atomically with
  * the check. Returns as ratelimit_allowed; the event is recorded only on
- * STATUS_OK (a refused attempt does not extend the wait). Thread-safe.
+ * STATUS_OK (a refused attempt does not extend the wait). Loop thread only.
  */
 enum status ratelimit_hit(struct ratelimit *rl, const char *key, long *retry_after_s);
 
 /*
  * ratelimit_undo - take back the newest event of key, for an action that was
  * counted by ratelimit_hit but then did not happen (e.g. no push could be
- * sent). An unknown key or one without live events is a no-op. Thread-safe.
+ * sent). An unknown key or one without live events is a no-op. Loop thread only.
  */
 void ratelimit_undo(struct ratelimit *rl, const char *key);
 
 /*
  * ratelimit_reset - forget every event of key (e.g. after a successful
- * sign-in). An unknown or invalid key is a no-op. Thread-safe.
+ * sign-in). An unknown or invalid key is a no-op. Loop thread only.
  */
 void ratelimit_reset(struct ratelimit *rl, const char *key);
 
 /*
  * ratelimit_count - the number of events of key in the current window (0 for
- * an unknown or invalid key). Thread-safe.
+ * an unknown or invalid key). Loop thread only.
  */
 long ratelimit_count(struct ratelimit *rl, const char *key);
 

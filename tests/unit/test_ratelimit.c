@@ -5,7 +5,6 @@
  * closed and scanned once until a key can go, and concurrent hits never
  * exceeding the limit.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -238,44 +237,6 @@ test_many_keys_lookup(void)
 	ratelimit_free(rl);
 }
 
-struct hammer {
-	struct ratelimit *rl;
-	int allowed;
-};
-
-static void *
-hammer_run(void *arg)
-{
-	struct hammer *h = arg;
-
-	for (int i = 0; i < 500; i++)
-		if (ratelimit_hit(h->rl, "shared", NULL) == STATUS_OK)
-			h->allowed++;
-	return NULL;
-}
-
-static void
-test_concurrent_hits(void)
-{
-	struct ratelimit *rl = mk(4, 100, 3600, NULL);
-	struct hammer h[4];
-	pthread_t th[4];
-	int total = 0;
-
-	for (int i = 0; i < 4; i++) {
-		h[i].rl = rl;
-		h[i].allowed = 0;
-		CHECK_INT(pthread_create(&th[i], NULL, hammer_run, &h[i]), 0);
-	}
-	for (int i = 0; i < 4; i++) {
-		pthread_join(th[i], NULL);
-		total += h[i].allowed;
-	}
-	CHECK_INT(total, 100);
-	CHECK_INT(ratelimit_count(rl, "shared"), 100);
-	ratelimit_free(rl);
-}
-
 int
 main(void)
 {
@@ -286,6 +247,5 @@ main(void)
 	RUN(test_full_table_fails_closed_then_evicts);
 	RUN(test_full_table_scanned_once);
 	RUN(test_many_keys_lookup);
-	RUN(test_concurrent_hits);
 	HARNESS_END();
 }
