@@ -1,12 +1,13 @@
 /*
  * handler_common.c - what every handler that calls the API shares: the
- * provider's check of an authyId, a finished provider operation accounted in
- * the request context, the access line and the metrics, and the correlation
- * id their log lines carry.
+ * provider's check of an authyId, the binding to one sign-in, a finished provider operation
+ * accounted in the request context, the access line and the metrics, and the correlation id their
+ * log lines carry.
  */
 #include "handlers.h"
 
 #include "b2c.h"
+#include "config.h"
 #include "metrics.h"
 #include "provider.h"
 
@@ -17,6 +18,18 @@ handler_check_id(struct req_ctx *ctx, const char *authy_id)
 		return STATUS_OK;
 	ctx_seterr(ctx, "authyId not in the %s form (leading zero)", ctx->provider->ops->name);
 	return STATUS_AUTHYID_INVALID;
+}
+
+enum status
+handler_check_binding(struct req_ctx *ctx, const struct b2c_claims *c, const char *nothing)
+{
+	enum status rc = b2c_validate_binding(c, ctx->cfg->require_correlation_id);
+
+	if (rc != STATUS_OK)
+		ctx_seterr(ctx, "%s refused: authy_id=%s without a valid correlationId (%s): %s",
+		           ctx->route, c->authy_id,
+		           c->correlation_rc != STATUS_OK ? "invalid" : "absent", nothing);
+	return rc;
 }
 
 enum status

@@ -51,11 +51,11 @@ take_attempt(struct req_ctx *ctx, const struct b2c_claims *c)
 		return STATUS_OK;
 	if (rc == STATUS_RATE_LIMITED) {
 		metrics_code_limited();
-		log_warnx("code attempts limited authy_id=%s correlation_id=%s max=%ld "
-		          "window_s=%ld retry_after_s=%ld",
-		          c->authy_id, handler_cid(c), ctx->cfg->max_code_attempts,
-		          ctx->cfg->code_window_s, retry_after_s);
-		ctx_seterr(ctx, "too many codes not accepted for this authyId");
+		ctx_seterr(ctx,
+		           "code attempts limited authy_id=%s correlation_id=%s max=%ld "
+		           "window_s=%ld retry_after_s=%ld",
+		           c->authy_id, handler_cid(c), ctx->cfg->max_code_attempts,
+		           ctx->cfg->code_window_s, retry_after_s);
 		return STATUS_TOKEN_LIMITED;
 	}
 	/* The limiter's table is full of live keys: fail closed. */
@@ -100,9 +100,8 @@ used_key(const struct b2c_claims *c, bool own, char *key, size_t keylen)
 static enum status
 reused(struct req_ctx *ctx, const struct b2c_claims *c)
 {
-	log_warnx("code reused authy_id=%s correlation_id=%s: accepted before, refused",
-	          c->authy_id, handler_cid(c));
-	ctx_seterr(ctx, "code accepted before for this authyId: a code is accepted once");
+	ctx_seterr(ctx, "code reused authy_id=%s correlation_id=%s: accepted before, refused",
+	           c->authy_id, handler_cid(c));
 	return STATUS_TOKEN_USED;
 }
 
@@ -246,7 +245,7 @@ handler_verify_token(struct req_ctx *ctx, struct response *res)
 		rc = handler_check_id(ctx, st->c.authy_id);
 	/* The sign-in is named as on the wait; a code then approves that one alone. */
 	if (rc == STATUS_OK)
-		rc = b2c_validate_binding(&st->c, ctx->cfg->require_correlation_id);
+		rc = handler_check_binding(ctx, &st->c, "no code checked");
 	if (rc == STATUS_OK)
 		rc = take_attempt(ctx, &st->c);
 	if (rc == STATUS_OK)

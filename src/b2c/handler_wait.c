@@ -312,7 +312,7 @@ create_approval(struct wait_state *st)
 
 /*
  * Count a new push for the user against max_pushes_per_user. STATUS_OK, or
- * STATUS_PUSH_LIMITED (logged and counted), or STATUS_UNAVAILABLE when the
+ * STATUS_PUSH_LIMITED (counted; the detail in ctx->err), or STATUS_UNAVAILABLE when the
  * limiter is full (fail closed).
  */
 static enum status
@@ -323,12 +323,11 @@ push_limit_hit(struct req_ctx *ctx, const struct b2c_claims *c)
 
 	if (rc == STATUS_RATE_LIMITED) {
 		metrics_push_limited();
-		log_warnx(
-		    "push limit: authy_id=%s correlation_id=%s had %ld pushes in %ld s, next in "
-		    "%ld s",
-		    c->authy_id, handler_cid(c), ctx->cfg->max_pushes_per_user,
-		    ctx->cfg->push_window_s, retry_after_s);
-		ctx_seterr(ctx, "more than max_pushes_per_user pushes in push_window_s");
+		ctx_seterr(ctx,
+		           "push limit: authy_id=%s correlation_id=%s had %ld pushes in %ld s, "
+		           "next in %ld s",
+		           c->authy_id, handler_cid(c), ctx->cfg->max_pushes_per_user,
+		           ctx->cfg->push_window_s, retry_after_s);
 		return STATUS_PUSH_LIMITED;
 	}
 	if (rc != STATUS_OK) {
@@ -395,13 +394,7 @@ wait_claims(struct req_ctx *ctx, struct b2c_claims *c)
 	if (c->ip_rc != STATUS_OK)
 		log_warnx("ipAddress of authy_id=%s is not an IP address: left out of the push",
 		          c->authy_id);
-	rc = b2c_validate_binding(c, ctx->cfg->require_correlation_id);
-	if (rc != STATUS_OK) {
-		log_warnx("wait refused: authy_id=%s without a valid correlationId (%s)",
-		          c->authy_id, c->correlation_rc != STATUS_OK ? "invalid" : "absent");
-		ctx_seterr(ctx, "no valid correlationId: no push sent");
-	}
-	return rc;
+	return handler_check_binding(ctx, c, "no push sent");
 }
 
 enum status

@@ -95,6 +95,15 @@ enum status handler_metrics(struct req_ctx *ctx, struct response *res);
 enum status handler_check_id(struct req_ctx *ctx, const char *authy_id);
 
 /*
+ * handler_common.c: handler_check_binding - b2c_validate_binding of c under
+ * require_correlation_id: STATUS_OK, or STATUS_NO_CORRELATION with ctx->err
+ * naming the account, why the id was refused, and what was not done
+ * (`nothing`, e.g. "no push sent").
+ */
+enum status handler_check_binding(struct req_ctx *ctx, const struct b2c_claims *c,
+                                  const char *nothing);
+
+/*
  * handler_common.c: handler_account - account for one finished provider operation op of job
  * with outcome rc in ctx (calls, time) and the metrics; on failure ctx->err
  * says what failed, prefixed with op->what. ctx NULL (the request has left):

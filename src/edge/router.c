@@ -146,12 +146,18 @@ prechecks(struct req_ctx *ctx, const struct route *r)
 static void
 log_failure(const struct req_ctx *ctx, enum status rc)
 {
-	/* Outcomes the user caused are info; our or Authy's failures are warnings. */
-	bool ours = rc == STATUS_NOMEM || rc == STATUS_INTERNAL || rc == STATUS_UNAVAILABLE ||
+	/*
+	 * Outcomes the user caused are info. Our or Authy's failures, and the
+	 * refusals that guard an account (a limit, a reused code, a wait the
+	 * policy sent unbound), are warnings.
+	 */
+	bool warn = rc == STATUS_NOMEM || rc == STATUS_INTERNAL || rc == STATUS_UNAVAILABLE ||
 	            rc == STATUS_FORBIDDEN || rc == STATUS_UNAUTHORIZED ||
-	            (rc >= STATUS_RATE_LIMITED && rc <= STATUS_UPSTREAM_PROTOCOL);
+	            (rc >= STATUS_RATE_LIMITED && rc <= STATUS_UPSTREAM_PROTOCOL) ||
+	            rc == STATUS_NO_CORRELATION || rc == STATUS_PUSH_LIMITED ||
+	            rc == STATUS_TOKEN_LIMITED || rc == STATUS_TOKEN_USED;
 
-	if (ours)
+	if (warn)
 		log_warnx("%s: %s: %s", ctx->route, status_str(rc), ctx->err[0] ? ctx->err : "-");
 	else
 		log_info("%s: %s%s%s", ctx->route, status_str(rc), ctx->err[0] ? ": " : "",

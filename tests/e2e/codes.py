@@ -141,6 +141,12 @@ def flow_code_once(t, env):
     t.check(is_409(env, r, "B2C_MSG_CORRELATION_MISSING", "correlation_missing"),
             "verifytoken: without correlation id -> 409 correlation_missing, as the wait",
             repr(r))
+    said = "verifytoken refused: authy_id=%s without a valid correlationId (absent)" % aid
+    t.check(env["responder"].refusals_warned("verifytoken: correlation_missing",
+                                             "verifytoken refused: authy_id=") and
+            len(env["responder"].log_lines_with(said)) == 1,
+            "verifytoken: the refusal is logged once, as a warning, naming the account",
+            repr(env["responder"].log_lines_with("verifytoken: correlation_missing")))
     again = [send(env, aid, right, cid=f"code-once-other-{i}") for i in range(MAX_ATTEMPTS)]
     t.check(all(is_409(env, x, "B2C_MSG_TOKEN_USED", "token_used") for x in again),
             "verifytoken: the same code again, other sign-ins -> 409 token_used",
@@ -153,8 +159,10 @@ def flow_code_once(t, env):
             "verifytoken: over the limit a retry is limited too", repr(r))
     t.check(len(p.verify_calls(env)) == n, "verifytoken: a reused code is not sent upstream",
             str(len(p.verify_calls(env)) - n))
-    t.check("code reused authy_id=" + aid in env["responder"].log_text(),
-            "verifytoken: a reused code is logged")
+    t.check(env["responder"].refusals_warned("verifytoken: token_used", "code reused authy_id=") and
+            env["responder"].log_lines_with("code reused authy_id=" + aid),
+            "verifytoken: a reused code is logged, one warning per refusal",
+            repr(env["responder"].log_lines_with("token_used")))
 
 
 def flow_code_replay_upstream(t, env):
@@ -260,8 +268,10 @@ def flow_code_limit(t, env):
     t.check(re.search(r"^b2c_authy_code_limited_total [2-9]", m, re.M) is not None,
             "verifytoken: limited codes counted in b2c_authy_code_limited_total",
             "\n".join(x for x in m.splitlines() if "code_limited" in x))
-    t.check("code attempts limited authy_id=" + aid in env["responder"].log_text(),
-            "verifytoken: the limit is logged")
+    t.check(env["responder"].refusals_warned("verifytoken: token_limited", "code attempts limited authy_id=")
+            and env["responder"].log_lines_with("code attempts limited authy_id=" + aid),
+            "verifytoken: the limit is logged, one warning per refusal",
+            repr(env["responder"].log_lines_with("token_limited")))
 
 
 def flow_code_reset(t, env):

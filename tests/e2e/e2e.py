@@ -624,8 +624,10 @@ def flow_no_correlation(t, env):
                 r.json.get("userMessage") == MSG["B2C_MSG_CORRELATION_MISSING"],
                 f"correlation id {what} -> 409 correlation_missing", repr(r))
     t.check(not pushes(env, aid), "no push without a correlation id", repr(pushes(env, aid)))
-    t.check("wait refused: authy_id=%s without a valid correlationId" % aid in
-            env["responder"].log_text(), "the refusal is logged")
+    t.check(env["responder"].refusals_warned("wait: correlation_missing", "wait refused: authy_id=") and
+            len(env["responder"].log_lines_with("wait refused: authy_id=%s " % aid)) == 3,
+            "each refusal is logged once, as a warning",
+            repr(env["responder"].log_lines_with("correlation_missing")))
     loose = stack.Responder(env["work"], dict(env["settings"], require_correlation_id="false"),
                             name="loose")
     try:
@@ -699,8 +701,10 @@ def flow_push_limit(t, env):
         m = stack.fcgi(lim.sock, "GET", "/metrics", {}, b"", None).body.decode()
         t.check("b2c_authy_push_limited_total 1" in m, "push_limited metric counts the refusal",
                 m[-300:])
-        t.check("push limit: authy_id=%s correlation_id=cid-lim-3" % aid in lim.log_text(),
-                "the refusal is logged")
+        said = "push limit: authy_id=%s correlation_id=cid-lim-3" % aid
+        t.check(lim.refusals_warned("wait: push_limited", "push limit: authy_id=") and
+                len(lim.log_lines_with(said)) == 1, "the refusal is logged once, as a warning",
+                repr(lim.log_lines_with("wait: push_limited")))
         if prov(env).name == "verify":
             flow_limit_no_factor(t, env, lim)
         flow_limit_failed_creations(t, env, lim)

@@ -254,6 +254,17 @@ class Responder:
         with open(self.log, errors="replace") as f:
             return f.read()
 
+    def log_lines_with(self, text):
+        """The log lines that contain text."""
+        return [line for line in self.log_text().splitlines() if text in line]
+
+    def refusals_warned(self, refusal, text):
+        """Each refusal is one warning line, and it says text: the lines that contain
+        text are the lines of the refusal ("<route>: <status>: ...")."""
+        lines = self.log_lines_with(text)
+        return (bool(lines) and lines == self.log_lines_with(f"msg=\"{refusal}: ") and
+                all(" level=warn " in x for x in lines))
+
     def pid(self):
         """The responder's pid (the wrapper's, which is the same process under valgrind)."""
         return self.proc.pid
