@@ -929,7 +929,9 @@ CODE_THEN_PUSH = dict(CODE, pages={"SelfAsserted-AuthyCode": {
     "authyMethod": ["code", "code", "push"]}})
 
 # (relying party file, what, directory, responder answers per endpoint, user,
-#  expected outcome, log lines that must appear in this order, log lines that must not).
+#  expected outcome, log lines that must appear in this order, log lines that must not,
+#  and optionally options for start_run; their "kept" is the set of pages the SSO
+#  session must hold when the run ends).
 RUNS = [
     ("SignUpOrSignin.xml", "Authy: a new user enrols; the ID is stored only after the approval",
      {}, {REGISTER_PATH: [(OK, {"authyId": "1234567"})], WAIT_PATH: [APPROVED_REPLY]}, PUSH,
@@ -963,9 +965,11 @@ RUNS = [
     ("SignUpOrSignin.xml", "enrolled: the push chosen on the code page and not approved: no token",
      {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [(409, {})] * 4}, CODE_THEN_PUSH, "stuck",
      ["page SelfAsserted-AuthyCode", "call waitforauthyapproval"], ["token"]),
-    ("SignUpOrSignin.xml", "a 200 without authyApproved fails at the assertion (fail closed)",
-     {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [(OK, {})]}, PUSH, "refused",
-     ["call waitforauthyapproval", "assert"], ["token"]),
+    ("SignUpOrSignin.xml", "a 200 of the wait without authyApproved: the page refuses to "
+     "complete (fail closed)",
+     {AUTHY_CLAIM: "1234567"}, {WAIT_PATH: [(OK, {})]}, PUSH, "stuck",
+     ["call waitforauthyapproval", "copy", "assert AssertAuthyApproved"], ["token"],
+     {"kept": set()}),
     ("SignUpOrSignin.xml", "a code accepted without authyApproved fails at the assertion "
      "(fail closed)",
      {AUTHY_CLAIM: "1234567"}, {CODE_PATH: [(OK, {})]}, CODE, "refused",
@@ -1025,9 +1029,6 @@ A_ENROLLED = ("SignUpOrSignin.xml", {}, {REGISTER_PATH: [(OK, {"authyId": "11111
 A_ENROLLED_VERIFIED = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"},
                        {WAIT_PATH: [APPROVED_REPLY]}, PUSH,
                        {"claims": ACCOUNT_A, "session_from": A_ENROLLED})
-# provider = verify: account A, whose identity has no push factor yet, signs
-# in; the verification page answers factorStatus none and joins the session,
-# and A leaves at the set-up page without approving.
 # provider = verify: account A enrols (the wait answers factorStatus none),
 # sets up push and approves; then signs in again in that session, where the
 # verification page asks once. B2C cannot update a claim once the session
@@ -1038,8 +1039,22 @@ V_ENROLLED = ("SignUpOrSignin.xml", {}, {REGISTER_PATH: [(OK, {"authyId": "11111
 V_ENROLLED_VERIFIED = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"},
                        {WAIT_PATH: [APPROVED_REPLY]}, PUSH,
                        {"claims": ACCOUNT_A, "session_from": V_ENROLLED})
-A_LEFT_AT_SETUP = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [NO_FACTOR] * 5},
-                   PUSH, {"claims": ACCOUNT_A})
+# provider = verify: account A enrols (the wait answers factorStatus none) and
+# leaves at the set-up page without approving. Neither page joins the session.
+A_LEFT_AT_SETUP = ("SignUpOrSignin.xml", {}, {REGISTER_PATH: [(OK, {"authyId": "1111111"})],
+                                              WAIT_PATH: [NO_FACTOR] * 5}, PUSH,
+                   {"claims": ACCOUNT_A})
+# provider = verify: account A's identity has lost its push factor. A signs
+# in; the wait answers factorStatus none, the page keeps A there; A sets up
+# push in the app and presses Continue again; that push is approved.
+A_LOST_FACTOR = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"},
+                 {WAIT_PATH: [NO_FACTOR, APPROVED_REPLY]}, PUSH, {"claims": ACCOUNT_A})
+# The same, with a code chosen on the verification page and then the push on
+# the code page.
+CODE_PAGE_PUSH = dict(CODE, pages={"SelfAsserted-AuthyCode": {"authyMethod": "push"}})
+A_LOST_FACTOR_CODE_PAGE = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"},
+                           {WAIT_PATH: [NO_FACTOR, APPROVED_REPLY]}, CODE_PAGE_PUSH,
+                           {"claims": ACCOUNT_A})
 # Account A signs in, chooses a code on the verification page, which joins the
 # session, and leaves at the code page without a code.
 A_LEFT_AT_CODE = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"}, {}, CODE,
@@ -1141,14 +1156,24 @@ RUNS += [
      {AUTHY_CLAIM: "2222222"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "refused",
      ["sso SelfAsserted-AuthyVerify", "assert AssertAuthyApprovedAccount"],
      ["call", "write", "token", "skipped"], {"claims": ACCOUNT_B, "session_from": A_SIGNED_IN}),
-    ("SignUpOrSignin.xml", "SSO: another account (prompt=login) in a session that the first "
-     "one left at the set-up page: the set-up page pushes to the second account's own ID, never "
-     "to the first one's phone, whose approval would be recorded for the second account",
-     {AUTHY_CLAIM: "2222222"}, {(WAIT_PATH, "1111111"): [APPROVED_REPLY] * 4}, PUSH, "stuck",
-     ["sso SelfAsserted-AuthyVerify", "page SelfAsserted-AuthySetup",
-      "call waitforauthyapproval authyId=2222222"],
-     ["call waitforauthyapproval authyId=1111111", "token"],
-     {"claims": ACCOUNT_B, "session_left": A_LEFT_AT_SETUP}),
+    ("SignUpOrSignin.xml", "Verify SSO: another account (prompt=login), not enrolled, in a "
+     "session of the first one: its set-up page pushes to its own new ID, never to the first "
+     "one's phone, whose approval would be recorded for the second account; token",
+     {}, {REGISTER_PATH: [(OK, {"authyId": "2222222"})],
+          (WAIT_PATH, "2222222"): [NO_FACTOR, APPROVED_REPLY],
+          (WAIT_PATH, "1111111"): [APPROVED_REPLY] * 4}, PUSH, "token",
+     ["page SelfAsserted-AuthyEnrol", "call register", "call waitforauthyapproval authyId=2222222",
+      "page SelfAsserted-AuthySetup", "call waitforauthyapproval authyId=2222222", "assert",
+      "assert", "token"], ["call waitforauthyapproval authyId=1111111", "sso", "skipped"],
+     {"claims": ACCOUNT_B, "session_from": A_SIGNED_IN}),
+    ("SignUpOrSignin.xml", "Verify SSO: another account (prompt=login) after the first one "
+     "left at the set-up page of its enrolment, which leaves nothing in the session: the "
+     "verification page pushes to the second account's own ID; token",
+     {AUTHY_CLAIM: "2222222"}, {(WAIT_PATH, "2222222"): [APPROVED_REPLY],
+                                (WAIT_PATH, "1111111"): [APPROVED_REPLY] * 4}, PUSH, "token",
+     ["page SelfAsserted-AuthyVerify", "call waitforauthyapproval authyId=2222222", "assert",
+      "token"], ["call waitforauthyapproval authyId=1111111", "sso", "skipped"],
+     {"claims": ACCOUNT_B, "session_left": A_LEFT_AT_SETUP, "kept": {"SelfAsserted-AuthyVerify"}}),
     ("SignUpOrSignin.xml", "SSO: another account (prompt=login) in a session that the first "
      "one left at the code page: the code is checked for the second account's own ID, never "
      "for the first one's, whose code would be recorded for the second account",
@@ -1156,12 +1181,57 @@ RUNS += [
      ["sso SelfAsserted-AuthyVerify", "page SelfAsserted-AuthyCode",
       "call verifytoken authyId=2222222"], ["call verifytoken authyId=1111111", "token"],
      {"claims": ACCOUNT_B, "session_left": A_LEFT_AT_CODE}),
-    ("SignUpOrSignin.xml", "SSO: the account that left at the set-up page signs in again: the "
-     "set-up page asks it once more; token",
+    ("SignUpOrSignin.xml", "Verify SSO: the account that left at the set-up page of its "
+     "enrolment signs in again: the verification page asks it; token",
      {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "token",
-     ["sso SelfAsserted-AuthyVerify", "page SelfAsserted-AuthySetup",
-      "call waitforauthyapproval authyId=1111111", "assert", "token"], ["skipped"],
+     ["page SelfAsserted-AuthyVerify", "call waitforauthyapproval authyId=1111111", "assert",
+      "token"], ["sso", "page SelfAsserted-AuthySetup", "skipped"],
      {"claims": ACCOUNT_A, "session_left": A_LEFT_AT_SETUP}),
+    ("SignUpOrSignin.xml", "Verify: an identity that lost its push factor: the verification "
+     "page refuses to complete on factorStatus none, and completes once the push set up again "
+     "is approved; token",
+     {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [NO_FACTOR, APPROVED_REPLY]}, PUSH, "token",
+     ["page SelfAsserted-AuthyVerify", "call waitforauthyapproval", "copy",
+      "assert AssertAuthyApproved", "call waitforauthyapproval", "copy", "assert", "assert",
+      "assert", "assert", "token"], ["page SelfAsserted-AuthySetup", "skipped"],
+     {"claims": ACCOUNT_A, "kept": {"SelfAsserted-AuthyVerify"}}),
+    ("SignUpOrSignin.xml", "Verify: the verification page never completes while the wait "
+     "answers factorStatus none: no token, the page not in the session",
+     {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [NO_FACTOR] * 6}, PUSH, "stuck",
+     ["page SelfAsserted-AuthyVerify", "call waitforauthyapproval", "copy",
+      "assert AssertAuthyApproved"], ["page SelfAsserted-AuthySetup", "token"],
+     {"claims": ACCOUNT_A, "kept": set()}),
+    ("SignUpOrSignin.xml", "Verify SSO: a silent sign-in after a sign-in that set up a lost "
+     "push factor again on the verification page; token, no push",
+     {AUTHY_CLAIM: "1111111"}, {}, PUSH, "token",
+     ["sso SelfAsserted-AuthyVerify", "assert", "assert", "token"],
+     ["call", "page", "skipped"], {"claims": ACCOUNT_A, "session_from": A_LOST_FACTOR}),
+    ("ProfileEdit.xml", "Verify SSO: a profile edit after that sign-in; token, no push",
+     {AUTHY_CLAIM: "1111111"}, {}, PUSH, "token",
+     ["sso SelfAsserted-AuthyVerify", "assert", "assert",
+      "write AAD-UserWriteProfileUsingObjectId", "token"],
+     ["call", "page SelfAsserted-Authy", "skipped"],
+     {"claims": ACCOUNT_A, "session_from": A_LOST_FACTOR}),
+    ("SignUpOrSignin.xml", "Verify: a lost push factor, a code chosen, then the push on the "
+     "code page: the code page refuses to complete on factorStatus none, and completes once "
+     "the push set up again is approved; token",
+     {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [NO_FACTOR, APPROVED_REPLY]}, CODE_PAGE_PUSH, "token",
+     ["page SelfAsserted-AuthyVerify", "page SelfAsserted-AuthyCode", "call waitforauthyapproval",
+      "copy", "assert AssertAuthyApproved", "call waitforauthyapproval", "copy", "assert",
+      "assert", "assert", "assert", "token"],
+     ["page SelfAsserted-AuthySetup", "call verifytoken", "skipped"],
+     {"claims": ACCOUNT_A, "kept": {"SelfAsserted-AuthyVerify", "SelfAsserted-AuthyCode"}}),
+    ("SignUpOrSignin.xml", "Verify: the push chosen on the code page never completes it while "
+     "the wait answers factorStatus none: no token, the code page not in the session",
+     {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [NO_FACTOR] * 6}, CODE_PAGE_PUSH, "stuck",
+     ["page SelfAsserted-AuthyCode", "call waitforauthyapproval", "copy",
+      "assert AssertAuthyApproved"], ["page SelfAsserted-AuthySetup", "token"],
+     {"claims": ACCOUNT_A, "kept": {"SelfAsserted-AuthyVerify"}}),
+    ("SignUpOrSignin.xml", "Verify SSO: a silent sign-in after a sign-in that set up a lost "
+     "push factor again through the code page's push; token, no push",
+     {AUTHY_CLAIM: "1111111"}, {}, PUSH, "token",
+     ["sso SelfAsserted-AuthyVerify", "sso SelfAsserted-AuthyCode", "assert", "assert", "token"],
+     ["call", "page", "skipped"], {"claims": ACCOUNT_A, "session_from": A_LOST_FACTOR_CODE_PAGE}),
     ("SignUpOrSignin.xml", "SSO: a session from before approvals named their account: no token",
      {AUTHY_CLAIM: "1111111"}, {}, PUSH, "refused",
      ["sso SelfAsserted-AuthyVerify", "assert AssertAuthyApprovedAccount"],
@@ -1237,6 +1307,13 @@ def check_runs(pset, mode="raw"):
         if problems:
             problems.append("log: %s" % run.log)
         results.append(("%srun %s: %s" % (prefix, rp_name, what), problems))
+        kept = (opts[0] if opts else {}).get("kept")
+        if kept is not None:
+            results.append(("%srun %s: %s: SSO: the pages the session keeps" %
+                            (prefix, rp_name, what),
+                            [] if run.session["members"] == kept else
+                            ["the session keeps %s, expected %s" %
+                             (sorted(run.session["members"]), sorted(kept))]))
     if mode == "verify":
         results.append(("verify: the runs enrol without sending a phone number",
                         phones + ([] if registers else ["no run called register"])))
@@ -2169,6 +2246,16 @@ B2C_RULES = [
      [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthySetup">.*?<OutputClaims>)\s*'
        r'<OutputClaim ClaimTypeReferenceId="authyApprovalPrompt" />', r"\1")],
      "page SelfAsserted-AuthySetup shows no claim"),
+    ("the verification page completing on the push without an approval (the SSO session "
+     "keeps its false for good)",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyVerify">.*?)<ValidationTechnicalProfile '
+       r'ReferenceId="Authy-AssertApproved">.*?</ValidationTechnicalProfile>\s*', r"\1")],
+     "ended 'refused', expected 'token'"),
+    ("the code page completing on the push without an approval (the SSO session keeps its "
+     "false for good)",
+     [(EXT, r'(<TechnicalProfile Id="SelfAsserted-AuthyCode">.*?)<ValidationTechnicalProfile '
+       r'ReferenceId="Authy-AssertApproved">.*?</ValidationTechnicalProfile>\s*', r"\1")],
+     "ended 'refused', expected 'token'"),
     ("B2C's timeout message of the wait differing from the responder's",
      [(EXT, r'(Key="UserMessageIfRequestTimeout">The sign-in request was not approved) in time',
        r"\1 on time")], "the responder's B2C_MSG_TIMEOUT is"),
