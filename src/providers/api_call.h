@@ -1,11 +1,11 @@
 /*
  * api_call.h - the record of one provider operation (one or more HTTP calls
  * to the Authy or Verify API) and of what came back, for logs, metrics and
- * the reply; the HTTP request one step of an operation asks for; the
- * key/value pairs shown with an approval. Shared by both providers, the
- * driver and the handlers; no library types here. The functions touch only
- * their arguments (api_call_logged also the log): thread-safe for distinct
- * calls and requests.
+ * the reply; the HTTP request one step of an operation asks for and the
+ * HTTP reply it gets; the key/value pairs shown with an approval. Shared by
+ * both providers, the driver and the handlers; no library types here. The
+ * functions touch only their arguments (api_call_logged also the log):
+ * thread-safe for distinct calls and requests.
  */
 #ifndef B2CAUTHY_API_CALL_H
 #define B2CAUTHY_API_CALL_H
@@ -42,6 +42,17 @@ struct api_request {
 	char log_path[API_PATH_MAX]; /* path as logged when it holds a secret, else "" */
 	struct buf form;             /* application/x-www-form-urlencoded body of a POST */
 	bool repeatable;             /* the API answers this POST twice alike (upstream_call) */
+};
+
+/*
+ * The HTTP reply to one step, as the step interprets it: status code and the
+ * len bytes of body, which need not be NUL-terminated and may be NULL when len
+ * is 0. Borrowed from the transfer (or the test) for the interpretation only.
+ */
+struct api_reply {
+	long http_status;
+	const char *body;
+	size_t len;
 };
 
 /* api_call_seterr - printf into call->err (truncating). */

@@ -163,9 +163,9 @@ reply_success(const struct json *j)
 
 /* Turn one HTTP reply into a parsed success object (*out) or a status. */
 static enum status
-interpret(struct api_call *call, long http_status, const char *body, size_t len, enum authy_op op,
-          struct json **out)
+interpret(struct api_call *call, const struct api_reply *r, enum authy_op op, struct json **out)
 {
+	long http_status = r->http_status;
 	bool is2xx = http_status >= 200 && http_status < 300;
 	struct json *j = NULL;
 	const char *msg = NULL;
@@ -174,7 +174,7 @@ interpret(struct api_call *call, long http_status, const char *body, size_t len,
 
 	*out = NULL;
 	call->error_code[0] = '\0';
-	rc = json_parse(body, len, &j);
+	rc = json_parse(r->body, r->len, &j);
 	if (rc == STATUS_NOMEM)
 		return rc;
 	if (rc != STATUS_OK) {
@@ -197,8 +197,7 @@ interpret(struct api_call *call, long http_status, const char *body, size_t len,
 }
 
 enum status
-authy_user_create_reply(struct api_call *call, long http_status, const char *body, size_t len,
-                        char *id, size_t idlen)
+authy_user_create_reply(struct api_call *call, const struct api_reply *r, char *id, size_t idlen)
 {
 	char tmp[AUTHY_ID_MAX + 2];
 	struct json *j = NULL;
@@ -206,7 +205,7 @@ authy_user_create_reply(struct api_call *call, long http_status, const char *bod
 
 	if (idlen > 0)
 		id[0] = '\0';
-	rc = interpret(call, http_status, body, len, AUTHY_OP_USER, &j);
+	rc = interpret(call, r, AUTHY_OP_USER, &j);
 	if (rc != STATUS_OK)
 		return rc;
 	/* user.id is a JSON number in Authy's replies; accept digits as a string too. */
@@ -222,8 +221,8 @@ authy_user_create_reply(struct api_call *call, long http_status, const char *bod
 }
 
 enum status
-authy_approval_create_reply(struct api_call *call, long http_status, const char *body, size_t len,
-                            char *uuid, size_t uuidlen)
+authy_approval_create_reply(struct api_call *call, const struct api_reply *r, char *uuid,
+                            size_t uuidlen)
 {
 	struct json *j = NULL;
 	const char *s = NULL;
@@ -231,7 +230,7 @@ authy_approval_create_reply(struct api_call *call, long http_status, const char 
 
 	if (uuidlen > 0)
 		uuid[0] = '\0';
-	rc = interpret(call, http_status, body, len, AUTHY_OP_APPROVAL, &j);
+	rc = interpret(call, r, AUTHY_OP_APPROVAL, &j);
 	if (rc != STATUS_OK)
 		return rc;
 	/* The uuid goes into a URL path later: accept only what a uuid can hold. */
@@ -269,13 +268,13 @@ map_approval_status(struct api_call *call, const char *s)
 }
 
 enum status
-authy_approval_status_reply(struct api_call *call, long http_status, const char *body, size_t len)
+authy_approval_status_reply(struct api_call *call, const struct api_reply *r)
 {
 	struct json *j = NULL;
 	const char *s = NULL;
 	enum status rc;
 
-	rc = interpret(call, http_status, body, len, AUTHY_OP_STATUS, &j);
+	rc = interpret(call, r, AUTHY_OP_STATUS, &j);
 	if (rc != STATUS_OK)
 		return rc;
 	if (json_get_string(j, "approval_request.status", &s) != STATUS_OK)
@@ -303,7 +302,7 @@ authy_token_paths(const char *authy_id, const char *token, char *path, char *mas
 
 /* Does a 401 reply say that the code was wrong (rather than the API key)? */
 static bool
-token_rejected(const struct api_call *call, const char *body, size_t len)
+token_rejected(const struct api_call *call, const struct api_reply *r)
 {
 	struct json *j = NULL;
 	const char *t = NULL;
@@ -311,7 +310,7 @@ token_rejected(const struct api_call *call, const char *body, size_t len)
 
 	if (code_is(call->error_code, AUTHY_E_TOKEN_INVALID))
 		return true;
-	if (code_is(call->error_code, "60001") || json_parse(body, len, &j) != STATUS_OK)
+	if (code_is(call->error_code, "60001") || json_parse(r->body, r->len, &j) != STATUS_OK)
 		return false;
 	rejected = json_get_string(j, "token", &t) == STATUS_OK && strcmp(t, "is invalid") == 0;
 	json_free(j);
@@ -319,15 +318,15 @@ token_rejected(const struct api_call *call, const char *body, size_t len)
 }
 
 enum status
-authy_token_verify_reply(struct api_call *call, long http_status, const char *body, size_t len)
+authy_token_verify_reply(struct api_call *call, const struct api_reply *r)
 {
 	struct json *j = NULL;
 	const char *t = NULL;
 	enum status rc;
 
-	rc = interpret(call, http_status, body, len, AUTHY_OP_TOKEN, &j);
+	rc = interpret(call, r, AUTHY_OP_TOKEN, &j);
 	if (rc != STATUS_OK) {
-		if (http_status == 401 && token_rejected(call, body, len))
+		if (r->http_status == 401 && token_rejected(call, r))
 			rc = STATUS_TOKEN_WRONG;
 		return rc;
 	}
@@ -389,13 +388,11 @@ user_build(struct provider_job *job, int step, struct api_request *req)
 }
 
 static enum status
-user_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
-           bool *more)
+user_reply(struct provider_job *job, int step, const struct api_reply *r, bool *more)
 {
 	(void)step;
 	*more = false;
-	return authy_user_create_reply(&job->call, http_status, body, len, job->id,
-	                               sizeof(job->id));
+	return authy_user_create_reply(&job->call, r, job->id, sizeof(job->id));
 }
 
 static enum status
@@ -414,13 +411,11 @@ approval_build(struct provider_job *job, int step, struct api_request *req)
 }
 
 static enum status
-approval_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
-               bool *more)
+approval_reply(struct provider_job *job, int step, const struct api_reply *r, bool *more)
 {
 	(void)step;
 	*more = false;
-	return authy_approval_create_reply(&job->call, http_status, body, len, job->handle,
-	                                   sizeof(job->handle));
+	return authy_approval_create_reply(&job->call, r, job->handle, sizeof(job->handle));
 }
 
 static enum status
@@ -437,12 +432,11 @@ status_build(struct provider_job *job, int step, struct api_request *req)
 }
 
 static enum status
-status_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
-             bool *more)
+status_reply(struct provider_job *job, int step, const struct api_reply *r, bool *more)
 {
 	(void)step;
 	*more = false;
-	return authy_approval_status_reply(&job->call, http_status, body, len);
+	return authy_approval_status_reply(&job->call, r);
 }
 
 static enum status
@@ -459,12 +453,11 @@ token_build(struct provider_job *job, int step, struct api_request *req)
 }
 
 static enum status
-token_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
-            bool *more)
+token_reply(struct provider_job *job, int step, const struct api_reply *r, bool *more)
 {
 	(void)step;
 	*more = false;
-	return authy_token_verify_reply(&job->call, http_status, body, len);
+	return authy_token_verify_reply(&job->call, r);
 }
 
 /* Authy writes its user ids as integers: no leading zero. */

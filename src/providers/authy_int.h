@@ -9,6 +9,7 @@
 #include "authy.h"
 
 struct api_call;
+struct api_reply;
 
 /*
  * authy_token_paths - the request path of a token verification into path and
@@ -20,20 +21,18 @@ struct api_call;
 enum status authy_token_paths(const char *authy_id, const char *token, char *path, char *masked);
 
 /*
- * authy_token_verify_reply - interpret the reply to a token verification:
+ * authy_token_verify_reply - interpret the reply r to a token verification:
  * STATUS_OK for a 2xx whose "token" is "is valid" (any other 2xx is
  * STATUS_UPSTREAM_PROTOCOL: never approve on a doubtful reply);
  * STATUS_TOKEN_WRONG for a 401 with error code 60020 or "token":"is invalid"
  * (a 401 with 60001 is the API key: STATUS_UPSTREAM_AUTH); otherwise as
  * authy_map_error. Sets call->error_code and call->err only. Pure.
  */
-enum status authy_token_verify_reply(struct api_call *call, long http_status, const char *body,
-                                     size_t len);
+enum status authy_token_verify_reply(struct api_call *call, const struct api_reply *r);
 
 /*
  * authy_user_create_reply / authy_approval_create_reply /
- * authy_approval_status_reply - interpret one HTTP reply (status code and the
- * len bytes of body, which need not be NUL-terminated and may be NULL) to
+ * authy_approval_status_reply - interpret one HTTP reply r (api_call.h) to
  * users/new, to an approval request, or to a status poll (the steps of the
  * operations of authy_provider, provider.h): the id, the uuid or the
  * approval's status (STATUS_OK approved, STATUS_PENDING, STATUS_DENIED,
@@ -42,12 +41,11 @@ enum status authy_token_verify_reply(struct api_call *call, long http_status, co
  * authy_map_error of the HTTP code. Set call->error_code and call->err only;
  * *id / *uuid are "" unless STATUS_OK. Pure: no I/O, no logging.
  */
-enum status authy_user_create_reply(struct api_call *call, long http_status, const char *body,
-                                    size_t len, char *id, size_t idlen);
-enum status authy_approval_create_reply(struct api_call *call, long http_status, const char *body,
-                                        size_t len, char *uuid, size_t uuidlen);
-enum status authy_approval_status_reply(struct api_call *call, long http_status, const char *body,
-                                        size_t len);
+enum status authy_user_create_reply(struct api_call *call, const struct api_reply *r, char *id,
+                                    size_t idlen);
+enum status authy_approval_create_reply(struct api_call *call, const struct api_reply *r,
+                                        char *uuid, size_t uuidlen);
+enum status authy_approval_status_reply(struct api_call *call, const struct api_reply *r);
 
 /*
  * authy_map_error - the status for an Authy error reply to op: HTTP code and

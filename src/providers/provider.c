@@ -155,6 +155,7 @@ on_reply(void *arg, enum status rc, const struct upstream_response *r)
 {
 	struct provider_call *pc = arg;
 	struct api_call *call = &pc->job->call;
+	struct api_reply reply = {r->http_status, r->body, r->body_len};
 	bool more = false;
 
 	pc->xfer = NULL;
@@ -165,7 +166,7 @@ on_reply(void *arg, enum status rc, const struct upstream_response *r)
 	if (rc != STATUS_OK) {
 		api_call_seterr(call, "%s", r->err);
 	} else {
-		rc = pc->op->reply(pc->job, pc->step, r->http_status, r->body, r->body_len, &more);
+		rc = pc->op->reply(pc->job, pc->step, &reply, &more);
 		rc = api_call_logged(call, pc->op->what, &pc->req, rc);
 	}
 	if (rc == STATUS_OK && more) {

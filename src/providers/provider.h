@@ -74,16 +74,16 @@ struct provider_job {
 
 /*
  * One operation. build fills req for step (0, 1, ...) or returns the error
- * that ends the operation without a call (err set). reply interprets that
- * step's HTTP reply (status and len body bytes, not NUL-terminated, may be
- * NULL): the operation's status, with *more set when the next step must
- * follow (then STATUS_OK). Both pure: no I/O, no logging.
+ * that ends the operation without a call (err set). reply interprets r, that
+ * step's HTTP reply (api_call.h, borrowed for the call): the operation's
+ * status, with *more set when the next step must follow (then STATUS_OK).
+ * Both pure: no I/O, no logging.
  */
 struct provider_op {
 	const char *what; /* "authy users/new", for logs and errors */
 	enum status (*build)(struct provider_job *job, int step, struct api_request *req);
-	enum status (*reply)(struct provider_job *job, int step, long http_status, const char *body,
-	                     size_t len, bool *more);
+	enum status (*reply)(struct provider_job *job, int step, const struct api_reply *r,
+	                     bool *more);
 };
 
 struct provider_ops {

@@ -350,9 +350,9 @@ verify_map_error(long http_status, long code, enum verify_op op)
  * maps to STATUS_OK without an object (an entity that exists) has *out NULL.
  */
 static enum status
-interpret(struct api_call *call, long http_status, const char *body, size_t len, enum verify_op op,
-          struct json **out)
+interpret(struct api_call *call, const struct api_reply *r, enum verify_op op, struct json **out)
 {
+	long http_status = r->http_status;
 	bool is2xx = http_status >= 200 && http_status < 300;
 	struct json *j = NULL;
 	const char *msg = NULL;
@@ -362,7 +362,7 @@ interpret(struct api_call *call, long http_status, const char *body, size_t len,
 
 	*out = NULL;
 	call->error_code[0] = '\0';
-	rc = json_parse(body, len, &j);
+	rc = json_parse(r->body, r->len, &j);
 	if (rc == STATUS_NOMEM)
 		return rc;
 	if (rc != STATUS_OK) {
@@ -389,10 +389,10 @@ interpret(struct api_call *call, long http_status, const char *body, size_t len,
 }
 
 enum status
-verify_entity_reply(struct api_call *call, long http_status, const char *body, size_t len)
+verify_entity_reply(struct api_call *call, const struct api_reply *r)
 {
 	struct json *j = NULL;
-	enum status rc = interpret(call, http_status, body, len, VERIFY_OP_ENTITY, &j);
+	enum status rc = interpret(call, r, VERIFY_OP_ENTITY, &j);
 
 	json_free(j);
 	return rc;
@@ -415,10 +415,19 @@ verified_factor(const struct json *j, size_t i, const char *want, const char **s
 	       verify_sid_valid(*sid, "YF");
 }
 
-/* The newest verified factor of type want, or none_rc. */
+/* A kind of factor looked for: its factor_type, and the status when the entity has none. */
+struct factor_kind {
+	const char *type;
+	enum status none_rc;
+};
+
+static const struct factor_kind push_factor = {"push", STATUS_NO_FACTOR};
+static const struct factor_kind totp_factor = {"totp", STATUS_NO_TOTP_FACTOR};
+
+/* The newest verified factor of that kind, or kind->none_rc. */
 static enum status
-factors_pick(struct api_call *call, long http_status, const char *body, size_t len,
-             const char *want, enum status none_rc, char *factor_sid, size_t sidlen)
+factors_pick(struct api_call *call, const struct api_reply *r, const struct factor_kind *kind,
+             char *factor_sid, size_t sidlen)
 {
 	const char *best = NULL, *best_date = "", *sid = NULL, *created = NULL;
 	struct json *j = NULL;
@@ -427,7 +436,7 @@ factors_pick(struct api_call *call, long http_status, const char *body, size_t l
 
 	if (sidlen > 0)
 		factor_sid[0] = '\0';
-	rc = interpret(call, http_status, body, len, VERIFY_OP_FACTORS, &j);
+	rc = interpret(call, r, VERIFY_OP_FACTORS, &j);
 	if (rc != STATUS_OK || j == NULL)
 		goto out;
 	if (json_get_array_len(j, "factors", &n) != STATUS_OK) {
@@ -437,15 +446,15 @@ factors_pick(struct api_call *call, long http_status, const char *body, size_t l
 	}
 	/* A user who reinstalled the app has several: the newest is on the phone in use. */
 	for (size_t i = 0; i < n && i < VERIFY_FACTORS_PAGE; i++) {
-		if (verified_factor(j, i, want, &sid, &created) &&
+		if (verified_factor(j, i, kind->type, &sid, &created) &&
 		    strcmp(created, best_date) >= 0) {
 			best = sid;
 			best_date = created;
 		}
 	}
 	if (best == NULL || strlen(best) >= sidlen) {
-		api_call_seterr(call, "no verified %s factor among %zu", want, n);
-		rc = none_rc;
+		api_call_seterr(call, "no verified %s factor among %zu", kind->type, n);
+		rc = kind->none_rc;
 		goto out;
 	}
 	util_strlcpy(factor_sid, best, sidlen);
@@ -455,27 +464,25 @@ out:
 }
 
 enum status
-verify_factors_reply(struct api_call *call, long http_status, const char *body, size_t len,
-                     char *factor_sid, size_t sidlen)
+verify_factors_reply(struct api_call *call, const struct api_reply *r, char *factor_sid,
+                     size_t sidlen)
 {
-	return factors_pick(call, http_status, body, len, "push", STATUS_NO_FACTOR, factor_sid,
-	                    sidlen);
+	return factors_pick(call, r, &push_factor, factor_sid, sidlen);
 }
 
 enum status
-verify_totp_factors_reply(struct api_call *call, long http_status, const char *body, size_t len,
-                          char *factor_sid, size_t sidlen)
+verify_totp_factors_reply(struct api_call *call, const struct api_reply *r, char *factor_sid,
+                          size_t sidlen)
 {
-	enum status rc = factors_pick(call, http_status, body, len, "totp", STATUS_NO_TOTP_FACTOR,
-	                              factor_sid, sidlen);
+	enum status rc = factors_pick(call, r, &totp_factor, factor_sid, sidlen);
 
 	/* 60318 speaks of the factor looked for: a TOTP one here, not push (its message). */
 	return rc == STATUS_NO_FACTOR ? STATUS_NO_TOTP_FACTOR : rc;
 }
 
 enum status
-verify_challenge_create_reply(struct api_call *call, long http_status, const char *body, size_t len,
-                              char *sid, size_t sidlen)
+verify_challenge_create_reply(struct api_call *call, const struct api_reply *r, char *sid,
+                              size_t sidlen)
 {
 	struct json *j = NULL;
 	const char *s = NULL;
@@ -483,7 +490,7 @@ verify_challenge_create_reply(struct api_call *call, long http_status, const cha
 
 	if (sidlen > 0)
 		sid[0] = '\0';
-	rc = interpret(call, http_status, body, len, VERIFY_OP_CHALLENGE_CREATE, &j);
+	rc = interpret(call, r, VERIFY_OP_CHALLENGE_CREATE, &j);
 	if (rc != STATUS_OK)
 		goto out;
 	/* The SID goes into a URL path later: accept only what a SID can hold. */
@@ -500,7 +507,7 @@ out:
 }
 
 enum status
-verify_challenge_status_reply(struct api_call *call, long http_status, const char *body, size_t len)
+verify_challenge_status_reply(struct api_call *call, const struct api_reply *r)
 {
 	static const struct {
 		const char *name;
@@ -516,7 +523,7 @@ verify_challenge_status_reply(struct api_call *call, long http_status, const cha
 	char clean[32];
 	enum status rc;
 
-	rc = interpret(call, http_status, body, len, VERIFY_OP_CHALLENGE_STATUS, &j);
+	rc = interpret(call, r, VERIFY_OP_CHALLENGE_STATUS, &j);
 	if (rc != STATUS_OK)
 		goto out;
 	if (j == NULL || json_get_string(j, "status", &s) != STATUS_OK)
@@ -605,10 +612,9 @@ entity_build(struct provider_job *job, int step, struct api_request *req)
 }
 
 static enum status
-entity_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
-             bool *more)
+entity_reply(struct provider_job *job, int step, const struct api_reply *r, bool *more)
 {
-	enum status rc = verify_entity_reply(&job->call, http_status, body, len);
+	enum status rc = verify_entity_reply(&job->call, r);
 
 	(void)step;
 	*more = false;
@@ -658,20 +664,18 @@ challenge_build(struct provider_job *job, int step, struct api_request *req)
 }
 
 static enum status
-challenge_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
-                bool *more)
+challenge_reply(struct provider_job *job, int step, const struct api_reply *r, bool *more)
 {
 	char sid[VERIFY_SID_LEN + 1];
 	enum status rc;
 
 	*more = false;
 	if (step == 0) {
-		rc = verify_factors_reply(&job->call, http_status, body, len, job->scratch,
-		                          sizeof(job->scratch));
+		rc = verify_factors_reply(&job->call, r, job->scratch, sizeof(job->scratch));
 		*more = rc == STATUS_OK;
 		return rc;
 	}
-	rc = verify_challenge_create_reply(&job->call, http_status, body, len, sid, sizeof(sid));
+	rc = verify_challenge_create_reply(&job->call, r, sid, sizeof(sid));
 	if (rc == STATUS_OK)
 		rc = verify_handle_make(job->approval->authy_id, sid, job->handle,
 		                        sizeof(job->handle));
@@ -695,13 +699,13 @@ verify_totp_form(const char *factor_sid, const char *code, struct buf *out)
 }
 
 enum status
-verify_totp_check_reply(struct api_call *call, long http_status, const char *body, size_t len)
+verify_totp_check_reply(struct api_call *call, const struct api_reply *r)
 {
 	struct json *j = NULL;
 	const char *s = NULL;
 	enum status rc;
 
-	rc = interpret(call, http_status, body, len, VERIFY_OP_CHALLENGE_CREATE, &j);
+	rc = interpret(call, r, VERIFY_OP_CHALLENGE_CREATE, &j);
 	/* 60318: the TOTP factor is not verified (any more). */
 	if (rc == STATUS_NO_FACTOR)
 		rc = STATUS_NO_TOTP_FACTOR;
@@ -743,12 +747,11 @@ status_build(struct provider_job *job, int step, struct api_request *req)
 }
 
 static enum status
-status_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
-             bool *more)
+status_reply(struct provider_job *job, int step, const struct api_reply *r, bool *more)
 {
 	(void)step;
 	*more = false;
-	return verify_challenge_status_reply(&job->call, http_status, body, len);
+	return verify_challenge_status_reply(&job->call, r);
 }
 
 /* Step 0: GET the entity's factors. Step 1: POST a TOTP challenge with the code. */
@@ -786,19 +789,17 @@ totp_build(struct provider_job *job, int step, struct api_request *req)
 }
 
 static enum status
-totp_reply(struct provider_job *job, int step, long http_status, const char *body, size_t len,
-           bool *more)
+totp_reply(struct provider_job *job, int step, const struct api_reply *r, bool *more)
 {
 	enum status rc;
 
 	*more = false;
 	if (step == 0) {
-		rc = verify_totp_factors_reply(&job->call, http_status, body, len, job->scratch,
-		                               sizeof(job->scratch));
+		rc = verify_totp_factors_reply(&job->call, r, job->scratch, sizeof(job->scratch));
 		*more = rc == STATUS_OK;
 		return rc;
 	}
-	return verify_totp_check_reply(&job->call, http_status, body, len);
+	return verify_totp_check_reply(&job->call, r);
 }
 
 static bool

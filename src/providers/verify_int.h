@@ -9,6 +9,7 @@
 #include "verify.h"
 
 struct api_call;
+struct api_reply;
 struct buf;
 
 /*
@@ -80,25 +81,23 @@ enum status verify_map_error(long http_status, long code, enum verify_op op);
 
 /*
  * verify_entity_reply / verify_factors_reply / verify_challenge_create_reply /
- * verify_challenge_status_reply - interpret one HTTP reply (len bytes of body,
- * not necessarily NUL-terminated, may be NULL). A non-2xx reply becomes
- * verify_map_error of its status and JSON "code". entity: STATUS_OK also for
- * "already exists". factors: the SID of the newest (latest date_created)
- * factor with factor_type push and status verified into factor_sid (>=
- * VERIFY_SID_LEN + 1 bytes), STATUS_NO_FACTOR when there is none.
+ * verify_challenge_status_reply - interpret one HTTP reply r (api_call.h). A
+ * non-2xx reply becomes verify_map_error of its status and JSON "code".
+ * entity: STATUS_OK also for "already exists". factors: the SID of the
+ * newest (latest date_created) factor with factor_type push and status
+ * verified into factor_sid (>= VERIFY_SID_LEN + 1 bytes), STATUS_NO_FACTOR
+ * when there is none.
  * challenge_create: the challenge SID (YC...) into sid. challenge_status:
  * STATUS_OK (approved), STATUS_PENDING, STATUS_DENIED, STATUS_EXPIRED. A 2xx
  * that lacks what is needed gives STATUS_UPSTREAM_PROTOCOL. They set
  * call->error_code (the Twilio code as text) and call->err only. Pure.
  */
-enum status verify_entity_reply(struct api_call *call, long http_status, const char *body,
-                                size_t len);
-enum status verify_factors_reply(struct api_call *call, long http_status, const char *body,
-                                 size_t len, char *factor_sid, size_t sidlen);
-enum status verify_challenge_create_reply(struct api_call *call, long http_status, const char *body,
-                                          size_t len, char *sid, size_t sidlen);
-enum status verify_challenge_status_reply(struct api_call *call, long http_status, const char *body,
-                                          size_t len);
+enum status verify_entity_reply(struct api_call *call, const struct api_reply *r);
+enum status verify_factors_reply(struct api_call *call, const struct api_reply *r, char *factor_sid,
+                                 size_t sidlen);
+enum status verify_challenge_create_reply(struct api_call *call, const struct api_reply *r,
+                                          char *sid, size_t sidlen);
+enum status verify_challenge_status_reply(struct api_call *call, const struct api_reply *r);
 
 /*
  * verify_totp_form - the form body of a TOTP challenge: FactorSid and the
@@ -117,10 +116,9 @@ enum status verify_totp_form(const char *factor_sid, const char *code, struct bu
  * for 60318, else as verify_map_error with VERIFY_OP_CHALLENGE_CREATE; a 2xx
  * without a known status STATUS_UPSTREAM_PROTOCOL. Pure.
  */
-enum status verify_totp_factors_reply(struct api_call *call, long http_status, const char *body,
-                                      size_t len, char *factor_sid, size_t sidlen);
-enum status verify_totp_check_reply(struct api_call *call, long http_status, const char *body,
-                                    size_t len);
+enum status verify_totp_factors_reply(struct api_call *call, const struct api_reply *r,
+                                      char *factor_sid, size_t sidlen);
+enum status verify_totp_check_reply(struct api_call *call, const struct api_reply *r);
 
 /*
  * verify_webhook_data - what Twilio signs, appended to out: the URL followed,

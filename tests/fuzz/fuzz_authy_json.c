@@ -29,7 +29,8 @@ static void
 user_create(struct api_call *call, long http, const char *body, size_t len)
 {
 	char id[AUTHY_ID_MAX + 1];
-	enum status rc = authy_user_create_reply(call, http, body, len, id, sizeof(id));
+	enum status rc =
+	    authy_user_create_reply(call, &(struct api_reply){http, body, len}, id, sizeof(id));
 
 	if (rc == STATUS_OK) {
 		FUZZ_ASSERT(http >= 200 && http < 300);
@@ -44,7 +45,8 @@ static void
 approval_create(struct api_call *call, long http, const char *body, size_t len)
 {
 	char uuid[AUTHY_UUID_MAX + 1];
-	enum status rc = authy_approval_create_reply(call, http, body, len, uuid, sizeof(uuid));
+	enum status rc = authy_approval_create_reply(call, &(struct api_reply){http, body, len},
+	                                             uuid, sizeof(uuid));
 
 	if (rc == STATUS_OK) {
 		FUZZ_ASSERT(http >= 200 && http < 300 && uuid[0] != '\0');
@@ -57,7 +59,7 @@ approval_create(struct api_call *call, long http, const char *body, size_t len)
 static void
 approval_status(struct api_call *call, long http, const char *body, size_t len)
 {
-	enum status rc = authy_approval_status_reply(call, http, body, len);
+	enum status rc = authy_approval_status_reply(call, &(struct api_reply){http, body, len});
 
 	if (rc == STATUS_OK || rc == STATUS_PENDING || rc == STATUS_DENIED || rc == STATUS_EXPIRED)
 		FUZZ_ASSERT(http >= 200 && http < 300);

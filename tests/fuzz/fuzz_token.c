@@ -60,7 +60,7 @@ authy_reply(long http, const char *body, size_t len)
 	enum status rc;
 
 	memset(&call, 0, sizeof(call));
-	rc = authy_token_verify_reply(&call, http, body, len);
+	rc = authy_token_verify_reply(&call, &(struct api_reply){http, body, len});
 	if (rc == STATUS_OK)
 		FUZZ_ASSERT(http >= 200 && http < 300 && fuzz_contains(body, len, "is valid"));
 	else if (rc == STATUS_TOKEN_WRONG)
@@ -77,7 +77,7 @@ verify_reply(long http, const char *body, size_t len)
 	enum status rc;
 
 	memset(&call, 0, sizeof(call));
-	rc = verify_totp_check_reply(&call, http, body, len);
+	rc = verify_totp_check_reply(&call, &(struct api_reply){http, body, len});
 	if (rc == STATUS_OK)
 		FUZZ_ASSERT(http >= 200 && http < 300 && fuzz_contains(body, len, "approved"));
 	else if (rc == STATUS_TOKEN_WRONG)

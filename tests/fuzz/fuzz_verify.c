@@ -90,7 +90,7 @@ check_call(const struct api_call *call, long http)
 static void
 entity(struct api_call *call, long http, const char *body, size_t len)
 {
-	enum status rc = verify_entity_reply(call, http, body, len);
+	enum status rc = verify_entity_reply(call, &(struct api_reply){http, body, len});
 
 	/* Only a 2xx, or Twilio's "it exists already", creates nothing and goes on. */
 	if (rc == STATUS_OK)
@@ -111,8 +111,9 @@ factors(struct api_call *call, long http, const char *body, size_t len, int totp
 
 	if (sid == NULL)
 		abort();
-	rc = totp ? verify_totp_factors_reply(call, http, body, len, sid, sidlen)
-	          : verify_factors_reply(call, http, body, len, sid, sidlen);
+	rc = totp ? verify_totp_factors_reply(call, &(struct api_reply){http, body, len}, sid,
+	                                      sidlen)
+	          : verify_factors_reply(call, &(struct api_reply){http, body, len}, sid, sidlen);
 	if (rc == STATUS_OK) {
 		FUZZ_ASSERT(is_2xx(http) && !short_sid && verify_sid_valid(sid, "YF"));
 		FUZZ_ASSERT(fuzz_contains(body, len, sid) && fuzz_contains(body, len, "verified"));
@@ -139,7 +140,7 @@ challenge(struct api_call *call, long http, const char *body, size_t len, int sh
 
 	if (sid == NULL)
 		abort();
-	rc = verify_challenge_create_reply(call, http, body, len, sid, sidlen);
+	rc = verify_challenge_create_reply(call, &(struct api_reply){http, body, len}, sid, sidlen);
 	if (rc == STATUS_OK) {
 		FUZZ_ASSERT(is_2xx(http) && !short_sid && verify_sid_valid(sid, "YC"));
 		FUZZ_ASSERT(fuzz_contains(body, len, sid));
@@ -152,7 +153,7 @@ challenge(struct api_call *call, long http, const char *body, size_t len, int sh
 static void
 challenge_status(struct api_call *call, long http, const char *body, size_t len)
 {
-	enum status rc = verify_challenge_status_reply(call, http, body, len);
+	enum status rc = verify_challenge_status_reply(call, &(struct api_reply){http, body, len});
 
 	if (rc == STATUS_OK || rc == STATUS_PENDING || rc == STATUS_DENIED || rc == STATUS_EXPIRED)
 		FUZZ_ASSERT(is_2xx(http));

@@ -298,18 +298,24 @@ test_steps_reply(void)
 	bool more = true;
 
 	job_init(&job, &p, &cfg);
-	CHECK_INT(p.ops->user_create->reply(&job, 0, 200, "{\"user\":{\"id\":42}}", 18, &more),
+	CHECK_INT(p.ops->user_create->reply(
+	              &job, 0, &(struct api_reply){200, "{\"user\":{\"id\":42}}", 18}, &more),
 	          STATUS_OK);
 	CHECK(!more);
 	CHECK_STR(job.id, "42");
 	CHECK_INT(p.ops->approval_create->reply(
-	              &job, 0, 200, "{\"approval_request\":{\"uuid\":\"ab-12\"}}", 37, &more),
+	              &job, 0,
+	              &(struct api_reply){200, "{\"approval_request\":{\"uuid\":\"ab-12\"}}", 37},
+	              &more),
 	          STATUS_OK);
 	CHECK_STR(job.handle, "ab-12");
-	CHECK_INT(p.ops->approval_status->reply(
-	              &job, 0, 200, "{\"approval_request\":{\"status\":\"denied\"}}", 40, &more),
-	          STATUS_DENIED);
-	CHECK_INT(p.ops->approval_status->reply(&job, 0, 401, "{}", 2, &more),
+	CHECK_INT(
+	    p.ops->approval_status->reply(
+	        &job, 0,
+	        &(struct api_reply){200, "{\"approval_request\":{\"status\":\"denied\"}}", 40},
+	        &more),
+	    STATUS_DENIED);
+	CHECK_INT(p.ops->approval_status->reply(&job, 0, &(struct api_reply){401, "{}", 2}, &more),
 	          STATUS_UPSTREAM_AUTH);
 	CHECK(!more);
 	config_free(&cfg);

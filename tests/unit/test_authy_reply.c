@@ -58,8 +58,9 @@ test_user_create_reply(void)
 
 		memset(&call, 0, sizeof(call));
 		memset(id, 'x', sizeof(id));
-		rc = authy_user_create_reply(&call, rows[i].http, rows[i].body,
-		                             strlen(rows[i].body), id, sizeof(id));
+		rc = authy_user_create_reply(
+		    &call, &(struct api_reply){rows[i].http, rows[i].body, strlen(rows[i].body)},
+		    id, sizeof(id));
 		if (rc != rows[i].want)
 			fprintf(stderr, "  row %zu: %s\n", i, status_str(rc));
 		CHECK_INT(rc, rows[i].want);
@@ -79,22 +80,27 @@ test_user_create_reply_bounds(void)
 
 	memset(&call, 0, sizeof(call));
 	/* the id does not fit: refused rather than truncated */
-	CHECK_INT(authy_user_create_reply(&call, 200, body, strlen(body), small, sizeof(small)),
+	CHECK_INT(authy_user_create_reply(&call, &(struct api_reply){200, body, strlen(body)},
+	                                  small, sizeof(small)),
 	          STATUS_UPSTREAM_PROTOCOL);
 	CHECK_STR(small, "");
 	/* exactly len bytes are parsed: a body cut short is not JSON */
-	CHECK_INT(authy_user_create_reply(&call, 200, body, strlen(body) - 1, id, sizeof(id)),
+	CHECK_INT(authy_user_create_reply(&call, &(struct api_reply){200, body, strlen(body) - 1},
+	                                  id, sizeof(id)),
 	          STATUS_UPSTREAM_PROTOCOL);
-	CHECK_INT(authy_user_create_reply(&call, 200, NULL, 0, id, sizeof(id)),
+	CHECK_INT(authy_user_create_reply(&call, &(struct api_reply){200, NULL, 0}, id, sizeof(id)),
 	          STATUS_UPSTREAM_PROTOCOL);
 	/* a NUL inside the counted body is refused */
-	CHECK_INT(authy_user_create_reply(&call, 200, body, sizeof(body), id, sizeof(id)),
+	CHECK_INT(authy_user_create_reply(&call, &(struct api_reply){200, body, sizeof(body)}, id,
+	                                  sizeof(id)),
 	          STATUS_UPSTREAM_PROTOCOL);
 	/* error_code from an earlier reply does not stick */
 	CHECK_INT(
-	    authy_user_create_reply(&call, 400, "{\"error_code\":\"60027\"}", 22, id, sizeof(id)),
+	    authy_user_create_reply(
+	        &call, &(struct api_reply){400, "{\"error_code\":\"60027\"}", 22}, id, sizeof(id)),
 	    STATUS_USER_REJECTED);
-	CHECK_INT(authy_user_create_reply(&call, 200, body, strlen(body), id, sizeof(id)),
+	CHECK_INT(authy_user_create_reply(&call, &(struct api_reply){200, body, strlen(body)}, id,
+	                                  sizeof(id)),
 	          STATUS_OK);
 	CHECK_STR(call.error_code, "");
 	CHECK_STR(id, "12345");
@@ -134,8 +140,9 @@ test_approval_create_reply(void)
 		enum status rc;
 
 		memset(&call, 0, sizeof(call));
-		rc = authy_approval_create_reply(&call, rows[i].http, rows[i].body,
-		                                 strlen(rows[i].body), uuid, sizeof(uuid));
+		rc = authy_approval_create_reply(
+		    &call, &(struct api_reply){rows[i].http, rows[i].body, strlen(rows[i].body)},
+		    uuid, sizeof(uuid));
 		if (rc != rows[i].want)
 			fprintf(stderr, "  row %zu: %s\n", i, status_str(rc));
 		CHECK_INT(rc, rows[i].want);
@@ -175,8 +182,8 @@ test_approval_status_reply(void)
 		enum status rc;
 
 		memset(&call, 0, sizeof(call));
-		rc = authy_approval_status_reply(&call, rows[i].http, rows[i].body,
-		                                 strlen(rows[i].body));
+		rc = authy_approval_status_reply(
+		    &call, &(struct api_reply){rows[i].http, rows[i].body, strlen(rows[i].body)});
 		if (rc != rows[i].want)
 			fprintf(stderr, "  row %zu: %s\n", i, status_str(rc));
 		CHECK_INT(rc, rows[i].want);
@@ -224,8 +231,8 @@ test_token_verify_reply(void)
 		enum status rc;
 
 		memset(&call, 0, sizeof(call));
-		rc = authy_token_verify_reply(&call, rows[i].http, rows[i].body,
-		                              strlen(rows[i].body));
+		rc = authy_token_verify_reply(
+		    &call, &(struct api_reply){rows[i].http, rows[i].body, strlen(rows[i].body)});
 		if (rc != rows[i].want)
 			fprintf(stderr, "  row %zu: %s\n", i, status_str(rc));
 		CHECK_INT(rc, rows[i].want);

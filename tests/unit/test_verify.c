@@ -303,8 +303,8 @@ test_map_error(void)
 	}
 }
 
-/* A string literal body and its length. */
-#define B(s) s, sizeof(s) - 1
+/* An HTTP reply with a string literal body. */
+#define R(http, s) (&(struct api_reply){(http), (s), sizeof(s) - 1})
 
 static void
 test_entity_and_challenge_replies(void)
@@ -312,66 +312,71 @@ test_entity_and_challenge_replies(void)
 	struct api_call call = {0};
 	char sid[VERIFY_SID_LEN + 1];
 
-	CHECK_INT(verify_entity_reply(
-	              &call, 201,
-	              B("{\"sid\":\"YE0123456789abcdef0123456789abcdef\",\"identity\":\"" ID_ALICE
-	                "\"}")),
-	          STATUS_OK);
-	CHECK_INT(verify_entity_reply(
-	              &call, 409,
-	              B("{\"code\":60301,\"message\":\"Entity already exists\",\"status\":409}")),
-	          STATUS_OK);
+	CHECK_INT(
+	    verify_entity_reply(
+	        &call,
+	        R(201, "{\"sid\":\"YE0123456789abcdef0123456789abcdef\",\"identity\":\"" ID_ALICE
+	               "\"}")),
+	    STATUS_OK);
+	CHECK_INT(
+	    verify_entity_reply(
+	        &call,
+	        R(409, "{\"code\":60301,\"message\":\"Entity already exists\",\"status\":409}")),
+	    STATUS_OK);
 	CHECK_STR(call.error_code, "60301");
 	CHECK_INT(
-	    verify_entity_reply(&call, 401,
-	                        B("{\"code\":20003,\"message\":\"Authenticate\",\"status\":401}")),
+	    verify_entity_reply(
+	        &call, R(401, "{\"code\":20003,\"message\":\"Authenticate\",\"status\":401}")),
 	    STATUS_UPSTREAM_AUTH);
 	CHECK(strstr(call.err, "20003") != NULL && strstr(call.err, "Authenticate") != NULL);
-	CHECK_INT(verify_entity_reply(&call, 503, "<html>", 6), STATUS_UPSTREAM_HTTP);
-	CHECK_INT(verify_entity_reply(&call, 201, "not json", 8), STATUS_UPSTREAM_PROTOCOL);
+	CHECK_INT(verify_entity_reply(&call, R(503, "<html>")), STATUS_UPSTREAM_HTTP);
+	CHECK_INT(verify_entity_reply(&call, R(201, "not json")), STATUS_UPSTREAM_PROTOCOL);
 
 	CHECK_INT(verify_challenge_create_reply(
-	              &call, 201, B("{\"sid\":\"" CHALLENGE "\",\"status\":\"pending\"}"), sid,
+	              &call, R(201, "{\"sid\":\"" CHALLENGE "\",\"status\":\"pending\"}"), sid,
 	              sizeof(sid)),
 	          STATUS_OK);
 	CHECK_STR(sid, CHALLENGE);
 	CHECK_INT(
 	    verify_challenge_create_reply(
-	        &call, 201, B("{\"sid\":\"YC/../../x\",\"status\":\"pending\"}"), sid, sizeof(sid)),
+	        &call, R(201, "{\"sid\":\"YC/../../x\",\"status\":\"pending\"}"), sid, sizeof(sid)),
 	    STATUS_UPSTREAM_PROTOCOL);
 	CHECK_STR(sid, "");
+	CHECK_INT(
+	    verify_challenge_create_reply(
+	        &call,
+	        R(403, "{\"code\":60318,\"message\":\"Factor is unverified\",\"status\":403}"), sid,
+	        sizeof(sid)),
+	    STATUS_NO_FACTOR);
 	CHECK_INT(verify_challenge_create_reply(
-	              &call, 403,
-	              B("{\"code\":60318,\"message\":\"Factor is unverified\",\"status\":403}"),
-	              sid, sizeof(sid)),
-	          STATUS_NO_FACTOR);
-	CHECK_INT(verify_challenge_create_reply(
-	              &call, 404, B("{\"code\":20404,\"message\":\"not found\",\"status\":404}"),
+	              &call, R(404, "{\"code\":20404,\"message\":\"not found\",\"status\":404}"),
 	              sid, sizeof(sid)),
 	          STATUS_USER_NOT_FOUND);
 
-	CHECK_INT(verify_challenge_status_reply(&call, 200, B("{\"status\":\"approved\"}")),
+	CHECK_INT(verify_challenge_status_reply(&call, R(200, "{\"status\":\"approved\"}")),
 	          STATUS_OK);
-	CHECK_INT(verify_challenge_status_reply(&call, 200, B("{\"status\":\"pending\"}")),
+	CHECK_INT(verify_challenge_status_reply(&call, R(200, "{\"status\":\"pending\"}")),
 	          STATUS_PENDING);
-	CHECK_INT(verify_challenge_status_reply(&call, 200, B("{\"status\":\"denied\"}")),
+	CHECK_INT(verify_challenge_status_reply(&call, R(200, "{\"status\":\"denied\"}")),
 	          STATUS_DENIED);
-	CHECK_INT(verify_challenge_status_reply(&call, 200, B("{\"status\":\"expired\"}")),
+	CHECK_INT(verify_challenge_status_reply(&call, R(200, "{\"status\":\"expired\"}")),
 	          STATUS_EXPIRED);
-	CHECK_INT(verify_challenge_status_reply(&call, 200, B("{\"status\":\"canceled\"}")),
+	CHECK_INT(verify_challenge_status_reply(&call, R(200, "{\"status\":\"canceled\"}")),
 	          STATUS_UPSTREAM_PROTOCOL);
 	CHECK(strstr(call.err, "canceled") != NULL);
-	CHECK_INT(verify_challenge_status_reply(&call, 200, B("{\"status\":null}")),
+	CHECK_INT(verify_challenge_status_reply(&call, R(200, "{\"status\":null}")),
 	          STATUS_UPSTREAM_PROTOCOL);
-	CHECK_INT(verify_challenge_status_reply(
-	              &call, 404,
-	              B("{\"code\":60391,\"message\":\"Challenge not found\",\"status\":404}")),
-	          STATUS_APPROVAL_NOT_FOUND);
 	CHECK_INT(
 	    verify_challenge_status_reply(
-	        &call, 429, B("{\"code\":20429,\"message\":\"Too Many Requests\",\"status\":429}")),
+	        &call,
+	        R(404, "{\"code\":60391,\"message\":\"Challenge not found\",\"status\":404}")),
+	    STATUS_APPROVAL_NOT_FOUND);
+	CHECK_INT(
+	    verify_challenge_status_reply(
+	        &call, R(429, "{\"code\":20429,\"message\":\"Too Many Requests\",\"status\":429}")),
 	    STATUS_RATE_LIMITED);
-	CHECK_INT(verify_challenge_status_reply(&call, 200, NULL, 0), STATUS_UPSTREAM_PROTOCOL);
+	CHECK_INT(verify_challenge_status_reply(&call, &(struct api_reply){200, NULL, 0}),
+	          STATUS_UPSTREAM_PROTOCOL);
 }
 
 static void
@@ -381,42 +386,43 @@ test_factors_reply(void)
 	char sid[VERIFY_SID_LEN + 1];
 
 	/* The newest verified push factor wins; totp and unverified are skipped. */
-	CHECK_INT(verify_factors_reply(
-	              &call, 200,
-	              B("{\"factors\":["
-	                "{\"sid\":\"YF00000000000000000000000000000001\",\"factor_type\":\"push\","
-	                "\"status\":\"verified\",\"date_created\":\"2023-01-01T00:00:00Z\"},"
-	                "{\"sid\":\"YF00000000000000000000000000000002\",\"factor_type\":\"push\","
-	                "\"status\":\"verified\",\"date_created\":\"2024-03-01T00:00:00Z\"},"
-	                "{\"sid\":\"YF00000000000000000000000000000003\",\"factor_type\":\"push\","
-	                "\"status\":\"unverified\",\"date_created\":\"2025-01-01T00:00:00Z\"},"
-	                "{\"sid\":\"YF00000000000000000000000000000004\",\"factor_type\":\"totp\","
-	                "\"status\":\"verified\",\"date_created\":\"2025-02-01T00:00:00Z\"},"
-	                "{\"sid\":\"YF0000000000000000000000000000000Z\",\"factor_type\":\"push\","
-	                "\"status\":\"verified\",\"date_created\":\"2026-01-01T00:00:00Z\"},"
-	                "null,"
-	                "7],\"meta\":{\"page_size\":50}}"),
-	              sid, sizeof(sid)),
-	          STATUS_OK);
-	CHECK_STR(sid, "YF00000000000000000000000000000002");
 	CHECK_INT(
-	    verify_factors_reply(&call, 200,
-	                         B("{\"factors\":[{\"sid\":\"" FACTOR "\",\"factor_type\":\"push\","
-	                           "\"status\":\"unverified\"}],\"meta\":{}}"),
-	                         sid, sizeof(sid)),
-	    STATUS_NO_FACTOR);
+	    verify_factors_reply(
+	        &call,
+	        R(200, "{\"factors\":["
+	               "{\"sid\":\"YF00000000000000000000000000000001\",\"factor_type\":\"push\","
+	               "\"status\":\"verified\",\"date_created\":\"2023-01-01T00:00:00Z\"},"
+	               "{\"sid\":\"YF00000000000000000000000000000002\",\"factor_type\":\"push\","
+	               "\"status\":\"verified\",\"date_created\":\"2024-03-01T00:00:00Z\"},"
+	               "{\"sid\":\"YF00000000000000000000000000000003\",\"factor_type\":\"push\","
+	               "\"status\":\"unverified\",\"date_created\":\"2025-01-01T00:00:00Z\"},"
+	               "{\"sid\":\"YF00000000000000000000000000000004\",\"factor_type\":\"totp\","
+	               "\"status\":\"verified\",\"date_created\":\"2025-02-01T00:00:00Z\"},"
+	               "{\"sid\":\"YF0000000000000000000000000000000Z\",\"factor_type\":\"push\","
+	               "\"status\":\"verified\",\"date_created\":\"2026-01-01T00:00:00Z\"},"
+	               "null,"
+	               "7],\"meta\":{\"page_size\":50}}"),
+	        sid, sizeof(sid)),
+	    STATUS_OK);
+	CHECK_STR(sid, "YF00000000000000000000000000000002");
+	CHECK_INT(verify_factors_reply(&call,
+	                               R(200, "{\"factors\":[{\"sid\":\"" FACTOR
+	                                      "\",\"factor_type\":\"push\","
+	                                      "\"status\":\"unverified\"}],\"meta\":{}}"),
+	                               sid, sizeof(sid)),
+	          STATUS_NO_FACTOR);
 	CHECK_STR(sid, "");
 	CHECK_INT(
-	    verify_factors_reply(&call, 200, B("{\"factors\":[],\"meta\":{}}"), sid, sizeof(sid)),
+	    verify_factors_reply(&call, R(200, "{\"factors\":[],\"meta\":{}}"), sid, sizeof(sid)),
 	    STATUS_NO_FACTOR);
-	CHECK_INT(verify_factors_reply(&call, 200, B("{\"meta\":{}}"), sid, sizeof(sid)),
+	CHECK_INT(verify_factors_reply(&call, R(200, "{\"meta\":{}}"), sid, sizeof(sid)),
 	          STATUS_UPSTREAM_PROTOCOL);
-	CHECK_INT(verify_factors_reply(&call, 200, B("{\"factors\":{}}"), sid, sizeof(sid)),
+	CHECK_INT(verify_factors_reply(&call, R(200, "{\"factors\":{}}"), sid, sizeof(sid)),
 	          STATUS_UPSTREAM_PROTOCOL);
 	CHECK_INT(verify_factors_reply(
-	              &call, 404,
-	              B("{\"code\":20404,\"message\":\"The requested resource was not found\","
-	                "\"status\":404}"),
+	              &call,
+	              R(404, "{\"code\":20404,\"message\":\"The requested resource was not found\","
+	                     "\"status\":404}"),
 	              sid, sizeof(sid)),
 	          STATUS_USER_NOT_FOUND);
 	CHECK_STR(call.error_code, "20404");
@@ -679,7 +685,7 @@ test_provider_status_handle(void)
 	CHECK_STR(req.method, "GET");
 	CHECK_STR(req.path, "/v2/Services/" SERVICE "/Entities/" ID_ALICE "/Challenges/" CHALLENGE);
 	CHECK_INT(
-	    p.ops->approval_status->reply(&job, 0, 200, B("{\"status\":\"approved\"}"), &more),
+	    p.ops->approval_status->reply(&job, 0, R(200, "{\"status\":\"approved\"}"), &more),
 	    STATUS_OK);
 	CHECK(!more);
 	/* A valid handle without a connection fails as an internal error, not a crash. */
@@ -750,10 +756,10 @@ test_provider_user_create(void)
 	CHECK_STR(req.path, "/v2/Services/" SERVICE "/Entities");
 	CHECK(strstr(buf_cstr(&req.form), want) != NULL);
 	CHECK_INT(
-	    p.ops->user_create->reply(&job, 0, 409, B("{\"code\":60301,\"status\":409}"), &more),
+	    p.ops->user_create->reply(&job, 0, R(409, "{\"code\":60301,\"status\":409}"), &more),
 	    STATUS_OK);
 	CHECK_STR(job.id, want);
-	CHECK_INT(p.ops->user_create->reply(&job, 0, 401, B("{\"code\":20003}"), &more),
+	CHECK_INT(p.ops->user_create->reply(&job, 0, R(401, "{\"code\":20003}"), &more),
 	          STATUS_UPSTREAM_AUTH);
 	CHECK_STR(job.id, "");
 	api_request_free(&req);
@@ -783,8 +789,7 @@ test_provider_approval_create(void)
 	a.authy_id = ID_ALICE;
 	CHECK_INT(p.ops->approval_create->build(&job, 0, &req), STATUS_OK);
 	CHECK_STR(req.path, "/v2/Services/" SERVICE "/Entities/" ID_ALICE "/Factors?PageSize=200");
-	CHECK_INT(p.ops->approval_create->reply(&job, 0, 200, factors, sizeof(factors) - 1, &more),
-	          STATUS_OK);
+	CHECK_INT(p.ops->approval_create->reply(&job, 0, R(200, factors), &more), STATUS_OK);
 	CHECK(more);
 	api_request_free(&req);
 	api_request_init(&req);
@@ -793,12 +798,12 @@ test_provider_approval_create(void)
 	CHECK_STR(req.path, "/v2/Services/" SERVICE "/Entities/" ID_ALICE "/Challenges");
 	CHECK(strstr(buf_cstr(&req.form), "FactorSid=YF00000000000000000000000000000002") != NULL);
 	CHECK_INT(p.ops->approval_create->reply(
-	              &job, 1, 201, B("{\"sid\":\"" CHALLENGE "\",\"status\":\"pending\"}"), &more),
+	              &job, 1, R(201, "{\"sid\":\"" CHALLENGE "\",\"status\":\"pending\"}"), &more),
 	          STATUS_OK);
 	CHECK(!more);
 	CHECK_STR(job.handle, ID_ALICE "/" CHALLENGE);
 	/* No verified push factor ends the operation at the first step. */
-	CHECK_INT(p.ops->approval_create->reply(&job, 0, 200, B("{\"factors\":[]}"), &more),
+	CHECK_INT(p.ops->approval_create->reply(&job, 0, R(200, "{\"factors\":[]}"), &more),
 	          STATUS_NO_FACTOR);
 	CHECK(!more);
 	api_request_free(&req);
@@ -813,52 +818,53 @@ test_totp(void)
 	struct buf b;
 
 	/* The newest verified TOTP factor; push factors are not codes. */
-	CHECK_INT(verify_totp_factors_reply(
-	              &call, 200,
-	              B("{\"factors\":["
-	                "{\"sid\":\"YF00000000000000000000000000000001\",\"factor_type\":\"push\","
-	                "\"status\":\"verified\",\"date_created\":\"2026-01-01T00:00:00Z\"},"
-	                "{\"sid\":\"YF00000000000000000000000000000002\",\"factor_type\":\"totp\","
-	                "\"status\":\"verified\",\"date_created\":\"2024-03-01T00:00:00Z\"},"
-	                "{\"sid\":\"YF00000000000000000000000000000003\",\"factor_type\":\"totp\","
-	                "\"status\":\"unverified\",\"date_created\":\"2025-01-01T00:00:00Z\"}],"
-	                "\"meta\":{}}"),
-	              sid, sizeof(sid)),
-	          STATUS_OK);
+	CHECK_INT(
+	    verify_totp_factors_reply(
+	        &call,
+	        R(200, "{\"factors\":["
+	               "{\"sid\":\"YF00000000000000000000000000000001\",\"factor_type\":\"push\","
+	               "\"status\":\"verified\",\"date_created\":\"2026-01-01T00:00:00Z\"},"
+	               "{\"sid\":\"YF00000000000000000000000000000002\",\"factor_type\":\"totp\","
+	               "\"status\":\"verified\",\"date_created\":\"2024-03-01T00:00:00Z\"},"
+	               "{\"sid\":\"YF00000000000000000000000000000003\",\"factor_type\":\"totp\","
+	               "\"status\":\"unverified\",\"date_created\":\"2025-01-01T00:00:00Z\"}],"
+	               "\"meta\":{}}"),
+	        sid, sizeof(sid)),
+	    STATUS_OK);
 	CHECK_STR(sid, "YF00000000000000000000000000000002");
-	CHECK_INT(verify_totp_factors_reply(&call, 200,
-	                                    B("{\"factors\":[{\"sid\":\"" FACTOR
-	                                      "\",\"factor_type\":\"push\","
-	                                      "\"status\":\"verified\"}],\"meta\":{}}"),
+	CHECK_INT(verify_totp_factors_reply(&call,
+	                                    R(200, "{\"factors\":[{\"sid\":\"" FACTOR
+	                                           "\",\"factor_type\":\"push\","
+	                                           "\"status\":\"verified\"}],\"meta\":{}}"),
 	                                    sid, sizeof(sid)),
 	          STATUS_NO_TOTP_FACTOR);
 	CHECK_STR(sid, "");
-	CHECK_INT(verify_totp_factors_reply(&call, 404, B("{\"code\":20404,\"status\":404}"), sid,
+	CHECK_INT(verify_totp_factors_reply(&call, R(404, "{\"code\":20404,\"status\":404}"), sid,
 	                                    sizeof(sid)),
 	          STATUS_USER_NOT_FOUND);
 	/* 60318 in a TOTP lookup is about the TOTP factor, not the push one. */
-	CHECK_INT(verify_totp_factors_reply(&call, 403, B("{\"code\":60318,\"status\":403}"), sid,
+	CHECK_INT(verify_totp_factors_reply(&call, R(403, "{\"code\":60318,\"status\":403}"), sid,
 	                                    sizeof(sid)),
 	          STATUS_NO_TOTP_FACTOR);
 	CHECK_STR(sid, "");
 	/* A TOTP challenge is decided at creation. */
-	CHECK_INT(verify_totp_check_reply(&call, 201,
-	                                  B("{\"sid\":\"" CHALLENGE "\",\"status\":\"approved\"}")),
+	CHECK_INT(verify_totp_check_reply(
+	              &call, R(201, "{\"sid\":\"" CHALLENGE "\",\"status\":\"approved\"}")),
 	          STATUS_OK);
-	CHECK_INT(verify_totp_check_reply(&call, 201,
-	                                  B("{\"sid\":\"" CHALLENGE "\",\"status\":\"pending\"}")),
+	CHECK_INT(verify_totp_check_reply(
+	              &call, R(201, "{\"sid\":\"" CHALLENGE "\",\"status\":\"pending\"}")),
 	          STATUS_TOKEN_WRONG);
-	CHECK_INT(verify_totp_check_reply(&call, 201, B("{\"status\":\"denied\"}")),
+	CHECK_INT(verify_totp_check_reply(&call, R(201, "{\"status\":\"denied\"}")),
 	          STATUS_TOKEN_WRONG);
-	CHECK_INT(verify_totp_check_reply(&call, 201, B("{\"status\":\"maybe\"}")),
+	CHECK_INT(verify_totp_check_reply(&call, R(201, "{\"status\":\"maybe\"}")),
 	          STATUS_UPSTREAM_PROTOCOL);
-	CHECK_INT(verify_totp_check_reply(&call, 201, B("{\"sid\":\"" CHALLENGE "\"}")),
+	CHECK_INT(verify_totp_check_reply(&call, R(201, "{\"sid\":\"" CHALLENGE "\"}")),
 	          STATUS_UPSTREAM_PROTOCOL);
-	CHECK_INT(verify_totp_check_reply(&call, 403, B("{\"code\":60318,\"status\":403}")),
+	CHECK_INT(verify_totp_check_reply(&call, R(403, "{\"code\":60318,\"status\":403}")),
 	          STATUS_NO_TOTP_FACTOR);
-	CHECK_INT(verify_totp_check_reply(&call, 401, B("{\"code\":20003,\"status\":401}")),
+	CHECK_INT(verify_totp_check_reply(&call, R(401, "{\"code\":20003,\"status\":401}")),
 	          STATUS_UPSTREAM_AUTH);
-	CHECK_INT(verify_totp_check_reply(&call, 429, B("{\"code\":20429,\"status\":429}")),
+	CHECK_INT(verify_totp_check_reply(&call, R(429, "{\"code\":20429,\"status\":429}")),
 	          STATUS_RATE_LIMITED);
 	/* The form: FactorSid and the code as AuthPayload, digits only. */
 	buf_init(&b, 4096);
