@@ -77,12 +77,13 @@ handler_callback(struct req_ctx *ctx, struct response *res)
 	const struct provider_ops *ops = ctx->provider->ops;
 	char url[600], handle[PROVIDER_HANDLE_MAX + 1];
 	const char *signature = NULL;
+	struct provider_callback in = {.req = ctx->req, .url = url};
 	enum status result = STATUS_PENDING, rc;
 
 	rc = signed_url(ctx, url, sizeof(url));
 	if (rc != STATUS_OK)
 		return rc;
-	rc = ops->callback_verify(ctx->cfg, ctx->req, url, &signature, ctx->err, sizeof(ctx->err));
+	rc = ops->callback_verify(ctx->cfg, &in, &signature, ctx->err, sizeof(ctx->err));
 	if (rc != STATUS_OK)
 		return rc;
 	/* Twilio signs no timestamp: a repeated signature is refused. */

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "provider.h"
 #include "status.h"
 
 struct config;
@@ -65,27 +66,25 @@ bool authy_uuid_valid(const char *s);
 
 /* One received callback, everything borrowed. */
 struct authy_callback {
-	const char *api_key;   /* the HMAC key */
-	const char *nonce;     /* X-Authy-Signature-Nonce */
-	const char *signature; /* X-Authy-Signature, base64 */
-	const char *method;    /* "POST" or "GET" */
-	const char *url;       /* the callback URL exactly as configured at Authy */
-	const char *params;    /* JSON body, or form body / query string */
-	size_t params_len;
-	bool json; /* params is JSON, else application/x-www-form-urlencoded */
+	const char *api_key;           /* the HMAC key */
+	const char *nonce;             /* X-Authy-Signature-Nonce */
+	const char *signature;         /* X-Authy-Signature, base64 */
+	const char *method;            /* "POST" or "GET" */
+	const char *url;               /* the callback URL exactly as configured at Authy */
+	struct provider_params params; /* JSON body, or form body / query string */
 };
 
 /*
  * authy_callback_check / authy_callback_outcome - the callback_verify and
  * callback_result of authy_provider (provider.h) for a OneTouch callback:
- * check - the signature over url and the request's parameters with
+ * check - the signature over in->url and the parameters of in->req with
  * cfg->api_key, and the nonce (the Unix time of signing) within
- * cfg->callback_max_age_s of req->now_s. outcome - authy_callback_result of
+ * cfg->callback_max_age_s of in->req->now_s. outcome - authy_callback_result of
  * the request's parameters. Thread-safe.
  */
 struct request;
-enum status authy_callback_check(const struct config *cfg, const struct request *req,
-                                 const char *url, const char **signature, char *err, size_t errlen);
+enum status authy_callback_check(const struct config *cfg, const struct provider_callback *in,
+                                 const char **signature, char *err, size_t errlen);
 enum status authy_callback_outcome(const struct request *req, char *uuid, size_t uuidlen,
                                    enum status *result);
 

@@ -107,18 +107,18 @@ cmp_str(const void *a, const void *b)
 }
 
 enum status
-authy_callback_canonical(const char *params, size_t len, bool json, struct buf *out)
+authy_callback_canonical(const struct provider_params *params, struct buf *out)
 {
 	struct pairs p = {0};
 	struct json *j = NULL;
 	enum status rc;
 
-	if (json) {
-		rc = json_parse(params, len, &j);
+	if (params->json) {
+		rc = json_parse(params->text, params->len, &j);
 		if (rc == STATUS_OK)
 			rc = json_walk(j, visit_leaf, &p);
 	} else {
-		rc = form_each(params, len, visit_pair, &p);
+		rc = form_each(params->text, params->len, visit_pair, &p);
 	}
 	if (rc != STATUS_OK)
 		goto out;
@@ -150,7 +150,7 @@ authy_callback_verify(const struct authy_callback *cb, char *err, size_t errlen)
 	buf_init(&data, AUTHY_CALLBACK_MAX_BYTES * 4);
 	rc = buf_appendf(&data, "%s|%s|%s|", cb->nonce, cb->method, cb->url);
 	if (rc == STATUS_OK)
-		rc = authy_callback_canonical(cb->params, cb->params_len, cb->json, &data);
+		rc = authy_callback_canonical(&cb->params, &data);
 	if (rc == STATUS_OK)
 		rc =
 		    crypto_hmac_b64("sha256", cb->api_key, data.data, data.len, want, sizeof(want));
@@ -181,7 +181,7 @@ result_of(const char *status, enum status *result)
 }
 
 enum status
-authy_callback_result(const char *params, size_t len, bool json, char *uuid, size_t uuidlen,
+authy_callback_result(const struct provider_params *params, char *uuid, size_t uuidlen,
                       enum status *result)
 {
 	char status[32];
@@ -189,8 +189,8 @@ authy_callback_result(const char *params, size_t len, bool json, char *uuid, siz
 	struct json *j = NULL;
 	enum status rc;
 
-	if (json) {
-		rc = json_parse(params, len, &j);
+	if (params->json) {
+		rc = json_parse(params->text, params->len, &j);
 		if (rc == STATUS_OK)
 			rc = json_get_string(j, "uuid", &u);
 		if (rc == STATUS_OK)
@@ -199,9 +199,9 @@ authy_callback_result(const char *params, size_t len, bool json, char *uuid, siz
 		                        util_strlcpy(status, s, sizeof(status)) >= sizeof(status)))
 			rc = STATUS_BAD_REQUEST;
 	} else {
-		rc = form_get(params, len, "uuid", uuid, uuidlen);
+		rc = form_get(params->text, params->len, "uuid", uuid, uuidlen);
 		if (rc == STATUS_OK)
-			rc = form_get(params, len, "status", status, sizeof(status));
+			rc = form_get(params->text, params->len, "status", status, sizeof(status));
 	}
 	json_free(j);
 	if (rc != STATUS_OK || !authy_uuid_valid(uuid))
@@ -230,21 +230,21 @@ nonce_fresh(const struct config *cfg, const struct request *req, const char *non
 }
 
 enum status
-authy_callback_check(const struct config *cfg, const struct request *req, const char *url,
+authy_callback_check(const struct config *cfg, const struct provider_callback *in,
                      const char **signature, char *err, size_t errlen)
 {
 	struct authy_callback cb = {.api_key = cfg->api_key,
-	                            .nonce = request_param(req, AUTHY_P_NONCE),
-	                            .signature = request_param(req, AUTHY_P_SIGNATURE),
-	                            .method = req->method,
-	                            .url = url};
+	                            .nonce = request_param(in->req, AUTHY_P_NONCE),
+	                            .signature = request_param(in->req, AUTHY_P_SIGNATURE),
+	                            .method = in->req->method,
+	                            .url = in->url};
 	enum status rc;
 
 	*signature = NULL;
-	provider_callback_params(req, &cb.params, &cb.params_len, &cb.json);
+	provider_callback_params(in->req, &cb.params);
 	rc = authy_callback_verify(&cb, err, errlen);
 	if (rc == STATUS_OK)
-		rc = nonce_fresh(cfg, req, cb.nonce, err, errlen);
+		rc = nonce_fresh(cfg, in->req, cb.nonce, err, errlen);
 	if (rc == STATUS_OK)
 		*signature = cb.signature;
 	return rc;
@@ -253,10 +253,8 @@ authy_callback_check(const struct config *cfg, const struct request *req, const 
 enum status
 authy_callback_outcome(const struct request *req, char *uuid, size_t uuidlen, enum status *result)
 {
-	const char *params;
-	size_t len;
-	bool json;
+	struct provider_params params;
 
-	provider_callback_params(req, &params, &len, &json);
-	return authy_callback_result(params, len, json, uuid, uuidlen, result);
+	provider_callback_params(req, &params);
+	return authy_callback_result(&params, uuid, uuidlen, result);
 }

@@ -82,7 +82,7 @@ enum status authy_approval_form(const struct provider_approval *a, struct buf *o
  * STATUS_OK, STATUS_BAD_REQUEST (unparsable or too many parameters), or a buf
  * error. Pure.
  */
-enum status authy_callback_canonical(const char *params, size_t len, bool json, struct buf *out);
+enum status authy_callback_canonical(const struct provider_params *params, struct buf *out);
 
 /*
  * authy_callback_verify - check X-Authy-Signature =
@@ -99,8 +99,8 @@ enum status authy_callback_verify(const struct authy_callback *cb, char *err, si
  * STATUS_PENDING for any other status; STATUS_BAD_REQUEST when the fields are
  * missing or the uuid is malformed. Pure.
  */
-enum status authy_callback_result(const char *params, size_t len, bool json, char *uuid,
-                                  size_t uuidlen, enum status *result);
+enum status authy_callback_result(const struct provider_params *params, char *uuid, size_t uuidlen,
+                                  enum status *result);
 
 /*
  * authy_upstream_opts - fill an upstream_opts for the Authy API from cfg.

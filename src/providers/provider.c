@@ -85,20 +85,20 @@ provider_job_init(struct provider_job *job, const struct provider *p)
 }
 
 void
-provider_callback_params(const struct request *req, const char **params, size_t *len, bool *json)
+provider_callback_params(const struct request *req, struct provider_params *out)
 {
 	const char *ct = request_param(req, REQUEST_P_CONTENT_TYPE);
 
 	if (strcmp(req->method, "GET") == 0) {
-		*params = request_param(req, "QUERY_STRING");
-		*params = *params != NULL ? *params : "";
-		*len = strlen(*params);
-		*json = false;
+		out->text = request_param(req, "QUERY_STRING");
+		out->text = out->text != NULL ? out->text : "";
+		out->len = strlen(out->text);
+		out->json = false;
 		return;
 	}
-	*params = req->body;
-	*len = req->body_len;
-	*json = ct != NULL && strncasecmp(ct, "application/json", 16) == 0;
+	out->text = req->body;
+	out->len = req->body_len;
+	out->json = ct != NULL && strncasecmp(ct, "application/json", 16) == 0;
 }
 
 /* An operation in progress: the step under way and its request. */

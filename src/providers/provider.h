@@ -86,6 +86,16 @@ struct provider_op {
 	                     bool *more);
 };
 
+/*
+ * A callback received (both borrowed): the request, and the URL it was signed
+ * for (the configured callback URL, else https://Host + path; without the
+ * query string).
+ */
+struct provider_callback {
+	const struct request *req;
+	const char *url;
+};
+
 struct provider_ops {
 	const char *name;          /* "authy" or "verify", the value of the provider key */
 	const char *callback_name; /* what the API calls its callbacks, for logs */
@@ -157,15 +167,13 @@ struct provider_ops {
 	/* upstream_opts - the API's connection settings; strings borrowed from cfg. */
 	void (*upstream_opts)(const struct config *cfg, struct upstream_opts *opts);
 	/*
-	 * callback_verify - check the signature of a callback received on url
-	 * (the configured callback URL, else https://Host + path; without the
-	 * query string). STATUS_OK with *signature the verified signature
-	 * (borrowed from req, for the replay check), else STATUS_UNAUTHORIZED or
+	 * callback_verify - check the signature of the callback in.
+	 * STATUS_OK with *signature the verified signature (borrowed from
+	 * in->req, for the replay check), else STATUS_UNAUTHORIZED or
 	 * STATUS_BAD_REQUEST with the reason in err (no secret in it).
 	 */
-	enum status (*callback_verify)(const struct config *cfg, const struct request *req,
-	                               const char *url, const char **signature, char *err,
-	                               size_t errlen);
+	enum status (*callback_verify)(const struct config *cfg, const struct provider_callback *in,
+	                               const char **signature, char *err, size_t errlen);
 	/*
 	 * callback_result - the handle (>= PROVIDER_HANDLE_MAX + 1 bytes) and
 	 * outcome (STATUS_OK approved, STATUS_DENIED, STATUS_EXPIRED) a verified
@@ -210,13 +218,19 @@ enum status provider_details_fit(const struct config *cfg, const char *name, lon
 /* provider_job_init - an empty job of p. */
 void provider_job_init(struct provider_job *job, const struct provider *p);
 
+/* The parameters of a callback request, borrowed from it. */
+struct provider_params {
+	const char *text; /* JSON body, or form body / query string: len bytes, may be NULL */
+	size_t len;
+	bool json; /* text is JSON, else application/x-www-form-urlencoded */
+};
+
 /*
  * provider_callback_params - the parameters of a callback request: the query
  * string of a GET, else the body (JSON when the content type says so).
  * Borrowed from req. Pure.
  */
-void provider_callback_params(const struct request *req, const char **params, size_t *len,
-                              bool *json);
+void provider_callback_params(const struct request *req, struct provider_params *out);
 
 struct provider_call;
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "provider.h"
 #include "status.h"
 
 struct api_kv;
@@ -109,21 +110,19 @@ struct verify_webhook {
 	const char *auth_token; /* the HMAC key: the account's Auth Token */
 	const char *signature;  /* X-Twilio-Signature, base64 */
 	const char *url;        /* the full URL Twilio called, query string included */
-	const char *params;     /* form body, or JSON body */
-	size_t params_len;
-	bool json; /* a JSON body, signed through the bodySHA256 query parameter */
+	/* form body, or a JSON body, signed through the bodySHA256 query parameter */
+	struct provider_params params;
 };
 
 /*
  * verify_callback_check / verify_callback_outcome - the callback_verify and
  * callback_result of verify_provider (provider.h) for a webhook: check - the
- * signature over url plus the query string received (Twilio signs the URL it
- * called) and the parameters, with cfg->twilio_auth_token. outcome -
+ * signature over in->url plus the query string received (Twilio signs the URL
+ * it called) and the parameters of in->req, with cfg->twilio_auth_token. outcome -
  * verify_webhook_result of the request's parameters. Thread-safe.
  */
-enum status verify_callback_check(const struct config *cfg, const struct request *req,
-                                  const char *url, const char **signature, char *err,
-                                  size_t errlen);
+enum status verify_callback_check(const struct config *cfg, const struct provider_callback *in,
+                                  const char **signature, char *err, size_t errlen);
 enum status verify_callback_outcome(const struct request *req, char *handle, size_t handlelen,
                                     enum status *result);
 

@@ -146,7 +146,7 @@ enum status verify_webhook_verify(const struct verify_webhook *wh, char *err, si
  * for any other event type (factor events); STATUS_BAD_REQUEST when fields are
  * missing or malformed. Pure.
  */
-enum status verify_webhook_result(const char *params, size_t len, bool json, char *handle,
+enum status verify_webhook_result(const struct provider_params *params, char *handle,
                                   size_t handlelen, enum status *result);
 
 #endif

@@ -92,12 +92,12 @@ verify_webhook_data(const struct verify_webhook *wh, struct buf *out)
 		return STATUS_BAD_REQUEST;
 	rc = buf_append_str(out, wh->url);
 	/* A JSON body is covered by bodySHA256 in the URL, not by parameters. */
-	if (rc != STATUS_OK || wh->json || wh->params == NULL)
+	if (rc != STATUS_OK || wh->params.json || wh->params.text == NULL)
 		return rc;
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return STATUS_NOMEM;
-	rc = form_pairs(wh->params, wh->params_len, p);
+	rc = form_pairs(wh->params.text, wh->params.len, p);
 	if (rc == STATUS_OK)
 		qsort(p->items, p->n, sizeof(p->items[0]), cmp_pair);
 	for (size_t i = 0; i < p->n && rc == STATUS_OK; i++) {
@@ -143,7 +143,7 @@ body_hash_ok(const struct verify_webhook *wh, char *err, size_t errlen)
 		snprintf(err, errlen, "JSON webhook without bodySHA256 in the URL");
 		return STATUS_UNAUTHORIZED;
 	}
-	if (crypto_sha256_hex(wh->params != NULL ? wh->params : "", wh->params_len, want,
+	if (crypto_sha256_hex(wh->params.text != NULL ? wh->params.text : "", wh->params.len, want,
 	                      sizeof(want)) != STATUS_OK)
 		return STATUS_INTERNAL;
 	for (size_t i = 0; i < 64; i++) {
@@ -188,7 +188,7 @@ verify_webhook_verify(const struct verify_webhook *wh, char *err, size_t errlen)
 		snprintf(err, errlen, "webhook signature does not match");
 		return STATUS_UNAUTHORIZED;
 	}
-	return wh->json ? body_hash_ok(wh, err, errlen) : STATUS_OK;
+	return wh->params.json ? body_hash_ok(wh, err, errlen) : STATUS_OK;
 }
 
 /* The first value of name among the pairs, or NULL. */
@@ -202,50 +202,56 @@ pair_get(const struct pairs *p, const char *name)
 	return NULL;
 }
 
+/* The fields of a webhook event that name the challenge and its outcome (borrowed). */
+struct event {
+	const char *type;
+	const char *identity;
+	const char *sid;
+};
+
 static enum status
-outcome(const char *type, const char *identity, const char *sid, char *handle, size_t handlelen,
-        enum status *result)
+outcome(const struct event *ev, char *handle, size_t handlelen, enum status *result)
 {
-	if (type == NULL)
+	if (ev->type == NULL)
 		return STATUS_BAD_REQUEST;
-	if (strcmp(type, VERIFY_EVENT_APPROVED) == 0)
+	if (strcmp(ev->type, VERIFY_EVENT_APPROVED) == 0)
 		*result = STATUS_OK;
-	else if (strcmp(type, VERIFY_EVENT_DENIED) == 0)
+	else if (strcmp(ev->type, VERIFY_EVENT_DENIED) == 0)
 		*result = STATUS_DENIED;
 	else
 		return STATUS_PENDING;
-	return verify_handle_make(identity, sid, handle, handlelen);
+	return verify_handle_make(ev->identity, ev->sid, handle, handlelen);
 }
 
 enum status
-verify_webhook_result(const char *params, size_t len, bool json, char *handle, size_t handlelen,
+verify_webhook_result(const struct provider_params *params, char *handle, size_t handlelen,
                       enum status *result)
 {
-	const char *type = NULL, *identity = NULL, *sid = NULL;
+	struct event ev = {NULL, NULL, NULL};
 	struct json *j = NULL;
 	struct pairs *p = NULL;
 	enum status rc;
 
 	if (handlelen > 0)
 		handle[0] = '\0';
-	if (json) {
-		rc = json_parse(params, len, &j);
+	if (params->json) {
+		rc = json_parse(params->text, params->len, &j);
 		if (rc == STATUS_OK &&
-		    (json_get_string(j, "type", &type) != STATUS_OK ||
-		     json_get_string(j, "entity_identity", &identity) != STATUS_OK ||
-		     json_get_string(j, "challenge_sid", &sid) != STATUS_OK))
-			identity = sid = NULL;
+		    (json_get_string(j, "type", &ev.type) != STATUS_OK ||
+		     json_get_string(j, "entity_identity", &ev.identity) != STATUS_OK ||
+		     json_get_string(j, "challenge_sid", &ev.sid) != STATUS_OK))
+			ev.identity = ev.sid = NULL;
 	} else {
 		p = calloc(1, sizeof(*p));
-		rc = p == NULL ? STATUS_NOMEM : form_pairs(params, len, p);
+		rc = p == NULL ? STATUS_NOMEM : form_pairs(params->text, params->len, p);
 		if (rc == STATUS_OK) {
-			type = pair_get(p, "type");
-			identity = pair_get(p, "entity_identity");
-			sid = pair_get(p, "challenge_sid");
+			ev.type = pair_get(p, "type");
+			ev.identity = pair_get(p, "entity_identity");
+			ev.sid = pair_get(p, "challenge_sid");
 		}
 	}
 	if (rc == STATUS_OK)
-		rc = outcome(type, identity, sid, handle, handlelen, result);
+		rc = outcome(&ev, handle, handlelen, result);
 	else
 		rc = STATUS_BAD_REQUEST;
 	json_free(j);
@@ -256,25 +262,25 @@ verify_webhook_result(const char *params, size_t len, bool json, char *handle, s
 }
 
 enum status
-verify_callback_check(const struct config *cfg, const struct request *req, const char *url,
+verify_callback_check(const struct config *cfg, const struct provider_callback *in,
                       const char **signature, char *err, size_t errlen)
 {
-	const char *qs = request_param(req, "QUERY_STRING");
+	const char *qs = request_param(in->req, "QUERY_STRING");
 	struct verify_webhook wh = {.auth_token = cfg->twilio_auth_token,
-	                            .signature = request_param(req, VERIFY_P_SIGNATURE)};
+	                            .signature = request_param(in->req, VERIFY_P_SIGNATURE)};
 	char full[1200];
 	enum status rc;
 
 	*signature = NULL;
-	if ((size_t)snprintf(full, sizeof(full), "%s%s%s", url, qs != NULL && *qs ? "?" : "",
+	if ((size_t)snprintf(full, sizeof(full), "%s%s%s", in->url, qs != NULL && *qs ? "?" : "",
 	                     qs != NULL ? qs : "") >= sizeof(full)) {
 		snprintf(err, errlen, "webhook URL too long");
 		return STATUS_BAD_REQUEST;
 	}
 	wh.url = full;
 	/* A GET is signed as its URL alone; its parameters are the query string. */
-	if (strcmp(req->method, "GET") != 0)
-		provider_callback_params(req, &wh.params, &wh.params_len, &wh.json);
+	if (strcmp(in->req->method, "GET") != 0)
+		provider_callback_params(in->req, &wh.params);
 	rc = verify_webhook_verify(&wh, err, errlen);
 	if (rc == STATUS_OK)
 		*signature = wh.signature;
@@ -285,10 +291,8 @@ enum status
 verify_callback_outcome(const struct request *req, char *handle, size_t handlelen,
                         enum status *result)
 {
-	const char *params;
-	size_t len;
-	bool json;
+	struct provider_params params;
 
-	provider_callback_params(req, &params, &len, &json);
-	return verify_webhook_result(params, len, json, handle, handlelen, result);
+	provider_callback_params(req, &params);
+	return verify_webhook_result(&params, handle, handlelen, result);
 }

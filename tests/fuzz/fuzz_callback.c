@@ -26,7 +26,7 @@ expected_signature(const struct authy_callback *cb, char *out, size_t outlen)
 	buf_init(&data, AUTHY_CALLBACK_MAX_BYTES * 4);
 	rc = buf_appendf(&data, "%s|%s|%s|", cb->nonce, cb->method, cb->url);
 	if (rc == STATUS_OK)
-		rc = authy_callback_canonical(cb->params, cb->params_len, cb->json, &data);
+		rc = authy_callback_canonical(&cb->params, &data);
 	if (rc == STATUS_OK &&
 	    crypto_hmac_b64("sha256", FUZZ_KEY, data.data, data.len, out, outlen) != STATUS_OK)
 		out[0] = '\0';
@@ -41,8 +41,8 @@ check_canonical(const char *params, size_t len, bool json)
 
 	buf_init(&a, AUTHY_CALLBACK_MAX_BYTES * 4);
 	buf_init(&b, AUTHY_CALLBACK_MAX_BYTES * 4);
-	ra = authy_callback_canonical(params, len, json, &a);
-	rb = authy_callback_canonical(params, len, json, &b);
+	ra = authy_callback_canonical(&(struct provider_params){params, len, json}, &a);
+	rb = authy_callback_canonical(&(struct provider_params){params, len, json}, &b);
 	/* Deterministic, and the pairs come out sorted and form-encoded. */
 	FUZZ_ASSERT(ra == rb);
 	if (ra == STATUS_OK) {
@@ -59,7 +59,8 @@ check_result(const char *params, size_t len, bool json)
 {
 	char uuid[AUTHY_UUID_MAX + 1];
 	enum status result = STATUS__COUNT;
-	enum status rc = authy_callback_result(params, len, json, uuid, sizeof(uuid), &result);
+	enum status rc = authy_callback_result(&(struct provider_params){params, len, json}, uuid,
+	                                       sizeof(uuid), &result);
 
 	if (rc == STATUS_OK)
 		FUZZ_ASSERT(result == STATUS_OK || result == STATUS_DENIED ||
@@ -95,11 +96,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cb.signature = fields[1];
 	cb.url = fields[2];
 	cb.method = (data[0] & 2) ? "GET" : "POST";
-	cb.json = data[0] & 1;
-	cb.params = params;
-	cb.params_len = size - off;
-	check_canonical(cb.params, cb.params_len, cb.json);
-	check_result(cb.params, cb.params_len, cb.json);
+	cb.params.json = data[0] & 1;
+	cb.params.text = params;
+	cb.params.len = size - off;
+	check_canonical(cb.params.text, cb.params.len, cb.params.json);
+	check_result(cb.params.text, cb.params.len, cb.params.json);
 	expected_signature(&cb, want, sizeof(want));
 	if (authy_callback_verify(&cb, err, sizeof(err)) == STATUS_OK)
 		FUZZ_ASSERT(want[0] != '\0' && strcmp(cb.signature, want) == 0);

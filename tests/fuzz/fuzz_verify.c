@@ -170,7 +170,8 @@ webhook_result(const char *params, size_t len, int json)
 	char handle[VERIFY_HANDLE_MAX + 1], identity[VERIFY_IDENTITY_LEN + 1],
 	    sid[VERIFY_SID_LEN + 1];
 	enum status result = STATUS__COUNT;
-	enum status rc = verify_webhook_result(params, len, json, handle, sizeof(handle), &result);
+	enum status rc = verify_webhook_result(&(struct provider_params){params, len, json}, handle,
+	                                       sizeof(handle), &result);
 
 	if (rc == STATUS_OK) {
 		FUZZ_ASSERT(result == STATUS_OK || result == STATUS_DENIED);
@@ -203,7 +204,7 @@ expected_signature(const struct verify_webhook *wh, char *out, size_t outlen)
 static void
 webhook_signed(const uint8_t *data, size_t size, int json)
 {
-	struct verify_webhook wh = {.auth_token = FUZZ_TOKEN, .json = json};
+	struct verify_webhook wh = {.auth_token = FUZZ_TOKEN, .params.json = json};
 	char *fields[2], *buf = NULL, *params, want[64], err[256], hash[65];
 	size_t nf, off = 0;
 
@@ -217,13 +218,13 @@ webhook_signed(const uint8_t *data, size_t size, int json)
 	params = fuzz_strndup(data + off, size - off);
 	wh.signature = fields[0];
 	wh.url = fields[1];
-	wh.params = params;
-	wh.params_len = size - off;
-	webhook_result(params, wh.params_len, json);
+	wh.params.text = params;
+	wh.params.len = size - off;
+	webhook_result(params, wh.params.len, json);
 	expected_signature(&wh, want, sizeof(want));
 	if (verify_webhook_verify(&wh, err, sizeof(err)) == STATUS_OK) {
 		FUZZ_ASSERT(want[0] != '\0' && strcmp(wh.signature, want) == 0);
-		FUZZ_ASSERT(!json || (crypto_sha256_hex(params, wh.params_len, hash,
+		FUZZ_ASSERT(!json || (crypto_sha256_hex(params, wh.params.len, hash,
 		                                        sizeof(hash)) == STATUS_OK &&
 		                      lower_contains(wh.url, hash)));
 	} else {

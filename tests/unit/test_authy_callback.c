@@ -39,9 +39,7 @@ json_cb(void)
 	                            .signature = JSON_SIG,
 	                            .method = "POST",
 	                            .url = URL,
-	                            .params = json_body,
-	                            .params_len = sizeof(json_body) - 1,
-	                            .json = true};
+	                            .params = {json_body, sizeof(json_body) - 1, true}};
 	return cb;
 }
 
@@ -53,7 +51,7 @@ test_known_answers(void)
 
 	CHECK_INT(authy_callback_verify(&cb, err, sizeof(err)), STATUS_OK);
 	cb.nonce = "1700000001", cb.signature = FORM_SIG, cb.method = "GET";
-	cb.params = form_body, cb.params_len = sizeof(form_body) - 1, cb.json = false;
+	cb.params = (struct provider_params){form_body, sizeof(form_body) - 1, false};
 	CHECK_INT(authy_callback_verify(&cb, err, sizeof(err)), STATUS_OK);
 }
 
@@ -75,7 +73,7 @@ test_tampering(void)
 	/* approved -> denied in the body */
 	memcpy(body, json_body, sizeof(body));
 	memcpy(strstr(body, "approved"), "deniedxx", 8);
-	cb = json_cb(), cb.params = body;
+	cb = json_cb(), cb.params.text = body;
 	CHECK_INT(authy_callback_verify(&cb, err, sizeof(err)), STATUS_UNAUTHORIZED);
 	cb = json_cb(), cb.signature = "";
 	CHECK_INT(authy_callback_verify(&cb, err, sizeof(err)), STATUS_UNAUTHORIZED);
@@ -83,7 +81,7 @@ test_tampering(void)
 	CHECK_INT(authy_callback_verify(&cb, err, sizeof(err)), STATUS_UNAUTHORIZED);
 	cb = json_cb(), cb.signature = JSON_SIG "A";
 	CHECK_INT(authy_callback_verify(&cb, err, sizeof(err)), STATUS_UNAUTHORIZED);
-	cb = json_cb(), cb.params = "{\"uuid\":", cb.params_len = 8;
+	cb = json_cb(), cb.params.text = "{\"uuid\":", cb.params.len = 8;
 	CHECK_INT(authy_callback_verify(&cb, err, sizeof(err)), STATUS_UNAUTHORIZED);
 	CHECK(strstr(err, KEY) == NULL);
 }
@@ -102,20 +100,29 @@ test_canonical(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct buf b;
 		buf_init(&b, 4096);
-		CHECK_INT(authy_callback_canonical(cases[i][0], strlen(cases[i][0]), true, &b),
-		          STATUS_OK);
+		CHECK_INT(
+		    authy_callback_canonical(
+		        &(struct provider_params){cases[i][0], strlen(cases[i][0]), true}, &b),
+		    STATUS_OK);
 		CHECK_STR(buf_cstr(&b), cases[i][1]);
 		buf_free(&b);
 	}
 	{
 		struct buf b;
 		buf_init(&b, 4096);
-		CHECK_INT(authy_callback_canonical("b=2&a%5B0%5D=x+y&c", 18, false, &b), STATUS_OK);
+		CHECK_INT(authy_callback_canonical(
+		              &(struct provider_params){"b=2&a%5B0%5D=x+y&c", 18, false}, &b),
+		          STATUS_OK);
 		CHECK_STR(buf_cstr(&b), "a%5B%5D=x+y&b=2&c=");
 		buf_reset(&b);
-		CHECK_INT(authy_callback_canonical("a=%zz", 5, false, &b), STATUS_BAD_REQUEST);
-		CHECK_INT(authy_callback_canonical("a=%00", 5, false, &b), STATUS_BAD_REQUEST);
-		CHECK_INT(authy_callback_canonical("[1]", 3, true, &b), STATUS_BAD_REQUEST);
+		CHECK_INT(
+		    authy_callback_canonical(&(struct provider_params){"a=%zz", 5, false}, &b),
+		    STATUS_BAD_REQUEST);
+		CHECK_INT(
+		    authy_callback_canonical(&(struct provider_params){"a=%00", 5, false}, &b),
+		    STATUS_BAD_REQUEST);
+		CHECK_INT(authy_callback_canonical(&(struct provider_params){"[1]", 3, true}, &b),
+		          STATUS_BAD_REQUEST);
 		buf_free(&b);
 	}
 }
@@ -127,28 +134,35 @@ test_result(void)
 	enum status res = STATUS_INTERNAL;
 
 	CHECK_INT(
-	    authy_callback_result(json_body, sizeof(json_body) - 1, true, uuid, sizeof(uuid), &res),
+	    authy_callback_result(&(struct provider_params){json_body, sizeof(json_body) - 1, true},
+	                          uuid, sizeof(uuid), &res),
 	    STATUS_OK);
 	CHECK_STR(uuid, UUID);
 	CHECK_INT(res, STATUS_OK);
-	CHECK_INT(authy_callback_result(form_body, sizeof(form_body) - 1, false, uuid, sizeof(uuid),
-	                                &res),
+	CHECK_INT(authy_callback_result(
+	              &(struct provider_params){form_body, sizeof(form_body) - 1, false}, uuid,
+	              sizeof(uuid), &res),
 	          STATUS_OK);
 	CHECK_INT(res, STATUS_DENIED);
-	CHECK_INT(authy_callback_result("uuid=" UUID "&status=expired", 5 + 36 + 15, false, uuid,
-	                                sizeof(uuid), &res),
+	CHECK_INT(authy_callback_result(
+	              &(struct provider_params){"uuid=" UUID "&status=expired", 5 + 36 + 15, false},
+	              uuid, sizeof(uuid), &res),
 	          STATUS_OK);
 	CHECK_INT(res, STATUS_EXPIRED);
-	CHECK_INT(authy_callback_result("uuid=" UUID "&status=pending", 5 + 36 + 15, false, uuid,
-	                                sizeof(uuid), &res),
+	CHECK_INT(authy_callback_result(
+	              &(struct provider_params){"uuid=" UUID "&status=pending", 5 + 36 + 15, false},
+	              uuid, sizeof(uuid), &res),
 	          STATUS_PENDING);
-	CHECK_INT(authy_callback_result("status=approved", 15, false, uuid, sizeof(uuid), &res),
+	CHECK_INT(authy_callback_result(&(struct provider_params){"status=approved", 15, false},
+	                                uuid, sizeof(uuid), &res),
 	          STATUS_BAD_REQUEST);
 	CHECK_INT(
-	    authy_callback_result("uuid=../x&status=approved", 25, false, uuid, sizeof(uuid), &res),
+	    authy_callback_result(&(struct provider_params){"uuid=../x&status=approved", 25, false},
+	                          uuid, sizeof(uuid), &res),
 	    STATUS_BAD_REQUEST);
-	CHECK_INT(authy_callback_result("{\"uuid\":1,\"status\":\"approved\"}", 31, true, uuid,
-	                                sizeof(uuid), &res),
+	CHECK_INT(authy_callback_result(
+	              &(struct provider_params){"{\"uuid\":1,\"status\":\"approved\"}", 31, true},
+	              uuid, sizeof(uuid), &res),
 	          STATUS_BAD_REQUEST);
 }
 
@@ -180,7 +194,8 @@ test_nonce_window(void)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		req.now_s = rows[i].now_s;
 		sig = NULL;
-		CHECK_INT(authy_callback_check(&cfg, &req, URL, &sig, err, sizeof(err)),
+		CHECK_INT(authy_callback_check(&cfg, &(struct provider_callback){&req, URL}, &sig,
+		                               err, sizeof(err)),
 		          rows[i].want);
 		if (rows[i].want == STATUS_OK)
 			CHECK_STR(sig, JSON_SIG);

@@ -435,9 +435,7 @@ check_sig(const char *token, const char *url, const char *body, bool json, const
 	struct verify_webhook wh = {.auth_token = token,
 	                            .signature = sig,
 	                            .url = url,
-	                            .params = body,
-	                            .params_len = body ? strlen(body) : 0,
-	                            .json = json};
+	                            .params = {body, body ? strlen(body) : 0, json}};
 	char err[256] = "";
 	enum status rc = verify_webhook_verify(&wh, err, sizeof(err));
 
@@ -477,8 +475,8 @@ test_webhook_signatures(void)
 	buf_init(&b, 4096);
 	{
 		struct verify_webhook wh = {.url = "https://x.example/cb",
-		                            .params = "b=2&a=1&a=0&a=1&c=%20+%2B"};
-		wh.params_len = strlen(wh.params);
+		                            .params.text = "b=2&a=1&a=0&a=1&c=%20+%2B"};
+		wh.params.len = strlen(wh.params.text);
 		CHECK_INT(verify_webhook_data(&wh, &b), STATUS_OK);
 		CHECK_STR(buf_cstr(&b), "https://x.example/cba0a1b2c  +");
 	}
@@ -558,19 +556,23 @@ test_webhook_result(void)
 	char h[VERIFY_HANDLE_MAX + 1];
 	enum status result = STATUS_INTERNAL;
 
-	CHECK_INT(
-	    verify_webhook_result(VERIFY_BODY, strlen(VERIFY_BODY), false, h, sizeof(h), &result),
-	    STATUS_OK);
+	CHECK_INT(verify_webhook_result(
+	              &(struct provider_params){VERIFY_BODY, strlen(VERIFY_BODY), false}, h,
+	              sizeof(h), &result),
+	          STATUS_OK);
 	CHECK_INT(result, STATUS_OK);
 	CHECK_STR(h, ID_ALICE "/" CHALLENGE);
-	CHECK_INT(verify_webhook_result(JSON_BODY, strlen(JSON_BODY), true, h, sizeof(h), &result),
-	          STATUS_OK);
+	CHECK_INT(
+	    verify_webhook_result(&(struct provider_params){JSON_BODY, strlen(JSON_BODY), true}, h,
+	                          sizeof(h), &result),
+	    STATUS_OK);
 	CHECK_INT(result, STATUS_DENIED);
 	CHECK_STR(h, ID_ALICE "/" CHALLENGE);
 	{
 		const char *f =
 		    "type=factor.verified&entity_identity=" ID_ALICE "&factor_sid=" FACTOR;
-		CHECK_INT(verify_webhook_result(f, strlen(f), false, h, sizeof(h), &result),
+		CHECK_INT(verify_webhook_result(&(struct provider_params){f, strlen(f), false}, h,
+		                                sizeof(h), &result),
 		          STATUS_PENDING);
 	}
 	{
@@ -582,11 +584,14 @@ test_webhook_result(void)
 		    "type=challenge.approved&entity_identity=" ID_ALICE "&challenge_sid=%ZZ",
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-			CHECK_INT(verify_webhook_result(bad[i], strlen(bad[i]), false, h, sizeof(h),
-			                                &result),
+			CHECK_INT(verify_webhook_result(
+			              &(struct provider_params){bad[i], strlen(bad[i]), false}, h,
+			              sizeof(h), &result),
 			          STATUS_BAD_REQUEST);
 	}
-	CHECK_INT(verify_webhook_result("[1]", 3, true, h, sizeof(h), &result), STATUS_BAD_REQUEST);
+	CHECK_INT(
+	    verify_webhook_result(&(struct provider_params){"[1]", 3, true}, h, sizeof(h), &result),
+	    STATUS_BAD_REQUEST);
 }
 
 static void
