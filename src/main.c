@@ -335,8 +335,11 @@ start(const struct config *cfg, const sigset_t *set, struct runtime *rt)
 	if (loop_new(&rt->loop) != STATUS_OK)
 		fatalx("cannot create the event loop");
 	rt->sigfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (rt->sigfd < 0 || loop_watch_add(rt->loop, rt->sigfd, LOOP_READ, 0, on_signal, rt,
-	                                    &rt->sigw) != STATUS_OK)
+	if (rt->sigfd < 0 ||
+	    loop_watch_add(rt->loop,
+	                   &(struct loop_watch_opts){
+	                       .fd = rt->sigfd, .events = LOOP_READ, .fn = on_signal, .arg = rt},
+	                   &rt->sigw) != STATUS_OK)
 		fatal("signalfd");
 	if (provider_init(cfg, &rt->provider) != STATUS_OK)
 		fatalx("unknown provider %s", cfg->provider);

@@ -23,17 +23,27 @@ struct presented {
 	struct crypto_cert cert;
 };
 
-static enum status deny(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* One check in progress: what it reads and what it learns of the certificate. */
+struct check {
+	const struct request *req;
+	const struct config *cfg;
+	time_t now;
+	struct presented pc;
+	char *err; /* the reason of a refusal, errlen bytes; may be NULL */
+	size_t errlen;
+};
+
+static enum status deny(const struct check *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static enum status
-deny(char *err, size_t errlen, const char *fmt, ...)
+deny(const struct check *c, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err != NULL && errlen > 0) {
+	if (c->err != NULL && c->errlen > 0) {
 		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
+		vsnprintf(c->err, c->errlen, fmt, ap);
 		va_end(ap);
 	}
 	return STATUS_FORBIDDEN;
@@ -124,29 +134,29 @@ parse_cert_time(const char *s, time_t *out)
  * fingerprint variable), else from SSL_CLIENT_FINGERPRINT; both must agree.
  */
 static enum status
-find_thumbprint(const struct request *req, struct presented *pc, char *err, size_t errlen)
+find_thumbprint(struct check *c)
 {
-	const char *pem = param(req, CLIENTCERT_P_CERT);
-	const char *fp = param(req, CLIENTCERT_P_FINGERPRINT);
+	const char *pem = param(c->req, CLIENTCERT_P_CERT);
+	const char *fp = param(c->req, CLIENTCERT_P_FINGERPRINT);
+	struct presented *pc = &c->pc;
 	char fpn[CONFIG_THUMBPRINT_LEN + 1];
 
 	if (pem != NULL) {
 		if (crypto_cert_parse(pem, &pc->cert) != STATUS_OK)
-			return deny(err, errlen, "client certificate not parsable");
+			return deny(c, "client certificate not parsable");
 		pc->have_cert = true;
 		util_strlcpy(pc->thumb, pc->cert.sha1_hex, sizeof(pc->thumb));
 	}
 	if (fp != NULL) {
 		if (config_normalize_thumbprint(fp, fpn, sizeof(fpn)) != STATUS_OK)
-			return deny(err, errlen, "client certificate fingerprint malformed");
+			return deny(c, "client certificate fingerprint malformed");
 		if (pc->have_cert && !util_ct_equal(fpn, pc->thumb, CONFIG_THUMBPRINT_LEN))
-			return deny(err, errlen,
-			            "client certificate %s does not match fingerprint %s",
+			return deny(c, "client certificate %s does not match fingerprint %s",
 			            pc->thumb, fpn);
 		util_strlcpy(pc->thumb, fpn, sizeof(pc->thumb));
 	}
 	if (pem == NULL && fp == NULL)
-		return deny(err, errlen, "no client certificate or fingerprint");
+		return deny(c, "no client certificate or fingerprint");
 	return STATUS_OK;
 }
 
@@ -175,9 +185,9 @@ thumb_allowed(const struct config *cfg, const char *thumb)
  * cfg->cert_allow_no_dates.
  */
 static enum status
-check_validity(const struct request *req, const struct config *cfg, const struct presented *pc,
-               time_t now, char *err, size_t errlen)
+check_validity(const struct check *c)
 {
+	const struct presented *pc = &c->pc;
 	time_t nb = 0, na = 0;
 	bool have_nb = false, have_na = false;
 
@@ -186,32 +196,34 @@ check_validity(const struct request *req, const struct config *cfg, const struct
 		na = pc->cert.not_after;
 		have_nb = have_na = true;
 	} else {
-		const char *vs = param(req, CLIENTCERT_P_V_START);
-		const char *ve = param(req, CLIENTCERT_P_V_END);
+		const char *vs = param(c->req, CLIENTCERT_P_V_START);
+		const char *ve = param(c->req, CLIENTCERT_P_V_END);
 
-		if ((vs == NULL || ve == NULL) && !cfg->cert_allow_no_dates)
-			return deny(err, errlen,
+		if ((vs == NULL || ve == NULL) && !c->cfg->cert_allow_no_dates)
+			return deny(c,
 			            "client certificate %s: fingerprint without the certificate "
 			            "or both %s and %s (client_cert_allow_no_dates is false)",
 			            pc->thumb, CLIENTCERT_P_V_START, CLIENTCERT_P_V_END);
 		if (vs != NULL && !(have_nb = parse_cert_time(vs, &nb)))
-			return deny(err, errlen, "client certificate start date unparsable");
+			return deny(c, "client certificate start date unparsable");
 		if (ve != NULL && !(have_na = parse_cert_time(ve, &na)))
-			return deny(err, errlen, "client certificate end date unparsable");
+			return deny(c, "client certificate end date unparsable");
 	}
-	if (have_nb && now < nb)
-		return deny(err, errlen, "client certificate %s not yet valid", pc->thumb);
-	if (have_na && now > na)
-		return deny(err, errlen, "client certificate %s expired", pc->thumb);
+	if (have_nb && c->now < nb)
+		return deny(c, "client certificate %s not yet valid", pc->thumb);
+	if (have_na && c->now > na)
+		return deny(c, "client certificate %s expired", pc->thumb);
 	return STATUS_OK;
 }
 
 /* The subject or issuer DN as known from the certificate or the params; NULL = unknown. */
 static const char *
-known_name(const struct request *req, const struct presented *pc, bool issuer)
+known_name(const struct check *c, bool issuer)
 {
+	const struct presented *pc = &c->pc;
+
 	if (!pc->have_cert)
-		return param(req, issuer ? CLIENTCERT_P_I_DN : CLIENTCERT_P_S_DN);
+		return param(c->req, issuer ? CLIENTCERT_P_I_DN : CLIENTCERT_P_S_DN);
 	/* A DN too long to hold whole is unknown, never compared by a prefix. */
 	if (issuer)
 		return pc->cert.issuer_too_long ? NULL : pc->cert.issuer;
@@ -220,36 +232,34 @@ known_name(const struct request *req, const struct presented *pc, bool issuer)
 
 /* The configured name, when there is one, must equal the known one; unknown fails. */
 static enum status
-check_name(const char *want, const char *have, const char *what, const struct presented *pc,
-           char *err, size_t errlen)
+check_name(const struct check *c, const char *want, const char *have, const char *what)
 {
 	if (want == NULL || *want == '\0')
 		return STATUS_OK;
 	if (have == NULL)
-		return deny(err, errlen, "client certificate %s %s mismatch (%s unknown)",
-		            pc->thumb, what, what);
+		return deny(c, "client certificate %s %s mismatch (%s unknown)", c->pc.thumb, what,
+		            what);
 	if (strcmp(have, want) != 0)
-		return deny(err, errlen, "client certificate %s %s mismatch", pc->thumb, what);
+		return deny(c, "client certificate %s %s mismatch", c->pc.thumb, what);
 	return STATUS_OK;
 }
 
 static enum status
-check_names(const struct request *req, const struct config *cfg, const struct presented *pc,
-            char *err, size_t errlen)
+check_names(const struct check *c)
 {
 	enum status rc;
 
-	rc = check_name(cfg->cert_subject, known_name(req, pc, false), "subject", pc, err, errlen);
+	rc = check_name(c, c->cfg->cert_subject, known_name(c, false), "subject");
 	if (rc != STATUS_OK)
 		return rc;
-	return check_name(cfg->cert_issuer, known_name(req, pc, true), "issuer", pc, err, errlen);
+	return check_name(c, c->cfg->cert_issuer, known_name(c, true), "issuer");
 }
 
 enum status
 clientcert_check(const struct request *req, const struct config *cfg, time_t now, char *err,
                  size_t errlen)
 {
-	struct presented pc;
+	struct check c = {.req = req, .cfg = cfg, .now = now, .err = err, .errlen = errlen};
 	const char *verify;
 	char safe[48];
 	enum status rc;
@@ -257,24 +267,23 @@ clientcert_check(const struct request *req, const struct config *cfg, time_t now
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (cfg == NULL)
-		return deny(err, errlen, "no configuration");
+		return deny(&c, "no configuration");
 	if (!cfg->client_cert_check)
 		return STATUS_OK;
-	memset(&pc, 0, sizeof(pc));
 	verify = request_param(req, CLIENTCERT_P_VERIFY);
 	if (verify == NULL || *verify == '\0')
-		return deny(err, errlen, "client certificate not verified (%s missing)",
+		return deny(&c, "client certificate not verified (%s missing)",
 		            CLIENTCERT_P_VERIFY);
 	if (strcmp(verify, CLIENTCERT_VERIFY_OK) != 0)
-		return deny(err, errlen, "client certificate not verified (%s=%s)",
-		            CLIENTCERT_P_VERIFY, util_sanitize(verify, safe, sizeof(safe)));
-	rc = find_thumbprint(req, &pc, err, errlen);
+		return deny(&c, "client certificate not verified (%s=%s)", CLIENTCERT_P_VERIFY,
+		            util_sanitize(verify, safe, sizeof(safe)));
+	rc = find_thumbprint(&c);
 	if (rc != STATUS_OK)
 		return rc;
-	if (!thumb_allowed(cfg, pc.thumb))
-		return deny(err, errlen, "thumbprint %s not allowed", pc.thumb);
-	rc = check_validity(req, cfg, &pc, now, err, errlen);
+	if (!thumb_allowed(cfg, c.pc.thumb))
+		return deny(&c, "thumbprint %s not allowed", c.pc.thumb);
+	rc = check_validity(&c);
 	if (rc != STATUS_OK)
 		return rc;
-	return check_names(req, cfg, &pc, err, errlen);
+	return check_names(&c);
 }

@@ -102,7 +102,11 @@ handler_register(struct req_ctx *ctx, struct response *res)
 		goto out;
 	provider_job_init(&st->job, ctx->provider);
 	st->job.user = &st->u;
-	rc = provider_start(op, &st->job, ctx->up, ctx->deadline_ms, on_created, st, &st->pc);
+	rc = provider_start(
+	    op, &st->job,
+	    &(struct provider_start_opts){
+	        .up = ctx->up, .deadline_ms = ctx->deadline_ms, .fn = on_created, .arg = st},
+	    &st->pc);
 	if (rc != STATUS_OK) {
 		rc = handler_account(ctx, op, &st->job, rc);
 		goto out;

@@ -259,7 +259,11 @@ handler_verify_token(struct req_ctx *ctx, struct response *res)
 	st->tk = (struct provider_token){.authy_id = st->c.authy_id, .code = st->c.token};
 	provider_job_init(&st->job, ctx->provider);
 	st->job.token = &st->tk;
-	rc = provider_start(op, &st->job, ctx->up, ctx->deadline_ms, on_checked, st, &st->pc);
+	rc = provider_start(
+	    op, &st->job,
+	    &(struct provider_start_opts){
+	        .up = ctx->up, .deadline_ms = ctx->deadline_ms, .fn = on_checked, .arg = st},
+	    &st->pc);
 	if (rc != STATUS_OK) {
 		rc = handler_account(ctx, op, &st->job, rc);
 		log_outcome(ctx, &st->c, rc);

@@ -297,8 +297,11 @@ create_approval(struct wait_state *st)
 	                                   .seconds_to_expire = cfg->approval_ttl_s};
 	provider_job_init(&cr->job, ctx->provider);
 	cr->job.approval = &cr->a;
-	rc = provider_start(ctx->provider->ops->approval_create, &cr->job, ctx->up,
-	                    ctx->deadline_ms, on_created, cr, &cr->pc);
+	rc = provider_start(
+	    ctx->provider->ops->approval_create, &cr->job,
+	    &(struct provider_start_opts){
+	        .up = ctx->up, .deadline_ms = ctx->deadline_ms, .fn = on_created, .arg = cr},
+	    &cr->pc);
 	if (rc != STATUS_OK) {
 		handler_account(ctx, ctx->provider->ops->approval_create, &cr->job, rc);
 		free(cr);
@@ -454,8 +457,7 @@ on_polled(void *arg, enum status rc, struct provider_job *job)
 }
 
 enum status
-handler_wait_poll(void *arg, const char *handle, long long deadline_ms, tracker_poll_done_fn done,
-                  void *done_arg, void **op)
+handler_wait_poll(void *arg, const struct tracker_poll *poll, void **op)
 {
 	const struct handler_poller *hp = arg;
 	struct poll_op *p = calloc(1, sizeof(*p));
@@ -465,11 +467,14 @@ handler_wait_poll(void *arg, const char *handle, long long deadline_ms, tracker_
 	if (p == NULL)
 		return STATUS_NOMEM;
 	provider_job_init(&p->job, hp->provider);
-	util_strlcpy(p->job.handle, handle, sizeof(p->job.handle));
-	p->done = done;
-	p->done_arg = done_arg;
-	rc = provider_start(hp->provider->ops->approval_status, &p->job, hp->up, deadline_ms,
-	                    on_polled, p, &p->pc);
+	util_strlcpy(p->job.handle, poll->handle, sizeof(p->job.handle));
+	p->done = poll->done;
+	p->done_arg = poll->done_arg;
+	rc = provider_start(
+	    hp->provider->ops->approval_status, &p->job,
+	    &(struct provider_start_opts){
+	        .up = hp->up, .deadline_ms = poll->deadline_ms, .fn = on_polled, .arg = p},
+	    &p->pc);
 	if (rc != STATUS_OK) {
 		poll_finished(&p->job, rc);
 		free(p);

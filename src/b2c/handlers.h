@@ -60,8 +60,7 @@ enum status handler_verify_token(struct req_ctx *ctx, struct response *res);
  * approval_status operation on the pool; arg is a struct handler_poller.
  * Loop thread only.
  */
-enum status handler_wait_poll(void *arg, const char *handle, long long deadline_ms,
-                              tracker_poll_done_fn done, void *done_arg, void **op);
+enum status handler_wait_poll(void *arg, const struct tracker_poll *poll, void **op);
 void handler_wait_poll_cancel(void *op);
 
 /*

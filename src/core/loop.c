@@ -121,19 +121,22 @@ epoll_bits(unsigned events, int edge)
 }
 
 enum status
-loop_watch_add(struct loop *l, int fd, unsigned events, int edge, loop_fd_fn fn, void *arg,
-               struct loop_watch **out)
+loop_watch_add(struct loop *l, const struct loop_watch_opts *o, struct loop_watch **out)
 {
 	struct loop_watch *w = calloc(1, sizeof(*w));
 	struct epoll_event ev;
 
 	if (w == NULL)
 		return STATUS_NOMEM;
-	*w = (struct loop_watch){
-	    .loop = l, .fd = fd, .events = events, .edge = edge, .fn = fn, .arg = arg};
-	ev.events = epoll_bits(events, edge);
+	*w = (struct loop_watch){.loop = l,
+	                         .fd = o->fd,
+	                         .events = o->events,
+	                         .edge = o->edge,
+	                         .fn = o->fn,
+	                         .arg = o->arg};
+	ev.events = epoll_bits(o->events, o->edge);
 	ev.data.ptr = w;
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, o->fd, &ev) != 0) {
 		free(w);
 		return errno == ENOMEM || errno == ENOSPC ? STATUS_NOMEM : STATUS_INTERNAL;
 	}

@@ -42,14 +42,24 @@ void loop_free(struct loop *l);
  */
 long long loop_now_ms(struct loop *l);
 
+/* A watch to add: what it watches and whom it calls. */
+struct loop_watch_opts {
+	int fd;
+	unsigned events; /* LOOP_READ and/or LOOP_WRITE */
+	int edge;        /* edge-triggered when non-zero */
+	loop_fd_fn fn;   /* called with arg */
+	void *arg;
+};
+
 /*
- * loop_watch_add - watch fd for events (LOOP_READ and/or LOOP_WRITE; edge-triggered
- * when edge is non-zero). The fd stays owned by the caller and must be removed with
- * loop_watch_del before it is closed. Returns STATUS_OK with *out owned by the loop
- * until loop_watch_del, or STATUS_NOMEM / STATUS_INTERNAL. Loop thread only.
+ * loop_watch_add - watch o->fd for o->events, calling o->fn(o->arg, ...); o
+ * is copied. The fd stays owned by the caller and must be removed with
+ * loop_watch_del before it is closed. Returns STATUS_OK with *out owned by the
+ * loop until loop_watch_del, or STATUS_NOMEM / STATUS_INTERNAL. Loop thread
+ * only.
  */
-enum status loop_watch_add(struct loop *l, int fd, unsigned events, int edge, loop_fd_fn fn,
-                           void *arg, struct loop_watch **out);
+enum status loop_watch_add(struct loop *l, const struct loop_watch_opts *o,
+                           struct loop_watch **out);
 
 /* loop_watch_mod - change the events of a watch. Returns STATUS_OK or STATUS_INTERNAL. */
 enum status loop_watch_mod(struct loop *l, struct loop_watch *w, unsigned events);

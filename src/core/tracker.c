@@ -308,7 +308,11 @@ on_timer(void *arg)
 		return;
 	}
 	t->stats.polls++;
-	rc = t->opts.poll(t->opts.poll_arg, e->uuid, now + t->opts.poll_timeout_ms, on_poll_done, e,
+	rc = t->opts.poll(t->opts.poll_arg,
+	                  &(struct tracker_poll){.handle = e->uuid,
+	                                         .deadline_ms = now + t->opts.poll_timeout_ms,
+	                                         .done = on_poll_done,
+	                                         .done_arg = e},
 	                  &e->poll_op);
 	if (rc != STATUS_OK) {
 		e->poll_op = NULL;

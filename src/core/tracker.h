@@ -35,14 +35,22 @@ struct tracker_waiter;
  */
 typedef void (*tracker_poll_done_fn)(void *done_arg, enum status rc, long retry_after_s);
 
+/* One poll the tracker asks for; borrowed until the poll function returns. */
+struct tracker_poll {
+	const char *handle;        /* the approval */
+	long long deadline_ms;     /* the poll ends by then (monotonic) */
+	tracker_poll_done_fn done; /* its end, with done_arg */
+	void *done_arg;
+};
+
 /*
  * The poll function: start asking the provider for the status of approval
- * handle, ending by deadline_ms; call done(done_arg, ...) once later on the
- * loop thread. Returns STATUS_OK with *op set (for the cancel function), or
- * an error status without a callback (counted as a failed poll).
+ * poll->handle, ending by poll->deadline_ms; call poll->done(poll->done_arg,
+ * ...) once later on the loop thread. Returns STATUS_OK with *op set (for the
+ * cancel function), or an error status without a callback (counted as a
+ * failed poll).
  */
-typedef enum status (*tracker_poll_fn)(void *arg, const char *handle, long long deadline_ms,
-                                       tracker_poll_done_fn done, void *done_arg, void **op);
+typedef enum status (*tracker_poll_fn)(void *arg, const struct tracker_poll *poll, void **op);
 
 /* Stop a poll started by tracker_poll_fn; no callback follows. */
 typedef void (*tracker_poll_cancel_fn)(void *op);

@@ -1171,7 +1171,11 @@ sock_watch(struct upsock *k, unsigned events)
 	if (k->w != NULL && loop_watch_mod(lp, k->w, events) != STATUS_OK)
 		sock_unwatch(k);
 	if (k->w == NULL) {
-		enum status rc = loop_watch_add(lp, k->fd, events, 0, on_ready, k, &k->w);
+		enum status rc =
+		    loop_watch_add(lp,
+		                   &(struct loop_watch_opts){
+		                       .fd = k->fd, .events = events, .fn = on_ready, .arg = k},
+		                   &k->w);
 		if (rc != STATUS_OK)
 			return rc;
 	}

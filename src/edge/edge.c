@@ -901,7 +901,10 @@ conn_new(struct edge *e, int fd)
 	c->e = e;
 	c->fd = fd;
 	if (loop_timer_new(e->o.loop, on_deadline, c, &c->deadline) != STATUS_OK ||
-	    loop_watch_add(e->o.loop, fd, LOOP_READ, 0, on_conn, c, &c->w) != STATUS_OK) {
+	    loop_watch_add(
+	        e->o.loop,
+	        &(struct loop_watch_opts){.fd = fd, .events = LOOP_READ, .fn = on_conn, .arg = c},
+	        &c->w) != STATUS_OK) {
 		loop_timer_free(c->deadline);
 		free(c);
 		close(fd);
@@ -1035,7 +1038,11 @@ edge_init(struct edge *e, const struct edge_opts *opts)
 	    loop_timer_new(opts->loop, on_drain_timeout, e, &e->drain_timer) != STATUS_OK ||
 	    loop_timer_new(opts->loop, on_release, e, &e->release_timer) != STATUS_OK)
 		return STATUS_NOMEM;
-	return loop_watch_add(opts->loop, opts->listen_fd, LOOP_READ, 0, on_listen, e, &e->lw);
+	return loop_watch_add(
+	    opts->loop,
+	    &(struct loop_watch_opts){
+	        .fd = opts->listen_fd, .events = LOOP_READ, .fn = on_listen, .arg = e},
+	    &e->lw);
 }
 
 enum status

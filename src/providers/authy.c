@@ -471,13 +471,15 @@ id_valid(const char *id)
 static enum status
 config_check(const struct config *cfg, char *msg, size_t msglen)
 {
+	static const struct provider_detail_limits limits = {"authy", AUTHY_DETAIL_KEY_MAX, 0};
+
 	if (cfg->api_key == NULL || cfg->api_key[0] == '\0') {
 		snprintf(msg, msglen,
 		         "authy_api_key: required; set authy_api_key or authy_api_key_file "
 		         "(environment AUTHY_API_KEY or AUTHY_API_KEY_FILE)");
 		return STATUS_CONFIG;
 	}
-	return provider_details_fit(cfg, "authy", AUTHY_DETAIL_KEY_MAX, 0, msg, msglen);
+	return provider_details_fit(cfg, &limits, msg, msglen);
 }
 
 static const struct provider_op user_create = {"authy users/new", user_build, user_reply};

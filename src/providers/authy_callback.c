@@ -152,8 +152,7 @@ authy_callback_verify(const struct authy_callback *cb, char *err, size_t errlen)
 	if (rc == STATUS_OK)
 		rc = authy_callback_canonical(&cb->params, &data);
 	if (rc == STATUS_OK)
-		rc =
-		    crypto_hmac_b64("sha256", cb->api_key, data.data, data.len, want, sizeof(want));
+		rc = crypto_hmac_sha256_b64(cb->api_key, data.data, data.len, want, sizeof(want));
 	buf_free(&data);
 	if (rc != STATUS_OK) {
 		snprintf(err, errlen, "callback parameters unusable: %s", status_str(rc));

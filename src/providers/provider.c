@@ -57,21 +57,22 @@ provider_config_validate(const struct config *cfg, char *err, size_t errlen)
 }
 
 enum status
-provider_details_fit(const struct config *cfg, const char *name, long key_max, long value_max,
-                     char *msg, size_t msglen)
+provider_details_fit(const struct config *cfg, const struct provider_detail_limits *lim, char *msg,
+                     size_t msglen)
 {
 	char values[48] = "";
 
 	for (int i = 0; i < cfg->n_details && i < CONFIG_MAX_DETAILS; i++) {
-		if ((long)utf8_chars(cfg->details[i].key) <= key_max &&
-		    (value_max == 0 || (long)utf8_chars(cfg->details[i].value) <= value_max))
+		if ((long)utf8_chars(cfg->details[i].key) <= lim->key_max &&
+		    (lim->value_max == 0 ||
+		     (long)utf8_chars(cfg->details[i].value) <= lim->value_max))
 			continue;
-		if (value_max > 0)
-			snprintf(values, sizeof(values), " and values at most %ld", value_max);
+		if (lim->value_max > 0)
+			snprintf(values, sizeof(values), " and values at most %ld", lim->value_max);
 		snprintf(msg, msglen,
 		         "approval_details: item %d: with provider = %s keys are at most %ld%s "
 		         "characters",
-		         i + 1, name, key_max, values);
+		         i + 1, lim->provider, lim->key_max, values);
 		return STATUS_CONFIG;
 	}
 	return STATUS_OK;
@@ -105,13 +106,10 @@ provider_callback_params(const struct request *req, struct provider_params *out)
 struct provider_call {
 	const struct provider_op *op;
 	struct provider_job *job;
-	struct upstream *up;
-	long long deadline_ms;
+	struct provider_start_opts o;
 	int step;
 	struct api_request req;
 	struct upstream_xfer *xfer;
-	provider_done_fn fn;
-	void *arg;
 };
 
 static void on_reply(void *arg, enum status rc, const struct upstream_response *r);
@@ -141,8 +139,8 @@ step_start(struct provider_call *pc)
 	    .log_path = pc->req.log_path[0] != '\0' ? pc->req.log_path : NULL,
 	    .form = strcmp(pc->req.method, "POST") == 0 ? buf_cstr(&pc->req.form) : NULL,
 	    .repeatable = pc->req.repeatable,
-	    .deadline_ms = pc->deadline_ms};
-	rc = upstream_start(pc->up, &uc, on_reply, pc, &pc->xfer);
+	    .deadline_ms = pc->o.deadline_ms};
+	rc = upstream_start(pc->o.up, &uc, on_reply, pc, &pc->xfer);
 	if (rc != STATUS_OK)
 		api_call_seterr(&pc->job->call, "%s %s: %s before the call", pc->req.method,
 		                pc->req.log_path[0] != '\0' ? pc->req.log_path : pc->req.path,
@@ -175,28 +173,27 @@ on_reply(void *arg, enum status rc, const struct upstream_response *r)
 		if (rc == STATUS_OK)
 			return;
 	}
-	pc->fn(pc->arg, rc, pc->job);
+	pc->o.fn(pc->o.arg, rc, pc->job);
 	call_free(pc);
 }
 
 enum status
-provider_start(const struct provider_op *op, struct provider_job *job, struct upstream *up,
-               long long deadline_ms, provider_done_fn fn, void *arg, struct provider_call **out)
+provider_start(const struct provider_op *op, struct provider_job *job,
+               const struct provider_start_opts *opts, struct provider_call **out)
 {
 	struct provider_call *pc;
 	enum status rc;
 
 	if (out != NULL)
 		*out = NULL;
-	if (up == NULL) {
+	if (opts->up == NULL) {
 		api_call_seterr(&job->call, "no upstream connection");
 		return STATUS_INTERNAL;
 	}
 	pc = calloc(1, sizeof(*pc));
 	if (pc == NULL)
 		return STATUS_NOMEM;
-	*pc = (struct provider_call){
-	    .op = op, .job = job, .up = up, .deadline_ms = deadline_ms, .fn = fn, .arg = arg};
+	*pc = (struct provider_call){.op = op, .job = job, .o = *opts};
 	api_request_init(&pc->req);
 	rc = step_start(pc);
 	if (rc != STATUS_OK) {
@@ -241,7 +238,10 @@ provider_run(const struct provider_op *op, struct provider_job *job, struct upst
 	struct run_state st = {.loop = loop, .rc = STATUS_INTERNAL};
 	enum status rc;
 
-	rc = provider_start(op, job, up, deadline_ms, run_done, &st, NULL);
+	rc = provider_start(op, job,
+	                    &(struct provider_start_opts){
+	                        .up = up, .deadline_ms = deadline_ms, .fn = run_done, .arg = &st},
+	                    NULL);
 	if (rc != STATUS_OK)
 		return rc;
 	while (!st.done)

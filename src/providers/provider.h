@@ -206,14 +206,20 @@ enum status provider_init(const struct config *cfg, struct provider *out);
  */
 enum status provider_config_validate(const struct config *cfg, char *err, size_t errlen);
 
+/* What the API of a provider takes of approval details. */
+struct provider_detail_limits {
+	const char *provider; /* its name, for the message */
+	long key_max;         /* characters of a key */
+	long value_max;       /* characters of a value, 0: no limit */
+};
+
 /*
- * provider_details_fit - whether every approval_details item of cfg has a
- * key of at most key_max and a value of at most value_max characters (0: no
- * limit), as the API of provider name takes them. STATUS_OK, or
- * STATUS_CONFIG with msg naming the item. For config_check; pure.
+ * provider_details_fit - whether every approval_details item of cfg fits
+ * lim. STATUS_OK, or STATUS_CONFIG with msg naming the item. For
+ * config_check; pure.
  */
-enum status provider_details_fit(const struct config *cfg, const char *name, long key_max,
-                                 long value_max, char *msg, size_t msglen);
+enum status provider_details_fit(const struct config *cfg, const struct provider_detail_limits *lim,
+                                 char *msg, size_t msglen);
 
 /* provider_job_init - an empty job of p. */
 void provider_job_init(struct provider_job *job, const struct provider *p);
@@ -241,18 +247,25 @@ struct provider_call;
  */
 typedef void (*provider_done_fn)(void *arg, enum status rc, struct provider_job *job);
 
+/* How an operation runs and whom it tells (see provider_start). */
+struct provider_start_opts {
+	struct upstream *up;   /* the connection its calls go through */
+	long long deadline_ms; /* every call ends by then (monotonic) */
+	provider_done_fn fn;   /* the end, with arg */
+	void *arg;
+};
+
 /*
- * provider_start - run op for job on up, every call ending by deadline_ms
- * (monotonic). fn(arg, ...) follows once on the loop thread, never from
- * inside this function. Returns STATUS_OK with *out the operation (for
- * provider_cancel; out may be NULL), or without a callback the status that
- * ended it before any call (the first step refused, or upstream_start
- * failed), with job->call.err set. job stays the caller's and must live until
- * fn or provider_cancel. Loop thread only.
+ * provider_start - run op for job on opts->up, every call ending by
+ * opts->deadline_ms. opts->fn(opts->arg, ...) follows once on the loop
+ * thread, never from inside this function; opts is copied. Returns STATUS_OK
+ * with *out the operation (for provider_cancel; out may be NULL), or without
+ * a callback the status that ended it before any call (the first step
+ * refused, or upstream_start failed), with job->call.err set. job stays the
+ * caller's and must live until fn or provider_cancel. Loop thread only.
  */
 enum status provider_start(const struct provider_op *op, struct provider_job *job,
-                           struct upstream *up, long long deadline_ms, provider_done_fn fn,
-                           void *arg, struct provider_call **out);
+                           const struct provider_start_opts *opts, struct provider_call **out);
 
 /* provider_cancel - stop pc; no callback follows. NULL is a no-op. Loop thread only. */
 void provider_cancel(struct provider_call *pc);

@@ -87,7 +87,7 @@ verify_identity(const char *secret, const char *name, char *out, size_t outlen)
 	/* B2C compares sign-in names without regard to ASCII case. */
 	for (size_t i = 0; i <= n; i++)
 		lowered[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
-	rc = crypto_hmac_b64("sha256", secret, lowered, n, mac, sizeof(mac));
+	rc = crypto_hmac_sha256_b64(secret, lowered, n, mac, sizeof(mac));
 	if (rc == STATUS_OK)
 		rc = b64_prefix_u64(mac, &v);
 	explicit_bzero(lowered, sizeof(lowered));
@@ -812,6 +812,8 @@ nonempty(const char *s)
 static enum status
 config_check(const struct config *cfg, char *msg, size_t msglen)
 {
+	static const struct provider_detail_limits limits = {"verify", VERIFY_LABEL_MAX,
+	                                                     VERIFY_VALUE_MAX};
 	bool key = nonempty(cfg->twilio_api_key), secret = nonempty(cfg->twilio_api_secret);
 
 	if (!nonempty(cfg->verify_service_sid)) {
@@ -846,7 +848,7 @@ config_check(const struct config *cfg, char *msg, size_t msglen)
 		         VERIFY_TTL_MAX_S, cfg->approval_ttl_s);
 		return STATUS_CONFIG;
 	}
-	return provider_details_fit(cfg, "verify", VERIFY_LABEL_MAX, VERIFY_VALUE_MAX, msg, msglen);
+	return provider_details_fit(cfg, &limits, msg, msglen);
 }
 
 /* Any id: one that is no identity (verify_identity_valid) is refused by the operations. */

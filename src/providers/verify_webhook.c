@@ -177,8 +177,7 @@ verify_webhook_verify(const struct verify_webhook *wh, char *err, size_t errlen)
 	buf_init(&data, DATA_MAX);
 	rc = verify_webhook_data(wh, &data);
 	if (rc == STATUS_OK)
-		rc = crypto_hmac_b64("sha1", wh->auth_token, data.data, data.len, want,
-		                     sizeof(want));
+		rc = crypto_hmac_sha1_b64(wh->auth_token, data.data, data.len, want, sizeof(want));
 	buf_free(&data);
 	if (rc != STATUS_OK) {
 		snprintf(err, errlen, "webhook parameters unusable: %s", status_str(rc));

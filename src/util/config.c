@@ -853,6 +853,7 @@ config_defaults(struct config *cfg)
  * set from the environment), for duplicate and mutual-exclusion errors.
  */
 struct source {
+	int lineno; /* the line being read, from 1 */
 	int line[NKEYS];
 	/* KF_SOURCES groups the environment sets: their *_file keys are not opened */
 	unsigned env_sources;
@@ -935,9 +936,9 @@ key_syntax_ok(const char *s)
 	return true;
 }
 
-/* One line of the file; msg is set on STATUS_CONFIG. */
+/* One line of the file, line src->lineno; msg is set on STATUS_CONFIG. */
 static enum status
-file_line(struct config *cfg, struct source *src, char *line, int lineno, char *msg, size_t msglen)
+file_line(struct config *cfg, struct source *src, char *line, char *msg, size_t msglen)
 {
 	char *eq, *name, *value, tmp[48];
 	const struct key *k;
@@ -960,7 +961,7 @@ file_line(struct config *cfg, struct source *src, char *line, int lineno, char *
 		msgf(msg, msglen, "unknown key \"%s\"", util_sanitize(name, tmp, sizeof(tmp)));
 		return STATUS_CONFIG;
 	}
-	rc = note_seen(src, k, lineno, msg, msglen);
+	rc = note_seen(src, k, src->lineno, msg, msglen);
 	if (rc != STATUS_OK)
 		return rc;
 	bad = unquote(value);
@@ -1003,7 +1004,6 @@ load_file(struct config *cfg, const char *path, unsigned env_sources, char *err,
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	int lineno = 0;
 	FILE *fp = NULL;
 	enum status rc;
 
@@ -1013,15 +1013,15 @@ load_file(struct config *cfg, const char *path, unsigned env_sources, char *err,
 	if (rc != STATUS_OK)
 		return rc;
 	while ((len = getline(&line, &cap, fp)) >= 0) {
-		lineno++;
+		src.lineno++;
 		if (len > LINE_MAX_LEN) {
 			msgf(msg, sizeof(msg), "line longer than %d bytes", LINE_MAX_LEN);
 			rc = STATUS_CONFIG;
 		} else {
-			rc = file_line(cfg, &src, line, lineno, msg, sizeof(msg));
+			rc = file_line(cfg, &src, line, msg, sizeof(msg));
 		}
 		if (rc != STATUS_OK) {
-			msgf(err, errlen, "%s:%d: %s", path, lineno, msg);
+			msgf(err, errlen, "%s:%d: %s", path, src.lineno, msg);
 			goto out;
 		}
 	}

@@ -196,38 +196,63 @@ out:
 	return rc;
 }
 
-enum status
-crypto_hmac_b64(const char *alg, const char *key, const void *data, size_t len, char *out,
-                size_t outlen)
-{
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
-	const EVP_MD *md;
-	size_t keylen;
-	enum status rc = STATUS_INTERNAL;
+/* A MAC: len bytes of b. */
+struct mac {
+	unsigned char b[EVP_MAX_MD_SIZE];
+	unsigned int len;
+};
 
-	if (alg == NULL || key == NULL || (data == NULL && len > 0) || outlen == 0)
-		return STATUS_INTERNAL;
-	if (strcmp(alg, "sha256") == 0)
-		md = EVP_sha256();
-	else if (strcmp(alg, "sha1") == 0)
-		md = EVP_sha1();
-	else
+/* HMAC-md(key, data) into *m. STATUS_OK or STATUS_INTERNAL. */
+static enum status
+hmac(const EVP_MD *md, const char *key, const void *data, size_t len, struct mac *m)
+{
+	size_t keylen;
+
+	m->len = 0;
+	if (key == NULL || (data == NULL && len > 0))
 		return STATUS_INTERNAL;
 	keylen = strlen(key);
 	if (keylen > INT_MAX)
 		return STATUS_INTERNAL;
-	if (HMAC(md, key, (int)keylen, data != NULL ? data : (const void *)"", len, mac, &maclen) ==
-	    NULL)
-		goto out;
-	if (outlen < 4 * ((maclen + 2) / 3) + 1) {
-		rc = STATUS_TOO_LARGE;
-		goto out;
-	}
-	EVP_EncodeBlock((unsigned char *)out, mac, (int)maclen);
-	rc = STATUS_OK;
-out:
-	OPENSSL_cleanse(mac, sizeof(mac));
+	if (HMAC(md, key, (int)keylen, data != NULL ? data : (const void *)"", len, m->b,
+	         &m->len) == NULL)
+		return STATUS_INTERNAL;
+	return STATUS_OK;
+}
+
+/* base64 of m into out. STATUS_OK, STATUS_TOO_LARGE or STATUS_INTERNAL (outlen 0). */
+static enum status
+mac_b64(const struct mac *m, char *out, size_t outlen)
+{
+	if (outlen == 0)
+		return STATUS_INTERNAL;
+	if (outlen < 4 * ((m->len + 2) / 3) + 1)
+		return STATUS_TOO_LARGE;
+	EVP_EncodeBlock((unsigned char *)out, m->b, (int)m->len);
+	return STATUS_OK;
+}
+
+enum status
+crypto_hmac_sha256_b64(const char *key, const void *data, size_t len, char *out, size_t outlen)
+{
+	struct mac m;
+	enum status rc = hmac(EVP_sha256(), key, data, len, &m);
+
+	if (rc == STATUS_OK)
+		rc = mac_b64(&m, out, outlen);
+	OPENSSL_cleanse(&m, sizeof(m));
+	return rc;
+}
+
+enum status
+crypto_hmac_sha1_b64(const char *key, const void *data, size_t len, char *out, size_t outlen)
+{
+	struct mac m;
+	enum status rc = hmac(EVP_sha1(), key, data, len, &m);
+
+	if (rc == STATUS_OK)
+		rc = mac_b64(&m, out, outlen);
+	OPENSSL_cleanse(&m, sizeof(m));
 	return rc;
 }
 

@@ -37,12 +37,15 @@ struct crypto_cert {
 enum status crypto_cert_parse(const char *pem, struct crypto_cert *out);
 
 /*
- * crypto_hmac_b64 - base64 of HMAC-<alg>(key, data) into out (NUL-terminated).
- * alg is "sha256" or "sha1". STATUS_OK, STATUS_TOO_LARGE (outlen too small) or
+ * crypto_hmac_sha256_b64 / crypto_hmac_sha1_b64 - base64 of
+ * HMAC-SHA256(key, data) or HMAC-SHA1(key, data), data being len bytes, into
+ * out (NUL-terminated). STATUS_OK, STATUS_TOO_LARGE (outlen too small) or
  * STATUS_INTERNAL. Thread-safe.
  */
-enum status crypto_hmac_b64(const char *alg, const char *key, const void *data, size_t len,
-                            char *out, size_t outlen);
+enum status crypto_hmac_sha256_b64(const char *key, const void *data, size_t len, char *out,
+                                   size_t outlen);
+enum status crypto_hmac_sha1_b64(const char *key, const void *data, size_t len, char *out,
+                                 size_t outlen);
 
 /*
  * crypto_sha256_hex - lower-case hex SHA-256 of data into out (>= 65 bytes).

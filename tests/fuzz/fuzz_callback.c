@@ -28,7 +28,7 @@ expected_signature(const struct authy_callback *cb, char *out, size_t outlen)
 	if (rc == STATUS_OK)
 		rc = authy_callback_canonical(&cb->params, &data);
 	if (rc == STATUS_OK &&
-	    crypto_hmac_b64("sha256", FUZZ_KEY, data.data, data.len, out, outlen) != STATUS_OK)
+	    crypto_hmac_sha256_b64(FUZZ_KEY, data.data, data.len, out, outlen) != STATUS_OK)
 		out[0] = '\0';
 	buf_free(&data);
 }

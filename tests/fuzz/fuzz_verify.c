@@ -194,8 +194,8 @@ expected_signature(const struct verify_webhook *wh, char *out, size_t outlen)
 	out[0] = '\0';
 	buf_init(&data, 1 << 20);
 	if (verify_webhook_data(wh, &data) != STATUS_OK ||
-	    crypto_hmac_b64("sha1", FUZZ_TOKEN, data.data ? data.data : "", data.len, out,
-	                    outlen) != STATUS_OK)
+	    crypto_hmac_sha1_b64(FUZZ_TOKEN, data.data ? data.data : "", data.len, out, outlen) !=
+	        STATUS_OK)
 		out[0] = '\0';
 	buf_free(&data);
 }

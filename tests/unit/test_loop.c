@@ -184,8 +184,14 @@ test_watch_read_and_del(void)
 	CHECK(pipe(p) == 0 && pipe(q) == 0);
 	CHECK(loop_new(&c.l) == STATUS_OK);
 	d.l = c.l;
-	CHECK(loop_watch_add(c.l, p[0], LOOP_READ, 0, on_fd, &c, &c.w) == STATUS_OK);
-	CHECK(loop_watch_add(c.l, q[1], LOOP_WRITE, 0, on_fd, &d, &d.w) == STATUS_OK);
+	CHECK(loop_watch_add(c.l,
+	                     &(struct loop_watch_opts){
+	                         .fd = p[0], .events = LOOP_READ, .fn = on_fd, .arg = &c},
+	                     &c.w) == STATUS_OK);
+	CHECK(loop_watch_add(c.l,
+	                     &(struct loop_watch_opts){
+	                         .fd = q[1], .events = LOOP_WRITE, .fn = on_fd, .arg = &d},
+	                     &d.w) == STATUS_OK);
 	CHECK(loop_watch_mod(c.l, d.w, 0) == STATUS_OK);
 	CHECK(write(p[1], "ab", 2) == 2);
 	CHECK(loop_run(c.l) == STATUS_OK);
@@ -206,7 +212,11 @@ test_watch_read_and_del(void)
 	CHECK(loop_watch_mod(c.l, d.w, 0) == STATUS_OK);
 	close(p[1]);
 	c.del_self = 0;
-	CHECK(loop_watch_add(c.l, p[0], LOOP_READ, 1, on_fd, &c, &c.w) == STATUS_OK);
+	CHECK(
+	    loop_watch_add(c.l,
+	                   &(struct loop_watch_opts){
+	                       .fd = p[0], .events = LOOP_READ, .edge = 1, .fn = on_fd, .arg = &c},
+	                   &c.w) == STATUS_OK);
 	CHECK(loop_run(c.l) == STATUS_OK);
 	CHECK_INT(c.calls, 3);
 	CHECK(c.last & LOOP_READ);
@@ -247,8 +257,14 @@ test_del_other_in_batch(void)
 	CHECK(pipe(a) == 0 && pipe(b) == 0);
 	CHECK(write(a[1], "x", 1) == 1 && write(b[1], "x", 1) == 1);
 	CHECK(loop_new(&p.l) == STATUS_OK);
-	CHECK(loop_watch_add(p.l, a[0], LOOP_READ, 0, on_pair, &p, &p.w[0]) == STATUS_OK);
-	CHECK(loop_watch_add(p.l, b[0], LOOP_READ, 0, on_pair, &p, &p.w[1]) == STATUS_OK);
+	CHECK(loop_watch_add(p.l,
+	                     &(struct loop_watch_opts){
+	                         .fd = a[0], .events = LOOP_READ, .fn = on_pair, .arg = &p},
+	                     &p.w[0]) == STATUS_OK);
+	CHECK(loop_watch_add(p.l,
+	                     &(struct loop_watch_opts){
+	                         .fd = b[0], .events = LOOP_READ, .fn = on_pair, .arg = &p},
+	                     &p.w[1]) == STATUS_OK);
 	CHECK(loop_run(p.l) == STATUS_OK);
 	CHECK_INT(p.calls, 1);
 	loop_free(p.l);

@@ -60,15 +60,14 @@ fake_fire(void *arg)
 }
 
 static enum status
-fake_poll(void *arg, const char *handle, long long deadline, tracker_poll_done_fn done,
-          void *done_arg, void **out)
+fake_poll(void *arg, const struct tracker_poll *poll, void **out)
 {
 	struct fake_op *op = calloc(1, sizeof(*op));
 
-	(void)arg, (void)handle, (void)deadline;
+	(void)arg;
 	CHECK(op != NULL);
-	op->done = done;
-	op->done_arg = done_arg;
+	op->done = poll->done;
+	op->done_arg = poll->done_arg;
 	op->rc = ++fake_polls >= fake_after ? fake_final : fake_interim;
 	CHECK_INT(loop_timer_new(lp, fake_fire, op, &op->timer), STATUS_OK);
 	loop_timer_arm(op->timer, util_now_ms() + 5);
