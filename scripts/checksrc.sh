@@ -8,7 +8,8 @@
 # layers above them, a contract comment naming every function a header
 # declares and saying which threads may call it, a caller in another file for
 # every function of a public header (else it is static, test-only in an _int.h
-# header, or dead), and no unused #define.
+# header, or dead), no unused #define, and at most five parameters for every
+# function definition and function-pointer declarator.
 set -u
 cd "$(dirname "$0")/.."
 fail=0
@@ -209,6 +210,106 @@ awk '
 	{ prev = $0 }
 	END { exit bad }
 ' src/*.c src/*/*.c || fail=1
+# At most five parameters (STYLE: beyond that, an options struct): every
+# function definition (its name at the start of a line) and every
+# function-pointer declarator "(*name)(" - struct members, typedefs,
+# parameters. Commas are counted at the list's own depth, outside comments;
+# "void" alone is no parameter.
+awk '
+	function nparams(s,    i, c, depth, n, bare) {
+		bare = s
+		gsub(/[[:space:]]/, "", bare)
+		if (bare == "" || bare == "void")
+			return 0
+		n = 1
+		for (i = 1; i <= length(s); i++) {
+			c = substr(s, i, 1)
+			if (c == "(")
+				depth++
+			else if (c == ")")
+				depth--
+			else if (c == "," && depth == 0)
+				n++
+		}
+		return n
+	}
+	# The text of code lines (comments removed) from after an opening "("
+	# to its match, reading further lines as needed.
+	function plist(rest,    i, c, depth, text) {
+		depth = 1
+		text = ""
+		while (1) {
+			for (i = 1; i <= length(rest); i++) {
+				c = substr(rest, i, 1)
+				if (c == "(")
+					depth++
+				else if (c == ")" && --depth == 0)
+					return text substr(rest, 1, i - 1)
+			}
+			text = text rest " "
+			if ((getline rest) <= 0)
+				return text
+			rest = code(rest)
+		}
+	}
+	function code(line) {
+		if (incomment) {
+			if (line !~ /\*\//)
+				return ""
+			sub(/.*\*\//, "", line)
+			incomment = 0
+		}
+		gsub(/\/\*([^*]|\*[^\/])*\*\//, "", line)
+		if (line ~ /\/\*/) {
+			sub(/\/\*.*/, "", line)
+			incomment = 1
+		}
+		return line
+	}
+	function report(name, where, n) {
+		if (n > 5) {
+			printf "checksrc: %s: %s takes %d parameters (at most 5; pass a struct)\n",
+			    where, name, n
+			bad = 1
+		}
+	}
+	# The text of s up to the ")" that closes an already open "(".
+	function upto(s,    i, c, depth) {
+		depth = 1
+		for (i = 1; i <= length(s); i++) {
+			c = substr(s, i, 1)
+			if (c == "(")
+				depth++
+			else if (c == ")" && --depth == 0)
+				return substr(s, 1, i - 1)
+		}
+		return s
+	}
+	# Every function-pointer declarator in text, nested ones included.
+	function fnptrs(text, where,    name) {
+		while (match(text, /\(\*[a-z_][a-z_0-9]*\)[[:space:]]*\(/)) {
+			name = substr(text, RSTART + 2)
+			sub(/\).*/, "", name)
+			text = substr(text, RSTART + RLENGTH)
+			report("(*" name ")", where, nparams(upto(text)))
+		}
+	}
+	FNR == 1 { incomment = 0 }
+	{
+		line = code($0)
+		where = FILENAME ":" FNR
+		if (match(line, /^[a-z_][a-z_0-9]*\(/)) {
+			name = substr(line, 1, RLENGTH - 1)
+			text = plist(substr(line, RLENGTH + 1))
+			report(name, where, nparams(text))
+			fnptrs(text, where)
+		} else if (match(line, /\(\*[a-z_][a-z_0-9]*\)[[:space:]]*\(/)) {
+			text = substr(line, RSTART, RLENGTH)
+			fnptrs(text plist(substr(line, RSTART + RLENGTH)) ")", where)
+		}
+	}
+	END { exit bad }
+' src/*.c src/*/*.[ch] || fail=1
 if [ $fail -eq 0 ]; then
 	echo "checksrc: ok"
 fi
