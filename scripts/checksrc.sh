@@ -13,6 +13,24 @@
 set -u
 cd "$(dirname "$0")/.."
 fail=0
+# The code of a line, its comments removed; a comment left open goes on to
+# the next line (incomment, which each awk program clears at a new file).
+AWK_CODE='
+	function code(line) {
+		if (incomment) {
+			if (line !~ /\*\//)
+				return ""
+			sub(/.*\*\//, "", line)
+			incomment = 0
+		}
+		gsub(/\/\*([^*]|\*[^\/])*\*\//, "", line)
+		if (line ~ /\/\*/) {
+			sub(/\/\*.*/, "", line)
+			incomment = 1
+		}
+		return line
+	}
+'
 banned='\b(sprintf|vsprintf|strcpy|strcat|strncpy|gets|atoi|atol|strtok|FCGX_FPrintF)[[:space:]]*\('
 if grep -nE "$banned" src/*.c src/*/*.c src/*/*.h; then
 	echo "checksrc: banned call (use snprintf/util_strlcpy/util_parse_long)"
@@ -127,7 +145,7 @@ awk '
 # A function of a public header is used by another file of src/: the words of
 # the code lines (not comments) of every .c file, and where each function is
 # defined (its name at the start of a line, the return type above it).
-awk '
+awk "$AWK_CODE"'
 	FNR == 1 { incomment = 0 }
 	FILENAME ~ /\.h$/ {
 		if (FILENAME ~ /_int\.h$/ || $0 !~ /^[a-z][^(]*[a-z_0-9]\(/ ||
@@ -140,18 +158,7 @@ awk '
 	FNR == 1 { files[FILENAME] = 1 }
 	/^[a-z_0-9]+\(/ { s = $0; sub(/\(.*/, "", s); def[s] = FILENAME }
 	{
-		line = $0
-		if (incomment) {
-			if (line !~ /\*\//)
-				next
-			sub(/.*\*\//, "", line)
-			incomment = 0
-		}
-		gsub(/\/\*([^*]|\*[^\/])*\*\//, "", line)
-		if (line ~ /\/\*/) {
-			sub(/\/\*.*/, "", line)
-			incomment = 1
-		}
+		line = code($0)
 		n = split(line, w, /[^A-Za-z_0-9]+/)
 		for (i = 1; i <= n; i++)
 			if (w[i] != "")
@@ -215,7 +222,7 @@ awk '
 # function-pointer declarator "(*name)(" - struct members, typedefs,
 # parameters. Commas are counted at the list's own depth, outside comments;
 # "void" alone is no parameter.
-awk '
+awk "$AWK_CODE"'
 	function nparams(s,    i, c, depth, n, bare) {
 		bare = s
 		gsub(/[[:space:]]/, "", bare)
@@ -251,20 +258,6 @@ awk '
 				return text
 			rest = code(rest)
 		}
-	}
-	function code(line) {
-		if (incomment) {
-			if (line !~ /\*\//)
-				return ""
-			sub(/.*\*\//, "", line)
-			incomment = 0
-		}
-		gsub(/\/\*([^*]|\*[^\/])*\*\//, "", line)
-		if (line ~ /\/\*/) {
-			sub(/\/\*.*/, "", line)
-			incomment = 1
-		}
-		return line
 	}
 	function report(name, where, n) {
 		if (n > 5) {

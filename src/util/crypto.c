@@ -232,28 +232,30 @@ mac_b64(const struct mac *m, char *out, size_t outlen)
 	return STATUS_OK;
 }
 
+/* rc, hmac's outcome for m: then m's base64 into out; m is wiped either way. */
+static enum status
+mac_b64_wipe(enum status rc, struct mac *m, char *out, size_t outlen)
+{
+	if (rc == STATUS_OK)
+		rc = mac_b64(m, out, outlen);
+	OPENSSL_cleanse(m, sizeof(*m));
+	return rc;
+}
+
 enum status
 crypto_hmac_sha256_b64(const char *key, const void *data, size_t len, char *out, size_t outlen)
 {
 	struct mac m;
-	enum status rc = hmac(EVP_sha256(), key, data, len, &m);
 
-	if (rc == STATUS_OK)
-		rc = mac_b64(&m, out, outlen);
-	OPENSSL_cleanse(&m, sizeof(m));
-	return rc;
+	return mac_b64_wipe(hmac(EVP_sha256(), key, data, len, &m), &m, out, outlen);
 }
 
 enum status
 crypto_hmac_sha1_b64(const char *key, const void *data, size_t len, char *out, size_t outlen)
 {
 	struct mac m;
-	enum status rc = hmac(EVP_sha1(), key, data, len, &m);
 
-	if (rc == STATUS_OK)
-		rc = mac_b64(&m, out, outlen);
-	OPENSSL_cleanse(&m, sizeof(m));
-	return rc;
+	return mac_b64_wipe(hmac(EVP_sha1(), key, data, len, &m), &m, out, outlen);
 }
 
 enum status
