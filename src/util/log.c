@@ -164,24 +164,6 @@ log_rid_get(struct log_rid *out)
 	memcpy(out->id, thread_rid, sizeof(out->id));
 }
 
-/* Append msg quoted for logfmt: '"' and '\' escaped, control bytes as '?'. */
-static size_t
-quote(char *out, size_t off, size_t cap, const char *msg)
-{
-	if (off + 1 < cap)
-		out[off++] = '"';
-	for (const char *p = msg; *p && off + 3 < cap; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c == '"' || c == '\\')
-			out[off++] = '\\';
-		out[off++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	if (off + 1 < cap)
-		out[off++] = '"';
-	out[off] = '\0';
-	return off;
-}
-
 /* What a stream to syslog cannot recover from: the daemon went away, or half a line went. */
 static bool
 syslog_lost(ssize_t w, size_t len)
@@ -304,7 +286,7 @@ vlog(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(errnum));
 	}
 	off = (size_t)snprintf(fields, sizeof(fields), "msg=");
-	quote(fields, off, sizeof(fields), msg);
+	util_quote(msg, fields + off, sizeof(fields) - off);
 	emit(lvl, fields);
 }
 

@@ -1,7 +1,7 @@
 /*
  * log.h - one-line logfmt logging to stderr (journald) or syslog, prefixed
  * with the request id of the calling thread. Never pass secrets or unmasked
- * personal data; message text is sanitized of control characters.
+ * personal data; message text is quoted as util_quote does.
  */
 #ifndef B2CAUTHY_LOG_H
 #define B2CAUTHY_LOG_H
@@ -65,7 +65,7 @@ void log_rid_get(struct log_rid *out);
 
 /*
  * log_debug / log_info / log_warnx / log_warn - one message line at that
- * level, printf format, sanitized. log_warn appends ": strerror(errno)".
+ * level, printf format, quoted as util_quote does. log_warn appends ": strerror(errno)".
  * Thread-safe.
  */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

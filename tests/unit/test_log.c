@@ -1,8 +1,9 @@
 /*
  * test_log.c - unit tests of log.c on stderr: one logfmt line per call, a
- * message's quotes and backslashes escaped and its control bytes replaced so
- * that no text can start a line or a field of its own, the level filter and
- * the request id.
+ * message's quotes and backslashes escaped and its control and non-ASCII
+ * bytes written as \xHH (util_quote, as for every field) so that no text
+ * can start a line or a field of its own, the level filter and the request
+ * id.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,13 +68,13 @@ test_message_quoted(void)
 	char *out;
 
 	capture(LOG_LVL_INFO);
-	log_warnx("a\nlevel=error msg=\"forged\"\r\x01\x7f\\ end");
+	log_warnx("a\nlevel=error msg=\"forged\"\r\x01\x7f\\ end caf\xc3\xa9");
 	out = captured();
 	CHECK_INT(count_lines(out), 1);
 	CHECK(strncmp(out, "ts=", 3) == 0);
 	CHECK(strstr(out,
-	             " level=warn rid=- msg=\"a?level=error msg=\\\"forged\\\"???\\\\ end\"\n") !=
-	      NULL);
+	             " level=warn rid=- msg=\"a\\x0alevel=error msg=\\\"forged\\\"\\x0d\\x01\\x7f"
+	             "\\\\ end caf\\xc3\\xa9\"\n") != NULL);
 	free(out);
 }
 
