@@ -1065,6 +1065,14 @@ A_LEFT_AT_CODE = ("SignUpOrSignin.xml", {AUTHY_CLAIM: "1111111"}, {}, CODE,
 OLD_SESSION = {"members": {"SelfAsserted-AuthyVerify"},
                "claims": {"SM-AuthyMFA": {AUTHY_CLAIM: "1111111", "authyApproved": True,
                                           "authyMethod": "push"}}}
+# A session kept from before the verification page asserted the approval:
+# account A's page completed on factorStatus none (a lost push factor), then
+# A set push up again on the set-up page; the session holds the page's false.
+OLD_LOST_FACTOR_SESSION = {
+    "members": {"SelfAsserted-AuthyVerify", "SelfAsserted-AuthySetup"},
+    "claims": {"SM-AuthyMFA": {"authyApproved": False,
+                               "authyApprovedObjectId": ACCOUNT_A["objectId"],
+                               "authyMethod": "push", "authyFactorStatus": "none"}}}
 
 RUNS += [
     ("SignUpOrSignin.xml", "sign-up: the account is written, then enrolled, approved and "
@@ -1250,6 +1258,14 @@ RUNS += [
      {AUTHY_CLAIM: "1111111"}, {}, PUSH, "token",
      ["sso SelfAsserted-AuthyVerify", "sso SelfAsserted-AuthyCode", "assert", "assert", "token"],
      ["call", "page", "skipped"], {"claims": ACCOUNT_A, "session_from": A_LOST_FACTOR_CODE_PAGE}),
+    ("SignUpOrSignin.xml", "Verify SSO: a session from before the verification page asserted "
+     "the approval, which kept its false of a lost push factor: the set-up page, out of the "
+     "session, asks for a push each time; token once it is approved",
+     {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [APPROVED_REPLY]}, PUSH, "token",
+     ["sso SelfAsserted-AuthyVerify", "page SelfAsserted-AuthySetup",
+      "call waitforauthyapproval authyId=1111111", "assert", "token"],
+     ["page SelfAsserted-AuthyVerify", "skipped"],
+     {"claims": ACCOUNT_A, "session": OLD_LOST_FACTOR_SESSION}),
     ("SignUpOrSignin.xml", "SSO: a session from before approvals named their account: no token",
      {AUTHY_CLAIM: "1111111"}, {}, PUSH, "refused",
      ["sso SelfAsserted-AuthyVerify", "assert AssertAuthyApprovedAccount"],
