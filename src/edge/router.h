@@ -21,8 +21,9 @@
  * allowed on /healthz and /metrics, is marked head_only). Sets
  * ctx->route. Returns the request's outcome (STATUS_OK or the failure), which
  * is already logged with its detail; or STATUS_ASYNC when the handler
- * completes later through req_ctx_done (res untouched until then). Thread-safe
- * for distinct ctx.
+ * completes later through req_ctx_done (res untouched until then). Loop
+ * thread only: the handlers use the loop's tracker, limiters and callback
+ * replay cache.
  */
 enum status router_dispatch(struct req_ctx *ctx, struct response *res);
 

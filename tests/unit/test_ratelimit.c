@@ -1,9 +1,8 @@
 /*
  * test_ratelimit.c - unit tests of ratelimit.c on a fake clock: the limit per
  * key, the sliding window, retry-after, keys independent of each other, reset,
- * count, argument checks, eviction of expired keys, a full table failing
- * closed and scanned once until a key can go, and concurrent hits never
- * exceeding the limit.
+ * count, argument checks, eviction of expired keys, and a full table failing
+ * closed and scanned once until a key can go.
  */
 #include <stdio.h>
 #include <string.h>
