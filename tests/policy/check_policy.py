@@ -1220,7 +1220,8 @@ RUNS += [
      ["page SelfAsserted-AuthyVerify", "call waitforauthyapproval", "copy",
       "assert AssertAuthyApproved", "call waitforauthyapproval", "copy", "assert", "assert",
       "assert", "assert", "token"], ["page SelfAsserted-AuthySetup", "skipped"],
-     {"claims": ACCOUNT_A, "kept": {"SelfAsserted-AuthyVerify"}}),
+     {"claims": ACCOUNT_A, "kept": {"SelfAsserted-AuthyVerify"},
+      "session_claims": {"authyApproved": True, "authyFactorStatus": "verified"}}),
     ("SignUpOrSignin.xml", "Verify: the verification page never completes while the wait "
      "answers factorStatus none: no token, the page not in the session",
      {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [NO_FACTOR] * 6}, PUSH, "stuck",
@@ -1246,7 +1247,8 @@ RUNS += [
       "copy", "assert AssertAuthyApproved", "call waitforauthyapproval", "copy", "assert",
       "assert", "assert", "assert", "token"],
      ["page SelfAsserted-AuthySetup", "call verifytoken", "skipped"],
-     {"claims": ACCOUNT_A, "kept": {"SelfAsserted-AuthyVerify", "SelfAsserted-AuthyCode"}}),
+     {"claims": ACCOUNT_A, "kept": {"SelfAsserted-AuthyVerify", "SelfAsserted-AuthyCode"},
+      "session_claims": {"authyApproved": True, "authyFactorStatus": "verified"}}),
     ("SignUpOrSignin.xml", "Verify: the push chosen on the code page never completes it while "
      "the wait answers factorStatus none: no token, the code page not in the session",
      {AUTHY_CLAIM: "1111111"}, {WAIT_PATH: [NO_FACTOR] * 6}, CODE_PAGE_PUSH, "stuck",
@@ -1341,6 +1343,12 @@ def check_runs(pset, mode="raw"):
         if problems:
             problems.append("log: %s" % run.log)
         results.append(("%srun %s: %s" % (prefix, rp_name, what), problems))
+        held = run.session["claims"].get("SM-AuthyMFA", {})
+        for claim, want in (opts[0] if opts else {}).get("session_claims", {}).items():
+            results.append(("%srun %s: %s: SSO: the session keeps %s %r" %
+                            (prefix, rp_name, what, claim, want),
+                            [] if held.get(claim) == want else
+                            ["the session keeps %s %r" % (claim, held.get(claim))]))
         kept = (opts[0] if opts else {}).get("kept")
         if kept is not None:
             results.append(("%srun %s: %s: SSO: the pages the session keeps" %
