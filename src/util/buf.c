@@ -90,25 +90,41 @@ buf_appendf(struct buf *b, const char *fmt, ...)
 	return rc;
 }
 
+/* Length of the run of unreserved characters (kept as they are) at s. */
+static size_t
+unreserved_run(const unsigned char *s)
+{
+	size_t n = 0;
+
+	while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+	       (s[n] >= '0' && s[n] <= '9') || s[n] == '-' || s[n] == '_' || s[n] == '.' ||
+	       s[n] == '~')
+		n++;
+	return n;
+}
+
 enum status
 buf_append_urlenc(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t start = b->len;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t start = b->len, run;
 	enum status rc = STATUS_OK;
+	char enc[3] = {'%'};
 
-	for (const unsigned char *p = (const unsigned char *)s; *p && rc == STATUS_OK; p++) {
-		char enc[3];
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-			rc = buf_append(b, p, 1);
+	while (*p != '\0' && rc == STATUS_OK) {
+		run = unreserved_run(p);
+		if (run > 0) {
+			rc = buf_append(b, p, run);
+			p += run;
 		} else if (*p == ' ') {
 			rc = buf_append(b, "+", 1);
+			p++;
 		} else {
-			enc[0] = '%';
 			enc[1] = hex[*p >> 4];
 			enc[2] = hex[*p & 15];
 			rc = buf_append(b, enc, 3);
+			p++;
 		}
 	}
 	/* All or nothing, like every other append. */
