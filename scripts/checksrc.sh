@@ -240,24 +240,29 @@ awk "$AWK_CODE"'
 		}
 		return n
 	}
+	# Where in s is the ")" that closes an already open "("? 0 when s does not close it.
+	function closing(s,    i, c, depth) {
+		depth = 1
+		for (i = 1; i <= length(s); i++) {
+			c = substr(s, i, 1)
+			if (c == "(")
+				depth++
+			else if (c == ")" && --depth == 0)
+				return i
+		}
+		return 0
+	}
+	# The text of s up to the ")" that closes an already open "(".
+	function upto(s,    i) {
+		i = closing(s)
+		return i ? substr(s, 1, i - 1) : s
+	}
 	# The text of code lines (comments removed) from after an opening "("
 	# to its match, reading further lines as needed.
-	function plist(rest,    i, c, depth, text) {
-		depth = 1
-		text = ""
-		while (1) {
-			for (i = 1; i <= length(rest); i++) {
-				c = substr(rest, i, 1)
-				if (c == "(")
-					depth++
-				else if (c == ")" && --depth == 0)
-					return text substr(rest, 1, i - 1)
-			}
-			text = text rest " "
-			if ((getline rest) <= 0)
-				return text
-			rest = code(rest)
-		}
+	function plist(text,    rest) {
+		while (!closing(text) && (getline rest) > 0)
+			text = text " " code(rest)
+		return upto(text)
 	}
 	function report(name, where, n) {
 		if (n > 5) {
@@ -265,18 +270,6 @@ awk "$AWK_CODE"'
 			    where, name, n
 			bad = 1
 		}
-	}
-	# The text of s up to the ")" that closes an already open "(".
-	function upto(s,    i, c, depth) {
-		depth = 1
-		for (i = 1; i <= length(s); i++) {
-			c = substr(s, i, 1)
-			if (c == "(")
-				depth++
-			else if (c == ")" && --depth == 0)
-				return substr(s, 1, i - 1)
-		}
-		return s
 	}
 	# Every function-pointer declarator in text, nested ones included.
 	function fnptrs(text, where,    name) {
