@@ -1,8 +1,8 @@
 /*
  * handler_common.c - what every handler that calls the API shares: the
- * provider's check of an authyId, the binding to one sign-in, a finished provider operation
- * accounted in the request context, the access line and the metrics, and the correlation id their
- * log lines carry.
+ * provider's check of an authyId, the binding to one sign-in, a finished
+ * provider operation accounted in the request context, the access line and
+ * the metrics, and the correlation id their log lines carry.
  */
 #include "handlers.h"
 

@@ -182,7 +182,7 @@ evict_expired(struct ratelimit *rl, long long now)
 	rl->evict_after_ms = next;
 }
 
-/* Is there room for one more key? Evicts expired keys when full; */
+/* Is there room for one more key? Evicts expired keys when full. */
 static bool
 room_for_key(struct ratelimit *rl, long long now)
 {
@@ -210,7 +210,7 @@ new_entry(struct ratelimit *rl, const char *key, struct rl_entry **out)
 	return STATUS_OK;
 }
 
-/* The verdict for entry e (may be NULL) at now; */
+/* The verdict for entry e (may be NULL) at now. */
 static enum status
 verdict(const struct ratelimit *rl, struct rl_entry *e, long long now, long *retry_after_s)
 {
