@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ struct conn {
 	size_t cap, len;
 	struct ereq *req; /* the request in flight, or NULL */
 	int lingering;    /* reply sent, the rest of an oversized body is read and dropped */
+	int skipping;     /* ... record by record under FCGI_KEEP_CONN, to serve the next request */
 	int half_closed;  /* the web server shut its sending side while its request ran */
 	/* A record that arrives while a request runs (fcgi_scan_in_flight): */
 	unsigned char mpx_rec[FCGI_SCAN_HEADER_LEN + FCGI_SCAN_MGMT_KEEP];
@@ -72,6 +74,7 @@ struct ereq {
 	int abort_asked; /* it sent FCGI_ABORT_REQUEST: the reply is FCGI_END_REQUEST alone */
 	int cancelled;   /* the handler's on_abort was called */
 	int too_large;
+	int discarded;          /* bytes of the body were dropped unframed while it ran */
 	int dispatching;        /* inside the handler's first call */
 	int done_early;         /* ... which already called req_ctx_done */
 	enum status done_rc;    /* with this */
@@ -112,6 +115,8 @@ oldest_young(const struct edge *e)
 }
 
 static void conn_read(struct conn *c);
+static void conn_skip(struct conn *c);
+static void skip_start(struct conn *c);
 static void finish(struct ereq *r, enum status rc);
 
 /* c gives up its read buffer: a first-size one is kept for the next request. */
@@ -175,7 +180,7 @@ on_deadline(void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->lingering)
+	if (c->lingering || c->skipping)
 		log_debug("stopped dropping an oversized body");
 	else if (c->len == 0)
 		log_debug("idle FastCGI connection closed after %ld ms",
@@ -407,8 +412,11 @@ on_conn(void *arg, int fd, unsigned events)
 	if (c->lingering) {
 		if (!discard(c))
 			conn_close(c);
+	} else if (c->skipping) {
+		conn_skip(c);
 	} else if (c->req != NULL && c->req->too_large) {
 		/* The 413 does not need the body: drop it, closing would reset the reply. */
+		c->req->discarded = 1;
 		if (!discard(c)) {
 			loop_watch_mod(c->e->o.loop, c->w, 0);
 			abort_request(c->req);
@@ -535,7 +543,7 @@ end_request(struct ereq *r)
 
 	if (fin < 0)
 		r->c->fd = -1; /* libfcgi closed it */
-	return fin == 1 && !r->too_large && !r->c->e->draining && !r->c->half_closed &&
+	return fin == 1 && !r->discarded && !r->c->e->draining && !r->c->half_closed &&
 	       r->c->mpx_have == 0 && r->c->mpx_skip == 0;
 }
 
@@ -588,7 +596,7 @@ finish(struct ereq *r, enum status rc)
 {
 	struct conn *c = r->c;
 	struct edge *e = c->e;
-	int sent, keep, linger;
+	int sent, keep, skip, linger;
 	struct log_rid rid;
 
 	young_del(e, r);
@@ -599,8 +607,11 @@ finish(struct ereq *r, enum status rc)
 		rc = STATUS_ABORTED;
 	access_line(r, rc);
 	metrics_request(r->ctx.route, rc);
-	keep = sent && end_request(r) && leftover(c);
-	linger = sent && !keep && r->too_large && c->fd >= 0 && !e->draining;
+	keep = sent && end_request(r);
+	/* After a 413 a kept connection goes on once the rest of the body is dropped. */
+	skip = keep && r->too_large;
+	keep = keep && !r->too_large && leftover(c);
+	linger = sent && !keep && !skip && r->too_large && c->fd >= 0 && !e->draining;
 	fcgi_io_conn_free(r->fc);
 	response_free(&r->res);
 	free(r);
@@ -609,6 +620,8 @@ finish(struct ereq *r, enum status rc)
 	log_rid_leave(&rid);
 	if (keep) {
 		conn_idle(c);
+	} else if (skip) {
+		skip_start(c);
 	} else if (linger) {
 		conn_linger(c);
 	} else {
@@ -889,6 +902,68 @@ conn_read(struct conn *c)
 	}
 }
 
+/*
+ * Drop the checked records of an oversized body from buf (its STDIN content,
+ * a management record once answered, FCGI_ABORT_REQUEST for the request that
+ * has been answered). Returns 1 once its empty STDIN record has come (buf
+ * then holds what followed), 0 while more is to come, -1 to close.
+ */
+static int
+skip_body(struct conn *c)
+{
+	enum fcgi_scan_result r;
+
+	for (;;) {
+		r = fcgi_scan_step(&c->scan, c->buf, c->len, c->e->params_max, SIZE_MAX);
+		if (r == FCGI_SCAN_BAD) {
+			log_violation(c);
+			return -1;
+		}
+		if (r == FCGI_SCAN_MGMT && !scan_answer(c, r))
+			return -1;
+		c->len -= c->scan.used;
+		memmove(c->buf, c->buf + c->scan.used, c->len);
+		c->scan.used = 0;
+		if (r == FCGI_SCAN_READY)
+			return 1;
+		if (r == FCGI_SCAN_MORE)
+			return 0;
+	}
+}
+
+/* Readable while an oversized body is dropped: once it has all come, the next request. */
+static void
+conn_skip(struct conn *c)
+{
+	int more = read_more(c);
+	int r = c->len > 0 ? skip_body(c) : 0;
+
+	if (r < 0 || (r == 0 && !more)) {
+		conn_close(c);
+	} else if (r == 1) {
+		c->skipping = 0;
+		conn_idle(c);
+		if (c->len > 0)
+			conn_read(c);
+	}
+}
+
+/*
+ * After the 413 under FCGI_KEEP_CONN: the web server keeps the connection
+ * once it has sent the whole body, and sends its next request on it, so the
+ * rest of the body is read and dropped by its records (within
+ * request_read_timeout_ms) instead of closing or lingering.
+ */
+static void
+skip_start(struct conn *c)
+{
+	c->skipping = 1;
+	c->scan.used = 0; /* its checked records left the buffer for libfcgi */
+	loop_timer_arm(c->deadline,
+	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
+	conn_skip(c);
+}
+
 static void
 conn_new(struct edge *e, int fd)
 {
@@ -1089,7 +1164,7 @@ edge_drain(struct edge *e, void (*drained)(void *arg), void *arg)
 		next = l->next;
 		if (c->req != NULL)
 			continue;
-		if (c->lingering) {
+		if (c->lingering || c->skipping) {
 			conn_close(c);
 			idle++;
 			continue;

@@ -14,7 +14,7 @@
 enum fcgi_scan_result {
 	FCGI_SCAN_MORE,      /* valid so far, the request is not complete yet */
 	FCGI_SCAN_READY,     /* BEGIN_REQUEST, all PARAMS and all STDIN have arrived */
-	FCGI_SCAN_TOO_LARGE, /* params complete, body over the cap: reply 413 and close */
+	FCGI_SCAN_TOO_LARGE, /* params complete, body over the cap: reply 413 */
 	FCGI_SCAN_BAD,       /* protocol violation or params over the cap: close (why says) */
 	FCGI_SCAN_MGMT,      /* a management record (request id 0), before the request or
 	                      * among its records: it is buf[s->mgmt_at..s->used); answer it

@@ -27,7 +27,9 @@ management record of an unknown type before a request are answered, and the
 request after them is served, and so is FCGI_GET_VALUES among a request's records;
 FCGI_ABORT_REQUEST before a request is complete gets FCGI_END_REQUEST, and one
 for a request already answered (in the write that carried it) or never begun
-is ignored on a kept connection. Ends with
+is ignored on a kept connection; after a 413 sent before the whole body has come,
+a kept connection drops the rest of the body by its records and serves the next
+request, and one not kept closes. Ends with
 "N passed, N failed".
 """
 import fcntl
@@ -908,6 +910,54 @@ def syslog_stream(t, work, base):
         daemon.close()
 
 
+def oversized_kept(t, work, base, certs):
+    """A body over max_body_bytes gets its 413 before the rest of it has come. Under
+    FCGI_KEEP_CONN (nginx then keeps the connection once it has sent the whole body) the
+    rest is dropped by its records, also cut mid-record and with FCGI_GET_VALUES among
+    them, and the next request on the connection is served; without it, the connection
+    closes after the body."""
+    r = stack.Responder(work, dict(base, max_body_bytes=1024), name="oversized")
+    try:
+        params = dict(stack.cert_params(certs, "client"), CONTENT_TYPE="application/json")
+        chunk = stack._fcgi_record(stack.FCGI_STDIN, b"x" * 1000)
+        for keep in (True, False):
+            head = request_bytes("POST", e2e.REGISTER, keep, params=params,
+                                 body=b"x" * 1000)[:-8]  # no end of stdin yet
+            s = connect(r.sock)
+            s.settimeout(5 * SLOW)
+            s.sendall(head + chunk)
+            first = read_reply(s)
+            values = stack._fcgi_record(9, b"\x0e\x00FCGI_MAX_CONNS", req_id=0)
+            rest = chunk * 3 + values + chunk + stack._fcgi_record(stack.FCGI_STDIN, b"")
+            s.sendall(rest[:1500])
+            time.sleep(0.2)
+            s.sendall(rest[1500:] + request_bytes("GET", "/healthz", keep=False))
+            if keep:
+                recs = []
+                try:
+                    for rtype, _, content in stack.fcgi_records(s):
+                        recs.append((rtype, content))
+                        if rtype == stack.FCGI_END:
+                            break
+                except (ConnectionResetError, socket.timeout):
+                    pass
+                body = b"".join(c for rt, c in recs if rt == stack.FCGI_STDOUT)
+                t.check(first is not None and first.status == 413 and
+                        any(rt == 10 for rt, _ in recs) and
+                        b"Status: 200" in body and b'"status":"ok"' in body,
+                        "FCGI_KEEP_CONN: after a 413 the rest of the body is dropped and the "
+                        "next request is served", f"{first!r} {recs!r}")
+            else:
+                t.check(first is not None and first.status == 413 and closed_within(s, 5 * SLOW),
+                        "without FCGI_KEEP_CONN the connection closes after a 413",
+                        repr(first))
+            s.close()
+        t.check(r.proc.poll() is None and healthz(r.sock).status == 200,
+                "oversized bodies: the process lives and serves")
+    finally:
+        r.stop()
+
+
 def padded(rtype, content, pad):
     """A record whose padding is the given bytes."""
     return struct.pack(">BBHHBx", 1, rtype, 1, len(content), len(pad)) + content + pad
@@ -1128,6 +1178,7 @@ def main():
         padded_records(t, work, base)
         management_records(t, work, base)
         abort_after_reply(t, work, base, certs)
+        oversized_kept(t, work, base, certs)
     except Exception as e:  # a broken scenario is a failure, not a crash of the suite
         t.check(False, "robustness scenarios ran to the end", repr(e))
     finally:
