@@ -74,7 +74,6 @@ struct ereq {
 	int abort_asked; /* it sent FCGI_ABORT_REQUEST: the reply is FCGI_END_REQUEST alone */
 	int cancelled;   /* the handler's on_abort was called */
 	int too_large;
-	int discarded;          /* bytes of the body were dropped unframed while it ran */
 	int dispatching;        /* inside the handler's first call */
 	int done_early;         /* ... which already called req_ctx_done */
 	enum status done_rc;    /* with this */
@@ -161,6 +160,14 @@ conn_close(struct conn *c)
 	check_drained(e);
 }
 
+/* What comes next on c must be in within request_read_timeout_ms (on_deadline). */
+static void
+arm_read_deadline(struct conn *c)
+{
+	loop_timer_arm(c->deadline,
+	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
+}
+
 /*
  * Back to waiting for a request: a new connection or a kept one, which may
  * hold the first bytes of the next records already (see leftover).
@@ -171,8 +178,7 @@ conn_idle(struct conn *c)
 	memset(&c->scan, 0, sizeof(c->scan));
 	if (c->len == 0)
 		buf_drop(c);
-	loop_timer_arm(c->deadline,
-	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
+	arm_read_deadline(c);
 }
 
 static void
@@ -414,13 +420,6 @@ on_conn(void *arg, int fd, unsigned events)
 			conn_close(c);
 	} else if (c->skipping) {
 		conn_skip(c);
-	} else if (c->req != NULL && c->req->too_large) {
-		/* The 413 does not need the body: drop it, closing would reset the reply. */
-		c->req->discarded = 1;
-		if (!discard(c)) {
-			loop_watch_mod(c->e->o.loop, c->w, 0);
-			abort_request(c->req);
-		}
 	} else if (c->req != NULL) {
 		in_flight(c, events);
 	} else {
@@ -437,8 +436,7 @@ conn_linger(struct conn *c)
 {
 	c->lingering = 1;
 	shutdown(c->fd, SHUT_WR);
-	loop_timer_arm(c->deadline,
-	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
+	arm_read_deadline(c);
 }
 
 /*
@@ -543,8 +541,8 @@ end_request(struct ereq *r)
 
 	if (fin < 0)
 		r->c->fd = -1; /* libfcgi closed it */
-	return fin == 1 && !r->discarded && !r->c->e->draining && !r->c->half_closed &&
-	       r->c->mpx_have == 0 && r->c->mpx_skip == 0;
+	return fin == 1 && !r->c->e->draining && !r->c->half_closed && r->c->mpx_have == 0 &&
+	       r->c->mpx_skip == 0;
 }
 
 static void
@@ -959,8 +957,7 @@ skip_start(struct conn *c)
 {
 	c->skipping = 1;
 	c->scan.used = 0; /* its checked records left the buffer for libfcgi */
-	loop_timer_arm(c->deadline,
-	               loop_now_ms(c->e->o.loop) + c->e->o.cfg->request_read_timeout_ms);
+	arm_read_deadline(c);
 	conn_skip(c);
 }
 
